@@ -1,0 +1,1 @@
+"""SQL layer: schema, engines, the loader and the scoped, date-bounded queries."""

@@ -1,0 +1,179 @@
+"""The engine-specific SQL of Beatboard, in one place.
+
+Every query is written with SQLAlchemy Core and stays portable, except for a
+few expressions that SQLite and PostgreSQL spell differently: the local date of
+a UTC timestamp in the business time zone, day arithmetic, the seconds between
+two timestamps, the great-circle distance and the upsert. SQLite has no time
+zone database and no trigonometric functions in every build, so on SQLite
+those two are Python functions registered on each new connection.
+"""
+
+import math
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
+
+# Mean Earth radius in metres (IUGG), the radius the haversine formula uses.
+EARTH_RADIUS_M = 6_371_008.8
+
+
+class local_date(FunctionElement):
+    """The calendar date of a naive UTC timestamp in the business time zone."""
+
+    type = sa.Date()
+    inherit_cache = True
+
+    def __init__(self, timestamp: Any, timezone: str) -> None:
+        self.timezone = timezone
+        super().__init__(timestamp, sa.literal(timezone, sa.Text))
+
+
+@compiles(local_date, "sqlite")
+def _local_date_sqlite(element: local_date, compiler: Any, **kw: Any) -> str:
+    timestamp = list(element.clauses)[0]
+    if element.timezone == "UTC":
+        return f"date({compiler.process(timestamp, **kw)})"
+    return f"bb_local_date({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(local_date, "postgresql")
+def _local_date_postgresql(element: local_date, compiler: Any, **kw: Any) -> str:
+    timestamp, timezone = list(element.clauses)
+    return (
+        f"CAST(timezone({compiler.process(timezone, **kw)}, "
+        f"timezone('UTC', {compiler.process(timestamp, **kw)})) AS DATE)"
+    )
+
+
+class day_number(FunctionElement):
+    """Whole days from 1970-01-01 to a date, so dates can be subtracted."""
+
+    type = sa.Integer()
+    inherit_cache = True
+
+
+@compiles(day_number, "sqlite")
+def _day_number_sqlite(element: day_number, compiler: Any, **kw: Any) -> str:
+    # julianday() of a date is a day number ending in .5 (noon); 2440587.5 is
+    # 1970-01-01, so the difference is a whole number.
+    return f"CAST(julianday({compiler.process(element.clauses, **kw)}) - 2440587.5 AS INTEGER)"
+
+
+@compiles(day_number, "postgresql")
+def _day_number_postgresql(element: day_number, compiler: Any, **kw: Any) -> str:
+    return f"(CAST({compiler.process(element.clauses, **kw)} AS DATE) - DATE '1970-01-01')"
+
+
+class seconds_between(FunctionElement):
+    """Seconds from the first timestamp to the second, negative when earlier."""
+
+    type = sa.Float()
+    inherit_cache = True
+
+
+@compiles(seconds_between, "sqlite")
+def _seconds_between_sqlite(element: seconds_between, compiler: Any, **kw: Any) -> str:
+    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
+    # julianday() is a float of days, so round to the millisecond to undo the
+    # binary error (90 s would otherwise come out as 89.99999...).
+    return f"round((julianday({end}) - julianday({start})) * 86400.0, 3)"
+
+
+@compiles(seconds_between, "postgresql")
+def _seconds_between_postgresql(
+    element: seconds_between, compiler: Any, **kw: Any
+) -> str:
+    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"EXTRACT(EPOCH FROM ({end} - {start}))"
+
+
+class distance_m(FunctionElement):
+    """Haversine distance in metres between (lat1, lon1) and (lat2, lon2)."""
+
+    type = sa.Float()
+    inherit_cache = True
+
+
+@compiles(distance_m, "sqlite")
+def _distance_m_sqlite(element: distance_m, compiler: Any, **kw: Any) -> str:
+    return f"bb_distance_m({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(distance_m, "postgresql")
+def _distance_m_postgresql(element: distance_m, compiler: Any, **kw: Any) -> str:
+    lat1, lon1, lat2, lon2 = (compiler.process(c, **kw) for c in element.clauses)
+    half_dlat = f"(radians({lat2}) - radians({lat1})) / 2"
+    half_dlon = f"(radians({lon2}) - radians({lon1})) / 2"
+    chord = (
+        f"power(sin({half_dlat}), 2) + "
+        f"cos(radians({lat1})) * cos(radians({lat2})) * power(sin({half_dlon}), 2)"
+    )
+    return f"(2 * {EARTH_RADIUS_M} * asin(sqrt(least(1.0, {chord}))))"
+
+
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres on a sphere of the mean Earth radius."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    half_dphi = (phi2 - phi1) / 2
+    half_dlambda = math.radians(lon2 - lon1) / 2
+    chord = (
+        math.sin(half_dphi) ** 2
+        + math.cos(phi1) * math.cos(phi2) * math.sin(half_dlambda) ** 2
+    )
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(1.0, chord)))
+
+
+def _sqlite_local_date(timestamp: str | None, timezone: str) -> str | None:
+    if timestamp is None:
+        return None
+    moment = datetime.fromisoformat(timestamp).replace(tzinfo=UTC)
+    return moment.astimezone(ZoneInfo(timezone)).date().isoformat()
+
+
+def _sqlite_distance_m(
+    lat1: float | None, lon1: float | None, lat2: float | None, lon2: float | None
+) -> float | None:
+    if lat1 is None or lon1 is None or lat2 is None or lon2 is None:
+        return None
+    return haversine_m(lat1, lon1, lat2, lon2)
+
+
+def register_sqlite_functions(dbapi_connection: Any, _connection_record: Any) -> None:
+    """Add the Python functions that the SQLite spellings above call."""
+    dbapi_connection.create_function(
+        "bb_local_date", 2, _sqlite_local_date, deterministic=True
+    )
+    dbapi_connection.create_function(
+        "bb_distance_m", 4, _sqlite_distance_m, deterministic=True
+    )
+
+
+def upsert(
+    connection: sa.Connection, table: sa.Table, rows: Iterable[Mapping[str, Any]]
+) -> None:
+    """Insert rows, replacing the stored row that has the same primary key.
+
+    Both engines spell this INSERT ... ON CONFLICT DO UPDATE, but SQLAlchemy
+    builds it from each dialect's own insert().
+    """
+    rows = list(rows)
+    if not rows:
+        return
+    insert = (sqlite.insert if connection.dialect.name == "sqlite" else postgresql.insert)(
+        table
+    )
+    key = [column.name for column in table.primary_key.columns]
+    updates = {
+        name: insert.excluded[name] for name in rows[0] if name not in key
+    }
+    if updates:
+        statement = insert.on_conflict_do_update(index_elements=key, set_=updates)
+    else:
+        statement = insert.on_conflict_do_nothing(index_elements=key)
+    connection.execute(statement, rows)

@@ -1,0 +1,149 @@
+"""The values every query is bounded by: the period, the viewer's scope, settings."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+def check_timezone(name: str) -> str:
+    """Return an IANA time zone name unchanged, or raise ValueError naming it."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(
+            f"time zone {name!r} is not a known IANA name; "
+            "use a name such as UTC, Europe/Berlin or Asia/Kolkata"
+        ) from error
+    return name
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Business settings that change how the KPIs count.
+
+    timezone: IANA name of the business time zone; dates and weeks are local.
+    week_start: ISO weekday weeks start on (1 is Monday).
+    neglect_days: an outlet with no visit in this many days up to the period's
+        last date is neglected.
+    neglect_days_by_class: optional windows per outlet_class, such as
+        (("A", 14), ("B", 28), ("C", 56)); other classes use neglect_days.
+    off_site_m: a check-in farther than this many metres from the outlet is off-site.
+    duplicate_window_s: two visits by one rep to one outlet whose check-ins
+        are less than this many seconds apart are one visit (offline sync
+        resends a visit under a new id).
+    """
+
+    timezone: str = "UTC"
+    week_start: int = 1
+    neglect_days: int = 28
+    neglect_days_by_class: tuple[tuple[str, int], ...] = ()
+    off_site_m: float = 300.0
+    duplicate_window_s: float = 120.0
+    currency_symbol: str = ""
+
+    def __post_init__(self) -> None:
+        check_timezone(self.timezone)
+        if not 1 <= self.week_start <= 7:
+            raise ValueError(
+                f"week_start {self.week_start} is invalid; use an ISO weekday, 1 to 7"
+            )
+        for outlet_class, days in ((None, self.neglect_days), *self.neglect_days_by_class):
+            if days < 1:
+                label = "neglect_days" if outlet_class is None else f"class {outlet_class}"
+                raise ValueError(f"{label}: neglect window {days} must be 1 day or more")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A closed range of local dates [start, end] in the business time zone."""
+
+    start: date
+    end: date
+    timezone: str = "UTC"
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(
+                f"the period ends on {self.end} before it starts on {self.start}; "
+                "swap the dates"
+            )
+        check_timezone(self.timezone)
+
+    @property
+    def days(self) -> list[date]:
+        """Every local date of the period, in order."""
+        return [
+            self.start + timedelta(days=offset)
+            for offset in range((self.end - self.start).days + 1)
+        ]
+
+    @property
+    def utc_start(self) -> datetime:
+        """Naive UTC instant of local midnight at the start of the first day."""
+        return _local_midnight_in_utc(self.start, self.timezone)
+
+    @property
+    def utc_end(self) -> datetime:
+        """Naive UTC instant of local midnight after the last day (exclusive)."""
+        return _local_midnight_in_utc(self.end + timedelta(days=1), self.timezone)
+
+    def shifted(self, weeks: int) -> "Period":
+        """The period of the same length moved by whole weeks (negative: earlier)."""
+        offset = timedelta(weeks=weeks)
+        return Period(self.start + offset, self.end + offset, self.timezone)
+
+
+def _local_midnight_in_utc(day: date, timezone: str) -> datetime:
+    local = datetime.combine(day, time(0), tzinfo=ZoneInfo(timezone))
+    return local.astimezone(UTC).replace(tzinfo=None)
+
+
+def week_containing(day: date, week_start: int = 1, timezone: str = "UTC") -> Period:
+    """The 7-day week that contains day, starting on ISO weekday week_start."""
+    start = day - timedelta(days=(day.isoweekday() - week_start) % 7)
+    return Period(start, start + timedelta(days=6), timezone)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The reps and outlets a query may see; None means no restriction.
+
+    Outlets are scoped by territory. When reps are restricted by id or by
+    manager, the outlets are those of the territories of those reps.
+    """
+
+    region_ids: tuple[str, ...] | None = None
+    territory_ids: tuple[str, ...] | None = None
+    rep_ids: tuple[str, ...] | None = None
+    manager_id: str | None = None
+    label: str = field(default="everything", compare=False)
+
+    @property
+    def limits_reps(self) -> bool:
+        """True when reps are restricted beyond their territory."""
+        return self.rep_ids is not None or self.manager_id is not None
+
+    def narrowed(
+        self,
+        region_ids: tuple[str, ...] | None = None,
+        territory_ids: tuple[str, ...] | None = None,
+        rep_ids: tuple[str, ...] | None = None,
+    ) -> "Scope":
+        """This scope intersected with filters chosen by the viewer."""
+        return Scope(
+            region_ids=_intersect(self.region_ids, region_ids),
+            territory_ids=_intersect(self.territory_ids, territory_ids),
+            rep_ids=_intersect(self.rep_ids, rep_ids),
+            manager_id=self.manager_id,
+            label=self.label,
+        )
+
+
+def _intersect(
+    allowed: tuple[str, ...] | None, chosen: tuple[str, ...] | None
+) -> tuple[str, ...] | None:
+    if allowed is None:
+        return chosen
+    if chosen is None:
+        return allowed
+    return tuple(value for value in chosen if value in allowed)

@@ -1,0 +1,389 @@
+"""Building blocks of the period queries: visits after de-duplication, linked
+orders and planned calls, as common table expressions.
+
+Every block reads visits and orders bounded by the period's UTC instants, so
+the database can use the check_in and ordered_at indexes.
+"""
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from data_access import schema
+from data_access.dialect import day_number, distance_m, local_date, seconds_between
+from data_access.filters import Period, Scope, Settings
+
+visits = schema.visits
+orders = schema.orders
+outlets = schema.outlets
+reps = schema.reps
+territories = schema.territories
+beats = schema.beats
+beat_outlets = schema.beat_outlets
+
+
+def scoped_territory_ids(scope: Scope) -> sa.Select:
+    """territory_id of every territory the scope may see."""
+    query = sa.select(territories.c.territory_id)
+    if scope.region_ids is not None:
+        query = query.where(territories.c.region_id.in_(scope.region_ids))
+    if scope.territory_ids is not None:
+        query = query.where(territories.c.territory_id.in_(scope.territory_ids))
+    if scope.limits_reps:
+        rep_territories = sa.select(reps.c.territory_id).where(*_rep_conditions(scope))
+        query = query.where(territories.c.territory_id.in_(rep_territories))
+    return query
+
+
+def _rep_conditions(scope: Scope) -> list[sa.ColumnElement[bool]]:
+    conditions = []
+    if scope.rep_ids is not None:
+        conditions.append(reps.c.rep_id.in_(scope.rep_ids))
+    if scope.manager_id is not None:
+        conditions.append(reps.c.manager_id == scope.manager_id)
+    return conditions
+
+
+def scoped_rep_conditions(scope: Scope) -> list[sa.ColumnElement[bool]]:
+    """WHERE conditions on the reps table that apply the scope."""
+    conditions = _rep_conditions(scope)
+    if scope.region_ids is not None or scope.territory_ids is not None:
+        conditions.append(reps.c.territory_id.in_(scoped_territory_ids(scope)))
+    return conditions
+
+
+def scoped_rep_ids(scope: Scope) -> sa.Select:
+    """rep_id of every rep the scope may see."""
+    return sa.select(reps.c.rep_id).where(*scoped_rep_conditions(scope))
+
+
+def scoped_outlet_conditions(scope: Scope) -> list[sa.ColumnElement[bool]]:
+    """WHERE conditions on the outlets table that apply the scope."""
+    if scope.region_ids is None and scope.territory_ids is None and not scope.limits_reps:
+        return []
+    return [outlets.c.territory_id.in_(scoped_territory_ids(scope))]
+
+
+def scoped_outlet_ids(scope: Scope) -> sa.Select:
+    """outlet_id of every outlet the scope may see, active or not."""
+    return sa.select(outlets.c.outlet_id).where(*scoped_outlet_conditions(scope))
+
+
+def usable_fix(latitude: sa.ColumnElement, longitude: sa.ColumnElement) -> sa.ColumnElement[bool]:
+    """A GPS fix is usable when both values exist, are in range and are not (0, 0)."""
+    return sa.and_(
+        latitude.is_not(None),
+        longitude.is_not(None),
+        latitude.between(-90, 90),
+        longitude.between(-180, 180),
+        sa.not_(sa.and_(latitude == 0, longitude == 0)),
+    )
+
+
+class PeriodSQL:
+    """The common table expressions of one period, settings and visit filter.
+
+    rep_ids or outlet_ids restrict the visits read before de-duplication,
+    which changes nothing because duplicates share their rep and outlet.
+    """
+
+    def __init__(
+        self,
+        period: Period,
+        settings: Settings,
+        *,
+        rep_ids: sa.Select | None = None,
+        outlet_ids: sa.Select | None = None,
+    ) -> None:
+        self.period = period
+        self.settings = settings
+        self.timezone = settings.timezone
+        self._rep_ids = rep_ids
+        self._outlet_ids = outlet_ids
+        self._cache: dict[str, sa.CTE] = {}
+
+    def _once(self, name: str, build) -> sa.CTE:
+        if name not in self._cache:
+            self._cache[name] = build().cte(name)
+        return self._cache[name]
+
+    @property
+    def visit_aliases(self) -> sa.CTE:
+        """Every visit near the period with kept_visit_id, the visit it duplicates.
+
+        A visit starts a new visit unless the previous check-in of the same rep
+        at the same outlet is less than the duplicate window earlier. The
+        first visit of such a chain is kept; the others are duplicates.
+        """
+        return self._once("visit_aliases", self._build_visit_aliases)
+
+    def _build_visit_aliases(self) -> sa.Select:
+        window = self.settings.duplicate_window_s
+        margin = timedelta(seconds=window)
+        partition = (visits.c.rep_id, visits.c.outlet_id)
+        ordering = (visits.c.check_in, visits.c.visit_id)
+        previous = sa.func.lag(visits.c.check_in).over(partition_by=partition, order_by=ordering)
+        starts_visit = sa.case(
+            (previous.is_(None), 1),
+            (seconds_between(previous, visits.c.check_in) >= window, 1),
+            else_=0,
+        )
+        near_period = sa.select(
+            visits.c.visit_id,
+            visits.c.rep_id,
+            visits.c.outlet_id,
+            visits.c.check_in,
+            visits.c.check_out,
+            visits.c.latitude,
+            visits.c.longitude,
+            visits.c.no_order_reason,
+            starts_visit.label("starts_visit"),
+        ).where(
+            visits.c.check_in >= self.period.utc_start - margin,
+            visits.c.check_in < self.period.utc_end + margin,
+        )
+        if self._rep_ids is not None:
+            near_period = near_period.where(visits.c.rep_id.in_(self._rep_ids))
+        if self._outlet_ids is not None:
+            near_period = near_period.where(visits.c.outlet_id.in_(self._outlet_ids))
+        flagged = near_period.cte("flagged_visits")
+
+        chain = sa.func.sum(flagged.c.starts_visit).over(
+            partition_by=(flagged.c.rep_id, flagged.c.outlet_id),
+            order_by=(flagged.c.check_in, flagged.c.visit_id),
+        )
+        chained = sa.select(flagged, chain.label("chain")).cte("chained_visits")
+        kept = sa.func.first_value(chained.c.visit_id).over(
+            partition_by=(chained.c.rep_id, chained.c.outlet_id, chained.c.chain),
+            order_by=(chained.c.check_in, chained.c.visit_id),
+        )
+        return sa.select(
+            *(chained.c[name] for name in flagged.c.keys() if name != "starts_visit"),
+            kept.label("kept_visit_id"),
+        )
+
+    @property
+    def period_visits(self) -> sa.CTE:
+        """Visits of the period after de-duplication, with visit_date (local)."""
+        return self._once("period_visits", self._build_period_visits)
+
+    def _build_period_visits(self) -> sa.Select:
+        aliases = self.visit_aliases
+        return sa.select(
+            aliases.c.visit_id,
+            aliases.c.rep_id,
+            aliases.c.outlet_id,
+            aliases.c.check_in,
+            aliases.c.check_out,
+            aliases.c.latitude,
+            aliases.c.longitude,
+            aliases.c.no_order_reason,
+            local_date(aliases.c.check_in, self.timezone).label("visit_date"),
+        ).where(
+            aliases.c.visit_id == aliases.c.kept_visit_id,
+            aliases.c.check_in >= self.period.utc_start,
+            aliases.c.check_in < self.period.utc_end,
+        )
+
+    @property
+    def duplicate_visits(self) -> sa.CTE:
+        """Visits of the period set aside as duplicates of a kept visit."""
+        return self._once("duplicate_visits", self._build_duplicate_visits)
+
+    def _build_duplicate_visits(self) -> sa.Select:
+        aliases = self.visit_aliases
+        return sa.select(aliases.c.visit_id, aliases.c.rep_id, aliases.c.kept_visit_id).where(
+            aliases.c.visit_id != aliases.c.kept_visit_id,
+            aliases.c.check_in >= self.period.utc_start,
+            aliases.c.check_in < self.period.utc_end,
+        )
+
+    @property
+    def linked_orders(self) -> sa.CTE:
+        """Orders linked to a visit of the period: visit_id, order_id, value, line_count.
+
+        An order links by its visit_id (a duplicate's id links to the kept
+        visit), whatever its date. An order without visit_id links to the
+        first visit of its rep to its outlet on the order's local date.
+        """
+        return self._once("linked_orders", self._build_linked_orders)
+
+    def _build_linked_orders(self) -> sa.Select:
+        aliases = self.visit_aliases
+        kept = self.period_visits
+        by_visit_id = sa.select(
+            kept.c.visit_id, orders.c.order_id, orders.c.value, orders.c.line_count
+        ).select_from(
+            orders.join(aliases, orders.c.visit_id == aliases.c.visit_id).join(
+                kept, kept.c.visit_id == aliases.c.kept_visit_id
+            )
+        )
+
+        order_in_day = sa.func.row_number().over(
+            partition_by=(kept.c.rep_id, kept.c.outlet_id, kept.c.visit_date),
+            order_by=(kept.c.check_in, kept.c.visit_id),
+        )
+        ranked = sa.select(
+            kept.c.visit_id, kept.c.rep_id, kept.c.outlet_id, kept.c.visit_date,
+            order_in_day.label("order_in_day"),
+        ).cte("ranked_visits")
+        unlinked = sa.select(
+            orders.c.order_id,
+            orders.c.rep_id,
+            orders.c.outlet_id,
+            orders.c.value,
+            orders.c.line_count,
+            local_date(orders.c.ordered_at, self.timezone).label("order_date"),
+        ).where(
+            orders.c.visit_id.is_(None),
+            orders.c.ordered_at >= self.period.utc_start,
+            orders.c.ordered_at < self.period.utc_end,
+        ).cte("orders_without_visit")
+        by_date = sa.select(
+            ranked.c.visit_id, unlinked.c.order_id, unlinked.c.value, unlinked.c.line_count
+        ).select_from(
+            unlinked.join(
+                ranked,
+                sa.and_(
+                    ranked.c.rep_id == unlinked.c.rep_id,
+                    ranked.c.outlet_id == unlinked.c.outlet_id,
+                    ranked.c.visit_date == unlinked.c.order_date,
+                    ranked.c.order_in_day == 1,
+                ),
+            )
+        )
+        return sa.union_all(by_visit_id, by_date)
+
+    @property
+    def calendar(self) -> sa.CTE:
+        """One row per local date of the period: plan_date, weekday, day_number."""
+        return self._once("calendar", self._build_calendar)
+
+    def _build_calendar(self):
+        epoch_ordinal = 719163  # date(1970, 1, 1).toordinal()
+        return sa.union_all(
+            *(
+                sa.select(
+                    sa.literal(day, sa.Date).label("plan_date"),
+                    sa.literal(day.isoweekday(), sa.Integer).label("weekday"),
+                    sa.literal(day.toordinal() - epoch_ordinal, sa.Integer).label(
+                        "day_number"
+                    ),
+                )
+                for day in self.period.days
+            )
+        )
+
+    @property
+    def planned_calls(self) -> sa.CTE:
+        """Distinct (rep_id, outlet_id, plan_date) planned in the period.
+
+        A beat runs on the first date on or after its start_date that falls on
+        its weekday, then every every_n_weeks weeks, until its end_date
+        (inclusive). Inactive and unknown outlets are never planned.
+        """
+        return self._once("planned_calls", self._build_planned_calls)
+
+    def _build_planned_calls(self) -> sa.Select:
+        calendar = self.calendar
+        # Whole weeks since start_date; a date on the beat's weekday is a run
+        # date when that count is a multiple of every_n_weeks.
+        weeks_since_start = (calendar.c.day_number - day_number(beats.c.start_date)) // 7
+        query = (
+            sa.select(beats.c.rep_id, beat_outlets.c.outlet_id, calendar.c.plan_date)
+            .distinct()
+            .select_from(
+                beats.join(beat_outlets, beat_outlets.c.beat_id == beats.c.beat_id)
+                .join(outlets, outlets.c.outlet_id == beat_outlets.c.outlet_id)
+                .join(calendar, calendar.c.weekday == beats.c.weekday)
+            )
+            .where(
+                outlets.c.active.is_(True),
+                calendar.c.plan_date >= beats.c.start_date,
+                sa.or_(beats.c.end_date.is_(None), calendar.c.plan_date <= beats.c.end_date),
+                weeks_since_start % beats.c.every_n_weeks == 0,
+            )
+        )
+        if self._rep_ids is not None:
+            query = query.where(beats.c.rep_id.in_(self._rep_ids))
+        if self._outlet_ids is not None:
+            query = query.where(beat_outlets.c.outlet_id.in_(self._outlet_ids))
+        return query
+
+    @property
+    def visit_facts(self) -> sa.CTE:
+        """One row per kept visit with its flags: productive, on plan, off-site."""
+        return self._once("visit_facts", self._build_visit_facts)
+
+    def _build_visit_facts(self) -> sa.Select:
+        kept = self.period_visits
+        linked = self.linked_orders
+        planned = self.planned_calls
+        positive = linked.c.value > 0
+        order_totals = (
+            sa.select(
+                linked.c.visit_id,
+                sa.func.max(sa.case((positive, 1), else_=0)).label("productive"),
+                sa.func.sum(sa.case((positive, linked.c.line_count), else_=0)).label(
+                    "order_lines"
+                ),
+            )
+            .group_by(linked.c.visit_id)
+            .cte("visit_order_totals")
+        )
+        outlet = outlets.alias("visited_outlet")
+        both_fixes = sa.and_(
+            usable_fix(kept.c.latitude, kept.c.longitude),
+            usable_fix(outlet.c.latitude, outlet.c.longitude),
+        )
+        distance = distance_m(
+            kept.c.latitude, kept.c.longitude, outlet.c.latitude, outlet.c.longitude
+        )
+        return sa.select(
+            kept.c.visit_id,
+            kept.c.rep_id,
+            kept.c.outlet_id,
+            kept.c.visit_date,
+            kept.c.check_in,
+            kept.c.check_out,
+            sa.func.coalesce(order_totals.c.productive, 0).label("productive"),
+            sa.func.coalesce(order_totals.c.order_lines, 0).label("order_lines"),
+            sa.case((planned.c.rep_id.is_(None), 1), else_=0).label("off_beat"),
+            sa.case((both_fixes, distance), else_=None).label("distance_m"),
+            sa.case((both_fixes, 0), else_=1).label("without_fix"),
+        ).select_from(
+            kept.outerjoin(order_totals, order_totals.c.visit_id == kept.c.visit_id)
+            .outerjoin(
+                planned,
+                sa.and_(
+                    planned.c.rep_id == kept.c.rep_id,
+                    planned.c.outlet_id == kept.c.outlet_id,
+                    planned.c.plan_date == kept.c.visit_date,
+                ),
+            )
+            .outerjoin(outlet, outlet.c.outlet_id == kept.c.outlet_id)
+        )
+
+    @property
+    def period_orders(self) -> sa.CTE:
+        """Orders dated in the period with the rep they count for.
+
+        An order counts for its rep_id, or for the rep of the visit its
+        visit_id names when rep_id is missing.
+        """
+        return self._once("period_orders", self._build_period_orders)
+
+    def _build_period_orders(self) -> sa.Select:
+        linked_visit = visits.alias("order_visit")
+        return sa.select(
+            orders.c.order_id,
+            orders.c.outlet_id,
+            sa.func.coalesce(orders.c.rep_id, linked_visit.c.rep_id).label("rep_id"),
+            orders.c.value,
+            local_date(orders.c.ordered_at, self.timezone).label("order_date"),
+        ).select_from(
+            orders.outerjoin(linked_visit, linked_visit.c.visit_id == orders.c.visit_id)
+        ).where(
+            orders.c.ordered_at >= self.period.utc_start,
+            orders.c.ordered_at < self.period.utc_end,
+        )

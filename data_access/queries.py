@@ -1,0 +1,406 @@
+"""Scoped, date-bounded queries that count in the database.
+
+Each function takes the engine first, then the period, the viewer's scope and
+the settings, and returns a DataFrame of aggregates: one row per rep, outlet,
+territory or listed item, never raw visit or order rows. An empty result is an
+empty frame with the same columns.
+"""
+
+import logging
+import time
+from datetime import date
+
+import pandas as pd
+import sqlalchemy as sa
+
+from data_access import schema
+from data_access.dialect import local_date
+from data_access.filters import Period, Scope, Settings
+from data_access.period_sql import (
+    PeriodSQL,
+    scoped_outlet_conditions,
+    scoped_outlet_ids,
+    scoped_rep_conditions,
+    scoped_rep_ids,
+    scoped_territory_ids,
+    usable_fix,
+)
+
+log = logging.getLogger(__name__)
+
+reps = schema.reps
+outlets = schema.outlets
+territories = schema.territories
+regions = schema.regions
+beats = schema.beats
+beat_outlets = schema.beat_outlets
+visits = schema.visits
+orders = schema.orders
+
+
+def fetch_frame(engine: sa.Engine, name: str, statement: sa.Executable) -> pd.DataFrame:
+    """Run a query and return its rows as a DataFrame, logging rows and time."""
+    started = time.perf_counter()
+    with engine.connect() as connection:
+        result = connection.execute(statement)
+        frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    log.info("query %s: %d rows in %.0f ms", name, len(frame), elapsed_ms)
+    return frame
+
+
+def _zero(column: sa.ColumnElement) -> sa.ColumnElement:
+    return sa.func.coalesce(column, 0)
+
+
+def rep_activity(
+    engine: sa.Engine, period: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    """Count each scoped rep's visits, planned calls and orders in the period.
+
+    One row per rep of the reps table in scope, active or not, with zeros
+    where the rep did nothing. Columns: rep_id, rep_name, territory_id,
+    manager_id, active, visits, productive_visits, order_lines, off_beat_visits,
+    off_site_visits, visits_without_fix, planned_calls, calls_on_plan,
+    planned_outlets, skipped_outlets, order_value, orders (value > 0),
+    return_value and order_rows (orders of any value).
+    """
+    sql = PeriodSQL(period, settings, rep_ids=scoped_rep_ids(scope))
+    facts = sql.visit_facts
+    planned = sql.planned_calls
+    kept = sql.period_visits
+    period_orders = sql.period_orders
+
+    visit_counts = (
+        sa.select(
+            facts.c.rep_id,
+            sa.func.count().label("visits"),
+            sa.func.sum(facts.c.productive).label("productive_visits"),
+            sa.func.sum(facts.c.order_lines).label("order_lines"),
+            sa.func.sum(facts.c.off_beat).label("off_beat_visits"),
+            sa.func.sum(
+                sa.case((facts.c.distance_m > settings.off_site_m, 1), else_=0)
+            ).label("off_site_visits"),
+            sa.func.sum(facts.c.without_fix).label("visits_without_fix"),
+        )
+        .group_by(facts.c.rep_id)
+        .cte("rep_visit_counts")
+    )
+
+    visit_days = sa.select(kept.c.rep_id, kept.c.outlet_id, kept.c.visit_date).distinct().cte(
+        "rep_visit_days"
+    )
+    plan_counts = (
+        sa.select(
+            planned.c.rep_id,
+            sa.func.count().label("planned_calls"),
+            sa.func.count(visit_days.c.rep_id).label("calls_on_plan"),
+            sa.func.count(sa.distinct(planned.c.outlet_id)).label("planned_outlets"),
+        )
+        .select_from(
+            planned.outerjoin(
+                visit_days,
+                sa.and_(
+                    visit_days.c.rep_id == planned.c.rep_id,
+                    visit_days.c.outlet_id == planned.c.outlet_id,
+                    visit_days.c.visit_date == planned.c.plan_date,
+                ),
+            )
+        )
+        .group_by(planned.c.rep_id)
+        .cte("rep_plan_counts")
+    )
+
+    skips = _skipped_pairs(sql).subquery("skipped_pairs")
+    skip_counts = (
+        sa.select(skips.c.rep_id, sa.func.count().label("skipped_outlets"))
+        .group_by(skips.c.rep_id)
+        .cte("rep_skip_counts")
+    )
+
+    positive = period_orders.c.value > 0
+    order_counts = (
+        sa.select(
+            period_orders.c.rep_id,
+            sa.func.sum(sa.case((positive, period_orders.c.value), else_=0)).label(
+                "order_value"
+            ),
+            sa.func.sum(sa.case((positive, 1), else_=0)).label("orders"),
+            sa.func.sum(
+                sa.case((period_orders.c.value < 0, period_orders.c.value), else_=0)
+            ).label("return_value"),
+            sa.func.count().label("order_rows"),
+        )
+        .group_by(period_orders.c.rep_id)
+        .cte("rep_order_counts")
+    )
+
+    statement = (
+        sa.select(
+            reps.c.rep_id,
+            reps.c.name.label("rep_name"),
+            reps.c.territory_id,
+            reps.c.manager_id,
+            reps.c.active,
+            _zero(visit_counts.c.visits).label("visits"),
+            _zero(visit_counts.c.productive_visits).label("productive_visits"),
+            _zero(visit_counts.c.order_lines).label("order_lines"),
+            _zero(visit_counts.c.off_beat_visits).label("off_beat_visits"),
+            _zero(visit_counts.c.off_site_visits).label("off_site_visits"),
+            _zero(visit_counts.c.visits_without_fix).label("visits_without_fix"),
+            _zero(plan_counts.c.planned_calls).label("planned_calls"),
+            _zero(plan_counts.c.calls_on_plan).label("calls_on_plan"),
+            _zero(plan_counts.c.planned_outlets).label("planned_outlets"),
+            _zero(skip_counts.c.skipped_outlets).label("skipped_outlets"),
+            _zero(order_counts.c.order_value).label("order_value"),
+            _zero(order_counts.c.orders).label("orders"),
+            _zero(order_counts.c.return_value).label("return_value"),
+            _zero(order_counts.c.order_rows).label("order_rows"),
+        )
+        .select_from(
+            reps.outerjoin(visit_counts, visit_counts.c.rep_id == reps.c.rep_id)
+            .outerjoin(plan_counts, plan_counts.c.rep_id == reps.c.rep_id)
+            .outerjoin(skip_counts, skip_counts.c.rep_id == reps.c.rep_id)
+            .outerjoin(order_counts, order_counts.c.rep_id == reps.c.rep_id)
+        )
+        .where(*scoped_rep_conditions(scope))
+        .order_by(reps.c.rep_id)
+    )
+    frame = fetch_frame(engine, "rep_activity", statement)
+    frame["active"] = frame["active"].astype(bool)
+    frame["order_value"] = frame["order_value"].astype(float)
+    frame["return_value"] = frame["return_value"].astype(float)
+    return frame
+
+
+def _skipped_pairs(sql: PeriodSQL) -> sa.Select:
+    """(rep_id, outlet_id) planned in the period that the rep never visited in it."""
+    planned = sql.planned_calls
+    kept = sql.period_visits
+    planned_pairs = sa.select(planned.c.rep_id, planned.c.outlet_id).distinct().subquery()
+    visited_pairs = sa.select(kept.c.rep_id, kept.c.outlet_id).distinct().subquery()
+    return (
+        sa.select(planned_pairs.c.rep_id, planned_pairs.c.outlet_id)
+        .select_from(
+            planned_pairs.outerjoin(
+                visited_pairs,
+                sa.and_(
+                    visited_pairs.c.rep_id == planned_pairs.c.rep_id,
+                    visited_pairs.c.outlet_id == planned_pairs.c.outlet_id,
+                ),
+            )
+        )
+        .where(visited_pairs.c.rep_id.is_(None))
+    )
+
+
+def skipped_outlet_list(
+    engine: sa.Engine, period: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    """List each scoped rep's skipped outlets with their planned calls in the period.
+
+    Columns: rep_id, rep_name, outlet_id, outlet_name, territory_id,
+    outlet_class, planned_calls, first_plan_date, last_plan_date.
+    """
+    sql = PeriodSQL(period, settings, rep_ids=scoped_rep_ids(scope))
+    planned = sql.planned_calls
+    skips = _skipped_pairs(sql).cte("skipped_pairs")
+    calls = (
+        sa.select(
+            planned.c.rep_id,
+            planned.c.outlet_id,
+            sa.func.count().label("planned_calls"),
+            sa.func.min(planned.c.plan_date).label("first_plan_date"),
+            sa.func.max(planned.c.plan_date).label("last_plan_date"),
+        )
+        .group_by(planned.c.rep_id, planned.c.outlet_id)
+        .cte("skipped_calls")
+    )
+    statement = (
+        sa.select(
+            skips.c.rep_id,
+            reps.c.name.label("rep_name"),
+            skips.c.outlet_id,
+            outlets.c.name.label("outlet_name"),
+            outlets.c.territory_id,
+            outlets.c.outlet_class,
+            calls.c.planned_calls,
+            sa.cast(calls.c.first_plan_date, sa.Date).label("first_plan_date"),
+            sa.cast(calls.c.last_plan_date, sa.Date).label("last_plan_date"),
+        )
+        .select_from(
+            skips.join(
+                calls,
+                sa.and_(calls.c.rep_id == skips.c.rep_id, calls.c.outlet_id == skips.c.outlet_id),
+            )
+            .join(reps, reps.c.rep_id == skips.c.rep_id)
+            .join(outlets, outlets.c.outlet_id == skips.c.outlet_id)
+        )
+        .order_by(skips.c.rep_id, skips.c.outlet_id)
+    )
+    return fetch_frame(engine, "skipped_outlet_list", statement)
+
+
+def outlet_activity(
+    engine: sa.Engine, period: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    """Describe each active outlet in scope for the period.
+
+    Columns: outlet_id, outlet_name, territory_id, channel, outlet_class,
+    latitude, longitude, visits (by anyone, after de-duplication),
+    planned (a planned call of any rep in the period), on_beat (on a beat whose
+    date range overlaps the period), last_visit_date (local date of the last
+    visit on or before the period's last date), order_value (orders with
+    value > 0 dated in the period).
+    """
+    outlet_ids = scoped_outlet_ids(scope)
+    sql = PeriodSQL(period, settings, outlet_ids=outlet_ids)
+    kept = sql.period_visits
+    planned = sql.planned_calls
+    period_orders = sql.period_orders
+
+    visit_counts = (
+        sa.select(kept.c.outlet_id, sa.func.count().label("visits"))
+        .group_by(kept.c.outlet_id)
+        .cte("outlet_visit_counts")
+    )
+    planned_outlets = sa.select(planned.c.outlet_id).distinct().cte("planned_outlets")
+    on_beat = (
+        sa.select(beat_outlets.c.outlet_id)
+        .distinct()
+        .select_from(beat_outlets.join(beats, beats.c.beat_id == beat_outlets.c.beat_id))
+        .where(
+            beats.c.start_date <= period.end,
+            sa.or_(beats.c.end_date.is_(None), beats.c.end_date >= period.start),
+        )
+        .cte("outlets_on_beat")
+    )
+    # The latest check-in before the period ends; its local date is the last
+    # visit date because local time only shifts instants, never reorders them.
+    last_visits = (
+        sa.select(visits.c.outlet_id, sa.func.max(visits.c.check_in).label("last_check_in"))
+        .where(visits.c.check_in < period.utc_end, visits.c.outlet_id.in_(outlet_ids))
+        .group_by(visits.c.outlet_id)
+        .cte("outlet_last_visits")
+    )
+    order_values = (
+        sa.select(
+            period_orders.c.outlet_id,
+            sa.func.sum(period_orders.c.value).label("order_value"),
+        )
+        .where(period_orders.c.value > 0)
+        .group_by(period_orders.c.outlet_id)
+        .cte("outlet_order_values")
+    )
+
+    statement = (
+        sa.select(
+            outlets.c.outlet_id,
+            outlets.c.name.label("outlet_name"),
+            outlets.c.territory_id,
+            outlets.c.channel,
+            outlets.c.outlet_class,
+            outlets.c.latitude,
+            outlets.c.longitude,
+            _zero(visit_counts.c.visits).label("visits"),
+            sa.case((planned_outlets.c.outlet_id.is_(None), False), else_=True).label(
+                "planned"
+            ),
+            sa.case((on_beat.c.outlet_id.is_(None), False), else_=True).label("on_beat"),
+            local_date(last_visits.c.last_check_in, settings.timezone).label(
+                "last_visit_date"
+            ),
+            _zero(order_values.c.order_value).label("order_value"),
+        )
+        .select_from(
+            outlets.outerjoin(visit_counts, visit_counts.c.outlet_id == outlets.c.outlet_id)
+            .outerjoin(planned_outlets, planned_outlets.c.outlet_id == outlets.c.outlet_id)
+            .outerjoin(on_beat, on_beat.c.outlet_id == outlets.c.outlet_id)
+            .outerjoin(last_visits, last_visits.c.outlet_id == outlets.c.outlet_id)
+            .outerjoin(order_values, order_values.c.outlet_id == outlets.c.outlet_id)
+        )
+        .where(outlets.c.active.is_(True), *scoped_outlet_conditions(scope))
+        .order_by(outlets.c.outlet_id)
+    )
+    frame = fetch_frame(engine, "outlet_activity", statement)
+    frame["planned"] = frame["planned"].astype(bool)
+    frame["on_beat"] = frame["on_beat"].astype(bool)
+    frame["order_value"] = frame["order_value"].astype(float)
+    return frame
+
+
+def territory_list(engine: sa.Engine, scope: Scope) -> pd.DataFrame:
+    """List the territories in scope: territory_id, territory_name, region_id, region_name."""
+    statement = (
+        sa.select(
+            territories.c.territory_id,
+            territories.c.name.label("territory_name"),
+            territories.c.region_id,
+            regions.c.name.label("region_name"),
+        )
+        .select_from(
+            territories.outerjoin(regions, regions.c.region_id == territories.c.region_id)
+        )
+        .where(territories.c.territory_id.in_(scoped_territory_ids(scope)))
+        .order_by(territories.c.territory_id)
+    )
+    return fetch_frame(engine, "territory_list", statement)
+
+
+def rep_list(engine: sa.Engine, scope: Scope) -> pd.DataFrame:
+    """List the reps in scope: rep_id, rep_name, territory_id, manager_id, active."""
+    statement = (
+        sa.select(
+            reps.c.rep_id,
+            reps.c.name.label("rep_name"),
+            reps.c.territory_id,
+            reps.c.manager_id,
+            reps.c.active,
+        )
+        .where(*scoped_rep_conditions(scope))
+        .order_by(reps.c.rep_id)
+    )
+    frame = fetch_frame(engine, "rep_list", statement)
+    frame["active"] = frame["active"].astype(bool)
+    return frame
+
+
+def user_by_id(engine: sa.Engine, user_id: str) -> dict | None:
+    """Return the users row of a login e-mail (matched without regard to case), or None."""
+    statement = sa.select(schema.users).where(
+        sa.func.lower(schema.users.c.user_id) == user_id.strip().lower()
+    )
+    frame = fetch_frame(engine, "user_by_id", statement)
+    if frame.empty:
+        return None
+    return frame.iloc[0].to_dict()
+
+
+def visit_date_range(engine: sa.Engine, timezone: str) -> tuple[date, date] | None:
+    """Return the local dates of the first and last visit, or None without visits."""
+    statement = sa.select(
+        local_date(sa.func.min(visits.c.check_in), timezone).label("first_date"),
+        local_date(sa.func.max(visits.c.check_in), timezone).label("last_date"),
+    )
+    frame = fetch_frame(engine, "visit_date_range", statement)
+    first, last = frame.iloc[0]["first_date"], frame.iloc[0]["last_date"]
+    if first is None or pd.isna(first):
+        return None
+    return first, last
+
+
+def data_presence(engine: sa.Engine) -> dict[str, bool]:
+    """Tell which optional kinds of data the database has: beats, orders, boundaries."""
+    checks = {
+        "beats": sa.exists(sa.select(beat_outlets.c.beat_id)),
+        "orders": sa.exists(sa.select(orders.c.order_id)),
+        "boundaries": sa.exists(sa.select(schema.territory_boundaries.c.territory_id)),
+        "gps": sa.exists(
+            sa.select(visits.c.visit_id).where(
+                usable_fix(visits.c.latitude, visits.c.longitude)
+            )
+        ),
+    }
+    statement = sa.select(*(check.label(name) for name, check in checks.items()))
+    frame = fetch_frame(engine, "data_presence", statement)
+    return {name: bool(frame.iloc[0][name]) for name in checks}

@@ -1,0 +1,1 @@
+"""KPI figures built from the database's counts, and the report command."""

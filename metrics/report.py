@@ -1,0 +1,168 @@
+"""Print the reps, territories or outlets report of a period as CSV.
+
+    python -m metrics.report {reps,territories,outlets} --db URL --from DATE
+        --to DATE [--timezone TZ] [--neglect-days N] [--region ID]
+        [--territory ID] [--rep ID] [--as-user EMAIL]
+
+Ratios are fractions (0.6, not 60 %), blank when undefined. Without
+--as-user the report covers everything, as an administrator would see it,
+because whoever runs it already holds the database credentials.
+"""
+
+import argparse
+import csv
+import logging
+import math
+import sys
+from datetime import date
+
+import pandas as pd
+import sqlalchemy as sa
+
+from data_access.access import AccessError, scope_for_user
+from data_access.engine import DatabaseURLError, create_engine, parse_database_url
+from data_access.filters import Period, Scope, Settings, check_timezone
+from metrics.reports import (
+    OUTLET_COLUMNS,
+    REP_COLUMNS,
+    TERRITORY_COLUMNS,
+    outlets_report,
+    reps_report,
+    territories_report,
+)
+
+REPORTS = {
+    "reps": (reps_report, REP_COLUMNS),
+    "territories": (territories_report, TERRITORY_COLUMNS),
+    "outlets": (outlets_report, OUTLET_COLUMNS),
+}
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a valid date; use YYYY-MM-DD, such as 2026-03-02"
+        ) from None
+
+
+def _timezone(text: str) -> str:
+    try:
+        return check_timezone(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _positive_days(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a valid number of days; use a whole number of 1 or more"
+        )
+    return int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of the report command."""
+    parser = argparse.ArgumentParser(
+        prog="python -m metrics.report",
+        description="Print a Beatboard report for a period as CSV on standard output.",
+    )
+    parser.add_argument("report", choices=sorted(REPORTS), help="which report to print")
+    parser.add_argument("--db", required=True, metavar="URL", help="SQLAlchemy URL of the database")
+    parser.add_argument(
+        "--from", dest="start", required=True, type=_iso_date, metavar="DATE",
+        help="first local date of the period, YYYY-MM-DD",
+    )
+    parser.add_argument(
+        "--to", dest="end", required=True, type=_iso_date, metavar="DATE",
+        help="last local date of the period, YYYY-MM-DD (inclusive)",
+    )
+    parser.add_argument(
+        "--timezone", default="UTC", type=_timezone, metavar="TZ",
+        help="business time zone, an IANA name (default UTC)",
+    )
+    parser.add_argument(
+        "--neglect-days", type=_positive_days, default=28, metavar="N",
+        help="days without a visit before an active outlet is neglected, for every "
+        "outlet class (default 28)",
+    )
+    parser.add_argument("--region", metavar="ID", help="only this region_id")
+    parser.add_argument("--territory", metavar="ID", help="only this territory_id")
+    parser.add_argument("--rep", metavar="ID", help="only this rep_id and its territory")
+    parser.add_argument(
+        "--as-user", metavar="EMAIL",
+        help="apply the scope of this users row (default: everything, as an admin)",
+    )
+    return parser
+
+
+def format_cell(value: object) -> str:
+    """Format one report value for CSV: blank when missing, floats without noise."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        # Six decimals hide binary noise such as 0.30000000000000004.
+        text = f"{value:.6f}".rstrip("0").rstrip(".")
+        return "0" if text in ("-0", "") else text
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def write_csv(frame: pd.DataFrame, columns: list[str], stream) -> None:
+    """Write the report columns of frame as CSV with a header row."""
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(columns)
+    for row in frame[columns].itertuples(index=False):
+        writer.writerow([format_cell(value) for value in row])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the report command; return the process exit code."""
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+    try:
+        period = Period(arguments.start, arguments.end, arguments.timezone)
+    except ValueError as error:
+        parser.error(str(error))
+    settings = Settings(timezone=arguments.timezone, neglect_days=arguments.neglect_days)
+    try:
+        engine = create_engine(parse_database_url(arguments.db), read_only=True)
+    except DatabaseURLError as error:
+        parser.error(str(error))
+
+    try:
+        scope = scope_for_user(engine, arguments.as_user) if arguments.as_user else Scope()
+        scope = scope.narrowed(
+            region_ids=(arguments.region,) if arguments.region else None,
+            territory_ids=(arguments.territory,) if arguments.territory else None,
+            rep_ids=(arguments.rep,) if arguments.rep else None,
+        )
+        build, columns = REPORTS[arguments.report]
+        frame = build(engine, period, scope, settings)
+    except AccessError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except sa.exc.OperationalError as error:
+        print(
+            "error: could not read the database: "
+            f"{error.orig if error.orig is not None else error}. Check that --db "
+            "names an existing Beatboard database (load one with python -m "
+            "data_access.load or python -m fixtures.demo).",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        engine.dispose()
+
+    write_csv(frame, columns, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""The reps, territories and outlets reports: the figures every page and the
+report command show, built from the database's counts.
+
+Ratios of a territory are pooled from its summed counts, never averaged over
+reps.
+"""
+
+import pandas as pd
+import sqlalchemy as sa
+
+from data_access import queries
+from data_access.filters import Period, Scope, Settings
+from metrics import kpi
+from metrics.status import STATUSES, days_since_visit, outlet_status
+
+REP_COLUMNS = [
+    "rep_id",
+    "rep_name",
+    "territory_id",
+    "visits",
+    "productive_visits",
+    "strike_rate",
+    "planned_calls",
+    "calls_on_plan",
+    "beat_compliance",
+    "planned_outlets",
+    "skipped_outlets",
+    "off_beat_visits",
+    "order_value",
+    "orders",
+    "average_order_value",
+    "lines_per_call",
+    "return_value",
+    "off_site_visits",
+]
+
+TERRITORY_COLUMNS = [
+    "territory_id",
+    "territory_name",
+    "region_id",
+    "active_outlets",
+    "visited_outlets",
+    "coverage",
+    "skipped_outlets",
+    "unplanned_outlets",
+    "neglected_outlets",
+    "not_due_outlets",
+    "visits",
+    "productive_visits",
+    "strike_rate",
+    "beat_compliance",
+    "order_value",
+]
+
+OUTLET_COLUMNS = [
+    "outlet_id",
+    "outlet_name",
+    "territory_id",
+    "status",
+    "last_visit_date",
+    "days_since_visit",
+    "visits",
+    "order_value",
+]
+
+
+def build_reps_report(activity: pd.DataFrame) -> pd.DataFrame:
+    """One row per active rep, plus inactive reps with visits, planned calls or orders.
+
+    activity is the frame of queries.rep_activity; extra columns it carries
+    (manager_id, visits_without_fix, ...) are kept after the report columns.
+    """
+    did_something = (
+        (activity["visits"] > 0)
+        | (activity["planned_calls"] > 0)
+        | (activity["order_rows"] > 0)
+    )
+    report = activity[activity["active"] | did_something].copy()
+    report["strike_rate"] = kpi.strike_rate(report["productive_visits"], report["visits"])
+    report["beat_compliance"] = kpi.beat_compliance(
+        report["calls_on_plan"], report["planned_calls"]
+    )
+    report["average_order_value"] = kpi.average_order_value(
+        report["order_value"], report["orders"]
+    )
+    report["lines_per_call"] = kpi.lines_per_call(
+        report["order_lines"], report["productive_visits"]
+    )
+    extra = [column for column in report.columns if column not in REP_COLUMNS]
+    return report[REP_COLUMNS + extra].reset_index(drop=True)
+
+
+def build_outlets_report(
+    activity: pd.DataFrame, period: Period, settings: Settings
+) -> pd.DataFrame:
+    """One row per active outlet in scope with its status for the period.
+
+    activity is the frame of queries.outlet_activity; its extra columns
+    (channel, outlet_class, latitude, longitude, planned, on_beat) are kept
+    after the report columns for the map.
+    """
+    report = activity.copy()
+    report["status"] = outlet_status(report, period, settings)
+    report["days_since_visit"] = days_since_visit(report["last_visit_date"], period)
+    extra = [column for column in report.columns if column not in OUTLET_COLUMNS]
+    return report[OUTLET_COLUMNS + extra].reset_index(drop=True)
+
+
+def build_territories_report(
+    territories: pd.DataFrame, rep_activity: pd.DataFrame, outlets_report: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per territory in scope, from its reps' counts and its outlets' statuses.
+
+    Visit and order figures sum over the reps whose territory_id is the
+    territory; outlet figures count the territory's active outlets.
+    """
+    rep_sums = (
+        rep_activity.groupby("territory_id", dropna=False)[
+            ["visits", "productive_visits", "planned_calls", "calls_on_plan", "order_value"]
+        ]
+        .sum()
+        .reset_index()
+    )
+    status_counts = (
+        pd.crosstab(outlets_report["territory_id"], outlets_report["status"])
+        .reindex(columns=list(STATUSES), fill_value=0)
+        .rename(columns={status: f"{status}_outlets" for status in STATUSES})
+        .reset_index()
+    )
+    report = territories[["territory_id", "territory_name", "region_id"]].merge(
+        status_counts, on="territory_id", how="left"
+    )
+    report = report.merge(rep_sums, on="territory_id", how="left")
+    count_columns = [f"{status}_outlets" for status in STATUSES] + [
+        "visits",
+        "productive_visits",
+        "planned_calls",
+        "calls_on_plan",
+    ]
+    report[count_columns] = report[count_columns].fillna(0).astype("int64")
+    report["order_value"] = report["order_value"].fillna(0.0).astype(float)
+
+    report["active_outlets"] = report[[f"{status}_outlets" for status in STATUSES]].sum(axis=1)
+    report["coverage"] = kpi.coverage(report["visited_outlets"], report["active_outlets"])
+    report["strike_rate"] = kpi.strike_rate(report["productive_visits"], report["visits"])
+    report["beat_compliance"] = kpi.beat_compliance(
+        report["calls_on_plan"], report["planned_calls"]
+    )
+    extra = ["planned_calls", "calls_on_plan"]
+    return report[TERRITORY_COLUMNS + extra].reset_index(drop=True)
+
+
+def reps_report(
+    engine: sa.Engine, period: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    """The reps report: one row per rep in scope, report columns first."""
+    return build_reps_report(queries.rep_activity(engine, period, scope, settings))
+
+
+def outlets_report(
+    engine: sa.Engine, period: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    """The outlets report: every active outlet in scope with its status."""
+    activity = queries.outlet_activity(engine, period, scope, settings)
+    return build_outlets_report(activity, period, settings)
+
+
+def territories_report(
+    engine: sa.Engine, period: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    """The territories report: outlet statuses and pooled rep figures per territory."""
+    return build_territories_report(
+        queries.territory_list(engine, scope),
+        queries.rep_activity(engine, period, scope, settings),
+        outlets_report(engine, period, scope, settings),
+    )

@@ -1,0 +1,72 @@
+"""The status of an active outlet for a period, as the map and reports show it."""
+
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+
+from data_access.filters import Period, Settings
+
+# First match wins, in this order; every active outlet gets exactly one.
+STATUSES = ("visited", "skipped", "unplanned", "neglected", "not_due")
+
+
+def neglect_window_days(outlet_class: pd.Series, settings: Settings) -> pd.Series:
+    """Days an outlet may go unvisited before it is neglected, per outlet.
+
+    settings.neglect_days applies unless settings.neglect_days_by_class sets
+    a window for the outlet's class.
+    """
+    windows = dict(settings.neglect_days_by_class)
+    days = outlet_class.map(windows) if windows else pd.Series(np.nan, index=outlet_class.index)
+    return days.fillna(settings.neglect_days).astype(int)
+
+
+def is_neglected(
+    last_visit_date: pd.Series, outlet_class: pd.Series, period: Period, settings: Settings
+) -> pd.Series:
+    """True for outlets with no visit in the N days up to the period's last date.
+
+    The window is [end - N + 1, end]; an outlet never visited is neglected.
+    """
+    window = neglect_window_days(outlet_class, settings)
+    first_day_in_window = pd.Series(
+        [period.end - timedelta(days=int(days) - 1) for days in window],
+        index=window.index,
+        dtype=object,
+    )
+    last = pd.Series(last_visit_date, index=window.index, dtype=object)
+    never_visited = last.isna()
+    visited_before_window = ~never_visited & (last.where(~never_visited, period.end) < first_day_in_window)
+    return never_visited | visited_before_window
+
+
+def outlet_status(outlets: pd.DataFrame, period: Period, settings: Settings) -> pd.Series:
+    """Status of each active outlet: visited, skipped, unplanned, neglected or not_due.
+
+    visited: a visit by anyone in the period. skipped: a planned call in the
+    period and no visit. unplanned: on no beat whose date range overlaps the
+    period. neglected: no visit in the neglect window. not_due: the rest.
+    Needs the columns visits, planned, on_beat, last_visit_date, outlet_class.
+    """
+    neglected = is_neglected(outlets["last_visit_date"], outlets["outlet_class"], period, settings)
+    status = np.select(
+        [
+            outlets["visits"] > 0,
+            outlets["planned"].astype(bool),
+            ~outlets["on_beat"].astype(bool),
+            neglected,
+        ],
+        list(STATUSES[:4]),
+        default=STATUSES[4],
+    )
+    return pd.Series(status, index=outlets.index, name="status")
+
+
+def days_since_visit(last_visit_date: pd.Series, period: Period) -> pd.Series:
+    """Days from the last visit to the period's last date; missing when never visited."""
+    days = [
+        pd.NA if value is None or pd.isna(value) else (period.end - value).days
+        for value in last_visit_date
+    ]
+    return pd.Series(days, index=last_visit_date.index, dtype="Int64")

@@ -1,0 +1,54 @@
+"""Tiny hand-built SFA databases for tests: rows in, a ready engine out."""
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from data_access.engine import create_engine
+from data_access.schema import TABLES, create_tables
+
+
+def _value(column: sa.Column, value: Any) -> Any:
+    if value is None or isinstance(value, (date, datetime)):
+        return value
+    if isinstance(column.type, sa.DateTime):
+        return datetime.fromisoformat(value)
+    if isinstance(column.type, sa.Date):
+        return date.fromisoformat(value)
+    return value
+
+
+def fill_database(
+    url: str | sa.URL, rows: Mapping[str, Sequence[Mapping[str, Any]]]
+) -> sa.Engine:
+    """Create the tables at url, insert rows per table name, return an engine.
+
+    Timestamps and dates may be given as ISO strings. Columns left out of a
+    row are NULL, except active, which defaults to true.
+    """
+    engine = create_engine(url)
+    create_tables(engine)
+    with engine.begin() as connection:
+        for name, table_rows in rows.items():
+            table = TABLES[name]
+            records = []
+            for row in table_rows:
+                record = {column.name: None for column in table.columns}
+                if "active" in record:
+                    record["active"] = True
+                for key, value in row.items():
+                    record[key] = _value(table.c[key], value)
+                records.append(record)
+            if records:
+                connection.execute(table.insert(), records)
+    return engine
+
+
+def sqlite_database(
+    folder: Path, rows: Mapping[str, Sequence[Mapping[str, Any]]]
+) -> sa.Engine:
+    """fill_database into a new SQLite file in folder."""
+    return fill_database(f"sqlite:///{folder / 'sfa.sqlite'}", rows)

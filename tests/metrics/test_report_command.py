@@ -1,0 +1,73 @@
+"""The report command against a week computed by hand (see small_company)."""
+
+import pytest
+
+from metrics.report import main
+from tests.database import sqlite_database
+from tests.metrics.small_company import ROWS
+
+
+@pytest.fixture(scope="module")
+def database_url(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("small_company")
+    engine = sqlite_database(folder, ROWS)
+    engine.dispose()
+    return f"sqlite:///{folder / 'sfa.sqlite'}"
+
+
+def run_report(capsys, database_url, report, *options):
+    exit_code = main(
+        [report, "--db", database_url, "--from", "2026-03-02", "--to", "2026-03-08", *options]
+    )
+    captured = capsys.readouterr()
+    assert exit_code == 0, captured.err
+    return captured.out
+
+
+def test_reps_report(capsys, database_url):
+    result = run_report(capsys, database_url, "reps")
+
+    expected = (
+        "rep_id,rep_name,territory_id,visits,productive_visits,strike_rate,"
+        "planned_calls,calls_on_plan,beat_compliance,planned_outlets,skipped_outlets,"
+        "off_beat_visits,order_value,orders,average_order_value,lines_per_call,"
+        "return_value,off_site_visits\n"
+        "r1,Asha,T1,4,3,0.75,5,2,0.4,4,1,2,180,3,60,3.333333,-20,1\n"
+        "r2,Bilal,T1,2,0,0,1,0,0,1,1,2,0,0,,,0,0\n"
+        "r4,Dora,T2,1,0,0,0,0,,0,0,1,0,0,,,0,0\n"
+    )
+    assert result == expected
+
+
+def test_territories_report(capsys, database_url):
+    result = run_report(capsys, database_url, "territories")
+
+    expected = (
+        "territory_id,territory_name,region_id,active_outlets,visited_outlets,coverage,"
+        "skipped_outlets,unplanned_outlets,neglected_outlets,not_due_outlets,visits,"
+        "productive_visits,strike_rate,beat_compliance,order_value\n"
+        "T1,Mumbai,R1,9,4,0.444444,2,1,1,1,6,3,0.5,0.333333,180\n"
+        "T2,Pune,R1,2,1,0.5,0,1,0,0,1,0,0,,0\n"
+    )
+    assert result == expected
+
+
+def test_outlets_report(capsys, database_url):
+    result = run_report(capsys, database_url, "outlets")
+
+    expected = (
+        "outlet_id,outlet_name,territory_id,status,last_visit_date,days_since_visit,"
+        "visits,order_value\n"
+        "o1,Shop 1,T1,visited,2026-03-03,5,2,1099\n"
+        "o10,Shop 10,T1,unplanned,,,0,0\n"
+        "o11,Shop 11,T1,neglected,2026-02-01,35,0,0\n"
+        "o12,Shop 12,T1,not_due,2026-02-20,16,0,0\n"
+        "o2,Shop 2,T1,visited,2026-03-03,5,1,30\n"
+        "o3,Shop 3,T1,visited,2026-03-05,3,1,0\n"
+        "o4,Shop 4,T1,visited,2026-03-04,4,1,50\n"
+        "o5,Shop 5,T1,skipped,,,0,0\n"
+        "o7,Shop 7,T2,visited,2026-03-06,2,1,0\n"
+        "o8,Shop 8,T2,unplanned,,,0,0\n"
+        "o9,Shop 9,T1,skipped,,,0,0\n"
+    )
+    assert result == expected
