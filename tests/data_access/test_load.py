@@ -1,0 +1,1018 @@
+"""The CSV loader: values stored, idempotent upserts, rejected files, the CLI."""
+
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from data_access import load
+from data_access.csv_cells import EMPTY_CELL_DEFAULTS, required_columns
+from data_access.engine import create_engine
+from data_access.load import LoadError, Problem, load_directory
+from data_access.schema import TABLES
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+POLYGON = (
+    '{"type":"Polygon","coordinates":'
+    "[[[77.5,12.9],[77.7,12.9],[77.7,13.1],[77.5,12.9]]]}"
+)
+POLYGON_CELL = '"' + POLYGON.replace('"', '""') + '"'
+
+GOOD_FILES = {
+    "regions.csv": """\
+region_id,name
+N,North
+S,South
+""",
+    "territories.csv": """\
+territory_id,name,region_id
+T1,Bengaluru East,S
+T2,Delhi West,N
+""",
+    "reps.csv": """\
+rep_id,name,territory_id,manager_id,active
+R1,Asha Rao,T1,lm@example.com,true
+R2,Vikram Singh,T2,lm@example.com,FALSE
+""",
+    "outlets.csv": """\
+outlet_id,name,territory_id,latitude,longitude,channel,outlet_class,active
+O1,Sri Ganesh Stores,T1,12.9716,77.5946,general trade,A,1
+O2,"Patel Kirana, Main Road",T1,,,general trade,B,0
+""",
+    "beats.csv": """\
+beat_id,rep_id,name,weekday,every_n_weeks,start_date,end_date
+B1,R1,Monday east,1,1,2026-01-05,
+B2,R1,Thursday fortnightly,4,2,2026-01-08,2026-06-30
+""",
+    "beat_outlets.csv": """\
+beat_id,outlet_id
+B1,O1
+B1,O2
+B2,O2
+""",
+    "visits.csv": """\
+visit_id,rep_id,outlet_id,check_in,check_out,latitude,longitude,no_order_reason
+V1,R1,O1,2026-03-02T09:15:00,2026-03-02T09:40:00,12.9717,77.5947,
+V2,R1,O2,2026-03-02T10:05:00,,,,shop closed
+""",
+    "orders.csv": """\
+order_id,outlet_id,rep_id,visit_id,ordered_at,value,line_count
+SO1,O1,R1,V1,2026-03-02T09:30:00,1250.50,4
+SO2,O1,R1,,2026-03-03T11:00:00+05:30,-200,
+""",
+    "users.csv": """\
+user_id,name,role,scope_id
+admin@example.com,Admin,admin,
+head@example.com,South Head,regional_head,S
+lm@example.com,Line Manager,line_manager,
+""",
+    "territory_boundaries.csv": f"""\
+territory_id,geojson
+T1,{POLYGON_CELL}
+""",
+}
+
+GOOD_CONTENTS = {
+    "regions": [("N", "North"), ("S", "South")],
+    "territories": [("T1", "Bengaluru East", "S"), ("T2", "Delhi West", "N")],
+    "reps": [
+        ("R1", "Asha Rao", "T1", "lm@example.com", True),
+        ("R2", "Vikram Singh", "T2", "lm@example.com", False),
+    ],
+    "outlets": [
+        ("O1", "Sri Ganesh Stores", "T1", 12.9716, 77.5946, "general trade", "A", True),
+        (
+            "O2",
+            "Patel Kirana, Main Road",
+            "T1",
+            None,
+            None,
+            "general trade",
+            "B",
+            False,
+        ),
+    ],
+    "beats": [
+        ("B1", "R1", "Monday east", 1, 1, date(2026, 1, 5), None),
+        ("B2", "R1", "Thursday fortnightly", 4, 2, date(2026, 1, 8), date(2026, 6, 30)),
+    ],
+    "beat_outlets": [("B1", "O1"), ("B1", "O2"), ("B2", "O2")],
+    "visits": [
+        (
+            "V1",
+            "R1",
+            "O1",
+            datetime(2026, 3, 2, 9, 15),
+            datetime(2026, 3, 2, 9, 40),
+            12.9717,
+            77.5947,
+            None,
+        ),
+        (
+            "V2",
+            "R1",
+            "O2",
+            datetime(2026, 3, 2, 10, 5),
+            None,
+            None,
+            None,
+            "shop closed",
+        ),
+    ],
+    "orders": [
+        ("SO1", "O1", "R1", "V1", datetime(2026, 3, 2, 9, 30), 1250.5, 4),
+        ("SO2", "O1", "R1", None, datetime(2026, 3, 3, 5, 30), -200.0, None),
+    ],
+    "users": [
+        ("admin@example.com", "Admin", "admin", None),
+        ("head@example.com", "South Head", "regional_head", "S"),
+        ("lm@example.com", "Line Manager", "line_manager", None),
+    ],
+    "territory_boundaries": [("T1", POLYGON)],
+}
+
+GOOD_COUNTS = {
+    "regions": 2,
+    "territories": 2,
+    "reps": 2,
+    "outlets": 2,
+    "beats": 2,
+    "beat_outlets": 3,
+    "visits": 2,
+    "orders": 2,
+    "users": 3,
+    "territory_boundaries": 1,
+}
+
+VISITS_HEADER = "visit_id,rep_id,outlet_id,check_in"
+
+
+def write_files(directory: Path, files: Mapping[str, str | bytes]) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        path = directory / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return directory
+
+
+def table_contents(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
+    with engine.connect() as connection:
+        return {
+            name: [
+                tuple(row)
+                for row in connection.execute(
+                    sa.select(table).order_by(*table.primary_key.columns)
+                )
+            ]
+            for name, table in TABLES.items()
+        }
+
+
+def table_names(engine: sa.Engine) -> list[str]:
+    return sorted(sa.inspect(engine).get_table_names())
+
+
+def problem_messages(error: pytest.ExceptionInfo[LoadError]) -> list[str]:
+    return [str(problem) for problem in error.value.problems]
+
+
+@pytest.fixture
+def database_path(tmp_path: Path) -> Path:
+    return tmp_path / "sfa.sqlite"
+
+
+@pytest.fixture
+def engine(database_path: Path) -> Iterator[sa.Engine]:
+    engine = create_engine(f"sqlite:///{database_path}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def loaded_engine(engine: sa.Engine, tmp_path: Path) -> sa.Engine:
+    """The engine after the good files were loaded once."""
+    load_directory(engine, write_files(tmp_path / "good", GOOD_FILES))
+    engine.dispose()
+    return engine
+
+
+# Good files
+
+
+def test_load_stores_every_table(engine: sa.Engine, tmp_path: Path) -> None:
+    directory = write_files(tmp_path / "csv", GOOD_FILES)
+
+    counts = load_directory(engine, directory)
+
+    assert counts == GOOD_COUNTS
+    assert list(counts) == list(TABLES)
+    assert table_contents(engine) == GOOD_CONTENTS
+
+
+def test_load_twice_changes_nothing(loaded_engine: sa.Engine, tmp_path: Path) -> None:
+    before = table_contents(loaded_engine)
+
+    counts = load_directory(loaded_engine, write_files(tmp_path / "again", GOOD_FILES))
+
+    assert counts == GOOD_COUNTS
+    assert before == GOOD_CONTENTS
+    assert table_contents(loaded_engine) == GOOD_CONTENTS
+
+
+def test_load_replaces_updated_row(loaded_engine: sa.Engine, tmp_path: Path) -> None:
+    update = {
+        "visits.csv": """\
+visit_id,rep_id,outlet_id,check_in,check_out,latitude,longitude,no_order_reason
+V2,R2,O1,2026-03-04T08:00:00,2026-03-04T08:20:00,28.6,77.2,
+"""
+    }
+
+    load_directory(loaded_engine, write_files(tmp_path / "update", update))
+
+    result = table_contents(loaded_engine)["visits"]
+    expected = [
+        GOOD_CONTENTS["visits"][0],
+        (
+            "V2",
+            "R2",
+            "O1",
+            datetime(2026, 3, 4, 8, 0),
+            datetime(2026, 3, 4, 8, 20),
+            28.6,
+            77.2,
+            None,
+        ),
+    ]
+    assert result == expected
+
+
+def test_load_keeps_columns_absent_from_file(
+    loaded_engine: sa.Engine, tmp_path: Path
+) -> None:
+    update = {"outlets.csv": "outlet_id,name\nO1,Ganesh Stores\n"}
+
+    load_directory(loaded_engine, write_files(tmp_path / "update", update))
+
+    result = table_contents(loaded_engine)["outlets"][0]
+    expected = (
+        "O1",
+        "Ganesh Stores",
+        "T1",
+        12.9716,
+        77.5946,
+        "general trade",
+        "A",
+        True,
+    )
+    assert result == expected
+
+
+def test_load_stores_empty_cells_as_null(engine: sa.Engine, tmp_path: Path) -> None:
+    files = {
+        "outlets.csv": """\
+outlet_id,name,territory_id,latitude,longitude,channel,outlet_class,active
+O9,,,,  ,,,
+""",
+        "beats.csv": """\
+beat_id,rep_id,name,weekday,every_n_weeks,start_date,end_date
+B9,R1,,3,,2026-02-04,
+""",
+        "reps.csv": "rep_id,name,active\nR9,,\n",
+    }
+
+    load_directory(engine, write_files(tmp_path / "csv", files))
+
+    result = table_contents(engine)
+    assert result["outlets"] == [("O9", None, None, None, None, None, None, True)]
+    assert result["beats"] == [("B9", "R1", None, 3, 1, date(2026, 2, 4), None)]
+    assert result["reps"] == [("R9", None, None, None, True)]
+
+
+def test_load_accepts_dirty_field_data(engine: sa.Engine, tmp_path: Path) -> None:
+    # GPS at (0, 0) or out of range, check-out before check-in and returns
+    # are data health findings, not load errors.
+    files = {
+        "visits.csv": """\
+visit_id,rep_id,outlet_id,check_in,check_out,latitude,longitude
+V1,R1,O1,2026-03-02T09:15:00,2026-03-02T09:00:00,0,0
+V2,R1,O1,2026-03-02T10:15:00,,95.5,-200
+""",
+        "orders.csv": """\
+order_id,outlet_id,rep_id,ordered_at,value
+SO1,O404,,2026-03-02T10:00:00,-75.25
+""",
+    }
+
+    counts = load_directory(engine, write_files(tmp_path / "csv", files))
+
+    assert counts == {"visits": 2, "orders": 1}
+    result = table_contents(engine)
+    assert [row[3:7] for row in result["visits"]] == [
+        (datetime(2026, 3, 2, 9, 15), datetime(2026, 3, 2, 9, 0), 0.0, 0.0),
+        (datetime(2026, 3, 2, 10, 15), None, 95.5, -200.0),
+    ]
+    assert result["orders"] == [
+        ("SO1", "O404", None, None, datetime(2026, 3, 2, 10, 0), -75.25, None)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("timezone", "check_in", "expected"),
+    [
+        ("Asia/Kolkata", "2026-03-02T19:00:00", datetime(2026, 3, 2, 13, 30)),
+        ("Asia/Kolkata", "2026-03-02 19:00", datetime(2026, 3, 2, 13, 30)),
+        ("UTC", "2026-03-02T19:00:00+05:30", datetime(2026, 3, 2, 13, 30)),
+        ("Europe/Berlin", "2026-03-02T19:00:00+05:30", datetime(2026, 3, 2, 13, 30)),
+        ("Asia/Kolkata", "2026-03-02T19:00:00Z", datetime(2026, 3, 2, 19, 0)),
+        ("UTC", "2026-03-02T19:00:00", datetime(2026, 3, 2, 19, 0)),
+        # Clocks go forward at 02:00 that day: a skipped time takes the offset
+        # before the change (EST, UTC-5).
+        ("America/New_York", "2026-03-08T02:30:00", datetime(2026, 3, 8, 7, 30)),
+    ],
+)
+def test_load_reads_timestamps_in_timezone(
+    engine: sa.Engine, tmp_path: Path, timezone: str, check_in: str, expected: datetime
+) -> None:
+    files = {"visits.csv": f"{VISITS_HEADER}\nV1,R1,O1,{check_in}\n"}
+
+    load_directory(engine, write_files(tmp_path / "csv", files), timezone=timezone)
+
+    result = table_contents(engine)["visits"][0][3]
+    assert result == expected
+
+
+def test_load_unwraps_geojson_feature(engine: sa.Engine, tmp_path: Path) -> None:
+    feature = '{"type": "Feature", "properties": {"name": "East"}, "geometry": %s}'
+    cell = '"' + (feature % POLYGON).replace('"', '""') + '"'
+    files = {"territory_boundaries.csv": f"territory_id,geojson\nT1,{cell}\n"}
+
+    load_directory(engine, write_files(tmp_path / "csv", files))
+
+    result = table_contents(engine)["territory_boundaries"]
+    assert result == [("T1", POLYGON)]
+
+
+def test_load_reads_header_loosely(engine: sa.Engine, tmp_path: Path) -> None:
+    # Excel writes a byte order mark; people write headers in their own case.
+    content = "\ufeff Region_ID , NAME \r\nN,North\r\n\r\n,\r\n".encode()
+
+    counts = load_directory(
+        engine, write_files(tmp_path / "csv", {"regions.csv": content})
+    )
+
+    assert counts == {"regions": 1}
+    assert table_contents(engine)["regions"] == [("N", "North")]
+
+
+def test_load_ignores_files_that_are_not_csv(engine: sa.Engine, tmp_path: Path) -> None:
+    files = {
+        "regions.csv": "region_id,name\nN,North\n",
+        "README.txt": "exported on Monday",
+        "visits.xlsx": b"PK\x03\x04",
+    }
+
+    counts = load_directory(engine, write_files(tmp_path / "csv", files))
+
+    assert counts == {"regions": 1}
+
+
+def test_load_accepts_header_only_file(engine: sa.Engine, tmp_path: Path) -> None:
+    files = {"visits.csv": f"{VISITS_HEADER}\n"}
+
+    counts = load_directory(engine, write_files(tmp_path / "csv", files))
+
+    assert counts == {"visits": 0}
+    assert table_contents(engine)["visits"] == []
+
+
+def test_load_creates_missing_tables(engine: sa.Engine, tmp_path: Path) -> None:
+    files = {"regions.csv": "region_id,name\nN,North\n"}
+
+    load_directory(engine, write_files(tmp_path / "csv", files))
+
+    assert table_names(engine) == sorted(TABLES)
+
+
+def test_load_writes_in_batches(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(load, "BATCH_SIZE", 2)
+    lines = [f"O{number},Outlet {number}" for number in range(5)]
+    files = {"outlets.csv": "outlet_id,name\n" + "\n".join(lines) + "\n"}
+
+    counts = load_directory(engine, write_files(tmp_path / "csv", files))
+
+    assert counts == {"outlets": 5}
+    result = [row[:2] for row in table_contents(engine)["outlets"]]
+    expected = [(f"O{number}", f"Outlet {number}") for number in range(5)]
+    assert result == expected
+
+
+# Rejected files
+
+
+def test_bad_row_leaves_database_unchanged(
+    loaded_engine: sa.Engine, database_path: Path, tmp_path: Path
+) -> None:
+    before = database_path.read_bytes()
+    files = {
+        "regions.csv": "region_id,name\nW,West\n",
+        "visits.csv": f"""\
+{VISITS_HEADER}
+V7,R1,O1,2026-03-05T09:00:00
+V8,R1,O2,2026-13-01
+""",
+    }
+
+    with pytest.raises(LoadError) as error:
+        load_directory(loaded_engine, write_files(tmp_path / "bad", files))
+
+    expected = Problem(
+        file="visits.csv",
+        reason=(
+            "is not a valid timestamp; expected ISO 8601 such as 2026-03-02T09:15:00"
+        ),
+        line=3,
+        column="check_in",
+        value="2026-13-01",
+    )
+    assert error.value.problems == [expected]
+    assert str(expected) == (
+        "visits.csv line 3: check_in '2026-13-01' is not a valid timestamp; "
+        "expected ISO 8601 such as 2026-03-02T09:15:00"
+    )
+    assert database_path.read_bytes() == before
+
+
+def test_failure_while_writing_rolls_back(
+    loaded_engine: sa.Engine,
+    database_path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Skipping the checking pass makes the bad last file fail after the
+    # earlier files were written, as a file changed between passes would.
+    monkeypatch.setattr(load, "check_table_files", lambda table_files, zone: None)
+    before = database_path.read_bytes()
+    files = {
+        "regions.csv": "region_id,name\nN,Northern\nW,West\n",
+        "outlets.csv": "outlet_id,name\nO3,New Outlet\n",
+        "territory_boundaries.csv": "territory_id,geojson\nT2,[1]\n",
+    }
+
+    with pytest.raises(LoadError) as error:
+        load_directory(loaded_engine, write_files(tmp_path / "bad", files))
+
+    assert problem_messages(error) == [
+        "territory_boundaries.csv line 2: geojson '[1]' is not a GeoJSON object; "
+        "expected a GeoJSON Polygon or MultiPolygon, or a Feature with one"
+    ]
+    assert table_contents(loaded_engine) == GOOD_CONTENTS
+    assert database_path.read_bytes() == before
+
+
+def test_failure_while_writing_creates_no_tables(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(load, "check_table_files", lambda table_files, zone: None)
+    files = {
+        "regions.csv": "region_id,name\nN,North\n",
+        "users.csv": "user_id,role\nboss@example.com,owner\n",
+    }
+
+    with pytest.raises(LoadError):
+        load_directory(engine, write_files(tmp_path / "bad", files))
+
+    assert table_names(engine) == []
+
+
+def test_failure_in_last_file_loads_no_file(
+    loaded_engine: sa.Engine, tmp_path: Path
+) -> None:
+    files = {
+        "regions.csv": "region_id,name\nW,West\n",
+        "outlets.csv": "outlet_id,name\nO3,New Outlet\n",
+        "territory_boundaries.csv": "territory_id,geojson\nT2,not json\n",
+    }
+
+    with pytest.raises(LoadError) as error:
+        load_directory(loaded_engine, write_files(tmp_path / "bad", files))
+
+    assert problem_messages(error) == [
+        "territory_boundaries.csv line 2: geojson 'not json' is not valid JSON "
+        "(Expecting value at character 0)"
+    ]
+    assert table_contents(loaded_engine) == GOOD_CONTENTS
+
+
+def test_bad_files_leave_no_database_file(database_path: Path, tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{database_path}")
+    files = {"visits.csv": f"{VISITS_HEADER}\nV1,R1,O1,yesterday\n"}
+
+    with pytest.raises(LoadError):
+        load_directory(engine, write_files(tmp_path / "bad", files))
+    engine.dispose()
+
+    assert not database_path.exists()
+
+
+@pytest.mark.parametrize(
+    ("file", "content", "expected"),
+    [
+        (
+            "visits.csv",
+            f"{VISITS_HEADER}\nV1,R1,O1,\n",
+            "visits.csv line 2: check_in is missing; every row needs a value",
+        ),
+        (
+            "visits.csv",
+            f"{VISITS_HEADER}\n,R1,O1,2026-03-02T09:00:00\n",
+            "visits.csv line 2: visit_id is missing; every row needs a value",
+        ),
+        (
+            "visits.csv",
+            f"{VISITS_HEADER}\nV1,,O1,2026-03-02T09:00:00\n",
+            "visits.csv line 2: rep_id is missing; every row needs a value",
+        ),
+        (
+            "visits.csv",
+            f"{VISITS_HEADER},latitude\nV1,R1,O1,2026-03-02T09:00:00,north\n",
+            "visits.csv line 2: latitude 'north' is not a number; "
+            "expected a decimal number such as 12.9716",
+        ),
+        (
+            "visits.csv",
+            f"{VISITS_HEADER},longitude\nV1,R1,O1,2026-03-02T09:00:00,nan\n",
+            "visits.csv line 2: longitude 'nan' is not a number; "
+            "expected a decimal number such as 12.9716",
+        ),
+        (
+            "visits.csv",
+            f"{VISITS_HEADER},check_out\nV1,R1,O1,2026-03-02T09:00:00,09:30\n",
+            "visits.csv line 2: check_out '09:30' is not a valid timestamp; "
+            "expected ISO 8601 such as 2026-03-02T09:15:00",
+        ),
+        (
+            "beats.csv",
+            "beat_id,rep_id,weekday,start_date\nB1,R1,8,2026-01-05\n",
+            "beats.csv line 2: weekday '8' is out of range; "
+            "expected 1 (Monday) to 7 (Sunday)",
+        ),
+        (
+            "beats.csv",
+            "beat_id,rep_id,weekday,start_date\nB1,R1,Mon,2026-01-05\n",
+            "beats.csv line 2: weekday 'Mon' is not a whole number; "
+            "expected digits such as 3",
+        ),
+        (
+            "beats.csv",
+            "beat_id,rep_id,weekday,every_n_weeks,start_date\nB1,R1,1,3,2026-01-05\n",
+            "beats.csv line 2: every_n_weeks '3' is not a beat frequency; "
+            "expected 1 (weekly), 2 (fortnightly) or 4 (four-weekly)",
+        ),
+        (
+            "beats.csv",
+            "beat_id,rep_id,weekday,start_date\nB1,R1,1,05/01/2026\n",
+            "beats.csv line 2: start_date '05/01/2026' is not a valid date; "
+            "expected YYYY-MM-DD such as 2026-03-02",
+        ),
+        (
+            "beats.csv",
+            "beat_id,rep_id,weekday,start_date,end_date\n"
+            "B1,R1,1,2026-01-05,2026-01-04\n",
+            "beats.csv line 2: end_date '2026-01-04' is before start_date "
+            "2026-01-05; a beat must end on or after its start date",
+        ),
+        (
+            "reps.csv",
+            "rep_id,active\nR1,yes\n",
+            "reps.csv line 2: active 'yes' is not a boolean; "
+            "expected true, false, 1 or 0",
+        ),
+        (
+            "users.csv",
+            "user_id,role\nboss@example.com,manager\n",
+            "users.csv line 2: role 'manager' is not a role; "
+            "expected admin, regional_head or line_manager",
+        ),
+        (
+            "users.csv",
+            "user_id,role\nboss@example.com,\n",
+            "users.csv line 2: role is missing; every row needs a value",
+        ),
+        (
+            "orders.csv",
+            "order_id,ordered_at,value,line_count\nSO1,2026-03-02T09:00:00,10,-1\n",
+            "orders.csv line 2: line_count '-1' is negative; "
+            "expected 0 or more order lines",
+        ),
+        (
+            "orders.csv",
+            'order_id,ordered_at,value\nSO1,2026-03-02T09:00:00,"1,250"\n',
+            "orders.csv line 2: value '1,250' is not a number; "
+            "expected a decimal number such as 12.9716",
+        ),
+        (
+            "orders.csv",
+            "order_id,ordered_at,value,line_count\nSO1,2026-03-02T09:00:00,10,2.5\n",
+            "orders.csv line 2: line_count '2.5' is not a whole number; "
+            "expected digits such as 3",
+        ),
+        (
+            "orders.csv",
+            "order_id,ordered_at,value,line_count\n"
+            "SO1,2026-03-02T09:00:00,10,9999999999\n",
+            "orders.csv line 2: line_count '9999999999' is out of range for an "
+            "integer column; expected -2147483648 to 2147483647",
+        ),
+        (
+            "beat_outlets.csv",
+            "beat_id,outlet_id\nB1,\n",
+            "beat_outlets.csv line 2: outlet_id is missing; every row needs a value",
+        ),
+        (
+            "territory_boundaries.csv",
+            'territory_id,geojson\nT1,"{""type"": ""Point"", '
+            '""coordinates"": [77.5, 12.9]}"\n',
+            "territory_boundaries.csv line 2: geojson "
+            '\'{"type": "Point", "coordinates": [77.5, 12.9]}\' is a GeoJSON '
+            "Point; expected a GeoJSON Polygon or MultiPolygon, or a Feature with one",
+        ),
+        (
+            "territory_boundaries.csv",
+            'territory_id,geojson\nT1,"{""type"": ""Polygon"", '
+            '""coordinates"": [[[77.5, 12.9], [77.7, 12.9]]]}"\n',
+            "territory_boundaries.csv line 2: geojson "
+            '\'{"type": "Polygon", "coordinates": [[[77.5, 12.9], [77.7,...\' '
+            "has a ring of fewer than 4 positions; a GeoJSON ring needs at least 4, "
+            "the last one repeating the first",
+        ),
+        (
+            "outlets.csv",
+            "outlet_id,name\nO1,Sri Ganesh Stores,extra\n",
+            "outlets.csv line 2: has 3 cells but the header has 2 columns; "
+            "quote each cell that contains a comma",
+        ),
+    ],
+)
+def test_bad_cell_is_rejected(
+    engine: sa.Engine, tmp_path: Path, file: str, content: str, expected: str
+) -> None:
+    with pytest.raises(LoadError) as error:
+        load_directory(engine, write_files(tmp_path / "csv", {file: content}))
+
+    assert problem_messages(error) == [expected]
+
+
+def test_duplicate_id_names_both_lines(engine: sa.Engine, tmp_path: Path) -> None:
+    files = {
+        "visits.csv": f"""\
+{VISITS_HEADER}
+V1,R1,O1,2026-03-02T09:00:00
+V2,R1,O2,2026-03-02T10:00:00
+V1,R1,O3,2026-03-02T11:00:00
+""",
+        "beat_outlets.csv": "beat_id,outlet_id\nB1,O1\nB1,O2\nB1,O1\n",
+    }
+
+    with pytest.raises(LoadError) as error:
+        load_directory(engine, write_files(tmp_path / "csv", files))
+
+    assert problem_messages(error) == [
+        "beat_outlets.csv line 4: beat_id and outlet_id 'B1, O1' repeats line 2; "
+        "each beat_id and outlet_id may appear once per file",
+        "visits.csv line 4: visit_id 'V1' repeats line 2; "
+        "each visit_id may appear once per file",
+    ]
+
+
+def test_problem_line_follows_multiline_cell(engine: sa.Engine, tmp_path: Path) -> None:
+    files = {
+        "outlets.csv": """\
+outlet_id,name,latitude
+O1,"Sri Ganesh Stores
+Main Road",12.97
+O2,Patel Kirana,twelve
+"""
+    }
+
+    with pytest.raises(LoadError) as error:
+        load_directory(engine, write_files(tmp_path / "csv", files))
+
+    assert problem_messages(error) == [
+        "outlets.csv line 4: latitude 'twelve' is not a number; "
+        "expected a decimal number such as 12.9716"
+    ]
+
+
+def test_file_not_utf8_names_line(engine: sa.Engine, tmp_path: Path) -> None:
+    content = "outlet_id,name\nO1,Cafe\nO2,Caf\xe9 Central\n".encode("cp1252")
+
+    with pytest.raises(LoadError) as error:
+        load_directory(engine, write_files(tmp_path / "csv", {"outlets.csv": content}))
+
+    assert problem_messages(error) == [
+        "outlets.csv line 3: is not UTF-8 text (byte 0xe9); save the file as CSV UTF-8"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            "visit_id,rep_id,outlet_id,check_in,gps\n",
+            "visits.csv line 1: unknown column 'gps'; expected columns: visit_id, "
+            "rep_id, outlet_id, check_in, check_out, latitude, longitude, "
+            "no_order_reason (required: visit_id, rep_id, outlet_id, check_in)",
+        ),
+        (
+            "visit_id,rep_id,outlet_id\n",
+            "visits.csv line 1: missing required column 'check_in'; expected "
+            "columns: visit_id, rep_id, outlet_id, check_in, check_out, latitude, "
+            "longitude, no_order_reason (required: visit_id, rep_id, outlet_id, "
+            "check_in)",
+        ),
+        (
+            "visit_id,rep_id,outlet_id,check_in,Rep_ID\n",
+            "visits.csv line 1: column 'rep_id' appears twice; keep one of them",
+        ),
+        (
+            "visit_id,rep_id,,outlet_id,check_in\n",
+            "visits.csv line 1: column 3 of the header has no name; expected "
+            "columns: visit_id, rep_id, outlet_id, check_in, check_out, latitude, "
+            "longitude, no_order_reason (required: visit_id, rep_id, outlet_id, "
+            "check_in)",
+        ),
+        (
+            "",
+            "visits.csv: has no header row; expected columns: visit_id, rep_id, "
+            "outlet_id, check_in, check_out, latitude, longitude, no_order_reason "
+            "(required: visit_id, rep_id, outlet_id, check_in)",
+        ),
+    ],
+)
+def test_bad_header_is_rejected(
+    engine: sa.Engine, tmp_path: Path, content: str, expected: str
+) -> None:
+    data_row = "V1,R1,O1,2026-03-02T09:00:00\n" if content else ""
+    files = {"visits.csv": content + data_row}
+
+    with pytest.raises(LoadError) as error:
+        load_directory(engine, write_files(tmp_path / "csv", files))
+
+    assert problem_messages(error) == [expected]
+
+
+def test_unknown_file_lists_expected_names(engine: sa.Engine, tmp_path: Path) -> None:
+    files = {"regions.csv": "region_id,name\nN,North\n", "shops.csv": "shop_id\n1\n"}
+
+    with pytest.raises(LoadError) as error:
+        load_directory(engine, write_files(tmp_path / "csv", files))
+
+    assert problem_messages(error) == [
+        "shops.csv: is not named after a table; expected regions.csv, "
+        "territories.csv, reps.csv, outlets.csv, beats.csv, beat_outlets.csv, "
+        "visits.csv, orders.csv, users.csv, territory_boundaries.csv"
+    ]
+
+
+@pytest.mark.parametrize("files", [{}, {"notes.txt": "nothing here"}])
+def test_directory_without_table_files(
+    engine: sa.Engine, tmp_path: Path, files: dict[str, str]
+) -> None:
+    directory = write_files(tmp_path / "csv", files)
+
+    with pytest.raises(LoadError) as error:
+        load_directory(engine, directory)
+
+    assert problem_messages(error) == [
+        f"{directory}: contains no table files; expected one or more of regions.csv, "
+        "territories.csv, reps.csv, outlets.csv, beats.csv, beat_outlets.csv, "
+        "visits.csv, orders.csv, users.csv, territory_boundaries.csv"
+    ]
+
+
+def test_missing_directory_is_rejected(engine: sa.Engine, tmp_path: Path) -> None:
+    directory = tmp_path / "absent"
+
+    with pytest.raises(LoadError) as error:
+        load_directory(engine, directory)
+
+    assert problem_messages(error) == [
+        f"{directory}: is not a directory; give the folder of CSV files"
+    ]
+
+
+def test_problems_are_capped_at_twenty(engine: sa.Engine, tmp_path: Path) -> None:
+    rows = [f"V{number},R1,O1,not a time" for number in range(24)]
+    files = {
+        "reps.csv": "rep_id,active\nR1,maybe\n",
+        "visits.csv": VISITS_HEADER + "\n" + "\n".join(rows) + "\n",
+    }
+
+    with pytest.raises(LoadError) as error:
+        load_directory(engine, write_files(tmp_path / "csv", files))
+
+    messages = problem_messages(error)
+    assert error.value.total == 25
+    assert len(messages) == 20
+    assert messages[0] == (
+        "reps.csv line 2: active 'maybe' is not a boolean; expected true, false, 1 or 0"
+    )
+    assert messages[19] == (
+        "visits.csv line 20: check_in 'not a time' is not a valid timestamp; "
+        "expected ISO 8601 such as 2026-03-02T09:15:00"
+    )
+    assert str(error.value).splitlines()[0] == (
+        "Nothing was loaded: 25 problems to fix in the files."
+    )
+    assert str(error.value).splitlines()[-1] == "... and 5 more"
+
+
+def test_unknown_timezone_is_rejected(engine: sa.Engine, tmp_path: Path) -> None:
+    directory = write_files(tmp_path / "csv", {"regions.csv": "region_id\nN\n"})
+
+    with pytest.raises(ValueError, match="'Mars/Olympus' is not an IANA time zone"):
+        load_directory(engine, directory, timezone="Mars/Olympus")
+
+
+def test_not_null_columns_are_required_or_defaulted() -> None:
+    # An empty cell in a NOT NULL column must be rejected or given a default,
+    # or the database would reject the whole load.
+    result = [
+        f"{table.name}.{column.name}"
+        for table in TABLES.values()
+        for column in table.columns
+        if not column.nullable
+        and column.name not in required_columns(table)
+        and (table.name, column.name) not in EMPTY_CELL_DEFAULTS
+    ]
+
+    assert result == []
+
+
+# Command line
+
+
+def run_load(*arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "data_access.load", *arguments],
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_cli_loads_and_prints_summary(database_path: Path, tmp_path: Path) -> None:
+    directory = write_files(tmp_path / "csv", GOOD_FILES)
+
+    result = run_load("--db", f"sqlite:///{database_path}", str(directory))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "regions: 2 rows",
+        "territories: 2 rows",
+        "reps: 2 rows",
+        "outlets: 2 rows",
+        "beats: 2 rows",
+        "beat_outlets: 3 rows",
+        "visits: 2 rows",
+        "orders: 2 rows",
+        "users: 3 rows",
+        "territory_boundaries: 1 row",
+    ]
+
+
+def test_cli_reads_timezone_option(
+    database_path: Path, tmp_path: Path, engine: sa.Engine
+) -> None:
+    files = {"visits.csv": f"{VISITS_HEADER}\nV1,R1,O1,2026-03-02T19:00:00\n"}
+    directory = write_files(tmp_path / "csv", files)
+
+    result = run_load(
+        "--db",
+        f"sqlite:///{database_path}",
+        "--timezone",
+        "Asia/Kolkata",
+        str(directory),
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "visits: 1 row\n"
+    assert table_contents(engine)["visits"][0][3] == datetime(2026, 3, 2, 13, 30)
+
+
+def test_cli_rejects_bad_file(database_path: Path, tmp_path: Path) -> None:
+    files = {
+        "visits.csv": f"""\
+{VISITS_HEADER}
+V1,R1,O1,2026-03-02T09:00:00
+V2,R1,O1,2026-13-01
+"""
+    }
+    directory = write_files(tmp_path / "csv", files)
+
+    result = run_load("--db", f"sqlite:///{database_path}", str(directory))
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert (
+        "Nothing was loaded: 1 problem to fix in the files.\n"
+        "visits.csv line 3: check_in '2026-13-01' is not a valid timestamp; "
+        "expected ISO 8601 such as 2026-03-02T09:15:00\n"
+    ) in result.stderr
+    assert not database_path.exists()
+
+
+def test_cli_rejects_unknown_timezone(database_path: Path, tmp_path: Path) -> None:
+    directory = write_files(tmp_path / "csv", {"regions.csv": "region_id\nN\n"})
+
+    result = run_load(
+        "--db", f"sqlite:///{database_path}", "--timezone", "India", str(directory)
+    )
+
+    assert result.returncode == 2
+    assert (
+        "error: time zone 'India' is not an IANA time zone name; "
+        "use a name such as Asia/Kolkata or UTC"
+    ) in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "mysql://loader:s3cret@db.example.com/sfa",
+            "Database engine 'mysql' is not supported",
+        ),
+        ("not a url", "The database URL is not a valid SQLAlchemy URL"),
+    ],
+)
+def test_cli_rejects_bad_database_url(tmp_path: Path, url: str, expected: str) -> None:
+    directory = write_files(tmp_path / "csv", {"regions.csv": "region_id\nN\n"})
+
+    result = run_load("--db", url, str(directory))
+
+    assert result.returncode == 2
+    assert expected in result.stderr
+    assert "s3cret" not in result.stderr
+
+
+def test_cli_rejects_missing_directory(database_path: Path, tmp_path: Path) -> None:
+    directory = tmp_path / "absent"
+
+    result = run_load("--db", f"sqlite:///{database_path}", str(directory))
+
+    assert result.returncode == 2
+    assert f"error: DIR '{directory}' is not a directory" in result.stderr
+
+
+def test_cli_requires_db_option(tmp_path: Path) -> None:
+    result = run_load(str(tmp_path))
+
+    assert result.returncode == 2
+    assert "the following arguments are required: --db" in result.stderr
+
+
+def test_cli_hides_password_on_database_failure(tmp_path: Path) -> None:
+    # Nothing listens on port 9 of 127.0.0.1, so the connection is refused.
+    directory = write_files(tmp_path / "csv", {"regions.csv": "region_id\nN\n"})
+    url = "postgresql+psycopg://loader:s3cret@127.0.0.1:9/sfa?connect_timeout=5"
+
+    result = run_load("--db", url, str(directory))
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1].startswith(
+        "Loading into postgresql+psycopg://loader:***@127.0.0.1:9/sfa"
+    )
+    assert "s3cret" not in result.stderr
+
+
+# PostgreSQL
+
+
+def test_postgres_round_trip(fresh_postgres_url: str, tmp_path: Path) -> None:
+    engine = create_engine(fresh_postgres_url)
+    directory = write_files(tmp_path / "csv", GOOD_FILES)
+    try:
+        first_counts = load_directory(engine, directory)
+        first_contents = table_contents(engine)
+        second_counts = load_directory(engine, directory)
+        second_contents = table_contents(engine)
+    finally:
+        engine.dispose()
+
+    assert first_counts == GOOD_COUNTS
+    assert first_contents == GOOD_CONTENTS
+    assert second_counts == GOOD_COUNTS
+    assert second_contents == GOOD_CONTENTS
