@@ -87,6 +87,11 @@ class Period:
         """Naive UTC instant of local midnight after the last day (exclusive)."""
         return _local_midnight_in_utc(self.end + timedelta(days=1), self.timezone)
 
+    def previous(self) -> "Period":
+        """The period of the same length that ends the day before this one starts."""
+        length = self.end - self.start + timedelta(days=1)
+        return Period(self.start - length, self.end - length, self.timezone)
+
     def shifted(self, weeks: int) -> "Period":
         """The period of the same length moved by whole weeks (negative: earlier)."""
         offset = timedelta(weeks=weeks)

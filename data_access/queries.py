@@ -225,8 +225,8 @@ def skipped_outlet_list(
             outlets.c.territory_id,
             outlets.c.outlet_class,
             calls.c.planned_calls,
-            sa.cast(calls.c.first_plan_date, sa.Date).label("first_plan_date"),
-            sa.cast(calls.c.last_plan_date, sa.Date).label("last_plan_date"),
+            calls.c.first_plan_date,
+            calls.c.last_plan_date,
         )
         .select_from(
             skips.join(
@@ -404,3 +404,30 @@ def data_presence(engine: sa.Engine) -> dict[str, bool]:
     statement = sa.select(*(check.label(name) for name, check in checks.items()))
     frame = fetch_frame(engine, "data_presence", statement)
     return {name: bool(frame.iloc[0][name]) for name in checks}
+
+
+def territory_boundary_list(engine: sa.Engine, scope: Scope) -> pd.DataFrame:
+    """Stored outlines of the territories in scope: territory_id, geojson (text)."""
+    boundaries = schema.territory_boundaries
+    statement = (
+        sa.select(boundaries.c.territory_id, boundaries.c.geojson)
+        .where(boundaries.c.territory_id.in_(scoped_territory_ids(scope)))
+        .order_by(boundaries.c.territory_id)
+    )
+    return fetch_frame(engine, "territory_boundary_list", statement)
+
+
+def region_list(engine: sa.Engine, scope: Scope) -> pd.DataFrame:
+    """List the regions that have a territory in scope: region_id, region_name."""
+    statement = (
+        sa.select(regions.c.region_id, regions.c.name.label("region_name"))
+        .where(
+            regions.c.region_id.in_(
+                sa.select(territories.c.region_id).where(
+                    territories.c.territory_id.in_(scoped_territory_ids(scope))
+                )
+            )
+        )
+        .order_by(regions.c.region_id)
+    )
+    return fetch_frame(engine, "region_list", statement)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from data_access import queries
 from data_access.filters import Period, Scope, Settings
 from metrics import kpi
-from metrics.status import STATUSES, days_since_visit, outlet_status
+from metrics.status import STATUSES, days_since_visit, is_neglected, outlet_status
 
 REP_COLUMNS = [
     "rep_id",
@@ -102,6 +102,12 @@ def build_outlets_report(
     report = activity.copy()
     report["status"] = outlet_status(report, period, settings)
     report["days_since_visit"] = days_since_visit(report["last_visit_date"], period)
+    # Overdue whatever the status: no visit in the neglect window. Without
+    # beat plans every unvisited outlet is "unplanned", and this still tells
+    # which ones nobody has seen for weeks.
+    report["overdue"] = is_neglected(
+        report["last_visit_date"], report["outlet_class"], period, settings
+    )
     extra = [column for column in report.columns if column not in OUTLET_COLUMNS]
     return report[OUTLET_COLUMNS + extra].reset_index(drop=True)
 
@@ -127,15 +133,20 @@ def build_territories_report(
         .rename(columns={status: f"{status}_outlets" for status in STATUSES})
         .reset_index()
     )
+    overdue_counts = (
+        outlets_report.groupby("territory_id")["overdue"].sum().rename("overdue_outlets").reset_index()
+    )
     report = territories[["territory_id", "territory_name", "region_id"]].merge(
         status_counts, on="territory_id", how="left"
     )
+    report = report.merge(overdue_counts, on="territory_id", how="left")
     report = report.merge(rep_sums, on="territory_id", how="left")
     count_columns = [f"{status}_outlets" for status in STATUSES] + [
         "visits",
         "productive_visits",
         "planned_calls",
         "calls_on_plan",
+        "overdue_outlets",
     ]
     report[count_columns] = report[count_columns].fillna(0).astype("int64")
     report["order_value"] = report["order_value"].fillna(0.0).astype(float)
@@ -146,7 +157,7 @@ def build_territories_report(
     report["beat_compliance"] = kpi.beat_compliance(
         report["calls_on_plan"], report["planned_calls"]
     )
-    extra = ["planned_calls", "calls_on_plan"]
+    extra = ["planned_calls", "calls_on_plan", "overdue_outlets"]
     return report[TERRITORY_COLUMNS + extra].reset_index(drop=True)
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from metrics.report import main
-from tests.database import sqlite_database
+from tests.database import fill_database, sqlite_database
 from tests.metrics.small_company import ROWS
 
 
@@ -71,3 +71,51 @@ def test_outlets_report(capsys, database_url):
         "o9,Shop 9,T1,skipped,,,0,0\n"
     )
     assert result == expected
+
+
+@pytest.mark.parametrize("report", ["reps", "territories", "outlets"])
+def test_postgres_matches_sqlite(capsys, database_url, fresh_postgres_url, report):
+    engine = fill_database(fresh_postgres_url, ROWS)
+    engine.dispose()
+
+    result = run_report(capsys, fresh_postgres_url, report)
+
+    expected = run_report(capsys, database_url, report)
+    assert result == expected
+
+
+KOLKATA_ROWS = {
+    "territories": [{"territory_id": "T1", "name": "Mumbai", "region_id": "R1"}],
+    "reps": [{"rep_id": "r1", "name": "Asha", "territory_id": "T1"}],
+    "outlets": [{"outlet_id": "o1", "name": "Shop 1", "territory_id": "T1"}],
+    "beats": [
+        {"beat_id": "b1", "rep_id": "r1", "weekday": 1, "every_n_weeks": 1, "start_date": "2026-01-05"}
+    ],
+    "beat_outlets": [{"beat_id": "b1", "outlet_id": "o1"}],
+    "visits": [
+        # 19:00 UTC on Sunday 03-01 is 00:30 on Monday 03-02 in Kolkata.
+        {"visit_id": "v1", "rep_id": "r1", "outlet_id": "o1", "check_in": "2026-03-01 19:00:00"},
+    ],
+    "orders": [
+        # 20:00 UTC on Sunday 2026-03-08 is Monday 03-09 in Kolkata: outside the week.
+        {"order_id": "a", "outlet_id": "o1", "rep_id": "r1", "ordered_at": "2026-03-08 20:00:00", "value": 10.0},
+        # No visit_id, dated Monday 03-02 in Kolkata: links to v1.
+        {"order_id": "b", "outlet_id": "o1", "rep_id": "r1", "ordered_at": "2026-03-01 23:00:00", "value": 5.0},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("timezone", "expected_row"),
+    [
+        ("Asia/Kolkata", "r1,Asha,T1,1,1,1,1,1,1,1,0,0,5,1,5,0,0,0"),
+        ("UTC", "r1,Asha,T1,0,0,,1,0,0,1,1,0,10,1,10,,0,0"),
+    ],
+)
+def test_visit_date_follows_timezone(capsys, tmp_path, timezone, expected_row):
+    sqlite_database(tmp_path, KOLKATA_ROWS).dispose()
+    url = f"sqlite:///{tmp_path / 'sfa.sqlite'}"
+
+    result = run_report(capsys, url, "reps", "--timezone", timezone)
+
+    assert result.splitlines()[1] == expected_row

@@ -1,0 +1,199 @@
+"""Beatboard: entry point and router of the dashboard.
+
+Run with `streamlit run dashboard.py`. This file registers the pages, draws
+the shared filters (period, region, territory, rep) in the sidebar, keeps
+them in the URL so a view can be shared as a link, and stores the resulting
+view for the page that runs.
+"""
+
+import logging
+from datetime import date, timedelta
+
+import streamlit as st
+
+from data_access import queries
+from data_access.filters import Period, Scope, week_containing
+from pages.connection import DatabaseURLError, load_settings, open_database
+from pages.shared import VIEW_KEY, View
+
+log = logging.getLogger("beatboard")
+
+PAGES = [
+    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
+    st.Page("pages/rep_performance.py", title="Rep performance", icon=":material/groups:", url_path="reps"),
+    st.Page("pages/territory_map.py", title="Territory map", icon=":material/map:", url_path="map"),
+    st.Page("pages/territory_comparison.py", title="Territory comparison", icon=":material/leaderboard:", url_path="territories"),
+]
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def _filter_options(_engine, database_key: str, timezone: str) -> dict:
+    """Regions, territories, reps and the visit date range, for the filter widgets."""
+    everything = Scope()
+    return {
+        "regions": queries.region_list(_engine, everything),
+        "territories": queries.territory_list(_engine, everything),
+        "reps": queries.rep_list(_engine, everything),
+        "date_range": queries.visit_date_range(_engine, timezone),
+        "presence": queries.data_presence(_engine),
+    }
+
+
+def _week_label(start: date) -> str:
+    end = start + timedelta(days=6)
+    year, week, _ = start.isocalendar()
+    return f"{year}-W{week:02d} · {start:%d %b} – {end:%d %b %Y}"
+
+
+def _from_url(key: str, allowed, label: str, parse=str):
+    """Seed a filter's widget state from the URL once per session.
+
+    A value that is malformed or not among the allowed ones is dropped with a
+    message, so a stale or edited link still opens the nearest valid view.
+    """
+    seeded = st.session_state.setdefault("_seeded_from_url", set())
+    if key in seeded:
+        return
+    seeded.add(key)
+    text = st.query_params.get(key)
+    if text is None:
+        return
+    try:
+        value = parse(text)
+    except ValueError:
+        value = None
+    if value is None or (allowed is not None and value not in allowed):
+        st.sidebar.warning(f"The link's {label} {text!r} is not available here, so it is ignored.")
+        return
+    st.session_state[key] = value
+
+
+def _to_url(values: dict[str, object]) -> None:
+    """Write the current filters into the URL so the view can be shared."""
+    for key, value in values.items():
+        text = None if value is None else str(value)
+        if text is None:
+            if key in st.query_params:
+                del st.query_params[key]
+        elif st.query_params.get(key) != text:
+            st.query_params[key] = text
+
+
+def _period_filter(date_range: tuple[date, date] | None, week_start: int, timezone: str) -> Period:
+    """Draw the week or date-range picker and return the chosen period."""
+    last_day = date_range[1] if date_range else date.today()
+    first_day = date_range[0] if date_range else last_day - timedelta(weeks=12)
+    last_week = week_containing(last_day, week_start, timezone).start
+    first_week = week_containing(first_day, week_start, timezone).start
+    week_count = (last_week - first_week).days // 7 + 1
+    weeks = [last_week - timedelta(weeks=offset) for offset in range(week_count)]
+
+    _from_url("period", ("week", "range"), "period type")
+    _from_url("week", weeks, "week", date.fromisoformat)
+    _from_url("from", None, "start date", date.fromisoformat)
+    _from_url("to", None, "end date", date.fromisoformat)
+
+    mode = st.sidebar.radio(
+        "Period", ["week", "range"], key="period", horizontal=True,
+        format_func={"week": "Week", "range": "Date range"}.get,
+    )
+    if mode == "week":
+        start = st.sidebar.selectbox("Week", weeks, key="week", format_func=_week_label)
+        _to_url({"period": None, "week": start if start != weeks[0] else None, "from": None, "to": None})
+        return Period(start, start + timedelta(days=6), timezone)
+
+    start = st.sidebar.date_input("From", value=last_week, key="from")
+    end = st.sidebar.date_input("To", value=last_week + timedelta(days=6), key="to")
+    if end < start:
+        st.sidebar.warning(f"'To' ({end}) is before 'From' ({start}); showing {start} alone.")
+        end = start
+    _to_url({"period": "range", "week": None, "from": start, "to": end})
+    return Period(start, end, timezone)
+
+
+def _choice(label: str, frame, id_column: str, name_column: str, key: str) -> str | None:
+    """A selectbox of ids shown with their names; None means all."""
+    names = dict(zip(frame[id_column], frame[name_column].fillna(frame[id_column])))
+    _from_url(key, names, label.lower())
+    if st.session_state.get(key) is not None and st.session_state[key] not in names:
+        # An earlier choice outside the narrower options above it: show all.
+        st.session_state[key] = None
+    return st.sidebar.selectbox(
+        label, list(names), index=None, key=key,
+        placeholder=f"All {label.lower()}s",
+        format_func=lambda value: f"{names.get(value, value)} ({value})",
+    )
+
+
+def _scope_filters(options: dict) -> Scope:
+    """Draw the region, territory and rep pickers and return the chosen scope."""
+    territories = options["territories"]
+    reps = options["reps"]
+    region = _choice("Region", options["regions"], "region_id", "region_name", "region")
+    if region is not None:
+        territories = territories[territories["region_id"] == region]
+        reps = reps[reps["territory_id"].isin(territories["territory_id"])]
+    territory = _choice("Territory", territories, "territory_id", "territory_name", "territory")
+    if territory is not None:
+        reps = reps[reps["territory_id"] == territory]
+    rep = _choice("Rep", reps, "rep_id", "rep_name", "rep")
+    _to_url({"region": region, "territory": territory, "rep": rep})
+    return Scope().narrowed(
+        region_ids=(region,) if region else None,
+        territory_ids=(territory,) if territory else None,
+        rep_ids=(rep,) if rep else None,
+    )
+
+
+def _banners(view: View) -> None:
+    if view.is_demo:
+        st.info(
+            "Demo data: a generated company, not real figures. To show your own, set "
+            "[connections.sfa] url in .streamlit/secrets.toml or BEATBOARD_DATABASE_URL.",
+            icon=":material/science:",
+        )
+    st.caption(
+        "Open mode: sign-in is not configured, so everyone sees every team.",
+    )
+
+
+def main() -> None:
+    st.set_page_config(page_title="Beatboard", page_icon=":material/route:", layout="wide")
+    page = st.navigation(PAGES)
+
+    try:
+        engine, database_key, is_demo = open_database()
+        settings = load_settings()
+    except (DatabaseURLError, ValueError) as error:
+        st.error(f"The dashboard cannot start: {error}")
+        st.stop()
+
+    try:
+        options = _filter_options(engine, database_key, settings.timezone)
+    except Exception:
+        log.exception("could not read the filter options from %s", database_key)
+        st.error(
+            "Could not read the database. Check that the configured URL points at a "
+            "Beatboard database and that the server is running; details are in the "
+            "server log."
+        )
+        st.stop()
+
+    st.sidebar.title("Beatboard")
+    period = _period_filter(options["date_range"], settings.week_start, settings.timezone)
+    scope = _scope_filters(options)
+    view = View(
+        engine=engine,
+        database_key=database_key,
+        period=period,
+        scope=scope,
+        settings=settings,
+        is_demo=is_demo,
+        presence=tuple(sorted(options["presence"].items())),
+    )
+    st.session_state[VIEW_KEY] = view
+    _banners(view)
+    page.run()
+
+
+main()

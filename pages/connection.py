@@ -1,0 +1,97 @@
+"""Which database the dashboard reads, and the business settings it applies.
+
+The URL comes from `.streamlit/secrets.toml` ([connections.sfa] url = ...),
+else from the environment variable BEATBOARD_DATABASE_URL. With neither, the
+dashboard builds a demo SQLite database under .beatboard/ on first start and
+reuses it afterwards. Every database is opened read-only where the engine
+allows it (SQLite); a PostgreSQL role should be granted SELECT only.
+"""
+
+import logging
+import os
+from pathlib import Path
+
+import sqlalchemy as sa
+import streamlit as st
+
+from data_access.engine import (
+    DatabaseURLError,
+    parse_database_url,
+    prepare_engine,
+    read_only_url,
+    url_from_environment,
+)
+from data_access.filters import Settings
+
+log = logging.getLogger(__name__)
+
+DEMO_DATABASE = Path(__file__).resolve().parent.parent / ".beatboard" / "demo.sqlite"
+
+
+def _secrets_section(name: str) -> dict:
+    """A section of secrets.toml as a dict; empty when the file or section is missing."""
+    try:
+        return dict(st.secrets.get(name, {}))
+    except FileNotFoundError:
+        return {}
+    except Exception as error:  # a malformed secrets.toml raises its parser's errors
+        log.error("could not read .streamlit/secrets.toml: %s", error)
+        return {}
+
+
+def configured_url() -> str | None:
+    """The shared database's URL from secrets.toml or the environment, or None."""
+    connection = dict(_secrets_section("connections").get("sfa", {}))
+    return connection.get("url") or url_from_environment()
+
+
+@st.cache_resource(show_spinner="Building the demo database (first start only)...")
+def _demo_database() -> Path:
+    # Imported here because only the demo path needs the generator.
+    from fixtures.demo import build_demo_database
+
+    if not DEMO_DATABASE.exists():
+        log.info("building the demo database at %s", DEMO_DATABASE)
+        build_demo_database(DEMO_DATABASE)
+    return DEMO_DATABASE
+
+
+def open_database() -> tuple[sa.Engine, str, bool]:
+    """Open the shared database read-only: (engine, key for caches, is_demo).
+
+    Raises DatabaseURLError with a message for the page when the configured
+    URL cannot be used.
+    """
+    url_text = configured_url()
+    is_demo = url_text is None
+    if is_demo:
+        url = sa.make_url(f"sqlite:///{_demo_database()}")
+    else:
+        url = parse_database_url(url_text)
+    url = read_only_url(url)
+    connection = st.connection("sfa", type="sql", url=url.render_as_string(hide_password=False))
+    engine = prepare_engine(connection.engine)
+    database_key = url.render_as_string(hide_password=True)
+    return engine, database_key, is_demo
+
+
+def load_settings() -> Settings:
+    """Business settings from secrets.toml [beatboard] or BEATBOARD_* variables."""
+    section = _secrets_section("beatboard")
+
+    def setting(name: str, default: str) -> str:
+        return str(section.get(name, os.environ.get(f"BEATBOARD_{name.upper()}", default)))
+
+    by_class = section.get("neglect_days_by_class", {})
+    return Settings(
+        timezone=setting("timezone", "UTC"),
+        week_start=int(setting("week_start", "1")),
+        neglect_days=int(setting("neglect_days", "28")),
+        neglect_days_by_class=tuple((str(key), int(value)) for key, value in by_class.items()),
+        off_site_m=float(setting("off_site_m", "300")),
+        duplicate_window_s=float(setting("duplicate_window_s", "120")),
+        currency_symbol=setting("currency_symbol", ""),
+    )
+
+
+__all__ = ["DatabaseURLError", "configured_url", "load_settings", "open_database"]

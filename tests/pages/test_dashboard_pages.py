@@ -1,0 +1,110 @@
+"""The pages, run through AppTest on the hand-computed week of small_company."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.database import sqlite_database
+from tests.metrics.small_company import ROWS
+
+DASHBOARD = str(Path(__file__).resolve().parents[2] / "dashboard.py")
+
+
+@pytest.fixture(scope="module")
+def database_url(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pages")
+    sqlite_database(folder, ROWS).dispose()
+    return f"sqlite:///{folder / 'sfa.sqlite'}"
+
+
+@pytest.fixture
+def app(monkeypatch, database_url):
+    monkeypatch.setenv("BEATBOARD_DATABASE_URL", database_url)
+    app = AppTest.from_file(DASHBOARD, default_timeout=60)
+    app.query_params["week"] = "2026-03-02"
+    return app
+
+
+def test_overview_tiles(app):
+    app.run()
+
+    assert not app.exception
+    result = {metric.label: metric.value for metric in app.metric}
+    expected = {
+        "Visits": "7",
+        "Strike rate": "43%",
+        "Beat compliance": "33%",
+        "Skipped outlets": "2",
+        "Coverage": "45%",
+        "Neglected outlets": "1",
+        "Order value": "180",
+    }
+    assert result == expected
+
+
+def test_overview_lists_exceptions(app):
+    app.run()
+
+    exceptions = app.dataframe[0].value
+    assert list(exceptions["rep_id"]) == ["r2", "r1"]
+    assert exceptions["message"].iloc[0] == (
+        "Bilal made 0 of 1 planned calls on the planned day (0%), below the 70% floor."
+    )
+
+
+def test_rep_performance_table(app):
+    app.run()
+    app.switch_page("pages/rep_performance.py").run()
+
+    assert not app.exception
+    table = app.dataframe[0].value.set_index("rep_id")
+    assert list(table.index) == ["r1", "r2", "r4"]
+    assert table.loc["r1", "strike_rate"] == 0.75
+    assert table.loc["r1", "beat_compliance"] == 0.4
+    assert table.loc["r1", "skipped_outlets"] == 1
+    assert table.loc["r1", "order_value"] == 180.0
+    skipped = app.dataframe[1].value
+    assert list(skipped["outlet_id"]) == ["o9"]
+
+
+def test_territory_comparison_table(app):
+    app.run()
+    app.switch_page("pages/territory_comparison.py").run()
+
+    assert not app.exception
+    table = app.dataframe[0].value.set_index("territory_id")
+    assert table.loc["T1", "active_outlets"] == 9
+    assert table.loc["T1", "coverage"] == pytest.approx(4 / 9)
+    assert table.loc["T2", "unplanned_outlets"] == 1
+
+
+def test_territory_filter_narrows_reps(app):
+    app.query_params["territory"] = "T2"
+    app.run()
+    app.switch_page("pages/rep_performance.py").run()
+
+    table = app.dataframe[0].value
+    assert list(table["rep_id"]) == ["r4"]
+
+
+def test_bad_database_url_shows_error(monkeypatch):
+    monkeypatch.setenv("BEATBOARD_DATABASE_URL", "mysql://user:secret@127.0.0.1/sfa")
+    app = AppTest.from_file(DASHBOARD, default_timeout=60)
+
+    app.run()
+
+    assert not app.exception
+    assert len(app.error) == 1
+    assert "not supported" in app.error[0].value
+    assert "secret" not in app.error[0].value
+
+
+def test_unknown_territory_in_link_is_ignored(app):
+    app.query_params["territory"] = "T9"
+    app.run()
+
+    assert not app.exception
+    assert "'T9' is not available" in app.sidebar.warning[0].value
+    result = {metric.label: metric.value for metric in app.metric}
+    assert result["Visits"] == "7"
