@@ -13,7 +13,7 @@ import streamlit as st
 
 from data_access import queries
 from data_access.filters import Period, Scope, week_containing
-from pages.connection import DatabaseURLError, load_settings, open_database
+from pages.connection import DatabaseURLError, load_data_notice, load_settings, open_database
 from pages.shared import VIEW_KEY, View
 
 log = logging.getLogger("beatboard")
@@ -152,9 +152,10 @@ def _banners(view: View) -> None:
             "[connections.sfa] url in .streamlit/secrets.toml or BEATBOARD_DATABASE_URL.",
             icon=":material/science:",
         )
-    st.caption(
-        "Open mode: sign-in is not configured, so everyone sees every team.",
-    )
+    st.caption("Open mode: sign-in is not configured, so everyone sees every team.")
+    notice = load_data_notice()
+    if notice:
+        st.caption(notice)
 
 
 def main() -> None:

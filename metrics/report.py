@@ -13,6 +13,7 @@ import argparse
 import csv
 import logging
 import math
+import os
 import sys
 from datetime import date
 
@@ -160,7 +161,12 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         engine.dispose()
 
-    write_csv(frame, columns, sys.stdout)
+    try:
+        write_csv(frame, columns, sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader (head, a closed pager) stopped early; that is not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

@@ -94,4 +94,16 @@ def load_settings() -> Settings:
     )
 
 
-__all__ = ["DatabaseURLError", "configured_url", "load_settings", "open_database"]
+def load_data_notice() -> str | None:
+    """The attribution or notice the data's license asks every page to show, if any."""
+    section = _secrets_section("beatboard")
+    return section.get("data_notice") or os.environ.get("BEATBOARD_DATA_NOTICE") or None
+
+
+__all__ = [
+    "DatabaseURLError",
+    "configured_url",
+    "load_data_notice",
+    "load_settings",
+    "open_database",
+]
