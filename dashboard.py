@@ -8,6 +8,7 @@ view for the page that runs.
 
 import logging
 from datetime import date, timedelta
+from pathlib import Path
 
 import streamlit as st
 
@@ -17,6 +18,8 @@ from pages.connection import DatabaseURLError, load_data_notice, load_settings, 
 from pages.shared import VIEW_KEY, View
 
 log = logging.getLogger("beatboard")
+
+ICON = Path(__file__).resolve().parent / "assets" / "beatboard.png"
 
 PAGES = [
     st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
@@ -159,7 +162,8 @@ def _banners(view: View) -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title="Beatboard", page_icon=":material/route:", layout="wide")
+    # A local icon: a Material icon name would make the browser fetch a web font.
+    st.set_page_config(page_title="Beatboard", page_icon=str(ICON), layout="wide")
     page = st.navigation(PAGES)
 
     try:
