@@ -1,7 +1,5 @@
 """The status of an active outlet for a period, as the map and reports show it."""
 
-from datetime import timedelta
-
 import numpy as np
 import pandas as pd
 
@@ -30,15 +28,9 @@ def is_neglected(
     The window is [end - N + 1, end]; an outlet never visited is neglected.
     """
     window = neglect_window_days(outlet_class, settings)
-    first_day_in_window = pd.Series(
-        [period.end - timedelta(days=int(days) - 1) for days in window],
-        index=window.index,
-        dtype=object,
-    )
-    last = pd.Series(last_visit_date, index=window.index, dtype=object)
-    never_visited = last.isna()
-    visited_before_window = ~never_visited & (last.where(~never_visited, period.end) < first_day_in_window)
-    return never_visited | visited_before_window
+    first_day_in_window = pd.Timestamp(period.end) - pd.to_timedelta(window - 1, unit="D")
+    last = pd.to_datetime(pd.Series(last_visit_date, index=window.index, dtype=object))
+    return last.isna() | (last < first_day_in_window)
 
 
 def outlet_status(outlets: pd.DataFrame, period: Period, settings: Settings) -> pd.Series:
@@ -65,8 +57,6 @@ def outlet_status(outlets: pd.DataFrame, period: Period, settings: Settings) -> 
 
 def days_since_visit(last_visit_date: pd.Series, period: Period) -> pd.Series:
     """Days from the last visit to the period's last date; missing when never visited."""
-    days = [
-        pd.NA if value is None or pd.isna(value) else (period.end - value).days
-        for value in last_visit_date
-    ]
-    return pd.Series(days, index=last_visit_date.index, dtype="Int64")
+    last = pd.to_datetime(pd.Series(last_visit_date, dtype=object))
+    days = (pd.Timestamp(period.end) - last).dt.days
+    return days.astype("Int64").rename(None)

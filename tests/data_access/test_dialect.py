@@ -1,0 +1,83 @@
+"""The engine-specific expressions give the same values on SQLite and PostgreSQL."""
+
+from datetime import date, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from data_access.dialect import day_number, distance_m, haversine_m, local_date, seconds_between
+from data_access.engine import create_engine
+from data_access.period_sql import usable_fix
+
+
+def expressions():
+    at = sa.literal(datetime(2026, 3, 1, 19, 0), sa.DateTime)
+    return sa.select(
+        local_date(at, "Asia/Kolkata").label("kolkata"),
+        local_date(at, "UTC").label("utc"),
+        # 2026-03-29 01:30 UTC is 03:30 in Berlin, after the switch to summer time.
+        local_date(sa.literal(datetime(2026, 3, 28, 23, 30), sa.DateTime), "Europe/Berlin").label("berlin"),
+        day_number(sa.literal(date(1970, 1, 11), sa.Date)).label("day_number"),
+        seconds_between(at, sa.literal(datetime(2026, 3, 1, 19, 1, 30), sa.DateTime)).label("seconds"),
+        distance_m(
+            sa.literal(0.0, sa.Float), sa.literal(0.0, sa.Float),
+            sa.literal(0.0, sa.Float), sa.literal(1.0, sa.Float),
+        ).label("distance"),
+    )
+
+
+EXPECTED = {
+    "kolkata": date(2026, 3, 2),
+    "utc": date(2026, 3, 1),
+    "berlin": date(2026, 3, 29),
+    "day_number": 10,
+    "seconds": 90.0,
+}
+
+
+def check(engine: sa.Engine) -> None:
+    with engine.connect() as connection:
+        row = dict(connection.execute(expressions()).one()._mapping)
+    engine.dispose()
+    for name, expected in EXPECTED.items():
+        assert row[name] == expected, name
+    # One degree of longitude on the equator, mean Earth radius 6,371,008.8 m.
+    assert row["distance"] == pytest.approx(111_195.08, abs=0.01)
+
+
+def test_sqlite_expressions():
+    check(create_engine("sqlite://"))
+
+
+def test_postgres_expressions(postgres_url):
+    check(create_engine(postgres_url))
+
+
+def test_haversine_of_one_degree_on_the_equator():
+    # 2 * pi * 6,371,008.8 m / 360.
+    result = haversine_m(0.0, 0.0, 0.0, 1.0)
+
+    assert result == pytest.approx(111_195.0802, abs=0.001)
+
+
+@pytest.mark.parametrize(
+    ("latitude", "longitude", "expected"),
+    [
+        (19.0, 72.8, True),
+        (0.0, 0.0, False),
+        (0.0, 72.8, True),
+        (None, 72.8, False),
+        (91.0, 72.8, False),
+        (19.0, -181.0, False),
+    ],
+)
+def test_usable_fix(latitude, longitude, expected):
+    statement = sa.select(
+        usable_fix(sa.literal(latitude, sa.Float), sa.literal(longitude, sa.Float))
+    )
+    engine = create_engine("sqlite://")
+    with engine.connect() as connection:
+        result = connection.execute(statement).scalar()
+    engine.dispose()
+
+    assert bool(result) is expected
