@@ -115,7 +115,7 @@ def _period_filter(date_range: tuple[date, date] | None, week_start: int, timezo
 
 
 def _choice(label: str, frame, id_column: str, name_column: str, key: str) -> str | None:
-    """A selectbox of ids shown with their names; None means all."""
+    """Draw a selectbox of ids shown with their names; None means all."""
     names = dict(zip(frame[id_column], frame[name_column].fillna(frame[id_column])))
     _from_url(key, names, label.lower())
     if st.session_state.get(key) is not None and st.session_state[key] not in names:

@@ -64,7 +64,7 @@ def _positive_days(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line of the report command."""
+    """Build the argument parser of the report command."""
     parser = argparse.ArgumentParser(
         prog="python -m metrics.report",
         description="Print a Beatboard report for a period as CSV on standard output.",

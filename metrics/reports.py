@@ -65,7 +65,7 @@ OUTLET_COLUMNS = [
 
 
 def build_reps_report(activity: pd.DataFrame) -> pd.DataFrame:
-    """One row per active rep, plus inactive reps with visits, planned calls or orders.
+    """Build the reps report: active reps, plus inactive reps with any activity.
 
     activity is the frame of queries.rep_activity; extra columns it carries
     (manager_id, visits_without_fix, ...) are kept after the report columns.
@@ -93,7 +93,7 @@ def build_reps_report(activity: pd.DataFrame) -> pd.DataFrame:
 def build_outlets_report(
     activity: pd.DataFrame, period: Period, settings: Settings
 ) -> pd.DataFrame:
-    """One row per active outlet in scope with its status for the period.
+    """Build the outlets report: every active outlet in scope with its status.
 
     activity is the frame of queries.outlet_activity; its extra columns
     (channel, outlet_class, latitude, longitude, planned, on_beat) are kept
@@ -103,8 +103,8 @@ def build_outlets_report(
     report["status"] = outlet_status(report, period, settings)
     report["days_since_visit"] = days_since_visit(report["last_visit_date"], period)
     # Overdue whatever the status: no visit in the neglect window. Without
-    # beat plans every unvisited outlet is "unplanned", and this still tells
-    # which ones nobody has seen for weeks.
+    # beat plans every unvisited outlet is "unplanned", and this still shows
+    # which outlets had no visit for weeks.
     report["overdue"] = is_neglected(
         report["last_visit_date"], report["outlet_class"], period, settings
     )
@@ -115,7 +115,7 @@ def build_outlets_report(
 def build_territories_report(
     territories: pd.DataFrame, rep_activity: pd.DataFrame, outlets_report: pd.DataFrame
 ) -> pd.DataFrame:
-    """One row per territory in scope, from its reps' counts and its outlets' statuses.
+    """Build the territories report from rep counts and outlet statuses.
 
     Visit and order figures sum over the reps whose territory_id is the
     territory; outlet figures count the territory's active outlets.
@@ -164,14 +164,14 @@ def build_territories_report(
 def reps_report(
     engine: sa.Engine, period: Period, scope: Scope, settings: Settings
 ) -> pd.DataFrame:
-    """The reps report: one row per rep in scope, report columns first."""
+    """Compute the reps report: one row per rep in scope, report columns first."""
     return build_reps_report(queries.rep_activity(engine, period, scope, settings))
 
 
 def outlets_report(
     engine: sa.Engine, period: Period, scope: Scope, settings: Settings
 ) -> pd.DataFrame:
-    """The outlets report: every active outlet in scope with its status."""
+    """Compute the outlets report: every active outlet in scope with its status."""
     activity = queries.outlet_activity(engine, period, scope, settings)
     return build_outlets_report(activity, period, settings)
 
@@ -179,7 +179,7 @@ def outlets_report(
 def territories_report(
     engine: sa.Engine, period: Period, scope: Scope, settings: Settings
 ) -> pd.DataFrame:
-    """The territories report: outlet statuses and pooled rep figures per territory."""
+    """Compute the territories report: outlet statuses and pooled rep figures."""
     return build_territories_report(
         queries.territory_list(engine, scope),
         queries.rep_activity(engine, period, scope, settings),

@@ -29,7 +29,7 @@ DEMO_DATABASE = Path(__file__).resolve().parent.parent / ".beatboard" / "demo.sq
 
 
 def _secrets_section(name: str) -> dict:
-    """A section of secrets.toml as a dict; empty when the file or section is missing."""
+    """Return a section of secrets.toml as a dict, empty when it is missing."""
     try:
         return dict(st.secrets.get(name, {}))
     except FileNotFoundError:
@@ -40,7 +40,7 @@ def _secrets_section(name: str) -> dict:
 
 
 def configured_url() -> str | None:
-    """The shared database's URL from secrets.toml or the environment, or None."""
+    """Return the shared database's URL from secrets.toml or the environment."""
     connection = dict(_secrets_section("connections").get("sfa", {}))
     return connection.get("url") or url_from_environment()
 
@@ -95,7 +95,7 @@ def load_settings() -> Settings:
 
 
 def load_data_notice() -> str | None:
-    """The attribution or notice the data's license asks every page to show, if any."""
+    """Return the notice the data's license asks every page to show, if any."""
     section = _secrets_section("beatboard")
     return section.get("data_notice") or os.environ.get("BEATBOARD_DATA_NOTICE") or None
 

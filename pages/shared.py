@@ -37,7 +37,7 @@ class View:
         return dict(self.presence).get(kind, False)
 
     def at(self, period: Period) -> "View":
-        """The same view for another period."""
+        """Return the same view for another period."""
         return View(
             self.engine, self.database_key, period, self.scope, self.settings,
             self.is_demo, self.presence,
@@ -45,7 +45,7 @@ class View:
 
 
 def current_view() -> View:
-    """The view dashboard.py stored for this run; pages call this first."""
+    """Return the view dashboard.py stored for this run; pages call this first."""
     return st.session_state[VIEW_KEY]
 
 
@@ -83,7 +83,7 @@ def _territory_boundary_list(
 
 
 def load_reps_report(view: View) -> pd.DataFrame:
-    """The reps report of the view's period and scope."""
+    """Load the reps report of the view's period and scope."""
     activity = _rep_activity(
         view.engine, view.database_key, view.period, view.scope, view.settings
     )
@@ -91,7 +91,7 @@ def load_reps_report(view: View) -> pd.DataFrame:
 
 
 def load_outlets_report(view: View) -> pd.DataFrame:
-    """The outlets report with map columns: channel, outlet_class, latitude, longitude."""
+    """Load the outlets report with map columns (channel, class, coordinates)."""
     activity = _outlet_activity(
         view.engine, view.database_key, view.period, view.scope, view.settings
     )
@@ -104,7 +104,7 @@ def load_territories(view: View) -> pd.DataFrame:
 
 
 def load_territories_report(view: View) -> pd.DataFrame:
-    """The territories report of the view's period and scope."""
+    """Load the territories report of the view's period and scope."""
     activity = _rep_activity(
         view.engine, view.database_key, view.period, view.scope, view.settings
     )
@@ -114,7 +114,7 @@ def load_territories_report(view: View) -> pd.DataFrame:
 
 
 def load_skipped_outlets(view: View) -> pd.DataFrame:
-    """Every rep's skipped outlets with the planned calls missed."""
+    """Load every rep's skipped outlets with the planned calls missed."""
     return _skipped_outlet_list(
         view.engine, view.database_key, view.period, view.scope, view.settings
     )
@@ -126,6 +126,6 @@ def load_territory_boundaries(view: View) -> pd.DataFrame:
 
 
 def stop_with_error(message: str) -> None:
-    """Show one sentence that says what to do, then stop the page."""
+    """Show one sentence that tells the viewer what to do, then stop the page."""
     st.error(message)
     st.stop()
