@@ -6,7 +6,7 @@
 
 Ratios are fractions (0.6, not 60 %), blank when undefined. Without
 --as-user the report covers everything, as an administrator would see it,
-because whoever runs it already holds the database credentials.
+since anyone who runs it already holds the database credentials.
 """
 
 import argparse
