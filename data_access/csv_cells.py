@@ -1,4 +1,7 @@
-"""Cells of the loader's CSV files: how the text of each column becomes a value.
+"""Cells of the loader's files: how the text of each column becomes a value.
+
+Cells of an XLSX sheet are turned into the same text first, so both formats
+follow the same rules.
 
 A parser takes the stripped text of a non-empty cell and returns the value to
 store, or raises CellError whose message is the reason, worded to follow the
@@ -40,6 +43,7 @@ REQUIRED_COLUMNS: dict[str, frozenset[str]] = {
     "beats": frozenset({"rep_id", "weekday", "start_date"}),
     "users": frozenset({"role"}),
     "territory_boundaries": frozenset({"geojson"}),
+    "rep_territories": frozenset({"territory_id"}),
 }
 
 # NOT NULL columns that are optional in a file: an empty cell stores the
@@ -152,6 +156,28 @@ def parse_every_n_weeks(text: str) -> int:
     return every_n_weeks
 
 
+def parse_latitude(text: str) -> float:
+    """Parse a WGS84 latitude in degrees, -90 to 90.
+
+    A fix at (0, 0) or with latitude and longitude swapped is in range and
+    loads: devices do produce those, and data health counts them.
+    """
+    latitude = parse_float(text)
+    if not -90 <= latitude <= 90:
+        raise CellError("is out of range; expected a latitude from -90 to 90 degrees")
+    return latitude
+
+
+def parse_longitude(text: str) -> float:
+    """Parse a WGS84 longitude in degrees, -180 to 180."""
+    longitude = parse_float(text)
+    if not -180 <= longitude <= 180:
+        raise CellError(
+            "is out of range; expected a longitude from -180 to 180 degrees"
+        )
+    return longitude
+
+
 def parse_line_count(text: str) -> int:
     """Parse the number of order lines, 0 or more."""
     line_count = parse_integer(text)
@@ -237,6 +263,10 @@ COLUMN_PARSERS: dict[tuple[str, str], Parser] = {
     ("beats", "weekday"): parse_weekday,
     ("beats", "every_n_weeks"): parse_every_n_weeks,
     ("orders", "line_count"): parse_line_count,
+    ("visits", "latitude"): parse_latitude,
+    ("visits", "longitude"): parse_longitude,
+    ("outlets", "latitude"): parse_latitude,
+    ("outlets", "longitude"): parse_longitude,
     ("users", "role"): parse_role,
     ("territory_boundaries", "geojson"): parse_geojson,
 }
@@ -283,5 +313,13 @@ def check_row(table_name: str, row: Mapping[str, Any]) -> tuple[str, str] | None
                 "end_date",
                 f"is before start_date {start_date.isoformat()}; "
                 "a beat must end on or after its start date",
+            )
+    if table_name == "rep_territories":
+        valid_from, valid_to = row.get("valid_from"), row.get("valid_to")
+        if valid_from is not None and valid_to is not None and valid_to < valid_from:
+            return (
+                "valid_to",
+                f"is before valid_from {valid_from.isoformat()}; "
+                "a territory assignment must end on or after its first day",
             )
     return None

@@ -1,13 +1,18 @@
-"""Load CSV files named after the tables into the shared database.
+"""Load table files (CSV or XLSX) named after the tables into the shared database.
 
-    python -m data_access.load --db URL [--timezone TZ] DIR
+    python -m data_access.load --db URL [--timezone TZ] [--skip-invalid] DIR
 
 Each file in DIR is optional and named after its table (outlets.csv,
-visits.csv, ...), and its header row names the columns. The load runs in two
-passes. The first reads every file and collects the problems, so a bad file
-never touches the database. The second reads the files again and upserts the
-rows by primary key in one transaction, so loading the same files twice leaves
-the same database.
+visits.xlsx, ...), and its header row names the columns. The load runs in two
+passes over the files, reading them in batches so that memory stays flat for
+files of millions of rows. The first pass reads every file and collects the
+problems, so a bad file never touches the database. The second reads the
+files again and upserts the rows by primary key in one transaction, so
+loading the same files twice leaves the same database.
+
+By default one bad row rejects the whole load. With skip_invalid, the rows
+with a problem are set aside, written with their reasons to
+<table>.rejected.csv beside the file, and the other rows load.
 """
 
 import argparse
@@ -15,389 +20,395 @@ import csv
 import logging
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from datetime import datetime
+from itertools import islice
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from data_access.csv_cells import (
-    EMPTY_CELL_DEFAULTS,
-    CellError,
-    Parser,
-    check_row,
-    column_parser,
-    required_columns,
-    time_zone,
-)
+from data_access.csv_cells import time_zone
 from data_access.dialect import upsert
 from data_access.engine import DatabaseURLError, create_engine, parse_database_url
+from data_access.load_references import ReferenceCheck
+from data_access.progress import ProgressBar
 from data_access.schema import TABLES, metadata
+from data_access.summaries import refresh_after_load
+from data_access.table_files import (
+    MAX_PROBLEMS_SHOWN,
+    TABLE_FILE_SUFFIXES,
+    LoadError,
+    Problem,
+    ProblemLog,
+    Record,
+    Rejection,
+    TableFile,
+)
+
+__all__ = [
+    "MAX_PROBLEMS_SHOWN",
+    "LoadError",
+    "LoadResult",
+    "Problem",
+    "TableCounts",
+    "load_directory",
+]
 
 log = logging.getLogger(__name__)
 
-MAX_PROBLEMS_SHOWN = 20
 BATCH_SIZE = 5_000
-# Python's csv module rejects cells over 128 KiB by default, which a detailed
-# territory outline exceeds.
-MAX_CELL_CHARACTERS = 64 * 1024 * 1024
-# A long cell, such as an outline, is cut to this many characters in messages.
-MAX_VALUE_SHOWN = 60
+REJECTS_SUFFIX = ".rejected.csv"
 
 
-# Problems
+# Results
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One reason a file cannot be loaded, and where it was found.
+@dataclass
+class TableCounts:
+    """The rows one load inserted, updated and rejected in one table.
 
-    line is the line number a text editor shows, where the header is line 1.
-    It is None for a problem with a whole file or folder. column and value are
-    set for a problem with one cell.
+    updated counts rows whose primary key was already stored; their values
+    are replaced, even when they are the same.
     """
 
-    file: str
-    reason: str
-    line: int | None = None
-    column: str | None = None
-    value: str | None = None
+    inserted: int = 0
+    updated: int = 0
+    rejected: int = 0
 
     def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file} line {self.line}"
-        if self.column is None:
-            return f"{where}: {self.reason}"
-        if self.value is None:
-            return f"{where}: {self.column} {self.reason}"
-        return f"{where}: {self.column} {_shorten(self.value)!r} {self.reason}"
-
-
-def _shorten(value: str) -> str:
-    if len(value) <= MAX_VALUE_SHOWN:
-        return value
-    return value[: MAX_VALUE_SHOWN - 3] + "..."
-
-
-@dataclass
-class ProblemLog:
-    """The problems found so far: the first few kept, all of them counted."""
-
-    limit: int = MAX_PROBLEMS_SHOWN
-    shown: list[Problem] = field(default_factory=list)
-    total: int = 0
-
-    def add(self, problem: Problem) -> None:
-        self.total += 1
-        if len(self.shown) < self.limit:
-            self.shown.append(problem)
-
-
-class LoadError(Exception):
-    """Files that cannot be loaded, raised before anything is committed.
-
-    problems contains the first MAX_PROBLEMS_SHOWN problems and total counts
-    all of them.
-    """
-
-    def __init__(self, problems: list[Problem], total: int | None = None) -> None:
-        self.problems = problems
-        self.total = len(problems) if total is None else total
-        super().__init__(self._message())
-
-    def _message(self) -> str:
-        noun = "problem" if self.total == 1 else "problems"
-        lines = [f"Nothing was loaded: {self.total} {noun} to fix in the files."]
-        lines += [str(problem) for problem in self.problems]
-        if self.total > len(self.problems):
-            lines.append(f"... and {self.total - len(self.problems)} more")
-        return "\n".join(lines)
-
-
-# Reading one file
-
-
-@dataclass
-class TableFile:
-    """A CSV file of one table, read as the values to store in that table."""
-
-    path: Path
-    table: sa.Table
-    zone: ZoneInfo
-    problems: ProblemLog
-
-    def rows(self) -> Iterator[dict[str, Any]]:
-        """Yield each valid row as {column: value} and add each problem to problems.
-
-        A row with a problem is never yielded. A header with a problem stops
-        the file at line 1.
-        """
-        with _cell_size_limit(MAX_CELL_CHARACTERS), self.path.open("rb") as binary:
-            reader = csv.reader(_text_lines(binary))
-            try:
-                columns = self._read_header(next(reader, None))
-                if columns is not None:
-                    yield from self._read_records(reader, columns)
-            except UnicodeDecodeError as error:
-                self._add(
-                    f"is not UTF-8 text (byte 0x{error.object[error.start]:02x}); "
-                    "save the file as CSV UTF-8",
-                    line=reader.line_num + 1,
-                )
-            except csv.Error as error:
-                self._add(f"is not a readable CSV file: {error}", line=reader.line_num)
-
-    @cached_property
-    def _required_columns(self) -> frozenset[str]:
-        return frozenset(required_columns(self.table))
-
-    def _read_header(self, header: list[str] | None) -> list[str] | None:
-        expected = ", ".join(self.table.columns.keys())
-        required = ", ".join(required_columns(self.table))
-        hint = f"expected columns: {expected} (required: {required})"
-        if not header:
-            self._add(f"has no header row; {hint}")
-            return None
-
-        columns = [name.strip().lower() for name in header]
-        problems_before = self.problems.total
-        for position, name in enumerate(columns, start=1):
-            if not name:
-                self._add(
-                    f"column {position} of the header has no name; {hint}", line=1
-                )
-            elif name not in self.table.columns:
-                self._add(f"unknown column {name!r}; {hint}", line=1)
-            elif columns.index(name) != position - 1:
-                self._add(f"column {name!r} appears twice; keep one of them", line=1)
-        for name in required_columns(self.table):
-            if name not in columns:
-                self._add(f"missing required column {name!r}; {hint}", line=1)
-        return columns if self.problems.total == problems_before else None
-
-    def _read_records(
-        self, reader: Any, columns: list[str]
-    ) -> Iterator[dict[str, Any]]:
-        parsers = {
-            name: column_parser(self.table.columns[name], self.zone) for name in columns
-        }
-        key_columns = [column.name for column in self.table.primary_key.columns]
-        first_lines: dict[tuple[Any, ...], int] = {}
-
-        next_line = reader.line_num + 1
-        for cells in reader:
-            # A quoted cell may span lines: the record starts where the last ended.
-            line, next_line = next_line, reader.line_num + 1
-            if not any(cell.strip() for cell in cells):
-                continue
-            if len(cells) != len(columns):
-                self._add(
-                    f"has {len(cells)} cells but the header has {len(columns)} "
-                    "columns; quote each cell that contains a comma",
-                    line=line,
-                )
-                continue
-            row = self._parse_record(cells, columns, parsers, line)
-            if row is None:
-                continue
-
-            key = tuple(row[name] for name in key_columns)
-            first_line = first_lines.setdefault(key, line)
-            if first_line != line:
-                self._add_duplicate(key_columns, key, first_line, line)
-                continue
-            yield row
-
-    def _parse_record(
-        self,
-        cells: list[str],
-        columns: list[str],
-        parsers: dict[str, Parser],
-        line: int,
-    ) -> dict[str, Any] | None:
-        problems_before = self.problems.total
-        row: dict[str, Any] = {}
-        for name, cell in zip(columns, cells, strict=True):
-            text = cell.strip()
-            if not text:
-                if name in self._required_columns:
-                    self._add("is missing; every row needs a value", line, name)
-                row[name] = EMPTY_CELL_DEFAULTS.get((self.table.name, name))
-                continue
-            try:
-                row[name] = parsers[name](text)
-            except CellError as error:
-                self._add(str(error), line, name, text)
-
-        if self.problems.total != problems_before:
-            return None
-        row_problem = check_row(self.table.name, row)
-        if row_problem is not None:
-            name, reason = row_problem
-            self._add(reason, line, name, cells[columns.index(name)].strip())
-            return None
-        return row
-
-    def _add_duplicate(
-        self, key_columns: list[str], key: tuple[Any, ...], first_line: int, line: int
-    ) -> None:
-        if len(key_columns) == 1:
-            column, value = key_columns[0], str(key[0])
-        else:
-            column, value = " and ".join(key_columns), ", ".join(map(str, key))
-        self._add(
-            f"repeats line {first_line}; each {column} may appear once per file",
-            line,
-            column,
-            value,
+        return (
+            f"{self.inserted:,} inserted, {self.updated:,} updated, "
+            f"{self.rejected:,} rejected"
         )
 
-    def _add(
-        self,
-        reason: str,
-        line: int | None = None,
-        column: str | None = None,
-        value: str | None = None,
-    ) -> None:
-        self.problems.add(Problem(self.path.name, reason, line, column, value))
+
+@dataclass
+class LoadResult:
+    """The counts of a committed load, in load order, and the rows set aside.
+
+    problems contains the first MAX_PROBLEMS_SHOWN problems of the rejected
+    rows and problem_total counts all of them; both are empty unless the load
+    skipped invalid rows.
+    """
+
+    counts: dict[str, TableCounts]
+    rejects_files: dict[str, Path] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    problem_total: int = 0
 
 
-def _text_lines(binary: BinaryIO) -> Iterator[str]:
-    # Decode line by line, so that an encoding error points at its line. The
-    # first line may start with the byte order mark that Excel writes.
-    for number, raw_line in enumerate(binary):
-        yield raw_line.decode("utf-8-sig" if number == 0 else "utf-8")
+# Finding the files
 
 
-@contextmanager
-def _cell_size_limit(characters: int) -> Iterator[None]:
-    # The csv module's limit is global to the process, so restore it after.
-    previous = csv.field_size_limit(characters)
-    try:
-        yield
-    finally:
-        csv.field_size_limit(previous)
+def find_table_files(directory: Path) -> dict[str, Path]:
+    """Return {table name: file} for the table files in directory, in load order.
+
+    A table file is named after its table and ends in .csv or .xlsx. Raises
+    LoadError for a missing directory, a CSV or XLSX file that is not named
+    after a table, a table with two files, or a directory without table
+    files. Other files, rejects files, hidden files and Excel's lock files
+    (~$visits.xlsx) are ignored.
+    """
+    names = ", ".join(f"{name}.csv" for name in TABLES)
+    expected = f"one or more of {names} (or the same names ending in .xlsx)"
+    if not directory.is_dir():
+        reason = "is not a directory; give the folder of CSV files"
+        raise LoadError([Problem(str(directory), reason)])
+
+    paths = [
+        path
+        for path in sorted(directory.iterdir())
+        if path.is_file()
+        and path.suffix.lower() in TABLE_FILE_SUFFIXES
+        and not path.name.startswith((".", "~$"))
+        and not path.name.lower().endswith(REJECTS_SUFFIX)
+    ]
+    problems = [
+        Problem(path.name, f"is not named after a table; expected {expected}")
+        for path in paths
+        if path.stem not in TABLES
+    ]
+    found: dict[str, Path] = {}
+    for path in paths:
+        if path.stem in found:
+            first = found[path.stem].name
+            reason = f"holds the same table as {first}; keep one of them"
+            problems.append(Problem(path.name, reason))
+        found.setdefault(path.stem, path)
+    if problems:
+        raise LoadError(problems)
+    if not found:
+        raise LoadError(
+            [Problem(str(directory), f"contains no table files; expected {expected}")]
+        )
+    return {name: found[name] for name in TABLES if name in found}
+
+
+# First pass: checking
+
+
+class RejectsFiles:
+    """The rejected rows of each table file, in <table>.rejected.csv beside it.
+
+    Each row contains the line (or sheet row) of the input, every problem of
+    the row, then its cells as read, so a corrected file can be loaded again.
+    A table's file is created at its first rejected row; a file left by an
+    earlier load is removed when the table is checked again.
+    """
+
+    def __init__(self) -> None:
+        self.paths: dict[str, Path] = {}
+        self._files: dict[str, tuple[TextIO, Any]] = {}
+
+    def start(self, table_name: str, path: Path) -> None:
+        rejects_path = path.with_name(f"{table_name}{REJECTS_SUFFIX}")
+        if rejects_path.exists():
+            log.info("removing the rejects file of an earlier load: %s", rejects_path)
+            rejects_path.unlink()
+
+    def write(self, table_name: str, path: Path, rejection: Rejection) -> None:
+        if table_name not in self._files:
+            rejects_path = path.with_name(f"{table_name}{REJECTS_SUFFIX}")
+            stream = rejects_path.open("w", encoding="utf-8-sig", newline="")
+            writer = csv.writer(stream)
+            unit = "row" if path.suffix.lower() == ".xlsx" else "line"
+            writer.writerow([unit, "problem", *rejection.header])
+            self._files[table_name] = (stream, writer)
+            self.paths[table_name] = rejects_path
+        _, writer = self._files[table_name]
+        problems = "; ".join(problem.detail() for problem in rejection.problems)
+        writer.writerow([rejection.line, problems, *rejection.cells])
+
+    def close(self) -> None:
+        for stream, _ in self._files.values():
+            stream.close()
+        self._files.clear()
+
+
+def check_table_files(
+    table_files: dict[str, Path],
+    zone: ZoneInfo,
+    references: ReferenceCheck,
+    problems: ProblemLog,
+    rejects: RejectsFiles | None = None,
+    progress_stream: TextIO | None = None,
+) -> dict[str, set[int]]:
+    """Read every file without writing anything; return {table: rejected lines}.
+
+    Each problem goes to problems. With rejects, each rejected row is also
+    written to its table's rejects file.
+    """
+    rejected_lines: dict[str, set[int]] = {}
+    for name, path in table_files.items():
+        log.info("checking %s", path)
+        if rejects is not None:
+            rejects.start(name, path)
+        rejected = rejected_lines.setdefault(name, set())
+        table_file = TableFile(path, TABLES[name], zone, problems)
+        accepted = 0
+        with ProgressBar(f"checking {path.name}", progress_stream) as bar:
+            for batch in _batches(table_file.rows(), BATCH_SIZE):
+                checked = _resolve_references(table_file, batch, references)
+                for item in checked:
+                    if isinstance(item, Record):
+                        accepted += 1
+                        continue
+                    rejected.add(item.line)
+                    for problem in item.problems:
+                        problems.add(problem)
+                    if rejects is not None:
+                        rejects.write(name, path, item)
+                bar.update(table_file.fraction_read, accepted + len(rejected))
+        log.info(
+            "checked %s: %d valid rows, %d rejected", path.name, accepted, len(rejected)
+        )
+    return rejected_lines
+
+
+def _resolve_references(
+    table_file: TableFile,
+    batch: list[Record | Rejection],
+    references: ReferenceCheck,
+) -> list[Record | Rejection]:
+    """Reject each record of the batch whose reference is unknown, in file order.
+
+    The references of a whole batch are looked up together, in one query per
+    referenced table for the ids the files lack.
+    """
+    table_name, file_name = table_file.table.name, table_file.path.name
+    records = [item for item in batch if isinstance(item, Record)]
+    unresolved = references.problems(table_name, file_name, records)
+    result: list[Record | Rejection] = []
+    for item in batch:
+        if isinstance(item, Record) and item.line in unresolved:
+            problems = unresolved[item.line]
+            item = Rejection(
+                file_name, item.line, table_file.header, item.cells, problems
+            )
+        result.append(item)
+    references.remember(
+        table_name, [item for item in result if isinstance(item, Record)]
+    )
+    return result
+
+
+def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+# Second pass: writing
+
+
+class LoadedMoments:
+    """The earliest and latest check_in or ordered_at of the rows loaded (naive UTC)."""
+
+    COLUMNS = ("check_in", "ordered_at")
+
+    def __init__(self) -> None:
+        self.first: datetime | None = None
+        self.last: datetime | None = None
+
+    def add(self, rows: list[dict[str, Any]]) -> None:
+        found = [
+            row[name] for row in rows for name in self.COLUMNS if row.get(name) is not None
+        ]
+        if not found:
+            return
+        low, high = min(found), max(found)
+        self.first = low if self.first is None else min(self.first, low)
+        self.last = high if self.last is None else max(self.last, high)
+
+
+def write_table_file(
+    connection: sa.Connection,
+    table_file: TableFile,
+    progress_stream: TextIO | None = None,
+    moments: LoadedMoments | None = None,
+) -> TableCounts:
+    """Upsert the rows of one table file in batches and count what changed.
+
+    Raises LoadError when the file has a problem the first pass did not
+    find, such as a file changed since it was checked, so that the caller's
+    transaction rolls back.
+    """
+    started = time.perf_counter()
+    table = table_file.table
+    counts = TableCounts()
+    changed: list[Problem] = []
+    with ProgressBar(f"loading {table_file.path.name}", progress_stream) as bar:
+        for batch in _batches(table_file.rows(), BATCH_SIZE):
+            rows = [item.values for item in batch if isinstance(item, Record)]
+            if moments is not None:
+                moments.add(rows)
+            changed += [
+                problem
+                for item in batch
+                if isinstance(item, Rejection)
+                for problem in item.problems
+            ]
+            stored = count_stored_rows(connection, table, rows)
+            upsert(connection, table, rows)
+            counts.updated += stored
+            counts.inserted += len(rows) - stored
+            bar.update(table_file.fraction_read, counts.inserted + counts.updated)
+
+    if changed or table_file.problems.total:
+        shown = (table_file.problems.shown + changed)[:MAX_PROBLEMS_SHOWN]
+        raise LoadError(shown, table_file.problems.total + len(changed))
+    log.info(
+        "loaded %s: %d inserted, %d updated in %.0f ms",
+        table_file.path.name,
+        counts.inserted,
+        counts.updated,
+        (time.perf_counter() - started) * 1000,
+    )
+    return counts
+
+
+def count_stored_rows(
+    connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]
+) -> int:
+    """Count the rows whose primary key the table already stores."""
+    if not rows:
+        return 0
+    key_columns = list(table.primary_key.columns)
+    if len(key_columns) == 1:
+        column = key_columns[0]
+        condition = column.in_([row[column.name] for row in rows])
+    else:
+        keys = [tuple(row[column.name] for column in key_columns) for row in rows]
+        condition = sa.tuple_(*key_columns).in_(keys)
+    statement = sa.select(sa.func.count()).select_from(table).where(condition)
+    return connection.execute(statement).scalar_one()
 
 
 # Loading a directory
 
 
-def find_table_files(directory: Path) -> dict[str, Path]:
-    """Return {table name: CSV file} for the table files in directory, in load order.
-
-    Raises LoadError for a missing directory, a CSV file that is not named
-    after a table, or a directory without table files. Other files, and
-    hidden files such as editor lock files, are ignored.
-    """
-    expected = ", ".join(f"{name}.csv" for name in TABLES)
-    if not directory.is_dir():
-        raise LoadError(
-            [
-                Problem(
-                    str(directory), "is not a directory; give the folder of CSV files"
-                )
-            ]
-        )
-
-    csv_paths = [
-        path
-        for path in sorted(directory.iterdir())
-        if path.is_file()
-        and path.suffix.lower() == ".csv"
-        and not path.name.startswith(".")
-    ]
-    unknown = [path for path in csv_paths if path.stem not in TABLES]
-    if unknown:
-        raise LoadError(
-            [
-                Problem(path.name, f"is not named after a table; expected {expected}")
-                for path in unknown
-            ]
-        )
-
-    found = {path.stem: path for path in csv_paths}
-    if not found:
-        raise LoadError(
-            [
-                Problem(
-                    str(directory),
-                    f"contains no table files; expected one or more of {expected}",
-                )
-            ]
-        )
-    return {name: found[name] for name in TABLES if name in found}
-
-
-def check_table_files(table_files: dict[str, Path], zone: ZoneInfo) -> None:
-    """Read every file without writing anything; raise LoadError on any problem."""
-    problems = ProblemLog()
-    for name, path in table_files.items():
-        log.info("checking %s", path)
-        rows = sum(1 for _ in TableFile(path, TABLES[name], zone, problems).rows())
-        log.info("checked %s: %d valid rows", path.name, rows)
-    if problems.total:
-        raise LoadError(problems.shown, problems.total)
-
-
-def write_table_file(
-    connection: sa.Connection, path: Path, table: sa.Table, zone: ZoneInfo
-) -> int:
-    """Upsert the rows of one table file in batches and return their number.
-
-    Raises LoadError when the file has a problem, such as a file changed since
-    it was checked, so that the caller's transaction rolls back.
-    """
-    started = time.perf_counter()
-    problems = ProblemLog()
-    count = 0
-    batch: list[dict[str, Any]] = []
-    for row in TableFile(path, table, zone, problems).rows():
-        batch.append(row)
-        if len(batch) == BATCH_SIZE:
-            upsert(connection, table, batch)
-            count += len(batch)
-            batch = []
-    upsert(connection, table, batch)
-    count += len(batch)
-
-    if problems.total:
-        raise LoadError(problems.shown, problems.total)
-    log.info(
-        "loaded %s: %d rows in %.0f ms",
-        path.name,
-        count,
-        (time.perf_counter() - started) * 1000,
-    )
-    return count
-
-
 def load_directory(
-    engine: sa.Engine, directory: Path, timezone: str = "UTC"
-) -> dict[str, int]:
+    engine: sa.Engine,
+    directory: Path,
+    timezone: str = "UTC",
+    *,
+    skip_invalid: bool = False,
+    progress_stream: TextIO | None = None,
+) -> LoadResult:
     """Load the table files in directory in one transaction.
 
     Timestamps without an offset are read in the IANA time zone named by
-    timezone. Missing tables are created in the same transaction. Returns
-    {table name: rows in its file} in load order. Raises ValueError for an
-    unknown time zone and LoadError for files that cannot be loaded; in both
-    cases the database is left as it was.
+    timezone. Missing tables are created in the same transaction. Raises
+    ValueError for an unknown time zone and LoadError for files that cannot
+    be loaded; in both cases the database is left as it was. With
+    skip_invalid, rows with a problem are written to rejects files and the
+    other rows load; a problem with a whole file still raises LoadError.
+    progress_stream (default standard error) shows a progress bar when it is
+    a terminal.
     """
     zone = time_zone(timezone)
     table_files = find_table_files(directory)
-    check_table_files(table_files, zone)
+    problems = ProblemLog()
+    rejects = RejectsFiles() if skip_invalid else None
+    try:
+        with ReferenceCheck(engine) as references:
+            rejected_lines = check_table_files(
+                table_files, zone, references, problems, rejects, progress_stream
+            )
+    finally:
+        if rejects is not None:
+            rejects.close()
+    if problems.fatal or (problems.total and not skip_invalid):
+        raise LoadError(problems.shown, problems.total, fatal=problems.fatal)
 
+    counts: dict[str, TableCounts] = {}
+    moments = LoadedMoments()
     with engine.begin() as connection:
         _begin_sqlite_transaction(connection)
         metadata.create_all(connection)
-        counts = {
-            name: write_table_file(connection, path, TABLES[name], zone)
-            for name, path in table_files.items()
-        }
-    log.info("committed %d rows from %s", sum(counts.values()), directory)
-    return counts
+        for name, path in table_files.items():
+            table_file = TableFile(
+                path, TABLES[name], zone, ProblemLog(), skip_lines=rejected_lines[name]
+            )
+            counts[name] = write_table_file(
+                connection, table_file, progress_stream, moments
+            )
+            counts[name].rejected = len(rejected_lines[name])
+    log.info(
+        "committed %d rows from %s",
+        sum(count.inserted + count.updated for count in counts.values()),
+        directory,
+    )
+    refresh_after_load(engine, moments.first, moments.last, set(table_files))
+    return LoadResult(
+        counts=counts,
+        rejects_files={} if rejects is None else dict(rejects.paths),
+        problems=problems.shown,
+        problem_total=problems.total,
+    )
 
 
 def _begin_sqlite_transaction(connection: sa.Connection) -> None:
@@ -417,8 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m data_access.load",
         description=(
-            "Load the CSV files in DIR that are named after the tables "
-            "(outlets.csv, visits.csv, ...) into the database, in one transaction."
+            "Load the CSV or XLSX files in DIR that are named after the tables "
+            "(outlets.csv, visits.xlsx, ...) into the database, in one transaction."
         ),
     )
     parser.add_argument(
@@ -434,7 +445,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="IANA time zone of timestamps written without an offset (default UTC)",
     )
     parser.add_argument(
-        "directory", type=Path, metavar="DIR", help="folder that contains the CSV files"
+        "--skip-invalid",
+        action="store_true",
+        help=(
+            "load the valid rows and write the rejected ones, with their reasons, "
+            "to <table>.rejected.csv beside each file (default: one bad row "
+            "rejects the whole load)"
+        ),
+    )
+    parser.add_argument(
+        "directory", type=Path, metavar="DIR", help="folder that contains the files"
     )
     return parser
 
@@ -455,14 +475,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not arguments.directory.is_dir():
         parser.error(
             f"DIR {str(arguments.directory)!r} is not a directory; "
-            "give the folder that contains the CSV files"
+            "give the folder that contains the CSV or XLSX files"
         )
 
     engine = create_engine(url)
     try:
-        counts = load_directory(engine, arguments.directory, arguments.timezone)
+        result = load_directory(
+            engine,
+            arguments.directory,
+            arguments.timezone,
+            skip_invalid=arguments.skip_invalid,
+        )
     except LoadError as error:
         print(error, file=sys.stderr)
+        if not arguments.skip_invalid and not error.fatal:
+            print(
+                "To load the valid rows and set the others aside, run again with "
+                "--skip-invalid.",
+                file=sys.stderr,
+            )
         return 1
     except sa.exc.SQLAlchemyError as error:
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
@@ -475,9 +506,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         engine.dispose()
 
-    for name, count in counts.items():
-        print(f"{name}: {count:,} {'row' if count == 1 else 'rows'}")
+    _print_rejected(result)
+    for name, counts in result.counts.items():
+        print(f"{name}: {counts}")
     return 0
+
+
+def _print_rejected(result: LoadResult) -> None:
+    if not result.problem_total:
+        return
+    noun = "problem" if result.problem_total == 1 else "problems"
+    lines = [f"Rows set aside for {result.problem_total} {noun}:"]
+    lines += [str(problem) for problem in result.problems]
+    if result.problem_total > len(result.problems):
+        lines.append(f"... and {result.problem_total - len(result.problems)} more")
+    lines += [
+        f"The rejected {name} rows and their reasons are in {path}"
+        for name, path in result.rejects_files.items()
+    ]
+    print("\n".join(lines), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@
 Identifiers are text. Timestamps are stored as naive UTC values, because SQLite
 has no time-zone-aware type; queries convert them to the business time zone.
 No foreign keys are declared: real exports contain orders for unknown outlets
-and visits by unknown reps, and those rows must load so data health can count
-them.
+and reps, and those rows must load so data health can count them. Other
+systems may write the shared database too, so the queries never assume that a
+reference resolves.
 """
 
 import sqlalchemy as sa
@@ -71,6 +72,18 @@ beat_outlets = sa.Table(
     sa.Column("outlet_id", sa.Text, primary_key=True, index=True),
 )
 
+# Which territory a rep belonged to over time. Optional: without a row that
+# covers a date, the rep counts for reps.territory_id.
+rep_territories = sa.Table(
+    "rep_territories",
+    metadata,
+    sa.Column("rep_id", sa.Text, primary_key=True),
+    sa.Column("territory_id", sa.Text, nullable=False, index=True),
+    sa.Column("valid_from", sa.Date, primary_key=True),
+    # Inclusive; NULL means the rep is still there.
+    sa.Column("valid_to", sa.Date),
+)
+
 visits = sa.Table(
     "visits",
     metadata,
@@ -121,6 +134,100 @@ territory_boundaries = sa.Table(
     sa.Column("geojson", sa.Text, nullable=False),
 )
 
+# Summary tables, written by `python -m data_access.summaries` and by the
+# loader for the dates it touched, never by the dashboard. They hold the
+# period queries' counts per rep and day, per rep, outlet and week, per outlet
+# and week, and per territory and week, so a multi-week view reads thousands of
+# rows in place of millions of visits. Distinct outlets cannot be summed over
+# days, hence the weekly tables. summary_weeks records which weeks are built,
+# with the settings they were counted under and the raw row counts behind them.
+
+summary_weeks = sa.Table(
+    "summary_weeks",
+    metadata,
+    # First local date of the week; weeks start on the settings' week_start.
+    sa.Column("week_start", sa.Date, primary_key=True),
+    sa.Column("timezone", sa.Text, nullable=False),
+    sa.Column("first_weekday", sa.Integer, nullable=False),
+    sa.Column("duplicate_window_s", sa.Float, nullable=False),
+    sa.Column("off_site_m", sa.Float, nullable=False),
+    # Rows of visits and orders in the week when it was built, and the active
+    # outlets then: a different count now means the week is stale.
+    sa.Column("visit_rows", sa.Integer, nullable=False),
+    sa.Column("order_rows", sa.Integer, nullable=False),
+    sa.Column("active_outlets", sa.Integer, nullable=False),
+    # Naive UTC.
+    sa.Column("built_at", sa.DateTime, nullable=False),
+)
+
+summary_rep_days = sa.Table(
+    "summary_rep_days",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("rep_id", sa.Text, primary_key=True),
+    # The rep's territory on that day when it was built (rep_territories
+    # history first, else reps.territory_id).
+    sa.Column("territory_id", sa.Text),
+    *(
+        sa.Column(name, sa.Integer, nullable=False)
+        for name in (
+            "visits",
+            "productive_visits",
+            "order_lines",
+            "off_beat_visits",
+            "off_site_visits",
+            "visits_without_fix",
+            "planned_calls",
+            "calls_on_plan",
+            "orders",
+            "order_rows",
+        )
+    ),
+    sa.Column("order_value", sa.Float, nullable=False),
+    sa.Column("return_value", sa.Float, nullable=False),
+    sa.Index("ix_summary_rep_days_rep_day", "rep_id", "day"),
+)
+
+summary_rep_outlet_weeks = sa.Table(
+    "summary_rep_outlet_weeks",
+    metadata,
+    sa.Column("week_start", sa.Date, primary_key=True),
+    sa.Column("rep_id", sa.Text, primary_key=True),
+    sa.Column("outlet_id", sa.Text, primary_key=True),
+    sa.Column("planned_calls", sa.Integer, nullable=False),
+    sa.Column("visits", sa.Integer, nullable=False),
+)
+
+summary_outlet_weeks = sa.Table(
+    "summary_outlet_weeks",
+    metadata,
+    sa.Column("week_start", sa.Date, primary_key=True),
+    sa.Column("outlet_id", sa.Text, primary_key=True),
+    sa.Column("visits", sa.Integer, nullable=False),
+    sa.Column("planned_calls", sa.Integer, nullable=False),
+    sa.Column("order_value", sa.Float, nullable=False),
+)
+
+summary_territory_weeks = sa.Table(
+    "summary_territory_weeks",
+    metadata,
+    sa.Column("week_start", sa.Date, primary_key=True),
+    sa.Column("territory_id", sa.Text, primary_key=True),
+    sa.Column("active_outlets", sa.Integer, nullable=False),
+    sa.Column("visited_outlets", sa.Integer, nullable=False),
+)
+
+SUMMARY_TABLES: dict[str, sa.Table] = {
+    table.name: table
+    for table in (
+        summary_weeks,
+        summary_rep_days,
+        summary_rep_outlet_weeks,
+        summary_outlet_weeks,
+        summary_territory_weeks,
+    )
+}
+
 # Load order: a table's rows never depend on a later one, which keeps the
 # loader's error messages in the order a person fixes them.
 TABLES: dict[str, sa.Table] = {
@@ -129,6 +236,7 @@ TABLES: dict[str, sa.Table] = {
         regions,
         territories,
         reps,
+        rep_territories,
         outlets,
         beats,
         beat_outlets,

@@ -1,5 +1,6 @@
-"""The CSV loader: values stored, idempotent upserts, rejected files, the CLI."""
+"""The loader: values stored, idempotent upserts, rejected files, the CLI."""
 
+import io
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -7,14 +8,15 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 import sqlalchemy as sa
 
 from data_access import load
 from data_access.csv_cells import EMPTY_CELL_DEFAULTS, required_columns
 from data_access.engine import create_engine
-from data_access.load import LoadError, Problem, load_directory
-from data_access.schema import TABLES
+from data_access.load import LoadError, Problem, TableCounts, load_directory
+from data_access.schema import TABLES, metadata
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -39,6 +41,11 @@ T2,Delhi West,N
 rep_id,name,territory_id,manager_id,active
 R1,Asha Rao,T1,lm@example.com,true
 R2,Vikram Singh,T2,lm@example.com,FALSE
+""",
+    "rep_territories.csv": """\
+rep_id,territory_id,valid_from,valid_to
+R1,T2,2025-10-01,2026-01-31
+R1,T1,2026-02-01,
 """,
     "outlets.csv": """\
 outlet_id,name,territory_id,latitude,longitude,channel,outlet_class,active
@@ -84,6 +91,10 @@ GOOD_CONTENTS = {
     "reps": [
         ("R1", "Asha Rao", "T1", "lm@example.com", True),
         ("R2", "Vikram Singh", "T2", "lm@example.com", False),
+    ],
+    "rep_territories": [
+        ("R1", "T2", date(2025, 10, 1), date(2026, 1, 31)),
+        ("R1", "T1", date(2026, 2, 1), None),
     ],
     "outlets": [
         ("O1", "Sri Ganesh Stores", "T1", 12.9716, 77.5946, "general trade", "A", True),
@@ -137,10 +148,11 @@ GOOD_CONTENTS = {
     "territory_boundaries": [("T1", POLYGON)],
 }
 
-GOOD_COUNTS = {
+GOOD_ROWS = {
     "regions": 2,
     "territories": 2,
     "reps": 2,
+    "rep_territories": 2,
     "outlets": 2,
     "beats": 2,
     "beat_outlets": 3,
@@ -149,8 +161,14 @@ GOOD_COUNTS = {
     "users": 3,
     "territory_boundaries": 1,
 }
+GOOD_COUNTS = {name: TableCounts(inserted=rows) for name, rows in GOOD_ROWS.items()}
 
 VISITS_HEADER = "visit_id,rep_id,outlet_id,check_in"
+# The rep and outlets that the visits of the smaller cases refer to.
+VISITED = {
+    "reps.csv": "rep_id,name\nR1,Asha Rao\n",
+    "outlets.csv": "outlet_id,name\nO1,Sri Ganesh Stores\nO2,Patel Kirana\n",
+}
 
 
 def write_files(directory: Path, files: Mapping[str, str | bytes]) -> Path:
@@ -185,6 +203,13 @@ def problem_messages(error: pytest.ExceptionInfo[LoadError]) -> list[str]:
     return [str(problem) for problem in error.value.problems]
 
 
+def accept_every_row(
+    table_files: Mapping[str, Path], *arguments: Any
+) -> dict[str, set[int]]:
+    """A checking pass that finds nothing, so problems surface while writing."""
+    return {name: set() for name in table_files}
+
+
 @pytest.fixture
 def database_path(tmp_path: Path) -> Path:
     return tmp_path / "sfa.sqlite"
@@ -211,19 +236,21 @@ def loaded_engine(engine: sa.Engine, tmp_path: Path) -> sa.Engine:
 def test_load_stores_every_table(engine: sa.Engine, tmp_path: Path) -> None:
     directory = write_files(tmp_path / "csv", GOOD_FILES)
 
-    counts = load_directory(engine, directory)
+    result = load_directory(engine, directory)
 
-    assert counts == GOOD_COUNTS
-    assert list(counts) == list(TABLES)
+    assert result.counts == GOOD_COUNTS
+    assert list(result.counts) == list(TABLES)
+    assert result.rejects_files == {}
     assert table_contents(engine) == GOOD_CONTENTS
 
 
 def test_load_twice_changes_nothing(loaded_engine: sa.Engine, tmp_path: Path) -> None:
     before = table_contents(loaded_engine)
 
-    counts = load_directory(loaded_engine, write_files(tmp_path / "again", GOOD_FILES))
+    result = load_directory(loaded_engine, write_files(tmp_path / "again", GOOD_FILES))
 
-    assert counts == GOOD_COUNTS
+    expected = {name: TableCounts(updated=rows) for name, rows in GOOD_ROWS.items()}
+    assert result.counts == expected
     assert before == GOOD_CONTENTS
     assert table_contents(loaded_engine) == GOOD_CONTENTS
 
@@ -298,30 +325,33 @@ B9,R1,,3,,2026-02-04,
 
 
 def test_load_accepts_dirty_field_data(engine: sa.Engine, tmp_path: Path) -> None:
-    # GPS at (0, 0) or out of range, check-out before check-in and returns
-    # are data health findings, not load errors.
+    # GPS at (0, 0) or swapped, check-out before check-in, returns and orders
+    # for unknown outlets, reps and visits are data health findings, not
+    # load errors.
     files = {
+        **VISITED,
         "visits.csv": """\
 visit_id,rep_id,outlet_id,check_in,check_out,latitude,longitude
 V1,R1,O1,2026-03-02T09:15:00,2026-03-02T09:00:00,0,0
-V2,R1,O1,2026-03-02T10:15:00,,95.5,-200
+V2,R1,O1,2026-03-02T10:15:00,,77.5946,12.9716
 """,
         "orders.csv": """\
-order_id,outlet_id,rep_id,ordered_at,value
-SO1,O404,,2026-03-02T10:00:00,-75.25
+order_id,outlet_id,rep_id,visit_id,ordered_at,value
+SO1,O404,R404,V404,2026-03-02T10:00:00,-75.25
 """,
     }
 
-    counts = load_directory(engine, write_files(tmp_path / "csv", files))
+    result = load_directory(engine, write_files(tmp_path / "csv", files))
 
-    assert counts == {"visits": 2, "orders": 1}
-    result = table_contents(engine)
-    assert [row[3:7] for row in result["visits"]] == [
+    assert result.counts["visits"] == TableCounts(inserted=2)
+    assert result.counts["orders"] == TableCounts(inserted=1)
+    contents = table_contents(engine)
+    assert [row[3:7] for row in contents["visits"]] == [
         (datetime(2026, 3, 2, 9, 15), datetime(2026, 3, 2, 9, 0), 0.0, 0.0),
-        (datetime(2026, 3, 2, 10, 15), None, 95.5, -200.0),
+        (datetime(2026, 3, 2, 10, 15), None, 77.5946, 12.9716),
     ]
-    assert result["orders"] == [
-        ("SO1", "O404", None, None, datetime(2026, 3, 2, 10, 0), -75.25, None)
+    assert contents["orders"] == [
+        ("SO1", "O404", "R404", "V404", datetime(2026, 3, 2, 10, 0), -75.25, None)
     ]
 
 
@@ -342,7 +372,7 @@ SO1,O404,,2026-03-02T10:00:00,-75.25
 def test_load_reads_timestamps_in_timezone(
     engine: sa.Engine, tmp_path: Path, timezone: str, check_in: str, expected: datetime
 ) -> None:
-    files = {"visits.csv": f"{VISITS_HEADER}\nV1,R1,O1,{check_in}\n"}
+    files = {**VISITED, "visits.csv": f"{VISITS_HEADER}\nV1,R1,O1,{check_in}\n"}
 
     load_directory(engine, write_files(tmp_path / "csv", files), timezone=timezone)
 
@@ -365,32 +395,35 @@ def test_load_reads_header_loosely(engine: sa.Engine, tmp_path: Path) -> None:
     # Excel writes a byte order mark; people write headers in their own case.
     content = "\ufeff Region_ID , NAME \r\nN,North\r\n\r\n,\r\n".encode()
 
-    counts = load_directory(
+    result = load_directory(
         engine, write_files(tmp_path / "csv", {"regions.csv": content})
     )
 
-    assert counts == {"regions": 1}
+    assert result.counts == {"regions": TableCounts(inserted=1)}
     assert table_contents(engine)["regions"] == [("N", "North")]
 
 
-def test_load_ignores_files_that_are_not_csv(engine: sa.Engine, tmp_path: Path) -> None:
+def test_load_ignores_other_files(engine: sa.Engine, tmp_path: Path) -> None:
     files = {
         "regions.csv": "region_id,name\nN,North\n",
         "README.txt": "exported on Monday",
-        "visits.xlsx": b"PK\x03\x04",
+        "visits.json": "[]",
+        "~$visits.xlsx": b"lock",
+        ".reps.csv": "rep_id\nR1\n",
+        "visits.rejected.csv": "line,problem,visit_id\n2,bad,V1\n",
     }
 
-    counts = load_directory(engine, write_files(tmp_path / "csv", files))
+    result = load_directory(engine, write_files(tmp_path / "csv", files))
 
-    assert counts == {"regions": 1}
+    assert result.counts == {"regions": TableCounts(inserted=1)}
 
 
 def test_load_accepts_header_only_file(engine: sa.Engine, tmp_path: Path) -> None:
     files = {"visits.csv": f"{VISITS_HEADER}\n"}
 
-    counts = load_directory(engine, write_files(tmp_path / "csv", files))
+    result = load_directory(engine, write_files(tmp_path / "csv", files))
 
-    assert counts == {"visits": 0}
+    assert result.counts == {"visits": TableCounts()}
     assert table_contents(engine)["visits"] == []
 
 
@@ -399,7 +432,8 @@ def test_load_creates_missing_tables(engine: sa.Engine, tmp_path: Path) -> None:
 
     load_directory(engine, write_files(tmp_path / "csv", files))
 
-    assert table_names(engine) == sorted(TABLES)
+    # Every table of the schema, the loader's tables and any others.
+    assert table_names(engine) == sorted(metadata.tables)
 
 
 def test_load_writes_in_batches(
@@ -409,9 +443,9 @@ def test_load_writes_in_batches(
     lines = [f"O{number},Outlet {number}" for number in range(5)]
     files = {"outlets.csv": "outlet_id,name\n" + "\n".join(lines) + "\n"}
 
-    counts = load_directory(engine, write_files(tmp_path / "csv", files))
+    counts = load_directory(engine, write_files(tmp_path / "csv", files)).counts
 
-    assert counts == {"outlets": 5}
+    assert counts == {"outlets": TableCounts(inserted=5)}
     result = [row[:2] for row in table_contents(engine)["outlets"]]
     expected = [(f"O{number}", f"Outlet {number}") for number in range(5)]
     assert result == expected
@@ -461,7 +495,7 @@ def test_failure_while_writing_rolls_back(
 ) -> None:
     # Skipping the checking pass makes the bad last file fail after the
     # earlier files were written, as a file changed between passes would.
-    monkeypatch.setattr(load, "check_table_files", lambda table_files, zone: None)
+    monkeypatch.setattr(load, "check_table_files", accept_every_row)
     before = database_path.read_bytes()
     files = {
         "regions.csv": "region_id,name\nN,Northern\nW,West\n",
@@ -483,7 +517,7 @@ def test_failure_while_writing_rolls_back(
 def test_failure_while_writing_creates_no_tables(
     engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(load, "check_table_files", lambda table_files, zone: None)
+    monkeypatch.setattr(load, "check_table_files", accept_every_row)
     files = {
         "regions.csv": "region_id,name\nN,North\n",
         "users.csv": "user_id,role\nboss@example.com,owner\n",
@@ -662,6 +696,37 @@ def test_bad_files_leave_no_database_file(database_path: Path, tmp_path: Path) -
             "outlets.csv line 2: has 3 cells but the header has 2 columns; "
             "quote each cell that contains a comma",
         ),
+        (
+            "outlets.csv",
+            "outlet_id,latitude,longitude\nO1,129716000,77.59\n",
+            "outlets.csv line 2: latitude '129716000' is out of range; "
+            "expected a latitude from -90 to 90 degrees",
+        ),
+        (
+            "outlets.csv",
+            "outlet_id,latitude,longitude\nO1,12.97,-200\n",
+            "outlets.csv line 2: longitude '-200' is out of range; "
+            "expected a longitude from -180 to 180 degrees",
+        ),
+        (
+            "visits.csv",
+            f"{VISITS_HEADER},latitude,longitude\n"
+            "V1,R1,O1,2026-03-02T09:00:00,-90.5,0\n",
+            "visits.csv line 2: latitude '-90.5' is out of range; "
+            "expected a latitude from -90 to 90 degrees",
+        ),
+        (
+            "rep_territories.csv",
+            "rep_id,territory_id,valid_from,valid_to\nR1,T1,2026-03-02,2026-03-01\n",
+            "rep_territories.csv line 2: valid_to '2026-03-01' is before valid_from "
+            "2026-03-02; a territory assignment must end on or after its first day",
+        ),
+        (
+            "rep_territories.csv",
+            "rep_id,territory_id,valid_from\nR1,,2026-03-02\n",
+            "rep_territories.csv line 2: territory_id is missing; "
+            "every row needs a value",
+        ),
     ],
 )
 def test_bad_cell_is_rejected(
@@ -675,11 +740,13 @@ def test_bad_cell_is_rejected(
 
 def test_duplicate_id_names_both_lines(engine: sa.Engine, tmp_path: Path) -> None:
     files = {
+        "reps.csv": VISITED["reps.csv"],
+        "outlets.csv": "outlet_id,name\nO1,Sri Ganesh\nO2,Patel Kirana\nO1,Ganesh\n",
         "visits.csv": f"""\
 {VISITS_HEADER}
 V1,R1,O1,2026-03-02T09:00:00
 V2,R1,O2,2026-03-02T10:00:00
-V1,R1,O3,2026-03-02T11:00:00
+V1,R1,O2,2026-03-02T11:00:00
 """,
         "beat_outlets.csv": "beat_id,outlet_id\nB1,O1\nB1,O2\nB1,O1\n",
     }
@@ -688,6 +755,8 @@ V1,R1,O3,2026-03-02T11:00:00
         load_directory(engine, write_files(tmp_path / "csv", files))
 
     assert problem_messages(error) == [
+        "outlets.csv line 4: outlet_id 'O1' repeats line 2; "
+        "each outlet_id may appear once per file",
         "beat_outlets.csv line 4: beat_id and outlet_id 'B1, O1' repeats line 2; "
         "each beat_id and outlet_id may appear once per file",
         "visits.csv line 4: visit_id 'V1' repeats line 2; "
@@ -779,9 +848,10 @@ def test_unknown_file_lists_expected_names(engine: sa.Engine, tmp_path: Path) ->
         load_directory(engine, write_files(tmp_path / "csv", files))
 
     assert problem_messages(error) == [
-        "shops.csv: is not named after a table; expected regions.csv, "
-        "territories.csv, reps.csv, outlets.csv, beats.csv, beat_outlets.csv, "
-        "visits.csv, orders.csv, users.csv, territory_boundaries.csv"
+        "shops.csv: is not named after a table; expected one or more of "
+        "regions.csv, territories.csv, reps.csv, rep_territories.csv, "
+        "outlets.csv, beats.csv, beat_outlets.csv, visits.csv, orders.csv, "
+        "users.csv, territory_boundaries.csv (or the same names ending in .xlsx)"
     ]
 
 
@@ -795,9 +865,10 @@ def test_directory_without_table_files(
         load_directory(engine, directory)
 
     assert problem_messages(error) == [
-        f"{directory}: contains no table files; expected one or more of regions.csv, "
-        "territories.csv, reps.csv, outlets.csv, beats.csv, beat_outlets.csv, "
-        "visits.csv, orders.csv, users.csv, territory_boundaries.csv"
+        f"{directory}: contains no table files; expected one or more of "
+        "regions.csv, territories.csv, reps.csv, rep_territories.csv, "
+        "outlets.csv, beats.csv, beat_outlets.csv, visits.csv, orders.csv, "
+        "users.csv, territory_boundaries.csv (or the same names ending in .xlsx)"
     ]
 
 
@@ -880,23 +951,25 @@ def test_cli_loads_and_prints_summary(database_path: Path, tmp_path: Path) -> No
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        "regions: 2 rows",
-        "territories: 2 rows",
-        "reps: 2 rows",
-        "outlets: 2 rows",
-        "beats: 2 rows",
-        "beat_outlets: 3 rows",
-        "visits: 2 rows",
-        "orders: 2 rows",
-        "users: 3 rows",
-        "territory_boundaries: 1 row",
+        "regions: 2 inserted, 0 updated, 0 rejected",
+        "territories: 2 inserted, 0 updated, 0 rejected",
+        "reps: 2 inserted, 0 updated, 0 rejected",
+        "rep_territories: 2 inserted, 0 updated, 0 rejected",
+        "outlets: 2 inserted, 0 updated, 0 rejected",
+        "beats: 2 inserted, 0 updated, 0 rejected",
+        "beat_outlets: 3 inserted, 0 updated, 0 rejected",
+        "visits: 2 inserted, 0 updated, 0 rejected",
+        "orders: 2 inserted, 0 updated, 0 rejected",
+        "users: 3 inserted, 0 updated, 0 rejected",
+        "territory_boundaries: 1 inserted, 0 updated, 0 rejected",
     ]
 
 
 def test_cli_reads_timezone_option(
     database_path: Path, tmp_path: Path, engine: sa.Engine
 ) -> None:
-    files = {"visits.csv": f"{VISITS_HEADER}\nV1,R1,O1,2026-03-02T19:00:00\n"}
+    visits = f"{VISITS_HEADER}\nV1,R1,O1,2026-03-02T19:00:00\n"
+    files = {**VISITED, "visits.csv": visits}
     directory = write_files(tmp_path / "csv", files)
 
     result = run_load(
@@ -908,12 +981,13 @@ def test_cli_reads_timezone_option(
     )
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "visits: 1 row\n"
+    assert result.stdout.splitlines()[-1] == "visits: 1 inserted, 0 updated, 0 rejected"
     assert table_contents(engine)["visits"][0][3] == datetime(2026, 3, 2, 13, 30)
 
 
 def test_cli_rejects_bad_file(database_path: Path, tmp_path: Path) -> None:
     files = {
+        **VISITED,
         "visits.csv": f"""\
 {VISITS_HEADER}
 V1,R1,O1,2026-03-02T09:00:00
@@ -930,6 +1004,8 @@ V2,R1,O1,2026-13-01
         "Nothing was loaded: 1 problem to fix in the files.\n"
         "visits.csv line 3: check_in '2026-13-01' is not a valid timestamp; "
         "expected ISO 8601 such as 2026-03-02T09:15:00\n"
+        "To load the valid rows and set the others aside, run again with "
+        "--skip-invalid.\n"
     ) in result.stderr
     assert not database_path.exists()
 
@@ -1012,7 +1088,444 @@ def test_postgres_round_trip(fresh_postgres_url: str, tmp_path: Path) -> None:
     finally:
         engine.dispose()
 
-    assert first_counts == GOOD_COUNTS
+    assert first_counts.counts == GOOD_COUNTS
     assert first_contents == GOOD_CONTENTS
-    assert second_counts == GOOD_COUNTS
+    assert second_counts.counts == {
+        name: TableCounts(updated=rows) for name, rows in GOOD_ROWS.items()
+    }
     assert second_contents == GOOD_CONTENTS
+
+
+# XLSX workbooks
+
+
+def write_workbook(path: Path, sheets: Mapping[str, list[list[Any]]]) -> Path:
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    for title, rows in sheets.items():
+        sheet = workbook.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    workbook.save(path)
+    return path
+
+
+def test_xlsx_loads_typed_cells(engine: sa.Engine, tmp_path: Path) -> None:
+    directory = write_files(tmp_path / "xlsx", {"regions.csv": "region_id\nS\n"})
+    write_workbook(
+        directory / "reps.xlsx",
+        {
+            "Export": [
+                [" Rep_ID ", "Name", "Active", "territory_id", None],
+                [1001, "Asha Rao", True, "T1"],
+                [1002, "Vikram Singh", False, None],
+            ]
+        },
+    )
+    write_workbook(
+        directory / "outlets.xlsx",
+        {
+            "notes": [["exported on Monday"]],
+            "outlets": [
+                ["outlet_id", "latitude", "longitude"],
+                ["O1", 12.9716, 77.5946],
+            ],
+        },
+    )
+    write_workbook(
+        directory / "visits.xlsx",
+        {
+            "Sheet1": [
+                ["visit_id", "rep_id", "outlet_id", "check_in", "check_out"],
+                ["V1", 1001, "O1", datetime(2026, 3, 2, 9, 15), "2026-03-02T09:40"],
+                [],
+                ["V2", 1002, "O1", "2026-03-02T10:00:00+05:30", None],
+            ]
+        },
+    )
+    write_workbook(
+        directory / "beats.xlsx",
+        {
+            "beats": [
+                ["beat_id", "rep_id", "weekday", "every_n_weeks", "start_date"],
+                ["B1", 1001, 1, 2.0, date(2026, 1, 5)],
+            ]
+        },
+    )
+
+    result = load_directory(engine, directory, timezone="Asia/Kolkata")
+
+    assert result.counts == {
+        "regions": TableCounts(inserted=1),
+        "reps": TableCounts(inserted=2),
+        "outlets": TableCounts(inserted=1),
+        "beats": TableCounts(inserted=1),
+        "visits": TableCounts(inserted=2),
+    }
+    contents = table_contents(engine)
+    assert contents["reps"] == [
+        ("1001", "Asha Rao", "T1", None, True),
+        ("1002", "Vikram Singh", None, None, False),
+    ]
+    assert contents["outlets"] == [
+        ("O1", None, None, 12.9716, 77.5946, None, None, True)
+    ]
+    assert contents["beats"] == [("B1", "1001", None, 1, 2, date(2026, 1, 5), None)]
+    assert contents["visits"] == [
+        (
+            "V1",
+            "1001",
+            "O1",
+            datetime(2026, 3, 2, 3, 45),
+            datetime(2026, 3, 2, 4, 10),
+            None,
+            None,
+            None,
+        ),
+        ("V2", "1002", "O1", datetime(2026, 3, 2, 4, 30), None, None, None, None),
+    ]
+
+
+def test_xlsx_problem_names_sheet_row(engine: sa.Engine, tmp_path: Path) -> None:
+    directory = write_files(tmp_path / "xlsx", VISITED)
+    write_workbook(
+        directory / "visits.xlsx",
+        {
+            "visits": [
+                ["visit_id", "rep_id", "outlet_id", "check_in"],
+                ["V1", "R1", "O1", datetime(2026, 3, 2, 9, 15)],
+                ["V2", "R1", "O1", "soon"],
+                ["V3", "R1", "O1", datetime(2026, 3, 2, 11, 0), "stray"],
+            ]
+        },
+    )
+
+    with pytest.raises(LoadError) as error:
+        load_directory(engine, directory)
+
+    assert problem_messages(error) == [
+        "visits.xlsx row 3: check_in 'soon' is not a valid timestamp; "
+        "expected ISO 8601 such as 2026-03-02T09:15:00",
+        "visits.xlsx row 4: has 5 cells but the header has 4 columns",
+    ]
+
+
+def test_xlsx_not_a_workbook_is_rejected(engine: sa.Engine, tmp_path: Path) -> None:
+    files = {"visits.xlsx": b"PK\x03\x04"}
+
+    with pytest.raises(LoadError) as error:
+        load_directory(engine, write_files(tmp_path / "xlsx", files))
+
+    assert problem_messages(error) == [
+        "visits.xlsx: is not a readable XLSX workbook (File is not a zip file); "
+        "save it again from Excel as an .xlsx workbook, or as CSV UTF-8"
+    ]
+
+
+def test_table_in_two_files_is_rejected(engine: sa.Engine, tmp_path: Path) -> None:
+    directory = write_files(tmp_path / "both", {"regions.csv": "region_id\nN\n"})
+    write_workbook(directory / "regions.xlsx", {"regions": [["region_id"], ["S"]]})
+
+    with pytest.raises(LoadError) as error:
+        load_directory(engine, directory)
+
+    assert problem_messages(error) == [
+        "regions.xlsx: holds the same table as regions.csv; keep one of them"
+    ]
+
+
+# References
+
+
+def test_visit_may_refer_to_stored_rows(
+    loaded_engine: sa.Engine, tmp_path: Path
+) -> None:
+    files = {"visits.csv": f"{VISITS_HEADER}\nV9,R2,O2,2026-03-09T09:00:00\n"}
+
+    result = load_directory(loaded_engine, write_files(tmp_path / "csv", files))
+
+    assert result.counts == {"visits": TableCounts(inserted=1)}
+
+
+def test_visit_with_unknown_references_is_rejected(
+    loaded_engine: sa.Engine, database_path: Path, tmp_path: Path
+) -> None:
+    before = database_path.read_bytes()
+    files = {
+        "reps.csv": "rep_id,active\nR3,maybe\nR4,true\n",
+        "visits.csv": f"""\
+{VISITS_HEADER}
+V9,R4,O1,2026-03-09T09:00:00
+V10,R3,O1,2026-03-09T10:00:00
+V11,R1,O9,2026-03-09T11:00:00
+""",
+    }
+
+    with pytest.raises(LoadError) as error:
+        load_directory(loaded_engine, write_files(tmp_path / "csv", files))
+
+    assert problem_messages(error) == [
+        "reps.csv line 2: active 'maybe' is not a boolean; "
+        "expected true, false, 1 or 0",
+        "visits.csv line 3: rep_id 'R3' names no known rep: neither the files nor "
+        "the database's reps table have it; add the rep or correct the id",
+        "visits.csv line 4: outlet_id 'O9' names no known outlet: neither the "
+        "files nor the database's outlets table have it; add the outlet or "
+        "correct the id",
+    ]
+    assert database_path.read_bytes() == before
+
+
+def test_load_counts_inserted_and_updated(
+    loaded_engine: sa.Engine, tmp_path: Path
+) -> None:
+    files = {
+        "outlets.csv": "outlet_id,name\nO1,Ganesh Stores\nO3,New Outlet\n",
+        "beat_outlets.csv": "beat_id,outlet_id\nB1,O1\nB2,O3\nB3,O3\n",
+        "rep_territories.csv": "rep_id,territory_id,valid_from\nR1,T1,2026-02-01\n",
+    }
+
+    result = load_directory(loaded_engine, write_files(tmp_path / "csv", files))
+
+    assert result.counts == {
+        "rep_territories": TableCounts(updated=1),
+        "outlets": TableCounts(inserted=1, updated=1),
+        "beat_outlets": TableCounts(inserted=2, updated=1),
+    }
+
+
+# Skipping invalid rows
+
+
+SKIPPED_FILES = {
+    "outlets.csv": """\
+outlet_id,name,latitude
+O3,New Outlet,12.95
+O4,Bad Fix,95
+O3,Again,
+""",
+    "visits.csv": f"""\
+{VISITS_HEADER}
+V9,R1,O3,2026-03-09T09:00:00
+V10,R1,O4,2026-03-09T10:00:00
+V11,R1,O1,tomorrow
+V12,R2,O1,2026-03-09T12:00:00
+""",
+}
+
+
+def read_rejects(path: Path) -> str:
+    # Bytes, so the CSV line ends stay \r\n; the file starts with a byte
+    # order mark for Excel.
+    return path.read_bytes().decode("utf-8-sig")
+
+
+def test_skip_invalid_loads_valid_rows(
+    loaded_engine: sa.Engine, tmp_path: Path
+) -> None:
+    directory = write_files(tmp_path / "csv", SKIPPED_FILES)
+
+    result = load_directory(loaded_engine, directory, skip_invalid=True)
+
+    assert result.counts == {
+        "outlets": TableCounts(inserted=1, rejected=2),
+        "visits": TableCounts(inserted=2, rejected=2),
+    }
+    assert result.rejects_files == {
+        "outlets": directory / "outlets.rejected.csv",
+        "visits": directory / "visits.rejected.csv",
+    }
+    assert result.problem_total == 4
+    assert read_rejects(directory / "outlets.rejected.csv") == (
+        "line,problem,outlet_id,name,latitude\r\n"
+        "3,latitude '95' is out of range; expected a latitude from -90 to 90 "
+        "degrees,O4,Bad Fix,95\r\n"
+        "4,outlet_id 'O3' repeats line 2; each outlet_id may appear once per file,"
+        "O3,Again,\r\n"
+    )
+    assert read_rejects(directory / "visits.rejected.csv") == (
+        "line,problem,visit_id,rep_id,outlet_id,check_in\r\n"
+        "3,outlet_id 'O4' names no known outlet: neither the files nor the "
+        "database's outlets table have it; add the outlet or correct the id,"
+        "V10,R1,O4,2026-03-09T10:00:00\r\n"
+        "4,check_in 'tomorrow' is not a valid timestamp; expected ISO 8601 such "
+        "as 2026-03-02T09:15:00,V11,R1,O1,tomorrow\r\n"
+    )
+    contents = table_contents(loaded_engine)
+    assert [row[:2] for row in contents["outlets"]] == [
+        ("O1", "Sri Ganesh Stores"),
+        ("O2", "Patel Kirana, Main Road"),
+        ("O3", "New Outlet"),
+    ]
+    assert [row[:3] for row in contents["visits"]] == [
+        ("V1", "R1", "O1"),
+        ("V12", "R2", "O1"),
+        ("V2", "R1", "O2"),
+        ("V9", "R1", "O3"),
+    ]
+
+
+def test_skip_invalid_removes_old_rejects_file(
+    loaded_engine: sa.Engine, tmp_path: Path
+) -> None:
+    directory = write_files(
+        tmp_path / "csv",
+        {
+            "regions.csv": "region_id,name\nW,West\n",
+            "regions.rejected.csv": "line,problem,region_id\n2,old,W\n",
+        },
+    )
+
+    result = load_directory(loaded_engine, directory, skip_invalid=True)
+
+    assert result.rejects_files == {}
+    assert not (directory / "regions.rejected.csv").exists()
+
+
+def test_skip_invalid_still_rejects_bad_header(
+    loaded_engine: sa.Engine, database_path: Path, tmp_path: Path
+) -> None:
+    before = database_path.read_bytes()
+    files = {
+        "regions.csv": "region_id,name\nW,West\n",
+        "outlets.csv": "outlet_id,gps\nO3,12.9 77.5\n",
+    }
+
+    with pytest.raises(LoadError) as error:
+        load_directory(
+            loaded_engine, write_files(tmp_path / "csv", files), skip_invalid=True
+        )
+
+    assert [problem.line for problem in error.value.problems] == [1]
+    assert error.value.fatal == 1
+    assert database_path.read_bytes() == before
+
+
+def test_cli_skip_invalid_reports_rejects(
+    loaded_engine: sa.Engine, database_path: Path, tmp_path: Path
+) -> None:
+    directory = write_files(tmp_path / "csv", SKIPPED_FILES)
+
+    result = run_load(
+        "--db", f"sqlite:///{database_path}", "--skip-invalid", str(directory)
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "outlets: 1 inserted, 0 updated, 2 rejected",
+        "visits: 2 inserted, 0 updated, 2 rejected",
+    ]
+    assert (
+        "Rows set aside for 4 problems:\n"
+        "outlets.csv line 3: latitude '95' is out of range; expected a latitude "
+        "from -90 to 90 degrees\n"
+    ) in result.stderr
+    assert (
+        f"The rejected visits rows and their reasons are in "
+        f"{directory / 'visits.rejected.csv'}\n"
+    ) in result.stderr
+
+
+# Failures while writing
+
+
+def test_database_error_in_last_batch_rolls_back(
+    loaded_engine: sa.Engine,
+    database_path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The trigger fails the insert of the last order, after regions, visits
+    # and the first order batches were written in the same transaction.
+    monkeypatch.setattr(load, "BATCH_SIZE", 2)
+    with loaded_engine.begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE TRIGGER full_disk BEFORE INSERT ON orders "
+            "WHEN NEW.order_id = 'SO9' "
+            "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+    loaded_engine.dispose()
+    before = database_path.read_bytes()
+    files = {
+        "regions.csv": "region_id,name\nN,Northern\nW,West\n",
+        "visits.csv": f"""\
+{VISITS_HEADER}
+V7,R1,O1,2026-03-09T09:00:00
+V8,R1,O2,2026-03-09T10:00:00
+V9,R2,O1,2026-03-09T11:00:00
+""",
+        "orders.csv": """\
+order_id,ordered_at,value
+SO5,2026-03-09T09:10:00,10
+SO6,2026-03-09T09:20:00,20
+SO7,2026-03-09T09:30:00,30
+SO8,2026-03-09T09:40:00,40
+SO9,2026-03-09T09:50:00,50
+""",
+    }
+
+    with pytest.raises(sa.exc.DBAPIError, match="database or disk is full"):
+        load_directory(loaded_engine, write_files(tmp_path / "csv", files))
+    loaded_engine.dispose()
+
+    assert database_path.read_bytes() == before
+    assert table_contents(loaded_engine) == GOOD_CONTENTS
+
+
+# Progress
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_load_draws_progress_on_terminal(engine: sa.Engine, tmp_path: Path) -> None:
+    stream = Terminal()
+    files = {"regions.csv": "region_id,name\nN,North\n"}
+
+    load_directory(engine, write_files(tmp_path / "csv", files), progress_stream=stream)
+
+    checking = "checking regions.csv [" + "#" * 30 + "] 100% 1 rows"
+    loading = "loading regions.csv [" + "#" * 30 + "] 100% 1 rows"
+    assert stream.getvalue() == (
+        f"\r{checking}\r{' ' * len(checking)}\r\r{loading}\r{' ' * len(loading)}\r"
+    )
+
+
+def test_load_draws_nothing_off_terminal(engine: sa.Engine, tmp_path: Path) -> None:
+    stream = io.StringIO()
+    files = {"regions.csv": "region_id,name\nN,North\n"}
+
+    load_directory(engine, write_files(tmp_path / "csv", files), progress_stream=stream)
+
+    assert stream.getvalue() == ""
+
+
+def test_postgres_finds_stored_references(
+    fresh_postgres_url: str, tmp_path: Path
+) -> None:
+    engine = create_engine(fresh_postgres_url)
+    files = {
+        "visits.csv": f"""\
+{VISITS_HEADER}
+V9,R2,O2,2026-03-09T09:00:00
+V10,R2,O9,2026-03-09T10:00:00
+"""
+    }
+    try:
+        load_directory(engine, write_files(tmp_path / "good", GOOD_FILES))
+        result = load_directory(
+            engine, write_files(tmp_path / "more", files), skip_invalid=True
+        )
+        visit_ids = [row[0] for row in table_contents(engine)["visits"]]
+    finally:
+        engine.dispose()
+
+    assert result.counts == {"visits": TableCounts(inserted=1, rejected=1)}
+    assert [str(problem) for problem in result.problems] == [
+        "visits.csv line 3: outlet_id 'O9' names no known outlet: neither the "
+        "files nor the database's outlets table have it; add the outlet or "
+        "correct the id"
+    ]
+    assert visit_ids == ["V1", "V2", "V9"]

@@ -1,0 +1,650 @@
+"""Data health: the rows the KPIs set aside or cannot trust, found in SQL.
+
+Each kind of problem is one SELECT of the affected rows, all with the columns
+of AFFECTED_COLUMNS, so the same statement both counts a kind and lists its
+rows. Rows are checked for the viewer's period and scope:
+
+- visits whose check_in falls in the period, by reps in scope; with an
+  unrestricted scope, also visits whose rep is not in the reps table;
+- orders whose ordered_at falls in the period, counted for a rep in scope
+  (rep_id, else the rep of the visit that visit_id names) or placed at an
+  outlet in scope; with an unrestricted scope, every order of the period;
+- active outlets and active reps in scope, whatever the period.
+
+Duplicate visits come from the same de-duplication as every KPI
+(PeriodSQL.duplicate_visits), so the counts agree with the visit figures.
+"""
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pandas as pd
+import sqlalchemy as sa
+
+from data_access import schema
+from data_access.dialect import distance_m, local_date, seconds_between
+from data_access.filters import Period, Scope, Settings
+from data_access.period_sql import (
+    PeriodSQL,
+    scoped_outlet_conditions,
+    scoped_outlet_ids,
+    scoped_rep_conditions,
+    scoped_rep_ids,
+    usable_fix,
+)
+from data_access.queries import fetch_frame
+
+log = logging.getLogger(__name__)
+
+visits = schema.visits
+orders = schema.orders
+outlets = schema.outlets
+reps = schema.reps
+territories = schema.territories
+
+# {kind: the table whose rows it counts}, in the order the page lists them.
+KIND_TABLES: dict[str, str] = {
+    "duplicate_visit": "visits",
+    "check_out_before_check_in": "visits",
+    "long_visit": "visits",
+    "future_check_in": "visits",
+    "visit_without_gps": "visits",
+    "gps_at_zero": "visits",
+    "gps_out_of_range": "visits",
+    "gps_swapped": "visits",
+    "impossible_travel": "visits",
+    "visit_unknown_reference": "visits",
+    "order_without_visit": "orders",
+    "order_unknown_outlet": "orders",
+    "order_unknown_rep": "orders",
+    "return_order": "orders",
+    "order_off_visit_day": "orders",
+    "outlet_without_coordinates": "outlets",
+    "outlet_without_territory": "outlets",
+    "rep_without_manager": "reps",
+    "rep_without_territory": "reps",
+}
+
+# happened_at is the check_in or ordered_at (naive UTC); measure is the
+# kind's figure (see each kind); related_id is another visit the row is
+# judged against.
+AFFECTED_COLUMNS = [
+    "kind",
+    "record_id",
+    "rep_id",
+    "outlet_id",
+    "happened_at",
+    "latitude",
+    "longitude",
+    "measure",
+    "related_id",
+]
+MAX_ROWS_LISTED = 50_000
+# Typed NULLs, because UNION ALL on PostgreSQL needs one type per column.
+NULL_TEXT = sa.cast(sa.null(), sa.Text)
+NULL_TIMESTAMP = sa.cast(sa.null(), sa.DateTime)
+
+
+def _is_unrestricted(scope: Scope) -> bool:
+    no_territory_limit = scope.region_ids is None and scope.territory_ids is None
+    return no_territory_limit and not scope.limits_reps
+
+
+class HealthSQL:
+    """The checked rows of one period, scope and settings, and one SELECT per kind."""
+
+    def __init__(
+        self, period: Period, scope: Scope, settings: Settings, now: datetime
+    ) -> None:
+        self.period = period
+        self.scope = scope
+        self.settings = settings
+        self.now = now
+        self.unrestricted = _is_unrestricted(scope)
+        self.period_sql = PeriodSQL(period, settings, rep_ids=scoped_rep_ids(scope))
+        self.visits = self._checked_visits().cte("checked_visits")
+        self.orders = self._checked_orders().cte("checked_orders")
+        self.outlets = self._checked_outlets().cte("checked_outlets")
+        self.reps = self._checked_reps().cte("checked_reps")
+        self.visit_days = self._visit_days().cte("health_visit_days")
+
+    # The rows checked
+
+    def _checked_visits(self) -> sa.Select:
+        query = sa.select(
+            visits.c.visit_id,
+            visits.c.rep_id,
+            visits.c.outlet_id,
+            visits.c.check_in,
+            visits.c.check_out,
+            visits.c.latitude,
+            visits.c.longitude,
+        ).where(
+            visits.c.check_in >= self.period.utc_start,
+            visits.c.check_in < self.period.utc_end,
+        )
+        if not self.unrestricted:
+            query = query.where(visits.c.rep_id.in_(scoped_rep_ids(self.scope)))
+        return query
+
+    def _checked_orders(self) -> sa.Select:
+        order_visit = visits.alias("order_visit")
+        rep_id = sa.func.coalesce(orders.c.rep_id, order_visit.c.rep_id)
+        query = (
+            sa.select(
+                orders.c.order_id,
+                orders.c.outlet_id,
+                rep_id.label("rep_id"),
+                orders.c.visit_id,
+                order_visit.c.visit_id.label("found_visit_id"),
+                orders.c.ordered_at,
+                orders.c.value,
+                local_date(orders.c.ordered_at, self.settings.timezone).label(
+                    "order_date"
+                ),
+            )
+            .select_from(
+                orders.outerjoin(
+                    order_visit, order_visit.c.visit_id == orders.c.visit_id
+                )
+            )
+            .where(
+                orders.c.ordered_at >= self.period.utc_start,
+                orders.c.ordered_at < self.period.utc_end,
+            )
+        )
+        if not self.unrestricted:
+            query = query.where(
+                sa.or_(
+                    rep_id.in_(scoped_rep_ids(self.scope)),
+                    orders.c.outlet_id.in_(scoped_outlet_ids(self.scope)),
+                )
+            )
+        return query
+
+    def _checked_outlets(self) -> sa.Select:
+        return sa.select(outlets).where(
+            outlets.c.active.is_(True), *scoped_outlet_conditions(self.scope)
+        )
+
+    def _checked_reps(self) -> sa.Select:
+        return sa.select(reps).where(
+            reps.c.active.is_(True), *scoped_rep_conditions(self.scope)
+        )
+
+    def _visit_days(self) -> sa.Select:
+        # Every rep's visits of the period, in scope or not: an order in scope
+        # may come from a rep outside it.
+        return (
+            sa.select(
+                visits.c.rep_id,
+                visits.c.outlet_id,
+                local_date(visits.c.check_in, self.settings.timezone).label(
+                    "visit_date"
+                ),
+            )
+            .distinct()
+            .where(
+                visits.c.check_in >= self.period.utc_start,
+                visits.c.check_in < self.period.utc_end,
+            )
+        )
+
+    def checked_counts(self) -> sa.Select:
+        """Count the visits, orders, outlets and reps checked, in one row."""
+        checked = {
+            "visits": self.visits,
+            "orders": self.orders,
+            "outlets": self.outlets,
+            "reps": self.reps,
+        }
+        counts = [
+            sa.select(sa.func.count()).select_from(cte).scalar_subquery().label(name)
+            for name, cte in checked.items()
+        ]
+        return sa.select(*counts)
+
+    # One SELECT per kind
+
+    def affected(self, kind: str) -> sa.Select:
+        """Select the affected rows of one kind, with the AFFECTED_COLUMNS."""
+        return KIND_BUILDERS[kind](self)
+
+    def _visit_row(
+        self,
+        kind: str,
+        where: sa.ColumnElement[bool],
+        measure: sa.ColumnElement | None = None,
+    ) -> sa.Select:
+        checked = self.visits
+        return sa.select(
+            sa.literal(kind).label("kind"),
+            checked.c.visit_id.label("record_id"),
+            checked.c.rep_id,
+            checked.c.outlet_id,
+            checked.c.check_in.label("happened_at"),
+            checked.c.latitude,
+            checked.c.longitude,
+            _float(measure).label("measure"),
+            NULL_TEXT.label("related_id"),
+        ).where(where)
+
+    def duplicate_visits(self) -> sa.Select:
+        """Visits set aside as resends of a kept visit; related_id is the kept one."""
+        duplicates = self.period_sql.duplicate_visits
+        return sa.select(
+            sa.literal("duplicate_visit").label("kind"),
+            visits.c.visit_id.label("record_id"),
+            visits.c.rep_id,
+            visits.c.outlet_id,
+            visits.c.check_in.label("happened_at"),
+            visits.c.latitude,
+            visits.c.longitude,
+            _float(None).label("measure"),
+            duplicates.c.kept_visit_id.label("related_id"),
+        ).select_from(
+            duplicates.join(visits, visits.c.visit_id == duplicates.c.visit_id)
+        )
+
+    def check_out_before_check_in(self) -> sa.Select:
+        """Visits whose check_out is earlier than check_in; measure in minutes."""
+        checked = self.visits
+        minutes = seconds_between(checked.c.check_in, checked.c.check_out) / 60.0
+        reversed_times = checked.c.check_out < checked.c.check_in
+        return self._visit_row("check_out_before_check_in", reversed_times, minutes)
+
+    def long_visits(self) -> sa.Select:
+        """Visits longer than max_visit_hours; measure is the length in hours."""
+        checked = self.visits
+        seconds = seconds_between(checked.c.check_in, checked.c.check_out)
+        limit = self.settings.max_visit_hours * 3600
+        return self._visit_row("long_visit", seconds > limit, seconds / 3600.0)
+
+    def future_check_ins(self) -> sa.Select:
+        """Visits checked in after now; measure is how many hours ahead."""
+        checked = self.visits
+        now = sa.literal(self.now, sa.DateTime)
+        hours = seconds_between(now, checked.c.check_in) / 3600.0
+        return self._visit_row("future_check_in", checked.c.check_in > now, hours)
+
+    def visits_without_gps(self) -> sa.Select:
+        checked = self.visits
+        missing = sa.or_(checked.c.latitude.is_(None), checked.c.longitude.is_(None))
+        return self._visit_row("visit_without_gps", missing)
+
+    def gps_at_zero(self) -> sa.Select:
+        checked = self.visits
+        at_zero = sa.and_(checked.c.latitude == 0, checked.c.longitude == 0)
+        return self._visit_row("gps_at_zero", at_zero)
+
+    def gps_out_of_range(self) -> sa.Select:
+        checked = self.visits
+        out_of_range = sa.and_(
+            checked.c.latitude.is_not(None),
+            checked.c.longitude.is_not(None),
+            sa.or_(
+                sa.not_(checked.c.latitude.between(-90, 90)),
+                sa.not_(checked.c.longitude.between(-180, 180)),
+            ),
+        )
+        return self._visit_row("gps_out_of_range", out_of_range)
+
+    def gps_swapped(self) -> sa.Select:
+        """Select fixes beyond the off-site distance, or out of range, that lie
+        within it once latitude and longitude are swapped.
+
+        measure is the swapped fix's distance from the outlet in metres.
+        """
+        checked = self.visits
+        outlet = outlets.alias("swapped_outlet")
+        lat, lon = checked.c.latitude, checked.c.longitude
+        as_recorded = distance_m(lat, lon, outlet.c.latitude, outlet.c.longitude)
+        swapped = distance_m(lon, lat, outlet.c.latitude, outlet.c.longitude)
+        limit = self.settings.off_site_m
+        condition = sa.and_(
+            usable_fix(outlet.c.latitude, outlet.c.longitude),
+            usable_fix(lon, lat),
+            swapped <= limit,
+            sa.or_(sa.not_(usable_fix(lat, lon)), as_recorded > limit),
+        )
+        return (
+            self._visit_row("gps_swapped", condition, swapped)
+            .select_from(checked)
+            .join(outlet, outlet.c.outlet_id == checked.c.outlet_id)
+        )
+
+    def impossible_travel(self) -> sa.Select:
+        """Select kept visits reached from the rep's previous visit of the day
+        faster than max_speed_kmh.
+
+        measure is that speed in km/h, NULL when both check-ins are at the
+        same instant, and related_id is the previous visit.
+
+        Only usable fixes count, and a jump within the off-site distance is
+        GPS noise, never flagged.
+        """
+        kept = self.period_sql.period_visits
+        day = (kept.c.rep_id, kept.c.visit_date)
+        ordering = (kept.c.check_in, kept.c.visit_id)
+
+        def previous(column: sa.ColumnElement) -> sa.ColumnElement:
+            return sa.func.lag(column).over(partition_by=day, order_by=ordering)
+
+        steps = (
+            sa.select(
+                kept.c.visit_id,
+                kept.c.rep_id,
+                kept.c.outlet_id,
+                kept.c.check_in,
+                kept.c.latitude,
+                kept.c.longitude,
+                previous(kept.c.visit_id).label("previous_visit_id"),
+                previous(kept.c.check_in).label("previous_check_in"),
+                previous(kept.c.latitude).label("previous_latitude"),
+                previous(kept.c.longitude).label("previous_longitude"),
+            )
+            .where(usable_fix(kept.c.latitude, kept.c.longitude))
+            .cte("visit_steps")
+        )
+        metres = distance_m(
+            steps.c.previous_latitude,
+            steps.c.previous_longitude,
+            steps.c.latitude,
+            steps.c.longitude,
+        )
+        seconds = seconds_between(steps.c.previous_check_in, steps.c.check_in)
+        speed_kmh = sa.case((seconds > 0, metres / seconds * 3.6), else_=None)
+        too_fast = sa.and_(
+            steps.c.previous_visit_id.is_not(None),
+            metres > self.settings.off_site_m,
+            sa.or_(seconds <= 0, speed_kmh > self.settings.max_speed_kmh),
+        )
+        return sa.select(
+            sa.literal("impossible_travel").label("kind"),
+            steps.c.visit_id.label("record_id"),
+            steps.c.rep_id,
+            steps.c.outlet_id,
+            steps.c.check_in.label("happened_at"),
+            steps.c.latitude,
+            steps.c.longitude,
+            _float(speed_kmh).label("measure"),
+            steps.c.previous_visit_id.label("related_id"),
+        ).where(too_fast)
+
+    def visits_with_unknown_reference(self) -> sa.Select:
+        """Visits whose rep or outlet is in no row of the reps or outlets table."""
+        checked = self.visits
+        unknown = sa.or_(
+            ~sa.exists().where(reps.c.rep_id == checked.c.rep_id),
+            ~sa.exists().where(outlets.c.outlet_id == checked.c.outlet_id),
+        )
+        return self._visit_row("visit_unknown_reference", unknown)
+
+    def _order_row(
+        self,
+        kind: str,
+        where: sa.ColumnElement[bool],
+        related: sa.ColumnElement | None = None,
+    ) -> sa.Select:
+        checked = self.orders
+        return sa.select(
+            sa.literal(kind).label("kind"),
+            checked.c.order_id.label("record_id"),
+            checked.c.rep_id,
+            checked.c.outlet_id,
+            checked.c.ordered_at.label("happened_at"),
+            _float(None).label("latitude"),
+            _float(None).label("longitude"),
+            _float(checked.c.value).label("measure"),
+            (NULL_TEXT if related is None else related).label("related_id"),
+        ).where(where)
+
+    def orders_without_visit(self) -> sa.Select:
+        """Select orders whose visit_id is missing or names no visit, when no
+        visit by their rep to their outlet on their local date links them either.
+
+        related_id is the visit_id that names no visit.
+        """
+        checked = self.orders
+        days = self.visit_days
+        same_day_visit = sa.exists().where(
+            days.c.rep_id == checked.c.rep_id,
+            days.c.outlet_id == checked.c.outlet_id,
+            days.c.visit_date == checked.c.order_date,
+        )
+        without = sa.and_(
+            checked.c.found_visit_id.is_(None),
+            sa.or_(checked.c.visit_id.is_not(None), ~same_day_visit),
+        )
+        return self._order_row("order_without_visit", without, checked.c.visit_id)
+
+    def orders_with_unknown_outlet(self) -> sa.Select:
+        checked = self.orders
+        unknown = sa.or_(
+            checked.c.outlet_id.is_(None),
+            ~sa.exists().where(outlets.c.outlet_id == checked.c.outlet_id),
+        )
+        return self._order_row("order_unknown_outlet", unknown)
+
+    def orders_with_unknown_rep(self) -> sa.Select:
+        """Orders whose rep (rep_id, else the visit's rep) is missing or unknown:
+        no rep's figures include them."""
+        checked = self.orders
+        unknown = sa.or_(
+            checked.c.rep_id.is_(None),
+            ~sa.exists().where(reps.c.rep_id == checked.c.rep_id),
+        )
+        return self._order_row("order_unknown_rep", unknown)
+
+    def returns(self) -> sa.Select:
+        return self._order_row("return_order", self.orders.c.value < 0)
+
+    def orders_off_visit_day(self) -> sa.Select:
+        """Orders of a rep who made no visit on the order's local date."""
+        checked = self.orders
+        days = self.visit_days
+        visit_day = sa.exists().where(
+            days.c.rep_id == checked.c.rep_id, days.c.visit_date == checked.c.order_date
+        )
+        off_day = sa.and_(checked.c.rep_id.is_not(None), ~visit_day)
+        return self._order_row("order_off_visit_day", off_day)
+
+    def _outlet_row(self, kind: str, where: sa.ColumnElement[bool]) -> sa.Select:
+        checked = self.outlets
+        return sa.select(
+            sa.literal(kind).label("kind"),
+            checked.c.outlet_id.label("record_id"),
+            NULL_TEXT.label("rep_id"),
+            checked.c.outlet_id,
+            NULL_TIMESTAMP.label("happened_at"),
+            checked.c.latitude,
+            checked.c.longitude,
+            _float(None).label("measure"),
+            checked.c.territory_id.label("related_id"),
+        ).where(where)
+
+    def outlets_without_coordinates(self) -> sa.Select:
+        """Active outlets whose coordinates are missing, out of range or (0, 0)."""
+        checked = self.outlets
+        unusable = sa.not_(usable_fix(checked.c.latitude, checked.c.longitude))
+        return self._outlet_row("outlet_without_coordinates", unusable)
+
+    def outlets_without_territory(self) -> sa.Select:
+        checked = self.outlets
+        unknown = sa.or_(
+            checked.c.territory_id.is_(None),
+            ~sa.exists().where(territories.c.territory_id == checked.c.territory_id),
+        )
+        return self._outlet_row("outlet_without_territory", unknown)
+
+    def _rep_row(
+        self, kind: str, where: sa.ColumnElement[bool], related: sa.ColumnElement
+    ) -> sa.Select:
+        checked = self.reps
+        return sa.select(
+            sa.literal(kind).label("kind"),
+            checked.c.rep_id.label("record_id"),
+            checked.c.rep_id,
+            NULL_TEXT.label("outlet_id"),
+            NULL_TIMESTAMP.label("happened_at"),
+            _float(None).label("latitude"),
+            _float(None).label("longitude"),
+            _float(None).label("measure"),
+            related.label("related_id"),
+        ).where(where)
+
+    def reps_without_manager(self) -> sa.Select:
+        checked = self.reps
+        missing = sa.or_(
+            checked.c.manager_id.is_(None), sa.func.trim(checked.c.manager_id) == ""
+        )
+        return self._rep_row("rep_without_manager", missing, checked.c.territory_id)
+
+    def reps_without_territory(self) -> sa.Select:
+        checked = self.reps
+        unknown = sa.or_(
+            checked.c.territory_id.is_(None),
+            ~sa.exists().where(territories.c.territory_id == checked.c.territory_id),
+        )
+        return self._rep_row("rep_without_territory", unknown, checked.c.territory_id)
+
+
+def _float(value: sa.ColumnElement | None) -> sa.ColumnElement:
+    if value is None:
+        return sa.cast(sa.null(), sa.Float)
+    return sa.cast(value, sa.Float)
+
+
+KIND_BUILDERS: dict[str, Callable[[HealthSQL], sa.Select]] = {
+    "duplicate_visit": HealthSQL.duplicate_visits,
+    "check_out_before_check_in": HealthSQL.check_out_before_check_in,
+    "long_visit": HealthSQL.long_visits,
+    "future_check_in": HealthSQL.future_check_ins,
+    "visit_without_gps": HealthSQL.visits_without_gps,
+    "gps_at_zero": HealthSQL.gps_at_zero,
+    "gps_out_of_range": HealthSQL.gps_out_of_range,
+    "gps_swapped": HealthSQL.gps_swapped,
+    "impossible_travel": HealthSQL.impossible_travel,
+    "visit_unknown_reference": HealthSQL.visits_with_unknown_reference,
+    "order_without_visit": HealthSQL.orders_without_visit,
+    "order_unknown_outlet": HealthSQL.orders_with_unknown_outlet,
+    "order_unknown_rep": HealthSQL.orders_with_unknown_rep,
+    "return_order": HealthSQL.returns,
+    "order_off_visit_day": HealthSQL.orders_off_visit_day,
+    "outlet_without_coordinates": HealthSQL.outlets_without_coordinates,
+    "outlet_without_territory": HealthSQL.outlets_without_territory,
+    "rep_without_manager": HealthSQL.reps_without_manager,
+    "rep_without_territory": HealthSQL.reps_without_territory,
+}
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def health_counts(
+    engine: sa.Engine,
+    period: Period,
+    scope: Scope,
+    settings: Settings,
+    now: datetime | None = None,
+) -> pd.DataFrame:
+    """Count the affected rows of every kind, and the rows checked of its table.
+
+    now (naive UTC, default the current time) is the instant after which a
+    check-in lies in the future. One row per kind of KIND_TABLES, in that
+    order, zero included. Columns: kind, table_name, affected, checked.
+    """
+    health = HealthSQL(period, scope, settings, now or _utc_now())
+    found = sa.union_all(*(health.affected(kind) for kind in KIND_TABLES)).subquery(
+        "affected_rows"
+    )
+    counts_statement = sa.select(
+        found.c.kind, sa.func.count().label("affected")
+    ).group_by(found.c.kind)
+
+    counts = fetch_frame(engine, "health_counts", counts_statement)
+    checked = fetch_frame(engine, "health_checked_rows", health.checked_counts())
+    affected = dict(zip(counts["kind"], counts["affected"].astype("int64")))
+    checked_by_table = {name: int(checked.iloc[0][name]) for name in checked.columns}
+    return pd.DataFrame(
+        {
+            "kind": list(KIND_TABLES),
+            "table_name": list(KIND_TABLES.values()),
+            "affected": [affected.get(kind, 0) for kind in KIND_TABLES],
+            "checked": [checked_by_table[table] for table in KIND_TABLES.values()],
+        }
+    )
+
+
+def affected_rows(
+    engine: sa.Engine,
+    period: Period,
+    scope: Scope,
+    settings: Settings,
+    kinds: tuple[str, ...] | None = None,
+    limit: int = MAX_ROWS_LISTED,
+    now: datetime | None = None,
+) -> pd.DataFrame:
+    """List the affected rows of the given kinds (default all), at most limit.
+
+    Rows come in the order of KIND_TABLES, then by happened_at and
+    record_id. Columns: AFFECTED_COLUMNS. Raises ValueError for an unknown
+    kind.
+    """
+    chosen = tuple(KIND_TABLES) if kinds is None else kinds
+    unknown = [kind for kind in chosen if kind not in KIND_TABLES]
+    if unknown:
+        raise ValueError(
+            f"unknown data health kind {unknown[0]!r}; expected one of "
+            f"{', '.join(KIND_TABLES)}"
+        )
+    health = HealthSQL(period, scope, settings, now or _utc_now())
+    found = sa.union_all(*(health.affected(kind) for kind in chosen)).subquery(
+        "affected_rows"
+    )
+    kind_order = sa.case(
+        {kind: position for position, kind in enumerate(KIND_TABLES)},
+        value=found.c.kind,
+    )
+    statement = (
+        sa.select(*(found.c[name] for name in AFFECTED_COLUMNS))
+        .order_by(kind_order, found.c.happened_at, found.c.record_id)
+        .limit(limit)
+    )
+    frame = fetch_frame(engine, "health_affected_rows", statement)
+    frame["happened_at"] = pd.to_datetime(frame["happened_at"])
+    return frame
+
+
+def set_aside_counts(
+    engine: sa.Engine, period: Period, scope: Scope, settings: Settings
+) -> dict[str, int]:
+    """Count what the period's KPIs leave out, for a note beside them.
+
+    duplicate_visits: resent visits dropped from every visit figure.
+    visits_without_fix: kept visits never judged off-site, because the visit
+        has no usable fix or its outlet no usable coordinates.
+    orders_without_rep: orders of the period that count for no known rep, so
+        no rep's order value contains them.
+    The same SQL as health_counts and the reps report finds these rows.
+    """
+    health = HealthSQL(period, scope, settings, _utc_now())
+    facts = health.period_sql.visit_facts
+    counts = {
+        "duplicate_visits": sa.select(sa.func.count()).select_from(
+            health.duplicate_visits().subquery()
+        ),
+        "visits_without_fix": sa.select(
+            sa.func.coalesce(sa.func.sum(facts.c.without_fix), 0)
+        ),
+        "orders_without_rep": sa.select(sa.func.count()).select_from(
+            health.orders_with_unknown_rep().subquery()
+        ),
+    }
+    statement = sa.select(
+        *(query.scalar_subquery().label(name) for name, query in counts.items())
+    )
+    frame = fetch_frame(engine, "set_aside_counts", statement)
+    return {name: int(frame.iloc[0][name]) for name in counts}

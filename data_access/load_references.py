@@ -1,0 +1,135 @@
+"""References a loaded row must resolve: the rep and the outlet of a visit.
+
+An id resolves when a valid row of the same load has it, or when the database
+already stores it. Orders may name unknown outlets, reps and visits: those
+rows load, because field exports contain them, and data health counts them.
+"""
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+
+import sqlalchemy as sa
+
+from data_access.schema import TABLES
+from data_access.table_files import Problem, Record
+
+log = logging.getLogger(__name__)
+
+# {table: ((column, referenced table), ...)}
+REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
+    "visits": (("rep_id", "reps"), ("outlet_id", "outlets")),
+}
+REFERENCED_TABLES = frozenset(
+    table for pairs in REFERENCES.values() for _, table in pairs
+)
+# Ids looked up in the database per query; well under SQLite's limit of
+# 32,766 bound parameters.
+LOOKUP_BATCH = 5_000
+NOUNS = {"reps": "rep", "outlets": "outlet"}
+
+
+class ReferenceCheck:
+    """The ids a load can refer to: those of its own valid rows and stored ones.
+
+    Stored ids are looked up only for ids the files lack, in batches, and
+    both answers are kept, so each id costs at most one lookup. Use it as a
+    context manager: it holds one read connection while the files are checked.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+        self._connection: sa.Connection | None = None
+        self._stored_tables: set[str] | None = None
+        self._loaded: dict[str, set[str]] = {name: set() for name in REFERENCED_TABLES}
+        self._stored: dict[str, set[str]] = {name: set() for name in REFERENCED_TABLES}
+        self._absent: dict[str, set[str]] = {name: set() for name in REFERENCED_TABLES}
+
+    def __enter__(self) -> "ReferenceCheck":
+        return self
+
+    def __exit__(
+        self,
+        error_type: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def remember(self, table_name: str, records: Iterable[Record]) -> None:
+        """Note the ids of rows that will load, so later files may refer to them."""
+        if table_name not in REFERENCED_TABLES:
+            return
+        key = TABLES[table_name].primary_key.columns.keys()[0]
+        self._loaded[table_name].update(record.values[key] for record in records)
+
+    def problems(
+        self, table_name: str, file_name: str, records: list[Record]
+    ) -> dict[int, list[Problem]]:
+        """Return {line: problems} for the records whose references do not resolve."""
+        found: dict[int, list[Problem]] = {}
+        for column, referenced in REFERENCES.get(table_name, ()):
+            ids = {record.values[column] for record in records}
+            unknown = self._unknown(referenced, ids)
+            if not unknown:
+                continue
+            noun = NOUNS[referenced]
+            reason = (
+                f"names no known {noun}: neither the files nor the database's "
+                f"{referenced} table have it; add the {noun} or correct the id"
+            )
+            for record in records:
+                value = record.values[column]
+                if value in unknown:
+                    problem = Problem(file_name, reason, record.line, column, value)
+                    found.setdefault(record.line, []).append(problem)
+        return found
+
+    def _unknown(self, table_name: str, ids: set[str]) -> set[str]:
+        loaded, stored, absent = (
+            self._loaded[table_name],
+            self._stored[table_name],
+            self._absent[table_name],
+        )
+        to_look_up = [
+            i for i in ids if i not in loaded and i not in stored and i not in absent
+        ]
+        for start in range(0, len(to_look_up), LOOKUP_BATCH):
+            batch = to_look_up[start : start + LOOKUP_BATCH]
+            found = self._look_up(table_name, batch)
+            stored.update(found)
+            absent.update(set(batch) - found)
+        return {i for i in ids if i in absent}
+
+    def _look_up(self, table_name: str, ids: list[str]) -> set[str]:
+        if table_name not in self._tables_in_database():
+            return set()
+        table = TABLES[table_name]
+        key = table.primary_key.columns.values()[0]
+        statement = sa.select(key).where(key.in_(ids))
+        return set(self._open().execute(statement).scalars())
+
+    def _tables_in_database(self) -> set[str]:
+        if self._stored_tables is None:
+            if _is_missing_sqlite_file(self._engine):
+                # Connecting would create the file, and a rejected load must
+                # leave no database behind.
+                self._stored_tables = set()
+            else:
+                self._stored_tables = set(sa.inspect(self._open()).get_table_names())
+        return self._stored_tables
+
+    def _open(self) -> sa.Connection:
+        if self._connection is None:
+            self._connection = self._engine.connect()
+        return self._connection
+
+
+def _is_missing_sqlite_file(engine: sa.Engine) -> bool:
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or database in (None, "", ":memory:"):
+        return False
+    return not Path(database).exists()

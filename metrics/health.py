@@ -1,0 +1,316 @@
+"""Data health figures: what each rule finds, the share of rows it affects,
+its weekly trend, the affected rows in words, and the note a KPI shows about
+the rows it leaves out.
+
+The counts come from data_access.health_queries; this module only divides,
+reshapes and words them.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+
+from data_access.filters import Settings
+from data_access.health_queries import KIND_TABLES
+from metrics import kpi
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One kind of dirty data.
+
+    label: the problem as the page lists it.
+    finds: which rows the rule flags, in the settings' terms.
+    effect: what the KPIs do with those rows.
+    """
+
+    kind: str
+    label: str
+    finds: str
+    effect: str
+
+
+def rules(settings: Settings) -> list[Rule]:
+    """Return every rule in page order, worded with the settings' thresholds."""
+    window = _number(settings.duplicate_window_s)
+    off_site = _number(settings.off_site_m)
+    hours = _number(settings.max_visit_hours)
+    speed = _number(settings.max_speed_kmh)
+    return [
+        Rule(
+            "duplicate_visit",
+            "Duplicate visits",
+            f"A visit by the same rep to the same outlet less than {window} s after "
+            "the previous check-in (offline sync resends a visit under a new id).",
+            "Excluded: counted once in visits and every visit KPI.",
+        ),
+        Rule(
+            "check_out_before_check_in",
+            "Check-out before check-in",
+            "A visit whose check_out is earlier than its check_in.",
+            "Counted as a visit; time in market takes its check-in as its end.",
+        ),
+        Rule(
+            "long_visit",
+            "Visits longer than allowed",
+            f"A visit whose check_out is more than {hours} hours after its check_in.",
+            "Counted as a visit, and in time in market as recorded.",
+        ),
+        Rule(
+            "future_check_in",
+            "Check-in in the future",
+            "A visit checked in later than the moment the page was loaded.",
+            "Counted in the week of its check-in.",
+        ),
+        Rule(
+            "visit_without_gps",
+            "Visits without a GPS fix",
+            "A visit with no latitude or no longitude.",
+            "Counted as a visit, never judged off-site.",
+        ),
+        Rule(
+            "gps_at_zero",
+            "GPS fix at (0, 0)",
+            "A visit whose fix is exactly latitude 0, longitude 0, which a phone "
+            "reports when it has no fix.",
+            "Counted as a visit, never judged off-site.",
+        ),
+        Rule(
+            "gps_out_of_range",
+            "GPS fix out of range",
+            "A visit whose latitude is outside -90 to 90 or longitude outside "
+            "-180 to 180. The loader rejects these; other systems may write them.",
+            "Counted as a visit, never judged off-site.",
+        ),
+        Rule(
+            "gps_swapped",
+            "Latitude and longitude swapped",
+            f"A fix more than {off_site} m from its outlet, or out of range, that "
+            f"lies within {off_site} m once latitude and longitude are swapped.",
+            "Counted as an off-site visit when the fix is in range.",
+        ),
+        Rule(
+            "impossible_travel",
+            "Faster than a vehicle",
+            f"A visit reached from the rep's previous visit of the day at more than "
+            f"{speed} km/h, measured between usable fixes and check-in times. "
+            f"Jumps shorter than {off_site} m are GPS noise and never flagged.",
+            "Counted as a visit.",
+        ),
+        Rule(
+            "visit_unknown_reference",
+            "Visits with an unknown rep or outlet",
+            "A visit whose rep_id is not in reps or whose outlet_id is not in "
+            "outlets. The loader rejects these; other systems may write them.",
+            "Left out of every rep figure when the rep is unknown, and never "
+            "judged off-site when the outlet is unknown.",
+        ),
+        Rule(
+            "order_without_visit",
+            "Orders without a visit",
+            "An order whose visit_id is empty or names no visit, and that no "
+            "visit by its rep to its outlet on its date links to.",
+            "Counted in order value; makes no visit productive.",
+        ),
+        Rule(
+            "order_unknown_outlet",
+            "Orders for an unknown outlet",
+            "An order whose outlet_id is empty or not in outlets.",
+            "Counted in its rep's order value; in no outlet's figures.",
+        ),
+        Rule(
+            "order_unknown_rep",
+            "Orders for an unknown rep",
+            "An order whose rep_id (or, when empty, its visit's rep) is missing "
+            "or not in reps.",
+            "Left out of every rep's order value; counted for its outlet.",
+        ),
+        Rule(
+            "return_order",
+            "Returns (negative value)",
+            "An order with a value below 0.",
+            "Reported apart as return value; never nets off order value.",
+        ),
+        Rule(
+            "order_off_visit_day",
+            "Orders outside any visit day",
+            "An order of a rep who made no visit on the order's local date.",
+            "Counted in order value on its own date.",
+        ),
+        Rule(
+            "outlet_without_coordinates",
+            "Outlets without coordinates",
+            "An active outlet whose latitude or longitude is missing, out of "
+            "range or (0, 0).",
+            "Cannot be placed on the map; its visits are never judged off-site.",
+        ),
+        Rule(
+            "outlet_without_territory",
+            "Outlets without a territory",
+            "An active outlet whose territory_id is empty or not in territories.",
+            "In no territory's figures; only the whole-company view shows it.",
+        ),
+        Rule(
+            "rep_without_manager",
+            "Reps without a manager",
+            "An active rep whose manager_id is empty.",
+            "No line manager sees the rep.",
+        ),
+        Rule(
+            "rep_without_territory",
+            "Reps without a territory",
+            "An active rep whose territory_id is empty or not in territories.",
+            "The rep's visits and orders count for no territory.",
+        ),
+    ]
+
+
+# Rules the loader applies to files, which never reach the database.
+LOADER_RULES = [
+    "A file row with an invalid type, a value out of range (latitude, longitude, "
+    "weekday, every_n_weeks), a missing required value or an id that appears "
+    "twice in one file (such as an outlet listed twice) is rejected.",
+    "A visit whose rep or outlet is neither in the files nor in the database is "
+    "rejected.",
+]
+
+HEALTH_TABLE_COLUMNS = [
+    "kind",
+    "problem",
+    "table_name",
+    "affected",
+    "checked",
+    "share",
+    "effect",
+]
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,}"
+
+
+def health_table(counts: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """Build one row per rule: the problem, its table, affected and checked rows, share.
+
+    counts is the frame of health_queries.health_counts. share is affected /
+    checked, undefined (NaN) when no row of the table was checked.
+    """
+    by_kind = {rule.kind: rule for rule in rules(settings)}
+    table = counts.copy()
+    table["problem"] = [by_kind[kind].label for kind in table["kind"]]
+    table["effect"] = [by_kind[kind].effect for kind in table["kind"]]
+    table["share"] = kpi.ratio(table["affected"], table["checked"])
+    return table[HEALTH_TABLE_COLUMNS].reset_index(drop=True)
+
+
+def weekly_trend(weekly_counts: dict[date, pd.DataFrame]) -> pd.DataFrame:
+    """Arrange affected rows per kind and week: a row per kind, a column per week.
+
+    weekly_counts maps each week's first day to its health_counts frame.
+    Columns are the weeks in order; rows follow KIND_TABLES.
+    """
+    weeks = sorted(weekly_counts)
+    columns = {
+        week: weekly_counts[week]
+        .set_index("kind")["affected"]
+        .reindex(list(KIND_TABLES))
+        for week in weeks
+    }
+    return pd.DataFrame(columns, index=pd.Index(list(KIND_TABLES), name="kind"))
+
+
+def describe_rows(rows: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """Describe the affected rows as an administrator reads them.
+
+    rows is the frame of health_queries.affected_rows. Columns: problem,
+    table_name, record_id, rep_id, outlet_id, local_time (in the business
+    time zone), latitude, longitude, detail (the figure behind the flag).
+    """
+    labels = {rule.kind: rule.label for rule in rules(settings)}
+    local_time = (
+        pd.to_datetime(rows["happened_at"])
+        .dt.tz_localize("UTC")
+        .dt.tz_convert(settings.timezone)
+        .dt.tz_localize(None)
+    )
+    details = [
+        _detail(row.kind, row.measure, row.related_id, row.latitude, row.longitude)
+        for row in rows.itertuples()
+    ]
+    return pd.DataFrame(
+        {
+            "problem": [labels[kind] for kind in rows["kind"]],
+            "table_name": [KIND_TABLES[kind] for kind in rows["kind"]],
+            "record_id": rows["record_id"],
+            "rep_id": rows["rep_id"],
+            "outlet_id": rows["outlet_id"],
+            "local_time": local_time,
+            "latitude": rows["latitude"],
+            "longitude": rows["longitude"],
+            "detail": details,
+        }
+    )
+
+
+def _detail(
+    kind: str, measure: float, related_id: object, latitude: float, longitude: float
+) -> str:
+    """Word the figure behind one flag in a few words."""
+    has_measure = measure is not None and not math.isnan(measure)
+    related = None if related_id is None or pd.isna(related_id) else str(related_id)
+    if kind == "duplicate_visit":
+        return f"resend of visit {related}"
+    if kind == "check_out_before_check_in" and has_measure:
+        return f"check-out {abs(measure):,.0f} min before check-in"
+    if kind == "long_visit" and has_measure:
+        return f"{measure:,.1f} hours long"
+    if kind == "future_check_in" and has_measure:
+        return f"{measure:,.1f} hours after the page loaded"
+    if kind == "gps_swapped" and has_measure:
+        return (
+            f"({longitude}, {latitude}) is {measure:,.0f} m from the outlet"
+        )
+    if kind == "impossible_travel":
+        speed = f"{measure:,.0f} km/h" if has_measure else "at the same instant"
+        return f"{speed} from visit {related}"
+    if kind == "order_without_visit" and related is not None:
+        return f"visit_id {related} names no visit"
+    if kind in KIND_TABLES and KIND_TABLES[kind] == "orders" and has_measure:
+        return f"value {measure:,.2f}"
+    if kind in ("outlet_without_territory", "rep_without_territory") and related:
+        return f"territory_id {related} is not in territories"
+    return ""
+
+
+def set_aside_note(counts: dict[str, int]) -> str | None:
+    """Word the note a KPI shows about the rows it leaves out; None when none are.
+
+    counts is the dict of health_queries.set_aside_counts, such as
+    {"duplicate_visits": 3} -> "3 duplicate visits excluded".
+    """
+    parts = []
+    duplicates = counts.get("duplicate_visits", 0)
+    if duplicates:
+        visits = _plural(duplicates, "visit")
+        parts.append(f"{duplicates:,} duplicate {visits} excluded")
+    without_fix = counts.get("visits_without_fix", 0)
+    if without_fix:
+        parts.append(
+            f"{without_fix:,} {_plural(without_fix, 'visit')} without a usable GPS "
+            "fix or outlet coordinates not judged off-site"
+        )
+    without_rep = counts.get("orders_without_rep", 0)
+    if without_rep:
+        parts.append(
+            f"{without_rep:,} {_plural(without_rep, 'order')} with no known rep "
+            "left out of rep order value"
+        )
+    if not parts:
+        return None
+    return "; ".join(parts) + ". See Data health for the rows."
+
+
+def _plural(count: int, noun: str) -> str:
+    return noun if count == 1 else f"{noun}s"

@@ -1,0 +1,168 @@
+"""Data health: each kind of dirty data in the period and scope, its share of
+the rows checked, its weekly trend, and the affected rows to download for the
+field team."""
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from data_access.filters import week_containing
+from data_access.health_queries import MAX_ROWS_LISTED
+from metrics.health import LOADER_RULES, health_table, rules, weekly_trend
+from pages.formatting import markdown_text, percent_column
+from pages.safe_csv import formula_safe_csv
+from pages.shared import View, current_view, load_affected_rows, load_health_counts
+
+TREND_WEEKS = 8
+ALL_PROBLEMS = "all"
+CHARTED_PROBLEMS = 5
+# Outlets and reps are checked as they are now, so a weekly trend of them
+# would only repeat today's count.
+DATED_TABLES = ("visits", "orders")
+ROW_HEIGHT_PX = 35
+
+
+def trend_by_kind(view: View) -> pd.DataFrame:
+    last_week = week_containing(
+        view.period.end, view.settings.week_start, view.settings.timezone
+    )
+    weeks = [last_week.shifted(-back) for back in range(TREND_WEEKS - 1, -1, -1)]
+    counts = {week.start: load_health_counts(view.at(week)) for week in weeks}
+    return weekly_trend(counts)
+
+
+def draw_summary(table: pd.DataFrame, trend: pd.DataFrame) -> None:
+    checked = table.drop_duplicates("table_name").set_index("table_name")["checked"]
+    st.caption(
+        f"Rows checked: {checked['visits']:,} visits and {checked['orders']:,} orders "
+        f"of the period, {checked['outlets']:,} active outlets and "
+        f"{checked['reps']:,} active reps."
+    )
+    shown = table.assign(
+        trend=[
+            list(trend.loc[row.kind].astype(int))
+            if row.table_name in DATED_TABLES
+            else None
+            for row in table.itertuples()
+        ]
+    )
+    st.dataframe(
+        shown[["problem", "table_name", "affected", "share", "trend", "effect"]],
+        hide_index=True,
+        width="stretch",
+        height=ROW_HEIGHT_PX * (len(shown) + 1) + 3,
+        column_config={
+            "problem": st.column_config.TextColumn("Problem"),
+            "table_name": st.column_config.TextColumn("Table"),
+            "affected": st.column_config.NumberColumn("Rows"),
+            "share": percent_column("Share of rows", "Affected rows / rows checked."),
+            "trend": st.column_config.LineChartColumn(
+                f"Last {TREND_WEEKS} weeks", y_min=0
+            ),
+            "effect": st.column_config.TextColumn("What the KPIs do", width="large"),
+        },
+    )
+
+
+def draw_trend(view: View, table: pd.DataFrame, trend: pd.DataFrame) -> None:
+    st.subheader(f"Last {TREND_WEEKS} weeks")
+    labels = dict(zip(table["kind"], table["problem"]))
+    dated = table.loc[table["table_name"].isin(DATED_TABLES), "kind"]
+    totals = trend.loc[dated].sum(axis=1)
+    found = totals[totals > 0].sort_values(ascending=False, kind="stable")
+    if found.empty:
+        st.success(f"No visit or order problem in the last {TREND_WEEKS} weeks.")
+        return
+    charted = st.multiselect(
+        "Problems",
+        list(found.index),
+        default=list(found.index[:CHARTED_PROBLEMS]),
+        format_func=labels.get,
+        key="health_trend_problems",
+    )
+    long = trend.loc[charted].rename(index=labels).reset_index(names="problem")
+    long = long.melt(id_vars="problem", var_name="week", value_name="rows")
+    figure = px.line(long, x="week", y="rows", color="problem", markers=True)
+    figure.update_yaxes(rangemode="tozero", title="Rows")
+    figure.update_xaxes(title="Week starting")
+    st.plotly_chart(figure, width="stretch")
+
+
+def draw_affected_rows(view: View, table: pd.DataFrame) -> None:
+    st.subheader("Affected rows")
+    found = table[table["affected"] > 0]
+    if found.empty:
+        st.success("No affected rows in this period and scope.")
+        return
+    choices = {ALL_PROBLEMS: f"All problems ({found['affected'].sum():,} rows)"}
+    choices |= {
+        row.kind: f"{row.problem} ({row.affected:,})" for row in found.itertuples()
+    }
+    kind = st.selectbox(
+        "Problem", list(choices), format_func=choices.get, key="health_problem"
+    )
+    kinds = tuple(found["kind"]) if kind == ALL_PROBLEMS else (kind,)
+    rows = load_affected_rows(view, kinds)
+
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "problem": st.column_config.TextColumn("Problem"),
+            "table_name": st.column_config.TextColumn("Table"),
+            "record_id": st.column_config.TextColumn("Id"),
+            "rep_id": st.column_config.TextColumn("Rep"),
+            "outlet_id": st.column_config.TextColumn("Outlet"),
+            "local_time": st.column_config.DatetimeColumn("Time"),
+            "latitude": st.column_config.NumberColumn("Latitude", format="%.5f"),
+            "longitude": st.column_config.NumberColumn("Longitude", format="%.5f"),
+            "detail": st.column_config.TextColumn("Detail", width="large"),
+        },
+    )
+    total = int(found.loc[found["kind"].isin(kinds), "affected"].sum())
+    if total > len(rows):
+        st.caption(
+            f"Showing the first {len(rows):,} of {total:,} rows; the download holds "
+            f"the same {MAX_ROWS_LISTED:,}. Narrow the period or scope to see the rest."
+        )
+    name = "all" if kind == ALL_PROBLEMS else kind
+    st.download_button(
+        "Download these rows (CSV)",
+        formula_safe_csv(rows),
+        file_name=f"data-health-{name}-{view.period.start}-{view.period.end}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+    )
+
+
+def draw_rules(view: View) -> None:
+    with st.expander("How each problem is found"):
+        described = [
+            (rule.label, rule.finds, rule.effect) for rule in rules(view.settings)
+        ]
+        st.dataframe(
+            pd.DataFrame(
+                described, columns=["Problem", "Rows flagged", "What the KPIs do"]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+        st.markdown(
+            "The loader keeps these out of the database:\n"
+            + "\n".join(f"- {rule}" for rule in LOADER_RULES)
+        )
+
+
+view = current_view()
+st.title("Data health")
+st.caption(
+    f"{view.period.start:%d %b %Y} to {view.period.end:%d %b %Y} · "
+    f"{markdown_text(view.scope.label)}"
+)
+table = health_table(load_health_counts(view), view.settings)
+trend = trend_by_kind(view)
+draw_summary(table, trend)
+draw_trend(view, table, trend)
+draw_affected_rows(view, table)
+draw_rules(view)

@@ -1,0 +1,164 @@
+"""Data health rules, each on a small literal case (see tests.health_company)."""
+
+from datetime import date, datetime
+
+import pandas as pd
+import pytest
+
+from data_access.filters import Period, Scope, Settings
+from data_access.health_queries import (
+    KIND_TABLES,
+    affected_rows,
+    health_counts,
+    set_aside_counts,
+)
+from tests.database import fill_database, sqlite_database
+from tests.health_company import ROWS
+
+WEEK = Period(date(2026, 3, 2), date(2026, 3, 8))
+NOW = datetime(2026, 3, 6, 12, 0)
+SETTINGS = Settings()
+
+# {kind: [(record_id, measure rounded to 1 decimal, related_id)]}
+EXPECTED_ROWS = {
+    "duplicate_visit": [("v2", None, "v1")],
+    "check_out_before_check_in": [("v3", -20.0, None)],
+    "long_visit": [("v4", 13.5, None)],
+    "future_check_in": [("v9", 3.0, None)],
+    "visit_without_gps": [("v6", None, None)],
+    "gps_at_zero": [("v5", None, None)],
+    "gps_out_of_range": [("v7", None, None)],
+    # The swapped fix (19.0, 72.9) is exactly at o2.
+    "gps_swapped": [("v8", 0.0, None)],
+    # 1,153 km from v3 in 30 minutes.
+    "impossible_travel": [("v4", 2306.7, "v3")],
+    "visit_unknown_reference": [("v10", None, None), ("v11", None, None)],
+    "order_without_visit": [
+        ("d", 25.0, "v404"),
+        ("i", 60.0, None),
+        ("g", 20.0, None),
+        ("c", 40.0, None),
+    ],
+    "order_unknown_outlet": [("e", 15.0, None)],
+    "order_unknown_rep": [("g", 20.0, None), ("f", 30.0, None)],
+    "return_order": [("h", -75.0, None)],
+    "order_off_visit_day": [("i", 60.0, None), ("j", 10.0, None)],
+    "outlet_without_coordinates": [("o3", None, "T1"), ("o4", None, "T1")],
+    "outlet_without_territory": [("o5", None, None), ("o6", None, "T9")],
+    "rep_without_manager": [("r2", None, "T1"), ("r4", None, None)],
+    "rep_without_territory": [("r3", None, "T9"), ("r4", None, None)],
+}
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    engine = sqlite_database(tmp_path_factory.mktemp("health"), ROWS)
+    yield engine
+    engine.dispose()
+
+
+def summarize(frame: pd.DataFrame) -> list[tuple]:
+    return [
+        (
+            row.record_id,
+            None if pd.isna(row.measure) else round(row.measure, 1),
+            None if pd.isna(row.related_id) else row.related_id,
+        )
+        for row in frame.itertuples()
+    ]
+
+
+@pytest.mark.parametrize("kind", list(EXPECTED_ROWS))
+def test_rule_finds_its_rows(engine, kind):
+    rows = affected_rows(engine, WEEK, Scope(), SETTINGS, kinds=(kind,), now=NOW)
+
+    result = summarize(rows)
+
+    assert result == EXPECTED_ROWS[kind]
+
+
+def test_every_kind_has_a_case():
+    assert list(EXPECTED_ROWS) == list(KIND_TABLES)
+
+
+def test_counts_with_rows_checked(engine):
+    counts = health_counts(engine, WEEK, Scope(), SETTINGS, now=NOW)
+
+    result = [tuple(row) for row in counts.itertuples(index=False)]
+
+    checked = {"visits": 11, "orders": 10, "outlets": 7, "reps": 4}
+    expected = [
+        (kind, table, len(EXPECTED_ROWS[kind]), checked[table])
+        for kind, table in KIND_TABLES.items()
+    ]
+    assert result == expected
+
+
+def test_territory_scope_hides_other_rows(engine):
+    scope = Scope(territory_ids=("T1",))
+
+    counts = health_counts(engine, WEEK, scope, SETTINGS, now=NOW)
+
+    result = {
+        row.kind: (row.affected, row.checked)
+        for row in counts.itertuples()
+        if row.kind
+        in (
+            "visit_unknown_reference",
+            "order_unknown_rep",
+            "outlet_without_territory",
+            "rep_without_manager",
+            "rep_without_territory",
+        )
+    }
+
+    # Only reps r1 and r2 are in T1: v10 by the unknown rep r9 drops out,
+    # but the orders at o1 stay, because o1 is in T1.
+    expected = {
+        "visit_unknown_reference": (1, 10),
+        "order_unknown_rep": (2, 10),
+        "outlet_without_territory": (0, 5),
+        "rep_without_manager": (1, 2),
+        "rep_without_territory": (0, 2),
+    }
+    assert result == expected
+
+
+def test_longer_window_flags_fewer(engine):
+    settings = Settings(max_visit_hours=14, max_speed_kmh=3_000, duplicate_window_s=30)
+
+    counts = health_counts(engine, WEEK, Scope(), settings, now=NOW).set_index("kind")
+
+    kinds = ["long_visit", "impossible_travel", "duplicate_visit"]
+    result = counts.loc[kinds, "affected"]
+    assert list(result) == [0, 0, 0]
+
+
+def test_set_aside_counts(engine):
+    result = set_aside_counts(engine, WEEK, Scope(), SETTINGS)
+
+    # v5 (0, 0), v6 (no fix), v7 (out of range) and v11 (unknown outlet)
+    # are never judged off-site.
+    expected = {"duplicate_visits": 1, "visits_without_fix": 4, "orders_without_rep": 2}
+    assert result == expected
+
+
+def test_unknown_kind_is_rejected(engine):
+    with pytest.raises(ValueError, match="unknown data health kind 'gps'"):
+        affected_rows(engine, WEEK, Scope(), SETTINGS, kinds=("gps",))
+
+
+def test_postgres_matches_sqlite(engine, fresh_postgres_url):
+    postgres = fill_database(fresh_postgres_url, ROWS)
+    try:
+        result_counts = health_counts(postgres, WEEK, Scope(), SETTINGS, now=NOW)
+        result_rows = affected_rows(postgres, WEEK, Scope(), SETTINGS, now=NOW)
+        result_set_aside = set_aside_counts(postgres, WEEK, Scope(), SETTINGS)
+    finally:
+        postgres.dispose()
+
+    expected_counts = health_counts(engine, WEEK, Scope(), SETTINGS, now=NOW)
+    expected_rows = affected_rows(engine, WEEK, Scope(), SETTINGS, now=NOW)
+    assert result_counts.equals(expected_counts)
+    assert summarize(result_rows) == summarize(expected_rows)
+    assert result_set_aside == set_aside_counts(engine, WEEK, Scope(), SETTINGS)

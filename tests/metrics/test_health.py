@@ -1,0 +1,137 @@
+"""Data health figures: shares, weekly trend, rows in words, the KPI note."""
+
+import math
+from datetime import date, datetime
+
+import pandas as pd
+import pytest
+
+from data_access.filters import Settings
+from data_access.health_queries import AFFECTED_COLUMNS, KIND_TABLES
+from metrics.health import (
+    describe_rows,
+    health_table,
+    rules,
+    set_aside_note,
+    weekly_trend,
+)
+
+
+def counts_frame(affected: dict[str, int], checked: dict[str, int]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "kind": list(KIND_TABLES),
+            "table_name": list(KIND_TABLES.values()),
+            "affected": [affected.get(kind, 0) for kind in KIND_TABLES],
+            "checked": [checked[table] for table in KIND_TABLES.values()],
+        }
+    )
+
+
+def test_rules_follow_kinds():
+    result = [rule.kind for rule in rules(Settings())]
+
+    assert result == list(KIND_TABLES)
+
+
+def test_rules_use_settings():
+    settings = Settings(duplicate_window_s=90, max_speed_kmh=80.5)
+
+    result = {rule.kind: rule.finds for rule in rules(settings)}
+
+    assert "less than 90 s after" in result["duplicate_visit"]
+    assert "at more than 80.5 km/h" in result["impossible_travel"]
+
+
+def test_health_table_shares():
+    counts = counts_frame(
+        {"duplicate_visit": 3, "return_order": 2, "rep_without_manager": 1},
+        {"visits": 120, "orders": 40, "outlets": 0, "reps": 8},
+    )
+
+    table = health_table(counts, Settings()).set_index("kind")
+
+    assert table.loc["duplicate_visit", "problem"] == "Duplicate visits"
+    assert table.loc["duplicate_visit", "share"] == 0.025
+    assert table.loc["return_order", "share"] == 0.05
+    assert table.loc["rep_without_manager", "share"] == 0.125
+    assert table.loc["gps_at_zero", "share"] == 0.0
+    assert math.isnan(table.loc["outlet_without_coordinates", "share"])
+
+
+def test_weekly_trend_has_a_column_per_week():
+    checked = {"visits": 10, "orders": 5, "outlets": 3, "reps": 2}
+    weeks = {
+        date(2026, 3, 9): counts_frame({"duplicate_visit": 1}, checked),
+        date(2026, 3, 2): counts_frame({"duplicate_visit": 4, "gps_at_zero": 2}, checked),
+    }
+
+    trend = weekly_trend(weeks)
+
+    assert list(trend.columns) == [date(2026, 3, 2), date(2026, 3, 9)]
+    assert list(trend.loc["duplicate_visit"]) == [4, 1]
+    assert list(trend.loc["gps_at_zero"]) == [2, 0]
+    assert list(trend.index) == list(KIND_TABLES)
+
+
+def affected(rows: list[tuple]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=AFFECTED_COLUMNS)
+
+
+def test_describe_rows_in_words():
+    rows = affected(
+        [
+            ("duplicate_visit", "v2", "r1", "o1", datetime(2026, 3, 2, 3, 31), 19.0, 72.8, None, "v1"),
+            ("check_out_before_check_in", "v3", "r1", "o2", datetime(2026, 3, 2, 4), 19.0, 72.9, -20.0, None),
+            ("long_visit", "v4", "r1", "o8", datetime(2026, 3, 2, 4, 30), None, None, 13.5, None),
+            ("gps_swapped", "v8", "r1", "o2", datetime(2026, 3, 4, 3, 30), 72.9, 19.0, 12.4, None),
+            ("impossible_travel", "v4", "r1", "o8", datetime(2026, 3, 2, 4, 30), 28.6, 77.2, 2306.65, "v3"),
+            ("impossible_travel", "v5", "r1", "o9", datetime(2026, 3, 2, 4, 30), 28.6, 77.2, None, "v4"),
+            ("order_without_visit", "d", "r1", "o1", datetime(2026, 3, 2, 10, 30), None, None, 25.0, "v404"),
+            ("return_order", "h", "r1", "o1", datetime(2026, 3, 3, 3, 35), None, None, -75.0, None),
+            ("rep_without_territory", "r3", "r3", None, None, None, None, None, "T9"),
+            ("rep_without_manager", "r2", "r2", None, None, None, None, None, "T1"),
+        ]
+    )
+
+    described = describe_rows(rows, Settings(timezone="Asia/Kolkata"))
+
+    assert list(described["detail"]) == [
+        "resend of visit v1",
+        "check-out 20 min before check-in",
+        "13.5 hours long",
+        "(19.0, 72.9) is 12 m from the outlet",
+        "2,307 km/h from visit v3",
+        "at the same instant from visit v4",
+        "visit_id v404 names no visit",
+        "value -75.00",
+        "territory_id T9 is not in territories",
+        "",
+    ]
+    assert list(described["problem"][:2]) == [
+        "Duplicate visits",
+        "Check-out before check-in",
+    ]
+    assert described["local_time"].iloc[0] == pd.Timestamp("2026-03-02 09:01")
+    assert pd.isna(described["local_time"].iloc[-1])
+    assert list(described["table_name"][-3:]) == ["orders", "reps", "reps"]
+
+
+@pytest.mark.parametrize(
+    ("counts", "expected"),
+    [
+        ({"duplicate_visits": 0, "visits_without_fix": 0, "orders_without_rep": 0}, None),
+        (
+            {"duplicate_visits": 3, "visits_without_fix": 0, "orders_without_rep": 0},
+            "3 duplicate visits excluded. See Data health for the rows.",
+        ),
+        (
+            {"duplicate_visits": 1, "visits_without_fix": 1, "orders_without_rep": 2},
+            "1 duplicate visit excluded; 1 visit without a usable GPS fix or outlet "
+            "coordinates not judged off-site; 2 orders with no known rep left out "
+            "of rep order value. See Data health for the rows.",
+        ),
+    ],
+)
+def test_set_aside_note(counts, expected):
+    assert set_aside_note(counts) == expected

@@ -1,0 +1,137 @@
+"""The data health page and the set-aside notes under the KPIs, through AppTest."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pages.safe_csv import formula_safe_csv
+from tests.database import sqlite_database
+from tests.health_company import ROWS as HEALTH_COMPANY
+from tests.metrics.small_company import ROWS as SMALL_COMPANY
+
+DASHBOARD = str(Path(__file__).resolve().parents[2] / "dashboard.py")
+
+
+def database_url(tmp_path_factory, name, rows) -> str:
+    folder = tmp_path_factory.mktemp(name)
+    sqlite_database(folder, rows).dispose()
+    return f"sqlite:///{folder / 'sfa.sqlite'}"
+
+
+@pytest.fixture(scope="module")
+def health_url(tmp_path_factory):
+    return database_url(tmp_path_factory, "health_page", HEALTH_COMPANY)
+
+
+@pytest.fixture(scope="module")
+def small_url(tmp_path_factory):
+    return database_url(tmp_path_factory, "set_aside", SMALL_COMPANY)
+
+
+def open_app(monkeypatch, url: str) -> AppTest:
+    monkeypatch.setenv("BEATBOARD_DATABASE_URL", url)
+    app = AppTest.from_file(DASHBOARD, default_timeout=60)
+    app.query_params["week"] = "2026-03-02"
+    return app
+
+
+def health_page(monkeypatch, url: str) -> AppTest:
+    app = open_app(monkeypatch, url)
+    app.run()
+    app.switch_page("pages/data_health.py").run()
+    return app
+
+
+def test_page_counts_each_problem(monkeypatch, health_url):
+    app = health_page(monkeypatch, health_url)
+
+    assert not app.exception
+    summary = app.dataframe[0].value.set_index("problem")
+    result = summary["affected"].to_dict()
+    expected = {
+        "Duplicate visits": 1,
+        "Check-out before check-in": 1,
+        "Visits longer than allowed": 1,
+        "Check-in in the future": 0,
+        "Visits without a GPS fix": 1,
+        "GPS fix at (0, 0)": 1,
+        "GPS fix out of range": 1,
+        "Latitude and longitude swapped": 1,
+        "Faster than a vehicle": 1,
+        "Visits with an unknown rep or outlet": 2,
+        "Orders without a visit": 4,
+        "Orders for an unknown outlet": 1,
+        "Orders for an unknown rep": 2,
+        "Returns (negative value)": 1,
+        "Orders outside any visit day": 2,
+        "Outlets without coordinates": 2,
+        "Outlets without a territory": 2,
+        "Reps without a manager": 2,
+        "Reps without a territory": 2,
+    }
+    assert result == expected
+    assert summary.loc["Duplicate visits", "share"] == pytest.approx(1 / 11)
+    assert summary.loc["Orders without a visit", "share"] == pytest.approx(4 / 10)
+    # The week is the last of the 8-week trend, and the only one with data.
+    trend = list(summary.loc["Orders without a visit", "trend"])
+    assert trend == [0, 0, 0, 0, 0, 0, 0, 4]
+
+
+def test_page_lists_rows_of_one_problem(monkeypatch, health_url):
+    app = health_page(monkeypatch, health_url)
+
+    all_rows = app.dataframe[1].value
+    app.selectbox(key="health_problem").set_value("impossible_travel").run()
+    rows = app.dataframe[1].value
+
+    assert len(all_rows) == 28
+    assert list(rows["record_id"]) == ["v4"]
+    assert list(rows["detail"]) == ["2,307 km/h from visit v3"]
+    assert rows["local_time"].iloc[0] == pd.Timestamp("2026-03-02 10:00")
+    assert len(app.get("download_button")) == 1
+
+
+def test_rep_performance_notes_set_aside_rows(monkeypatch, small_url):
+    app = open_app(monkeypatch, small_url)
+    app.run()
+    app.switch_page("pages/rep_performance.py").run()
+
+    assert not app.exception
+    result = [caption.value for caption in app.caption]
+    expected = (
+        "1 duplicate visit excluded; 5 visits without a usable GPS fix or outlet "
+        "coordinates not judged off-site; 1 order with no known rep left out of "
+        "rep order value. See Data health for the rows."
+    )
+    assert expected in result
+
+
+def test_overview_notes_set_aside_rows(monkeypatch, small_url):
+    app = open_app(monkeypatch, small_url)
+    app.run()
+
+    assert not app.exception
+    result = [caption.value for caption in app.caption]
+    assert any(value.startswith("1 duplicate visit excluded;") for value in result)
+
+
+def test_download_escapes_formulas():
+    frame = pd.DataFrame(
+        {
+            "record_id": ["=HYPERLINK(\"http://x\")", "V1", "-1+2", "@SUM(A1)"],
+            "measure": [-75.0, None, 3.5, 0.0],
+        }
+    )
+
+    result = formula_safe_csv(frame).decode("utf-8-sig")
+
+    expected = (
+        "record_id,measure\n"
+        "\"'=HYPERLINK(\"\"http://x\"\")\",-75.0\n"
+        "V1,\n"
+        "'-1+2,3.5\n"
+        "'@SUM(A1),0.0\n"
+    )
+    assert result == expected
