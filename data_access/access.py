@@ -1,5 +1,7 @@
 """Who sees what: the scope of a user of the users table."""
 
+from collections.abc import Mapping
+
 import sqlalchemy as sa
 
 from data_access.filters import Scope
@@ -15,9 +17,8 @@ class AccessError(LookupError):
 def scope_for_user(engine: sa.Engine, user_id: str) -> Scope:
     """Return the scope of a login e-mail: everything, one region, or one team.
 
-    A regional head sees the region in scope_id; a line manager sees the reps
-    whose manager_id is their user_id, and the outlets of those reps'
-    territories.
+    Raises AccessError when the e-mail has no users row or the row cannot be
+    turned into a scope.
     """
     user = user_by_id(engine, user_id)
     if user is None:
@@ -25,7 +26,22 @@ def scope_for_user(engine: sa.Engine, user_id: str) -> Scope:
             f"user {user_id!r} is not in the users table; ask an administrator "
             "to add a row with this e-mail, a role and a scope_id"
         )
-    role, scope_id, stored_id = user["role"], user["scope_id"], user["user_id"]
+    return scope_for_row(user)
+
+
+def scope_for_row(user: Mapping[str, object]) -> Scope:
+    """Return the scope a users row grants.
+
+    An admin sees everything. A regional head sees the region in scope_id. A
+    line manager sees the reps whose manager_id is their user_id, and the
+    outlets of those reps' territories. Raises AccessError for an unknown
+    role or a regional head without a scope_id.
+    """
+    role = _text(user.get("role"))
+    scope_id = _text(user.get("scope_id"))
+    stored_id = _text(user.get("user_id"))
+    if not stored_id:
+        raise AccessError("a users row has no user_id; set it to the login e-mail")
     if role == "admin":
         return Scope(label=f"{stored_id} (admin)")
     if role == "regional_head":
@@ -39,3 +55,11 @@ def scope_for_user(engine: sa.Engine, user_id: str) -> Scope:
     raise AccessError(
         f"user {stored_id!r} has role {role!r}; expected one of {', '.join(ROLES)}"
     )
+
+
+def _text(value: object) -> str | None:
+    """A cell as text, unchanged because ids must match other tables exactly;
+    None for NULL, NaN (pandas' missing text) and blanks."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return value

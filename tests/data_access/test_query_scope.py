@@ -1,0 +1,236 @@
+"""Every public query function applies the viewer's scope in SQL.
+
+The functions are found by inspection: every public function of a
+data_access module that takes an engine. A new query function is covered
+as soon as it exists; one that legitimately reads no scoped data goes in
+UNSCOPED with the reason.
+"""
+
+import importlib
+import inspect
+import pkgutil
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+import data_access
+from data_access.access import scope_for_user
+from data_access.filters import Period, Scope, Settings
+from tests import two_teams
+from tests.database import sqlite_database
+
+# Functions that take an engine but return no sales data of any team.
+UNSCOPED = {
+    "data_access.access.scope_for_user": "turns a login e-mail into the scope itself",
+    "data_access.engine.prepare_engine": "registers SQL functions on an engine",
+    "data_access.schema.create_tables": "creates tables; reads no rows",
+    "data_access.load.load_directory": "the loader command writes files into the database",
+    "data_access.queries.fetch_frame": "runs a statement that a scoped function built",
+    "data_access.queries.user_by_id": "reads the users row that decides the scope",
+    "data_access.queries.user_list": "users rows: who may sign in, no sales figures",
+    "data_access.territory_history.has_rep_territories": (
+        "tells whether any territory history exists, which picks the query of "
+        "the territories report; counts nothing per team"
+    ),
+    "data_access.queries.latest_check_in": (
+        "the time of the latest check-in of anyone, which tells how fresh the "
+        "data is; no figures"
+    ),
+    "data_access.summaries.refresh_after_load": (
+        "the loader's refresh of the summary tables it touched; serves no viewer"
+    ),
+    "data_access.summaries.build_summaries": (
+        "the summary command writes every team's summary rows; it serves no viewer"
+    ),
+    "data_access.summary_queries.summary_status": (
+        "tells whether the summary tables cover a period; counts rows of "
+        "everyone, returns no figures"
+    ),
+    "data_access.queries.data_presence": (
+        "says whether the database has beats, orders, outlines and GPS at all, "
+        "which decides the pages' layout and counts nothing per team"
+    ),
+}
+
+PERIOD = Period(date(2026, 3, 2), date(2026, 3, 8))
+# Four whole weeks ending with PERIOD, for the trend functions.
+SPAN = Period(date(2026, 2, 9), date(2026, 3, 8))
+
+# Values for parameters other than engine and scope, by name.
+ARGUMENTS = {
+    "period": PERIOD,
+    "span": SPAN,
+    "settings": Settings(),
+    "timezone": "UTC",
+    "day": date(2026, 3, 4),
+}
+# Ids outside each viewer's scope: a function that looks one of them up must
+# still return nothing of it.
+FOREIGN_IDS = {
+    two_teams.LEAD_A: {
+        "rep_id": "rep-b2",
+        "outlet_id": "out-b-1",
+        "territory_id": "ter-b",
+        "region_id": "reg-s",
+    },
+    two_teams.HEAD_N: {
+        "rep_id": "rep-s1",
+        "outlet_id": "out-s-1",
+        "territory_id": "ter-s",
+        "region_id": "reg-s",
+    },
+    two_teams.LEAD_S: {
+        "rep_id": "rep-a1",
+        "outlet_id": "out-a-1",
+        "territory_id": "ter-a",
+        "region_id": "reg-n",
+    },
+}
+
+
+def query_functions() -> list[tuple[str, object]]:
+    """(qualified name, function) of every public data_access function that
+    takes an engine, except UNSCOPED ones."""
+    found = []
+    for info in pkgutil.iter_modules(data_access.__path__):
+        module = importlib.import_module(f"data_access.{info.name}")
+        for name, function in inspect.getmembers(module, inspect.isfunction):
+            if name.startswith("_") or function.__module__ != module.__name__:
+                continue
+            if "engine" not in inspect.signature(function).parameters:
+                continue
+            qualified = f"{module.__name__}.{name}"
+            if qualified not in UNSCOPED:
+                found.append((qualified, function))
+    return sorted(found)
+
+
+QUERY_FUNCTIONS = query_functions()
+QUERY_IDS = [name for name, _ in QUERY_FUNCTIONS]
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory) -> sa.Engine:
+    folder = tmp_path_factory.mktemp("two_teams")
+    engine = sqlite_database(folder, two_teams.company_rows())
+    yield engine
+    engine.dispose()
+
+
+def call(function, engine: sa.Engine, scope: Scope, ids: dict[str, str] | None = None):
+    """Call a query function with the scope, and ids and ARGUMENTS for its
+    other parameters."""
+    values = {**ARGUMENTS, **FOREIGN_IDS[two_teams.LEAD_A], **(ids or {})}
+    arguments = {}
+    for name, parameter in inspect.signature(function).parameters.items():
+        if name == "engine":
+            arguments[name] = engine
+        elif name == "scope":
+            arguments[name] = scope
+        elif name in values:
+            arguments[name] = values[name]
+        elif parameter.default is inspect.Parameter.empty:
+            pytest.fail(
+                f"{function.__module__}.{function.__name__} takes {name!r}; add a "
+                "value for it to ARGUMENTS in this test"
+            )
+    return function(**arguments)
+
+
+def as_text(result: object) -> str:
+    """Every value of a query result as text, to search for ids and names."""
+    if isinstance(result, pd.DataFrame):
+        return result.to_csv(index=False)
+    if isinstance(result, dict):
+        return repr(sorted(result.items(), key=repr))
+    return repr(result)
+
+
+def test_unscoped_list_names_existing_functions():
+    result = []
+    for qualified in UNSCOPED:
+        module_name, _, name = qualified.rpartition(".")
+        module = importlib.import_module(module_name)
+        if not inspect.isfunction(getattr(module, name, None)):
+            result.append(qualified)
+
+    assert result == []
+
+
+def test_query_functions_are_found():
+    result = {"data_access.queries.rep_activity", "data_access.queries.territory_list"}
+
+    assert result <= set(QUERY_IDS)
+
+
+@pytest.mark.parametrize(("qualified", "function"), QUERY_FUNCTIONS, ids=QUERY_IDS)
+def test_query_requires_scope(qualified, function):
+    parameters = inspect.signature(function).parameters
+
+    assert "scope" in parameters, f"{qualified} takes no scope"
+    assert parameters["scope"].default is inspect.Parameter.empty, (
+        f"{qualified} must not default its scope"
+    )
+
+
+@pytest.mark.parametrize(
+    "viewer", [two_teams.LEAD_A, two_teams.HEAD_N, two_teams.LEAD_S]
+)
+@pytest.mark.parametrize(("qualified", "function"), QUERY_FUNCTIONS, ids=QUERY_IDS)
+def test_query_hides_other_teams(engine, qualified, function, viewer):
+    scope = scope_for_user(engine, viewer)
+
+    ids = FOREIGN_IDS[viewer]
+
+    result = as_text(call(function, engine, scope, ids))
+    everything = as_text(call(function, engine, Scope(), ids))
+
+    leaked = sorted(marker for marker in two_teams.FOREIGN[viewer] if marker in result)
+    assert leaked == [], f"{qualified} shows {viewer} other teams' {leaked}"
+    # The administrator's answer differs, so the other teams' rows were there
+    # to leak; an equal answer means the test data misses this query's case.
+    assert result != everything, f"{qualified}: extend tests/two_teams.py"
+
+
+@pytest.mark.parametrize(("qualified", "function"), QUERY_FUNCTIONS, ids=QUERY_IDS)
+def test_query_binds_hostile_filter_values(engine, qualified, function):
+    hostile = "ter-a' OR '1'='1"
+    scope = Scope(territory_ids=(hostile,), rep_ids=("x') OR 1=1 --",))
+    statements: list[str] = []
+
+    def record(connection, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        result = call(function, engine, scope)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+    assert all(hostile not in statement for statement in statements)
+    text = as_text(result)
+    assert "rep-a1" not in text
+    assert "out-a-1" not in text
+
+
+def test_visit_date_range_follows_scope(engine):
+    lead = scope_for_user(engine, two_teams.LEAD_S)
+
+    result = call(data_access.queries.visit_date_range, engine, lead)
+
+    expected = (date(2026, 2, 9), date(2026, 3, 5))
+    assert result == expected
+
+
+def test_query_modules_import_no_streamlit():
+    folder = Path(data_access.__file__).parent
+    result = [
+        path.name
+        for path in sorted(folder.glob("*.py"))
+        if "import streamlit" in path.read_text(encoding="utf-8")
+    ]
+
+    assert result == []
