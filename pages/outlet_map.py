@@ -1,13 +1,19 @@
-"""Build the territory map: every active outlet as a dot coloured by its status,
-territory outlines and a legend, as a folium map that needs no CDN.
+"""Build the territory map: outlets coloured by status or by neglect, territory
+outlines and a legend, as a folium map that needs no CDN.
 
 This module never imports streamlit, so tests build and inspect maps directly.
 
+The outlets travel as one compact payload (pages/map_payload.py) that
+pages/outlet_layers.js unpacks in the browser. Zoomed out, it groups them in
+grid cells. Zoomed in, once the view has DETAIL_LIMIT outlets or fewer, it
+draws each one. The server builds the same map for every zoom level, so
+panning and zooming send the server nothing.
+
 Leaflet 1.9.4 comes from the PyPI package django-js-lib-leaflet (its files are
 the same bytes as npm's leaflet@1.9.4; Django itself is not needed). The map
-embeds leaflet.js and leaflet.css as data: URLs, so the browser loads them
-from the page itself. Only the base-map tiles come from the network, from two
-settings read from the environment:
+embeds leaflet.js, leaflet.css and outlet_layers.js as data: URLs, so the
+browser loads them from the page itself. Only the base-map tiles come from
+the network, from two settings read from the environment:
 
 - BEATBOARD_TILES_URL: tile URL template with {z}, {x} and {y} (and {s} for a
   subdomain), default OpenStreetMap's standard tiles.
@@ -21,23 +27,22 @@ import functools
 import html
 import importlib.util
 import json
-import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import folium
+import numpy as np
 import pandas as pd
-import shapely
-from folium.elements import MacroElement
+from branca.element import Element, MacroElement
 from folium.template import Template
-from folium.utilities import JsCode
 
 from metrics.status import STATUSES
-
-log = logging.getLogger(__name__)
+from pages.map_outlines import outline_bounds, territory_outlines
+from pages.map_payload import COORDINATE_SCALE, drawing_order, encode_outlets
 
 STATUS_LABELS: dict[str, str] = {
     "visited": "Visited",
@@ -55,6 +60,14 @@ STATUS_COLOURS: dict[str, str] = {
     "neglected": "#E69F00",
     "not_due": "#999999",
 }
+# Shares of outlets without a visit in their neglect window, in five equal
+# bins: ColorBrewer's single-hue "Oranges" (Cynthia Brewer, colorbrewer2.org),
+# light to dark, which reads in grey scale too.
+NEGLECT_SHARE_COLOURS = ("#feedde", "#fdbe85", "#fd8d3c", "#e6550d", "#a63603")
+OVERDUE_COLOUR = "#e6550d"
+OTHER_OUTLET_COLOUR = "#999999"
+
+MODES = ("status", "neglect")
 
 DEFAULT_TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 DEFAULT_TILES_ATTRIBUTION = (
@@ -63,17 +76,18 @@ DEFAULT_TILES_ATTRIBUTION = (
 )
 LEAFLET_PACKAGE = "js_lib_leaflet"
 LEAFLET_FOLDER = Path("static") / "js_lib_leaflet"
+LAYERS_SCRIPT = Path(__file__).resolve().parent / "outlet_layers.js"
 
 # Later statuses are drawn on top: the outlets that need action stay visible
 # where thousands of unplanned or not-due outlets crowd a city.
 DRAW_ORDER = ("not_due", "unplanned", "visited", "neglected", "skipped")
 OUTLINE_COLOUR = "#3A3A3A"
-# Keep it at 10 px or less, because outlets_at relies on Leaflet reporting a
-# click on such a marker at the marker's own coordinates.
-MARKER_RADIUS_PX = 4
-# Coordinates of a clicked marker come back through JSON. This tolerance in
-# degrees (about 0.1 mm) only absorbs rounding.
-CLICK_TOLERANCE_DEGREES = 1e-9
+# The browser draws outlets one by one once the view, padded by a fifth on
+# each side, has at most this many. Headless Chromium on a 2-core machine
+# takes about 0.1 s to draw 3,000.
+DETAIL_LIMIT = 3_000
+# Pairs of characters that start Jinja code: {{, {% and {#.
+JINJA_START = re.compile(r"\{(?=[{%#])")
 # The first view covers this share of the outlets in the middle of each axis,
 # so that one outlet with wrong coordinates does not zoom the map out.
 VIEW_QUANTILES = (0.01, 0.99)
@@ -88,10 +102,12 @@ class LeafletMissingError(RuntimeError):
 
 @dataclass(frozen=True)
 class LeafletAssets:
-    """Leaflet's script and stylesheet as data: URLs, ready for folium's links."""
+    """Leaflet's script and stylesheet and Beatboard's layers as data: URLs,
+    ready for folium's links."""
 
     script_url: str
     stylesheet_url: str
+    layers_url: str
 
 
 @dataclass(frozen=True)
@@ -110,21 +126,66 @@ class TileSettings:
         return cls(url or DEFAULT_TILES_URL, attribution or DEFAULT_TILES_ATTRIBUTION)
 
 
-@dataclass
-class OutletMap:
-    """A built map and the numbers the page shows beside it.
+@dataclass(frozen=True)
+class OutletLayerData:
+    """What the outlet map shows, as plain data, so that a page can cache it
+    and build the folium map from it on every run.
 
-    status_counts: outlets in scope per shown status, with or without a
-    usable location, in STATUSES order. drawn: outlets on the map.
-    unlocated: outlets of the shown statuses left off for lack of a usable
-    location.
+    payload and options go to BeatboardMap.addOutlets; outlines is the
+    outlines' FeatureCollection; legend the legend's HTML (None for none);
+    bounds the first view. status_counts: outlets in scope per shown
+    status, with or without a usable location, in STATUSES order (empty in
+    neglect mode). unlocated: outlets that the layer would show but that
+    have no usable location. drawn_index: the outlets report's index labels
+    of the outlets on the map in payload order, so a click on outlet i is
+    row drawn_index[i]. drawn_units has their longitude and latitude in the
+    payload's units (1e-5 degrees). outlined_territories: territory_id
+    of each outline.
     """
 
-    map: folium.Map
+    payload: dict[str, Any]
+    options: dict[str, Any]
+    outlines: dict[str, Any]
+    legend: str | None
+    bounds: list[list[float]] | None
     status_counts: dict[str, int]
-    drawn: int
     unlocated: int
-    outlined_territories: list[str] = field(default_factory=list)
+    drawn_index: pd.Index
+    drawn_units: np.ndarray
+    outlined_territories: list[str]
+
+    @property
+    def drawn(self) -> int:
+        """Outlets on the map."""
+        return len(self.drawn_index)
+
+
+@dataclass
+class OutletMap:
+    """A built map and the data it was built from."""
+
+    map: folium.Map
+    layer: OutletLayerData
+
+    @property
+    def drawn(self) -> int:
+        """Outlets on the map."""
+        return self.layer.drawn
+
+    @property
+    def unlocated(self) -> int:
+        """Outlets that the layer would show but that have no usable location."""
+        return self.layer.unlocated
+
+    @property
+    def status_counts(self) -> dict[str, int]:
+        """Outlets in scope per shown status, as in the legend."""
+        return self.layer.status_counts
+
+    @property
+    def outlined_territories(self) -> list[str]:
+        """territory_id of each outline on the map."""
+        return self.layer.outlined_territories
 
 
 def _data_url(media_type: str, content: bytes) -> str:
@@ -146,7 +207,8 @@ def _inline_images(stylesheet: str, folder: Path) -> str:
 
 @functools.cache
 def leaflet_assets(package: str = LEAFLET_PACKAGE) -> LeafletAssets:
-    """Read Leaflet's script and stylesheet from the installed package.
+    """Read Leaflet's script and stylesheet from the installed package, and
+    Beatboard's layers script from beside this module.
 
     Raises LeafletMissingError when the package or its files are missing.
     """
@@ -165,6 +227,7 @@ def leaflet_assets(package: str = LEAFLET_PACKAGE) -> LeafletAssets:
     return LeafletAssets(
         script_url=_data_url("text/javascript", script.read_bytes()),
         stylesheet_url=_data_url("text/css", css.encode("utf-8")),
+        layers_url=_data_url("text/javascript", LAYERS_SCRIPT.read_bytes()),
     )
 
 
@@ -212,141 +275,59 @@ def _days_ago(days: int) -> str:
     return f"{days} days ago"
 
 
-def _escaped(values: pd.Series) -> pd.Series:
-    """HTML-escape text, because folium's popups and tooltips insert property
-    values as HTML. Missing values become empty text."""
-    return values.astype(object).where(values.notna(), "").astype(str).map(html.escape)
+# Map elements
 
 
-def outlet_features(
-    outlets: pd.DataFrame, territory_names: Mapping[str, str]
-) -> dict[str, Any]:
-    """Build a GeoJSON FeatureCollection of points, one per outlet given.
+def safe_json(value: Any) -> str:
+    """Serialise data for a map script as JSON that is inert where it lands.
 
-    Text properties (name, territory, channel) are HTML-escaped. The caller
-    passes only outlets with a usable location.
+    <, >, & and ' become JSON escapes, so the script cannot end an HTML
+    element or attribute. A { before {, % or # becomes \\u007b, because
+    those pairs start Jinja code and branca reads parts of a rendered map as
+    a Jinja template again. JSON itself never writes these pairs outside a
+    string, so the escape lands only inside strings, where it is valid.
     """
-    territory = (
-        outlets["territory_id"].map(territory_names).fillna(outlets["territory_id"])
+    text = (
+        json.dumps(value)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("'", "\\u0027")
     )
-    columns = {
-        "outlet_id": _escaped(outlets["outlet_id"]),
-        "name": _escaped(outlets["outlet_name"]),
-        "status": outlets["status"],
-        "status_label": outlets["status"].map(STATUS_LABELS),
-        "last_visit": describe_last_visit(
-            outlets["last_visit_date"], outlets["days_since_visit"]
-        ),
-        "territory": _escaped(territory),
-        "channel": _escaped(outlets["channel"]),
-    }
-    properties = pd.DataFrame(columns).to_dict("records")
-    coordinates = zip(
-        outlets["longitude"].astype(float), outlets["latitude"].astype(float)
-    )
-    features = [
-        {
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [lng, lat]},
-            "properties": feature_properties,
-        }
-        for (lng, lat), feature_properties in zip(coordinates, properties)
-    ]
-    return {"type": "FeatureCollection", "features": features}
+    return JINJA_START.sub(r"\\u007b", text)
 
 
-def boundary_geometry(text: str, territory_id: str) -> dict[str, Any] | None:
-    """Parse a stored outline: a GeoJSON Polygon or MultiPolygon, or a Feature
-    holding one. Returns None, and logs why, when the text is not one."""
-    try:
-        parsed = json.loads(text)
-        if isinstance(parsed, dict) and parsed.get("type") == "Feature":
-            parsed = parsed.get("geometry")
-        geometry = shapely.geometry.shape(parsed)
-    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as error:
-        log.warning(
-            "territory %s: stored outline is not valid GeoJSON: %s", territory_id, error
-        )
-        return None
+class _VerbatimText(Element):
+    """Text that branca inserts as it is instead of reading it as a template."""
 
-    if geometry.geom_type not in ("Polygon", "MultiPolygon") or geometry.is_empty:
-        log.warning(
-            "territory %s: stored outline is a %s, not a Polygon or MultiPolygon",
-            territory_id,
-            geometry.geom_type,
-        )
-        return None
-    return shapely.geometry.mapping(geometry)
+    _template = Template("{{ this.text }}")
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
 
 
-def hull_geometry(longitude: pd.Series, latitude: pd.Series) -> dict[str, Any] | None:
-    """Return the convex hull of outlet locations as GeoJSON: a Polygon, or a
-    LineString when the outlets lie on one line; None for fewer than two places."""
-    points = shapely.MultiPoint(
-        list(zip(longitude.astype(float), latitude.astype(float)))
-    )
-    hull = points.convex_hull
-    if hull.geom_type not in ("Polygon", "LineString"):
-        return None
-    return shapely.geometry.mapping(hull)
+class ScriptElement(MacroElement):
+    """A MacroElement whose rendered script goes into the page verbatim.
 
-
-def describe_coverage(report_row: Mapping[str, Any] | None) -> str:
-    """Describe a territory's coverage: 'Coverage 62% (31 of 50 active outlets)'."""
-    if report_row is None or not report_row.get("active_outlets"):
-        return "Coverage: no active outlets"
-    return (
-        f"Coverage {report_row['coverage']:.0%} "
-        f"({report_row['visited_outlets']} of {report_row['active_outlets']} active outlets)"
-    )
-
-
-def territory_outlines(
-    located_outlets: pd.DataFrame,
-    territories: pd.DataFrame,
-    boundaries: pd.DataFrame,
-    territories_report: pd.DataFrame,
-) -> dict[str, Any]:
-    """Build a FeatureCollection with one outline per territory that has one.
-
-    The stored boundary is used when it is valid, and otherwise the convex hull
-    of the territory's located outlets. Properties: territory_id, territory
-    (HTML-escaped name), coverage (text), source ('boundary' or 'hull').
+    branca 0.8.2's MacroElement.render turns each rendered script into a new
+    Jinja template, so a {{ ... }} in a name would run as template code on
+    the server, and parsing a payload of megabytes takes about a second.
+    Subclasses define only a script macro.
     """
-    stored = dict(zip(boundaries["territory_id"], boundaries["geojson"]))
-    report_rows = territories_report.set_index("territory_id").to_dict("index")
-    outlets_by_territory = dict(list(located_outlets.groupby("territory_id")))
 
-    features = []
-    for territory_id, name in zip(
-        territories["territory_id"], territories["territory_name"]
-    ):
-        geometry = None
-        source = "boundary"
-        if territory_id in stored:
-            geometry = boundary_geometry(stored[territory_id], territory_id)
-        if geometry is None and territory_id in outlets_by_territory:
-            own = outlets_by_territory[territory_id]
-            geometry = hull_geometry(own["longitude"], own["latitude"])
-            source = "hull"
-        if geometry is None:
-            continue
-
-        label = name if isinstance(name, str) and name else territory_id
-        properties = {
-            "territory_id": territory_id,
-            "territory": html.escape(str(label)),
-            "coverage": describe_coverage(report_rows.get(territory_id)),
-            "source": source,
-        }
-        features.append(
-            {"type": "Feature", "geometry": geometry, "properties": properties}
+    def render(self, **kwargs: Any) -> None:
+        figure = self.get_root()
+        script = self._template.module.__dict__["script"]
+        figure.script.add_child(
+            _VerbatimText(script(self, kwargs)), name=self.get_name()
         )
-    return {"type": "FeatureCollection", "features": features}
+        for child in self._children.values():
+            child.render(**kwargs)
 
 
-class StatusLegend(MacroElement):
-    """A Leaflet control in the map's corner: one swatch, label and count per status."""
+class Legend(ScriptElement):
+    """A Leaflet control in the map's corner that shows fixed HTML."""
 
     _template = Template(
         """
@@ -354,7 +335,8 @@ class StatusLegend(MacroElement):
         var {{ this.get_name() }} = L.control({position: "topright"});
         {{ this.get_name() }}.onAdd = function () {
             var div = L.DomUtil.create("div", "beatboard-legend");
-            div.innerHTML = {{ this.html|tojson }};
+            div.innerHTML = {{ this.html_json }};
+            L.DomEvent.disableClickPropagation(div);
             return div;
         };
         {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
@@ -362,14 +344,14 @@ class StatusLegend(MacroElement):
         """
     )
 
-    def __init__(self, counts: Mapping[str, int]) -> None:
+    def __init__(self, legend: str) -> None:
         super().__init__()
-        self._name = "StatusLegend"
-        self.counts = dict(counts)
-        self.html = legend_html(self.counts)
+        self._name = "Legend"
+        self.html = legend
+        self.html_json = safe_json(legend)
 
 
-class FocusWithoutScroll(MacroElement):
+class FocusWithoutScroll(ScriptElement):
     """Make a click on the map focus it without scrolling the page.
 
     Leaflet 1.9.4 focuses the map on mousedown for its keyboard controls. In
@@ -400,37 +382,130 @@ class FocusWithoutScroll(MacroElement):
         self._name = "FocusWithoutScroll"
 
 
-def legend_html(counts: Mapping[str, int]) -> str:
-    """Build the legend's HTML: a row per status with its colour, label and count."""
-    rows = [
-        '<div style="display:flex;align-items:center;gap:6px;margin:2px 0">'
-        f'<span style="display:inline-block;width:12px;height:12px;border-radius:50%;'
-        f'background:{STATUS_COLOURS[status]};border:1px solid #ffffff"></span>'
-        f"<span>{html.escape(STATUS_LABELS[status])}</span>"
-        f'<span style="margin-left:auto;padding-left:12px">{count:,}</span></div>'
-        for status, count in counts.items()
-    ]
+class OutletLayer(ScriptElement):
+    """The outlets of a payload, drawn by BeatboardMap.addOutlets in the browser."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        BeatboardMap.addOutlets(
+            {{ this._parent.get_name() }},
+            {{ this.payload_json }},
+            {{ this.options_json }}
+        );
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, payload: dict[str, Any], layer_options: dict[str, Any]) -> None:
+        super().__init__()
+        self._name = "OutletLayer"
+        self.payload = payload
+        self.payload_json = safe_json(payload)
+        self.options_json = safe_json(layer_options)
+
+
+class KeepView(ScriptElement):
+    """Reopen the map where the viewer left it in this browser tab, as long as
+    the key stays the same (the page keys it by database and scope)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        BeatboardMap.keepView({{ this._parent.get_name() }}, {{ this.key_json }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self._name = "KeepView"
+        self.key_json = safe_json(key)
+
+
+def legend_box(rows: Sequence[str], title: str | None = None) -> str:
+    """Wrap legend rows in the legend's white box, under an optional title."""
+    heading = (
+        f'<div style="font-weight:600;margin-bottom:4px">{html.escape(title)}</div>'
+        if title
+        else ""
+    )
     return (
         '<div style="background:rgba(255,255,255,0.92);padding:6px 10px;'
-        'border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,0.3);font:12px sans-serif">'
-        + "".join(rows)
-        + "</div>"
+        "border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,0.3);font:12px sans-serif;"
+        'max-width:240px">' + heading + "".join(rows) + "</div>"
     )
 
 
-def _outlet_style() -> JsCode:
-    """Leaflet style function colouring each dot by its status property."""
-    colours = json.dumps(STATUS_COLOURS)
-    return JsCode(
-        f"""function (feature) {{
-            var colours = {colours};
-            return {{
-                stroke: true, color: "#ffffff", weight: 1, opacity: 0.9, fill: true,
-                fillColor: colours[feature.properties.status] || "#000000",
-                fillOpacity: 0.9
-            }};
-        }}"""
+def legend_row(colour: str, label: str, count: str = "", shape: str = "50%") -> str:
+    """Build one legend row: a swatch (round unless shape sets another
+    radius), the label and an optional count."""
+    return (
+        '<div style="display:flex;align-items:center;gap:6px;margin:2px 0">'
+        f'<span style="display:inline-block;width:12px;height:12px;border-radius:{shape};'
+        f'background:{colour};border:1px solid #ffffff;flex:none"></span>'
+        f"<span>{html.escape(label)}</span>"
+        f'<span style="margin-left:auto;padding-left:12px">{html.escape(count)}</span></div>'
     )
+
+
+def legend_html(counts: Mapping[str, int]) -> str:
+    """Build the status legend: a row per status with its colour, label and count."""
+    return legend_box(
+        [
+            legend_row(STATUS_COLOURS[status], STATUS_LABELS[status], f"{count:,}")
+            for status, count in counts.items()
+        ]
+    )
+
+
+def neglect_legend_html(overdue: int, located: int, window: str) -> str:
+    """Build the neglect legend: the colour of each share bin, and the totals."""
+    bins = len(NEGLECT_SHARE_COLOURS)
+    rows = [
+        legend_row(colour, f"{100 * i // bins}–{100 * (i + 1) // bins} %", shape="2px")
+        for i, colour in enumerate(NEGLECT_SHARE_COLOURS)
+    ]
+    rows.append(
+        '<div style="margin-top:4px">'
+        f"{overdue:,} of {located:,} outlets on the map had no visit in "
+        f"{html.escape(window)}."
+        "</div>"
+    )
+    rows.append(legend_row(OVERDUE_COLOUR, "Outlet without a visit (zoomed in)"))
+    rows.append(legend_row(OTHER_OUTLET_COLOUR, "Outlet visited in that time"))
+    return legend_box(rows, title="Share of outlets without a visit")
+
+
+# Building
+
+
+def base_map(tiles: TileSettings, assets: LeafletAssets) -> folium.Map:
+    """Create an empty map that loads Leaflet and Beatboard's layers from data:
+    URLs instead of CDNs."""
+    # Quarter zoom steps let the first view fill the map instead of leaving
+    # up to half of it empty. One canvas draws every outline and outlet, so a
+    # click reaches the shape drawn on top, wherever it is.
+    base = folium.Map(
+        location=[0, 0],
+        zoom_start=2,
+        tiles=None,
+        control_scale=True,
+        zoom_snap=0.25,
+        prefer_canvas=True,
+    )
+    # jQuery, Bootstrap and awesome-markers are left out: nothing here uses them.
+    base.default_js = [
+        ("leaflet", assets.script_url),
+        ("beatboard_layers", assets.layers_url),
+    ]
+    base.default_css = [("leaflet_css", assets.stylesheet_url)]
+    base_tiles = folium.TileLayer(
+        tiles=tiles.url, attr=tiles.attribution, name="Base map"
+    )
+    base_tiles.add_to(base)
+    FocusWithoutScroll().add_to(base)
+    return base
 
 
 def _outline_style(feature: dict[str, Any]) -> dict[str, Any]:
@@ -442,30 +517,41 @@ def _outline_style(feature: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _draw_rank(status: pd.Series) -> pd.Series:
-    ranks = {value: rank for rank, value in enumerate(DRAW_ORDER)}
-    return status.map(ranks).fillna(len(DRAW_ORDER))
+def add_outlines(base: folium.Map, outlines: dict[str, Any]) -> None:
+    """Draw the territory outlines, with the territory's name and coverage on hover."""
+    if not outlines["features"]:
+        return
+    folium.GeoJson(
+        outlines,
+        name="Territories",
+        style_function=_outline_style,
+        tooltip=folium.GeoJsonTooltip(
+            fields=["name", "coverage"], labels=False, localize=False
+        ),
+    ).add_to(base)
 
 
-def _view_bounds(
-    located: pd.DataFrame, outlines: dict[str, Any]
-) -> list[list[float]] | None:
-    """South-west and north-east corners of the first view: the located
-    outlets, or the territory outlines when no outlet has a location."""
-    if located.empty:
-        if not outlines["features"]:
-            return None
-        shapes = shapely.GeometryCollection(
-            [
-                shapely.geometry.shape(feature["geometry"])
-                for feature in outlines["features"]
-            ]
+def fit_view(
+    base: folium.Map, bounds: list[list[float]] | None, view_key: str | None = None
+) -> None:
+    """Open the map on bounds. With a view_key, the browser then restores the
+    view the viewer left under that key in this tab."""
+    if bounds is not None:
+        base.fit_bounds(
+            bounds, padding=(VIEW_PADDING_PX, VIEW_PADDING_PX), max_zoom=VIEW_MAX_ZOOM
         )
-        west, south, east, north = shapes.bounds
-        return [[south, west], [north, east]]
+    if view_key is not None:
+        KeepView(view_key).add_to(base)
 
-    # "lower" and "higher" pick real outlets, so a few outlets give their
-    # exact extremes and only large sets lose their strays.
+
+def located_bounds(located: pd.DataFrame) -> list[list[float]] | None:
+    """South-west and north-east corners around the located outlets.
+
+    "lower" and "higher" quantiles pick real outlets, so a few outlets give
+    their exact extremes and only large sets lose their strays.
+    """
+    if located.empty:
+        return None
     low, high = VIEW_QUANTILES
     latitude = located["latitude"].astype(float)
     longitude = located["longitude"].astype(float)
@@ -475,68 +561,116 @@ def _view_bounds(
     ]
 
 
-def _base_map(tiles: TileSettings, assets: LeafletAssets) -> folium.Map:
-    """Create an empty map that loads Leaflet from data: URLs instead of CDNs."""
-    # Quarter zoom steps let the first view fill the map instead of leaving
-    # up to half of it empty.
-    base = folium.Map(
-        location=[0, 0], zoom_start=2, tiles=None, control_scale=True, zoom_snap=0.25
+def _layer_payload(
+    outlets: pd.DataFrame,
+    order: np.ndarray,
+    territory_names: dict[str, str],
+    period_end: str,
+    neglect_window: str,
+) -> dict[str, Any]:
+    payload = encode_outlets(outlets, territory_names, order)
+    return {
+        "count": payload.count,
+        "data": payload.data,
+        "territories": list(payload.territory_names),
+        "statusLabels": [STATUS_LABELS[status] for status in STATUSES],
+        "periodEnd": period_end,
+        "neglectWindow": neglect_window,
+    }
+
+
+def _layer_options(mode: str) -> dict[str, Any]:
+    return {
+        "mode": mode,
+        "detailLimit": DETAIL_LIMIT,
+        "statusColours": [STATUS_COLOURS[status] for status in STATUSES],
+        "shareColours": list(NEGLECT_SHARE_COLOURS),
+        "overdueColour": OVERDUE_COLOUR,
+        "otherColour": OTHER_OUTLET_COLOUR,
+    }
+
+
+def prepare_outlet_layer(
+    outlets: pd.DataFrame,
+    territories: pd.DataFrame,
+    boundaries: pd.DataFrame,
+    territories_report: pd.DataFrame,
+    statuses: Sequence[str] = STATUSES,
+    mode: str = "status",
+    period_end: date | None = None,
+    neglect_window: str = "the last 28 days",
+) -> OutletLayerData:
+    """Prepare the outlet map's data from the outlets report's outlets.
+
+    outlets is the outlets report with its map columns (latitude, longitude,
+    overdue); territories the territory list (territory_id, territory_name);
+    boundaries the stored outlines (territory_id, geojson);
+    territories_report gives each outline's coverage.
+
+    In "status" mode the map shows the outlets of the given statuses by
+    status. In "neglect" mode it shows every outlet, and groups them by the
+    share without a visit in the neglect window, which neglect_window
+    describes ("the last 28 days"). period_end, the period's last date,
+    dates the last visits in popups. Outlines and the first view use every
+    located outlet.
+    """
+    if mode not in MODES:
+        raise ValueError(f"map mode {mode!r} is unknown; use one of {MODES}")
+    usable = has_usable_location(outlets["latitude"], outlets["longitude"])
+    located = outlets.loc[usable, ["territory_id", "latitude", "longitude"]]
+    if mode == "status":
+        shown = outlets["status"].isin(list(statuses))
+    else:
+        shown = pd.Series(True, index=outlets.index)
+    territory_names = dict(
+        zip(territories["territory_id"], territories["territory_name"].fillna(""))
     )
-    # jQuery, Bootstrap and awesome-markers are left out: nothing here uses them.
-    base.default_js = [("leaflet", assets.script_url)]
-    base.default_css = [("leaflet_css", assets.stylesheet_url)]
-    base_tiles = folium.TileLayer(
-        tiles=tiles.url, attr=tiles.attribution, name="Base map"
+
+    outlines = territory_outlines(located, territories, boundaries, territories_report)
+    positions = np.flatnonzero((usable & shown).to_numpy())
+    order = drawing_order(outlets, positions, DRAW_ORDER)
+    end = period_end.isoformat() if period_end else ""
+    payload = _layer_payload(outlets, order, territory_names, end, neglect_window)
+
+    counts = status_counts(outlets, statuses) if mode == "status" else {}
+    legend = legend_html(counts) if counts else None
+    if mode == "neglect" and len(order):
+        overdue = int(outlets["overdue"].to_numpy(dtype=bool)[order].sum())
+        legend = neglect_legend_html(overdue, len(order), neglect_window)
+    places = outlets[["longitude", "latitude"]].to_numpy(dtype=float)[order]
+    return OutletLayerData(
+        payload=payload,
+        options=_layer_options(mode),
+        outlines=outlines,
+        legend=legend,
+        bounds=located_bounds(located) or outline_bounds(outlines),
+        status_counts=counts,
+        unlocated=int((~usable & shown).sum()),
+        drawn_index=outlets.index[order],
+        drawn_units=np.round(places * COORDINATE_SCALE).astype(np.int64),
+        outlined_territories=[
+            territories["territory_id"].iloc[feature["properties"]["territory"]]
+            for feature in outlines["features"]
+        ],
     )
-    base_tiles.add_to(base)
-    FocusWithoutScroll().add_to(base)
-    return base
 
 
-def _add_outlines(base: folium.Map, outlines: dict[str, Any]) -> None:
-    if not outlines["features"]:
-        return
-    folium.GeoJson(
-        outlines,
-        name="Territories",
-        style_function=_outline_style,
-        tooltip=folium.GeoJsonTooltip(
-            fields=["territory", "coverage"], labels=False, localize=False
-        ),
-    ).add_to(base)
-
-
-def _add_outlets(base: folium.Map, features: dict[str, Any]) -> None:
-    """Add all outlets as one GeoJSON layer of circle markers, because one
-    folium object per outlet takes seconds to render for ten thousand outlets."""
-    if not features["features"]:
-        return
-    folium.GeoJson(
-        features,
-        name="Outlets",
-        marker=folium.CircleMarker(radius=MARKER_RADIUS_PX),
-        style=_outlet_style(),
-        tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False, localize=False),
-        popup=folium.GeoJsonPopup(
-            fields=[
-                "name",
-                "outlet_id",
-                "status_label",
-                "last_visit",
-                "territory",
-                "channel",
-            ],
-            aliases=[
-                "Outlet",
-                "Outlet ID",
-                "Status",
-                "Last visit",
-                "Territory",
-                "Channel",
-            ],
-            localize=False,
-        ),
-    ).add_to(base)
+def draw_outlet_map(
+    layer: OutletLayerData,
+    tiles: TileSettings = TileSettings(),
+    assets: LeafletAssets | None = None,
+    view_key: str | None = None,
+) -> OutletMap:
+    """Build the folium map of prepared data. With a view_key, the browser
+    reopens the map where the viewer left it under that key. Raises
+    LeafletMissingError when Leaflet's files are not installed."""
+    base = base_map(tiles, assets or leaflet_assets())
+    add_outlines(base, layer.outlines)
+    OutletLayer(layer.payload, layer.options).add_to(base)
+    if layer.legend is not None:
+        Legend(layer.legend).add_to(base)
+    fit_view(base, layer.bounds, view_key)
+    return OutletMap(base, layer)
 
 
 def build_outlet_map(
@@ -547,89 +681,53 @@ def build_outlet_map(
     statuses: Sequence[str] = STATUSES,
     tiles: TileSettings = TileSettings(),
     assets: LeafletAssets | None = None,
+    **options: Any,
 ) -> OutletMap:
-    """Build the map of the outlets report's outlets of the given statuses.
-
-    outlets is the outlets report with its map columns (channel, latitude,
-    longitude); territories the territory list (territory_id, territory_name);
-    boundaries the stored outlines (territory_id, geojson); territories_report
-    gives each outline's coverage. Outlines and the first view use every
-    located outlet, whatever the status filter. Raises LeafletMissingError
-    when Leaflet's files are not installed.
-    """
-    assets = assets or leaflet_assets()
-    usable = has_usable_location(outlets["latitude"], outlets["longitude"])
-    located = outlets[usable]
-    selected = outlets["status"].isin(list(statuses))
-    territory_names = dict(
-        zip(territories["territory_id"], territories["territory_name"])
+    """Prepare and draw the outlet map in one step; options are those of
+    prepare_outlet_layer (mode, period_end, neglect_window) and view_key."""
+    view_key = options.pop("view_key", None)
+    layer = prepare_outlet_layer(
+        outlets, territories, boundaries, territories_report, statuses, **options
     )
-
-    base = _base_map(tiles, assets)
-    outlines = territory_outlines(located, territories, boundaries, territories_report)
-    _add_outlines(base, outlines)
-    drawn = outlets[usable & selected].sort_values(
-        "status", key=_draw_rank, kind="stable"
-    )
-    _add_outlets(base, outlet_features(drawn, territory_names))
-    counts = status_counts(outlets, statuses)
-    if counts:
-        StatusLegend(counts).add_to(base)
-    bounds = _view_bounds(located, outlines)
-    if bounds is not None:
-        base.fit_bounds(
-            bounds, padding=(VIEW_PADDING_PX, VIEW_PADDING_PX), max_zoom=VIEW_MAX_ZOOM
-        )
-
-    return OutletMap(
-        map=base,
-        status_counts=counts,
-        drawn=len(drawn),
-        unlocated=int((~usable & selected).sum()),
-        outlined_territories=[
-            feature["properties"]["territory_id"] for feature in outlines["features"]
-        ],
-    )
+    return draw_outlet_map(layer, tiles, assets, view_key)
 
 
-def outlets_at(
-    outlets: pd.DataFrame,
-    clicked: Mapping[str, Any] | None,
-    statuses: Sequence[str] = STATUSES,
+# Clicks
+
+
+def clicked_properties(state: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Properties of the feature clicked last, from st_folium's returned state;
+    empty when nothing was clicked."""
+    drawing = (state or {}).get("last_active_drawing") or {}
+    properties = drawing.get("properties") if isinstance(drawing, dict) else None
+    return properties if isinstance(properties, dict) else {}
+
+
+def clicked_outlets(
+    built: OutletMap, outlets: pd.DataFrame, state: Mapping[str, Any] | None
 ) -> pd.DataFrame:
-    """Find the drawn outlets at a clicked point, none when the click hit no outlet.
+    """Find the clicked outlet and the other drawn outlets at the same place,
+    the clicked one first, as rows of outlets (the report the map was built
+    from). The frame is empty when the click hit no outlet.
 
-    Leaflet 1.9.4 reports a click on a circle marker of radius 10 px or less
-    at the marker's own coordinates, so outlets at the same place all match.
+    A click returns the outlet's index in the payload and its coordinates. A
+    click whose coordinates differ from that outlet's finds nothing, because
+    it came from a map built from other data.
     """
-    if not clicked or clicked.get("lat") is None or clicked.get("lng") is None:
-        return outlets.iloc[0:0]
-    usable = has_usable_location(outlets["latitude"], outlets["longitude"])
-    latitude = pd.to_numeric(outlets["latitude"], errors="coerce")
-    longitude = pd.to_numeric(outlets["longitude"], errors="coerce")
-    at_point = ((latitude - float(clicked["lat"])).abs() <= CLICK_TOLERANCE_DEGREES) & (
-        (longitude - float(clicked["lng"])).abs() <= CLICK_TOLERANCE_DEGREES
-    )
-    return outlets[usable & at_point & outlets["status"].isin(list(statuses))]
+    none = outlets.iloc[0:0]
+    index = clicked_properties(state).get("outlet")
+    drawing = (state or {}).get("last_active_drawing") or {}
+    coordinates = (drawing.get("geometry") or {}).get("coordinates")
+    layer = built.layer
+    if not isinstance(index, int) or not 0 <= index < layer.drawn:
+        return none
+    if not isinstance(coordinates, list) or len(coordinates) != 2:
+        return none
 
-
-def outlet_details(
-    outlets: pd.DataFrame, territory_names: Mapping[str, str]
-) -> pd.DataFrame:
-    """Build the table of clicked outlets for the page: plain text and numbers,
-    never HTML, because the page shows them in a data grid."""
-    return pd.DataFrame(
-        {
-            "Outlet": outlets["outlet_name"],
-            "Status": outlets["status"].map(STATUS_LABELS),
-            "Last visit": outlets["last_visit_date"],
-            "Days since visit": outlets["days_since_visit"],
-            "Visits in period": outlets["visits"],
-            "Order value": outlets["order_value"].astype(float),
-            "Territory": outlets["territory_id"]
-            .map(territory_names)
-            .fillna(outlets["territory_id"]),
-            "Channel": outlets["channel"],
-            "Outlet ID": outlets["outlet_id"],
-        }
-    ).reset_index(drop=True)
+    clicked = np.round(np.array(coordinates, dtype=float) * COORDINATE_SCALE)
+    if not (layer.drawn_units[index] == clicked).all():
+        return none
+    same_place = (layer.drawn_units == clicked).all(axis=1)
+    same_place[index] = False
+    labels = layer.drawn_index[[index]].append(layer.drawn_index[same_place])
+    return outlets.loc[labels]

@@ -1,25 +1,36 @@
-"""Territory map: every active outlet in scope coloured by its status for the
-period, the territory outlines with their coverage, and the clicked outlet's
-details below the map.
+"""Territory map: the active outlets in scope coloured by status, the share of
+neglected outlets, or one rep's day route, over the territory outlines, with
+the clicked outlet or territory described beside the map.
 
-Tiles come from BEATBOARD_TILES_URL and BEATBOARD_TILES_ATTRIBUTION (see
-pages/outlet_map.py); everything else loads without the internet.
+The map is built once per filter choice and then left alone: panning and
+zooming happen in the browser and send nothing back, and a click reruns the
+page with cached data only (see pages/outlet_map.py). Tiles come from
+BEATBOARD_TILES_URL and BEATBOARD_TILES_ATTRIBUTION; everything else loads
+without the internet.
 """
 
+import hashlib
 import logging
 import os
+from datetime import date
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from data_access.filters import Period, Scope, Settings
 from metrics.status import STATUSES
-from pages import outlet_map
-from pages.formatting import money_column
+from pages import map_details, outlet_map, route_map
+from pages.formatting import markdown_text, money_column
 from pages.shared import (
+    CACHE_SECONDS,
     View,
     current_view,
+    load_outlet_last_visits,
     load_outlets_report,
+    load_rep_call_list,
+    load_reps_report,
     load_territories,
     load_territories_report,
     load_territory_boundaries,
@@ -28,7 +39,33 @@ from pages.shared import (
 
 log = logging.getLogger(__name__)
 
+LAYERS = {
+    "status": "Outlet status",
+    "neglect": "Neglected outlets",
+    "route": "Day route",
+}
 MAP_HEIGHT_PX = 620
+# Widths of the map and of the details panel beside it.
+PANEL_SPLIT = [5, 2]
+# Prepared maps the server keeps, for all sessions. One entry is about 2.5 MB
+# at 200,000 outlets.
+LAYER_CACHE_ENTRIES = 16
+# Only the clicked feature comes back from the browser, so panning and
+# zooming never rerun the page.
+RETURNED_OBJECTS = ["last_active_drawing"]
+
+
+def choose_layer() -> str:
+    """Draw the layer switch, whose choice the URL keeps as map_layer."""
+    return st.segmented_control(
+        "Layer",
+        options=list(LAYERS),
+        format_func=LAYERS.get,
+        default="status",
+        required=True,
+        key="map_layer",
+        bind="query-params",
+    )
 
 
 def choose_statuses() -> list[str]:
@@ -43,93 +80,304 @@ def choose_statuses() -> list[str]:
     )
 
 
-def build_map(
-    view: View, outlets: pd.DataFrame, statuses: list[str]
-) -> outlet_map.OutletMap:
-    """Build the map from the view's territories, outlines and coverage."""
-    return outlet_map.build_outlet_map(
-        outlets,
+def neglect_window(settings: Settings) -> str:
+    """Describe the neglect window: 'the last 28 days', or the class windows."""
+    if not settings.neglect_days_by_class:
+        return f"the last {settings.neglect_days} days"
+    classes = ", ".join(
+        f"{name} {days}" for name, days in settings.neglect_days_by_class
+    )
+    return f"their class's window (days: {classes}; others {settings.neglect_days})"
+
+
+def view_key(view: View) -> str:
+    """Name the database and scope, so the browser keeps the map's position
+    while only the period, layer or statuses change."""
+    text = f"{view.database_key}|{view.scope!r}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@st.cache_data(ttl=CACHE_SECONDS, max_entries=LAYER_CACHE_ENTRIES, show_spinner=False)
+def _outlet_layer(
+    _view: View,
+    database_key: str,
+    period: Period,
+    scope: Scope,
+    settings: Settings,
+    statuses: tuple[str, ...],
+    mode: str,
+) -> outlet_map.OutletLayerData:
+    view = _view
+    return outlet_map.prepare_outlet_layer(
+        load_outlets_report(view),
         load_territories(view),
         load_territory_boundaries(view),
         load_territories_report(view),
         statuses=statuses,
-        tiles=outlet_map.TileSettings.from_environment(os.environ),
+        mode=mode,
+        period_end=view.period.end,
+        neglect_window=neglect_window(view.settings),
     )
 
 
-def draw_map(built: outlet_map.OutletMap) -> dict | None:
-    """Draw the map and return the coordinates of the last click on an object.
+def build_outlet_map(
+    view: View, statuses: list[str], mode: str
+) -> outlet_map.OutletMap:
+    """Build the outlet map of the view; its data is cached per filter choice."""
+    layer = _outlet_layer(
+        view,
+        view.database_key,
+        view.period,
+        view.scope,
+        view.settings,
+        tuple(statuses),
+        mode,
+    )
+    return outlet_map.draw_outlet_map(
+        layer,
+        tiles=outlet_map.TileSettings.from_environment(os.environ),
+        view_key=view_key(view),
+    )
 
-    Only clicks rerun the page: panning and zooming stay in the browser.
-    """
-    state = st_folium(
-        built.map,
-        key="territory_map",
+
+def show_map(folium_map: Any, key: str) -> dict | None:
+    """Draw a map and return st_folium's state: the feature clicked last."""
+    return st_folium(
+        folium_map,
+        key=key,
         height=MAP_HEIGHT_PX,
         use_container_width=True,
-        returned_objects=["last_object_clicked"],
+        returned_objects=RETURNED_OBJECTS,
     )
-    notes = []
-    if built.unlocated:
-        if built.unlocated == 1:
-            notes.append("1 outlet has no usable location and is not on the map.")
-        else:
-            notes.append(
-                f"{built.unlocated:,} outlets have no usable location "
-                "and are not on the map."
-            )
-    if built.drawn:
-        notes.append("Click an outlet to see its details below the map.")
-    if notes:
-        st.caption(" ".join(notes))
-    return (state or {}).get("last_object_clicked")
 
 
-def draw_details(view: View, clicked_outlets: pd.DataFrame) -> None:
-    """Show the clicked outlet (or the outlets sharing its location) as a table."""
-    if clicked_outlets.empty:
-        return
-    st.subheader("Selected outlet")
+def location_note(unlocated: int, noun: str = "outlet") -> str | None:
+    """Say how many items the map leaves off for lack of a usable location."""
+    if unlocated == 0:
+        return None
+    if unlocated == 1:
+        return f"1 {noun} has no usable location and is not on the map."
+    return f"{unlocated:,} {noun}s have no usable location and are not on the map."
+
+
+def facts_table(facts: pd.DataFrame) -> None:
+    """Show a Figure and Value table, values in full. st.table reads cells as
+    Markdown, so the values are escaped to show as the literal text."""
+    table = pd.DataFrame(
+        {"Value": facts["Value"].map(markdown_text).to_numpy()},
+        index=pd.Index(facts["Figure"].to_numpy(), name=None),
+    )
+    st.table(table, border="horizontal")
+
+
+# Outlet and neglect layers
+
+
+def draw_outlet_panel(view: View, clicked: pd.DataFrame) -> None:
+    """Describe the clicked outlet, its last visits and any outlet at the same place."""
+    outlet = clicked.iloc[0]
     territories = load_territories(view)
     names = dict(zip(territories["territory_id"], territories["territory_name"]))
-    st.dataframe(
-        outlet_map.outlet_details(clicked_outlets, names),
-        hide_index=True,
-        column_config={
-            "Last visit": st.column_config.DateColumn("Last visit"),
-            "Order value": money_column("Order value", view.settings.currency_symbol),
-        },
+    symbol = view.settings.currency_symbol
+    st.subheader("Outlet")
+    facts_table(map_details.outlet_facts(outlet, names, symbol))
+
+    visits = load_outlet_last_visits(view, str(outlet["outlet_id"]))
+    st.markdown("**Last visits**")
+    if visits.empty:
+        st.caption(f"No visit in the 365 days up to {view.period.end:%d %b %Y}.")
+    else:
+        st.dataframe(
+            map_details.last_visits_table(visits, view.settings.timezone),
+            hide_index=True,
+            width="stretch",
+            column_config={"Order value": money_column("Order value", symbol)},
+        )
+    if len(clicked) > 1:
+        st.markdown("**Also at this location**")
+        others = clicked.iloc[1:]
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Outlet": others["outlet_name"],
+                    "Status": others["status"].map(outlet_map.STATUS_LABELS),
+                    "Outlet ID": others["outlet_id"],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+
+
+def draw_territory_panel(view: View, position: int) -> None:
+    """Describe the clicked territory's coverage and figures."""
+    territories = load_territories(view)
+    if not 0 <= position < len(territories):
+        return
+    territory_id = territories["territory_id"].iloc[position]
+    report = load_territories_report(view)
+    rows = report[report["territory_id"] == territory_id]
+    if rows.empty:
+        return
+    st.subheader("Territory")
+    facts_table(
+        map_details.territory_facts(rows.iloc[0], view.settings.currency_symbol)
     )
+
+
+def draw_outlet_layer(view: View, outlets: pd.DataFrame, mode: str) -> None:
+    """Draw the status or neglect layer with its filters, notes and panel."""
+    statuses = choose_statuses() if mode == "status" else list(STATUSES)
+    if mode == "status" and not statuses:
+        st.info("Choose at least one status to show outlets on the map.")
+    if mode == "status" and not view.has("beats"):
+        st.caption(
+            "This database has no beat plans, so every outlet without a visit shows as unplanned."
+        )
+    if outlets.empty:
+        st.info(
+            "No active outlets in this selection. Choose another region, territory or rep."
+        )
+
+    try:
+        built = build_outlet_map(view, statuses, mode)
+    except outlet_map.LeafletMissingError as error:
+        log.error("territory map: %s", error)
+        stop_with_error(
+            "The map cannot load Leaflet because its files are not installed. "
+            "Run `make setup`, then restart the dashboard."
+        )
+    if built.drawn == 0 and built.unlocated > 0:
+        st.info(
+            f"None of the {built.unlocated:,} outlets in this selection has a usable "
+            "location, so the map has no outlets to show. Fix their coordinates in the "
+            "outlet master."
+        )
+
+    map_column, panel_column = st.columns(PANEL_SPLIT, gap="medium")
+    with map_column:
+        state = show_map(built.map, "territory_map")
+        notes = [location_note(built.unlocated)]
+        if built.drawn:
+            notes.append(
+                "Zoom in to see single outlets; click an outlet or a territory to see "
+                "its details beside the map."
+            )
+        st.caption(" ".join(note for note in notes if note))
+    with panel_column:
+        clicked = outlet_map.clicked_outlets(built, outlets, state)
+        territory = outlet_map.clicked_properties(state).get("territory")
+        if not clicked.empty:
+            draw_outlet_panel(view, clicked)
+        elif isinstance(territory, int):
+            draw_territory_panel(view, territory)
+        else:
+            st.caption("Click an outlet or a territory to see its details here.")
+
+
+# Route layer
+
+
+def choose_rep(view: View) -> str | None:
+    """Draw the rep picker: reps in scope with visits or planned calls."""
+    reps = load_reps_report(view)
+    reps = reps[(reps["visits"] > 0) | (reps["planned_calls"] > 0)]
+    if reps.empty:
+        return None
+    reps = reps.sort_values(["rep_name", "rep_id"])
+    names = dict(zip(reps["rep_id"], reps["rep_name"].fillna(reps["rep_id"])))
+    return st.selectbox(
+        "Rep",
+        list(names),
+        format_func=lambda rep_id: f"{names[rep_id]} ({rep_id})",
+        key="map_rep",
+        bind="query-params",
+    )
+
+
+def choose_day(calls: pd.DataFrame) -> date:
+    """Draw the day picker: the days of the period with calls of the rep."""
+    days = pd.to_datetime(calls["call_date"]).dt.date
+    per_day = days.value_counts().sort_index()
+    options = [day.isoformat() for day in per_day.index]
+    labels = {
+        day.isoformat(): f"{day:%a %d %b} · {calls_on_day} calls"
+        for day, calls_on_day in per_day.items()
+    }
+    chosen = st.selectbox(
+        "Day", options, format_func=labels.get, key="map_day", bind="query-params"
+    )
+    return date.fromisoformat(chosen)
+
+
+def draw_route_layer(view: View, outlets: pd.DataFrame) -> None:
+    """Draw one rep's calls of one day and the call list beside the map."""
+    picker_column, day_column = st.columns(2)
+    with picker_column:
+        rep_id = choose_rep(view)
+    if rep_id is None:
+        st.info("No rep in this selection has visits or planned calls in the period.")
+        return
+    calls = load_rep_call_list(view, rep_id)
+    if calls.empty:
+        st.info("This rep has no visits or planned calls in the period.")
+        return
+    with day_column:
+        day = choose_day(calls)
+    day_calls = calls[pd.to_datetime(calls["call_date"]).dt.date == day]
+
+    try:
+        built = route_map.build_route_map(
+            day_calls,
+            outlets,
+            load_territories(view),
+            load_territory_boundaries(view),
+            load_territories_report(view),
+            view.settings.timezone,
+            view.settings.currency_symbol,
+            tiles=outlet_map.TileSettings.from_environment(os.environ),
+        )
+    except outlet_map.LeafletMissingError as error:
+        log.error("territory map: %s", error)
+        stop_with_error(
+            "The map cannot load Leaflet because its files are not installed. "
+            "Run `make setup`, then restart the dashboard."
+        )
+
+    map_column, panel_column = st.columns(PANEL_SPLIT, gap="medium")
+    with map_column:
+        state = show_map(built.map, "route_map")
+        note = location_note(built.unlocated, noun="call")
+        if note:
+            st.caption(note)
+    with panel_column:
+        st.subheader(f"{day:%a %d %b %Y}")
+        st.dataframe(
+            map_details.calls_table(built.calls),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "Order value": money_column(
+                    "Order value", view.settings.currency_symbol
+                )
+            },
+        )
+        clicked = route_map.clicked_call(built, state)
+        if not clicked.empty:
+            st.markdown("**Selected call**")
+            facts_table(
+                map_details.call_facts(clicked.iloc[0], view.settings.currency_symbol)
+            )
 
 
 view = current_view()
 st.title("Territory map")
 st.caption(
-    f"{view.period.start:%d %b %Y} to {view.period.end:%d %b %Y} · {view.scope.label}"
+    f"{view.period.start:%d %b %Y} to {view.period.end:%d %b %Y} · {markdown_text(view.scope.label)}"
 )
-
+layer = choose_layer()
 outlets = load_outlets_report(view)
-if outlets.empty:
-    st.info(
-        "No active outlets in this selection. Choose another region, territory or rep."
-    )
-    st.stop()
-
-statuses = choose_statuses()
-if not statuses:
-    st.info("Choose at least one status to show outlets on the map.")
-if not view.has("beats"):
-    st.caption(
-        "This database has no beat plans, so every outlet without a visit shows as unplanned."
-    )
-
-try:
-    built = build_map(view, outlets, statuses)
-except outlet_map.LeafletMissingError as error:
-    log.error("territory map: %s", error)
-    stop_with_error(
-        "The map cannot load Leaflet because its files are not installed. "
-        "Run `make setup`, then restart the dashboard."
-    )
-clicked = draw_map(built)
-draw_details(view, outlet_map.outlets_at(outlets, clicked, statuses))
+if layer == "route":
+    draw_route_layer(view, outlets)
+else:
+    draw_outlet_layer(view, outlets, layer)

@@ -1,19 +1,23 @@
 """Building the territory map from hand-made outlets reports."""
 
-import html
+import base64
 import json
 import logging
 from datetime import date
 
 import branca
 import folium
+import numpy as np
 import pandas as pd
 import pytest
 
 from metrics.status import STATUSES
 from pages import outlet_map
+from pages.map_payload import OutletPayload, decode_outlets
 
 HOSTILE = "<img src=x onerror=alert(1)>"
+# Jinja code that would print "template ran" if it were ever evaluated.
+TEMPLATE_CODE = "{{ 'template' ~ ' ran' }}{% if true %}{% endif %}{# c #}"
 
 TERRITORIES = pd.DataFrame(
     {
@@ -45,7 +49,8 @@ NO_BOUNDARIES = pd.DataFrame({"territory_id": [], "geojson": []}, dtype=object)
 
 def outlets_report(rows: list[tuple]) -> pd.DataFrame:
     """An outlets report with map columns from (outlet_id, name, territory_id,
-    status, latitude, longitude) rows. The other columns get fixed values."""
+    status, latitude, longitude) rows. The other columns get fixed values;
+    outlets other than visited and not due are overdue."""
     frame = pd.DataFrame(
         rows,
         columns=[
@@ -63,6 +68,7 @@ def outlets_report(rows: list[tuple]) -> pd.DataFrame:
     frame["order_value"] = 10.0
     frame["channel"] = "Grocery"
     frame["outlet_class"] = "B"
+    frame["overdue"] = ~frame["status"].isin(["visited", "not_due"])
     return frame
 
 
@@ -79,28 +85,36 @@ FIVE_OUTLETS = outlets_report(
 
 def build(outlets: pd.DataFrame, **options) -> outlet_map.OutletMap:
     boundaries = options.pop("boundaries", BOUNDARIES)
+    options.setdefault("period_end", date(2026, 3, 8))
     return outlet_map.build_outlet_map(
         outlets, TERRITORIES, boundaries, TERRITORIES_REPORT, **options
     )
 
 
-def layer(built: outlet_map.OutletMap, name: str) -> folium.GeoJson:
-    """The map's GeoJSON layer called name."""
+def children(built: outlet_map.OutletMap, kind: type) -> list:
+    return [child for child in built.map._children.values() if isinstance(child, kind)]
+
+
+def outlines(built: outlet_map.OutletMap) -> list[dict]:
+    """The features of the map's territory outline layer."""
     layers = [
         child
-        for child in built.map._children.values()
-        if isinstance(child, folium.GeoJson) and child.layer_name == name
+        for child in children(built, folium.GeoJson)
+        if child.layer_name == "Territories"
     ]
     assert len(layers) == 1
-    return layers[0]
+    return layers[0].data["features"]
 
 
-def outlet_properties(built: outlet_map.OutletMap) -> dict[str, dict]:
-    features = layer(built, "Outlets").data["features"]
-    return {
-        feature["properties"]["outlet_id"]: feature["properties"]
-        for feature in features
-    }
+def drawn(built: outlet_map.OutletMap) -> pd.DataFrame:
+    """The outlets of the map's payload, unpacked as the browser does, with
+    the outlet_id of each from the map's index."""
+    payload = built.layer.payload
+    unpacked = decode_outlets(
+        OutletPayload(payload["count"], payload["data"], tuple(payload["territories"]))
+    )
+    unpacked.insert(0, "label", list(built.layer.drawn_index))
+    return unpacked
 
 
 def test_status_palette_covers_every_status():
@@ -127,15 +141,14 @@ def test_legend_lists_only_shown_statuses():
     assert built.status_counts == {"visited": 1, "skipped": 2}
     assert built.drawn == 2
     assert built.unlocated == 1
-    assert sorted(outlet_properties(built)) == ["o1", "o2"]
+    assert sorted(FIVE_OUTLETS.loc[built.layer.drawn_index, "outlet_id"]) == [
+        "o1",
+        "o2",
+    ]
 
 
 def test_legend_html_shows_labels_and_counts():
-    legends = [
-        child
-        for child in build(FIVE_OUTLETS).map._children.values()
-        if isinstance(child, outlet_map.StatusLegend)
-    ]
+    legends = children(build(FIVE_OUTLETS), outlet_map.Legend)
 
     assert len(legends) == 1
     assert ">Skipped</span>" in legends[0].html
@@ -143,11 +156,37 @@ def test_legend_html_shows_labels_and_counts():
     assert "background:#D55E00" in legends[0].html
 
 
-def test_outlets_are_one_geojson_layer_of_circle_markers():
-    outlets_layer = layer(build(FIVE_OUTLETS), "Outlets")
+def test_outlets_are_one_compact_layer():
+    built = build(FIVE_OUTLETS)
+    layers = children(built, outlet_map.OutletLayer)
 
-    assert isinstance(outlets_layer.marker, folium.CircleMarker)
-    assert len(outlets_layer.data["features"]) == 4
+    assert len(layers) == 1
+    assert layers[0].payload["count"] == 4
+    assert layers[0].payload["periodEnd"] == "2026-03-08"
+    assert children(built, folium.CircleMarker) == []
+
+
+def test_payload_carries_each_outlet():
+    result = drawn(build(FIVE_OUTLETS)).set_index("label").sort_index()
+
+    expected = pd.DataFrame(
+        {
+            "latitude": [19.00, 19.01, 19.03, 18.52],
+            "longitude": [72.80, 72.82, 72.83, 73.85],
+            "outlet_name": ["Shop 1", "Shop 2", "Shop 4", "Shop 5"],
+            "territory": [
+                "Mumbai <North>",
+                "Mumbai <North>",
+                "Mumbai <North>",
+                "Pune & Co",
+            ],
+            "status": ["visited", "skipped", "neglected", "not_due"],
+            "overdue": [False, True, True, False],
+        },
+        index=pd.Index([0, 1, 3, 4], name="label"),
+    )
+    pd.testing.assert_frame_equal(result[expected.columns], expected)
+    assert list(result["days_since_visit"]) == [6, 6, 6, 6]
 
 
 def test_outlets_needing_action_are_drawn_last():
@@ -161,7 +200,7 @@ def test_outlets_needing_action_are_drawn_last():
         ]
     )
 
-    result = list(outlet_properties(build(outlets)))
+    result = list(outlets.loc[build(outlets).layer.drawn_index, "outlet_id"])
 
     assert result == ["o2", "o4", "o3", "o5", "o1"]
 
@@ -171,42 +210,80 @@ def test_outlets_needing_action_are_drawn_last():
     [
         HOSTILE,
         "<script>alert(2)</script>",
-        'O\'Brien & "Sons"',
+        'O\'Brien & "Sons" `tick`',
         "किराना स्टोर",
         "Fish &amp; Chips",
+        TEMPLATE_CODE,
+        "",
     ],
 )
-def test_popup_text_shows_name_exactly(name):
+def test_payload_keeps_name_exactly(name):
     outlets = outlets_report([("o1", name, "T1", "visited", 19.0, 72.8)])
 
-    result = outlet_properties(build(outlets))["o1"]["name"]
+    result = drawn(build(outlets))["outlet_name"].iloc[0]
 
-    # Popups insert properties as HTML, so the unescaped property is what shows.
-    assert html.unescape(result) == name
-    assert "<" not in result
-    assert '"' not in result
+    assert result == name
 
 
-def test_hostile_name_appears_only_escaped_in_html():
+def test_hostile_names_never_reach_html_raw():
     outlets = outlets_report([("o1", HOSTILE, "T1", "visited", 19.0, 72.8)])
-    built = build(outlets)
+    territories = TERRITORIES.assign(territory_name=[HOSTILE, "<script>x</script>"])
 
+    built = outlet_map.build_outlet_map(
+        outlets, territories, BOUNDARIES, TERRITORIES_REPORT
+    )
     rendered = built.map.get_root().render()
 
     assert HOSTILE not in rendered
-    assert "onerror=alert(1)" in rendered
-    assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in rendered
+    assert "<script>x" not in rendered
+    assert "\\u003cimg src=x onerror=alert(1)\\u003e" in rendered
+    assert (
+        outlines(built)[0]["properties"]["name"] == "&lt;img src=x onerror=alert(1)&gt;"
+    )
 
 
-def test_territory_names_are_escaped():
+def test_names_never_run_as_template_code():
+    outlets = outlets_report([("o1", TEMPLATE_CODE, "T1", "visited", 19.0, 72.8)])
+    territories = TERRITORIES.assign(territory_name=[TEMPLATE_CODE, TEMPLATE_CODE])
+
+    built = outlet_map.build_outlet_map(
+        outlets, territories, BOUNDARIES, TERRITORIES_REPORT
+    )
+    rendered = built.map.get_root().render()
+
+    assert "template ran" not in rendered
+    assert "\\u007b{ \\u0027template\\u0027 ~ " in rendered
+    assert "}}\\u007b% if true %}\\u007b% endif %}\\u007b# c #}" in rendered
+    assert outlines(built)[0]["properties"]["name"] == (
+        "&#123;&#123; &#x27;template&#x27; ~ &#x27; ran&#x27; &#125;&#125;"
+        "&#123;% if true %&#125;&#123;% endif %&#125;&#123;# c #&#125;"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("plain", '"plain"'),
+        ("<b>&'", '"\\u003cb\\u003e\\u0026\\u0027"'),
+        ("{{ x }}", '"\\u007b{ x }}"'),
+        ("{% x %}{# y #}", '"\\u007b% x %}\\u007b# y #}"'),
+        ({"a": {"b": [1, {"c": "{"}]}}, '{"a": {"b": [1, {"c": "{"}]}}'),
+    ],
+)
+def test_safe_json(value, expected):
+    result = outlet_map.safe_json(value)
+
+    assert result == expected
+    assert json.loads(result) == value
+
+
+def test_territory_names_are_escaped_in_outlines():
     outlets = outlets_report([("o1", "Shop", "T1", "visited", 19.0, 72.8)])
+
     built = build(outlets)
 
-    outlines = layer(built, "Territories").data["features"]
-    popup_territory = outlet_properties(built)["o1"]["territory"]
-
-    assert outlines[0]["properties"]["territory"] == "Mumbai &lt;North&gt;"
-    assert popup_territory == "Mumbai &lt;North&gt;"
+    assert outlines(built)[0]["properties"]["name"] == "Mumbai &lt;North&gt;"
+    assert built.layer.payload["territories"] == ["Mumbai <North>"]
 
 
 @pytest.mark.parametrize(
@@ -251,23 +328,36 @@ def test_bad_coordinates_are_left_off_and_counted():
 
     assert built.drawn == 2
     assert built.unlocated == 4
-    assert sorted(outlet_properties(built)) == ["o1", "o6"]
+    assert sorted(outlets.loc[built.layer.drawn_index, "outlet_id"]) == ["o1", "o6"]
     assert built.status_counts["neglected"] == 2
 
 
-def test_stored_boundary_is_the_outline():
-    built = build(FIVE_OUTLETS)
+def test_neglect_mode_draws_every_located_outlet():
+    built = build(FIVE_OUTLETS, mode="neglect", statuses=["visited"])
+    legends = children(built, outlet_map.Legend)
 
-    outlines = {
-        feature["properties"]["territory_id"]: feature
-        for feature in layer(built, "Territories").data["features"]
-    }
-
-    assert outlines["T1"]["properties"]["source"] == "boundary"
-    assert json.loads(json.dumps(outlines["T1"]["geometry"])) == T1_BOUNDARY
+    assert built.drawn == 4
+    assert built.unlocated == 1
+    assert built.status_counts == {}
+    assert built.layer.options["mode"] == "neglect"
     assert (
-        outlines["T1"]["properties"]["coverage"]
-        == "Coverage 25% (1 of 4 active outlets)"
+        "2 of 4 outlets on the map had no visit in the last 28 days." in legends[0].html
+    )
+
+
+def test_unknown_mode_is_rejected():
+    with pytest.raises(ValueError, match="map mode 'heat' is unknown"):
+        build(FIVE_OUTLETS, mode="heat")
+
+
+def test_stored_boundary_is_the_outline():
+    features = outlines(build(FIVE_OUTLETS))
+
+    assert [feature["properties"]["territory"] for feature in features] == [0]
+    assert features[0]["properties"]["source"] == "boundary"
+    assert json.loads(json.dumps(features[0]["geometry"])) == T1_BOUNDARY
+    assert (
+        features[0]["properties"]["coverage"] == "Coverage 25% (1 of 4 active outlets)"
     )
 
 
@@ -284,7 +374,7 @@ def test_hull_outlines_territory_without_boundary():
     )
 
     built = build(outlets, boundaries=NO_BOUNDARIES)
-    outline = layer(built, "Territories").data["features"][0]
+    outline = outlines(built)[0]
 
     assert built.outlined_territories == ["T2"]
     assert outline["properties"]["source"] == "hull"
@@ -302,18 +392,27 @@ def test_hull_of_two_outlets_is_a_line():
         ]
     )
 
-    outline = layer(build(outlets, boundaries=NO_BOUNDARIES), "Territories").data
-    geometry = outline["features"][0]["geometry"]
+    geometry = outlines(build(outlets, boundaries=NO_BOUNDARIES))[0]["geometry"]
 
     assert geometry["type"] == "LineString"
-    assert [tuple(point) for point in geometry["coordinates"]] == [
+    assert sorted(tuple(point) for point in geometry["coordinates"]) == [
         (73.8, 18.5),
         (73.9, 18.5),
     ]
 
 
-def test_territory_with_one_outlet_has_no_outline():
-    outlets = outlets_report([("o1", "Alone", "T2", "visited", 18.5, 73.8)])
+@pytest.mark.parametrize(
+    "places",
+    [[(18.5, 73.8)], [(18.5, 73.8), (18.5, 73.8)]],
+    ids=["one outlet", "two outlets at one place"],
+)
+def test_territory_at_one_place_has_no_outline(places):
+    outlets = outlets_report(
+        [
+            (f"o{i}", "Alone", "T2", "visited", lat, lng)
+            for i, (lat, lng) in enumerate(places)
+        ]
+    )
 
     built = build(outlets, boundaries=NO_BOUNDARIES)
 
@@ -335,11 +434,10 @@ def test_invalid_boundary_falls_back_to_hull(caplog):
         ]
     )
 
-    with caplog.at_level(logging.WARNING, logger="pages.outlet_map"):
+    with caplog.at_level(logging.WARNING, logger="pages.map_outlines"):
         built = build(outlets, boundaries=boundaries)
 
-    outlines = layer(built, "Territories").data["features"]
-    assert [feature["properties"]["source"] for feature in outlines] == ["hull"]
+    assert [feature["properties"]["source"] for feature in outlines(built)] == ["hull"]
     assert built.outlined_territories == ["T1"]
     messages = [record.getMessage() for record in caplog.records]
     assert messages[0].startswith("territory T1: stored outline is not valid GeoJSON")
@@ -359,10 +457,39 @@ def test_empty_report_gives_empty_map():
     assert built.unlocated == 0
     assert built.status_counts == dict.fromkeys(STATUSES, 0)
     assert built.outlined_territories == []
+    assert built.layer.payload["count"] == 0
     assert "L.map(" in rendered
 
 
-def test_map_loads_leaflet_from_data_urls_only():
+def test_first_view_ignores_stray_outlets():
+    rng = np.random.default_rng(5)
+    rows = [
+        (
+            f"o{i}",
+            "Shop",
+            "T1",
+            "visited",
+            19 + rng.random() / 10,
+            72.8 + rng.random() / 10,
+        )
+        for i in range(300)
+    ]
+    rows.append(("stray", "Stray", "T1", "visited", -33.9, 151.2))
+
+    bounds = build(outlets_report(rows)).layer.bounds
+
+    assert 19.0 <= bounds[0][0] < bounds[1][0] <= 19.1
+    assert 72.8 <= bounds[0][1] < bounds[1][1] <= 72.9
+
+
+def test_view_key_keeps_the_view():
+    rendered = build(FIVE_OUTLETS, view_key="abc").map.get_root().render()
+
+    assert "BeatboardMap.keepView(map_" in rendered
+    assert '"abc");' in rendered
+
+
+def test_map_loads_scripts_from_data_urls_only():
     built = build(FIVE_OUTLETS)
 
     # The same walk streamlit-folium makes to collect the links its frame loads.
@@ -375,14 +502,16 @@ def test_map_loads_leaflet_from_data_urls_only():
 
     result = list(links(built.map))
 
-    assert len(result) == 2
+    assert len(result) == 3
     assert result[0].startswith("data:text/javascript;base64,")
-    assert result[1].startswith("data:text/css;base64,")
+    assert result[1].startswith("data:text/javascript;base64,")
+    assert result[2].startswith("data:text/css;base64,")
+    layers_script = base64.b64decode(result[1].split(",", 1)[1]).decode("utf-8")
+    assert "BeatboardMap" in layers_script
+    assert "innerHTML" not in layers_script
 
 
 def test_leaflet_stylesheet_has_images_inlined():
-    import base64
-
     stylesheet = outlet_map.leaflet_assets().stylesheet_url.split(",", 1)[1]
 
     css = base64.b64decode(stylesheet).decode("utf-8")
@@ -433,72 +562,88 @@ def test_last_visit_text():
     ]
 
 
-def test_clicked_point_finds_outlets_there():
-    outlets = outlets_report(
-        [
-            ("o1", "Shop 1", "T1", "visited", 19.0, 72.8),
-            ("o2", "Same place", "T1", "skipped", 19.0, 72.8),
-            ("o3", "Elsewhere", "T1", "visited", 19.1, 72.8),
-        ]
-    )
+# Clicks
 
-    result = outlet_map.outlets_at(outlets, {"lat": 19.0, "lng": 72.8})
+
+SAME_PLACE = outlets_report(
+    [
+        ("o1", "Shop 1", "T1", "visited", 19.0, 72.8),
+        ("o2", "Same place", "T1", "skipped", 19.0, 72.8),
+        ("o3", "Elsewhere", "T1", "visited", 19.1, 72.8),
+    ]
+)
+
+
+def click(index: object, longitude: float, latitude: float) -> dict:
+    """st_folium's state after a click on an outlet of the payload."""
+    return {
+        "last_active_drawing": {
+            "type": "Feature",
+            "properties": {"outlet": index},
+            "geometry": {"type": "Point", "coordinates": [longitude, latitude]},
+        }
+    }
+
+
+def position_of(built: outlet_map.OutletMap, outlet_id: str) -> int:
+    labels = list(built.layer.drawn_index)
+    return labels.index(SAME_PLACE.index[SAME_PLACE["outlet_id"] == outlet_id][0])
+
+
+def test_click_finds_outlet_and_its_neighbours():
+    built = build(SAME_PLACE)
+
+    result = outlet_map.clicked_outlets(
+        built, SAME_PLACE, click(position_of(built, "o1"), 72.8, 19.0)
+    )
 
     assert list(result["outlet_id"]) == ["o1", "o2"]
 
 
-def test_clicked_point_ignores_hidden_statuses():
-    outlets = outlets_report(
-        [
-            ("o1", "Shop 1", "T1", "visited", 19.0, 72.8),
-            ("o2", "Same place", "T1", "skipped", 19.0, 72.8),
-        ]
+def test_click_on_other_outlet_lists_it_first():
+    built = build(SAME_PLACE)
+
+    result = outlet_map.clicked_outlets(
+        built, SAME_PLACE, click(position_of(built, "o3"), 72.8, 19.1)
     )
 
-    result = outlet_map.outlets_at(outlets, {"lat": 19.0, "lng": 72.8}, ["skipped"])
-
-    assert list(result["outlet_id"]) == ["o2"]
+    assert list(result["outlet_id"]) == ["o3"]
 
 
 @pytest.mark.parametrize(
-    "clicked",
+    "state",
     [
         None,
         {},
-        {"lat": None, "lng": None},
-        {"lat": 19.0005, "lng": 72.8},
-        {"lat": 0.0, "lng": 0.0},
+        {"last_active_drawing": None},
+        {"last_active_drawing": {"properties": {"territory": 0}}},
+        click(7, 72.8, 19.0),
+        click(-1, 72.8, 19.0),
+        click("0", 72.8, 19.0),
+        click(0, 72.9, 19.0),
+        {"last_active_drawing": {"properties": {"outlet": 0}, "geometry": None}},
+    ],
+    ids=[
+        "no state",
+        "empty state",
+        "nothing clicked",
+        "territory",
+        "index past the end",
+        "negative index",
+        "index as text",
+        "coordinates of another outlet",
+        "no geometry",
     ],
 )
-def test_click_beside_outlets_finds_none(clicked):
-    outlets = outlets_report(
-        [
-            ("o1", "Shop 1", "T1", "visited", 19.0, 72.8),
-            ("o2", "Null island", "T1", "skipped", 0.0, 0.0),
-        ]
-    )
-
-    result = outlet_map.outlets_at(outlets, clicked)
+def test_click_that_hit_no_outlet_finds_none(state):
+    result = outlet_map.clicked_outlets(build(SAME_PLACE), SAME_PLACE, state)
 
     assert result.empty
 
 
-def test_outlet_details_are_plain_text():
-    outlets = outlets_report([("o1", HOSTILE, "T1", "neglected", 19.0, 72.8)])
+def test_clicked_properties_of_territory():
+    state = {"last_active_drawing": {"properties": {"territory": 1, "name": "x"}}}
 
-    result = (
-        outlet_map.outlet_details(outlets, {"T1": "Mumbai <North>"}).iloc[0].to_dict()
-    )
+    result = outlet_map.clicked_properties(state)
 
-    expected = {
-        "Outlet": HOSTILE,
-        "Status": "Neglected",
-        "Last visit": date(2026, 3, 2),
-        "Days since visit": 6,
-        "Visits in period": 1,
-        "Order value": 10.0,
-        "Territory": "Mumbai <North>",
-        "Channel": "Grocery",
-        "Outlet ID": "o1",
-    }
-    assert result == expected
+    assert result == {"territory": 1, "name": "x"}

@@ -1,17 +1,92 @@
-"""The territory map page, run through AppTest on the map company's week."""
+"""The territory map page, run through AppTest on the map company's week.
 
+st_folium draws in the browser, which AppTest has not got, so a stand-in
+records the maps the page draws and returns the click a test sets.
+"""
+
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
+import sqlalchemy as sa
+import streamlit_folium
 from streamlit.testing.v1 import AppTest
 
 from metrics.status import STATUSES
 from pages import outlet_map
+from pages.formatting import markdown_text
+from pages.map_payload import OutletPayload, decode_outlets
 from tests.database import sqlite_database
-from tests.pages.map_company import ROWS, UNLOCATED, WEEK
+from tests.pages.map_company import HOSTILE, ROWS, UNLOCATED, WEEK
 
 DASHBOARD = str(Path(__file__).resolve().parents[2] / "dashboard.py")
 MAP_PAGE = "pages/territory_map.py"
+HINT = (
+    "Zoom in to see single outlets; click an outlet or a territory to see its "
+    "details beside the map."
+)
+
+
+class FakeFolium:
+    """Stands in for st_folium: keeps each map drawn and returns `state`."""
+
+    def __init__(self) -> None:
+        self.maps: list[Any] = []
+        self.state: dict | None = None
+
+    def __call__(self, figure: Any, **options: Any) -> dict | None:
+        self.maps.append(figure)
+        return self.state
+
+    def outlets(self) -> pd.DataFrame:
+        """The outlets of the last map's payload, as the browser unpacks them."""
+        layers = [
+            child
+            for child in self.maps[-1]._children.values()
+            if isinstance(child, outlet_map.OutletLayer)
+        ]
+        assert len(layers) == 1
+        payload = layers[0].payload
+        return decode_outlets(
+            OutletPayload(
+                payload["count"], payload["data"], tuple(payload["territories"])
+            )
+        )
+
+    def click_outlet(self, name: str) -> None:
+        """Set the state of a click on the outlet called name in the last map."""
+        outlets = self.outlets()
+        index = int(outlets.index[outlets["outlet_name"] == name][0])
+        place = [outlets["longitude"].iloc[index], outlets["latitude"].iloc[index]]
+        self.state = {
+            "last_active_drawing": {
+                "type": "Feature",
+                "properties": {"outlet": index},
+                "geometry": {"type": "Point", "coordinates": place},
+            }
+        }
+
+
+class QueryCounter:
+    """Counts the SQL statements every engine of this process sends."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, connection, cursor, statement, *args) -> None:
+        self.statements.append(statement)
+
+
+def map_statements(statements: list[str]) -> list[str]:
+    """Leave out the viewer lookup in the users table, which the dashboard
+    makes on every run before any page draws.
+
+    NOTE: that lookup is not cached yet, so each rerun queries the users
+    table. The map's own data comes from caches.
+    """
+    return [statement for statement in statements if "FROM users" not in statement]
 
 
 def database_url(folder: Path, rows: dict) -> str:
@@ -20,8 +95,23 @@ def database_url(folder: Path, rows: dict) -> str:
 
 
 @pytest.fixture(scope="module")
-def map_company_url(tmp_path_factory):
+def map_company_url(tmp_path_factory) -> str:
     return database_url(tmp_path_factory.mktemp("map"), ROWS)
+
+
+@pytest.fixture
+def folium_map(monkeypatch) -> FakeFolium:
+    fake = FakeFolium()
+    monkeypatch.setattr(streamlit_folium, "st_folium", fake)
+    return fake
+
+
+@pytest.fixture
+def queries() -> Iterator[QueryCounter]:
+    counter = QueryCounter()
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", counter)
+    yield counter
+    sa.event.remove(sa.engine.Engine, "before_cursor_execute", counter)
 
 
 def map_page(monkeypatch, url: str) -> AppTest:
@@ -32,7 +122,14 @@ def map_page(monkeypatch, url: str) -> AppTest:
     return app.switch_page(MAP_PAGE).run()
 
 
-def test_map_page_notes_outlets_without_location(monkeypatch, map_company_url):
+def table_values(app: AppTest) -> list[dict[str, str]]:
+    """Each st.table of the page as {figure: value}."""
+    return [dict(zip(table.value.index, table.value["Value"])) for table in app.table]
+
+
+def test_map_page_notes_outlets_without_location(
+    monkeypatch, map_company_url, folium_map
+):
     app = map_page(monkeypatch, map_company_url)
 
     assert not app.exception
@@ -40,12 +137,16 @@ def test_map_page_notes_outlets_without_location(monkeypatch, map_company_url):
     assert app.multiselect(key="map_status").value == list(STATUSES)
     captions = [caption.value for caption in app.caption]
     assert (
-        f"{UNLOCATED} outlets have no usable location and are not on the map. "
-        "Click an outlet to see its details below the map."
-    ) in captions
+        f"{UNLOCATED} outlets have no usable location and are not on the map. {HINT}"
+        in captions
+    )
+    assert len(folium_map.maps) == 1
+    assert len(folium_map.outlets()) == 8
 
 
-def test_map_page_without_statuses_says_choose_one(monkeypatch, map_company_url):
+def test_map_page_without_statuses_says_choose_one(
+    monkeypatch, map_company_url, folium_map
+):
     app = map_page(monkeypatch, map_company_url)
 
     app.multiselect(key="map_status").set_value([]).run()
@@ -57,30 +158,29 @@ def test_map_page_without_statuses_says_choose_one(monkeypatch, map_company_url)
 
 
 @pytest.mark.parametrize(
-    ("statuses", "expected"),
+    ("statuses", "note", "drawn"),
     [
         (
             ["skipped"],
-            (
-                "3 outlets have no usable location and are not on the map. "
-                "Click an outlet to see its details below the map."
-            ),
+            f"3 outlets have no usable location and are not on the map. {HINT}",
+            3,
         ),
-        (["neglected"], "Click an outlet to see its details below the map."),
+        (["neglected"], HINT, 1),
     ],
 )
 def test_map_page_note_counts_shown_statuses(
-    monkeypatch, map_company_url, statuses, expected
+    monkeypatch, map_company_url, folium_map, statuses, note, drawn
 ):
     app = map_page(monkeypatch, map_company_url)
 
     app.multiselect(key="map_status").set_value(statuses).run()
 
     assert not app.exception
-    assert app.caption[-1].value == expected
+    assert note in [caption.value for caption in app.caption]
+    assert len(folium_map.outlets()) == drawn
 
 
-def test_map_page_without_outlets_says_so(monkeypatch, tmp_path):
+def test_map_page_without_outlets_draws_empty_map(monkeypatch, tmp_path, folium_map):
     rows = {key: value for key, value in ROWS.items() if key != "outlets"}
     rows["beat_outlets"] = []
     app = map_page(monkeypatch, database_url(tmp_path, rows))
@@ -89,9 +189,37 @@ def test_map_page_without_outlets_says_so(monkeypatch, tmp_path):
     assert [info.value for info in app.info][-1] == (
         "No active outlets in this selection. Choose another region, territory or rep."
     )
+    assert folium_map.outlets().empty
 
 
-def test_map_page_without_leaflet_says_run_make_setup(monkeypatch, map_company_url):
+def test_territory_without_usable_location_says_so(monkeypatch, tmp_path, folium_map):
+    rows = dict(ROWS)
+    rows["outlets"] = [
+        outlet
+        for outlet in ROWS["outlets"]
+        if outlet["outlet_id"] in ("o9", "o10", "o11")
+    ]
+    rows["beat_outlets"] = [
+        link
+        for link in ROWS["beat_outlets"]
+        if link["outlet_id"] in ("o9", "o10", "o11")
+    ]
+    rows["visits"] = []
+    rows["orders"] = []
+    app = map_page(monkeypatch, database_url(tmp_path, rows))
+
+    assert not app.exception
+    assert [info.value for info in app.info] == [
+        (
+            "None of the 3 outlets in this selection has a usable location, so the "
+            "map has no outlets to show. Fix their coordinates in the outlet master."
+        )
+    ]
+
+
+def test_map_page_without_leaflet_says_run_make_setup(
+    monkeypatch, map_company_url, folium_map
+):
     def missing_leaflet() -> outlet_map.LeafletAssets:
         raise outlet_map.LeafletMissingError("Leaflet's files are missing")
 
@@ -103,3 +231,111 @@ def test_map_page_without_leaflet_says_run_make_setup(monkeypatch, map_company_u
         "The map cannot load Leaflet because its files are not installed. "
         "Run `make setup`, then restart the dashboard."
     )
+
+
+def test_outlet_click_shows_details(monkeypatch, map_company_url, folium_map):
+    app = map_page(monkeypatch, map_company_url)
+
+    folium_map.click_outlet(HOSTILE)
+    app.run()
+
+    assert not app.exception
+    facts = table_values(app)[0]
+    assert facts["Outlet"] == markdown_text(HOSTILE)
+    assert facts["Outlet ID"] == "o1"
+    assert facts["Status"] == "Visited"
+    assert facts["Territory"] == markdown_text("Mumbai <North>")
+    assert facts["Last visit"] == markdown_text("2026-03-02 (6 days ago)")
+    visits = app.dataframe[0].value
+    assert list(visits["Rep"]) == ["Asha"]
+    assert list(visits["Order value"]) == [125.5]
+    assert list(visits["Productive"]) == ["Yes"]
+
+
+def test_click_reruns_without_new_queries(
+    monkeypatch, map_company_url, folium_map, queries
+):
+    app = map_page(monkeypatch, map_company_url)
+
+    folium_map.click_outlet("Pune 1")
+    before_click = len(queries.statements)
+    app.run()
+    click_statements = map_statements(queries.statements[before_click:])
+    before_rerun = len(queries.statements)
+    app.run()
+    rerun_statements = map_statements(queries.statements[before_rerun:])
+
+    assert not app.exception
+    # The only new query reads the clicked outlet's last visits. The same
+    # click again, like any rerun with the same filters, runs no query.
+    assert len(click_statements) == 1
+    assert "last_visit_orders" in click_statements[0]
+    assert rerun_statements == []
+
+
+def test_territory_click_shows_figures(monkeypatch, map_company_url, folium_map):
+    app = map_page(monkeypatch, map_company_url)
+
+    folium_map.state = {"last_active_drawing": {"properties": {"territory": 0}}}
+    app.run()
+
+    assert not app.exception
+    facts = table_values(app)[0]
+    assert facts["Territory"] == markdown_text("Mumbai <North>")
+    assert facts["Active outlets"] == "5"
+    assert facts["Visited outlets"] == "1"
+    assert facts["Coverage"] == "20%"
+    assert facts["Neglected outlets"] == "1"
+
+
+def test_neglect_layer_draws_every_outlet(monkeypatch, map_company_url, folium_map):
+    app = map_page(monkeypatch, map_company_url)
+
+    app.segmented_control(key="map_layer").set_value("neglect").run()
+
+    assert not app.exception
+    assert app.segmented_control(key="map_layer").value == "neglect"
+    assert len(app.multiselect) == 0
+    outlets = folium_map.outlets()
+    assert len(outlets) == 8
+    assert sorted(outlets.loc[outlets["overdue"], "outlet_name"]) == sorted(
+        [
+            'O\'Brien & "Sons"',
+            "किराना स्टोर",
+            "<script>alert(2)</script>",
+            "Pune 2",
+            "Pune 3",
+        ]
+    )
+
+
+def test_route_layer_lists_calls(monkeypatch, map_company_url, folium_map):
+    app = map_page(monkeypatch, map_company_url)
+    app.segmented_control(key="map_layer").set_value("route").run()
+
+    assert not app.exception
+    assert app.selectbox(key="map_rep").value == "r1"
+    assert app.selectbox(key="map_day").value == "2026-03-02"
+    calls = app.dataframe[0].value
+    assert list(calls["Stop"]) == ["1", ""]
+    assert list(calls["Outlet"]) == [HOSTILE, 'O\'Brien & "Sons"']
+    assert list(calls["Call"]) == ["On plan", "Missed"]
+
+
+def test_route_layer_shows_clicked_call(monkeypatch, map_company_url, folium_map):
+    app = map_page(monkeypatch, map_company_url)
+    app.segmented_control(key="map_layer").set_value("route").run()
+
+    folium_map.state = {
+        "last_active_drawing": {
+            "properties": {"call": 0},
+            "geometry": {"type": "Point", "coordinates": [72.80, 19.00]},
+        }
+    }
+    app.run()
+
+    assert not app.exception
+    facts = table_values(app)[0]
+    assert facts["Outlet"] == markdown_text(HOSTILE)
+    assert facts["Call"] == markdown_text("On plan")
+    assert facts["Order value"] == "126"
