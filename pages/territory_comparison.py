@@ -1,93 +1,248 @@
-"""Territory comparison: territories side by side with coverage, strike rate,
-beat compliance and order value, ranked by a KPI the viewer picks."""
+"""Territory comparison: territories and regions ranked side by side for a
+regional head, with a drill-down from region to territory, rep and outlet.
 
-import plotly.express as px
+The ranking is drawn here; pages/comparison_levels.py draws the levels below
+it and keeps the drill-down in the sidebar filters.
+"""
+
+from functools import partial
+
+import pandas as pd
 import streamlit as st
 
-from pages.formatting import money_column, percent_column
-from pages.shared import View, current_view, load_territories_report
+from metrics.comparison import UNASSIGNED, group_totals, region_groups
+from pages import comparison_charts as charts
+from pages import comparison_tables as tables
+from pages.comparison_levels import (
+    chosen,
+    draw_chart,
+    draw_downloads,
+    draw_notice,
+    draw_path,
+    draw_rep,
+    draw_rep_table,
+    draw_territory,
+    draw_tiles,
+    kpi_tiles,
+    open_clicked_row,
+)
+from pages.comparison_tables import REGION, REP, TERRITORY
+from pages.formatting import markdown_text
+from pages.shared import (
+    View,
+    current_view,
+    load_reps_report,
+    load_territories,
+    load_territory_groups,
+    load_weekly_coverage,
+)
+from pages.url_state import seed_from_url, write_to_url
 
-RANKABLE = {
-    "coverage": "Coverage",
-    "strike_rate": "Strike rate",
-    "beat_compliance": "Beat compliance",
-    "order_value": "Order value",
-    "neglected_outlets": "Neglected outlets",
-    "overdue_outlets": "Overdue outlets",
-    "visits": "Visits",
-}
-RATIOS = {"coverage", "strike_rate", "beat_compliance"}
+TREND_WEEKS = 13
 
 
-def rankable_kpis(view: View) -> dict[str, str]:
-    kpis = dict(RANKABLE)
-    if not view.has("orders"):
-        kpis.pop("strike_rate")
-        kpis.pop("order_value")
-    if not view.has("beats"):
-        kpis.pop("beat_compliance")
-        kpis.pop("neglected_outlets")
-    return kpis
+# Comparison of territories or regions
 
 
-def draw_ranking(view: View, report) -> None:
-    kpis = rankable_kpis(view)
-    kpi = st.selectbox("Rank by", list(kpis), format_func=kpis.get, key="rank_by")
-    ranked = report.dropna(subset=[kpi]).sort_values(kpi, ascending=True)
-    ranked = ranked.assign(label=ranked["territory_name"].fillna(ranked["territory_id"]))
-    figure = px.bar(
-        ranked, x=kpi, y="label", orientation="h",
-        hover_data=["territory_id", "region_id"],
-        labels={kpi: kpis[kpi], "label": "Territory"},
+def choose_kpi(view: View) -> str:
+    """Draw the Rank by picker, kept in the URL as rank_by."""
+    kpis = charts.available_kpis(
+        {"orders": view.has("orders"), "beats": view.has("beats")}
     )
-    # Territory codes such as 007 must stay categories, in the ranked order.
-    figure.update_yaxes(type="category", categoryorder="array", categoryarray=list(ranked["label"]))
-    if kpi in RATIOS:
-        figure.update_xaxes(tickformat=".0%")
-    figure.update_layout(height=max(300, 28 * len(ranked)))
-    st.plotly_chart(figure, width="stretch")
-    undefined = len(report) - len(ranked)
-    if undefined:
-        st.caption(f"{undefined} territories have no {kpis[kpi].lower()} for this period and are not ranked.")
+    seed_from_url("rank_by", kpis, "ranking")
+    if st.session_state.get("rank_by") not in kpis:
+        # A KPI of another database (without orders or beats) earlier in the session.
+        st.session_state.pop("rank_by", None)
+    name = st.selectbox(
+        "Rank by",
+        list(kpis),
+        format_func=lambda option: kpis[option].label,
+        key="rank_by",
+        help="The weakest come first: lowest coverage, most neglected outlets.",
+    )
+    write_to_url("rank_by", name, default=next(iter(kpis)))
+    return name
 
 
-def draw_table(view: View, report) -> None:
+def choose_compare() -> str:
+    """Draw the Territories/Regions switch, kept in the URL as compare."""
+    options = {"territories": "Territories", "regions": "Regions"}
+    seed_from_url("compare", options, "comparison")
+    compare = st.radio(
+        "Compare",
+        list(options),
+        format_func=options.get,
+        key="compare",
+        horizontal=True,
+    )
+    write_to_url("compare", compare, default="territories")
+    return compare
+
+
+def draw_comparison(view: View) -> None:
+    """Rank the territories (or regions) in scope and draw the comparison charts."""
+    groups = load_territory_groups(view)
+    if groups.empty:
+        st.warning(
+            "No territories in the chosen scope. Widen the region or territory filter."
+        )
+        st.stop()
+    previous = load_territory_groups(view.at(view.period.previous()))
+
+    left, right = st.columns([2, 1])
+    with left:
+        kpi_name = choose_kpi(view)
+    with right:
+        compare = choose_compare() if chosen(REGION) is None else "territories"
+
+    draw_tiles(view, kpi_tiles(view, group_totals(groups), group_totals(previous)))
+    draw_empty_period_notes(groups)
+    territories = load_territories(view)
+    if compare == "regions":
+        ranked = tables.ranked_regions(
+            region_groups(groups), region_groups(previous), territories, kpi_name
+        )
+    else:
+        ranked = tables.ranked_territories(groups, previous, territories, kpi_name)
+    draw_comparison_charts(view, groups, ranked, kpi_name, compare)
+    draw_ranked_table(view, ranked, kpi_name, compare)
+    if compare == "territories":
+        draw_unassigned(view, groups)
+
+
+def draw_empty_period_notes(groups: pd.DataFrame) -> None:
+    if groups["visits"].sum() == 0:
+        st.info(
+            "No visits in this period, so coverage is 0 % and strike rates are blank. "
+            "Pick another week in the sidebar.",
+            icon=":material/event_busy:",
+        )
+    without_reps = groups[(groups["reps"] == 0) & ~groups["is_unassigned"]]
+    if not without_reps.empty:
+        names = ", ".join(
+            markdown_text(name)
+            for name in without_reps["territory_name"].fillna(
+                without_reps["territory_id"]
+            )
+        )
+        st.caption(
+            f"No reps in {names}: their outlets count, but outlets per rep and "
+            "planned calls per rep are blank."
+        )
+
+
+def draw_comparison_charts(
+    view: View, groups: pd.DataFrame, ranked: pd.DataFrame, kpi_name: str, compare: str
+) -> None:
+    kpi = charts.KPIS[kpi_name]
     symbol = view.settings.currency_symbol
+    colour = "region_label" if compare == "territories" else "label"
+    names = ["Ranking", "Coverage and strike rate", "Team load", "Outlet status"]
+    if compare == "territories":
+        names.append(f"{TREND_WEEKS}-week coverage")
+    tabs = st.tabs(names)
+
+    with tabs[0]:
+        draw_chart(
+            charts.ranking_figure(ranked, kpi_name, kpi, symbol),
+            f"{compare}-by-{kpi_name}",
+        )
+        undefined = int(ranked[kpi_name].isna().sum())
+        if undefined:
+            st.caption(
+                f"{undefined} of {len(ranked)} have no {kpi.label.lower()} in this period and are not ranked."
+            )
+    with tabs[1]:
+        if view.has("orders"):
+            code = "territory_id" if compare == "territories" else "region_id"
+            figure = charts.coverage_strike_figure(ranked, code, colour, symbol)
+            draw_chart(figure, f"{compare}-coverage-strike-rate")
+            st.caption(
+                "Right: more of the outlets visited. Up: more visits turn into orders. "
+                "Bubble size: order value. Hover for outlets and planned calls per rep."
+            )
+        else:
+            st.info("This database has no orders, so there is no strike rate to plot.")
+    with tabs[2]:
+        draw_chart(charts.team_load_figure(ranked), f"{compare}-team-load")
+        st.caption(
+            "A team with many outlets or planned calls per rep is thin: low coverage "
+            "there may call for another rep rather than more effort."
+        )
+    with tabs[3]:
+        draw_chart(charts.status_mix_figure(ranked), f"{compare}-outlet-status")
+    if compare == "territories":
+        with tabs[4]:
+            draw_weekly_coverage(view, groups, ranked)
+
+
+def draw_weekly_coverage(
+    view: View, groups: pd.DataFrame, ranked: pd.DataFrame
+) -> None:
+    shares = load_weekly_coverage(view, groups, TREND_WEEKS)
+    order = ranked["territory_id"].fillna(UNASSIGNED)
+    shares = shares.set_axis(shares.index.to_series().fillna(UNASSIGNED)).reindex(order)
+    draw_chart(
+        charts.coverage_heatmap(shares, ranked["label"]), "territory-weekly-coverage"
+    )
+    st.caption(
+        "Share of each territory's active outlets visited by anyone in each week; "
+        "rows follow the ranking. Today's active outlets are the denominator of every week."
+    )
+
+
+def draw_ranked_table(
+    view: View, ranked: pd.DataFrame, kpi_name: str, compare: str
+) -> None:
+    table = tables.comparison_table(ranked, kpi_name, compare)
+    key = f"{compare}_table_{kpi_name}"
     st.dataframe(
-        report,
+        table,
         hide_index=True,
         width="stretch",
-        column_config={
-            "territory_id": st.column_config.TextColumn("Territory id"),
-            "territory_name": st.column_config.TextColumn("Territory"),
-            "region_id": st.column_config.TextColumn("Region"),
-            "active_outlets": st.column_config.NumberColumn("Active outlets"),
-            "visited_outlets": st.column_config.NumberColumn("Visited"),
-            "coverage": percent_column("Coverage", "Active outlets visited by anyone / active outlets."),
-            "skipped_outlets": st.column_config.NumberColumn("Skipped"),
-            "unplanned_outlets": st.column_config.NumberColumn("Unplanned"),
-            "neglected_outlets": st.column_config.NumberColumn("Neglected"),
-            "not_due_outlets": st.column_config.NumberColumn("Not due"),
-            "visits": st.column_config.NumberColumn("Visits"),
-            "productive_visits": st.column_config.NumberColumn("Productive visits"),
-            "strike_rate": percent_column("Strike rate"),
-            "beat_compliance": percent_column("Beat compliance"),
-            "order_value": money_column("Order value", symbol),
-            "planned_calls": st.column_config.NumberColumn("Planned calls"),
-            "calls_on_plan": st.column_config.NumberColumn("Calls on plan"),
-            "overdue_outlets": st.column_config.NumberColumn(
-                "Overdue", help="Active outlets with no visit in the neglect window, whatever their status."
-            ),
-        },
+        column_config=tables.column_config(view.settings.currency_symbol, kpi_name),
+        on_select=partial(open_clicked_row, key, tables.drill_targets(ranked, compare)),
+        selection_mode="single-row",
+        key=key,
     )
+    level = "region" if compare == "regions" else "territory"
+    st.caption(
+        f"Click a row to open the {level}. Ratios are blank where they are undefined."
+    )
+    draw_downloads(view, table, compare)
+
+
+def draw_unassigned(view: View, groups: pd.DataFrame) -> None:
+    """List the reps without a listed territory, who make up the Unassigned group."""
+    unassigned = groups[groups["is_unassigned"]]
+    if unassigned.empty:
+        return
+    reps = load_reps_report(view)
+    reps = reps[~reps["territory_id"].isin(groups["territory_id"].dropna())]
+    outlets = int(unassigned["active_outlets"].iloc[0])
+    with st.expander(
+        f"Unassigned: {len(reps)} reps and {outlets} outlets without a territory"
+    ):
+        st.caption(
+            "Their visits, orders and outlets count in the totals above. Give them "
+            "a territory in the source system to compare them."
+        )
+        if reps.empty:
+            return
+        draw_rep_table(view, reps, "unassigned_reps")
 
 
 view = current_view()
 st.title("Territory comparison")
-st.caption(f"{view.period.start:%d %b %Y} to {view.period.end:%d %b %Y} · {view.scope.label}")
-report = load_territories_report(view)
-if report.empty:
-    st.warning("No territories in the chosen scope. Widen the region or territory filter.")
-    st.stop()
-draw_ranking(view, report)
-draw_table(view, report)
+st.caption(
+    f"{view.period.start:%d %b %Y} to {view.period.end:%d %b %Y} · "
+    f"{markdown_text(view.scope.label)}"
+)
+draw_path(view)
+draw_notice()
+if chosen(REP) is not None:
+    draw_rep(view, chosen(REP))
+elif chosen(TERRITORY) is not None:
+    draw_territory(view, chosen(TERRITORY))
+else:
+    draw_comparison(view)

@@ -1,0 +1,47 @@
+"""Keep a page's own choices (such as the KPI a ranking uses) in the URL, the
+way dashboard.py keeps the sidebar filters there, so a copied link restores
+them.
+
+A choice is read from the URL once per session, before its widget is drawn,
+and written back after every run. The URL parameter has the widget's key as
+its name.
+"""
+
+from collections.abc import Collection
+
+import streamlit as st
+
+from pages.formatting import markdown_text
+
+SEEDED_KEY = "_page_choices_seeded_from_url"
+
+
+def seed_from_url(key: str, allowed: Collection[str], label: str) -> None:
+    """Set the widget state `key` from the URL parameter `key`, once per session.
+
+    A value that is not among allowed is dropped with a warning naming it, so
+    an old or edited link still opens the nearest valid view.
+    """
+    seeded = st.session_state.setdefault(SEEDED_KEY, set())
+    if key in seeded:
+        return
+    seeded.add(key)
+    text = st.query_params.get(key)
+    if text is None:
+        return
+    if text not in allowed:
+        st.warning(
+            f"The link's {label} {markdown_text(repr(text))} is not available here, "
+            "so it is ignored."
+        )
+        return
+    st.session_state[key] = text
+
+
+def write_to_url(key: str, value: str, default: str) -> None:
+    """Write a choice to the URL, leaving the default out to keep links short."""
+    if value == default:
+        if key in st.query_params:
+            del st.query_params[key]
+    elif st.query_params.get(key) != value:
+        st.query_params[key] = value

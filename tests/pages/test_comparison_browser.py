@@ -1,0 +1,56 @@
+"""The territory comparison in Debian's Chromium: a shared link opens the same
+drill-down level, and its table and chart download as XLSX and PNG."""
+
+import io
+
+import openpyxl
+from playwright.sync_api import expect
+
+from tests.comparison_company import PREVIOUS_WEEK, ROWS
+from tests.database import sqlite_database
+
+TIMEOUT_MS = 60_000
+LINK = f"territories?week={PREVIOUS_WEEK}&region=N&territory=12.1&rank_by=strike_rate"
+
+
+def test_link_opens_territory_and_downloads(tmp_path, start_streamlit, browser_page):
+    sqlite_database(tmp_path, ROWS).dispose()
+    url = start_streamlit(
+        env={"BEATBOARD_DATABASE_URL": f"sqlite:///{tmp_path / 'sfa.sqlite'}"}
+    )
+    page = browser_page.page
+    # NOTE: the first page load after the server starts can show Streamlit's
+    # "Page not found" dialog for a page path, so the root is opened first.
+    page.goto(url)
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible(
+        timeout=TIMEOUT_MS
+    )
+
+    page.goto(f"{url}/{LINK}")
+
+    expect(page.get_by_role("heading", name="Territory comparison")).to_be_visible(
+        timeout=TIMEOUT_MS
+    )
+    expect(page.get_by_role("heading", name="Reps")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page.get_by_text("Hills (12.1)", exact=True)).to_be_visible()
+    with page.expect_download() as xlsx:
+        page.get_by_role("button", name="XLSX").first.click()
+    # Playwright saves downloads without a suffix, which openpyxl rejects.
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.value.path().read_bytes())).active
+    header, row = (
+        list(values) for values in sheet.iter_rows(max_row=2, values_only=True)
+    )
+    assert (
+        xlsx.value.suggested_filename == "territory-reps-2026-02-23-to-2026-03-01.xlsx"
+    )
+    assert dict(zip(header, row))["rep_id"] == "010"
+    assert dict(zip(header, row))["planned_calls"] == 2
+
+    page.locator(".js-plotly-plot").first.hover()
+    with page.expect_download() as png:
+        page.locator('.modebar-btn[data-title="Download plot as a PNG"]').first.click()
+
+    assert png.value.suggested_filename == "territory-reps.png"
+    assert png.value.path().read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert browser_page.blocked_urls == []
+    assert browser_page.page_errors == []
