@@ -14,30 +14,39 @@ import streamlit as st
 
 from data_access import queries
 from data_access.filters import Period, Scope, week_containing
+from pages import errors, identity
 from pages.connection import DatabaseURLError, load_data_notice, load_settings, open_database
-from pages.shared import VIEW_KEY, View
+from pages.formatting import markdown_text
+from pages.shared import VIEW_KEY, View, draw_freshness
+# Registers the "beatboard" Plotly template as the default of every chart.
+from pages import theme  # noqa: F401
 
 log = logging.getLogger("beatboard")
 
 ICON = Path(__file__).resolve().parent / "assets" / "beatboard.png"
 
 PAGES = [
-    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
+    # url_path differs from the file name on purpose: AppTest (Streamlit 1.67)
+    # also reads pages/ as a classic multipage folder, and a page whose url_path
+    # equals its file name then reruns without this script, so without the view.
+    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="home", default=True),
     st.Page("pages/rep_performance.py", title="Rep performance", icon=":material/groups:", url_path="reps"),
     st.Page("pages/territory_map.py", title="Territory map", icon=":material/map:", url_path="map"),
     st.Page("pages/territory_comparison.py", title="Territory comparison", icon=":material/leaderboard:", url_path="territories"),
+    st.Page("pages/data_health.py", title="Data health", icon=":material/health_and_safety:", url_path="health"),
 ]
 
 
 @st.cache_data(ttl=600, show_spinner=False)
-def _filter_options(_engine, database_key: str, timezone: str) -> dict:
-    """Regions, territories, reps and the visit date range, for the filter widgets."""
-    everything = Scope()
+def _filter_options(_engine, database_key: str, timezone: str, scope: Scope) -> dict:
+    """Regions, territories, reps and the visit date range in the viewer's scope,
+    for the filter widgets. The scope is part of the cache key, so viewers with
+    different scopes never share these lists."""
     return {
-        "regions": queries.region_list(_engine, everything),
-        "territories": queries.territory_list(_engine, everything),
-        "reps": queries.rep_list(_engine, everything),
-        "date_range": queries.visit_date_range(_engine, timezone),
+        "regions": queries.region_list(_engine, scope),
+        "territories": queries.territory_list(_engine, scope),
+        "reps": queries.rep_list(_engine, scope),
+        "date_range": queries.visit_date_range(_engine, scope, timezone),
         "presence": queries.data_presence(_engine),
     }
 
@@ -52,7 +61,9 @@ def _from_url(key: str, allowed, label: str, parse=str):
     """Seed a filter's widget state from the URL once per session.
 
     A value that is malformed or not among the allowed ones is dropped with a
-    message, so a stale or edited link still opens the nearest valid view.
+    message, so a stale or edited link still opens the nearest valid view. The
+    message repeats only the link's own text: it reads the same for an id that
+    does not exist and for one outside the viewer's scope.
     """
     seeded = st.session_state.setdefault("_seeded_from_url", set())
     if key in seeded:
@@ -66,7 +77,10 @@ def _from_url(key: str, allowed, label: str, parse=str):
     except ValueError:
         value = None
     if value is None or (allowed is not None and value not in allowed):
-        st.sidebar.warning(f"The link's {label} {text!r} is not available here, so it is ignored.")
+        st.sidebar.warning(
+            f"The link's {label} {markdown_text(repr(text))} is not available here, "
+            "so it is ignored."
+        )
         return
     st.session_state[key] = value
 
@@ -92,9 +106,17 @@ def _period_filter(date_range: tuple[date, date] | None, week_start: int, timezo
     weeks = [last_week - timedelta(weeks=offset) for offset in range(week_count)]
 
     _from_url("period", ("week", "range"), "period type")
-    _from_url("week", weeks, "week", date.fromisoformat)
+    # A date inside a week opens that week.
+    _from_url("week", weeks, "week", lambda text: week_containing(date.fromisoformat(text), week_start, timezone).start)
     _from_url("from", None, "start date", date.fromisoformat)
     _from_url("to", None, "end date", date.fromisoformat)
+    if st.session_state.get("period") == "range" and "from" in st.session_state and "to" not in st.session_state:
+        # A link with a start date and no valid end date: show the 7 days from it.
+        st.session_state["to"] = st.session_state["from"] + timedelta(days=6)
+        st.sidebar.info(
+            f"The link has a start date but no valid end date, so the period is "
+            f"the 7 days from {st.session_state['from']}."
+        )
 
     mode = st.sidebar.radio(
         "Period", ["week", "range"], key="period", horizontal=True,
@@ -102,7 +124,9 @@ def _period_filter(date_range: tuple[date, date] | None, week_start: int, timezo
     )
     if mode == "week":
         start = st.sidebar.selectbox("Week", weeks, key="week", format_func=_week_label)
-        _to_url({"period": None, "week": start if start != weeks[0] else None, "from": None, "to": None})
+        # The week stays in the URL even when it is the latest, so a link shows
+        # the same week after a newer one starts.
+        _to_url({"period": None, "week": start, "from": None, "to": None})
         return Period(start, start + timedelta(days=6), timezone)
 
     start = st.sidebar.date_input("From", value=last_week, key="from")
@@ -128,8 +152,9 @@ def _choice(label: str, frame, id_column: str, name_column: str, key: str) -> st
     )
 
 
-def _scope_filters(options: dict) -> Scope:
-    """Draw the region, territory and rep pickers and return the chosen scope."""
+def _scope_filters(options: dict, viewer_scope: Scope) -> Scope:
+    """Draw the region, territory and rep pickers, whose options are already
+    limited to the viewer's scope, and return the choice within that scope."""
     territories = options["territories"]
     reps = options["reps"]
     region = _choice("Region", options["regions"], "region_id", "region_name", "region")
@@ -141,21 +166,22 @@ def _scope_filters(options: dict) -> Scope:
         reps = reps[reps["territory_id"] == territory]
     rep = _choice("Rep", reps, "rep_id", "rep_name", "rep")
     _to_url({"region": region, "territory": territory, "rep": rep})
-    return Scope().narrowed(
+    return viewer_scope.narrowed(
         region_ids=(region,) if region else None,
         territory_ids=(territory,) if territory else None,
         rep_ids=(rep,) if rep else None,
     )
 
 
-def _banners(view: View) -> None:
+def _banners(view: View, viewer: identity.Viewer) -> None:
     if view.is_demo:
         st.info(
             "Demo data: a generated company, not real figures. To show your own, set "
             "[connections.sfa] url in .streamlit/secrets.toml or BEATBOARD_DATABASE_URL.",
             icon=":material/science:",
         )
-    st.caption("Open mode: sign-in is not configured, so everyone sees every team.")
+    identity.draw_viewer_banner(viewer)
+    draw_freshness(view)
     notice = load_data_notice()
     if notice:
         st.caption(notice)
@@ -164,17 +190,47 @@ def _banners(view: View) -> None:
 def main() -> None:
     # A local icon: a Material icon name would make the browser fetch a web font.
     st.set_page_config(page_title="Beatboard", page_icon=str(ICON), layout="wide")
-    page = st.navigation(PAGES)
-
     try:
         engine, database_key, is_demo = open_database()
         settings = load_settings()
     except (DatabaseURLError, ValueError) as error:
-        st.error(f"The dashboard cannot start: {error}")
-        st.stop()
+        _stop_before_pages(f"The dashboard cannot start: {error}")
 
+    viewer = _viewer(engine, database_key)
+    page = st.navigation(PAGES)
+    with errors.logged_for_viewer(viewer.user_id, page.title):
+        _draw(page, viewer, engine, database_key, is_demo, settings)
+
+
+def _stop_before_pages(message: str) -> None:
+    """Show one sentence and stop, with the page menu hidden: the viewer may not
+    be known yet, so no page may run."""
+    st.navigation(PAGES, position="hidden")
+    st.error(message)
+    st.stop()
+
+
+def _viewer(engine, database_key: str) -> identity.Viewer:
+    """Return who is looking; stop with the sign-in or no-access page otherwise."""
     try:
-        options = _filter_options(engine, database_key, settings.timezone)
+        viewer = identity.resolve_viewer(engine)
+    except Exception:
+        log.exception("could not read the users table from %s", database_key)
+        _stop_before_pages(
+            "Could not read the users table, so nobody can be shown any data. Check "
+            "that the database is a Beatboard database and the server is running; "
+            "details are in the server log."
+        )
+    if isinstance(viewer, identity.AccessDenied):
+        st.navigation(PAGES, position="hidden")
+        identity.draw_access_denied(viewer)
+    return viewer
+
+
+def _draw(page, viewer: identity.Viewer, engine, database_key: str, is_demo: bool, settings) -> None:
+    """Draw the sidebar filters for the viewer's scope, then run the page."""
+    try:
+        options = _filter_options(engine, database_key, settings.timezone, viewer.scope)
     except Exception:
         log.exception("could not read the filter options from %s", database_key)
         st.error(
@@ -185,8 +241,9 @@ def main() -> None:
         st.stop()
 
     st.sidebar.title("Beatboard")
+    identity.draw_view_as_picker(viewer)
     period = _period_filter(options["date_range"], settings.week_start, settings.timezone)
-    scope = _scope_filters(options)
+    scope = _scope_filters(options, viewer.scope)
     view = View(
         engine=engine,
         database_key=database_key,
@@ -197,8 +254,12 @@ def main() -> None:
         presence=tuple(sorted(options["presence"].items())),
     )
     st.session_state[VIEW_KEY] = view
-    _banners(view)
-    page.run()
+    _banners(view, viewer)
+    try:
+        page.run()
+    finally:
+        # A page must never run on a view left from an earlier run.
+        st.session_state.pop(VIEW_KEY, None)
 
 
 main()

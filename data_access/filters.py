@@ -31,6 +31,10 @@ class Settings:
     duplicate_window_s: two visits by one rep to one outlet whose check-ins
         are less than this many seconds apart are one visit (offline sync
         resends a visit under a new id).
+    max_visit_hours: data health flags a visit whose check-out is more than
+        this many hours after its check-in.
+    max_speed_kmh: data health flags a visit reached from the rep's previous
+        visit of the day faster than this many km/h.
     """
 
     timezone: str = "UTC"
@@ -40,6 +44,8 @@ class Settings:
     off_site_m: float = 300.0
     duplicate_window_s: float = 120.0
     currency_symbol: str = ""
+    max_visit_hours: float = 12.0
+    max_speed_kmh: float = 120.0
 
     def __post_init__(self) -> None:
         check_timezone(self.timezone)
@@ -53,6 +59,12 @@ class Settings:
                 raise ValueError(f"{label}: neglect window {days} must be 1 day or more")
 
 
+# Dates outside this range cannot be a business period, and the first and
+# last dates Python can represent would overflow when converted to UTC.
+FIRST_DATE = date(1900, 1, 1)
+LAST_DATE = date(2999, 12, 31)
+
+
 @dataclass(frozen=True)
 class Period:
     """A closed range of local dates [start, end] in the business time zone."""
@@ -62,6 +74,12 @@ class Period:
     timezone: str = "UTC"
 
     def __post_init__(self) -> None:
+        for day in (self.start, self.end):
+            if not FIRST_DATE <= day <= LAST_DATE:
+                raise ValueError(
+                    f"date {day} is outside the supported range {FIRST_DATE} to "
+                    f"{LAST_DATE}; pick a date in it"
+                )
         if self.end < self.start:
             raise ValueError(
                 f"the period ends on {self.end} before it starts on {self.start}; "
@@ -80,12 +98,12 @@ class Period:
     @property
     def utc_start(self) -> datetime:
         """Naive UTC instant of local midnight at the start of the first day."""
-        return _local_midnight_in_utc(self.start, self.timezone)
+        return local_midnight_in_utc(self.start, self.timezone)
 
     @property
     def utc_end(self) -> datetime:
         """Naive UTC instant of local midnight after the last day (exclusive)."""
-        return _local_midnight_in_utc(self.end + timedelta(days=1), self.timezone)
+        return local_midnight_in_utc(self.end + timedelta(days=1), self.timezone)
 
     def previous(self) -> "Period":
         """The period of the same length that ends the day before this one starts."""
@@ -98,7 +116,12 @@ class Period:
         return Period(self.start + offset, self.end + offset, self.timezone)
 
 
-def _local_midnight_in_utc(day: date, timezone: str) -> datetime:
+def local_midnight_in_utc(day: date, timezone: str) -> datetime:
+    """Return the naive UTC instant at which the local date day begins.
+
+    Where daylight saving time skips midnight, the day begins at the
+    transition, which is what zoneinfo returns for the skipped time.
+    """
     local = datetime.combine(day, time(0), tzinfo=ZoneInfo(timezone))
     return local.astimezone(UTC).replace(tzinfo=None)
 

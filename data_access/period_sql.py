@@ -5,13 +5,13 @@ Every block reads visits and orders bounded by the period's UTC instants, so
 the database can use the check_in and ordered_at indexes.
 """
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
 from data_access import schema
-from data_access.dialect import day_number, distance_m, local_date, seconds_between
-from data_access.filters import Period, Scope, Settings
+from data_access.dialect import day_number, distance_m, seconds_between
+from data_access.filters import Period, Scope, Settings, local_midnight_in_utc
 
 visits = schema.visits
 orders = schema.orders
@@ -77,6 +77,40 @@ def usable_fix(latitude: sa.ColumnElement, longitude: sa.ColumnElement) -> sa.Co
         latitude.between(-90, 90),
         longitude.between(-180, 180),
         sa.not_(sa.and_(latitude == 0, longitude == 0)),
+    )
+
+
+def local_day(timestamp: sa.ColumnElement, period: Period) -> sa.ColumnElement[date]:
+    """The local date of a naive UTC timestamp that falls within the period.
+
+    The UTC instant of each local midnight is computed in Python from the
+    IANA time zone database, so both engines date a check-in the same way,
+    daylight saving changes included. The expression is a CASE that halves
+    the period's days at each step, so a row costs about log2(days)
+    comparisons. A timestamp before the period gets its first date and one
+    after it its last: callers bound their rows to the period first.
+    """
+    days = period.days
+    midnights = [local_midnight_in_utc(day, period.timezone) for day in days]
+    return _day_between(timestamp, days, midnights, 0, len(days) - 1)
+
+
+def _day_between(
+    timestamp: sa.ColumnElement,
+    days: list[date],
+    midnights: list[datetime],
+    first: int,
+    last: int,
+) -> sa.ColumnElement[date]:
+    if first == last:
+        return sa.literal(days[first], sa.Date)
+    middle = (first + last + 1) // 2
+    return sa.case(
+        (
+            timestamp < sa.literal(midnights[middle], sa.DateTime),
+            _day_between(timestamp, days, midnights, first, middle - 1),
+        ),
+        else_=_day_between(timestamp, days, midnights, middle, last),
     )
 
 
@@ -153,13 +187,16 @@ class PeriodSQL:
             order_by=(flagged.c.check_in, flagged.c.visit_id),
         )
         chained = sa.select(flagged, chain.label("chain")).cte("chained_visits")
-        kept = sa.func.first_value(chained.c.visit_id).over(
-            partition_by=(chained.c.rep_id, chained.c.outlet_id, chained.c.chain),
-            order_by=(chained.c.check_in, chained.c.visit_id),
-        )
+        same_chain = {
+            "partition_by": (chained.c.rep_id, chained.c.outlet_id, chained.c.chain),
+            "order_by": (chained.c.check_in, chained.c.visit_id),
+        }
+        kept = sa.func.first_value(chained.c.visit_id).over(**same_chain)
+        kept_check_in = sa.func.first_value(chained.c.check_in).over(**same_chain)
         return sa.select(
             *(chained.c[name] for name in flagged.c.keys() if name != "starts_visit"),
             kept.label("kept_visit_id"),
+            kept_check_in.label("kept_check_in"),
         )
 
     @property
@@ -178,7 +215,7 @@ class PeriodSQL:
             aliases.c.latitude,
             aliases.c.longitude,
             aliases.c.no_order_reason,
-            local_date(aliases.c.check_in, self.timezone).label("visit_date"),
+            local_day(aliases.c.check_in, self.period).label("visit_date"),
         ).where(
             aliases.c.visit_id == aliases.c.kept_visit_id,
             aliases.c.check_in >= self.period.utc_start,
@@ -211,11 +248,19 @@ class PeriodSQL:
     def _build_linked_orders(self) -> sa.Select:
         aliases = self.visit_aliases
         kept = self.period_visits
-        by_visit_id = sa.select(
-            kept.c.visit_id, orders.c.order_id, orders.c.value, orders.c.line_count
-        ).select_from(
-            orders.join(aliases, orders.c.visit_id == aliases.c.visit_id).join(
-                kept, kept.c.visit_id == aliases.c.kept_visit_id
+        # The kept visit's check-in tells whether it is a visit of the period,
+        # so no join with period_visits is needed (SQLite would scan it per order).
+        by_visit_id = (
+            sa.select(
+                aliases.c.kept_visit_id.label("visit_id"),
+                orders.c.order_id,
+                orders.c.value,
+                orders.c.line_count,
+            )
+            .select_from(orders.join(aliases, orders.c.visit_id == aliases.c.visit_id))
+            .where(
+                aliases.c.kept_check_in >= self.period.utc_start,
+                aliases.c.kept_check_in < self.period.utc_end,
             )
         )
 
@@ -233,7 +278,7 @@ class PeriodSQL:
             orders.c.outlet_id,
             orders.c.value,
             orders.c.line_count,
-            local_date(orders.c.ordered_at, self.timezone).label("order_date"),
+            local_day(orders.c.ordered_at, self.period).label("order_date"),
         ).where(
             orders.c.visit_id.is_(None),
             orders.c.ordered_at >= self.period.utc_start,
@@ -316,53 +361,89 @@ class PeriodSQL:
         return self._once("visit_facts", self._build_visit_facts)
 
     def _build_visit_facts(self) -> sa.Select:
-        kept = self.period_visits
-        linked = self.linked_orders
-        planned = self.planned_calls
-        positive = linked.c.value > 0
-        order_totals = (
-            sa.select(
-                linked.c.visit_id,
-                sa.func.max(sa.case((positive, 1), else_=0)).label("productive"),
-                sa.func.sum(sa.case((positive, linked.c.line_count), else_=0)).label(
-                    "order_lines"
-                ),
-            )
-            .group_by(linked.c.visit_id)
-            .cte("visit_order_totals")
-        )
+        # One stream of kept visits, planned calls and linked orders, with
+        # window functions in place of joins between the period's CTEs:
+        # SQLite can index a CTE only for some joins and otherwise scans it
+        # once per visit, while a window sorts each stream once.
+        marks = self._visit_marks()
+        same_call = (marks.c.rep_id, marks.c.outlet_id, marks.c.day)
+        flagged = sa.select(
+            marks,
+            sa.func.max(marks.c.is_plan).over(partition_by=same_call).label("on_plan"),
+            sa.func.max(marks.c.positive).over(partition_by=marks.c.visit_id).label(
+                "productive"
+            ),
+            sa.func.sum(marks.c.order_lines).over(partition_by=marks.c.visit_id).label(
+                "visit_lines"
+            ),
+        ).cte("flagged_visit_marks")
+
         outlet = outlets.alias("visited_outlet")
         both_fixes = sa.and_(
-            usable_fix(kept.c.latitude, kept.c.longitude),
+            usable_fix(flagged.c.latitude, flagged.c.longitude),
             usable_fix(outlet.c.latitude, outlet.c.longitude),
         )
         distance = distance_m(
-            kept.c.latitude, kept.c.longitude, outlet.c.latitude, outlet.c.longitude
+            flagged.c.latitude, flagged.c.longitude, outlet.c.latitude, outlet.c.longitude
         )
-        return sa.select(
-            kept.c.visit_id,
-            kept.c.rep_id,
-            kept.c.outlet_id,
-            kept.c.visit_date,
-            kept.c.check_in,
-            kept.c.check_out,
-            sa.func.coalesce(order_totals.c.productive, 0).label("productive"),
-            sa.func.coalesce(order_totals.c.order_lines, 0).label("order_lines"),
-            sa.case((planned.c.rep_id.is_(None), 1), else_=0).label("off_beat"),
-            sa.case((both_fixes, distance), else_=None).label("distance_m"),
-            sa.case((both_fixes, 0), else_=1).label("without_fix"),
-        ).select_from(
-            kept.outerjoin(order_totals, order_totals.c.visit_id == kept.c.visit_id)
-            .outerjoin(
-                planned,
-                sa.and_(
-                    planned.c.rep_id == kept.c.rep_id,
-                    planned.c.outlet_id == kept.c.outlet_id,
-                    planned.c.plan_date == kept.c.visit_date,
-                ),
+        return (
+            sa.select(
+                flagged.c.visit_id,
+                flagged.c.rep_id,
+                flagged.c.outlet_id,
+                flagged.c.day.label("visit_date"),
+                flagged.c.check_in,
+                flagged.c.check_out,
+                flagged.c.productive,
+                flagged.c.visit_lines.label("order_lines"),
+                (1 - flagged.c.on_plan).label("off_beat"),
+                sa.case((both_fixes, distance), else_=None).label("distance_m"),
+                sa.case((both_fixes, 0), else_=1).label("without_fix"),
             )
-            .outerjoin(outlet, outlet.c.outlet_id == kept.c.outlet_id)
+            .select_from(
+                flagged.outerjoin(outlet, outlet.c.outlet_id == flagged.c.outlet_id)
+            )
+            .where(flagged.c.is_visit == 1)
         )
+
+    def _visit_marks(self) -> sa.CTE:
+        """Kept visits, planned calls and linked orders as rows of one shape.
+
+        is_visit, is_plan, positive and order_lines are 0 or the row's own
+        value, so a window over a visit's rows tells whether it was planned
+        and productive.
+        """
+        kept = self.period_visits
+        planned = self.planned_calls
+        linked = self.linked_orders
+
+        def none(type_: sa.types.TypeEngine) -> sa.ColumnElement:
+            return sa.cast(sa.null(), type_)
+
+        def number(value: int) -> sa.ColumnElement:
+            return sa.literal(value, sa.Integer)
+
+        positive = linked.c.value > 0
+        visit_rows = sa.select(
+            kept.c.visit_id, kept.c.rep_id, kept.c.outlet_id,
+            kept.c.visit_date.label("day"), kept.c.check_in, kept.c.check_out,
+            kept.c.latitude, kept.c.longitude,
+            number(1).label("is_visit"), number(0).label("is_plan"),
+            number(0).label("positive"), number(0).label("order_lines"),
+        )  # fmt: skip
+        plan_rows = sa.select(
+            none(sa.Text), planned.c.rep_id, planned.c.outlet_id, planned.c.plan_date,
+            none(sa.DateTime), none(sa.DateTime), none(sa.Float), none(sa.Float),
+            number(0), number(1), number(0), number(0),
+        )  # fmt: skip
+        order_rows = sa.select(
+            linked.c.visit_id, none(sa.Text), none(sa.Text), none(sa.Date),
+            none(sa.DateTime), none(sa.DateTime), none(sa.Float), none(sa.Float),
+            number(0), number(0),
+            sa.case((positive, 1), else_=0),
+            sa.case((positive, sa.func.coalesce(linked.c.line_count, 0)), else_=0),
+        )  # fmt: skip
+        return sa.union_all(visit_rows, plan_rows, order_rows).cte("visit_marks")
 
     @property
     def period_orders(self) -> sa.CTE:
@@ -380,7 +461,7 @@ class PeriodSQL:
             orders.c.outlet_id,
             sa.func.coalesce(orders.c.rep_id, linked_visit.c.rep_id).label("rep_id"),
             orders.c.value,
-            local_date(orders.c.ordered_at, self.timezone).label("order_date"),
+            local_day(orders.c.ordered_at, self.period).label("order_date"),
         ).select_from(
             orders.outerjoin(linked_visit, linked_visit.c.visit_id == orders.c.visit_id)
         ).where(

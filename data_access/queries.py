@@ -8,13 +8,13 @@ empty frame with the same columns.
 
 import logging
 import time
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import sqlalchemy as sa
 
 from data_access import schema
-from data_access.dialect import local_date
+from data_access.dialect import day_number, local_date
 from data_access.filters import Period, Scope, Settings
 from data_access.period_sql import (
     PeriodSQL,
@@ -39,14 +39,40 @@ orders = schema.orders
 
 
 def fetch_frame(engine: sa.Engine, name: str, statement: sa.Executable) -> pd.DataFrame:
-    """Run a query and return its rows as a DataFrame, logging rows and time."""
+    """Run a query and return its rows as a DataFrame, logging rows and time.
+
+    A connection that the server dropped (a restart, an idle timeout) is
+    retried once on a new connection; a second failure raises.
+    """
     started = time.perf_counter()
-    with engine.connect() as connection:
-        result = connection.execute(statement)
-        frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    try:
+        frame = _run(engine, statement)
+    except sa.exc.DBAPIError as error:
+        if not is_dropped_connection(error):
+            raise
+        log.warning("query %s: the database connection dropped; retrying once", name)
+        frame = _run(engine, statement)
     elapsed_ms = (time.perf_counter() - started) * 1000
     log.info("query %s: %d rows in %.0f ms", name, len(frame), elapsed_ms)
     return frame
+
+
+def _run(engine: sa.Engine, statement: sa.Executable) -> pd.DataFrame:
+    with engine.connect() as connection:
+        result = connection.execute(statement)
+        # Plain tuples: pandas probes each SQLAlchemy Row for attributes it
+        # lacks, which costs a second per 150,000 rows.
+        rows = [tuple(row) for row in result.fetchall()]
+        return pd.DataFrame(rows, columns=list(result.keys()))
+
+
+def is_dropped_connection(error: sa.exc.DBAPIError) -> bool:
+    """True when the error means the connection is gone, not that the query is wrong.
+
+    SQLAlchemy marks such errors connection_invalidated and discards the
+    pooled connection, so a retry opens a new one.
+    """
+    return bool(error.connection_invalidated)
 
 
 def _zero(column: sa.ColumnElement) -> sa.ColumnElement:
@@ -250,8 +276,9 @@ def outlet_activity(
     latitude, longitude, visits (by anyone, after de-duplication),
     planned (a planned call of any rep in the period), on_beat (on a beat whose
     date range overlaps the period), last_visit_date (local date of the last
-    visit on or before the period's last date), order_value (orders with
-    value > 0 dated in the period).
+    visit by anyone in the LAST_VISITS_LOOKBACK_DAYS days up to the period's
+    last date, None when there is none), order_value (orders with value > 0
+    dated in the period).
     """
     outlet_ids = scoped_outlet_ids(scope)
     sql = PeriodSQL(period, settings, outlet_ids=outlet_ids)
@@ -265,24 +292,7 @@ def outlet_activity(
         .cte("outlet_visit_counts")
     )
     planned_outlets = sa.select(planned.c.outlet_id).distinct().cte("planned_outlets")
-    on_beat = (
-        sa.select(beat_outlets.c.outlet_id)
-        .distinct()
-        .select_from(beat_outlets.join(beats, beats.c.beat_id == beat_outlets.c.beat_id))
-        .where(
-            beats.c.start_date <= period.end,
-            sa.or_(beats.c.end_date.is_(None), beats.c.end_date >= period.start),
-        )
-        .cte("outlets_on_beat")
-    )
-    # The latest check-in before the period ends; its local date is the last
-    # visit date because local time only shifts instants, never reorders them.
-    last_visits = (
-        sa.select(visits.c.outlet_id, sa.func.max(visits.c.check_in).label("last_check_in"))
-        .where(visits.c.check_in < period.utc_end, visits.c.outlet_id.in_(outlet_ids))
-        .group_by(visits.c.outlet_id)
-        .cte("outlet_last_visits")
-    )
+    on_beat = outlets_on_beat(period)
     order_values = (
         sa.select(
             period_orders.c.outlet_id,
@@ -307,22 +317,67 @@ def outlet_activity(
                 "planned"
             ),
             sa.case((on_beat.c.outlet_id.is_(None), False), else_=True).label("on_beat"),
-            local_date(last_visits.c.last_check_in, settings.timezone).label(
-                "last_visit_date"
-            ),
+            last_visit_check_in(outlets.c.outlet_id, period).label("last_check_in"),
             _zero(order_values.c.order_value).label("order_value"),
         )
         .select_from(
             outlets.outerjoin(visit_counts, visit_counts.c.outlet_id == outlets.c.outlet_id)
             .outerjoin(planned_outlets, planned_outlets.c.outlet_id == outlets.c.outlet_id)
             .outerjoin(on_beat, on_beat.c.outlet_id == outlets.c.outlet_id)
-            .outerjoin(last_visits, last_visits.c.outlet_id == outlets.c.outlet_id)
             .outerjoin(order_values, order_values.c.outlet_id == outlets.c.outlet_id)
         )
         .where(outlets.c.active.is_(True), *scoped_outlet_conditions(scope))
         .order_by(outlets.c.outlet_id)
     )
     frame = fetch_frame(engine, "outlet_activity", statement)
+    return with_last_visit_date(frame, settings.timezone)
+
+
+def outlets_on_beat(period: Period) -> sa.CTE:
+    """outlet_id of every outlet on a beat whose date range overlaps the period."""
+    return (
+        sa.select(beat_outlets.c.outlet_id)
+        .distinct()
+        .select_from(beat_outlets.join(beats, beats.c.beat_id == beat_outlets.c.beat_id))
+        .where(
+            beats.c.start_date <= period.end,
+            sa.or_(beats.c.end_date.is_(None), beats.c.end_date >= period.start),
+        )
+        .cte("outlets_on_beat")
+    )
+
+
+def last_visit_check_in(outlet_id: sa.ColumnElement, period: Period) -> sa.ColumnElement:
+    """The outlet's latest check-in in the LAST_VISITS_LOOKBACK_DAYS up to the period's end.
+
+    A correlated subquery that the (outlet_id, check_in) index answers with
+    one seek per outlet. Bounded on both sides, it never reads an outlet's
+    whole history: an outlet last visited before the lookback has none.
+    """
+    first_day = period.end - timedelta(days=LAST_VISITS_LOOKBACK_DAYS - 1)
+    lookback = Period(first_day, period.end, period.timezone)
+    return (
+        sa.select(sa.func.max(visits.c.check_in))
+        .where(
+            visits.c.outlet_id == outlet_id,
+            visits.c.check_in >= lookback.utc_start,
+            visits.c.check_in < lookback.utc_end,
+        )
+        .scalar_subquery()
+    )
+
+
+def with_last_visit_date(frame: pd.DataFrame, timezone: str) -> pd.DataFrame:
+    """Replace last_check_in (naive UTC) by last_visit_date (local date, None when missing).
+
+    The conversion runs in Python with the IANA time zone database, so it
+    is the same on every engine. Also gives planned, on_beat and order_value
+    their types.
+    """
+    moments = pd.to_datetime(frame.pop("last_check_in"))
+    local = moments.dt.tz_localize("UTC").dt.tz_convert(timezone).dt.date
+    position = list(frame.columns).index("on_beat") + 1
+    frame.insert(position, "last_visit_date", local.where(moments.notna(), None))
     frame["planned"] = frame["planned"].astype(bool)
     frame["on_beat"] = frame["on_beat"].astype(bool)
     frame["order_value"] = frame["order_value"].astype(float)
@@ -376,12 +431,23 @@ def user_by_id(engine: sa.Engine, user_id: str) -> dict | None:
     return frame.iloc[0].to_dict()
 
 
-def visit_date_range(engine: sa.Engine, timezone: str) -> tuple[date, date] | None:
-    """Return the local dates of the first and last visit, or None without visits."""
+def visit_date_range(
+    engine: sa.Engine, scope: Scope, timezone: str
+) -> tuple[date, date] | None:
+    """Return the local dates of the first and last visit by a rep in scope, or
+    None when those reps have no visits.
+
+    An unrestricted scope also counts visits whose rep_id is not in the reps table.
+    Check-ins later than now are left out: a phone with a wrong clock must not
+    make a future week the default one (data health counts those visits).
+    """
+    now = datetime.now(UTC).replace(tzinfo=None)
     statement = sa.select(
         local_date(sa.func.min(visits.c.check_in), timezone).label("first_date"),
         local_date(sa.func.max(visits.c.check_in), timezone).label("last_date"),
-    )
+    ).where(visits.c.check_in <= now)
+    if scoped_rep_conditions(scope):
+        statement = statement.where(visits.c.rep_id.in_(scoped_rep_ids(scope)))
     frame = fetch_frame(engine, "visit_date_range", statement)
     first, last = frame.iloc[0]["first_date"], frame.iloc[0]["last_date"]
     if first is None or pd.isna(first):
@@ -389,17 +455,36 @@ def visit_date_range(engine: sa.Engine, timezone: str) -> tuple[date, date] | No
     return first, last
 
 
+# GPS presence is judged on the visits of this many days up to the latest one.
+GPS_LOOKBACK_DAYS = 365
+
+
 def data_presence(engine: sa.Engine) -> dict[str, bool]:
-    """Tell which optional kinds of data the database has: beats, orders, boundaries."""
+    """Tell which optional kinds of data the database has: beats, orders,
+    boundaries, and GPS fixes on the visits of the GPS_LOOKBACK_DAYS days up to
+    the latest visit.
+
+    The GPS check is bounded by date because a database without fixes would
+    otherwise be read to its last visit to find none.
+    """
+    latest = fetch_frame(
+        engine, "latest_check_in", sa.select(sa.func.max(visits.c.check_in))
+    ).iloc[0, 0]
+    recent_fix = sa.false()
+    if latest is not None and not pd.isna(latest):
+        latest = pd.Timestamp(latest).to_pydatetime()
+        recent_fix = sa.exists(
+            sa.select(visits.c.visit_id).where(
+                visits.c.check_in >= latest - timedelta(days=GPS_LOOKBACK_DAYS),
+                visits.c.check_in <= latest,
+                usable_fix(visits.c.latitude, visits.c.longitude),
+            )
+        )
     checks = {
         "beats": sa.exists(sa.select(beat_outlets.c.beat_id)),
         "orders": sa.exists(sa.select(orders.c.order_id)),
         "boundaries": sa.exists(sa.select(schema.territory_boundaries.c.territory_id)),
-        "gps": sa.exists(
-            sa.select(visits.c.visit_id).where(
-                usable_fix(visits.c.latitude, visits.c.longitude)
-            )
-        ),
+        "gps": recent_fix,
     }
     statement = sa.select(*(check.label(name) for name, check in checks.items()))
     frame = fetch_frame(engine, "data_presence", statement)
@@ -431,3 +516,130 @@ def region_list(engine: sa.Engine, scope: Scope) -> pd.DataFrame:
         .order_by(regions.c.region_id)
     )
     return fetch_frame(engine, "region_list", statement)
+
+
+def user_list(engine: sa.Engine) -> pd.DataFrame:
+    """List the users rows: user_id, name, role, scope_id, ordered by user_id.
+
+    The rows say who may sign in and what each person may see; they carry no
+    sales figures, so the list is not scoped.
+    """
+    statement = sa.select(
+        schema.users.c.user_id,
+        schema.users.c.name,
+        schema.users.c.role,
+        schema.users.c.scope_id,
+    ).order_by(schema.users.c.user_id)
+    return fetch_frame(engine, "user_list", statement)
+
+
+def territory_week_visited_outlets(
+    engine: sa.Engine, period: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    """Count the active outlets visited by anyone, per territory and week.
+
+    The weeks are the 7-day blocks from period.start, so a period that starts
+    on the first day of a week gives calendar weeks. An outlet counts once a
+    week however often it was visited, and duplicate visits are set aside as
+    in every period query. Columns: territory_id (missing for outlets without
+    one), week_start, visited_outlets; weeks without a visit have no row.
+    """
+    sql = PeriodSQL(period, settings, outlet_ids=scoped_outlet_ids(scope))
+    kept = sql.period_visits
+    first_day = (period.start - date(1970, 1, 1)).days
+    week_index = ((day_number(kept.c.visit_date) - first_day) // 7).label("week_index")
+    statement = (
+        sa.select(
+            outlets.c.territory_id,
+            week_index,
+            sa.func.count(sa.distinct(kept.c.outlet_id)).label("visited_outlets"),
+        )
+        .select_from(kept.join(outlets, outlets.c.outlet_id == kept.c.outlet_id))
+        .where(outlets.c.active.is_(True))
+        .group_by(outlets.c.territory_id, week_index)
+        .order_by(outlets.c.territory_id, week_index)
+    )
+    frame = fetch_frame(engine, "territory_week_visited_outlets", statement)
+    offsets = pd.to_timedelta(frame["week_index"].astype("int64") * 7, unit="D")
+    frame["week_start"] = (pd.Timestamp(period.start) + offsets).dt.date
+    frame["visited_outlets"] = frame["visited_outlets"].astype("int64")
+    return frame[["territory_id", "week_start", "visited_outlets"]]
+
+
+# An outlet's last visit and its list of last visits come from at most this
+# many days up to the period's end.
+LAST_VISITS_LOOKBACK_DAYS = 365
+
+
+def outlet_last_visits(
+    engine: sa.Engine,
+    period: Period,
+    scope: Scope,
+    settings: Settings,
+    outlet_id: str,
+    limit: int = 5,
+) -> pd.DataFrame:
+    """List an outlet's last visits by anyone up to the period's last date,
+    newest first, at most `limit` of them.
+
+    Only the LAST_VISITS_LOOKBACK_DAYS days up to period.end are read, so the
+    query stays bounded. Duplicates from offline sync are set aside as in
+    every period query. The outlet must be in scope, otherwise the frame is
+    empty. Columns: visit_id, visit_date (local), check_in, check_out (naive
+    UTC), rep_id, rep_name, productive (0 or 1), order_value (its linked
+    orders of value > 0), no_order_reason.
+    """
+    first_day = date.fromordinal(period.end.toordinal() - LAST_VISITS_LOOKBACK_DAYS + 1)
+    span = Period(first_day, period.end, period.timezone)
+    outlet_ids = scoped_outlet_ids(scope).where(outlets.c.outlet_id == outlet_id)
+    sql = PeriodSQL(span, settings, outlet_ids=outlet_ids)
+    kept = sql.period_visits
+    linked = sql.linked_orders
+
+    positive = linked.c.value > 0
+    totals = (
+        sa.select(
+            linked.c.visit_id,
+            sa.func.max(sa.case((positive, 1), else_=0)).label("productive"),
+            sa.func.sum(sa.case((positive, linked.c.value), else_=0)).label(
+                "order_value"
+            ),
+        )
+        .group_by(linked.c.visit_id)
+        .cte("last_visit_orders")
+    )
+    statement = (
+        sa.select(
+            kept.c.visit_id,
+            kept.c.visit_date,
+            kept.c.check_in,
+            kept.c.check_out,
+            kept.c.rep_id,
+            reps.c.name.label("rep_name"),
+            _zero(totals.c.productive).label("productive"),
+            _zero(totals.c.order_value).label("order_value"),
+            kept.c.no_order_reason,
+        )
+        .select_from(
+            kept.outerjoin(totals, totals.c.visit_id == kept.c.visit_id).outerjoin(
+                reps, reps.c.rep_id == kept.c.rep_id
+            )
+        )
+        .order_by(kept.c.check_in.desc(), kept.c.visit_id.desc())
+        .limit(limit)
+    )
+    frame = fetch_frame(engine, "outlet_last_visits", statement)
+    frame["order_value"] = frame["order_value"].astype(float)
+    return frame
+
+
+def latest_check_in(engine: sa.Engine) -> datetime | None:
+    """Return the latest check_in in the visits table (naive UTC), or None.
+
+    One probe of the check_in index: it tells how fresh the data is.
+    """
+    statement = sa.select(sa.func.max(visits.c.check_in).label("latest"))
+    latest = fetch_frame(engine, "latest_check_in", statement).iloc[0]["latest"]
+    if latest is None or pd.isna(latest):
+        return None
+    return pd.Timestamp(latest).to_pydatetime()

@@ -1,119 +1,316 @@
-"""Exceptions a line manager should act on, one sentence each.
+"""Exceptions a line manager should act on: one line per rep and kind, each a
+sentence with the rep, the figure and the comparison that makes it an
+exception, costliest first.
 
-Each rule compares a rep's figure with the team median or with the rep's
-previous period; the thresholds are settings.
+A rep's figure is compared with the team median (the median over the reps
+in view) or with the rep's previous period. The thresholds are settings.
 """
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 
 import pandas as pd
 
 from metrics import kpi
 
+COLUMNS = ["rep_id", "rep_name", "kind", "value_at_risk", "severity", "message"]
+
+SKIPPED_OUTLETS = "skipped outlets"
+SKIPPED_IN_A_ROW = "skipped in a row"
+OFF_SITE = "off-site check-ins"
+STRIKE_RATE = "strike rate"
+OFF_BEAT = "off-beat visits"
+BEAT_COMPLIANCE = "beat compliance"
+
 
 @dataclass(frozen=True)
 class Thresholds:
-    """When a figure becomes an exception.
+    """When a figure becomes an exception. Shares and rates are fractions.
 
-    skip_share: share of planned outlets skipped, at or above which a rep is
-        listed when it is also at least skip_share_over_median times the
+    skip_share: share of planned outlets skipped at or above which a rep is
+        listed, when it is also at least skip_share_over_median times the
         team median.
-    strike_rate_drop: fall in strike rate, in fraction points, against the
-        previous period (0.15 is 15 points).
+    consecutive_skips: planned calls in a row that a rep missed at one
+        outlet before the outlet is listed.
     off_site_share: share of a rep's visits with a usable fix that were
-        logged off-site.
+        logged farther than the off-site distance from the outlet.
+    strike_rate_drop: fall in strike rate against the previous period, in
+        fraction points (0.15 is 15 points).
+    strike_rate_gap: strike rate this far below the team median.
+    off_beat_share: share of a rep's visits made off the beat, when it is
+        also at least skip_share_over_median times the team median.
     compliance_floor: beat compliance below which a rep is listed.
+    min_visits: reps with fewer visits (in either period) are not judged
+        on strike rate, off-site or off-beat shares.
     """
 
     skip_share: float = 0.2
     skip_share_over_median: float = 2.0
-    strike_rate_drop: float = 0.15
+    consecutive_skips: int = 4
     off_site_share: float = 0.1
+    strike_rate_drop: float = 0.15
+    strike_rate_gap: float = 0.2
+    off_beat_share: float = 0.25
     compliance_floor: float = 0.7
     min_visits: int = 5
+
+    def __post_init__(self) -> None:
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.type is int and (value < 1 or value != int(value)):
+                raise ValueError(
+                    f"exception threshold {item.name}={value} is invalid; "
+                    "use a whole number of 1 or more"
+                )
+            if item.name == "skip_share_over_median":
+                if value < 0:
+                    raise ValueError(
+                        f"exception threshold {item.name}={value} is invalid; "
+                        "use a factor of 0 or more, such as 2"
+                    )
+            elif item.type is float and not 0 <= value <= 1:
+                raise ValueError(
+                    f"exception threshold {item.name}={value} is invalid; "
+                    "use a fraction from 0 to 1, such as 0.2 for 20%"
+                )
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, object]) -> "Thresholds":
+        """Build thresholds from text or numbers by field name; others keep defaults.
+
+        Raises ValueError naming the field for an unknown name or a value
+        that is not a number.
+        """
+        types = {item.name: item.type for item in fields(cls)}
+        parsed = {}
+        for name, value in values.items():
+            if name not in types:
+                raise ValueError(
+                    f"unknown exception threshold {name!r}; "
+                    f"use one of {', '.join(sorted(types))}"
+                )
+            try:
+                number = float(value)
+            except (TypeError, ValueError) as error:
+                raise ValueError(
+                    f"exception threshold {name}={value!r} is not a number"
+                ) from error
+            if types[name] is int and not number.is_integer():
+                raise ValueError(
+                    f"exception threshold {name}={value} is invalid; "
+                    "use a whole number of 1 or more"
+                )
+            parsed[name] = types[name](number)
+        return cls(**parsed)
 
 
 def _percent(value: float) -> str:
     return f"{value:.0%}"
 
 
+def _median(values: pd.Series) -> float:
+    defined = values.dropna()
+    return float(defined.median()) if not defined.empty else 0.0
+
+
+def _name(rep: pd.Series) -> str:
+    name = rep["rep_name"]
+    return str(rep["rep_id"]) if name is None or pd.isna(name) else str(name)
+
+
 def rep_exceptions(
-    current: pd.DataFrame, previous: pd.DataFrame | None, thresholds: Thresholds = Thresholds()
+    current: pd.DataFrame,
+    previous: pd.DataFrame | None,
+    register: pd.DataFrame,
+    off_site_m: float,
+    thresholds: Thresholds = Thresholds(),
 ) -> pd.DataFrame:
-    """List exceptions per rep: rep_id, rep_name, kind, severity, message.
+    """List the exceptions of a period: rep_id, rep_name, kind, value_at_risk,
+    severity, message.
 
-    current and previous are reps reports; severity orders the list (the
-    larger the figure's distance from its comparison, the higher).
+    current and previous are rep reviews (metrics.review.build_rep_review);
+    register is the priced skipped-outlet register of the current period.
+    value_at_risk estimates what the exception cost in order value, where an
+    estimate applies: revenue at risk of the skipped outlets, the usual
+    order of outlets whose off-site visits sold nothing, or the orders a
+    lower strike rate lost at the rep's average order value. The list is
+    sorted by value_at_risk (lines without one last), then by severity,
+    the distance of the figure from its comparison.
     """
-    rows: list[dict] = []
-    skip_share = kpi.ratio(current["skipped_outlets"], current["planned_outlets"])
-    median_skip = float(skip_share.median()) if skip_share.notna().any() else 0.0
-    for index, rep in current.iterrows():
-        share = skip_share.loc[index]
-        if (
-            pd.notna(share)
-            and share >= thresholds.skip_share
-            and share >= thresholds.skip_share_over_median * median_skip
-        ):
-            rows.append(
-                _exception(
-                    rep, "skipped outlets", share - median_skip,
-                    f"{rep['rep_name']} skipped {rep['skipped_outlets']} of "
-                    f"{rep['planned_outlets']} planned outlets ({_percent(share)}) "
-                    f"against a team median of {_percent(median_skip)}.",
-                )
-            )
-        compliance = rep["beat_compliance"]
-        if pd.notna(compliance) and compliance < thresholds.compliance_floor:
-            rows.append(
-                _exception(
-                    rep, "beat compliance", thresholds.compliance_floor - compliance,
-                    f"{rep['rep_name']} made {rep['calls_on_plan']} of {rep['planned_calls']} "
-                    f"planned calls on the planned day ({_percent(compliance)}), below "
-                    f"the {_percent(thresholds.compliance_floor)} floor.",
-                )
-            )
-        with_fix = rep["visits"] - rep.get("visits_without_fix", 0)
-        if with_fix >= thresholds.min_visits and rep["off_site_visits"] / with_fix >= thresholds.off_site_share:
-            rows.append(
-                _exception(
-                    rep, "off-site visits", rep["off_site_visits"] / with_fix,
-                    f"{rep['off_site_visits']} of {with_fix} visits by {rep['rep_name']} "
-                    "were logged more than the off-site distance from the outlet.",
-                )
-            )
-    if previous is not None:
-        rows.extend(_strike_rate_drops(current, previous, thresholds))
-    columns = ["rep_id", "rep_name", "kind", "severity", "message"]
-    frame = pd.DataFrame(rows, columns=columns)
-    return frame.sort_values("severity", ascending=False, kind="stable").reset_index(drop=True)
+    rows = [
+        *_skipped_outlets(current, thresholds),
+        *_skipped_in_a_row(current, register, thresholds),
+        *_off_site(current, off_site_m, thresholds),
+        *_strike_rate(current, previous, thresholds),
+        *_off_beat(current, thresholds),
+        *_beat_compliance(current, thresholds),
+    ]
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame["value_at_risk"] = frame["value_at_risk"].astype(float)
+    frame["severity"] = frame["severity"].astype(float)
+    return frame.sort_values(
+        ["value_at_risk", "severity"],
+        ascending=False,
+        na_position="last",
+        kind="stable",
+    ).reset_index(drop=True)
 
 
-def _strike_rate_drops(current: pd.DataFrame, previous: pd.DataFrame, thresholds: Thresholds) -> list[dict]:
-    merged = current.merge(
-        previous[["rep_id", "strike_rate", "visits"]], on="rep_id", suffixes=("", "_before")
-    )
-    rows = []
-    for _, rep in merged.iterrows():
-        if rep["visits"] < thresholds.min_visits or rep["visits_before"] < thresholds.min_visits:
-            continue
-        drop = rep["strike_rate_before"] - rep["strike_rate"]
-        if pd.notna(drop) and drop >= thresholds.strike_rate_drop:
-            rows.append(
-                _exception(
-                    rep, "strike rate", drop,
-                    f"{rep['rep_name']}'s strike rate fell from "
-                    f"{_percent(rep['strike_rate_before'])} to {_percent(rep['strike_rate'])}.",
-                )
-            )
-    return rows
-
-
-def _exception(rep: pd.Series, kind: str, severity: float, message: str) -> dict:
+def _line(rep: pd.Series, kind: str, value_at_risk: float | None, severity: float, message: str) -> dict:
     return {
         "rep_id": rep["rep_id"],
-        "rep_name": rep["rep_name"],
+        "rep_name": _name(rep),
         "kind": kind,
+        "value_at_risk": value_at_risk,
         "severity": float(severity),
         "message": message,
     }
+
+
+def _skipped_outlets(current: pd.DataFrame, thresholds: Thresholds) -> list[dict]:
+    median = _median(current["skip_share"])
+    lines = []
+    for _, rep in current.iterrows():
+        share = rep["skip_share"]
+        if pd.isna(share) or share < thresholds.skip_share:
+            continue
+        if share < thresholds.skip_share_over_median * median:
+            continue
+        message = (
+            f"{_name(rep)} skipped {rep['skipped_outlets']} of {rep['planned_outlets']} "
+            f"planned outlets ({_percent(share)}) against a team median of "
+            f"{_percent(median)}."
+        )
+        lines.append(
+            _line(rep, SKIPPED_OUTLETS, rep["revenue_at_risk"], share - median, message)
+        )
+    return lines
+
+
+def _skipped_in_a_row(
+    current: pd.DataFrame, register: pd.DataFrame, thresholds: Thresholds
+) -> list[dict]:
+    long_runs = register[register["consecutive_missed_calls"] >= thresholds.consecutive_skips]
+    reps = current.set_index("rep_id")
+    lines = []
+    for rep_id, outlets in long_runs.groupby("rep_id", sort=True):
+        if rep_id not in reps.index:
+            continue
+        rep = reps.loc[rep_id].copy()
+        rep["rep_id"] = rep_id
+        longest = outlets.sort_values(
+            ["consecutive_missed_calls", "revenue_at_risk"], ascending=False, kind="stable"
+        ).iloc[0]
+        calls = int(longest["consecutive_missed_calls"])
+        at_least = "at least " if longest["missed_since_lookback_start"] else ""
+        outlet = longest["outlet_name"] if pd.notna(longest["outlet_name"]) else longest["outlet_id"]
+        if len(outlets) == 1:
+            message = (
+                f"{_name(rep)} missed {outlet} on {at_least}{calls} planned calls in a row."
+            )
+        else:
+            message = (
+                f"{_name(rep)} missed {len(outlets)} outlets on "
+                f"{thresholds.consecutive_skips} or more planned calls in a row; "
+                f"the longest run is {at_least}{calls} calls at {outlet}."
+            )
+        value = float(outlets["revenue_at_risk"].sum())
+        lines.append(_line(rep, SKIPPED_IN_A_ROW, value, calls, message))
+    return lines
+
+
+def _off_site(current: pd.DataFrame, off_site_m: float, thresholds: Thresholds) -> list[dict]:
+    lines = []
+    for _, rep in current.iterrows():
+        with_fix = rep["visits"] - rep["visits_without_fix"]
+        share = rep["off_site_share"]
+        if with_fix < thresholds.min_visits or pd.isna(share):
+            continue
+        if share < thresholds.off_site_share:
+            continue
+        message = (
+            f"{rep['off_site_visits']} of {with_fix} visits by {_name(rep)} were "
+            f"logged more than {off_site_m:,.0f} m from the outlet ({_percent(share)})."
+        )
+        lines.append(
+            _line(rep, OFF_SITE, rep["off_site_value_at_risk"], share, message)
+        )
+    return lines
+
+
+def _strike_rate(
+    current: pd.DataFrame, previous: pd.DataFrame | None, thresholds: Thresholds
+) -> list[dict]:
+    judged = current["visits"] >= thresholds.min_visits
+    median = _median(current.loc[judged, "strike_rate"])
+    team_value = kpi.average_order_value(
+        pd.Series([current["order_value"].sum()]), pd.Series([current["orders"].sum()])
+    ).iloc[0]
+    before = {}
+    if previous is not None:
+        enough = previous[previous["visits"] >= thresholds.min_visits]
+        before = dict(zip(enough["rep_id"], enough["strike_rate"]))
+
+    lines = []
+    for _, rep in current[judged].iterrows():
+        rate = rep["strike_rate"]
+        if pd.isna(rate):
+            continue
+        rate_before = before.get(rep["rep_id"], float("nan"))
+        if pd.notna(rate_before) and rate_before - rate >= thresholds.strike_rate_drop:
+            reference = rate_before
+            message = (
+                f"{_name(rep)}'s strike rate fell from {_percent(rate_before)} to "
+                f"{_percent(rate)} (team median {_percent(median)})."
+            )
+        elif median - rate >= thresholds.strike_rate_gap:
+            reference = median
+            message = (
+                f"{_name(rep)}'s strike rate was {_percent(rate)} against a team "
+                f"median of {_percent(median)}."
+            )
+        else:
+            continue
+        order_value = rep["average_order_value"]
+        if pd.isna(order_value):
+            order_value = team_value
+        lost_orders = (reference - rate) * rep["visits"]
+        value = lost_orders * order_value if pd.notna(order_value) else None
+        lines.append(_line(rep, STRIKE_RATE, value, reference - rate, message))
+    return lines
+
+
+def _off_beat(current: pd.DataFrame, thresholds: Thresholds) -> list[dict]:
+    judged = current["visits"] >= thresholds.min_visits
+    median = _median(current.loc[judged, "off_beat_share"])
+    lines = []
+    for _, rep in current[judged].iterrows():
+        share = rep["off_beat_share"]
+        if pd.isna(share) or share < thresholds.off_beat_share:
+            continue
+        if share < thresholds.skip_share_over_median * median:
+            continue
+        message = (
+            f"{_name(rep)} made {rep['off_beat_visits']} of {rep['visits']} visits "
+            f"off the beat ({_percent(share)}) against a team median of "
+            f"{_percent(median)}."
+        )
+        lines.append(_line(rep, OFF_BEAT, None, share - median, message))
+    return lines
+
+
+def _beat_compliance(current: pd.DataFrame, thresholds: Thresholds) -> list[dict]:
+    lines = []
+    for _, rep in current.iterrows():
+        compliance = rep["beat_compliance"]
+        if pd.isna(compliance) or compliance >= thresholds.compliance_floor:
+            continue
+        message = (
+            f"{_name(rep)} made {rep['calls_on_plan']} of {rep['planned_calls']} "
+            f"planned calls on the planned day ({_percent(compliance)}), below the "
+            f"{_percent(thresholds.compliance_floor)} floor."
+        )
+        lines.append(
+            _line(rep, BEAT_COMPLIANCE, None, thresholds.compliance_floor - compliance, message)
+        )
+    return lines

@@ -20,6 +20,7 @@ from datetime import date
 import pandas as pd
 import sqlalchemy as sa
 
+from data_access import queries
 from data_access.access import AccessError, scope_for_user
 from data_access.engine import DatabaseURLError, create_engine, parse_database_url
 from data_access.filters import Period, Scope, Settings, check_timezone
@@ -121,6 +122,30 @@ def write_csv(frame: pd.DataFrame, columns: list[str], stream) -> None:
         writer.writerow([format_cell(value) for value in row])
 
 
+class UnknownFilterError(LookupError):
+    """A --region, --territory or --rep value that names nothing in the database."""
+
+
+def check_filter_ids(engine: sa.Engine, arguments: argparse.Namespace) -> None:
+    """Raise UnknownFilterError for a filter id that is not in the database.
+
+    Without this check a mistyped id prints a report with a header only.
+    """
+    everything = Scope()
+    known = {
+        "region": ("--region", queries.region_list(engine, everything)["region_id"]),
+        "territory": ("--territory", queries.territory_list(engine, everything)["territory_id"]),
+        "rep": ("--rep", queries.rep_list(engine, everything)["rep_id"]),
+    }
+    for name, (option, ids) in known.items():
+        value = getattr(arguments, name)
+        if value is not None and value not in set(ids):
+            raise UnknownFilterError(
+                f"{option} {value!r} is not in the database; check the id "
+                f"(ids are case-sensitive text)"
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the report command; return the process exit code."""
     parser = build_parser()
@@ -138,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
 
     try:
-        scope = scope_for_user(engine, arguments.as_user) if arguments.as_user else Scope()
+        scope = scope_for_user(engine, arguments.as_user) if arguments.as_user is not None else Scope()
+        check_filter_ids(engine, arguments)
         scope = scope.narrowed(
             region_ids=(arguments.region,) if arguments.region else None,
             territory_ids=(arguments.territory,) if arguments.territory else None,
@@ -149,7 +175,10 @@ def main(argv: list[str] | None = None) -> int:
     except AccessError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except sa.exc.OperationalError as error:
+    except UnknownFilterError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except sa.exc.DBAPIError as error:
         print(
             "error: could not read the database: "
             f"{error.orig if error.orig is not None else error}. Check that --db "

@@ -8,7 +8,7 @@ reps.
 import pandas as pd
 import sqlalchemy as sa
 
-from data_access import queries
+from data_access import queries, summary_queries, territory_history
 from data_access.filters import Period, Scope, Settings
 from metrics import kpi
 from metrics.status import STATUSES, days_since_visit, is_neglected, outlet_status
@@ -117,8 +117,11 @@ def build_territories_report(
 ) -> pd.DataFrame:
     """Build the territories report from rep counts and outlet statuses.
 
-    Visit and order figures sum over the reps whose territory_id is the
-    territory; outlet figures count the territory's active outlets.
+    Visit and order figures sum the rows of rep_activity whose territory_id
+    is the territory: one row per rep (queries.rep_activity), or one per rep
+    and territory of the day for reps who moved
+    (territory_history.territory_rep_activity). Outlet figures count the
+    territory's active outlets.
     """
     rep_sums = (
         rep_activity.groupby("territory_id", dropna=False)[
@@ -165,23 +168,34 @@ def reps_report(
     engine: sa.Engine, period: Period, scope: Scope, settings: Settings
 ) -> pd.DataFrame:
     """Compute the reps report: one row per rep in scope, report columns first."""
-    return build_reps_report(queries.rep_activity(engine, period, scope, settings))
+    activity = summary_queries.read_rep_activity(engine, period, scope, settings)
+    return build_reps_report(activity)
 
 
 def outlets_report(
     engine: sa.Engine, period: Period, scope: Scope, settings: Settings
 ) -> pd.DataFrame:
     """Compute the outlets report: every active outlet in scope with its status."""
-    activity = queries.outlet_activity(engine, period, scope, settings)
+    activity = summary_queries.read_outlet_activity(engine, period, scope, settings)
     return build_outlets_report(activity, period, settings)
 
 
 def territories_report(
     engine: sa.Engine, period: Period, scope: Scope, settings: Settings
 ) -> pd.DataFrame:
-    """Compute the territories report: outlet statuses and pooled rep figures."""
+    """Compute the territories report: outlet statuses and pooled rep figures.
+
+    With a rep_territories history, a rep's visits, planned calls and orders
+    count for the territory the rep belonged to on their dates.
+    """
+    if territory_history.has_rep_territories(engine):
+        activity = summary_queries.read_territory_rep_activity(
+            engine, period, scope, settings
+        )
+    else:
+        activity = summary_queries.read_rep_activity(engine, period, scope, settings)
     return build_territories_report(
         queries.territory_list(engine, scope),
-        queries.rep_activity(engine, period, scope, settings),
+        activity,
         outlets_report(engine, period, scope, settings),
     )

@@ -9,6 +9,8 @@ allows it (SQLite); a PostgreSQL role should be granted SELECT only.
 
 import logging
 import os
+from collections.abc import Mapping
+from dataclasses import fields
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -22,6 +24,7 @@ from data_access.engine import (
     url_from_environment,
 )
 from data_access.filters import Settings
+from metrics.exceptions import Thresholds
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +72,14 @@ def open_database() -> tuple[sa.Engine, str, bool]:
     else:
         url = parse_database_url(url_text)
     url = read_only_url(url)
-    connection = st.connection("sfa", type="sql", url=url.render_as_string(hide_password=False))
+    # pool_pre_ping replaces a pooled connection that the server closed (a
+    # restart, an idle timeout) before a query uses it.
+    connection = st.connection(
+        "sfa",
+        type="sql",
+        url=url.render_as_string(hide_password=False),
+        pool_pre_ping=True,
+    )
     engine = prepare_engine(connection.engine)
     database_key = url.render_as_string(hide_password=True)
     return engine, database_key, is_demo
@@ -82,16 +92,66 @@ def load_settings() -> Settings:
     def setting(name: str, default: str) -> str:
         return str(section.get(name, os.environ.get(f"BEATBOARD_{name.upper()}", default)))
 
-    by_class = section.get("neglect_days_by_class", {})
+    by_class = section.get(
+        "neglect_days_by_class", os.environ.get("BEATBOARD_NEGLECT_DAYS_BY_CLASS", "")
+    )
     return Settings(
         timezone=setting("timezone", "UTC"),
         week_start=int(setting("week_start", "1")),
         neglect_days=int(setting("neglect_days", "28")),
-        neglect_days_by_class=tuple((str(key), int(value)) for key, value in by_class.items()),
+        neglect_days_by_class=parse_class_windows(by_class),
         off_site_m=float(setting("off_site_m", "300")),
         duplicate_window_s=float(setting("duplicate_window_s", "120")),
         currency_symbol=setting("currency_symbol", ""),
+        max_visit_hours=float(setting("max_visit_hours", "12")),
+        max_speed_kmh=float(setting("max_speed_kmh", "120")),
     )
+
+
+def parse_class_windows(value: object) -> tuple[tuple[str, int], ...]:
+    """Read neglect windows per outlet_class: a table {A = 14, C = 56} from
+    secrets.toml, or text such as "A=14,B=28,C=56" from the environment.
+
+    Raises ValueError naming the entry and the expected form.
+    """
+    if isinstance(value, Mapping):
+        entries = [(str(key), value[key]) for key in value]
+    else:
+        entries = []
+        for part in str(value).split(","):
+            if not part.strip():
+                continue
+            outlet_class, separator, days = part.partition("=")
+            if not separator or not outlet_class.strip():
+                raise ValueError(
+                    f"neglect_days_by_class entry {part.strip()!r} is not CLASS=DAYS; "
+                    "write it like A=14,B=28,C=56"
+                )
+            entries.append((outlet_class.strip(), days.strip()))
+    windows = []
+    for outlet_class, days in entries:
+        try:
+            windows.append((outlet_class, int(days)))
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"neglect_days_by_class: class {outlet_class} has {days!r} days; "
+                "use a whole number such as 14"
+            ) from error
+    return tuple(windows)
+
+
+def load_thresholds() -> Thresholds:
+    """Exception thresholds from secrets.toml [beatboard.exceptions] or
+    BEATBOARD_EXCEPTION_<NAME> variables (such as BEATBOARD_EXCEPTION_SKIP_SHARE=0.25);
+    the rest keep their defaults. Raises ValueError for an invalid value."""
+    values: dict[str, object] = {}
+    for item in fields(Thresholds):
+        text = os.environ.get(f"BEATBOARD_EXCEPTION_{item.name.upper()}")
+        if text:
+            values[item.name] = text
+    section = _secrets_section("beatboard").get("exceptions", {})
+    values.update(dict(section))
+    return Thresholds.from_mapping(values)
 
 
 def load_data_notice() -> str | None:
@@ -105,5 +165,7 @@ __all__ = [
     "configured_url",
     "load_data_notice",
     "load_settings",
+    "load_thresholds",
     "open_database",
+    "parse_class_windows",
 ]

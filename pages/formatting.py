@@ -1,6 +1,9 @@
-"""Number formats shared by the pages: money, percentages, counts."""
+"""Formats shared by the pages: money, percentages, counts, and data values
+made safe to show as text in Markdown and in charts."""
 
+import html
 import math
+import re
 
 import streamlit as st
 
@@ -35,3 +38,25 @@ def money_column(label: str, symbol: str = "", help: str | None = None) -> st.co
     """A table column of amounts in the browser's number format, the symbol in the label."""
     title = f"{label} ({symbol})" if symbol else label
     return st.column_config.NumberColumn(title, help=help, format="localized")
+
+
+# CommonMark lets a backslash escape any ASCII punctuation. These characters
+# start Markdown, HTML, LaTeX ($) or Streamlit's :colour[...] and :icon: syntax.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
+
+
+def markdown_text(value: object) -> str:
+    """Escape a data value so that st.markdown, st.caption and the alerts show it
+    as the literal text, never as formatting, links or HTML.
+
+    Runs of whitespace, newlines included, become one space, because a newline
+    could start a Markdown heading or list.
+    """
+    text = " ".join(str(value).split())
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def chart_text(value: object) -> str:
+    """Escape a data value for a Plotly label or hover text, which render a
+    subset of HTML; Plotly shows the escaped entities as the original characters."""
+    return html.escape(str(value))

@@ -1,121 +1,260 @@
-"""Overview: the chosen period's KPI tiles against the previous period, the
-trend of the last 8 weeks and the exceptions that need attention."""
+"""Overview: the Monday review. The exceptions costliest first (a line opens
+the rep's week), KPI tiles with the change against the previous period and a
+13-week trend, what skipping costs, and the review as files to forward."""
 
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from data_access.filters import week_containing
-from metrics.exceptions import rep_exceptions
-from metrics.summary import headline
-from pages.formatting import count, money, percent
-from pages.shared import View, current_view, load_reps_report, load_territories_report
+from metrics.exceptions import Thresholds
+from metrics.review import REVENUE_AT_RISK_METHOD
+from pages import review_export
+from pages.connection import load_thresholds
+from pages.formatting import markdown_text, money_column
+from pages.review_export import HEADLINE_KPIS, Kpi, available_kpis, format_change, format_figure
+from pages.shared import (
+    View,
+    caption_set_aside,
+    current_view,
+    draw_open_rep_button,
+    follow_open_rep,
+    load_exceptions,
+    load_previous_headline,
+    load_register,
+    load_rep_review,
+    load_review_headline,
+    load_weekly_headlines,
+)
 
-TREND_WEEKS = 8
+TREND_WEEKS = 13
+TILES_PER_ROW = 5
+# The exceptions table shows this many lines before it scrolls.
+EXCEPTION_ROWS_SHOWN = 10
+ROW_HEIGHT_PX = 35
 
 
-def period_headline(view: View) -> dict[str, float]:
-    return headline(load_reps_report(view), load_territories_report(view))
+def shown_kpis(view: View) -> list[Kpi]:
+    """List the tiles this database can fill."""
+    return available_kpis(HEADLINE_KPIS, view.has("beats"), view.has("orders"))
 
 
-def draw_tiles(view: View, now: dict[str, float], before: dict[str, float]) -> None:
+def tile_places(count: int) -> list:
+    """Reserve a place for each tile, TILES_PER_ROW to a row."""
+    places = []
+    for first in range(0, count, TILES_PER_ROW):
+        columns = st.columns(TILES_PER_ROW)
+        places += [column.empty() for column in columns[: count - first]]
+    return places
+
+
+def draw_tiles(
+    view: View, places: list, now: dict, before: dict, trend: pd.DataFrame | None
+) -> None:
+    """Draw one tile per KPI in its place: the figure, its change and, once the
+    trend is loaded, a line of the last TREND_WEEKS weeks."""
     symbol = view.settings.currency_symbol
-    tiles = [("Visits", "visits", count, False)]
-    if view.has("orders"):
-        tiles.append(("Strike rate", "strike_rate", percent, True))
-    if view.has("beats"):
-        tiles.append(("Beat compliance", "beat_compliance", percent, True))
-        tiles.append(("Skipped outlets", "skipped_outlets", count, False))
-    tiles.append(("Coverage", "coverage", percent, True))
-    if view.has("beats"):
-        tiles.append(("Neglected outlets", "neglected_outlets", count, False))
-    else:
-        # Without beats every unvisited outlet's status is "unplanned", so
-        # count the outlets with no visit in the neglect window instead.
-        tiles.append(("Overdue outlets", "overdue_outlets", count, False))
-    if view.has("orders"):
-        tiles.append(("Order value", "order_value", lambda value: money(value, symbol), False))
-
-    columns = st.columns(len(tiles))
-    for column, (label, field, formatter, is_ratio) in zip(columns, tiles):
-        value, previous = now[field], before[field]
-        if pd.isna(value) or pd.isna(previous):
-            delta = None
-        elif is_ratio:
-            delta = f"{(value - previous) * 100:+.0f} pts"
-        else:
-            delta = f"{value - previous:+,.0f}"
-        bad_when_up = field in ("skipped_outlets", "neglected_outlets", "overdue_outlets")
-        column.metric(
-            label, formatter(value), delta,
-            delta_color="inverse" if bad_when_up else "normal",
-            help="Change against the previous period of the same length.",
+    for place, kpi in zip(places, shown_kpis(view)):
+        chart = None
+        if trend is not None and kpi.field in trend:
+            chart = trend[kpi.field].astype(float).fillna(0.0).tolist()
+        place.metric(
+            kpi.label,
+            format_figure(now.get(kpi.field), kpi.unit, symbol),
+            format_change(now.get(kpi.field), before.get(kpi.field), kpi.unit, symbol),
+            delta_color="inverse" if kpi.rise_is_bad else "normal",
+            help="Change against the previous period of the same length; the line "
+            f"shows the last {TREND_WEEKS} weeks.",
+            chart_data=chart,
+            border=True,
         )
 
 
-def weekly_trend(view: View) -> pd.DataFrame:
-    last_week = week_containing(view.period.end, view.settings.week_start, view.settings.timezone)
-    rows = []
-    for weeks_back in range(TREND_WEEKS - 1, -1, -1):
-        week = last_week.shifted(-weeks_back)
-        rows.append({"week": week.start, **period_headline(view.at(week))})
-    return pd.DataFrame(rows)
+def draw_exceptions(view: View, exceptions: pd.DataFrame) -> None:
+    """List the exceptions; a selected line offers to open that rep's week."""
+    st.subheader("Needs attention")
+    if exceptions.empty:
+        st.success("No rep crosses an exception threshold in this period.")
+        return
+    shown = min(len(exceptions), EXCEPTION_ROWS_SHOWN)
+    table = exceptions[["rep_id", "rep_name", "kind", "value_at_risk", "message"]].copy()
+    table["value_at_risk"] = table["value_at_risk"].round()
+    event = st.dataframe(
+        table,
+        column_order=["rep_name", "kind", "value_at_risk", "message"],
+        hide_index=True,
+        width="stretch",
+        height=(shown + 1) * ROW_HEIGHT_PX + 3,
+        key="exceptions_table",
+        on_select="rerun",
+        selection_mode="single-row",
+        column_config={
+            "rep_id": st.column_config.TextColumn("Rep id", width="small"),
+            "rep_name": st.column_config.TextColumn("Rep", width=150),
+            "kind": st.column_config.TextColumn("What", width=125),
+            "value_at_risk": money_column(
+                "Value at risk",
+                view.settings.currency_symbol,
+                "Estimated order value the exception cost this period, where an "
+                "estimate applies.",
+            ),
+            "message": st.column_config.TextColumn("Why", width="large"),
+        },
+    )
+    # A selection left from a wider scope may point past the end.
+    rows = [row for row in event.selection.rows if row < len(exceptions)]
+    if not rows:
+        st.caption(
+            f"{len(exceptions)} lines, costliest first. Select a line to open that "
+            "rep's week: the calls day by day, the skipped outlets and the route."
+        )
+        return
+    line = exceptions.iloc[rows[0]]
+    draw_open_rep_button(line["rep_id"], line["rep_name"], key="open_exception_rep")
+
+
+def draw_thresholds_note(thresholds: Thresholds, off_site_m: float) -> None:
+    with st.expander("When is a figure an exception?"):
+        st.text(
+            f"Skipped outlets: {thresholds.skip_share:.0%} of planned outlets or more, "
+            f"and at least {thresholds.skip_share_over_median:g} times the team median.\n"
+            f"Skipped in a row: an outlet missed on {thresholds.consecutive_skips} "
+            "planned calls in a row or more.\n"
+            f"Off-site check-ins: {thresholds.off_site_share:.0%} of visits or more "
+            f"logged over {off_site_m:,.0f} m from the outlet.\n"
+            f"Strike rate: {thresholds.strike_rate_drop * 100:.0f} points below the "
+            f"previous period, or {thresholds.strike_rate_gap * 100:.0f} points below "
+            "the team median.\n"
+            f"Off-beat visits: {thresholds.off_beat_share:.0%} of visits or more.\n"
+            f"Beat compliance: below {thresholds.compliance_floor:.0%}.\n"
+            f"Reps with fewer than {thresholds.min_visits} visits are not judged on "
+            "shares of visits.\n"
+            "Set them in .streamlit/secrets.toml under [beatboard.exceptions] or as "
+            "BEATBOARD_EXCEPTION_<NAME> variables, such as "
+            "BEATBOARD_EXCEPTION_SKIP_SHARE=0.25."
+        )
 
 
 def draw_trend(view: View, trend: pd.DataFrame) -> None:
     st.subheader(f"Last {TREND_WEEKS} weeks")
-    ratios = ["coverage"]
+    weeks_start = "Week starting"
+    ratios = {"coverage": "Coverage"}
     if view.has("orders"):
-        ratios.insert(0, "strike_rate")
+        ratios = {"strike_rate": "Strike rate", **ratios}
     if view.has("beats"):
-        ratios.insert(0, "beat_compliance")
+        ratios = {"beat_compliance": "Beat compliance", **ratios}
     left, right = st.columns(2)
-    long = trend.melt(id_vars="week", value_vars=ratios, var_name="KPI", value_name="share")
-    long["KPI"] = long["KPI"].str.replace("_", " ").str.capitalize()
-    figure = px.line(long, x="week", y="share", color="KPI", markers=True)
+    long = trend.melt(
+        id_vars="week_start", value_vars=list(ratios), var_name="KPI", value_name="share"
+    )
+    long["KPI"] = long["KPI"].map(ratios)
+    figure = px.line(long, x="week_start", y="share", color="KPI", markers=True)
     figure.update_yaxes(tickformat=".0%", rangemode="tozero", title=None)
-    figure.update_xaxes(title="Week starting")
+    figure.update_xaxes(title=weeks_start)
     left.plotly_chart(figure, width="stretch")
 
-    figure = px.bar(trend, x="week", y="visits", labels={"visits": "Visits", "week": "Week starting"})
+    measure, label = ("revenue_at_risk", "Revenue at risk") if view.has("beats") else (
+        "visits",
+        "Visits",
+    )
+    figure = px.bar(trend, x="week_start", y=measure, labels={measure: label, "week_start": weeks_start})
     right.plotly_chart(figure, width="stretch")
 
 
-def draw_exceptions(view: View) -> None:
-    st.subheader("Needs attention")
-    current = load_reps_report(view)
-    previous = load_reps_report(view.at(view.period.previous()))
-    exceptions = rep_exceptions(current, previous)
-    if exceptions.empty:
-        st.success("No rep crosses an exception threshold in this period.")
-        return
-    st.dataframe(
-        exceptions[["rep_id", "kind", "message"]],
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "rep_id": st.column_config.TextColumn("Rep"),
-            "kind": st.column_config.TextColumn("What"),
-            "message": st.column_config.TextColumn("Why", width="large"),
-        },
+def draw_downloads(
+    view: View, exceptions: pd.DataFrame, now: dict, before: dict
+) -> None:
+    """Offer the review as CSV, XLSX and a printable one-page summary."""
+    st.subheader("Download the week's review")
+    sheets = review_export.review_sheets(
+        exceptions, load_rep_review(view), load_register(view)
     )
-    st.caption("Open Rep performance and pick the rep to see the outlets behind a line.")
+    stem = review_export.file_stem(view.period.start, view.period.end)
+    lines = [
+        f"{view.period.start:%d %b %Y} to {view.period.end:%d %b %Y}",
+        f"Scope: {view.scope.label}",
+    ]
+    symbol = view.settings.currency_symbol
+
+    columns = st.columns(5)
+    csv_files = (
+        ("Exceptions", "exceptions"),
+        ("Reps", "reps"),
+        ("Skipped outlets", "skipped-outlets"),
+    )
+    for column, (sheet, suffix) in zip(columns, csv_files):
+        column.download_button(
+            f"{sheet} (CSV)",
+            data=lambda frame=sheets[sheet]: review_export.exports.to_csv_bytes(frame),
+            file_name=f"{stem}-{suffix}.csv",
+            mime="text/csv",
+            on_click="ignore",
+            key=f"download_{suffix}_csv",
+        )
+
+    columns[3].download_button(
+        "All three (XLSX)",
+        data=lambda: review_export.review_workbook(sheets),
+        file_name=f"{stem}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        on_click="ignore",
+        key="download_review_xlsx",
+    )
+    columns[4].download_button(
+        "Printable summary (HTML)",
+        data=lambda: review_export.summary_html(lines, now, before, sheets, symbol),
+        file_name=f"{stem}.html",
+        mime="text/html",
+        on_click="ignore",
+        key="download_review_html",
+    )
+    st.caption(
+        "The summary fits on one printed page; open it in a browser and print, or "
+        "attach it to an e-mail."
+    )
 
 
 def draw_data_notes(view: View) -> None:
     if not view.has("beats"):
         st.info(
-            "This database has no beat plans, so planned calls, beat compliance and "
-            "skipped outlets cannot be shown; visits, coverage and neglected outlets can."
+            "This database has no beat plans, so planned calls, beat compliance, "
+            "skipped outlets and revenue at risk cannot be shown; visits, coverage "
+            "and overdue outlets can."
         )
     if not view.has("orders"):
         st.info("This database has no orders, so strike rate and order value cannot be shown.")
 
 
+def current_thresholds() -> Thresholds:
+    try:
+        return load_thresholds()
+    except ValueError as error:
+        st.warning(f"{markdown_text(error)}. The default exception thresholds apply.")
+        return Thresholds()
+
+
+follow_open_rep()
 view = current_view()
+thresholds = current_thresholds()
 st.title("Overview")
-st.caption(f"{view.period.start:%d %b %Y} to {view.period.end:%d %b %Y} · {view.scope.label}")
+st.caption(
+    f"{view.period.start:%d %b %Y} to {view.period.end:%d %b %Y} · "
+    f"{markdown_text(view.scope.label)}"
+)
 draw_data_notes(view)
-draw_tiles(view, period_headline(view), period_headline(view.at(view.period.previous())))
-draw_trend(view, weekly_trend(view))
-draw_exceptions(view)
+# Who needs attention comes first, so it is on the first screen.
+exceptions = load_exceptions(view, thresholds)
+draw_exceptions(view, exceptions)
+draw_thresholds_note(thresholds, view.settings.off_site_m)
+now = load_review_headline(view)
+places = tile_places(len(shown_kpis(view)))
+# The tiles show at once. Their changes and trend lines follow when the
+# trend is loaded.
+draw_tiles(view, places, now, {}, trend=None)
+if view.has("beats"):
+    st.caption(REVENUE_AT_RISK_METHOD)
+caption_set_aside(view)
+trend = load_weekly_headlines(view, TREND_WEEKS)
+before = load_previous_headline(view, trend)
+draw_tiles(view, places, now, before, trend)
+draw_downloads(view, exceptions, now, before)
+draw_trend(view, trend)

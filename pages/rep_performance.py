@@ -1,10 +1,44 @@
-"""Rep performance: every rep KPI of the reps report in one sortable table,
-and the outlets a chosen rep skipped."""
+"""Rep performance: every rep KPI in one sortable table and the skipped-outlet
+register. With one rep chosen in the sidebar, the page shows that rep's week
+day by day: the plan against the visits, the day's route, the outlets skipped."""
 
+import logging
+import os
+
+import pandas as pd
 import streamlit as st
+from streamlit_folium import st_folium
 
-from pages.formatting import money_column, percent_column
-from pages.shared import View, current_view, load_reps_report, load_skipped_outlets
+from metrics.review import REVENUE_AT_RISK_METHOD, call_outcomes, day_summary
+from pages import day_route, outlet_map, route_map
+from pages.formatting import markdown_text, money_column, percent_column
+from pages.review_export import (
+    Kpi,
+    available_kpis,
+    format_change,
+    format_figure,
+    register_display,
+)
+from pages.shared import (
+    View,
+    caption_set_aside,
+    current_view,
+    draw_open_rep_button,
+    follow_open_rep,
+    load_outlets_report,
+    load_register,
+    load_rep_call_list,
+    load_rep_days,
+    load_rep_review,
+    load_territories,
+    load_territories_report,
+    load_territory_boundaries,
+)
+
+log = logging.getLogger(__name__)
+
+ROUTE_MAP_HEIGHT_PX = 420
+TILES_PER_ROW = 4
 
 REP_TABLE_COLUMNS = {
     "rep_id": st.column_config.TextColumn("Rep id"),
@@ -22,74 +56,321 @@ REP_TABLE_COLUMNS = {
     "skipped_outlets": st.column_config.NumberColumn(
         "Skipped outlets", help="Planned outlets the rep did not visit on any day of the period."
     ),
+    "skip_share": percent_column("Skipped share", "Skipped outlets / planned outlets."),
     "off_beat_visits": st.column_config.NumberColumn("Off-beat visits"),
+    "off_site_visits": st.column_config.NumberColumn("Off-site visits"),
+    "working_days": st.column_config.NumberColumn("Working days"),
+    "time_in_market_min": st.column_config.NumberColumn(
+        "Time in market (min/day)",
+        help="First check-in to last check-out, averaged over the days with a visit.",
+        format="%.0f",
+    ),
     "orders": st.column_config.NumberColumn("Orders"),
     "lines_per_call": st.column_config.NumberColumn("Lines per call", format="%.1f"),
-    "off_site_visits": st.column_config.NumberColumn("Off-site visits"),
 }
 
+REP_KPIS = (
+    Kpi("visits", "Visits", "count"),
+    Kpi("strike_rate", "Strike rate", "percent"),
+    Kpi("beat_compliance", "Beat compliance", "percent"),
+    Kpi("skipped_outlets", "Skipped outlets", "count", rise_is_bad=True),
+    Kpi("revenue_at_risk", "Revenue at risk", "money", rise_is_bad=True),
+    Kpi("time_in_market_min", "Time in market", "minutes"),
+    Kpi("off_site_visits", "Off-site visits", "count", rise_is_bad=True),
+    Kpi("order_value", "Order value", "money"),
+)
 
-def draw_rep_table(view: View) -> None:
-    report = load_reps_report(view)
-    if report.empty:
-        st.warning("No reps in the chosen scope. Widen the region, territory or rep filter.")
-        st.stop()
-    symbol = view.settings.currency_symbol
-    columns = {
-        **REP_TABLE_COLUMNS,
+
+def money_columns(symbol: str) -> dict:
+    return {
+        "revenue_at_risk": money_column(
+            "Revenue at risk", symbol, "Skipped planned calls priced at each outlet's usual order."
+        ),
         "order_value": money_column("Order value", symbol),
         "average_order_value": money_column("Average order value", symbol),
         "return_value": money_column("Return value", symbol, "Sum of negative orders (returns)."),
     }
-    st.dataframe(
-        report[[name for name in report.columns if name in columns]],
+
+
+# The team
+
+
+def draw_rep_table(view: View) -> None:
+    review = load_rep_review(view)
+    if review.empty:
+        st.warning("No reps in the chosen scope. Widen the region, territory or rep filter.")
+        st.stop()
+    columns = {**REP_TABLE_COLUMNS, **money_columns(view.settings.currency_symbol)}
+    shown = review.copy()
+    shown["revenue_at_risk"] = shown["revenue_at_risk"].round()
+    event = st.dataframe(
+        shown[[name for name in columns if name in shown.columns]],
         hide_index=True,
         width="stretch",
         column_config=columns,
+        key="rep_table",
+        on_select="rerun",
+        selection_mode="single-row",
     )
-    st.caption(
-        "Click a column header to sort. Ratios are blank where they are undefined "
-        "(no visits, or nothing planned)."
-    )
+    rows = [row for row in event.selection.rows if row < len(shown)]
+    if rows:
+        rep = shown.iloc[rows[0]]
+        draw_open_rep_button(rep["rep_id"], rep["rep_name"], key="open_table_rep")
+    else:
+        st.caption(
+            "Click a column header to sort, Revenue at risk for the costliest reps "
+            "first. Select a rep to open their week. Ratios are blank where they "
+            "are undefined."
+        )
 
 
-def draw_skipped_outlets(view: View) -> None:
-    st.subheader("Skipped outlets")
+def draw_register(view: View, register: pd.DataFrame, with_rep: bool) -> None:
+    """Show the skipped-outlet register, costliest skips first."""
     if not view.has("beats"):
         st.info("This database has no beat plans, so no outlet can be skipped.")
         return
-    skipped = load_skipped_outlets(view)
-    reps = load_reps_report(view)
-    reps = reps[reps["skipped_outlets"] > 0].sort_values("skipped_outlets", ascending=False)
-    if reps.empty:
+    if register.empty:
         st.success("Every planned outlet was visited in this period.")
         return
-    names = dict(zip(reps["rep_id"], reps["rep_name"]))
-    rep_id = st.selectbox(
-        "Rep",
-        list(names),
-        format_func=lambda value: f"{names[value]} ({value}): "
-        f"{int(reps.set_index('rep_id').loc[value, 'skipped_outlets'])} skipped",
-        key="skipped_rep",
-    )
-    rows = skipped[skipped["rep_id"] == rep_id]
+    shown = register_display(register)
+    shown["revenue_at_risk"] = shown["revenue_at_risk"].round()
+    names = [
+        "outlet_id",
+        "outlet_name",
+        "outlet_class",
+        "planned_calls",
+        "missed_in_a_row",
+        "rep_last_visit_date",
+        "reason_at_last_visit",
+        "last_visit_date",
+        "revenue_at_risk",
+        "value_basis",
+    ]
+    if with_rep:
+        names = ["rep_id", "rep_name", *names]
     st.dataframe(
-        rows[["outlet_id", "outlet_name", "outlet_class", "planned_calls", "first_plan_date", "last_plan_date"]],
+        shown[names],
         hide_index=True,
         width="stretch",
         column_config={
+            "rep_id": st.column_config.TextColumn("Rep id"),
+            "rep_name": st.column_config.TextColumn("Rep"),
             "outlet_id": st.column_config.TextColumn("Outlet id"),
             "outlet_name": st.column_config.TextColumn("Outlet"),
             "outlet_class": st.column_config.TextColumn("Class"),
-            "planned_calls": st.column_config.NumberColumn("Planned calls missed"),
-            "first_plan_date": st.column_config.DateColumn("First planned"),
-            "last_plan_date": st.column_config.DateColumn("Last planned"),
+            "planned_calls": st.column_config.NumberColumn(
+                "Calls missed", help="Planned calls of the outlet in the period, all missed."
+            ),
+            "missed_in_a_row": st.column_config.TextColumn(
+                "Missed in a row",
+                help="The rep's planned calls of the outlet since their last visit to it, "
+                "counted over at most 13 weeks; 13+ means no visit in that time.",
+            ),
+            "rep_last_visit_date": st.column_config.DateColumn("Rep's last visit"),
+            "reason_at_last_visit": st.column_config.TextColumn(
+                "Reason at last visit",
+                help="The no-order reason the rep recorded at their last visit.",
+            ),
+            "last_visit_date": st.column_config.DateColumn("Last visit by anyone"),
+            "revenue_at_risk": money_column("Revenue at risk", view.settings.currency_symbol),
+            "value_basis": st.column_config.TextColumn(
+                "Priced from",
+                help="outlet: its own orders of the previous 8 weeks; territory: its "
+                "territory's average; none: no orders to price it.",
+            ),
+        },
+    )
+    st.caption(REVENUE_AT_RISK_METHOD)
+
+
+# One rep's week
+
+
+def draw_rep_figures(view: View, rep_id: str) -> None:
+    now = _rep_row(load_rep_review(view), rep_id)
+    before = _rep_row(load_rep_review(view.at(view.period.previous())), rep_id)
+    symbol = view.settings.currency_symbol
+    kpis = available_kpis(REP_KPIS, view.has("beats"), view.has("orders"))
+    columns = []
+    for first in range(0, len(kpis), TILES_PER_ROW):
+        columns += st.columns(TILES_PER_ROW)
+    for column, kpi in zip(columns, kpis):
+        column.metric(
+            kpi.label,
+            format_figure(now.get(kpi.field), kpi.unit, symbol),
+            format_change(now.get(kpi.field), before.get(kpi.field), kpi.unit, symbol),
+            delta_color="inverse" if kpi.rise_is_bad else "normal",
+            help="Change against the previous period of the same length.",
+            border=True,
+        )
+
+
+def _rep_row(review: pd.DataFrame, rep_id: str) -> dict:
+    rows = review[review["rep_id"] == rep_id]
+    return rows.iloc[0].to_dict() if not rows.empty else {}
+
+
+def draw_days(view: View, calls: pd.DataFrame, rep_id: str) -> pd.DataFrame:
+    """Show the plan against what happened, one row per day; return the rows."""
+    days = day_summary(calls, load_rep_days(view, rep_id), view.settings.timezone)
+    st.subheader("Day by day")
+    if days.empty:
+        st.info("Nothing was planned for this rep and they made no visit in this period.")
+        return days
+    st.dataframe(
+        days,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "call_date": st.column_config.DateColumn("Day", format="ddd D MMM"),
+            "planned_calls": st.column_config.NumberColumn("Planned calls"),
+            "on_plan": st.column_config.NumberColumn("Visited on plan"),
+            "another_day": st.column_config.NumberColumn("Visited another day"),
+            "skipped": st.column_config.NumberColumn("Skipped"),
+            "off_beat": st.column_config.NumberColumn("Off-beat visits"),
+            "visits": st.column_config.NumberColumn("Visits"),
+            "productive_visits": st.column_config.NumberColumn("Productive"),
+            "off_site_visits": st.column_config.NumberColumn("Off-site"),
+            "order_value": money_column("Order value", view.settings.currency_symbol),
+            "first_check_in": st.column_config.TimeColumn("First check-in", format="HH:mm"),
+            "last_check_out": st.column_config.TimeColumn("Last check-out", format="HH:mm"),
+            "time_in_market_min": st.column_config.NumberColumn(
+                "Time in market (min)", format="%.0f"
+            ),
+        },
+    )
+    return days
+
+
+def choose_day(days: pd.DataFrame):
+    return st.radio(
+        "Day",
+        list(days["call_date"]),
+        horizontal=True,
+        format_func=lambda day: f"{day:%a %d %b}",
+        key="review_day",
+    )
+
+
+def draw_day_calls(view: View, calls: pd.DataFrame) -> None:
+    """List one day's calls: visits in visit order, then the calls not made."""
+    ordered = calls.sort_values(["visit_order", "outlet_name"], na_position="last")
+    st.dataframe(
+        ordered[
+            [
+                "visit_order",
+                "local_check_in",
+                "local_check_out",
+                "duration_min",
+                "outlet_name",
+                "outlet_class",
+                "outcome",
+                "distance_m",
+                "off_site",
+                "order_value",
+                "no_order_reason",
+                "other_visit_date",
+            ]
+        ],
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "visit_order": st.column_config.NumberColumn("Stop"),
+            "local_check_in": st.column_config.TimeColumn("Check-in", format="HH:mm"),
+            "local_check_out": st.column_config.TimeColumn("Check-out", format="HH:mm"),
+            "duration_min": st.column_config.NumberColumn("Minutes", format="%.0f"),
+            "outlet_name": st.column_config.TextColumn("Outlet"),
+            "outlet_class": st.column_config.TextColumn("Class"),
+            "outcome": st.column_config.TextColumn("Outcome"),
+            "distance_m": st.column_config.NumberColumn(
+                "Check-in distance (m)", format="%.0f"
+            ),
+            "off_site": st.column_config.CheckboxColumn(
+                "Off-site", help=f"Checked in more than {view.settings.off_site_m:,.0f} m away."
+            ),
+            "order_value": money_column("Order value", view.settings.currency_symbol),
+            "no_order_reason": st.column_config.TextColumn("No-order reason"),
+            "other_visit_date": st.column_config.DateColumn("Visited on"),
         },
     )
 
 
+def draw_route(view: View, calls: pd.DataFrame, day) -> None:
+    """Draw the day's route: stops in visit order, missed calls, off-site check-ins."""
+    try:
+        built = route_map.build_route_map(
+            calls,
+            load_outlets_report(view),
+            load_territories(view),
+            load_territory_boundaries(view),
+            load_territories_report(view),
+            view.settings.timezone,
+            view.settings.currency_symbol,
+            tiles=outlet_map.TileSettings.from_environment(os.environ),
+        )
+    except outlet_map.LeafletMissingError as error:
+        log.error("route map: %s", error)
+        st.warning(
+            "The route map cannot load Leaflet because its files are not installed. "
+            "Run `make setup`, then restart the dashboard."
+        )
+        return
+    marked = day_route.mark_off_site_check_ins(
+        built.map, built.calls, view.settings.off_site_m
+    )
+    st_folium(
+        built.map,
+        key=f"route_{day:%Y%m%d}",
+        height=ROUTE_MAP_HEIGHT_PX,
+        use_container_width=True,
+        returned_objects=[],
+    )
+    notes = []
+    if marked:
+        notes.append(f"{marked} off-site check-ins are marked with a dark dot.")
+    if built.unlocated:
+        notes.append(f"{built.unlocated} calls have no usable location and are not drawn.")
+    if notes:
+        st.caption(" ".join(notes))
+
+
+def draw_rep_week(view: View, rep_id: str) -> None:
+    review = load_rep_review(view)
+    rows = review[review["rep_id"] == rep_id]
+    name = rows["rep_name"].iloc[0] if not rows.empty else rep_id
+    st.subheader(f"{markdown_text(name)}'s week")
+    draw_rep_figures(view, rep_id)
+    caption_set_aside(view)
+
+    calls = call_outcomes(
+        load_rep_call_list(view, rep_id), view.settings.timezone, view.settings.off_site_m
+    )
+    days = draw_days(view, calls, rep_id)
+    if not days.empty:
+        day = choose_day(days)
+        day_calls = calls[calls["call_date"] == day]
+        st.markdown(f"**Calls on {day:%A %d %B}**")
+        draw_day_calls(view, day_calls)
+        draw_route(view, day_calls, day)
+
+    st.subheader("Skipped outlets")
+    register = load_register(view)
+    draw_register(view, register[register["rep_id"] == rep_id], with_rep=False)
+
+
+follow_open_rep(on_rep_page=True)
 view = current_view()
 st.title("Rep performance")
-st.caption(f"{view.period.start:%d %b %Y} to {view.period.end:%d %b %Y} · {view.scope.label}")
-draw_rep_table(view)
-draw_skipped_outlets(view)
+st.caption(
+    f"{view.period.start:%d %b %Y} to {view.period.end:%d %b %Y} · "
+    f"{markdown_text(view.scope.label)}"
+)
+chosen = view.scope.rep_ids
+if chosen is not None and len(chosen) == 1:
+    draw_rep_week(view, chosen[0])
+    st.caption("Clear the Rep filter in the sidebar to see the whole team.")
+else:
+    draw_rep_table(view)
+    caption_set_aside(view)
+    st.subheader("Skipped-outlet register")
+    draw_register(view, load_register(view), with_rep=True)

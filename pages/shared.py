@@ -5,15 +5,26 @@ The engine is passed to cached functions as `_engine`, so it stays out of the
 cache key; `database_key` names the database in the key instead.
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import sqlalchemy as sa
 import streamlit as st
 
-from data_access import queries
+from data_access import (
+    health_queries,
+    queries,
+    review_queries,
+    summary_queries,
+    territory_history,
+)
 from data_access.filters import Period, Scope, Settings
-from metrics import reports
+from metrics import comparison, health, reports, review
+from metrics.exceptions import Thresholds, rep_exceptions
+from pages.formatting import markdown_text
 
 VIEW_KEY = "beatboard_view"
 CACHE_SECONDS = 600
@@ -45,22 +56,34 @@ class View:
 
 
 def current_view() -> View:
-    """Return the view dashboard.py stored for this run; pages call this first."""
-    return st.session_state[VIEW_KEY]
+    """Return the view dashboard.py stored for this run; pages call this first.
+
+    dashboard.py removes the view when its run ends. A page file that runs
+    without it (Streamlit runs a file of pages/ on its own when a new server's
+    first request names it) finds none and stops, because only dashboard.py
+    resolves the viewer and their scope. A fragment, which reruns without
+    dashboard.py, should receive the view as an argument instead.
+    """
+    view = st.session_state.get(VIEW_KEY)
+    if not isinstance(view, View):
+        stop_with_error(
+            "This page opens from Beatboard's menu. Reload the dashboard's start page."
+        )
+    return view
 
 
 @st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
 def _rep_activity(
     _engine: sa.Engine, database_key: str, period: Period, scope: Scope, settings: Settings
 ) -> pd.DataFrame:
-    return queries.rep_activity(_engine, period, scope, settings)
+    return summary_queries.read_rep_activity(_engine, period, scope, settings)
 
 
 @st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
 def _outlet_activity(
     _engine: sa.Engine, database_key: str, period: Period, scope: Scope, settings: Settings
 ) -> pd.DataFrame:
-    return queries.outlet_activity(_engine, period, scope, settings)
+    return summary_queries.read_outlet_activity(_engine, period, scope, settings)
 
 
 @st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
@@ -104,10 +127,16 @@ def load_territories(view: View) -> pd.DataFrame:
 
 
 def load_territories_report(view: View) -> pd.DataFrame:
-    """Load the territories report of the view's period and scope."""
-    activity = _rep_activity(
-        view.engine, view.database_key, view.period, view.scope, view.settings
-    )
+    """Load the territories report of the view's period and scope.
+
+    With a rep_territories history, reps who moved count for the territory
+    they belonged to on each date, as in metrics.reports.territories_report.
+    """
+    arguments = (view.engine, view.database_key, view.period, view.scope, view.settings)
+    if _has_rep_territories(view.engine, view.database_key):
+        activity = _territory_rep_activity(*arguments)
+    else:
+        activity = _rep_activity(*arguments)
     return reports.build_territories_report(
         load_territories(view), activity, load_outlets_report(view)
     )
@@ -129,3 +158,349 @@ def stop_with_error(message: str) -> None:
     """Show one sentence that tells the viewer what to do, then stop the page."""
     st.error(message)
     st.stop()
+
+
+@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+def _territory_week_visited_outlets(
+    _engine: sa.Engine, database_key: str, period: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    return queries.territory_week_visited_outlets(_engine, period, scope, settings)
+
+
+def load_territory_groups(view: View) -> pd.DataFrame:
+    """Load the territories report with team size and an Unassigned row.
+
+    See metrics.comparison.territory_groups: the rows add up to the totals
+    of the reps and outlets reports of the view.
+    """
+    return comparison.territory_groups(
+        load_territories_report(view), load_reps_report(view), load_outlets_report(view)
+    )
+
+
+def load_weekly_coverage(view: View, groups: pd.DataFrame, weeks: int) -> pd.DataFrame:
+    """Load the coverage of each territory group in each of the last `weeks` weeks.
+
+    groups is load_territory_groups(view). The weeks end with the week that
+    contains the view's last day. Rows follow groups; columns are the weeks'
+    first days.
+    """
+    settings = view.settings
+    starts = comparison.trend_weeks(view.period.end, settings.week_start, weeks)
+    span = Period(starts[0], starts[-1] + timedelta(days=6), view.period.timezone)
+    visited = _territory_week_visited_outlets(
+        view.engine, view.database_key, span, view.scope, settings
+    )
+    return comparison.weekly_coverage(visited, groups, starts)
+
+
+# Reps who moved territory
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def _has_rep_territories(_engine: sa.Engine, database_key: str) -> bool:
+    return territory_history.has_rep_territories(_engine)
+
+
+@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+def _territory_rep_activity(
+    _engine: sa.Engine, database_key: str, period: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    return summary_queries.read_territory_rep_activity(_engine, period, scope, settings)
+
+
+# Data health
+
+
+@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+def _health_counts(
+    _engine: sa.Engine, database_key: str, period: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    return health_queries.health_counts(_engine, period, scope, settings)
+
+
+@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+def _affected_rows(
+    _engine: sa.Engine,
+    database_key: str,
+    period: Period,
+    scope: Scope,
+    settings: Settings,
+    kinds: tuple[str, ...],
+) -> pd.DataFrame:
+    return health_queries.affected_rows(_engine, period, scope, settings, kinds=kinds)
+
+
+@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+def _set_aside_counts(
+    _engine: sa.Engine, database_key: str, period: Period, scope: Scope, settings: Settings
+) -> dict[str, int]:
+    return health_queries.set_aside_counts(_engine, period, scope, settings)
+
+
+def load_health_counts(view: View) -> pd.DataFrame:
+    """Load the affected and checked rows of every data health kind."""
+    return _health_counts(
+        view.engine, view.database_key, view.period, view.scope, view.settings
+    )
+
+
+def load_affected_rows(view: View, kinds: tuple[str, ...]) -> pd.DataFrame:
+    """Load the affected rows of the given data health kinds, in words."""
+    rows = _affected_rows(
+        view.engine, view.database_key, view.period, view.scope, view.settings, kinds
+    )
+    return health.describe_rows(rows, view.settings)
+
+
+def caption_set_aside(view: View) -> None:
+    """Say under a page's KPIs which rows they leave out, such as
+    "3 duplicate visits excluded"; draw nothing when none are."""
+    counts = _set_aside_counts(
+        view.engine, view.database_key, view.period, view.scope, view.settings
+    )
+    note = health.set_aside_note(counts)
+    if note:
+        st.caption(note)
+
+
+@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+def _outlet_last_visits(
+    _engine: sa.Engine,
+    database_key: str,
+    period: Period,
+    scope: Scope,
+    settings: Settings,
+    outlet_id: str,
+) -> pd.DataFrame:
+    return queries.outlet_last_visits(_engine, period, scope, settings, outlet_id)
+
+
+def load_outlet_last_visits(view: View, outlet_id: str) -> pd.DataFrame:
+    """Load an outlet's last visits up to the view's last date, newest first."""
+    return _outlet_last_visits(
+        view.engine,
+        view.database_key,
+        view.period,
+        view.scope,
+        view.settings,
+        outlet_id,
+    )
+
+
+@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+def _rep_call_list(
+    _engine: sa.Engine,
+    database_key: str,
+    period: Period,
+    scope: Scope,
+    settings: Settings,
+    rep_id: str,
+) -> pd.DataFrame:
+    return review_queries.rep_call_list(_engine, period, scope, settings, rep_id)
+
+
+def load_rep_call_list(view: View, rep_id: str) -> pd.DataFrame:
+    """Load one rep's planned calls and visits of the view's period, day by day."""
+    return _rep_call_list(
+        view.engine, view.database_key, view.period, view.scope, view.settings, rep_id
+    )
+
+
+# Weekly review
+
+
+@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+def _rep_time_in_market(
+    _engine: sa.Engine, database_key: str, period: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    return review_queries.rep_time_in_market(_engine, period, scope, settings)
+
+
+@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+def _calls_at_risk(
+    _engine: sa.Engine, database_key: str, period: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    return review_queries.calls_at_risk(_engine, period, scope, settings)
+
+
+@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+def _skip_details(
+    _engine: sa.Engine, database_key: str, period: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    return review_queries.skip_details(_engine, period, scope, settings)
+
+
+@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+def _rep_days(
+    _engine: sa.Engine, database_key: str, period: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    return review_queries.rep_days(_engine, period, scope, settings)
+
+
+@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+def _weekly_figures(
+    _engine: sa.Engine, database_key: str, span: Period, scope: Scope, settings: Settings
+) -> dict[str, pd.DataFrame]:
+    # The four queries share nothing, so they run at once, each on its own
+    # connection; the database does the work, which it spreads over its cores.
+    queries_by_name = {
+        "rep_weeks": review_queries.weekly_rep_figures,
+        "order_weeks": review_queries.weekly_order_figures,
+        "outlet_weeks": review_queries.weekly_outlet_figures,
+        "skipped_weeks": review_queries.weekly_skipped_calls,
+    }
+    with ThreadPoolExecutor(max_workers=len(queries_by_name)) as pool:
+        running = {
+            name: pool.submit(query, _engine, span, scope, settings)
+            for name, query in queries_by_name.items()
+        }
+        return {name: future.result() for name, future in running.items()}
+
+
+def load_priced_calls(view: View) -> pd.DataFrame:
+    """Load the calls at risk of the view (skipped outlets, off-site visits
+    without an order), each priced at the outlet's usual order."""
+    calls = _calls_at_risk(
+        view.engine, view.database_key, view.period, view.scope, view.settings
+    )
+    return review.price_calls(calls)
+
+
+def load_register(view: View) -> pd.DataFrame:
+    """Load the skipped-outlet register of the view, costliest skips first."""
+    details = _skip_details(
+        view.engine, view.database_key, view.period, view.scope, view.settings
+    )
+    return review.build_register(load_priced_calls(view), details)
+
+
+def load_rep_review(view: View) -> pd.DataFrame:
+    """Load the reps report with time in market, revenue at risk and shares."""
+    time_in_market = _rep_time_in_market(
+        view.engine, view.database_key, view.period, view.scope, view.settings
+    )
+    return review.build_rep_review(
+        load_reps_report(view), time_in_market, load_priced_calls(view)
+    )
+
+
+def load_review_headline(view: View) -> dict[str, float]:
+    """Load the period's headline figures, revenue at risk and time in market included."""
+    return review.review_headline(load_rep_review(view), load_territory_groups(view))
+
+
+def load_weekly_headlines(view: View, weeks: int) -> pd.DataFrame:
+    """Load the headline figures of each of the `weeks` weeks that end with the
+    week containing the view's last day; weeks start on the configured weekday."""
+    settings = view.settings
+    span = review.trend_span(view.period.end, settings.week_start, weeks, settings.timezone)
+    figures = _weekly_figures(view.engine, view.database_key, span, view.scope, settings)
+    return review.weekly_headlines(span.start, **figures)
+
+
+def load_previous_headline(view: View, trend: pd.DataFrame) -> dict[str, float]:
+    """Load the headline of the period before the view's period.
+
+    When the view's period is the trend's last week, the trend already holds
+    the week before it, computed by the same rules, so no query runs.
+    """
+    period = view.period
+    is_last_week = (
+        len(trend) >= 2
+        and trend["week_start"].iloc[-1] == period.start
+        and (period.end - period.start).days == 6
+    )
+    if is_last_week:
+        return trend.iloc[-2].to_dict()
+    return load_review_headline(view.at(period.previous()))
+
+
+def load_exceptions(view: View, thresholds: Thresholds) -> pd.DataFrame:
+    """Load the exceptions of the view's period, costliest first."""
+    previous = load_reps_report(view.at(view.period.previous()))
+    return rep_exceptions(
+        load_rep_review(view),
+        previous,
+        load_register(view),
+        view.settings.off_site_m,
+        thresholds,
+    )
+
+
+def load_rep_days(view: View, rep_id: str) -> pd.DataFrame:
+    """Load one rep's working days of the view's period: visits, first check-in,
+    last check-out and time in market per day."""
+    scope = view.scope.narrowed(rep_ids=(rep_id,))
+    return _rep_days(view.engine, view.database_key, view.period, scope, view.settings)
+
+
+# Opening one rep's week
+
+# The sidebar rep filter's widget key in dashboard.py, and the page that shows
+# a chosen rep's week.
+REP_FILTER_KEY = "rep"
+REP_PAGE = "pages/rep_performance.py"
+OPEN_REP_KEY = "open_rep_week"
+
+
+def _choose_rep(rep_id: str) -> None:
+    # A callback runs before the next run draws the sidebar, so the rep
+    # filter may still be set here.
+    st.session_state[REP_FILTER_KEY] = rep_id
+    st.session_state[OPEN_REP_KEY] = True
+
+
+def draw_open_rep_button(rep_id: str, rep_name: object, key: str) -> None:
+    """Draw a button that sets the sidebar's rep filter to this rep; the next
+    run opens Rep performance on that rep's week (see follow_open_rep)."""
+    name = rep_id if rep_name is None or pd.isna(rep_name) else rep_name
+    st.button(
+        f"Open {markdown_text(name)}'s week",
+        key=key,
+        type="primary",
+        on_click=_choose_rep,
+        args=(rep_id,),
+    )
+
+
+def follow_open_rep(on_rep_page: bool = False) -> None:
+    """Open Rep performance when an open button was pressed in the last run.
+
+    Pages with such a button call this before loading anything, so the page
+    left behind is not computed again for the one rep.
+    """
+    if st.session_state.pop(OPEN_REP_KEY, False) and not on_rep_page:
+        st.switch_page(REP_PAGE)
+
+
+@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+def _freshness(
+    _engine: sa.Engine, database_key: str, period: Period, settings: Settings
+) -> tuple[datetime | None, datetime, str | None]:
+    latest = queries.latest_check_in(_engine)
+    status = summary_queries.summary_status(_engine, period, settings)
+    read_at = datetime.now(UTC).replace(tzinfo=None)
+    return latest, read_at, status.message(period)
+
+
+def draw_freshness(view: View) -> None:
+    """Say how fresh the figures are: the latest check-in, when the database was
+    read (the cached loaders keep results CACHE_SECONDS), and whether the
+    summary tables are out of date for the period."""
+    latest, read_at, stale = _freshness(
+        view.engine, view.database_key, view.period, view.settings
+    )
+    zone = ZoneInfo(view.settings.timezone)
+
+    def local(moment: datetime) -> str:
+        return f"{moment.replace(tzinfo=UTC).astimezone(zone):%d %b %Y %H:%M}"
+
+    newest = "no visits yet" if latest is None else f"latest check-in {local(latest)}"
+    st.caption(
+        f"Data: {newest}; read from the database at {local(read_at)} "
+        f"({view.settings.timezone}), refreshed at most every "
+        f"{CACHE_SECONDS // 60} minutes."
+    )
+    if stale:
+        st.warning(stale, icon=":material/update:")

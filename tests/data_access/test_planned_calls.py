@@ -4,7 +4,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from data_access.filters import Period, Settings
+from data_access.filters import Period, Settings, week_containing
 from data_access.period_sql import PeriodSQL
 from tests.database import sqlite_database
 
@@ -70,3 +70,76 @@ def test_four_weekly_beat_keeps_its_anchor_across_new_year(tmp_path):
         ("r2", "o3", date(2027, 1, 11)),
     ]
     assert result == expected
+
+
+# An outlet on two beats, and a month with five Thursdays (October 2026).
+TWO_BEATS = {
+    "outlets": [
+        {"outlet_id": "o4", "territory_id": "T1"},
+        {"outlet_id": "o5", "territory_id": "T1"},
+    ],
+    "beats": [
+        {"beat_id": "b4", "rep_id": "r3", "weekday": 4, "every_n_weeks": 1, "start_date": "2026-10-01"},
+        # o4 again on the same weekday: still one planned call a Thursday.
+        {"beat_id": "b5", "rep_id": "r3", "weekday": 4, "every_n_weeks": 1, "start_date": "2026-09-03"},
+        # o4 on a fortnightly Tuesday beat as well: more calls, on other days.
+        {"beat_id": "b6", "rep_id": "r3", "weekday": 2, "every_n_weeks": 2, "start_date": "2026-10-06"},
+    ],
+    "beat_outlets": [
+        {"beat_id": "b4", "outlet_id": "o4"},
+        {"beat_id": "b4", "outlet_id": "o5"},
+        {"beat_id": "b5", "outlet_id": "o4"},
+        {"beat_id": "b6", "outlet_id": "o4"},
+    ],
+}
+
+
+def planned_calls_of(tmp_path, rows, period: Period) -> list[tuple[str, str, date]]:
+    engine = sqlite_database(tmp_path, rows)
+    planned = PeriodSQL(period, Settings()).planned_calls
+    statement = sa.select(planned).order_by(
+        planned.c.rep_id, planned.c.outlet_id, planned.c.plan_date
+    )
+    with engine.connect() as connection:
+        result = [tuple(row) for row in connection.execute(statement)]
+    engine.dispose()
+    return result
+
+
+def test_outlet_on_two_beats_in_a_month_of_five_thursdays(tmp_path):
+    result = planned_calls_of(tmp_path, TWO_BEATS, Period(date(2026, 10, 1), date(2026, 10, 31)))
+
+    thursdays = [date(2026, 10, day) for day in (1, 8, 15, 22, 29)]
+    expected = sorted(
+        [("r3", "o4", day) for day in [*thursdays, date(2026, 10, 6), date(2026, 10, 20)]]
+        + [("r3", "o5", day) for day in thursdays]
+    )
+    assert result == expected
+
+
+def test_weekly_beat_runs_in_iso_weeks_2026_w53_and_2027_w01(tmp_path):
+    # 2026 has 53 ISO weeks: W53 runs Monday 12-28 to Sunday 2027-01-03 and
+    # W01 of 2027 starts on Monday 2027-01-04.
+    w53 = week_containing(date(2027, 1, 1))
+    w01 = week_containing(date(2027, 1, 4))
+    assert (w53.start, w53.end) == (date(2026, 12, 28), date(2027, 1, 3))
+    assert w53.start.isocalendar()[:2] == (2026, 53)
+    assert w01.start.isocalendar()[:2] == (2027, 1)
+
+    result = planned_calls_of(tmp_path, TWO_BEATS, Period(w53.start, w01.end))
+
+    expected = [
+        ("r3", "o4", date(2026, 12, 29)),
+        ("r3", "o4", date(2026, 12, 31)),
+        ("r3", "o4", date(2027, 1, 7)),
+        ("r3", "o5", date(2026, 12, 31)),
+        ("r3", "o5", date(2027, 1, 7)),
+    ]
+    assert result == expected
+
+
+def test_week_starting_sunday_across_new_year():
+    result = week_containing(date(2027, 1, 1), week_start=7)
+
+    expected = (date(2026, 12, 27), date(2027, 1, 2))
+    assert (result.start, result.end) == expected

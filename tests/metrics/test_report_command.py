@@ -119,3 +119,41 @@ def test_visit_date_follows_timezone(capsys, tmp_path, timezone, expected_row):
     result = run_report(capsys, url, "reps", "--timezone", timezone)
 
     assert result.splitlines()[1] == expected_row
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--rep", "NOPE"], "--rep 'NOPE' is not in the database"),
+        (["--territory", "T9"], "--territory 'T9' is not in the database"),
+        (["--as-user", ""], "user '' is not in the users table"),
+        (["--as-user", "nobody@example.com"], "'nobody@example.com' is not in the users table"),
+    ],
+)
+def test_unknown_filter_is_an_error(capsys, database_url, options, message):
+    exit_code = main(
+        ["reps", "--db", database_url, "--from", "2026-03-02", "--to", "2026-03-08", *options]
+    )
+
+    captured = capsys.readouterr()
+    assert exit_code == 1
+    assert message in captured.err
+    assert captured.out == ""
+
+
+def test_file_that_is_not_a_database(capsys, tmp_path):
+    path = tmp_path / "notes.sqlite"
+    path.write_text("not a database\n" * 100)
+
+    exit_code = main(["reps", "--db", f"sqlite:///{path}", "--from", "2026-03-02", "--to", "2026-03-08"])
+
+    captured = capsys.readouterr()
+    assert exit_code == 1
+    assert "could not read the database: file is not a database" in captured.err
+
+
+def test_manager_sees_own_reps(capsys, database_url):
+    result = run_report(capsys, database_url, "reps", "--as-user", "m1@example.com")
+
+    rep_ids = [line.split(",")[0] for line in result.splitlines()[1:]]
+    assert rep_ids == ["r1", "r2"]

@@ -39,6 +39,11 @@ def test_overview_tiles(app):
         "Coverage": "45%",
         "Neglected outlets": "1",
         "Order value": "180",
+        # No orders in the 8 weeks before the week, so no skip can be priced.
+        "Revenue at risk": "–",
+        # 1,200 s over 7 rep-days with a visit.
+        "Time in market": "0h 03m",
+        "Off-site visits": "1",
     }
     assert result == expected
 
@@ -47,10 +52,13 @@ def test_overview_lists_exceptions(app):
     app.run()
 
     exceptions = app.dataframe[0].value
-    assert list(exceptions["rep_id"]) == ["r2", "r1"]
-    assert exceptions["message"].iloc[0] == (
-        "Bilal made 0 of 1 planned calls on the planned day (0%), below the 70% floor."
-    )
+    assert list(exceptions["rep_id"]) == ["r1", "r2", "r1"]
+    assert list(exceptions["message"]) == [
+        # b1 runs every Monday from 01-05, inside the 13-week lookback.
+        "Asha missed Shop 9 on 9 planned calls in a row.",
+        "Bilal made 0 of 1 planned calls on the planned day (0%), below the 70% floor.",
+        "Asha made 2 of 5 planned calls on the planned day (40%), below the 70% floor.",
+    ]
 
 
 def test_rep_performance_table(app):
@@ -65,7 +73,8 @@ def test_rep_performance_table(app):
     assert table.loc["r1", "skipped_outlets"] == 1
     assert table.loc["r1", "order_value"] == 180.0
     skipped = app.dataframe[1].value
-    assert list(skipped["outlet_id"]) == ["o9"]
+    assert list(zip(skipped["rep_id"], skipped["outlet_id"])) == [("r1", "o9"), ("r2", "o5")]
+    assert list(skipped["missed_in_a_row"]) == ["9", "1"]
 
 
 def test_territory_comparison_table(app):

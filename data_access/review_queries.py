@@ -1,0 +1,1227 @@
+"""Queries of the weekly review: time in market, a rep's calls day by day, the
+skipped-outlet register with the order history that prices a skip, and the
+week-by-week figures of the trend.
+
+Like data_access.queries, each function takes the engine, the period, the
+viewer's scope and the settings, applies the scope inside and returns
+aggregates (per rep, rep-day, rep-outlet pair or week) as a DataFrame. An
+empty result is an empty frame with the same columns.
+
+Two PeriodSQL objects cannot share one statement because their common table
+expressions have the same names. A query that needs dates before the period
+(the order history, the lookback of consecutive skips) therefore builds one
+PeriodSQL over a longer span and filters by date inside it.
+"""
+
+from datetime import date, timedelta
+
+import pandas as pd
+import sqlalchemy as sa
+
+from data_access import schema
+from data_access.dialect import day_number, local_date, seconds_between
+from data_access.filters import Period, Scope, Settings
+from data_access.period_sql import (
+    PeriodSQL,
+    scoped_outlet_conditions,
+    scoped_rep_ids,
+)
+from data_access.queries import fetch_frame
+
+reps = schema.reps
+outlets = schema.outlets
+beats = schema.beats
+beat_outlets = schema.beat_outlets
+visits = schema.visits
+
+# Consecutive missed calls are counted back over at most this many weeks
+# before the period's last date (or over the whole period when it is longer).
+LOOKBACK_WEEKS = 13
+# An outlet's order history is its productive visits in this many weeks
+# before the period's first date.
+HISTORY_WEEKS = 8
+# The register looks this many days back for a skipped outlet's last visit.
+LAST_VISIT_DAYS = 365
+
+
+def _visit_end(visit: sa.FromClause) -> sa.ColumnElement:
+    """Return the visit's end: check_out, or check_in when check_out is missing
+    or earlier, because a check-out before its check-in is a device fault."""
+    usable = sa.and_(
+        visit.c.check_out.is_not(None), visit.c.check_out >= visit.c.check_in
+    )
+    return sa.case((usable, visit.c.check_out), else_=visit.c.check_in)
+
+
+def _distinct_cte(query: sa.Select, name: str) -> sa.CTE:
+    """Return the distinct rows of query as a CTE, written as GROUP BY over every column.
+
+    SQLite 3.40 builds no automatic index on a CTE written with DISTINCT, so a
+    join with another large CTE scans it once per row. It does index a
+    grouped one.
+    """
+    return query.group_by(*query.selected_columns).cte(name)
+
+
+def _text_key(column: sa.ColumnElement) -> sa.ColumnElement:
+    """Cast an id column of a CTE to text under the same name.
+
+    linked_orders takes its visit_id from a window function, which has no
+    type affinity in SQLite. SQLite then builds no automatic index for a join
+    of it with a text visit_id and scans it once per row instead.
+    """
+    return sa.cast(column, sa.Text).label(column.name)
+
+
+def _off_site(facts: sa.FromClause, settings: Settings) -> sa.ColumnElement:
+    return sa.case((facts.c.distance_m > settings.off_site_m, 1), else_=0)
+
+
+# Time in market
+
+
+def _rep_day_spans(sql: PeriodSQL, settings: Settings) -> sa.CTE:
+    """Count each rep's visits per local working day, with the first check-in and last end."""
+    facts = sql.visit_facts
+    return (
+        sa.select(
+            facts.c.rep_id,
+            facts.c.visit_date,
+            sa.func.count().label("visits"),
+            sa.func.sum(facts.c.productive).label("productive_visits"),
+            sa.func.sum(facts.c.off_beat).label("off_beat_visits"),
+            sa.func.sum(_off_site(facts, settings)).label("off_site_visits"),
+            sa.func.sum(facts.c.without_fix).label("visits_without_fix"),
+            sa.func.min(facts.c.check_in).label("first_check_in"),
+            sa.func.max(_visit_end(facts)).label("last_check_out"),
+        )
+        .group_by(facts.c.rep_id, facts.c.visit_date)
+        .cte("rep_day_spans")
+    )
+
+
+def rep_days(
+    engine: sa.Engine, period: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    """Summarise each scoped rep's working days: one row per rep and day with visits.
+
+    Columns: rep_id, visit_date, visits, productive_visits, off_beat_visits,
+    off_site_visits, visits_without_fix, first_check_in and last_check_out (naive UTC; the last
+    check-out is the latest check_out of the day, or check_in for a visit
+    without a usable check_out), time_in_market_s (seconds between them).
+    """
+    sql = PeriodSQL(period, settings, rep_ids=scoped_rep_ids(scope))
+    spans = _rep_day_spans(sql, settings)
+    statement = sa.select(
+        spans,
+        seconds_between(spans.c.first_check_in, spans.c.last_check_out).label(
+            "time_in_market_s"
+        ),
+    ).order_by(spans.c.rep_id, spans.c.visit_date)
+    frame = fetch_frame(engine, "rep_days", statement)
+    frame["time_in_market_s"] = frame["time_in_market_s"].astype(float)
+    return frame
+
+
+def rep_time_in_market(
+    engine: sa.Engine, period: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    """Total each scoped rep's time in market over the working days of the period.
+
+    Columns: rep_id, working_days (local dates with at least one visit),
+    time_in_market_s (the sum over those days of last check-out minus first
+    check-in). Reps without visits have no row.
+    """
+    sql = PeriodSQL(period, settings, rep_ids=scoped_rep_ids(scope))
+    spans = _rep_day_spans(sql, settings)
+    day_length = seconds_between(spans.c.first_check_in, spans.c.last_check_out)
+    statement = (
+        sa.select(
+            spans.c.rep_id,
+            sa.func.count().label("working_days"),
+            sa.func.sum(day_length).label("time_in_market_s"),
+        )
+        .group_by(spans.c.rep_id)
+        .order_by(spans.c.rep_id)
+    )
+    frame = fetch_frame(engine, "rep_time_in_market", statement)
+    frame["time_in_market_s"] = frame["time_in_market_s"].astype(float)
+    return frame
+
+
+# One rep's calls
+
+
+def rep_call_list(
+    engine: sa.Engine, period: Period, scope: Scope, settings: Settings, rep_id: str
+) -> pd.DataFrame:
+    """List one rep's planned calls and visits of the period, day by day.
+
+    One row per visit (planned = 1 when its outlet was planned for that day,
+    else it is off-beat) and one row per planned call without a visit that
+    day. other_visit_date is, for such a call, the rep's first visit to the
+    outlet on another day of the period (missing when the rep never came).
+    The rep must be in scope, otherwise the frame is empty.
+
+    Columns: call_date, outlet_id, outlet_name, outlet_class, outlet_latitude,
+    outlet_longitude, planned, visit_id, check_in, check_out (naive UTC),
+    latitude, longitude (the check-in fix), distance_m, productive,
+    order_value (positive orders linked to the visit), no_order_reason,
+    other_visit_date.
+    """
+    rep_ids = scoped_rep_ids(scope).where(reps.c.rep_id == rep_id)
+    sql = PeriodSQL(period, settings, rep_ids=rep_ids)
+    facts = sql.visit_facts
+    kept = sql.period_visits
+    planned = sql.planned_calls
+    linked = sql.linked_orders
+
+    visit_values = (
+        sa.select(
+            _text_key(linked.c.visit_id),
+            sa.func.sum(sa.case((linked.c.value > 0, linked.c.value), else_=0)).label(
+                "order_value"
+            ),
+        )
+        .group_by(linked.c.visit_id)
+        .cte("visit_order_values")
+    )
+    visit_rows = sa.select(
+        facts.c.visit_date.label("call_date"),
+        facts.c.outlet_id,
+        (1 - facts.c.off_beat).label("planned"),
+        facts.c.visit_id,
+        facts.c.check_in,
+        facts.c.check_out,
+        kept.c.latitude,
+        kept.c.longitude,
+        facts.c.distance_m,
+        facts.c.productive,
+        sa.func.coalesce(visit_values.c.order_value, 0).label("order_value"),
+        kept.c.no_order_reason,
+        sa.cast(sa.null(), sa.Date).label("other_visit_date"),
+    ).select_from(
+        facts.join(kept, kept.c.visit_id == facts.c.visit_id).outerjoin(
+            visit_values, visit_values.c.visit_id == facts.c.visit_id
+        )
+    )
+
+    visit_days = _distinct_cte(
+        sa.select(kept.c.rep_id, kept.c.outlet_id, kept.c.visit_date),
+        "call_visit_days",
+    )
+    first_visits = (
+        sa.select(
+            kept.c.rep_id,
+            kept.c.outlet_id,
+            sa.func.min(kept.c.visit_date).label("first_visit_date"),
+        )
+        .group_by(kept.c.rep_id, kept.c.outlet_id)
+        .cte("call_first_visits")
+    )
+    missed_rows = (
+        sa.select(
+            planned.c.plan_date.label("call_date"),
+            planned.c.outlet_id,
+            sa.literal(1, sa.Integer).label("planned"),
+            sa.cast(sa.null(), sa.Text).label("visit_id"),
+            sa.cast(sa.null(), sa.DateTime).label("check_in"),
+            sa.cast(sa.null(), sa.DateTime).label("check_out"),
+            sa.cast(sa.null(), sa.Float).label("latitude"),
+            sa.cast(sa.null(), sa.Float).label("longitude"),
+            sa.cast(sa.null(), sa.Float).label("distance_m"),
+            sa.literal(0, sa.Integer).label("productive"),
+            sa.literal(0.0, sa.Float).label("order_value"),
+            sa.cast(sa.null(), sa.Text).label("no_order_reason"),
+            first_visits.c.first_visit_date.label("other_visit_date"),
+        )
+        .select_from(
+            planned.outerjoin(
+                visit_days,
+                sa.and_(
+                    visit_days.c.rep_id == planned.c.rep_id,
+                    visit_days.c.outlet_id == planned.c.outlet_id,
+                    visit_days.c.visit_date == planned.c.plan_date,
+                ),
+            ).outerjoin(
+                first_visits,
+                sa.and_(
+                    first_visits.c.rep_id == planned.c.rep_id,
+                    first_visits.c.outlet_id == planned.c.outlet_id,
+                ),
+            )
+        )
+        .where(visit_days.c.rep_id.is_(None))
+    )
+    calls = sa.union_all(visit_rows, missed_rows).subquery("calls")
+    statement = (
+        sa.select(
+            calls.c.call_date,
+            calls.c.outlet_id,
+            outlets.c.name.label("outlet_name"),
+            outlets.c.outlet_class,
+            outlets.c.latitude.label("outlet_latitude"),
+            outlets.c.longitude.label("outlet_longitude"),
+            *(calls.c[name] for name in list(calls.c.keys())[2:]),
+        )
+        .select_from(calls.outerjoin(outlets, outlets.c.outlet_id == calls.c.outlet_id))
+        .order_by(
+            calls.c.call_date,
+            calls.c.check_in.is_(None),
+            calls.c.check_in,
+            calls.c.outlet_id,
+        )
+    )
+    frame = fetch_frame(engine, "rep_call_list", statement)
+    frame["order_value"] = frame["order_value"].astype(float)
+    return frame
+
+
+# Order history, the basis of revenue at risk
+
+
+def _lookback_start(period: Period) -> date:
+    return min(period.start, period.end - timedelta(weeks=LOOKBACK_WEEKS, days=-1))
+
+
+def _plan_territory_outlet_ids(scope: Scope) -> sa.Select:
+    """Select every outlet of a territory that has an outlet on a scoped rep's beat.
+
+    These are the outlets whose visits price a scoped rep's skips: the
+    skipped outlets themselves and their territories' other outlets.
+    """
+    plan_territories = (
+        sa.select(outlets.c.territory_id)
+        .select_from(
+            beat_outlets.join(beats, beats.c.beat_id == beat_outlets.c.beat_id).join(
+                outlets, outlets.c.outlet_id == beat_outlets.c.outlet_id
+            )
+        )
+        .where(beats.c.rep_id.in_(scoped_rep_ids(scope)))
+    )
+    return sa.select(outlets.c.outlet_id).where(
+        outlets.c.territory_id.in_(plan_territories)
+    )
+
+
+def _visit_order_values(sql: PeriodSQL, start: date, end: date) -> sa.CTE:
+    """Visits of [start, end] with productive (0 or 1) and order_value (positive
+    linked orders), by any rep."""
+    kept = sql.period_visits
+    linked = sql.linked_orders
+    positive = linked.c.value > 0
+    totals = (
+        sa.select(
+            _text_key(linked.c.visit_id),
+            sa.func.max(sa.case((positive, 1), else_=0)).label("productive"),
+            sa.func.sum(sa.case((positive, linked.c.value), else_=0)).label(
+                "order_value"
+            ),
+        )
+        .group_by(linked.c.visit_id)
+        .cte(f"visit_values_{start:%Y%m%d}")
+    )
+    return (
+        sa.select(
+            kept.c.visit_id,
+            kept.c.outlet_id,
+            kept.c.visit_date,
+            sa.func.coalesce(totals.c.productive, 0).label("productive"),
+            sa.func.coalesce(totals.c.order_value, 0).label("order_value"),
+        )
+        .select_from(kept.outerjoin(totals, totals.c.visit_id == kept.c.visit_id))
+        .where(kept.c.visit_date >= start, kept.c.visit_date <= end)
+        .cte(f"history_visits_{start:%Y%m%d}")
+    )
+
+
+def _order_history(sql: PeriodSQL, period: Period) -> tuple[sa.CTE, sa.CTE]:
+    """Productive visits and their order value in the history weeks before the
+    period, per outlet (outlet_id, ...) and per territory (territory_id, ...)."""
+    start = period.start - timedelta(weeks=HISTORY_WEEKS)
+    end = period.start - timedelta(days=1)
+    history = _visit_order_values(sql, start, end)
+    productive = history.c.productive == 1
+    per_outlet = (
+        sa.select(
+            history.c.outlet_id,
+            sa.func.sum(history.c.productive).label("productive_visits"),
+            sa.func.sum(sa.case((productive, history.c.order_value), else_=0)).label(
+                "order_value"
+            ),
+        )
+        .group_by(history.c.outlet_id)
+        .cte("outlet_order_history")
+    )
+    per_territory = (
+        sa.select(
+            outlets.c.territory_id,
+            sa.func.sum(per_outlet.c.productive_visits).label("productive_visits"),
+            sa.func.sum(per_outlet.c.order_value).label("order_value"),
+        )
+        .select_from(per_outlet.join(outlets, outlets.c.outlet_id == per_outlet.c.outlet_id))
+        .group_by(outlets.c.territory_id)
+        .cte("territory_order_history")
+    )
+    return per_outlet, per_territory
+
+
+def _history_columns(outlet_history: sa.CTE, territory_history: sa.CTE) -> list:
+    zero = lambda column: sa.func.coalesce(column, 0)  # noqa: E731
+    return [
+        zero(outlet_history.c.productive_visits).label("outlet_productive_visits"),
+        zero(outlet_history.c.order_value).label("outlet_order_value"),
+        zero(territory_history.c.productive_visits).label("territory_productive_visits"),
+        zero(territory_history.c.order_value).label("territory_order_value"),
+    ]
+
+
+def _float_history(frame: pd.DataFrame) -> pd.DataFrame:
+    for name in ("outlet_order_value", "territory_order_value"):
+        frame[name] = frame[name].astype(float)
+    return frame
+
+
+# Calls at risk and the skipped-outlet register
+
+
+def calls_at_risk(
+    engine: sa.Engine, period: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    """List the calls of scoped reps whose outlet's usual order is at risk,
+    with each outlet's order history to price them.
+
+    Two kinds of rows, one per (rep, outlet, kind):
+
+    - kind 'skipped': an outlet planned for the rep in the period that the
+      rep did not visit on any date of it (a skipped outlet). calls is its
+      planned calls in the period; first_plan_date and last_plan_date
+      bound them.
+    - kind 'off_site': the rep's visits to the outlet in the period that
+      were logged farther than the off-site distance and sold nothing,
+      because such a visit may not have happened. calls is their number.
+
+    Columns: rep_id, rep_name, outlet_id, outlet_name, territory_id,
+    outlet_class, kind, calls, first_plan_date, last_plan_date and the order
+    history. outlet_productive_visits and outlet_order_value count the
+    outlet's productive visits by anyone in the HISTORY_WEEKS weeks before
+    the period and their positive order value. territory_productive_visits
+    and territory_order_value are the same summed over its territory.
+    """
+    span = Period(
+        period.start - timedelta(weeks=HISTORY_WEEKS), period.end, period.timezone
+    )
+    rep_ids = scoped_rep_ids(scope)
+    sql = PeriodSQL(span, settings, outlet_ids=_plan_territory_outlet_ids(scope))
+    skipped = _skipped_calls(sql, period, rep_ids)
+    off_site = _unproductive_off_site(sql, period, rep_ids, settings)
+    kinds = sa.union_all(
+        sa.select(
+            skipped.c.rep_id,
+            skipped.c.outlet_id,
+            sa.literal("skipped", sa.Text).label("kind"),
+            skipped.c.planned_calls.label("calls"),
+            skipped.c.first_plan_date,
+            skipped.c.last_plan_date,
+        ),
+        sa.select(
+            off_site.c.rep_id,
+            off_site.c.outlet_id,
+            sa.literal("off_site", sa.Text).label("kind"),
+            off_site.c.visits.label("calls"),
+            sa.cast(sa.null(), sa.Date).label("first_plan_date"),
+            sa.cast(sa.null(), sa.Date).label("last_plan_date"),
+        ),
+    ).subquery("calls_at_risk")
+    outlet_history, territory_history = _order_history(sql, period)
+
+    statement = (
+        sa.select(
+            kinds.c.rep_id,
+            reps.c.name.label("rep_name"),
+            kinds.c.outlet_id,
+            outlets.c.name.label("outlet_name"),
+            outlets.c.territory_id,
+            outlets.c.outlet_class,
+            kinds.c.kind,
+            kinds.c.calls,
+            kinds.c.first_plan_date,
+            kinds.c.last_plan_date,
+            *_history_columns(outlet_history, territory_history),
+        )
+        .select_from(
+            kinds.join(reps, reps.c.rep_id == kinds.c.rep_id)
+            .join(outlets, outlets.c.outlet_id == kinds.c.outlet_id)
+            .outerjoin(outlet_history, outlet_history.c.outlet_id == kinds.c.outlet_id)
+            .outerjoin(
+                territory_history,
+                territory_history.c.territory_id == outlets.c.territory_id,
+            )
+        )
+        .order_by(kinds.c.kind, kinds.c.rep_id, kinds.c.outlet_id)
+    )
+    return _float_history(fetch_frame(engine, "calls_at_risk", statement))
+
+
+def _skipped_calls(sql: PeriodSQL, period: Period, rep_ids: sa.Select) -> sa.CTE:
+    """(rep_id, outlet_id) planned for a scoped rep in the period and not visited
+    by that rep in it, with planned_calls, first_plan_date, last_plan_date."""
+    planned = sql.planned_calls
+    kept = sql.period_visits
+    visited = _distinct_cte(
+        sa.select(kept.c.rep_id, kept.c.outlet_id).where(
+            kept.c.visit_date >= period.start, kept.c.rep_id.in_(rep_ids)
+        ),
+        "period_visited_pairs",
+    )
+    return (
+        sa.select(
+            planned.c.rep_id,
+            planned.c.outlet_id,
+            sa.func.count().label("planned_calls"),
+            sa.func.min(planned.c.plan_date).label("first_plan_date"),
+            sa.func.max(planned.c.plan_date).label("last_plan_date"),
+        )
+        .select_from(
+            planned.outerjoin(
+                visited,
+                sa.and_(
+                    visited.c.rep_id == planned.c.rep_id,
+                    visited.c.outlet_id == planned.c.outlet_id,
+                ),
+            )
+        )
+        .where(
+            planned.c.plan_date >= period.start,
+            planned.c.rep_id.in_(rep_ids),
+            visited.c.rep_id.is_(None),
+        )
+        .group_by(planned.c.rep_id, planned.c.outlet_id)
+        .cte("skipped_calls")
+    )
+
+
+def _unproductive_off_site(
+    sql: PeriodSQL, period: Period, rep_ids: sa.Select, settings: Settings
+) -> sa.CTE:
+    """(rep_id, outlet_id, visits): the period's off-site visits without an order."""
+    facts = sql.visit_facts
+    return (
+        sa.select(facts.c.rep_id, facts.c.outlet_id, sa.func.count().label("visits"))
+        .where(
+            facts.c.visit_date >= period.start,
+            facts.c.rep_id.in_(rep_ids),
+            facts.c.distance_m > settings.off_site_m,
+            facts.c.productive == 0,
+        )
+        .group_by(facts.c.rep_id, facts.c.outlet_id)
+        .cte("unproductive_off_site")
+    )
+
+
+def skip_details(
+    engine: sa.Engine, period: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    """Describe each outlet planned for a scoped rep in the period that the rep
+    has not visited since the period started.
+
+    Per (rep_id, outlet_id):
+
+    - consecutive_missed_calls: the rep's planned calls of the outlet after
+      the rep's last visit to it, up to the period's last date, counted
+      over at most LOOKBACK_WEEKS weeks (or the whole period when it is
+      longer). missed_since_lookback_start is true when the rep made no
+      visit in that lookback although a beat of the rep held the outlet
+      before it began, so the count is a lower bound.
+    - rep_last_visit_date and reason_at_last_visit: the rep's last visit to
+      the outlet in the LAST_VISIT_DAYS days up to the period's last date,
+      and the no-order reason recorded then, because the data has no reason
+      for a skip itself. Both are missing when there is no such visit.
+    - last_visit_date: the outlet's last visit by anyone in those days.
+
+    Visit dates come from every visit, duplicates included, as the
+    outlets report's last_visit_date does: a duplicate shares its
+    original's date unless an offline resend crossed midnight.
+    """
+    lookback = Period(_lookback_start(period), period.end, period.timezone)
+    searched = Period(
+        period.end - timedelta(days=LAST_VISIT_DAYS - 1), period.end, period.timezone
+    )
+    planned = PeriodSQL(lookback, settings, rep_ids=scoped_rep_ids(scope)).planned_calls
+
+    period_pairs = (
+        sa.select(planned.c.rep_id, planned.c.outlet_id)
+        .where(planned.c.plan_date >= period.start)
+        .group_by(planned.c.rep_id, planned.c.outlet_id)
+        .cte("period_planned_pairs")
+    )
+    rep_visits = _rep_last_visits(period_pairs, searched, scoped_rep_ids(scope))
+    unvisited = (
+        sa.select(period_pairs.c.rep_id, period_pairs.c.outlet_id)
+        .select_from(
+            period_pairs.outerjoin(
+                rep_visits,
+                sa.and_(
+                    rep_visits.c.rep_id == period_pairs.c.rep_id,
+                    rep_visits.c.outlet_id == period_pairs.c.outlet_id,
+                ),
+            )
+        )
+        .where(
+            sa.or_(
+                rep_visits.c.check_in.is_(None),
+                rep_visits.c.check_in < period.utc_start,
+            )
+        )
+        .cte("unvisited_pairs")
+    )
+
+    last_date = local_date(rep_visits.c.check_in, settings.timezone)
+    in_lookback = rep_visits.c.check_in >= lookback.utc_start
+    # Without a visit in the lookback every planned call in it counts. A CASE
+    # whose condition is NULL (no visit at all) takes the ELSE branch too.
+    since = sa.case(
+        (in_lookback, last_date),
+        else_=sa.literal(lookback.start - timedelta(days=1), sa.Date),
+    )
+    consecutive = (
+        sa.select(
+            unvisited.c.rep_id,
+            unvisited.c.outlet_id,
+            sa.func.count().label("consecutive_missed_calls"),
+        )
+        .select_from(
+            unvisited.join(
+                planned,
+                sa.and_(
+                    planned.c.rep_id == unvisited.c.rep_id,
+                    planned.c.outlet_id == unvisited.c.outlet_id,
+                ),
+            ).outerjoin(
+                rep_visits,
+                sa.and_(
+                    rep_visits.c.rep_id == unvisited.c.rep_id,
+                    rep_visits.c.outlet_id == unvisited.c.outlet_id,
+                ),
+            )
+        )
+        .where(planned.c.plan_date > since)
+        .group_by(unvisited.c.rep_id, unvisited.c.outlet_id)
+        .cte("consecutive_missed_calls")
+    )
+    outlet_visits = (
+        sa.select(visits.c.outlet_id, sa.func.max(visits.c.check_in).label("check_in"))
+        .where(
+            visits.c.check_in >= searched.utc_start,
+            visits.c.check_in < searched.utc_end,
+            visits.c.outlet_id.in_(sa.select(unvisited.c.outlet_id)),
+        )
+        .group_by(visits.c.outlet_id)
+        .cte("outlet_last_visits")
+    )
+
+    # The count is a lower bound only when the rep had this outlet on a beat
+    # before the lookback started and made no visit within it.
+    beat_starts = (
+        sa.select(
+            beats.c.rep_id,
+            beat_outlets.c.outlet_id,
+            sa.func.min(beats.c.start_date).label("start_date"),
+        )
+        .select_from(beats.join(beat_outlets, beat_outlets.c.beat_id == beats.c.beat_id))
+        .where(beat_outlets.c.outlet_id.in_(sa.select(unvisited.c.outlet_id)))
+        .group_by(beats.c.rep_id, beat_outlets.c.outlet_id)
+        .cte("first_beat_starts")
+    )
+    cut_short = sa.and_(
+        sa.or_(rep_visits.c.check_in.is_(None), ~in_lookback),
+        beat_starts.c.start_date < lookback.start,
+    )
+    statement = (
+        sa.select(
+            consecutive.c.rep_id,
+            consecutive.c.outlet_id,
+            consecutive.c.consecutive_missed_calls,
+            sa.case((cut_short, 1), else_=0).label("missed_since_lookback_start"),
+            last_date.label("rep_last_visit_date"),
+            rep_visits.c.no_order_reason.label("reason_at_last_visit"),
+            local_date(outlet_visits.c.check_in, settings.timezone).label(
+                "last_visit_date"
+            ),
+        )
+        .select_from(
+            consecutive.outerjoin(
+                rep_visits,
+                sa.and_(
+                    rep_visits.c.rep_id == consecutive.c.rep_id,
+                    rep_visits.c.outlet_id == consecutive.c.outlet_id,
+                ),
+            )
+            .outerjoin(outlet_visits, outlet_visits.c.outlet_id == consecutive.c.outlet_id)
+            .outerjoin(
+                beat_starts,
+                sa.and_(
+                    beat_starts.c.rep_id == consecutive.c.rep_id,
+                    beat_starts.c.outlet_id == consecutive.c.outlet_id,
+                ),
+            )
+        )
+        .order_by(consecutive.c.rep_id, consecutive.c.outlet_id)
+    )
+    frame = fetch_frame(engine, "skip_details", statement)
+    frame["missed_since_lookback_start"] = frame["missed_since_lookback_start"].astype(
+        bool
+    )
+    return frame
+
+
+def _rep_last_visits(pairs: sa.CTE, searched: Period, rep_ids: sa.Select) -> sa.CTE:
+    """Find the rep's last visit to the outlet of each (rep_id, outlet_id) of
+    pairs in the searched dates: its check_in and no_order_reason."""
+    last = (
+        sa.select(
+            visits.c.rep_id,
+            visits.c.outlet_id,
+            sa.func.max(visits.c.check_in).label("check_in"),
+        )
+        .where(
+            visits.c.check_in >= searched.utc_start,
+            visits.c.check_in < searched.utc_end,
+            visits.c.outlet_id.in_(sa.select(pairs.c.outlet_id)),
+            visits.c.rep_id.in_(rep_ids),
+        )
+        .group_by(visits.c.rep_id, visits.c.outlet_id)
+        .cte("rep_last_check_ins")
+    )
+    # Two visits at the same instant are offline-sync resends of one visit;
+    # max() picks one of their reasons.
+    return (
+        sa.select(
+            last.c.rep_id,
+            last.c.outlet_id,
+            last.c.check_in,
+            sa.func.max(visits.c.no_order_reason).label("no_order_reason"),
+        )
+        .select_from(
+            last.join(
+                visits,
+                sa.and_(
+                    visits.c.outlet_id == last.c.outlet_id,
+                    visits.c.check_in == last.c.check_in,
+                    visits.c.rep_id == last.c.rep_id,
+                ),
+            )
+        )
+        .group_by(last.c.rep_id, last.c.outlet_id, last.c.check_in)
+        .cte("rep_last_visits")
+    )
+
+
+# Week by week, for the trend
+
+
+def _day_number_of(day: date) -> int:
+    return (day - date(1970, 1, 1)).days
+
+
+def _week_index(day: sa.ColumnElement, first_day: date) -> sa.ColumnElement:
+    """Whole weeks from first_day to day. day must not be earlier than first_day,
+    because SQL's integer division truncates toward zero."""
+    return (day_number(day) - _day_number_of(first_day)) // 7
+
+
+def _check_whole_weeks(span: Period) -> None:
+    days = (span.end - span.start).days + 1
+    if days % 7:
+        raise ValueError(
+            f"the trend span {span.start} to {span.end} is {days} days long; "
+            "use whole weeks"
+        )
+
+
+def weekly_rep_figures(
+    engine: sa.Engine, span: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    """Count the scoped reps' visits, working time and plan per week of span.
+
+    span is whole weeks, and week_index 0 starts on span.start. One row per
+    week, zeros where nothing happened. Columns: week_index, visits,
+    productive_visits, off_beat_visits, off_site_visits, visits_without_fix,
+    working_days (rep-days with a visit), time_in_market_s (summed over
+    those rep-days), planned_calls, calls_on_plan and skipped_outlets.
+    skipped_outlets sums over reps the outlets planned for the rep in the
+    week and not visited by the rep in it, as the reps report counts a
+    one-week period.
+    """
+    _check_whole_weeks(span)
+    sql = PeriodSQL(span, settings, rep_ids=scoped_rep_ids(scope))
+    weeks = _week_rows(span)
+    visit_counts = _weekly_visit_counts(sql, span, settings)
+    plan_counts = _weekly_plan_counts(sql, span)
+    skip_counts = _weekly_skip_counts(sql, span)
+
+    zero = lambda column: sa.func.coalesce(column, 0)  # noqa: E731
+    visit_columns = [
+        zero(column).label(column.name)
+        for column in visit_counts.c
+        if column.name != "week_index"
+    ]
+    statement = (
+        sa.select(
+            weeks.c.week_index,
+            *visit_columns,
+            zero(plan_counts.c.planned_calls).label("planned_calls"),
+            zero(plan_counts.c.calls_on_plan).label("calls_on_plan"),
+            zero(skip_counts.c.skipped_outlets).label("skipped_outlets"),
+        )
+        .select_from(
+            weeks.outerjoin(visit_counts, visit_counts.c.week_index == weeks.c.week_index)
+            .outerjoin(plan_counts, plan_counts.c.week_index == weeks.c.week_index)
+            .outerjoin(skip_counts, skip_counts.c.week_index == weeks.c.week_index)
+        )
+        .order_by(weeks.c.week_index)
+    )
+    frame = fetch_frame(engine, "weekly_rep_figures", statement)
+    frame["time_in_market_s"] = frame["time_in_market_s"].astype(float)
+    return frame
+
+
+def _weekly_visit_counts(sql: PeriodSQL, span: Period, settings: Settings) -> sa.CTE:
+    spans = _rep_day_spans(sql, settings)
+    week = _week_index(spans.c.visit_date, span.start)
+    counts = [
+        sa.func.sum(spans.c[name]).label(name)
+        for name in (
+            "visits",
+            "productive_visits",
+            "off_beat_visits",
+            "off_site_visits",
+            "visits_without_fix",
+        )
+    ]
+    day_length = seconds_between(spans.c.first_check_in, spans.c.last_check_out)
+    return (
+        sa.select(
+            week.label("week_index"),
+            *counts,
+            sa.func.count().label("working_days"),
+            sa.func.sum(day_length).label("time_in_market_s"),
+        )
+        .group_by(week)
+        .cte("weekly_visit_counts")
+    )
+
+
+def _weekly_plan_counts(sql: PeriodSQL, span: Period) -> sa.CTE:
+    planned = sql.planned_calls
+    kept = sql.period_visits
+    visit_days = _distinct_cte(
+        sa.select(kept.c.rep_id, kept.c.outlet_id, kept.c.visit_date), "weekly_visit_days"
+    )
+    plan_week = _week_index(planned.c.plan_date, span.start)
+    return (
+        sa.select(
+            plan_week.label("week_index"),
+            sa.func.count().label("planned_calls"),
+            sa.func.count(visit_days.c.rep_id).label("calls_on_plan"),
+        )
+        .select_from(
+            planned.outerjoin(
+                visit_days,
+                sa.and_(
+                    visit_days.c.rep_id == planned.c.rep_id,
+                    visit_days.c.outlet_id == planned.c.outlet_id,
+                    visit_days.c.visit_date == planned.c.plan_date,
+                ),
+            )
+        )
+        .group_by(plan_week)
+        .cte("weekly_plan_counts")
+    )
+
+
+def _weekly_skip_counts(sql: PeriodSQL, span: Period) -> sa.CTE:
+    planned = sql.planned_calls
+    kept = sql.period_visits
+    planned_pairs = _distinct_cte(
+        sa.select(
+            planned.c.rep_id,
+            planned.c.outlet_id,
+            _week_index(planned.c.plan_date, span.start).label("week_index"),
+        ),
+        "weekly_planned_pairs",
+    )
+    visited_pairs = _distinct_cte(
+        sa.select(
+            kept.c.rep_id,
+            kept.c.outlet_id,
+            _week_index(kept.c.visit_date, span.start).label("week_index"),
+        ),
+        "weekly_visited_pairs",
+    )
+    return (
+        sa.select(planned_pairs.c.week_index, sa.func.count().label("skipped_outlets"))
+        .select_from(
+            planned_pairs.outerjoin(
+                visited_pairs,
+                sa.and_(
+                    visited_pairs.c.rep_id == planned_pairs.c.rep_id,
+                    visited_pairs.c.outlet_id == planned_pairs.c.outlet_id,
+                    visited_pairs.c.week_index == planned_pairs.c.week_index,
+                ),
+            )
+        )
+        .where(visited_pairs.c.rep_id.is_(None))
+        .group_by(planned_pairs.c.week_index)
+        .cte("weekly_skip_counts")
+    )
+
+
+def weekly_order_figures(
+    engine: sa.Engine, span: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    """Sum the scoped reps' orders per week of their local order date.
+
+    Columns: week_index, order_value (orders of value > 0), orders,
+    return_value (sum of negative values). Weeks without orders have no row.
+    """
+    _check_whole_weeks(span)
+    period_orders = PeriodSQL(span, settings).period_orders
+    week = _week_index(period_orders.c.order_date, span.start).label("week_index")
+    positive = period_orders.c.value > 0
+    statement = (
+        sa.select(
+            week,
+            sa.func.sum(sa.case((positive, period_orders.c.value), else_=0)).label(
+                "order_value"
+            ),
+            sa.func.sum(sa.case((positive, 1), else_=0)).label("orders"),
+            sa.func.sum(
+                sa.case((period_orders.c.value < 0, period_orders.c.value), else_=0)
+            ).label("return_value"),
+        )
+        .where(period_orders.c.rep_id.in_(scoped_rep_ids(scope)))
+        .group_by(week)
+        .order_by(week)
+    )
+    frame = fetch_frame(engine, "weekly_order_figures", statement)
+    frame["order_value"] = frame["order_value"].astype(float)
+    frame["return_value"] = frame["return_value"].astype(float)
+    return frame
+
+
+def _week_rows(span: Period) -> sa.CTE:
+    """List the weeks of span as rows: week_index, week_start, week_end, end_number."""
+    weeks = (span.end - span.start).days // 7 + 1
+    rows = []
+    for index in range(weeks):
+        start = span.start + timedelta(weeks=index)
+        end = start + timedelta(days=6)
+        rows.append(
+            sa.select(
+                sa.literal(index, sa.Integer).label("week_index"),
+                sa.literal(start, sa.Date).label("week_start"),
+                sa.literal(end, sa.Date).label("week_end"),
+                sa.literal(_day_number_of(end), sa.Integer).label("end_number"),
+            )
+        )
+    return sa.union_all(*rows).cte("trend_weeks")
+
+
+def _neglect_window(outlet_class: sa.ColumnElement, settings: Settings) -> sa.ColumnElement:
+    """Return the outlet's neglect window in days, from its class or the default."""
+    windows = dict(settings.neglect_days_by_class)
+    if not windows:
+        return sa.literal(settings.neglect_days, sa.Integer)
+    return sa.case(
+        *((outlet_class == name, days) for name, days in windows.items()),
+        else_=settings.neglect_days,
+    )
+
+
+def weekly_outlet_figures(
+    engine: sa.Engine, span: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    """Count the active outlets in scope per week: visited, neglected, overdue.
+
+    Each week follows the rules of the outlets report for that week. A
+    neglected outlet was not visited in the week, not planned in it, is on a
+    beat whose dates overlap it, and had no visit in its neglect window up to
+    the week's last day. An overdue outlet meets only the last condition. Columns: week_index, active_outlets,
+    visited_outlets, neglected_outlets, overdue_outlets; one row per week.
+    """
+    _check_whole_weeks(span)
+    scoped = sa.select(outlets.c.outlet_id).where(
+        outlets.c.active.is_(True), *scoped_outlet_conditions(scope)
+    )
+    sql = PeriodSQL(span, settings, outlet_ids=scoped)
+    weeks = _week_rows(span)
+    window = _neglect_window(outlets.c.outlet_class, settings).label("window_days")
+    grid = (
+        sa.select(outlets.c.outlet_id, window, weeks)
+        .select_from(outlets.join(weeks, sa.true()))
+        .where(outlets.c.outlet_id.in_(scoped))
+        .cte("outlet_weeks")
+    )
+
+    kept = sql.period_visits
+    visited = _distinct_cte(
+        sa.select(
+            kept.c.outlet_id, _week_index(kept.c.visit_date, span.start).label("week_index")
+        ),
+        "weekly_visited_outlets",
+    )
+    planned = sql.planned_calls
+    planned_weeks = _distinct_cte(
+        sa.select(
+            planned.c.outlet_id,
+            _week_index(planned.c.plan_date, span.start).label("week_index"),
+        ),
+        "weekly_planned_outlets",
+    )
+    on_beat = _distinct_cte(
+        sa.select(grid.c.outlet_id, grid.c.week_index)
+        .select_from(
+            grid.join(beat_outlets, beat_outlets.c.outlet_id == grid.c.outlet_id).join(
+                beats, beats.c.beat_id == beat_outlets.c.beat_id
+            )
+        )
+        .where(
+            beats.c.start_date <= grid.c.week_end,
+            sa.or_(beats.c.end_date.is_(None), beats.c.end_date >= grid.c.week_start),
+        ),
+        "weekly_on_beat",
+    )
+    recent = _recently_visited(grid, span, scoped, settings)
+
+    is_visited = visited.c.outlet_id.is_not(None)
+    is_overdue = recent.c.outlet_id.is_(None)
+    is_neglected = sa.and_(
+        ~is_visited,
+        planned_weeks.c.outlet_id.is_(None),
+        on_beat.c.outlet_id.is_not(None),
+        is_overdue,
+    )
+    statement = (
+        sa.select(
+            grid.c.week_index,
+            sa.func.count().label("active_outlets"),
+            sa.func.sum(sa.case((is_visited, 1), else_=0)).label("visited_outlets"),
+            sa.func.sum(sa.case((is_neglected, 1), else_=0)).label("neglected_outlets"),
+            sa.func.sum(sa.case((is_overdue, 1), else_=0)).label("overdue_outlets"),
+        )
+        .select_from(
+            grid.outerjoin(visited, _same_outlet_week(visited, grid))
+            .outerjoin(planned_weeks, _same_outlet_week(planned_weeks, grid))
+            .outerjoin(on_beat, _same_outlet_week(on_beat, grid))
+            .outerjoin(recent, _same_outlet_week(recent, grid))
+        )
+        .group_by(grid.c.week_index)
+        .order_by(grid.c.week_index)
+    )
+    return fetch_frame(engine, "weekly_outlet_figures", statement)
+
+
+def _same_outlet_week(found: sa.CTE, grid: sa.CTE) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        found.c.outlet_id == grid.c.outlet_id, found.c.week_index == grid.c.week_index
+    )
+
+
+def _recently_visited(
+    grid: sa.CTE, span: Period, scoped: sa.Select, settings: Settings
+) -> sa.CTE:
+    """(outlet_id, week_index) with a visit in the outlet's neglect window up to
+    the week's last day. Like the outlets report, this reads every visit,
+    duplicates included, because a duplicate shares its original's date."""
+    longest = max([settings.neglect_days, *dict(settings.neglect_days_by_class).values()])
+    first_day = span.start - timedelta(days=longest)
+    reach = Period(first_day, span.end, span.timezone)
+    visit_dates = _distinct_cte(
+        sa.select(
+            visits.c.outlet_id,
+            local_date(visits.c.check_in, settings.timezone).label("visit_date"),
+        )
+        .where(
+            visits.c.check_in >= reach.utc_start,
+            visits.c.check_in < reach.utc_end,
+            visits.c.outlet_id.in_(scoped),
+        ),
+        "outlet_visit_dates",
+    )
+    visit_number = day_number(visit_dates.c.visit_date)
+    return _distinct_cte(
+        sa.select(grid.c.outlet_id, grid.c.week_index)
+        .select_from(grid.join(visit_dates, visit_dates.c.outlet_id == grid.c.outlet_id))
+        .where(
+            visit_number <= grid.c.end_number,
+            visit_number > grid.c.end_number - grid.c.window_days,
+        ),
+        "weekly_recent_visits",
+    )
+
+
+def weekly_skipped_calls(
+    engine: sa.Engine, span: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    """Count the skipped planned calls per week and outlet, with each outlet's
+    order history of the HISTORY_WEEKS weeks before that week.
+
+    A skipped planned call belongs to an outlet a scoped rep did not visit
+    in that week. Columns: week_index, outlet_id, territory_id,
+    skipped_calls (summed over reps), and the order history columns of
+    calls_at_risk.
+    """
+    _check_whole_weeks(span)
+    rep_ids = scoped_rep_ids(scope)
+    base = span.start - timedelta(weeks=HISTORY_WEEKS)
+    reach = Period(base, span.end, span.timezone)
+    sql = PeriodSQL(reach, settings, outlet_ids=_plan_territory_outlet_ids(scope))
+    planned = sql.planned_calls
+    kept = sql.period_visits
+
+    # Week numbers count from base, so the history weeks are never negative.
+    plan_week = _week_index(planned.c.plan_date, base)
+    visited = _distinct_cte(
+        sa.select(
+            kept.c.rep_id,
+            kept.c.outlet_id,
+            _week_index(kept.c.visit_date, base).label("week_number"),
+        )
+        .where(kept.c.rep_id.in_(rep_ids)),
+        "weekly_rep_visited",
+    )
+    skipped = (
+        sa.select(
+            plan_week.label("week_number"),
+            planned.c.outlet_id,
+            sa.func.count().label("skipped_calls"),
+        )
+        .select_from(
+            planned.outerjoin(
+                visited,
+                sa.and_(
+                    visited.c.rep_id == planned.c.rep_id,
+                    visited.c.outlet_id == planned.c.outlet_id,
+                    visited.c.week_number == plan_week,
+                ),
+            )
+        )
+        .where(
+            planned.c.plan_date >= span.start,
+            planned.c.rep_id.in_(rep_ids),
+            visited.c.rep_id.is_(None),
+        )
+        .group_by(plan_week, planned.c.outlet_id)
+        .cte("weekly_skipped")
+    )
+
+    history = _visit_order_values(sql, base, span.end)
+    productive = history.c.productive == 1
+    visit_week = _week_index(history.c.visit_date, base)
+    outlet_weeks = (
+        sa.select(
+            history.c.outlet_id,
+            visit_week.label("week_number"),
+            sa.func.sum(history.c.productive).label("productive_visits"),
+            sa.func.sum(sa.case((productive, history.c.order_value), else_=0)).label(
+                "order_value"
+            ),
+        )
+        .group_by(history.c.outlet_id, visit_week)
+        .cte("outlet_week_orders")
+    )
+    in_history = sa.and_(
+        outlet_weeks.c.week_number < skipped.c.week_number,
+        outlet_weeks.c.week_number >= skipped.c.week_number - HISTORY_WEEKS,
+    )
+    outlet_history = (
+        sa.select(
+            skipped.c.week_number,
+            skipped.c.outlet_id,
+            sa.func.sum(outlet_weeks.c.productive_visits).label("productive_visits"),
+            sa.func.sum(outlet_weeks.c.order_value).label("order_value"),
+        )
+        .select_from(
+            skipped.join(
+                outlet_weeks,
+                sa.and_(outlet_weeks.c.outlet_id == skipped.c.outlet_id, in_history),
+            )
+        )
+        .group_by(skipped.c.week_number, skipped.c.outlet_id)
+        .cte("weekly_outlet_history")
+    )
+    territory_weeks = (
+        sa.select(
+            outlets.c.territory_id,
+            outlet_weeks.c.week_number,
+            sa.func.sum(outlet_weeks.c.productive_visits).label("productive_visits"),
+            sa.func.sum(outlet_weeks.c.order_value).label("order_value"),
+        )
+        .select_from(
+            outlet_weeks.join(outlets, outlets.c.outlet_id == outlet_weeks.c.outlet_id)
+        )
+        .group_by(outlets.c.territory_id, outlet_weeks.c.week_number)
+        .cte("territory_week_orders")
+    )
+    skipped_territories = _distinct_cte(
+        sa.select(skipped.c.week_number, outlets.c.territory_id)
+        .select_from(skipped.join(outlets, outlets.c.outlet_id == skipped.c.outlet_id)),
+        "weekly_skipped_territories",
+    )
+    territory_history = (
+        sa.select(
+            skipped_territories.c.week_number,
+            skipped_territories.c.territory_id,
+            sa.func.sum(territory_weeks.c.productive_visits).label("productive_visits"),
+            sa.func.sum(territory_weeks.c.order_value).label("order_value"),
+        )
+        .select_from(
+            skipped_territories.join(
+                territory_weeks,
+                sa.and_(
+                    territory_weeks.c.territory_id == skipped_territories.c.territory_id,
+                    territory_weeks.c.week_number < skipped_territories.c.week_number,
+                    territory_weeks.c.week_number
+                    >= skipped_territories.c.week_number - HISTORY_WEEKS,
+                ),
+            )
+        )
+        .group_by(skipped_territories.c.week_number, skipped_territories.c.territory_id)
+        .cte("weekly_territory_history")
+    )
+
+    zero = lambda column: sa.func.coalesce(column, 0)  # noqa: E731
+    statement = (
+        sa.select(
+            (skipped.c.week_number - HISTORY_WEEKS).label("week_index"),
+            skipped.c.outlet_id,
+            outlets.c.territory_id,
+            skipped.c.skipped_calls,
+            zero(outlet_history.c.productive_visits).label("outlet_productive_visits"),
+            zero(outlet_history.c.order_value).label("outlet_order_value"),
+            zero(territory_history.c.productive_visits).label(
+                "territory_productive_visits"
+            ),
+            zero(territory_history.c.order_value).label("territory_order_value"),
+        )
+        .select_from(
+            skipped.join(outlets, outlets.c.outlet_id == skipped.c.outlet_id)
+            .outerjoin(
+                outlet_history,
+                sa.and_(
+                    outlet_history.c.week_number == skipped.c.week_number,
+                    outlet_history.c.outlet_id == skipped.c.outlet_id,
+                ),
+            )
+            .outerjoin(
+                territory_history,
+                sa.and_(
+                    territory_history.c.week_number == skipped.c.week_number,
+                    territory_history.c.territory_id == outlets.c.territory_id,
+                ),
+            )
+        )
+        .order_by(skipped.c.week_number, skipped.c.outlet_id)
+    )
+    return _float_history(fetch_frame(engine, "weekly_skipped_calls", statement))

@@ -1,0 +1,528 @@
+"""Build and refresh the summary tables for a range of dates.
+
+    python -m data_access.summaries --db URL --from DATE --to DATE
+        [--timezone TZ] [--week-start N] [--off-site-m M] [--duplicate-window-s S]
+
+The summary tables (see data_access.schema) hold, per week of the business
+calendar, the counts that the period queries compute from visits and orders:
+per rep and day, per rep, outlet and week, per outlet and week and per
+territory and week. Every count comes from the same PeriodSQL building blocks
+as the raw queries, so a report gives the same numbers from either source.
+
+Each week is rebuilt whole: its rows are deleted and written again in one
+transaction, with a summary_weeks row that records the settings it was
+counted under and the raw row counts behind it. The dates given are widened
+to whole weeks. The dashboard never writes these tables.
+"""
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from data_access import schema
+from data_access.engine import DatabaseURLError, create_engine, parse_database_url
+from data_access.filters import Period, Settings, check_timezone, week_containing
+from data_access.period_sql import PeriodSQL
+
+log = logging.getLogger(__name__)
+
+visits = schema.visits
+orders = schema.orders
+outlets = schema.outlets
+reps = schema.reps
+
+
+def summary_weeks_between(first: date, last: date, settings: Settings) -> list[Period]:
+    """Return the weeks, starting on settings.week_start, that contain first to last."""
+    week = week_containing(first, settings.week_start, settings.timezone)
+    weeks = []
+    while week.start <= last:
+        weeks.append(week)
+        week = week.shifted(1)
+    return weeks
+
+
+def build_summaries(
+    engine: sa.Engine, first: date, last: date, settings: Settings
+) -> list[date]:
+    """Rebuild the summary tables for every week that contains a date of [first, last].
+
+    Creates the summary tables when they are missing. Each week is written
+    in its own transaction, so a stopped build leaves whole weeks. Returns
+    the first dates of the weeks built.
+    """
+    if last < first:
+        raise ValueError(f"the range ends on {last} before it starts on {first}")
+    schema.metadata.create_all(engine, tables=list(schema.SUMMARY_TABLES.values()))
+    with_history = _has_rep_territories(engine)
+
+    built = []
+    for week in summary_weeks_between(first, last, settings):
+        started = time.perf_counter()
+        with engine.begin() as connection:
+            _rebuild_week(connection, week, settings, with_history)
+        log.info(
+            "summaries: week of %s built in %.0f ms",
+            week.start,
+            (time.perf_counter() - started) * 1000,
+        )
+        built.append(week.start)
+    return built
+
+
+# Tables whose rows change planned calls, outlet statuses or a rep's
+# territory on every date, so loading them refreshes every summarised week.
+MASTER_TABLES = frozenset({"reps", "rep_territories", "outlets", "beats", "beat_outlets"})
+
+
+def refresh_after_load(
+    engine: sa.Engine,
+    first_moment: datetime | None,
+    last_moment: datetime | None,
+    loaded_tables: set[str],
+) -> list[date]:
+    """Rebuild the summary weeks that a load touched; return their first dates.
+
+    first_moment and last_moment are the earliest and latest check_in or
+    ordered_at loaded (naive UTC), or None when no visits or orders were
+    loaded. The weeks are those of the settings the latest summary week was
+    built with. A load of a master table refreshes every summarised week.
+    Does nothing in a database without summaries.
+    """
+    with engine.connect() as connection:
+        if not sa.inspect(connection).has_table(schema.summary_weeks.name):
+            return []
+        weeks = schema.summary_weeks
+        latest = connection.execute(
+            sa.select(weeks).order_by(weeks.c.built_at.desc()).limit(1)
+        ).first()
+        built = connection.execute(
+            sa.select(sa.func.min(weeks.c.week_start), sa.func.max(weeks.c.week_start))
+        ).one()
+    if latest is None:
+        return []
+    settings = Settings(
+        timezone=latest.timezone,
+        week_start=latest.first_weekday,
+        duplicate_window_s=latest.duplicate_window_s,
+        off_site_m=latest.off_site_m,
+    )
+
+    days: list[date] = []
+    if first_moment is not None and last_moment is not None:
+        zone = ZoneInfo(settings.timezone)
+        days += [
+            moment.replace(tzinfo=UTC).astimezone(zone).date()
+            for moment in (first_moment, last_moment)
+        ]
+    if loaded_tables & MASTER_TABLES:
+        days += [built[0], built[1] + timedelta(days=6)]
+    if not days:
+        return []
+    log.info("summaries: refreshing %s to %s after the load", min(days), max(days))
+    return build_summaries(engine, min(days), max(days), settings)
+
+
+def _has_rep_territories(engine: sa.Engine) -> bool:
+    # The territory history is optional, and older databases lack its table.
+    with engine.connect() as connection:
+        if not sa.inspect(connection).has_table(schema.rep_territories.name):
+            return False
+        query = sa.select(sa.exists(sa.select(schema.rep_territories.c.rep_id)))
+        return bool(connection.execute(query).scalar())
+
+
+def _rebuild_week(
+    connection: sa.Connection, week: Period, settings: Settings, with_history: bool
+) -> None:
+    for table in schema.SUMMARY_TABLES.values():
+        day_column = table.c.day if "day" in table.c else table.c.week_start
+        connection.execute(
+            table.delete().where(day_column.between(week.start, week.end))
+        )
+
+    # The week's visit facts, planned calls and orders are computed once into
+    # temporary tables, because every summary table needs them and the
+    # de-duplication of visits is the costly step.
+    with _WeekScratch(connection, PeriodSQL(week, settings)) as source:
+        statements = {
+            schema.summary_rep_days: rep_day_rows(source, settings, with_history),
+            schema.summary_rep_outlet_weeks: _rep_outlet_week_rows(source),
+            schema.summary_outlet_weeks: _outlet_week_rows(source),
+            schema.summary_territory_weeks: _territory_week_rows(week),
+        }
+        for table, rows in statements.items():
+            columns = list(rows.selected_columns.keys())
+            connection.execute(table.insert().from_select(columns, rows))
+
+    connection.execute(
+        schema.summary_weeks.insert().values(
+            week_start=week.start,
+            timezone=settings.timezone,
+            first_weekday=settings.week_start,
+            duplicate_window_s=settings.duplicate_window_s,
+            off_site_m=settings.off_site_m,
+            **raw_row_counts(connection, week),
+            built_at=datetime.now(UTC).replace(tzinfo=None),
+        )
+    )
+
+
+class _WeekScratch:
+    """The visit_facts, planned_calls and period_orders of a week as temporary tables.
+
+    It stands in for the PeriodSQL in the row builders below: period_visits
+    is visit_facts, which has one row per kept visit.
+    """
+
+    def __init__(self, connection: sa.Connection, sql: PeriodSQL) -> None:
+        self.connection = connection
+        self.period = sql.period
+        metadata = sa.MetaData()
+
+        def scratch(name: str, source: sa.CTE) -> sa.Table:
+            columns = [sa.Column(c.name, c.type) for c in source.c]
+            return sa.Table(f"scratch_{name}", metadata, *columns, prefixes=["TEMPORARY"])
+
+        self._sources = {
+            "visit_facts": sql.visit_facts,
+            "planned_calls": sql.planned_calls,
+            "period_orders": sql.period_orders,
+        }
+        self._tables = {name: scratch(name, cte) for name, cte in self._sources.items()}
+        self.visit_facts = self._tables["visit_facts"]
+        self.period_visits = self.visit_facts
+        self.planned_calls = self._tables["planned_calls"]
+        self.period_orders = self._tables["period_orders"]
+
+    def __enter__(self) -> "_WeekScratch":
+        for name, table in self._tables.items():
+            table.create(self.connection)
+            source = self._sources[name]
+            rows = sa.select(*source.c)
+            self.connection.execute(table.insert().from_select(list(source.c.keys()), rows))
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for table in self._tables.values():
+            table.drop(self.connection)
+
+
+def raw_row_counts(connection: sa.Connection, period: Period) -> dict[str, int]:
+    """Count the rows behind a period: visits and orders in its UTC range, active outlets.
+
+    A summary week whose counts differ from these is stale. The counts read
+    the check_in and ordered_at indexes only.
+    """
+    visit_rows = (
+        sa.select(sa.func.count())
+        .select_from(visits)
+        .where(visits.c.check_in >= period.utc_start, visits.c.check_in < period.utc_end)
+        .scalar_subquery()
+    )
+    order_rows = (
+        sa.select(sa.func.count())
+        .select_from(orders)
+        .where(
+            orders.c.ordered_at >= period.utc_start,
+            orders.c.ordered_at < period.utc_end,
+        )
+        .scalar_subquery()
+    )
+    active_outlets = (
+        sa.select(sa.func.count())
+        .select_from(outlets)
+        .where(outlets.c.active.is_(True))
+        .scalar_subquery()
+    )
+    row = connection.execute(
+        sa.select(
+            visit_rows.label("visit_rows"),
+            order_rows.label("order_rows"),
+            active_outlets.label("active_outlets"),
+        )
+    ).one()
+    return dict(row._mapping)
+
+
+def _number(value: int | float) -> sa.ColumnElement:
+    return sa.literal(value, sa.Float if isinstance(value, float) else sa.Integer)
+
+
+def _call_days(sql: PeriodSQL) -> sa.CTE:
+    """(rep_id, outlet_id, day) with planned (0 or 1) and visits (kept visits that day)."""
+    planned = sql.planned_calls
+    kept = sql.period_visits
+    marks = sa.union_all(
+        sa.select(
+            planned.c.rep_id,
+            planned.c.outlet_id,
+            planned.c.plan_date.label("day"),
+            _number(1).label("is_plan"),
+            _number(0).label("is_visit"),
+        ),
+        sa.select(
+            kept.c.rep_id, kept.c.outlet_id, kept.c.visit_date, _number(0), _number(1)
+        ),
+    ).subquery("call_marks")
+    return (
+        sa.select(
+            marks.c.rep_id,
+            marks.c.outlet_id,
+            marks.c.day,
+            sa.func.max(marks.c.is_plan).label("planned"),
+            sa.func.sum(marks.c.is_visit).label("visits"),
+        )
+        .group_by(marks.c.rep_id, marks.c.outlet_id, marks.c.day)
+        .cte("call_days")
+    )
+
+
+REP_DAY_COUNTS = (
+    "visits",
+    "productive_visits",
+    "order_lines",
+    "off_beat_visits",
+    "off_site_visits",
+    "visits_without_fix",
+    "planned_calls",
+    "calls_on_plan",
+    "order_value",
+    "orders",
+    "return_value",
+    "order_rows",
+)
+
+
+def rep_day_rows(sql: PeriodSQL, settings: Settings, with_history: bool) -> sa.Select:
+    """One row per rep and local date of the period with the counts of rep_activity.
+
+    Columns: day, rep_id, territory_id, then REP_DAY_COUNTS. Summed over the
+    days of a period, each count equals its column of queries.rep_activity.
+    """
+    facts = sql.visit_facts
+    calls = _call_days(sql)
+    period_orders = sql.period_orders
+    zero, zero_value = _number(0), _number(0.0)
+
+    def row(rep_id, day, **counts) -> sa.Select:
+        values = [
+            counts.get(name, zero_value if name.endswith("_value") else zero).label(name)
+            for name in REP_DAY_COUNTS
+        ]
+        return sa.select(rep_id.label("rep_id"), day.label("day"), *values)
+
+    off_site = sa.case((facts.c.distance_m > settings.off_site_m, 1), else_=0)
+    visit_rows = row(
+        facts.c.rep_id, facts.c.visit_date,
+        visits=_number(1), productive_visits=facts.c.productive,
+        order_lines=facts.c.order_lines, off_beat_visits=facts.c.off_beat,
+        off_site_visits=off_site, visits_without_fix=facts.c.without_fix,
+    )  # fmt: skip
+    visited_call = sa.and_(calls.c.planned == 1, calls.c.visits > 0)
+    call_rows = row(
+        calls.c.rep_id, calls.c.day,
+        planned_calls=calls.c.planned,
+        calls_on_plan=sa.case((visited_call, 1), else_=0),
+    )  # fmt: skip
+    positive = period_orders.c.value > 0
+    order_rows = row(
+        period_orders.c.rep_id, period_orders.c.order_date,
+        order_value=sa.case((positive, period_orders.c.value), else_=0.0),
+        orders=sa.case((positive, 1), else_=0),
+        return_value=sa.case((period_orders.c.value < 0, period_orders.c.value), else_=0.0),
+        order_rows=_number(1),
+    )  # fmt: skip
+    every = sa.union_all(visit_rows, call_rows, order_rows).subquery("rep_day_marks")
+    sums = (
+        sa.select(
+            every.c.day,
+            every.c.rep_id,
+            *(sa.func.sum(every.c[name]).label(name) for name in REP_DAY_COUNTS),
+        )
+        .where(every.c.rep_id.is_not(None))
+        .group_by(every.c.day, every.c.rep_id)
+        .subquery("rep_day_sums")
+    )
+    return sa.select(
+        sums.c.day,
+        sums.c.rep_id,
+        _territory_of(sums.c.rep_id, sums.c.day, with_history).label("territory_id"),
+        *(sums.c[name] for name in REP_DAY_COUNTS),
+    )
+
+
+def _territory_of(
+    rep_id: sa.ColumnElement, day: sa.ColumnElement, with_history: bool
+) -> sa.ColumnElement:
+    if with_history:
+        # Imported here: the territory history is an optional table.
+        from data_access.territory_history import territory_on
+
+        return territory_on(rep_id, day)
+    return sa.select(reps.c.territory_id).where(reps.c.rep_id == rep_id).scalar_subquery()
+
+
+def _rep_outlet_week_rows(sql: PeriodSQL) -> sa.Select:
+    """One row per rep and outlet planned or visited in the week."""
+    calls = _call_days(sql)
+    return (
+        sa.select(
+            sa.literal(sql.period.start, sa.Date).label("week_start"),
+            calls.c.rep_id,
+            calls.c.outlet_id,
+            sa.func.sum(calls.c.planned).label("planned_calls"),
+            sa.func.sum(calls.c.visits).label("visits"),
+        )
+        .where(calls.c.rep_id.is_not(None), calls.c.outlet_id.is_not(None))
+        .group_by(calls.c.rep_id, calls.c.outlet_id)
+    )
+
+
+def _outlet_week_rows(sql: PeriodSQL) -> sa.Select:
+    """One row per outlet visited, planned or ordered from in the week."""
+    kept = sql.period_visits
+    planned = sql.planned_calls
+    period_orders = sql.period_orders
+    zero, zero_value = _number(0), _number(0.0)
+    marks = sa.union_all(
+        sa.select(
+            kept.c.outlet_id,
+            _number(1).label("visits"),
+            zero.label("planned_calls"),
+            zero_value.label("order_value"),
+        ),
+        sa.select(planned.c.outlet_id, zero, _number(1), zero_value),
+        sa.select(period_orders.c.outlet_id, zero, zero, period_orders.c.value).where(
+            period_orders.c.value > 0
+        ),
+    ).subquery("outlet_marks")
+    return (
+        sa.select(
+            sa.literal(sql.period.start, sa.Date).label("week_start"),
+            marks.c.outlet_id,
+            sa.func.sum(marks.c.visits).label("visits"),
+            sa.func.sum(marks.c.planned_calls).label("planned_calls"),
+            sa.func.sum(marks.c.order_value).label("order_value"),
+        )
+        .where(marks.c.outlet_id.is_not(None))
+        .group_by(marks.c.outlet_id)
+    )
+
+
+def _territory_week_rows(week: Period) -> sa.Select:
+    """Active outlets and those visited in the week, per territory.
+
+    Reads the week's summary_outlet_weeks rows, so it runs after them.
+    """
+    outlet_weeks = schema.summary_outlet_weeks
+    visited = sa.case((outlet_weeks.c.visits > 0, 1), else_=0)
+    return (
+        sa.select(
+            sa.literal(week.start, sa.Date).label("week_start"),
+            outlets.c.territory_id,
+            sa.func.count().label("active_outlets"),
+            sa.func.coalesce(sa.func.sum(visited), 0).label("visited_outlets"),
+        )
+        .select_from(
+            outlets.outerjoin(
+                outlet_weeks,
+                sa.and_(
+                    outlet_weeks.c.outlet_id == outlets.c.outlet_id,
+                    outlet_weeks.c.week_start == week.start,
+                ),
+            )
+        )
+        .where(outlets.c.active.is_(True), outlets.c.territory_id.is_not(None))
+        .group_by(outlets.c.territory_id)
+    )
+
+
+# Command line
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a valid date; use YYYY-MM-DD"
+        ) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m data_access.summaries",
+        description=(
+            "Build or refresh the summary tables for the weeks that contain "
+            "the dates FROM to TO. Use the dashboard's settings: summaries "
+            "counted under other settings are not used."
+        ),
+    )
+    parser.add_argument("--db", required=True, metavar="URL",
+                        help="SQLAlchemy URL of the database, e.g. sqlite:///sfa.sqlite")
+    parser.add_argument("--from", dest="first", required=True, type=_date,
+                        metavar="DATE", help="first local date to summarise (YYYY-MM-DD)")
+    parser.add_argument("--to", dest="last", required=True, type=_date,
+                        metavar="DATE", help="last local date to summarise (YYYY-MM-DD)")
+    parser.add_argument("--timezone", default="UTC", metavar="TZ",
+                        help="IANA name of the business time zone (default UTC)")
+    parser.add_argument("--week-start", type=int, default=1, metavar="N",
+                        help="ISO weekday weeks start on, 1 Monday to 7 Sunday (default 1)")
+    parser.add_argument("--off-site-m", type=float, default=300.0, metavar="M",
+                        help="metres from the outlet beyond which a check-in is "
+                        "off-site (default 300)")
+    parser.add_argument("--duplicate-window-s", type=float, default=120.0, metavar="S",
+                        help="seconds within which two check-ins of a rep at an "
+                        "outlet are one visit (default 120)")  # fmt: skip
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        check_timezone(arguments.timezone)
+        url = parse_database_url(arguments.db)
+        settings = Settings(
+            timezone=arguments.timezone,
+            week_start=arguments.week_start,
+            off_site_m=arguments.off_site_m,
+            duplicate_window_s=arguments.duplicate_window_s,
+        )
+    except (ValueError, DatabaseURLError) as error:
+        parser.error(str(error))
+    if arguments.last < arguments.first:
+        parser.error(f"--to {arguments.last} is before --from {arguments.first}")
+
+    engine = create_engine(url)
+    started = time.perf_counter()
+    try:
+        weeks = build_summaries(engine, arguments.first, arguments.last, settings)
+    except sa.exc.SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        print(
+            f"Building the summaries in {url.render_as_string(hide_password=True)} "
+            f"failed: {reason}. Weeks finished before the failure are kept.",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        engine.dispose()
+    print(
+        f"built {len(weeks)} summary weeks, {weeks[0]} to "
+        f"{weeks[-1] + timedelta(days=6)}, in {time.perf_counter() - started:.1f} s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,451 @@
+"""Period queries read from the summary tables, and the choice between
+them and the raw tables.
+
+The summary tables cover a period made of whole weeks (starting on the
+settings' week_start) when every one of those weeks was built under the same
+settings and the visits, orders and active outlets behind it have not changed
+in number since. Otherwise the raw tables are read, with the same numbers, only
+slower. read_rep_activity and read_outlet_activity make that choice; the
+functions named *_from_summaries assume the summaries cover the period.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+import sqlalchemy as sa
+
+from data_access import queries, schema
+from data_access.dialect import day_number
+from data_access.filters import Period, Scope, Settings
+from data_access.period_sql import (
+    PeriodSQL,
+    scoped_outlet_conditions,
+    scoped_outlet_ids,
+    scoped_rep_conditions,
+    scoped_rep_ids,
+    scoped_territory_ids,
+)
+from data_access.queries import fetch_frame, last_visit_check_in, with_last_visit_date
+from data_access.summaries import REP_DAY_COUNTS, raw_row_counts, rep_day_rows
+
+log = logging.getLogger(__name__)
+
+reps = schema.reps
+outlets = schema.outlets
+beats = schema.beats
+beat_outlets = schema.beat_outlets
+summary_weeks = schema.summary_weeks
+rep_days = schema.summary_rep_days
+rep_outlet_weeks = schema.summary_rep_outlet_weeks
+outlet_weeks = schema.summary_outlet_weeks
+territory_weeks = schema.summary_territory_weeks
+
+REFRESH_HINT = "python -m data_access.summaries --db URL --from {start} --to {end}"
+
+
+@dataclass(frozen=True)
+class SummaryStatus:
+    """Whether the summary tables cover a period.
+
+    usable: they do, so the *_from_summaries functions give the raw numbers.
+    stale: they cover the period but its visits, orders or active outlets
+        changed in number since they were built; the raw tables are read instead.
+    built_at: the oldest build time of the period's weeks (naive UTC), or
+        None when some week is missing.
+    """
+
+    usable: bool
+    stale: bool = False
+    built_at: object = None
+
+    def message(self, period: Period) -> str | None:
+        """Return one sentence for the page when the summaries are stale, else None."""
+        if not self.stale:
+            return None
+        command = REFRESH_HINT.format(start=period.start, end=period.end)
+        return (
+            "The summary tables are out of date for these weeks, so this page reads "
+            f"the raw visits and orders, which is slower; run `{command}` to refresh them."
+        )
+
+
+def is_whole_weeks(period: Period, settings: Settings) -> bool:
+    """True when the period is one or more whole weeks starting on week_start."""
+    days = (period.end - period.start).days + 1
+    return period.start.isoweekday() == settings.week_start and days % 7 == 0
+
+
+def summary_status(engine: sa.Engine, period: Period, settings: Settings) -> SummaryStatus:
+    """Tell whether the summary tables cover the period under these settings."""
+    if not is_whole_weeks(period, settings) or settings.timezone != period.timezone:
+        return SummaryStatus(usable=False)
+    with engine.connect() as connection:
+        if not sa.inspect(connection).has_table(summary_weeks.name):
+            return SummaryStatus(usable=False)
+        built = connection.execute(
+            sa.select(summary_weeks).where(
+                summary_weeks.c.week_start.between(period.start, period.end)
+            )
+        ).all()
+        weeks = (period.end - period.start).days // 7 + 1
+        if len(built) != weeks or not all(_same_settings(row, settings) for row in built):
+            return SummaryStatus(usable=False)
+        now = raw_row_counts(connection, period)
+
+    built_at = min(row.built_at for row in built)
+    changed = (
+        sum(row.visit_rows for row in built) != now["visit_rows"]
+        or sum(row.order_rows for row in built) != now["order_rows"]
+        or any(row.active_outlets != now["active_outlets"] for row in built)
+    )
+    if changed:
+        log.warning("summaries of %s to %s are stale", period.start, period.end)
+        return SummaryStatus(usable=False, stale=True, built_at=built_at)
+    return SummaryStatus(usable=True, built_at=built_at)
+
+
+def _same_settings(row: sa.Row, settings: Settings) -> bool:
+    return (
+        row.timezone == settings.timezone
+        and row.first_weekday == settings.week_start
+        and row.duplicate_window_s == settings.duplicate_window_s
+        and row.off_site_m == settings.off_site_m
+    )
+
+
+# The choice
+
+
+def read_rep_activity(
+    engine: sa.Engine, period: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    """queries.rep_activity, from the summary tables when they cover the period."""
+    if summary_status(engine, period, settings).usable:
+        return rep_activity_from_summaries(engine, period, scope, settings)
+    return queries.rep_activity(engine, period, scope, settings)
+
+
+def read_outlet_activity(
+    engine: sa.Engine, period: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    """queries.outlet_activity, from the summary tables when they cover the period."""
+    if summary_status(engine, period, settings).usable:
+        return outlet_activity_from_summaries(engine, period, scope, settings)
+    return queries.outlet_activity(engine, period, scope, settings)
+
+
+# Reads
+
+
+def _day_sums(period: Period, rep_ids: sa.Select) -> sa.CTE:
+    return (
+        sa.select(
+            rep_days.c.rep_id,
+            *(sa.func.sum(rep_days.c[name]).label(name) for name in REP_DAY_COUNTS),
+        )
+        .where(
+            rep_days.c.day.between(period.start, period.end),
+            rep_days.c.rep_id.in_(rep_ids),
+        )
+        .group_by(rep_days.c.rep_id)
+        .cte("summary_day_sums")
+    )
+
+
+def _outlet_counts(period: Period, rep_ids: sa.Select) -> sa.CTE:
+    """planned_outlets and skipped_outlets per rep over the period's weeks."""
+    pairs = (
+        sa.select(
+            rep_outlet_weeks.c.rep_id,
+            rep_outlet_weeks.c.outlet_id,
+            sa.func.sum(rep_outlet_weeks.c.planned_calls).label("planned_calls"),
+            sa.func.sum(rep_outlet_weeks.c.visits).label("visits"),
+        )
+        .where(
+            rep_outlet_weeks.c.week_start.between(period.start, period.end),
+            rep_outlet_weeks.c.rep_id.in_(rep_ids),
+        )
+        .group_by(rep_outlet_weeks.c.rep_id, rep_outlet_weeks.c.outlet_id)
+        .subquery("summary_rep_outlets")
+    )
+    return (
+        sa.select(
+            pairs.c.rep_id,
+            sa.func.count().label("planned_outlets"),
+            sa.func.sum(sa.case((pairs.c.visits == 0, 1), else_=0)).label(
+                "skipped_outlets"
+            ),
+        )
+        .where(pairs.c.planned_calls > 0)
+        .group_by(pairs.c.rep_id)
+        .cte("summary_outlet_counts")
+    )
+
+
+def rep_activity_from_summaries(
+    engine: sa.Engine, period: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    """The frame of queries.rep_activity, read from summary_rep_days and
+    summary_rep_outlet_weeks; the period must be whole summarised weeks."""
+    rep_ids = scoped_rep_ids(scope)
+    sums = _day_sums(period, rep_ids)
+    pairs = _outlet_counts(period, rep_ids)
+
+    def count(column: sa.ColumnElement, name: str) -> sa.Label:
+        return sa.func.coalesce(column, 0).label(name)
+
+    columns = {name: count(sums.c[name], name) for name in REP_DAY_COUNTS}
+    columns["planned_outlets"] = count(pairs.c.planned_outlets, "planned_outlets")
+    columns["skipped_outlets"] = count(pairs.c.skipped_outlets, "skipped_outlets")
+    order = [
+        "visits", "productive_visits", "order_lines", "off_beat_visits",
+        "off_site_visits", "visits_without_fix", "planned_calls", "calls_on_plan",
+        "planned_outlets", "skipped_outlets", "order_value", "orders",
+        "return_value", "order_rows",
+    ]  # fmt: skip
+    statement = (
+        sa.select(
+            reps.c.rep_id,
+            reps.c.name.label("rep_name"),
+            reps.c.territory_id,
+            reps.c.manager_id,
+            reps.c.active,
+            *(columns[name] for name in order),
+        )
+        .select_from(
+            reps.outerjoin(sums, sums.c.rep_id == reps.c.rep_id).outerjoin(
+                pairs, pairs.c.rep_id == reps.c.rep_id
+            )
+        )
+        .where(*scoped_rep_conditions(scope))
+        .order_by(reps.c.rep_id)
+    )
+    frame = fetch_frame(engine, "rep_activity_from_summaries", statement)
+    frame["active"] = frame["active"].astype(bool)
+    for name in order:
+        kind = float if name.endswith("_value") else "int64"
+        frame[name] = frame[name].astype(kind)
+    return frame
+
+
+def outlet_activity_from_summaries(
+    engine: sa.Engine, period: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    """The frame of queries.outlet_activity, read from summary_outlet_weeks; the
+    period must be whole summarised weeks.
+
+    The weekly sums cover every outlet; the outer query keeps the scoped ones.
+    """
+    sums = (
+        sa.select(
+            outlet_weeks.c.outlet_id,
+            sa.func.sum(outlet_weeks.c.visits).label("visits"),
+            sa.func.sum(outlet_weeks.c.planned_calls).label("planned_calls"),
+            sa.func.sum(outlet_weeks.c.order_value).label("order_value"),
+        )
+        .where(outlet_weeks.c.week_start.between(period.start, period.end))
+        .group_by(outlet_weeks.c.outlet_id)
+        .cte("summary_outlet_sums")
+    )
+    on_beat = queries.outlets_on_beat(period)
+    statement = (
+        sa.select(
+            outlets.c.outlet_id,
+            outlets.c.name.label("outlet_name"),
+            outlets.c.territory_id,
+            outlets.c.channel,
+            outlets.c.outlet_class,
+            outlets.c.latitude,
+            outlets.c.longitude,
+            sa.func.coalesce(sums.c.visits, 0).label("visits"),
+            sa.case((sums.c.planned_calls > 0, True), else_=False).label("planned"),
+            sa.case((on_beat.c.outlet_id.is_(None), False), else_=True).label("on_beat"),
+            last_visit_check_in(outlets.c.outlet_id, period).label("last_check_in"),
+            sa.func.coalesce(sums.c.order_value, 0).label("order_value"),
+        )
+        .select_from(
+            outlets.outerjoin(sums, sums.c.outlet_id == outlets.c.outlet_id).outerjoin(
+                on_beat, on_beat.c.outlet_id == outlets.c.outlet_id
+            )
+        )
+        .where(outlets.c.active.is_(True), *scoped_outlet_conditions(scope))
+        .order_by(outlets.c.outlet_id)
+    )
+    frame = fetch_frame(engine, "outlet_activity_from_summaries", statement)
+    return with_last_visit_date(frame, settings.timezone)
+
+
+# Week by week
+
+
+def _week_index(day: sa.ColumnElement, period: Period) -> sa.ColumnElement[int]:
+    first_day = (period.start - date(1970, 1, 1)).days
+    return (day_number(day) - first_day) // 7
+
+
+def _with_week_start(frame: pd.DataFrame, period: Period) -> pd.DataFrame:
+    offsets = pd.to_timedelta(frame.pop("week_index").astype("int64") * 7, unit="D")
+    frame.insert(0, "week_start", (pd.Timestamp(period.start) + offsets).dt.date)
+    return frame
+
+
+def weekly_rep_activity(
+    engine: sa.Engine, period: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    """Count each scoped rep's activity week by week over a period of whole weeks.
+
+    One row per week and rep with activity. Columns: week_start, rep_id,
+    territory_id (the rep's territory on the week's days, from the
+    rep_territories history when it exists), then the day counts
+    (visits, productive_visits, order_lines, off_beat_visits,
+    off_site_visits, visits_without_fix, planned_calls, calls_on_plan,
+    order_value, orders, return_value, order_rows). Summed over a week, they
+    equal the reps report of that week. Read from summary_rep_days when the
+    summaries cover the period, else computed from the raw tables.
+    """
+    if not is_whole_weeks(period, settings):
+        raise ValueError(
+            f"{period.start} to {period.end} is not whole weeks starting on ISO "
+            f"weekday {settings.week_start}; give the first day of a week and a "
+            "multiple of 7 days"
+        )
+    if summary_status(engine, period, settings).usable:
+        days = rep_days.select().where(
+            rep_days.c.day.between(period.start, period.end),
+            rep_days.c.rep_id.in_(scoped_rep_ids(scope)),
+        ).subquery("rep_day_rows")
+        name = "weekly_rep_activity_from_summaries"
+    else:
+        rows = rep_day_rows(
+            PeriodSQL(period, settings, rep_ids=scoped_rep_ids(scope)),
+            settings,
+            _has_history(engine),
+        )
+        days = rows.where(rows.selected_columns.rep_id.in_(scoped_rep_ids(scope)))
+        days = days.subquery("rep_day_rows")
+        name = "weekly_rep_activity"
+
+    week_index = _week_index(days.c.day, period).label("week_index")
+    statement = (
+        sa.select(
+            week_index,
+            days.c.rep_id,
+            sa.func.max(days.c.territory_id).label("territory_id"),
+            *(sa.func.sum(days.c[count]).label(count) for count in REP_DAY_COUNTS),
+        )
+        .group_by(week_index, days.c.rep_id)
+        .order_by(week_index, days.c.rep_id)
+    )
+    frame = fetch_frame(engine, name, statement)
+    for count in REP_DAY_COUNTS:
+        frame[count] = frame[count].astype(float if count.endswith("_value") else "int64")
+    return _with_week_start(frame, period)
+
+
+def weekly_territory_coverage(
+    engine: sa.Engine, period: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    """Active and visited outlets of each scoped territory, week by week.
+
+    Columns: week_start, territory_id, active_outlets, visited_outlets (active
+    outlets visited by anyone that week). Read from summary_territory_weeks
+    when the summaries cover the period, else from the raw tables.
+    """
+    if summary_status(engine, period, settings).usable:
+        statement = (
+            sa.select(
+                _week_index(territory_weeks.c.week_start, period).label("week_index"),
+                territory_weeks.c.territory_id,
+                territory_weeks.c.active_outlets,
+                territory_weeks.c.visited_outlets,
+            )
+            .where(
+                territory_weeks.c.week_start.between(period.start, period.end),
+                territory_weeks.c.territory_id.in_(scoped_territory_ids(scope)),
+            )
+            .order_by(territory_weeks.c.week_start, territory_weeks.c.territory_id)
+        )
+        frame = fetch_frame(engine, "weekly_territory_coverage_from_summaries", statement)
+        return _with_week_start(frame, period)
+    return _raw_weekly_coverage(engine, period, scope, settings)
+
+
+def _raw_weekly_coverage(
+    engine: sa.Engine, period: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    visited = queries.territory_week_visited_outlets(engine, period, scope, settings)
+    active = fetch_frame(
+        engine,
+        "active_outlets_per_territory",
+        sa.select(outlets.c.territory_id, sa.func.count().label("active_outlets"))
+        .where(
+            outlets.c.active.is_(True),
+            outlets.c.territory_id.is_not(None),
+            *scoped_outlet_conditions(scope),
+        )
+        .group_by(outlets.c.territory_id),
+    )
+    starts = [period.start + timedelta(weeks=n) for n in range((period.end - period.start).days // 7 + 1)]
+    grid = active.merge(pd.DataFrame({"week_start": starts}), how="cross")
+    frame = grid.merge(visited, on=["territory_id", "week_start"], how="left")
+    frame["visited_outlets"] = frame["visited_outlets"].fillna(0).astype("int64")
+    frame["active_outlets"] = frame["active_outlets"].astype("int64")
+    columns = ["week_start", "territory_id", "active_outlets", "visited_outlets"]
+    return frame[columns].sort_values(["week_start", "territory_id"]).reset_index(drop=True)
+
+
+def _has_history(engine: sa.Engine) -> bool:
+    from data_access.territory_history import has_rep_territories
+
+    return has_rep_territories(engine)
+
+
+def read_territory_rep_activity(
+    engine: sa.Engine, period: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    """territory_history.territory_rep_activity, from summary_rep_days when the
+    summaries cover the period.
+
+    The summary rows carry the territory each rep belonged to on each day
+    when they were built, so a change of the rep_territories history needs
+    a rebuild of the summaries.
+    """
+    from data_access import territory_history
+
+    if not summary_status(engine, period, settings).usable:
+        return territory_history.territory_rep_activity(engine, period, scope, settings)
+
+    known_reps = sa.select(reps.c.rep_id)
+    if scope.rep_ids is not None:
+        known_reps = known_reps.where(reps.c.rep_id.in_(scope.rep_ids))
+    if scope.manager_id is not None:
+        known_reps = known_reps.where(reps.c.manager_id == scope.manager_id)
+    counts = ["visits", "productive_visits", "planned_calls", "calls_on_plan"]
+    statement = (
+        sa.select(
+            rep_days.c.rep_id,
+            rep_days.c.territory_id,
+            *(sa.func.sum(rep_days.c[name]).label(name) for name in counts),
+            sa.func.sum(rep_days.c.order_value).label("order_value"),
+        )
+        .where(
+            rep_days.c.day.between(period.start, period.end),
+            rep_days.c.rep_id.in_(known_reps),
+            rep_days.c.territory_id.in_(scoped_territory_ids(scope)),
+        )
+        .group_by(rep_days.c.rep_id, rep_days.c.territory_id)
+        # Rows with nothing to count: a day with only returns or orders of 0.
+        .having(
+            sa.or_(
+                *(sa.func.sum(rep_days.c[name]) > 0 for name in counts),
+                sa.func.sum(rep_days.c.order_value) > 0,
+            )
+        )
+        .order_by(rep_days.c.rep_id, rep_days.c.territory_id)
+    )
+    frame = fetch_frame(engine, "territory_rep_activity_from_summaries", statement)
+    frame[counts] = frame[counts].astype("int64")
+    frame["order_value"] = frame["order_value"].astype(float)
+    return frame[territory_history.TERRITORY_ACTIVITY_COLUMNS]

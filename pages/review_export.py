@@ -1,0 +1,301 @@
+"""The week's review as files: the exceptions, the rep table and the
+skipped-outlet register as CSV or XLSX, and a one-page printable summary.
+
+The headline KPIs (label, unit, whether a rise is bad) live here too,
+because the Overview tiles and the summary share them. Nothing here imports streamlit.
+"""
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+
+from metrics.review import REVENUE_AT_RISK_METHOD, describe_consecutive
+from pages import exports
+
+# How many rows of each table the one-page summary shows.
+SUMMARY_ROWS = 12
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """A headline figure: field of the headline dict, label, unit
+    ('count', 'percent', 'money' or 'minutes') and whether a rise is bad news."""
+
+    field: str
+    label: str
+    unit: str
+    rise_is_bad: bool = False
+
+
+HEADLINE_KPIS = (
+    Kpi("visits", "Visits", "count"),
+    Kpi("strike_rate", "Strike rate", "percent"),
+    Kpi("beat_compliance", "Beat compliance", "percent"),
+    Kpi("skipped_outlets", "Skipped outlets", "count", rise_is_bad=True),
+    Kpi("revenue_at_risk", "Revenue at risk", "money", rise_is_bad=True),
+    Kpi("coverage", "Coverage", "percent"),
+    Kpi("neglected_outlets", "Neglected outlets", "count", rise_is_bad=True),
+    Kpi("order_value", "Order value", "money"),
+    Kpi("time_in_market_min", "Time in market", "minutes"),
+    Kpi("off_site_visits", "Off-site visits", "count", rise_is_bad=True),
+)
+
+
+# KPIs that need orders, and those that need beat plans, to mean anything.
+NEEDS_ORDERS = {"strike_rate", "order_value"}
+NEEDS_BEATS = {"beat_compliance", "skipped_outlets", "revenue_at_risk", "neglected_outlets"}
+
+
+def available_kpis(kpis: Sequence[Kpi], has_beats: bool, has_orders: bool) -> list[Kpi]:
+    """Keep the KPIs a database can fill: no strike rate without orders, no plan
+    figures without beats. Without beats, overdue outlets follow coverage,
+    because every unvisited outlet's status is then "unplanned"."""
+    shown = [
+        kpi
+        for kpi in kpis
+        if (has_orders or kpi.field not in NEEDS_ORDERS)
+        and (has_beats or kpi.field not in NEEDS_BEATS)
+    ]
+    fields = [kpi.field for kpi in shown]
+    if not has_beats and "coverage" in fields:
+        overdue = Kpi("overdue_outlets", "Overdue outlets", "count", rise_is_bad=True)
+        shown.insert(fields.index("coverage") + 1, overdue)
+    return shown
+
+
+def _missing(value: float | None) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def format_figure(value: float | None, unit: str, symbol: str = "") -> str:
+    """Show a figure in its unit: 1,234 · 61% · ₹12,400 · 6h 05m; a dash when undefined."""
+    if _missing(value):
+        return "–"
+    if unit == "percent":
+        return f"{value:.0%}"
+    if unit == "money":
+        return f"{symbol}{value:,.0f}"
+    if unit == "minutes":
+        hours, minutes = divmod(round(value), 60)
+        return f"{hours}h {minutes:02d}m"
+    return f"{value:,.0f}"
+
+
+def format_change(now: float | None, before: float | None, unit: str, symbol: str = "") -> str | None:
+    """Show the change against the previous period: +3 pts, -1,200, +12 min; None when undefined."""
+    if _missing(now) or _missing(before):
+        return None
+    change = now - before
+    if unit == "percent":
+        return f"{change * 100:+.0f} pts"
+    if unit == "minutes":
+        return f"{change:+.0f} min"
+    if unit == "money":
+        sign = "+" if change >= 0 else "-"
+        return f"{sign}{symbol}{abs(change):,.0f}"
+    return f"{change:+,.0f}"
+
+
+# The tables, with the headers that the files show
+
+EXCEPTION_COLUMNS = {
+    "rep_id": "Rep id",
+    "rep_name": "Rep",
+    "kind": "What",
+    "value_at_risk": "Value at risk",
+    "message": "Why",
+}
+REP_COLUMNS = {
+    "rep_id": "Rep id",
+    "rep_name": "Rep",
+    "territory_id": "Territory",
+    "visits": "Visits",
+    "productive_visits": "Productive visits",
+    "strike_rate": "Strike rate",
+    "planned_calls": "Planned calls",
+    "calls_on_plan": "Calls on plan",
+    "beat_compliance": "Beat compliance",
+    "planned_outlets": "Planned outlets",
+    "skipped_outlets": "Skipped outlets",
+    "skip_share": "Share of planned outlets skipped",
+    "revenue_at_risk": "Revenue at risk",
+    "off_beat_visits": "Off-beat visits",
+    "off_site_visits": "Off-site visits",
+    "off_site_share": "Share of visits off-site",
+    "working_days": "Working days",
+    "time_in_market_min": "Time in market (min per day)",
+    "order_value": "Order value",
+    "orders": "Orders",
+    "average_order_value": "Average order value",
+    "lines_per_call": "Lines per call",
+    "return_value": "Return value",
+}
+REGISTER_COLUMNS = {
+    "rep_id": "Rep id",
+    "rep_name": "Rep",
+    "outlet_id": "Outlet id",
+    "outlet_name": "Outlet",
+    "territory_id": "Territory",
+    "outlet_class": "Class",
+    "planned_calls": "Planned calls missed",
+    "first_plan_date": "First planned",
+    "last_plan_date": "Last planned",
+    "consecutive_missed_calls": "Missed calls in a row",
+    "missed_since_lookback_start": "No visit in the lookback",
+    "rep_last_visit_date": "Rep's last visit",
+    "reason_at_last_visit": "Reason at last visit",
+    "last_visit_date": "Last visit by anyone",
+    "expected_value": "Expected order per call",
+    "value_basis": "Priced from",
+    "revenue_at_risk": "Revenue at risk",
+}
+NUMBER_FORMATS = {
+    "Strike rate": "0%",
+    "Beat compliance": "0%",
+    "Share of planned outlets skipped": "0%",
+    "Share of visits off-site": "0%",
+    "Value at risk": "#,##0",
+    "Revenue at risk": "#,##0",
+    "Order value": "#,##0",
+    "Average order value": "#,##0",
+    "Return value": "#,##0",
+    "Expected order per call": "#,##0",
+    "Time in market (min per day)": "0",
+    "Lines per call": "0.0",
+}
+
+
+def _table(frame: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
+    present = [name for name in columns if name in frame.columns]
+    return frame[present].rename(columns=columns).reset_index(drop=True)
+
+
+def review_sheets(
+    exceptions: pd.DataFrame, rep_review: pd.DataFrame, register: pd.DataFrame
+) -> dict[str, pd.DataFrame]:
+    """Build the three tables of the review with readable headers, raw values kept.
+
+    Reps are ordered by revenue at risk, the costliest first.
+    """
+    reps = rep_review.sort_values(
+        ["revenue_at_risk", "rep_id"],
+        ascending=[False, True],
+        na_position="first",
+        kind="stable",
+    )
+    return {
+        "Exceptions": _table(exceptions, EXCEPTION_COLUMNS),
+        "Reps": _table(reps, REP_COLUMNS),
+        "Skipped outlets": _table(register, REGISTER_COLUMNS),
+    }
+
+
+def review_workbook(sheets: Mapping[str, pd.DataFrame]) -> bytes:
+    """Write the review's tables as one XLSX file, one sheet each."""
+    return exports.to_xlsx_bytes(sheets, NUMBER_FORMATS)
+
+
+def file_stem(period_start: date, period_end: date) -> str:
+    """Name the review's files, without extension: beatboard-review-2026-11-23-to-2026-11-29."""
+    return f"beatboard-review-{period_start:%Y-%m-%d}-to-{period_end:%Y-%m-%d}"
+
+
+def figures_table(
+    now: Mapping[str, float], before: Mapping[str, float], symbol: str = ""
+) -> pd.DataFrame:
+    """List the headline KPIs as text rows: KPI, this period, previous period, change."""
+    rows = [
+        {
+            "KPI": kpi.label,
+            "This period": format_figure(now.get(kpi.field), kpi.unit, symbol),
+            "Previous period": format_figure(before.get(kpi.field), kpi.unit, symbol),
+            "Change": format_change(now.get(kpi.field), before.get(kpi.field), kpi.unit, symbol)
+            or "–",
+        }
+        for kpi in HEADLINE_KPIS
+    ]
+    return pd.DataFrame(rows)
+
+
+def summary_html(
+    heading_lines: Sequence[str],
+    now: Mapping[str, float],
+    before: Mapping[str, float],
+    sheets: Mapping[str, pd.DataFrame],
+    symbol: str = "",
+) -> str:
+    """Build the one-page printable summary of the review.
+
+    heading_lines are plain text lines under the title (period, scope), and
+    sheets is review_sheets(). Each table shows its first SUMMARY_ROWS rows
+    and a note with the number of further rows in the XLSX file.
+    """
+    money = lambda value: f"{symbol}{value:,.0f}"  # noqa: E731
+    percent = lambda value: f"{value:.0%}"  # noqa: E731
+    sections = [exports.paragraph(line) for line in heading_lines]
+    sections += [
+        exports.heading("Headline"),
+        exports.html_table(figures_table(now, before, symbol)),
+        exports.paragraph(REVENUE_AT_RISK_METHOD, note=True),
+    ]
+
+    exceptions = sheets["Exceptions"]
+    sections.append(exports.heading("Exceptions, costliest first"))
+    sections += _summary_rows(
+        exceptions[["Rep", "What", "Value at risk", "Why"]],
+        {"Value at risk": money},
+        "No rep crosses an exception threshold in this period.",
+    )
+
+    reps = sheets["Reps"]
+    rep_columns = [
+        "Rep",
+        "Visits",
+        "Strike rate",
+        "Beat compliance",
+        "Skipped outlets",
+        "Revenue at risk",
+        "Time in market (min per day)",
+    ]
+    sections.append(exports.heading("Reps by revenue at risk"))
+    sections += _summary_rows(
+        reps[[column for column in rep_columns if column in reps.columns]],
+        {
+            "Strike rate": percent,
+            "Beat compliance": percent,
+            "Revenue at risk": money,
+            "Time in market (min per day)": lambda value: f"{value:,.0f}",
+        },
+        "No reps in this selection.",
+    )
+
+    register = sheets["Skipped outlets"]
+    sections.append(exports.heading("Skipped outlets by revenue at risk"))
+    sections += _summary_rows(
+        register[
+            ["Rep", "Outlet", "Planned calls missed", "Missed calls in a row", "Rep's last visit", "Revenue at risk"]
+        ],
+        {"Revenue at risk": money},
+        "No planned outlet was skipped.",
+    )
+    return exports.printable_page("Beatboard weekly review", sections)
+
+
+def _summary_rows(frame: pd.DataFrame, formats: Mapping, empty: str) -> list[str]:
+    if frame.empty:
+        return [exports.paragraph(empty)]
+    sections = [exports.html_table(frame.head(SUMMARY_ROWS), formats)]
+    more = len(frame) - SUMMARY_ROWS
+    if more > 0:
+        sections.append(exports.paragraph(f"{more} more rows in the XLSX file.", note=True))
+    return sections
+
+
+def register_display(register: pd.DataFrame) -> pd.DataFrame:
+    """Add missed_in_a_row: consecutive missed calls as text ('13+' for a lower bound)."""
+    shown = register.copy()
+    shown["missed_in_a_row"] = describe_consecutive(register)
+    return shown

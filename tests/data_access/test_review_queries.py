@@ -1,0 +1,264 @@
+"""The review queries against the hand-computed week of review_company."""
+
+from datetime import date, datetime
+
+import pandas as pd
+import pytest
+
+from data_access import review_queries
+from data_access.filters import Period, Scope, Settings
+from tests.database import fill_database, sqlite_database
+from tests.review_company import ROWS
+
+WEEK = Period(date(2026, 3, 2), date(2026, 3, 8))
+SETTINGS = Settings()
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    engine = sqlite_database(tmp_path_factory.mktemp("review"), ROWS)
+    yield engine
+    engine.dispose()
+
+
+def records(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
+    """Rows as tuples, missing values as None, so they compare with literals."""
+    shown = frame[columns].astype(object).where(frame[columns].notna(), None)
+    return [tuple(row) for row in shown.itertuples(index=False)]
+
+
+def test_time_in_market_per_rep(engine):
+    result = review_queries.rep_time_in_market(engine, WEEK, Scope(), SETTINGS)
+
+    expected = [("r1", 3, 18000.0), ("r2", 1, 900.0)]
+    assert records(result, ["rep_id", "working_days", "time_in_market_s"]) == expected
+
+
+def test_rep_days_span_first_check_in_to_last_check_out(engine):
+    result = review_queries.rep_days(engine, WEEK, Scope(rep_ids=("r1",)), SETTINGS)
+
+    expected = [
+        (date(2026, 3, 2), 1, 1, 0, datetime(2026, 3, 2, 9, 0), datetime(2026, 3, 2, 9, 30), 1800.0),
+        # o3 has no check-out, so the day ends at o4's check-out.
+        (date(2026, 3, 4), 2, 0, 1, datetime(2026, 3, 4, 10, 0), datetime(2026, 3, 4, 11, 30), 5400.0),
+        # o1's check-out is before its check-in, so that visit ends at 11:00.
+        (date(2026, 3, 5), 2, 1, 0, datetime(2026, 3, 5, 8, 0), datetime(2026, 3, 5, 11, 0), 10800.0),
+    ]
+    columns = [
+        "visit_date",
+        "visits",
+        "productive_visits",
+        "off_site_visits",
+        "first_check_in",
+        "last_check_out",
+        "time_in_market_s",
+    ]
+    assert records(result, columns) == expected
+
+
+def test_rep_call_list_day_by_day(engine):
+    result = review_queries.rep_call_list(engine, WEEK, Scope(), SETTINGS, "r1")
+
+    expected = [
+        (date(2026, 3, 2), "o1", 1, "v1", 1, 250.0, None),
+        (date(2026, 3, 2), "o2", 1, None, 0, 0.0, None),
+        (date(2026, 3, 2), "o3", 1, None, 0, 0.0, date(2026, 3, 4)),
+        (date(2026, 3, 2), "o6", 1, None, 0, 0.0, None),
+        (date(2026, 3, 4), "o3", 0, "v3", 0, 0.0, None),
+        (date(2026, 3, 4), "o4", 1, "v4", 0, 0.0, None),
+        (date(2026, 3, 5), "o5", 0, "v5", 1, 80.0, None),
+        (date(2026, 3, 5), "o1", 0, "v6", 0, 0.0, None),
+    ]
+    columns = [
+        "call_date",
+        "outlet_id",
+        "planned",
+        "visit_id",
+        "productive",
+        "order_value",
+        "other_visit_date",
+    ]
+    assert records(result, columns) == expected
+    assert round(result.loc[5, "distance_m"]) == 1112
+
+
+def test_rep_call_list_of_rep_outside_scope_is_empty(engine):
+    result = review_queries.rep_call_list(engine, WEEK, Scope(rep_ids=("r2",)), SETTINGS, "r1")
+
+    assert result.empty
+    assert "call_date" in result.columns
+
+
+def test_calls_at_risk_with_order_history(engine):
+    result = review_queries.calls_at_risk(engine, WEEK, Scope(), SETTINGS)
+
+    expected = [
+        ("r1", "o4", "off_site", 1, None, 1, 150.0, 4, 1050.0),
+        ("r1", "o2", "skipped", 1, date(2026, 3, 2), 2, 400.0, 4, 1050.0),
+        ("r1", "o6", "skipped", 1, date(2026, 3, 2), 0, 0.0, 4, 1050.0),
+    ]
+    columns = [
+        "rep_id",
+        "outlet_id",
+        "kind",
+        "calls",
+        "first_plan_date",
+        "outlet_productive_visits",
+        "outlet_order_value",
+        "territory_productive_visits",
+        "territory_order_value",
+    ]
+    assert records(result, columns) == expected
+
+
+def test_calls_at_risk_follow_the_scope(engine):
+    result = review_queries.calls_at_risk(engine, WEEK, Scope(rep_ids=("r2",)), SETTINGS)
+
+    assert result.empty
+
+
+def test_consecutive_missed_calls_and_last_visit(engine):
+    result = review_queries.skip_details(engine, WEEK, Scope(), SETTINGS)
+
+    expected = [
+        # Missed on 02-23 and 03-02 since the visit of 02-16.
+        ("r1", "o2", 2, False, date(2026, 2, 16), "shop closed", date(2026, 2, 16)),
+        # Never visited: every Monday since the beat started on 01-05, inside
+        # the lookback, so the count is exact.
+        ("r1", "o6", 9, False, None, None, None),
+    ]
+    columns = [
+        "rep_id",
+        "outlet_id",
+        "consecutive_missed_calls",
+        "missed_since_lookback_start",
+        "rep_last_visit_date",
+        "reason_at_last_visit",
+        "last_visit_date",
+    ]
+    assert records(result, columns) == expected
+
+
+def test_consecutive_missed_calls_stop_at_the_lookback(tmp_path):
+    # A weekly beat running since 2025 with no visit: the count stops at the
+    # 13-week lookback, 13 Mondays from 2025-12-08 to 2026-03-02.
+    rows = {
+        "outlets": [{"outlet_id": "o1", "territory_id": "T1"}],
+        "reps": [{"rep_id": "r1", "territory_id": "T1"}],
+        "territories": [{"territory_id": "T1"}],
+        "beats": [
+            {"beat_id": "b1", "rep_id": "r1", "weekday": 1, "every_n_weeks": 1, "start_date": "2025-06-02"}
+        ],
+        "beat_outlets": [{"beat_id": "b1", "outlet_id": "o1"}],
+    }
+    engine = sqlite_database(tmp_path, rows)
+
+    result = review_queries.skip_details(engine, WEEK, Scope(), SETTINGS)
+    engine.dispose()
+
+    expected = [("r1", "o1", 13, True)]
+    columns = ["rep_id", "outlet_id", "consecutive_missed_calls", "missed_since_lookback_start"]
+    assert records(result, columns) == expected
+
+
+def test_weekly_figures_need_whole_weeks(engine):
+    with pytest.raises(ValueError, match="10 days long; use whole weeks"):
+        review_queries.weekly_rep_figures(
+            engine, Period(date(2026, 3, 2), date(2026, 3, 11)), Scope(), SETTINGS
+        )
+
+
+def test_weekly_rep_figures(engine):
+    span = Period(date(2026, 2, 23), date(2026, 3, 8))
+
+    result = review_queries.weekly_rep_figures(engine, span, Scope(), SETTINGS)
+
+    # Week 0 (02-23): r1 planned o1, o2, o3, o6 on Monday, r2 o3 on Tuesday,
+    # nothing visited. Week 1 is the week of the module docstring.
+    expected = [
+        (0, 0, 0, 0, 0, 5, 0, 5, 0.0),
+        (1, 6, 2, 1, 3, 6, 3, 2, 18900.0),
+    ]
+    columns = [
+        "week_index",
+        "visits",
+        "productive_visits",
+        "off_site_visits",
+        "off_beat_visits",
+        "planned_calls",
+        "calls_on_plan",
+        "skipped_outlets",
+        "time_in_market_s",
+    ]
+    assert records(result, columns) == expected
+
+
+def test_weekly_skipped_calls_price_each_week(engine):
+    span = Period(date(2026, 2, 23), date(2026, 3, 8))
+
+    result = review_queries.weekly_skipped_calls(engine, span, Scope(), SETTINGS)
+
+    # In week 0 the history is 12-29 to 02-22: o2 sold 400 in 2 visits, T1
+    # 1,050 in 4.
+    expected = [
+        (0, "o1", 1, 0, 4),
+        (0, "o2", 1, 2, 4),
+        (0, "o3", 2, 1, 4),
+        (0, "o6", 1, 0, 4),
+        (1, "o2", 1, 2, 4),
+        (1, "o6", 1, 0, 4),
+    ]
+    columns = [
+        "week_index",
+        "outlet_id",
+        "skipped_calls",
+        "outlet_productive_visits",
+        "territory_productive_visits",
+    ]
+    assert records(result, columns) == expected
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "rep_time_in_market",
+        "rep_days",
+        "calls_at_risk",
+        "skip_details",
+    ],
+)
+def test_postgres_matches_sqlite(engine, fresh_postgres_url, query):
+    postgres = fill_database(fresh_postgres_url, ROWS)
+    function = getattr(review_queries, query)
+
+    result = function(postgres, WEEK, Scope(), SETTINGS)
+    postgres.dispose()
+
+    expected = function(engine, WEEK, Scope(), SETTINGS)
+    pd.testing.assert_frame_equal(result, expected, check_dtype=False)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["weekly_rep_figures", "weekly_order_figures", "weekly_outlet_figures", "weekly_skipped_calls"],
+)
+def test_weekly_postgres_matches_sqlite(engine, fresh_postgres_url, query):
+    postgres = fill_database(fresh_postgres_url, ROWS)
+    span = Period(date(2026, 2, 23), date(2026, 3, 8))
+    function = getattr(review_queries, query)
+
+    result = function(postgres, span, Scope(), SETTINGS)
+    postgres.dispose()
+
+    expected = function(engine, span, Scope(), SETTINGS)
+    pd.testing.assert_frame_equal(result, expected, check_dtype=False)
+
+
+def test_rep_call_list_postgres_matches_sqlite(engine, fresh_postgres_url):
+    postgres = fill_database(fresh_postgres_url, ROWS)
+
+    result = review_queries.rep_call_list(postgres, WEEK, Scope(), SETTINGS, "r1")
+    postgres.dispose()
+
+    expected = review_queries.rep_call_list(engine, WEEK, Scope(), SETTINGS, "r1")
+    pd.testing.assert_frame_equal(result, expected, check_dtype=False)

@@ -1,0 +1,313 @@
+"""The summary tables give the raw queries' numbers, and say when they cannot."""
+
+import shutil
+from datetime import date, datetime
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from data_access import queries, schema, summaries, summary_queries, territory_history
+from data_access.engine import create_engine
+from data_access.filters import Period, Scope, Settings
+from data_access.load import load_directory
+from fixtures.demo import MIN_REPS, generate
+
+TIMEZONE = "Asia/Kolkata"
+SETTINGS = Settings(timezone=TIMEZONE)
+LAST_DAY = date(2026, 3, 29)
+WEEK = Period(date(2026, 3, 23), LAST_DAY, TIMEZONE)
+THREE_WEEKS = Period(date(2026, 3, 9), LAST_DAY, TIMEZONE)
+SCOPES = {
+    "everything": Scope(),
+    "region": Scope(region_ids=("WEST",)),
+    "territory": Scope(territory_ids=("KOL",)),
+}
+
+
+def demo_engine(url: str) -> sa.Engine:
+    """The demo company's last 3 weeks at url, with summaries of those weeks."""
+    engine = create_engine(url)
+    generate(engine, reps=MIN_REPS, weeks=3, end_date=LAST_DAY)
+    summaries.build_summaries(engine, THREE_WEEKS.start, LAST_DAY, SETTINGS)
+    return engine
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("summaries") / "demo.sqlite"
+    demo_engine(f"sqlite:///{path}").dispose()
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def engine(demo_file):
+    engine = create_engine(f"sqlite:///{demo_file}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def copied_engine(demo_file, tmp_path):
+    copy = tmp_path / "copy.sqlite"
+    shutil.copy(demo_file, copy)
+    engine = create_engine(f"sqlite:///{copy}")
+    yield engine
+    engine.dispose()
+
+
+def assert_same_frames(result: pd.DataFrame, expected: pd.DataFrame) -> None:
+    assert list(result.columns) == list(expected.columns)
+    assert len(result) == len(expected)
+    pd.testing.assert_frame_equal(result, expected, check_dtype=False)
+
+
+@pytest.mark.parametrize("period", [WEEK, THREE_WEEKS], ids=["week", "three_weeks"])
+@pytest.mark.parametrize("scope_name", list(SCOPES))
+def test_rep_activity_matches_raw(engine, period, scope_name):
+    scope = SCOPES[scope_name]
+
+    result = summary_queries.rep_activity_from_summaries(engine, period, scope, SETTINGS)
+
+    expected = queries.rep_activity(engine, period, scope, SETTINGS)
+    assert expected["visits"].sum() > 0
+    assert_same_frames(result, expected)
+
+
+@pytest.mark.parametrize("period", [WEEK, THREE_WEEKS], ids=["week", "three_weeks"])
+@pytest.mark.parametrize("scope_name", list(SCOPES))
+def test_outlet_activity_matches_raw(engine, period, scope_name):
+    scope = SCOPES[scope_name]
+
+    result = summary_queries.outlet_activity_from_summaries(
+        engine, period, scope, SETTINGS
+    )
+
+    expected = queries.outlet_activity(engine, period, scope, SETTINGS)
+    assert expected["visits"].sum() > 0
+    assert_same_frames(result, expected)
+
+
+def test_manager_scope_matches_raw(engine):
+    manager = queries.rep_list(engine, Scope())["manager_id"].dropna().iloc[0]
+    scope = Scope(manager_id=manager)
+
+    result = summary_queries.rep_activity_from_summaries(engine, WEEK, scope, SETTINGS)
+
+    expected = queries.rep_activity(engine, WEEK, scope, SETTINGS)
+    assert_same_frames(result, expected)
+
+
+def test_territory_rep_activity_matches_raw(copied_engine):
+    # The moved rep's history as a rep_territories table, then a rebuild.
+    with copied_engine.begin() as connection:
+        schema.rep_territories.create(connection, checkfirst=True)
+        rep_id, territory_id = connection.execute(
+            sa.select(schema.reps.c.rep_id, schema.reps.c.territory_id).limit(1)
+        ).one()
+        connection.execute(
+            schema.rep_territories.delete().where(
+                schema.rep_territories.c.rep_id == rep_id
+            )
+        )
+        connection.execute(
+            schema.rep_territories.insert(),
+            [
+                {"rep_id": rep_id, "territory_id": "PUN",
+                 "valid_from": date(2026, 1, 1), "valid_to": date(2026, 3, 25)},
+                {"rep_id": rep_id, "territory_id": territory_id,
+                 "valid_from": date(2026, 3, 26), "valid_to": None},
+            ],
+        )  # fmt: skip
+    summaries.build_summaries(copied_engine, THREE_WEEKS.start, LAST_DAY, SETTINGS)
+
+    result = summary_queries.read_territory_rep_activity(
+        copied_engine, WEEK, Scope(), SETTINGS
+    )
+
+    expected = territory_history.territory_rep_activity(
+        copied_engine, WEEK, Scope(), SETTINGS
+    )
+    moved = result[result["rep_id"] == rep_id]
+    assert sorted(moved["territory_id"]) == sorted({"PUN", territory_id})
+    assert_same_frames(result, expected)
+
+
+def test_weekly_rep_activity_sums_to_weekly_reports(engine):
+    result = summary_queries.weekly_rep_activity(engine, THREE_WEEKS, Scope(), SETTINGS)
+
+    weeks = [THREE_WEEKS.start, date(2026, 3, 16), date(2026, 3, 23)]
+    assert sorted(set(result["week_start"])) == weeks
+    for week_start in weeks:
+        week = Period(week_start, week_start.replace(day=week_start.day + 6), TIMEZONE)
+        raw = queries.rep_activity(engine, week, Scope(), SETTINGS).set_index("rep_id")
+        rows = result[result["week_start"] == week_start].set_index("rep_id")
+        for column in ("visits", "productive_visits", "planned_calls", "calls_on_plan"):
+            expected = raw.loc[rows.index, column].tolist()
+            assert rows[column].tolist() == expected, (week_start, column)
+
+
+def test_weekly_rep_activity_raw_fallback_matches(engine, copied_engine):
+    with copied_engine.begin() as connection:
+        connection.execute(schema.summary_weeks.delete())
+
+    result = summary_queries.weekly_rep_activity(
+        copied_engine, THREE_WEEKS, Scope(), SETTINGS
+    )
+
+    expected = summary_queries.weekly_rep_activity(engine, THREE_WEEKS, Scope(), SETTINGS)
+    assert_same_frames(result, expected)
+
+
+def test_weekly_territory_coverage_raw_fallback_matches(engine, copied_engine):
+    with copied_engine.begin() as connection:
+        connection.execute(schema.summary_weeks.delete())
+
+    result = summary_queries.weekly_territory_coverage(
+        copied_engine, THREE_WEEKS, Scope(), SETTINGS
+    )
+
+    expected = summary_queries.weekly_territory_coverage(
+        engine, THREE_WEEKS, Scope(), SETTINGS
+    )
+    assert len(expected) == 3 * 8
+    assert_same_frames(result, expected)
+
+
+def test_weekly_rep_activity_rejects_partial_weeks(engine):
+    period = Period(date(2026, 3, 10), LAST_DAY, TIMEZONE)
+
+    with pytest.raises(ValueError, match="not whole weeks"):
+        summary_queries.weekly_rep_activity(engine, period, Scope(), SETTINGS)
+
+
+@pytest.mark.parametrize(
+    ("period", "settings"),
+    [
+        (Period(date(2026, 3, 24), LAST_DAY, TIMEZONE), SETTINGS),
+        (Period(date(2026, 3, 2), LAST_DAY, TIMEZONE), SETTINGS),
+        (Period(WEEK.start, WEEK.end, "UTC"), Settings()),
+        (WEEK, Settings(timezone=TIMEZONE, off_site_m=500.0)),
+        (WEEK, Settings(timezone=TIMEZONE, duplicate_window_s=60.0)),
+    ],
+    ids=["partial_week", "unbuilt_week", "other_timezone", "other_off_site", "other_window"],
+)
+def test_status_unusable(engine, period, settings):
+    result = summary_queries.summary_status(engine, period, settings)
+
+    assert result == summary_queries.SummaryStatus(usable=False)
+
+
+def test_status_usable(engine):
+    result = summary_queries.summary_status(engine, THREE_WEEKS, SETTINGS)
+
+    assert result.usable
+    assert not result.stale
+    assert result.message(THREE_WEEKS) is None
+
+
+def test_status_stale_after_new_visit(copied_engine):
+    with copied_engine.begin() as connection:
+        connection.execute(
+            schema.visits.insert().values(
+                visit_id="late-sync", rep_id="R0001", outlet_id="O000001",
+                check_in=datetime(2026, 3, 24, 6, 0),
+            )
+        )  # fmt: skip
+
+    result = summary_queries.summary_status(copied_engine, WEEK, SETTINGS)
+
+    assert not result.usable
+    assert result.stale
+    assert result.message(WEEK) == (
+        "The summary tables are out of date for these weeks, so this page reads the "
+        "raw visits and orders, which is slower; run `python -m data_access.summaries "
+        "--db URL --from 2026-03-23 --to 2026-03-29` to refresh them."
+    )
+
+
+def test_read_rep_activity_uses_raw_when_stale(copied_engine):
+    with copied_engine.begin() as connection:
+        connection.execute(
+            schema.visits.insert().values(
+                visit_id="late-sync", rep_id="R0001", outlet_id="O000001",
+                check_in=datetime(2026, 3, 24, 6, 0),
+            )
+        )  # fmt: skip
+
+    result = summary_queries.read_rep_activity(copied_engine, WEEK, Scope(), SETTINGS)
+
+    expected = queries.rep_activity(copied_engine, WEEK, Scope(), SETTINGS)
+    stale = summary_queries.rep_activity_from_summaries(
+        copied_engine, WEEK, Scope(), SETTINGS
+    )
+    assert_same_frames(result, expected)
+    assert result["visits"].sum() == stale["visits"].sum() + 1
+
+
+def test_command_builds_whole_weeks(tmp_path, capsys, demo_file):
+    copy = tmp_path / "copy.sqlite"
+    shutil.copy(demo_file, copy)
+
+    exit_code = summaries.main(
+        ["--db", f"sqlite:///{copy}", "--from", "2026-03-25", "--to", "2026-03-26",
+         "--timezone", TIMEZONE]
+    )  # fmt: skip
+
+    captured = capsys.readouterr()
+    assert exit_code == 0, captured.err
+    assert captured.out.startswith(
+        "built 1 summary weeks, 2026-03-23 to 2026-03-29, in "
+    )
+
+
+def test_command_rejects_reversed_dates(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        summaries.main(["--db", "sqlite://", "--from", "2026-03-29", "--to", "2026-03-01"])
+
+    assert stopped.value.code == 2
+    assert "--to 2026-03-01 is before --from 2026-03-29" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("period", [WEEK, THREE_WEEKS], ids=["week", "three_weeks"])
+def test_postgres_summaries_match_sqlite(engine, fresh_postgres_url, period):
+    postgres = demo_engine(fresh_postgres_url)
+    try:
+        result = summary_queries.rep_activity_from_summaries(
+            postgres, period, Scope(), SETTINGS
+        )
+        outlets = summary_queries.outlet_activity_from_summaries(
+            postgres, period, Scope(), SETTINGS
+        )
+        raw = queries.rep_activity(postgres, period, Scope(), SETTINGS)
+    finally:
+        postgres.dispose()
+
+    expected = queries.rep_activity(engine, period, Scope(), SETTINGS)
+    assert_same_frames(result, expected)
+    assert_same_frames(raw, expected)
+    assert_same_frames(
+        outlets, queries.outlet_activity(engine, period, Scope(), SETTINGS)
+    )
+
+
+def test_load_refreshes_touched_weeks(copied_engine, tmp_path):
+    folder = tmp_path / "files"
+    folder.mkdir()
+    (folder / "visits.csv").write_text(
+        "visit_id,rep_id,outlet_id,check_in\nlate-sync,R0001,O000001,2026-03-24T06:00:00Z\n",
+        encoding="utf-8",
+    )
+    before = summary_queries.rep_activity_from_summaries(
+        copied_engine, WEEK, Scope(), SETTINGS
+    )
+
+    load_directory(copied_engine, folder)
+
+    result = summary_queries.summary_status(copied_engine, WEEK, SETTINGS)
+    after = summary_queries.rep_activity_from_summaries(
+        copied_engine, WEEK, Scope(), SETTINGS
+    )
+    assert result.usable
+    assert after["visits"].sum() == before["visits"].sum() + 1
+    assert_same_frames(after, queries.rep_activity(copied_engine, WEEK, Scope(), SETTINGS))

@@ -1,0 +1,135 @@
+"""The Monday review on the demo company, through AppTest: the first screen
+names the reps the demo was built to expose, and two clicks lead from an
+exception to the visits behind it."""
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from fixtures.demo import STORY, build_demo_database
+
+DASHBOARD = str(Path(__file__).resolve().parents[2] / "dashboard.py")
+END_DATE = date(2026, 3, 1)  # a Sunday; the default week is 02-23 to 03-01
+SEED = 7
+# The exceptions table shows this many lines before it scrolls.
+FIRST_SCREEN_LINES = 10
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory):
+    path = tmp_path_factory.mktemp("review_demo") / "demo.sqlite"
+    build_demo_database(path, seed=SEED, end_date=END_DATE)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def overview(monkeypatch, demo_url) -> AppTest:
+    monkeypatch.setenv("BEATBOARD_DATABASE_URL", demo_url)
+    app = AppTest.from_file(DASHBOARD, default_timeout=180)
+    app.run()
+    # pages/errors.py turns a page's exception into an st.error line.
+    assert not app.exception
+    assert not app.error
+    return app
+
+
+def exceptions_table(app: AppTest):
+    return app.dataframe(key="exceptions_table").value
+
+
+def open_line(app: AppTest, rep_name: str, kind: str) -> AppTest:
+    """Select the exception line of rep and kind, then press the open button."""
+    table = exceptions_table(app)
+    row = table.index[(table["rep_name"] == rep_name) & (table["kind"] == kind)][0]
+    app.session_state["exceptions_table"] = {
+        "selection": {"rows": [int(row)], "columns": [], "cells": []}
+    }
+    app.run()
+    app.button(key="open_exception_rep").click().run()
+    return app
+
+
+def test_first_screen_names_the_story_reps(overview):
+    first_screen = exceptions_table(overview).head(FIRST_SCREEN_LINES)
+
+    result = set(first_screen["rep_name"])
+
+    story = {*STORY.skipping_reps, *STORY.home_logging_reps}
+    assert story <= result
+
+
+def test_exceptions_are_costliest_first(overview):
+    table = exceptions_table(overview)
+
+    priced = table["value_at_risk"].dropna()
+    assert list(priced) == sorted(priced, reverse=True)
+    assert table.loc[0, "kind"] == "skipped outlets"
+    assert table.loc[0, "message"].endswith("against a team median of 3%.")
+
+
+def test_tiles_show_change_and_thirteen_weeks(overview):
+    labels = [metric.label for metric in overview.metric]
+
+    assert labels == [
+        "Visits", "Strike rate", "Beat compliance", "Skipped outlets", "Revenue at risk",
+        "Coverage", "Neglected outlets", "Order value", "Time in market", "Off-site visits",
+    ]  # fmt: skip
+    for metric in overview.metric:
+        assert metric.proto.delta, metric.label
+        assert len(metric.proto.chart_data) == 13, metric.label
+
+
+def test_downloads_are_offered(overview):
+    buttons = [element for element in overview.get("download_button")]
+
+    assert [button.proto.label for button in buttons] == [
+        "Exceptions (CSV)",
+        "Reps (CSV)",
+        "Skipped outlets (CSV)",
+        "All three (XLSX)",
+        "Printable summary (HTML)",
+    ]
+
+
+def test_skip_exception_opens_the_reps_week(overview):
+    app = open_line(overview, "Arjun Mehta", "skipped outlets")
+
+    assert not app.exception
+    assert not app.error
+    assert app.title[0].value == "Rep performance"
+    assert app.session_state["rep"] == "R0005"
+    assert app.query_params["rep"] == "R0005"
+    assert app.subheader[0].value == "Arjun Mehta's week"
+    days = app.dataframe[0].value
+    assert len(days) == 6
+    assert days["skipped"].sum() > 10
+    calls = app.dataframe[1].value
+    assert set(calls["outcome"]) >= {"visited on plan", "skipped"}
+    register = app.dataframe[2].value
+    assert len(register) == int(app.metric[3].value)
+    assert "rep_id" not in register.columns
+
+
+def test_off_site_exception_shows_the_off_site_visits(overview):
+    app = open_line(overview, "Vikram Rathore", "off-site check-ins")
+
+    assert not app.exception
+    assert not app.error
+    assert app.session_state["rep"] == "R0023"
+    calls = app.dataframe[1].value
+    visited = calls[calls["visit_order"].notna()]
+    assert visited["off_site"].mean() > 0.5
+    assert (visited.loc[visited["off_site"], "distance_m"] > 300).all()
+
+
+def test_another_day_of_the_week_shows_its_calls(overview):
+    app = open_line(overview, "Arjun Mehta", "skipped outlets")
+
+    app.radio(key="review_day").set_value(date(2026, 2, 26)).run()
+
+    assert not app.exception
+    assert not app.error
+    calls = app.dataframe[1].value
+    assert set(calls["local_check_in"].dropna().dt.date) == {date(2026, 2, 26)}
