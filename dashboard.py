@@ -23,6 +23,7 @@ from pages import theme  # noqa: F401
 
 log = logging.getLogger("beatboard")
 
+PLURALS = {"Territory": "territories"}
 ICON = Path(__file__).resolve().parent / "assets" / "beatboard.png"
 
 PAGES = [
@@ -147,7 +148,7 @@ def _choice(label: str, frame, id_column: str, name_column: str, key: str) -> st
         st.session_state[key] = None
     return st.sidebar.selectbox(
         label, list(names), index=None, key=key,
-        placeholder=f"All {label.lower()}s",
+        placeholder="All " + PLURALS.get(label, f"{label.lower()}s"),
         format_func=lambda value: f"{names.get(value, value)} ({value})",
     )
 

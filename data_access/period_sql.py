@@ -114,6 +114,9 @@ def _day_between(
     )
 
 
+CALENDAR_CHUNK = 400
+
+
 class PeriodSQL:
     """The common table expressions of one period, settings and visit filter.
 
@@ -306,18 +309,23 @@ class PeriodSQL:
 
     def _build_calendar(self):
         epoch_ordinal = 719163  # date(1970, 1, 1).toordinal()
-        return sa.union_all(
-            *(
-                sa.select(
-                    sa.literal(day, sa.Date).label("plan_date"),
-                    sa.literal(day.isoweekday(), sa.Integer).label("weekday"),
-                    sa.literal(day.toordinal() - epoch_ordinal, sa.Integer).label(
-                        "day_number"
-                    ),
-                )
-                for day in self.period.days
+        days = [
+            sa.select(
+                sa.literal(day, sa.Date).label("plan_date"),
+                sa.literal(day.isoweekday(), sa.Integer).label("weekday"),
+                sa.literal(day.toordinal() - epoch_ordinal, sa.Integer).label("day_number"),
             )
-        )
+            for day in self.period.days
+        ]
+        # SQLite allows at most 500 terms in one compound SELECT, so a long
+        # period is a union of unions of at most CALENDAR_CHUNK days each.
+        chunks = [
+            sa.union_all(*days[start : start + CALENDAR_CHUNK])
+            for start in range(0, len(days), CALENDAR_CHUNK)
+        ]
+        if len(chunks) == 1:
+            return chunks[0]
+        return sa.union_all(*(sa.select(chunk.subquery()) for chunk in chunks))
 
     @property
     def planned_calls(self) -> sa.CTE:

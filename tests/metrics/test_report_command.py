@@ -157,3 +157,12 @@ def test_manager_sees_own_reps(capsys, database_url):
 
     rep_ids = [line.split(",")[0] for line in result.splitlines()[1:]]
     assert rep_ids == ["r1", "r2"]
+
+
+def test_period_longer_than_sqlite_compound_limit(capsys, database_url):
+    # 798 days: more than the 500 terms SQLite allows in one compound SELECT.
+    exit_code = main(["reps", "--db", database_url, "--from", "2024-01-01", "--to", "2026-03-08"])
+
+    captured = capsys.readouterr()
+    assert exit_code == 0, captured.err
+    assert captured.out.splitlines()[1] == "r1,Asha,T1,7,3,0.428571,34,2,0.058824,7,1,5,180,3,60,3.333333,-20,1"
