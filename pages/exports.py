@@ -12,6 +12,7 @@ and tests read them back. The API:
   to an Excel format such as "0%" or "#,##0".
 - html_table(frame, formats) and printable_page(title, sections): a
   self-contained page that prints on one A4 sheet when its tables are short.
+  side_by_side(sections) puts two short tables next to each other.
   Every value is HTML-escaped.
 
 A text cell that starts with =, +, -, @, a tab or a carriage return could run
@@ -170,13 +171,13 @@ def _shown(value: object) -> str:
 
 PAGE_STYLE = """
 @page { size: A4; margin: 12mm; }
-body { font: 10pt/1.35 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1b1b1b; margin: 0 auto; max-width: 190mm; }
+body { font: 9.5pt/1.3 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1b1b1b; margin: 0 auto; max-width: 190mm; }
 h1 { font-size: 15pt; margin: 0 0 2mm; }
-h2 { font-size: 11pt; margin: 5mm 0 1.5mm; }
+h2 { font-size: 11pt; margin: 4mm 0 1.5mm; }
 p { margin: 0 0 2mm; }
 p.note { color: #555; font-size: 8.5pt; }
-table { border-collapse: collapse; width: 100%; font-size: 8.5pt; }
-th, td { border-bottom: 1px solid #ddd; padding: 1mm 1.5mm; text-align: left; vertical-align: top; }
+table { border-collapse: collapse; width: 100%; font-size: 7.5pt; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.6mm 1.5mm; text-align: left; vertical-align: top; }
 th { background: #f2f2f2; }
 td.number { text-align: right; white-space: nowrap; }
 tr { break-inside: avoid; }
@@ -222,6 +223,12 @@ def paragraph(text: str, note: bool = False) -> str:
     """Return an escaped paragraph for printable_page. A note prints small and grey."""
     css = ' class="note"' if note else ""
     return f"<p{css}>{html.escape(text)}</p>"
+
+
+def side_by_side(sections: Sequence[str]) -> str:
+    """Place HTML sections next to each other, sharing the page width."""
+    cells = "".join(f'<div style="flex:1">{section}</div>' for section in sections)
+    return f'<div style="display:flex;gap:4mm">{cells}</div>'
 
 
 def printable_page(title: str, sections: Sequence[str]) -> str:

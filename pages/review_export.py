@@ -16,7 +16,7 @@ from metrics.review import REVENUE_AT_RISK_METHOD, describe_consecutive
 from pages import exports
 
 # How many rows of each table the one-page summary shows.
-SUMMARY_ROWS = 12
+SUMMARY_ROWS = 6
 
 
 @dataclass(frozen=True)
@@ -238,7 +238,7 @@ def summary_html(
     sections = [exports.paragraph(line) for line in heading_lines]
     sections += [
         exports.heading("Headline"),
-        exports.html_table(figures_table(now, before, symbol)),
+        _two_halves(figures_table(now, before, symbol)),
         exports.paragraph(REVENUE_AT_RISK_METHOD, note=True),
     ]
 
@@ -284,13 +284,21 @@ def summary_html(
     return exports.printable_page("Beatboard weekly review", sections)
 
 
+def _two_halves(frame: pd.DataFrame) -> str:
+    half = (len(frame) + 1) // 2
+    return exports.side_by_side(
+        [exports.html_table(frame.iloc[:half]), exports.html_table(frame.iloc[half:])]
+    )
+
+
 def _summary_rows(frame: pd.DataFrame, formats: Mapping, empty: str) -> list[str]:
     if frame.empty:
         return [exports.paragraph(empty)]
     sections = [exports.html_table(frame.head(SUMMARY_ROWS), formats)]
     more = len(frame) - SUMMARY_ROWS
     if more > 0:
-        sections.append(exports.paragraph(f"{more} more rows in the XLSX file.", note=True))
+        rows = "row" if more == 1 else "rows"
+        sections.append(exports.paragraph(f"{more} more {rows} in the XLSX file.", note=True))
     return sections
 
 

@@ -112,4 +112,16 @@ def test_day_without_off_site_visits_is_unchanged():
 def test_tooltip_text_cannot_leave_the_template_literal():
     result = day_route.tooltip_html("Shop `${alert(1)}` \\u0060 <b>")
 
-    assert result == "Shop &#96;&#36;{alert(1)}&#96; &#92;u0060 &lt;b&gt;"
+    assert result == "Shop &#96;&#36;&#123;alert(1)&#125;&#96; &#92;u0060 &lt;b&gt;"
+
+
+def test_tooltip_text_cannot_run_as_a_template():
+    built = built_route()
+    calls = built.calls.copy()
+    calls.loc[calls["visit_id"] == "v4", "outlet_name"] = "{{ 'template' ~ ' ran' }}"
+
+    day_route.mark_off_site_check_ins(built.map, calls, 300.0)
+
+    result = built.map.get_root().render()
+    assert "template ran" not in result
+    assert "&#123;&#123; &#x27;template&#x27; ~ &#x27; ran&#x27; &#125;&#125;" in result
