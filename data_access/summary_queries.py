@@ -449,3 +449,23 @@ def read_territory_rep_activity(
     frame[counts] = frame[counts].astype("int64")
     frame["order_value"] = frame["order_value"].astype(float)
     return frame[territory_history.TERRITORY_ACTIVITY_COLUMNS]
+
+
+def read_territory_week_visited_outlets(
+    engine: sa.Engine, period: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    """queries.territory_week_visited_outlets, from summary_territory_weeks when
+    the summaries cover the period (whole weeks on week_start).
+
+    NOTE: the summaries count outlets of a territory only, so outlets without
+    a territory_id, which the raw query lists under a missing territory, are
+    left out on that path.
+    """
+    if not summary_status(engine, period, settings).usable:
+        return queries.territory_week_visited_outlets(engine, period, scope, settings)
+    coverage = weekly_territory_coverage(engine, period, scope, settings)
+    visited = coverage[coverage["visited_outlets"] > 0]
+    columns = ["territory_id", "week_start", "visited_outlets"]
+    return visited[columns].sort_values(["territory_id", "week_start"]).reset_index(
+        drop=True
+    )

@@ -164,7 +164,9 @@ def stop_with_error(message: str) -> None:
 def _territory_week_visited_outlets(
     _engine: sa.Engine, database_key: str, period: Period, scope: Scope, settings: Settings
 ) -> pd.DataFrame:
-    return queries.territory_week_visited_outlets(_engine, period, scope, settings)
+    return summary_queries.read_territory_week_visited_outlets(
+        _engine, period, scope, settings
+    )
 
 
 def load_territory_groups(view: View) -> pd.DataFrame:

@@ -311,3 +311,16 @@ def test_load_refreshes_touched_weeks(copied_engine, tmp_path):
     assert result.usable
     assert after["visits"].sum() == before["visits"].sum() + 1
     assert_same_frames(after, queries.rep_activity(copied_engine, WEEK, Scope(), SETTINGS))
+
+
+def test_territory_week_visited_outlets_matches_raw(engine):
+    result = summary_queries.read_territory_week_visited_outlets(
+        engine, THREE_WEEKS, Scope(), SETTINGS
+    )
+
+    expected = queries.territory_week_visited_outlets(
+        engine, THREE_WEEKS, Scope(), SETTINGS
+    )
+    expected = expected[expected["territory_id"].notna()].reset_index(drop=True)
+    assert len(result) == 3 * 8
+    assert_same_frames(result, expected)
