@@ -9,6 +9,7 @@ empty frame with the same columns.
 import logging
 import time
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pandas as pd
 import sqlalchemy as sa
@@ -63,7 +64,25 @@ def _run(engine: sa.Engine, statement: sa.Executable) -> pd.DataFrame:
         # Plain tuples: pandas probes each SQLAlchemy Row for attributes it
         # lacks, which costs a second per 150,000 rows.
         rows = [tuple(row) for row in result.fetchall()]
-        return pd.DataFrame(rows, columns=list(result.keys()))
+        return _decimals_as_floats(pd.DataFrame(rows, columns=list(result.keys())))
+
+
+def _decimals_as_floats(frame: pd.DataFrame) -> pd.DataFrame:
+    """Convert Decimal columns to floats, so both engines give the same dtypes.
+
+    PostgreSQL returns sums of NUMERIC columns as Decimal, and so does SQLite
+    for a column typed Numeric. Pandas keeps them as objects, and arithmetic
+    with a float raises TypeError. Money is shown to the unit here, far
+    inside a float's 15 significant digits.
+    """
+    for name in frame.columns:
+        values = frame[name]
+        if values.dtype != object:
+            continue
+        known = values.dropna()
+        if not known.empty and isinstance(known.iloc[0], Decimal):
+            frame[name] = values.astype(float)
+    return frame
 
 
 def is_dropped_connection(error: sa.exc.DBAPIError) -> bool:

@@ -88,8 +88,7 @@ def format_change(now: float | None, before: float | None, unit: str, symbol: st
     """Show the change against the previous period: +3 pts, -1,200, +12 min; None when undefined."""
     if _missing(now) or _missing(before):
         return None
-    # PostgreSQL returns sums of numeric columns as Decimal, pandas as float.
-    change = float(now) - float(before)
+    change = now - before
     if unit == "percent":
         return f"{change * 100:+.0f} pts"
     if unit == "minutes":

@@ -16,6 +16,7 @@ from data_access import summaries
 from data_access.engine import create_engine
 from data_access.filters import Period, Scope, Settings
 from data_access.load import load_directory
+from data_access.queries import fetch_frame
 from data_access.schema import TABLES
 from fixtures.demo import MIN_REPS, generate
 from metrics import reports
@@ -185,3 +186,21 @@ def test_daylight_saving_week_on_both_engines(tmp_path, fresh_postgres_url, week
 
     expected = DST_EXPECTED[week_start]
     assert result == [expected, expected]
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite", "postgresql"])
+def test_money_sums_are_floats(engine_name, tmp_path, request):
+    url = (
+        f"sqlite:///{tmp_path / 'money.sqlite'}"
+        if engine_name == "sqlite"
+        else request.getfixturevalue("fresh_postgres_url")
+    )
+    engine = create_engine(url)
+    money = sa.cast(sa.literal("1250.50"), sa.Numeric(14, 2))
+    try:
+        frame = fetch_frame(engine, "money", sa.select(money.label("order_value")))
+    finally:
+        engine.dispose()
+
+    result = (str(frame["order_value"].dtype), frame["order_value"].iloc[0] - 0.5)
+    assert result == ("float64", 1250.0)
