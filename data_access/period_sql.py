@@ -144,6 +144,15 @@ class PeriodSQL:
             self._cache[name] = build().cte(name)
         return self._cache[name]
 
+    def read_from(self, name: str, table: sa.FromClause) -> None:
+        """Make the block `name` (such as "visit_aliases") read from table.
+
+        table must contain the block's rows and columns, for example a temporary
+        table filled from it, so later blocks reuse the rows in place of
+        computing them again in every statement.
+        """
+        self._cache[name] = table
+
     @property
     def visit_aliases(self) -> sa.CTE:
         """Every visit near the period with kept_visit_id, the visit it duplicates.

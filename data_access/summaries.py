@@ -28,7 +28,8 @@ import sqlalchemy as sa
 from data_access import schema
 from data_access.engine import DatabaseURLError, create_engine, parse_database_url
 from data_access.filters import Period, Settings, check_timezone, week_containing
-from data_access.period_sql import PeriodSQL
+from data_access.dialect import distance_m
+from data_access.period_sql import PeriodSQL, usable_fix
 
 log = logging.getLogger(__name__)
 
@@ -147,9 +148,9 @@ def _rebuild_week(
             table.delete().where(day_column.between(week.start, week.end))
         )
 
-    # The week's visit facts, planned calls and orders are computed once into
-    # temporary tables, because every summary table needs them and the
-    # de-duplication of visits is the costly step.
+    # The week's building blocks are computed once into temporary tables,
+    # because every summary table needs them and the de-duplication of visits
+    # and the window functions over them are the costly steps.
     with _WeekScratch(connection, PeriodSQL(week, settings)) as source:
         statements = {
             schema.summary_rep_days: rep_day_rows(source, settings, with_history),
@@ -175,43 +176,133 @@ def _rebuild_week(
 
 
 class _WeekScratch:
-    """The visit_facts, planned_calls and period_orders of a week as temporary tables.
+    """The building blocks of a week's PeriodSQL, each copied into a temporary table.
 
-    It stands in for the PeriodSQL in the row builders below: period_visits
-    is visit_facts, which has one row per kept visit.
+    Each block reads the temporary tables of the blocks before it, so the
+    de-duplication of visits runs once per week instead of once per
+    statement, and the joins use the indexes made here. The row builders
+    below take the object in place of the PeriodSQL.
     """
+
+    # In dependency order, with the indexes the later blocks join on.
+    BLOCKS: dict[str, tuple[tuple[str, ...], ...]] = {
+        "visit_aliases": (("visit_id",),),
+        "period_visits": (),
+        "planned_calls": (("rep_id", "outlet_id", "plan_date"),),
+        "linked_orders": (("visit_id",),),
+        "period_orders": (),
+        "visit_facts": (),
+        "call_days": (),
+    }
+    # Columns whose SQL function leaves the type unknown, which a CREATE TABLE needs.
+    TYPES = {
+        "kept_visit_id": sa.Text(),
+        "kept_check_in": sa.DateTime(),
+        "distance_m": sa.Float(),
+        "order_lines": sa.Integer(),
+    }
 
     def __init__(self, connection: sa.Connection, sql: PeriodSQL) -> None:
         self.connection = connection
+        self.sql = sql
         self.period = sql.period
-        metadata = sa.MetaData()
-
-        def scratch(name: str, source: sa.CTE) -> sa.Table:
-            columns = [sa.Column(c.name, c.type) for c in source.c]
-            return sa.Table(f"scratch_{name}", metadata, *columns, prefixes=["TEMPORARY"])
-
-        self._sources = {
-            "visit_facts": sql.visit_facts,
-            "planned_calls": sql.planned_calls,
-            "period_orders": sql.period_orders,
-        }
-        self._tables = {name: scratch(name, cte) for name, cte in self._sources.items()}
-        self.visit_facts = self._tables["visit_facts"]
-        self.period_visits = self.visit_facts
-        self.planned_calls = self._tables["planned_calls"]
-        self.period_orders = self._tables["period_orders"]
+        self._metadata = sa.MetaData()
+        self._tables: list[sa.Table] = []
 
     def __enter__(self) -> "_WeekScratch":
-        for name, table in self._tables.items():
-            table.create(self.connection)
-            source = self._sources[name]
-            rows = sa.select(*source.c)
-            self.connection.execute(table.insert().from_select(list(source.c.keys()), rows))
+        for name, indexes in self.BLOCKS.items():
+            if name == "call_days":
+                source = _call_days(self.sql)
+            elif name == "visit_facts":
+                source = _visit_facts_by_lookup(self.sql).cte("visit_facts")
+            else:
+                source = getattr(self.sql, name)
+            table = self._fill(name, source, indexes)
+            if name == "call_days":
+                self.call_days = table
+            else:
+                self.sql.read_from(name, table)
+        self.visit_facts = self.sql.visit_facts
+        self.period_visits = self.sql.period_visits
+        self.planned_calls = self.sql.planned_calls
+        self.period_orders = self.sql.period_orders
         return self
 
+    def _fill(
+        self, name: str, source: sa.FromClause, indexes: tuple[tuple[str, ...], ...]
+    ) -> sa.Table:
+        columns = []
+        for column in source.c:
+            kind = column.type
+            if isinstance(kind, sa.types.NullType):
+                kind = self.TYPES[column.name]
+            columns.append(sa.Column(column.name, kind))
+        table = sa.Table(
+            f"scratch_{name}", self._metadata, *columns, prefixes=["TEMPORARY"]
+        )
+        table.create(self.connection)
+        self._tables.append(table)
+        rows = sa.select(*source.c)
+        self.connection.execute(table.insert().from_select(list(source.c.keys()), rows))
+        for number, index_columns in enumerate(indexes):
+            key = [table.c[column] for column in index_columns]
+            sa.Index(f"ix_scratch_{name}_{number}", *key).create(self.connection)
+        return table
+
     def __exit__(self, *exc_info: object) -> None:
-        for table in self._tables.values():
+        for table in reversed(self._tables):
             table.drop(self.connection)
+
+
+def _visit_facts_by_lookup(sql: PeriodSQL) -> sa.Select:
+    """PeriodSQL.visit_facts computed with index lookups in place of windows.
+
+    Needs the temporary tables of _WeekScratch: planned_calls indexed by
+    (rep_id, outlet_id, plan_date) and linked_orders by visit_id. A kept
+    visit is on plan when its rep has a planned call at its outlet on its
+    date, and productive when a linked order has a value > 0; its order
+    lines sum those orders' line_count. Same columns and rows as
+    PeriodSQL.visit_facts, which the tests compare it with.
+    """
+    kept = sql.period_visits
+    planned = sql.planned_calls
+    linked = sql.linked_orders
+    positive_orders = sa.and_(linked.c.visit_id == kept.c.visit_id, linked.c.value > 0)
+    productive = sa.exists(sa.select(linked.c.visit_id).where(positive_orders))
+    order_lines = (
+        sa.select(sa.func.sum(sa.func.coalesce(linked.c.line_count, 0)))
+        .where(positive_orders)
+        .scalar_subquery()
+    )
+    on_plan = sa.exists(
+        sa.select(planned.c.rep_id).where(
+            planned.c.rep_id == kept.c.rep_id,
+            planned.c.outlet_id == kept.c.outlet_id,
+            planned.c.plan_date == kept.c.visit_date,
+        )
+    )
+
+    outlet = outlets.alias("visited_outlet")
+    both_fixes = sa.and_(
+        usable_fix(kept.c.latitude, kept.c.longitude),
+        usable_fix(outlet.c.latitude, outlet.c.longitude),
+    )
+    distance = distance_m(
+        kept.c.latitude, kept.c.longitude, outlet.c.latitude, outlet.c.longitude
+    )
+    return sa.select(
+        kept.c.visit_id,
+        kept.c.rep_id,
+        kept.c.outlet_id,
+        kept.c.visit_date,
+        kept.c.check_in,
+        kept.c.check_out,
+        sa.case((productive, 1), else_=0).label("productive"),
+        sa.func.coalesce(order_lines, 0).label("order_lines"),
+        sa.case((on_plan, 0), else_=1).label("off_beat"),
+        sa.case((both_fixes, distance), else_=None).label("distance_m"),
+        sa.case((both_fixes, 0), else_=1).label("without_fix"),
+    ).select_from(kept.outerjoin(outlet, outlet.c.outlet_id == kept.c.outlet_id))
 
 
 def raw_row_counts(connection: sa.Connection, period: Period) -> dict[str, int]:
@@ -255,8 +346,11 @@ def _number(value: int | float) -> sa.ColumnElement:
     return sa.literal(value, sa.Float if isinstance(value, float) else sa.Integer)
 
 
-def _call_days(sql: PeriodSQL) -> sa.CTE:
+def _call_days(sql: PeriodSQL) -> sa.FromClause:
     """(rep_id, outlet_id, day) with planned (0 or 1) and visits (kept visits that day)."""
+    computed = getattr(sql, "call_days", None)
+    if computed is not None:
+        return computed
     planned = sql.planned_calls
     kept = sql.period_visits
     marks = sa.union_all(

@@ -21,6 +21,7 @@ from data_access.dialect import day_number
 from data_access.filters import Period, Scope, Settings
 from data_access.period_sql import (
     PeriodSQL,
+    local_day,
     scoped_outlet_conditions,
     scoped_outlet_ids,
     scoped_rep_conditions,
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 reps = schema.reps
 outlets = schema.outlets
+visits = schema.visits
 beats = schema.beats
 beat_outlets = schema.beat_outlets
 summary_weeks = schema.summary_weeks
@@ -469,3 +471,219 @@ def read_territory_week_visited_outlets(
     return visited[columns].sort_values(["territory_id", "week_start"]).reset_index(
         drop=True
     )
+
+
+# Territory counts
+
+
+@dataclass(frozen=True)
+class TerritoryCounts:
+    """The counts behind the territories report, aggregated in the database.
+
+    rep_sums: one row per territory in scope with activity. Columns:
+        territory_id, visits, productive_visits, planned_calls, calls_on_plan,
+        order_value. A rep's figures count for the territory they belonged to
+        on each date when the rep_territories history exists, else for their
+        reps.territory_id.
+    outlet_flags: one row per combination of an active outlet's facts in a
+        territory in scope. Columns: territory_id, outlet_class, visits (1 when
+        visited by anyone in the period, else 0), planned, on_beat,
+        last_visit_date (local date of the last visit in the lookback, None
+        when there is none) and outlets, the number of outlets that share them.
+    """
+
+    rep_sums: pd.DataFrame
+    outlet_flags: pd.DataFrame
+
+
+TERRITORY_REP_SUMS = ["visits", "productive_visits", "planned_calls", "calls_on_plan"]
+
+
+def read_territory_counts(
+    engine: sa.Engine,
+    period: Period,
+    scope: Scope,
+    settings: Settings,
+    lookback_start: date,
+) -> TerritoryCounts:
+    """Count the territories report's figures per territory, in the database.
+
+    Reads the summary tables when they cover the period, else the raw tables,
+    with the same numbers. lookback_start is the first local date whose visits
+    set last_visit_date: an older last visit is reported as None, so it must be
+    on or before the first day of every neglect window.
+    """
+    use_summaries = summary_status(engine, period, settings).usable
+    with_history = _has_history(engine)
+    rep_sums = _territory_rep_sums(
+        engine, period, scope, settings, use_summaries, with_history
+    )
+    outlet_flags = _territory_outlet_flags(
+        engine, period, scope, settings, use_summaries, lookback_start
+    )
+    return TerritoryCounts(rep_sums=rep_sums, outlet_flags=outlet_flags)
+
+
+def _limited_reps(scope: Scope) -> sa.Select:
+    """rep_id of the reps table's reps that a rep or manager scope keeps."""
+    known_reps = sa.select(reps.c.rep_id)
+    if scope.rep_ids is not None:
+        known_reps = known_reps.where(reps.c.rep_id.in_(scope.rep_ids))
+    if scope.manager_id is not None:
+        known_reps = known_reps.where(reps.c.manager_id == scope.manager_id)
+    return known_reps
+
+
+def _territory_rep_sums(
+    engine: sa.Engine,
+    period: Period,
+    scope: Scope,
+    settings: Settings,
+    use_summaries: bool,
+    with_history: bool,
+) -> pd.DataFrame:
+    known_reps = _limited_reps(scope)
+    if use_summaries:
+        days = rep_days.select().where(rep_days.c.day.between(period.start, period.end))
+        days = days.subquery("rep_day_rows")
+        name = "territory_rep_sums_from_summaries"
+    else:
+        sql = PeriodSQL(period, settings, rep_ids=known_reps)
+        days = rep_day_rows(sql, settings, with_history).subquery("rep_day_rows")
+        name = "territory_rep_sums"
+
+    # The summary rows store the territory of the day as built. Without a
+    # history it is the rep's current territory, read from the reps table as
+    # the raw path does, so a rep moved in the reps table alone counts alike.
+    if with_history or not use_summaries:
+        territory = days.c.territory_id
+        source = days
+    else:
+        territory = reps.c.territory_id
+        source = days.join(reps, reps.c.rep_id == days.c.rep_id)
+    statement = (
+        sa.select(
+            territory.label("territory_id"),
+            *(sa.func.sum(days.c[count]).label(count) for count in TERRITORY_REP_SUMS),
+            sa.func.sum(days.c.order_value).label("order_value"),
+        )
+        .select_from(source)
+        .where(
+            days.c.rep_id.in_(known_reps),
+            territory.in_(scoped_territory_ids(scope)),
+        )
+        .group_by(territory)
+        .order_by(territory)
+    )
+    frame = fetch_frame(engine, name, statement)
+    frame[TERRITORY_REP_SUMS] = frame[TERRITORY_REP_SUMS].astype("int64")
+    frame["order_value"] = frame["order_value"].astype(float)
+    return frame
+
+
+def _visited_and_planned(
+    period: Period, scope: Scope, settings: Settings, use_summaries: bool
+) -> sa.CTE:
+    """outlet_id with visits (0 or 1) and planned (0 or 1) of every outlet
+    visited or planned in the period."""
+    if use_summaries:
+        visited = sa.case((outlet_weeks.c.visits > 0, 1), else_=0)
+        planned = sa.case((outlet_weeks.c.planned_calls > 0, 1), else_=0)
+        return (
+            sa.select(
+                outlet_weeks.c.outlet_id,
+                sa.func.max(visited).label("visits"),
+                sa.func.max(planned).label("planned"),
+            )
+            .where(outlet_weeks.c.week_start.between(period.start, period.end))
+            .group_by(outlet_weeks.c.outlet_id)
+            .cte("territory_outlet_sums")
+        )
+
+    sql = PeriodSQL(period, settings, outlet_ids=scoped_outlet_ids(scope))
+    kept = sql.period_visits
+    calls = sql.planned_calls
+    marks = sa.union_all(
+        sa.select(
+            kept.c.outlet_id, sa.literal(1).label("visits"), sa.literal(0).label("planned")
+        ),
+        sa.select(calls.c.outlet_id, sa.literal(0), sa.literal(1)),
+    ).subquery("territory_outlet_marks")
+    return (
+        sa.select(
+            marks.c.outlet_id,
+            sa.func.max(marks.c.visits).label("visits"),
+            sa.func.max(marks.c.planned).label("planned"),
+        )
+        .group_by(marks.c.outlet_id)
+        .cte("territory_outlet_sums")
+    )
+
+
+def _territory_outlet_flags(
+    engine: sa.Engine,
+    period: Period,
+    scope: Scope,
+    settings: Settings,
+    use_summaries: bool,
+    lookback_start: date,
+) -> pd.DataFrame:
+    sums = _visited_and_planned(period, scope, settings, use_summaries)
+    on_beat = queries.outlets_on_beat(period)
+
+    # The last raw visit of each outlet in the lookback, as queries.outlet_activity
+    # reads it: before de-duplication, by anyone. The correlated subquery is one
+    # seek of the (outlet_id, check_in) index per outlet. Grouping the
+    # lookback's visits by outlet sorts them, which was slower on SQLite.
+    lookback = Period(lookback_start, period.end, period.timezone)
+    last_check_in = (
+        sa.select(sa.func.max(visits.c.check_in))
+        .where(
+            visits.c.outlet_id == outlets.c.outlet_id,
+            visits.c.check_in >= lookback.utc_start,
+            visits.c.check_in < lookback.utc_end,
+        )
+        .scalar_subquery()
+    )
+    facts = (
+        sa.select(
+            outlets.c.territory_id,
+            outlets.c.outlet_class,
+            sa.func.coalesce(sums.c.visits, 0).label("visits"),
+            sa.func.coalesce(sums.c.planned, 0).label("planned"),
+            sa.case((on_beat.c.outlet_id.is_(None), 0), else_=1).label("on_beat"),
+            last_check_in.label("last_check_in"),
+        )
+        .select_from(
+            outlets.outerjoin(sums, sums.c.outlet_id == outlets.c.outlet_id)
+            .outerjoin(on_beat, on_beat.c.outlet_id == outlets.c.outlet_id)
+        )
+        .where(
+            outlets.c.active.is_(True),
+            outlets.c.territory_id.in_(scoped_territory_ids(scope)),
+        )
+        # Materialized, so the correlated subquery runs once per outlet: SQLite
+        # would otherwise copy it into each branch of local_day's CASE.
+        .cte("territory_outlet_facts")
+        .prefix_with("MATERIALIZED")
+    )
+    last_visit_date = sa.case(
+        (
+            facts.c.last_check_in.is_not(None),
+            local_day(facts.c.last_check_in, lookback),
+        ),
+        else_=None,
+    ).label("last_visit_date")
+    keys = [facts.c[name] for name in facts.c.keys() if name != "last_check_in"]
+    keys.append(last_visit_date)
+    statement = (
+        sa.select(*keys, sa.func.count().label("outlets"))
+        .group_by(*keys)
+        .order_by(*keys)
+    )
+    frame = fetch_frame(engine, "territory_outlet_flags", statement)
+    for name in ("visits", "outlets"):
+        frame[name] = frame[name].astype("int64")
+    for name in ("planned", "on_beat"):
+        frame[name] = frame[name].astype(bool)
+    return frame

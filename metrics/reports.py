@@ -5,10 +5,12 @@ Ratios of a territory are pooled from its summed counts, never averaged over
 reps.
 """
 
+from datetime import date, timedelta
+
 import pandas as pd
 import sqlalchemy as sa
 
-from data_access import queries, summary_queries, territory_history
+from data_access import queries, summary_queries
 from data_access.filters import Period, Scope, Settings
 from metrics import kpi
 from metrics.status import STATUSES, days_since_visit, is_neglected, outlet_status
@@ -50,6 +52,11 @@ TERRITORY_COLUMNS = [
     "strike_rate",
     "beat_compliance",
     "order_value",
+]
+
+# The rep figures a territory sums over its reps.
+REP_SUMS = [
+    "visits", "productive_visits", "planned_calls", "calls_on_plan", "order_value"
 ]
 
 OUTLET_COLUMNS = [
@@ -124,11 +131,7 @@ def build_territories_report(
     territory's active outlets.
     """
     rep_sums = (
-        rep_activity.groupby("territory_id", dropna=False)[
-            ["visits", "productive_visits", "planned_calls", "calls_on_plan", "order_value"]
-        ]
-        .sum()
-        .reset_index()
+        rep_activity.groupby("territory_id", dropna=False)[REP_SUMS].sum().reset_index()
     )
     status_counts = (
         pd.crosstab(outlets_report["territory_id"], outlets_report["status"])
@@ -137,8 +140,59 @@ def build_territories_report(
         .reset_index()
     )
     overdue_counts = (
-        outlets_report.groupby("territory_id")["overdue"].sum().rename("overdue_outlets").reset_index()
+        outlets_report.groupby("territory_id")["overdue"]
+        .sum()
+        .rename("overdue_outlets")
+        .reset_index()
     )
+    return _territory_rows(territories, rep_sums, status_counts, overdue_counts)
+
+
+def build_territories_report_from_counts(
+    territories: pd.DataFrame,
+    counts: summary_queries.TerritoryCounts,
+    period: Period,
+    settings: Settings,
+) -> pd.DataFrame:
+    """Build the territories report from counts aggregated per territory.
+
+    counts.outlet_flags contains one row per combination of outlet facts with
+    the number of outlets that share it; the status rule of metrics.status
+    classifies each combination, so every outlet gets the status that the
+    outlets report gives it.
+    """
+    flags = counts.outlet_flags.copy()
+    flags["status"] = outlet_status(flags, period, settings)
+    flags["overdue"] = is_neglected(
+        flags["last_visit_date"], flags["outlet_class"], period, settings
+    )
+    status_counts = (
+        flags.pivot_table(
+            index="territory_id",
+            columns="status",
+            values="outlets",
+            aggfunc="sum",
+            fill_value=0,
+        )
+        .reindex(columns=list(STATUSES), fill_value=0)
+        .rename(columns={status: f"{status}_outlets" for status in STATUSES})
+        .rename_axis(columns=None)
+        .reset_index()
+    )
+    flags["overdue_outlets"] = flags["outlets"].where(flags["overdue"], 0)
+    overdue_counts = (
+        flags.groupby("territory_id")["overdue_outlets"].sum().reset_index()
+    )
+    return _territory_rows(territories, counts.rep_sums, status_counts, overdue_counts)
+
+
+def _territory_rows(
+    territories: pd.DataFrame,
+    rep_sums: pd.DataFrame,
+    status_counts: pd.DataFrame,
+    overdue_counts: pd.DataFrame,
+) -> pd.DataFrame:
+    """Join the per-territory counts onto the territory list and add the ratios."""
     report = territories[["territory_id", "territory_name", "region_id"]].merge(
         status_counts, on="territory_id", how="left"
     )
@@ -185,17 +239,27 @@ def territories_report(
 ) -> pd.DataFrame:
     """Compute the territories report: outlet statuses and pooled rep figures.
 
-    With a rep_territories history, a rep's visits, planned calls and orders
-    count for the territory the rep belonged to on their dates.
+    The database counts per territory, from the summary tables when they
+    cover the period, so no per-outlet or per-rep rows are fetched. With a
+    rep_territories history, a rep's visits, planned calls and orders count
+    for the territory the rep belonged to on their dates.
     """
-    if territory_history.has_rep_territories(engine):
-        activity = summary_queries.read_territory_rep_activity(
-            engine, period, scope, settings
-        )
-    else:
-        activity = summary_queries.read_rep_activity(engine, period, scope, settings)
-    return build_territories_report(
-        queries.territory_list(engine, scope),
-        activity,
-        outlets_report(engine, period, scope, settings),
+    counts = summary_queries.read_territory_counts(
+        engine, period, scope, settings, neglect_lookback_start(period, settings)
     )
+    return build_territories_report_from_counts(
+        queries.territory_list(engine, scope), counts, period, settings
+    )
+
+
+def neglect_lookback_start(period: Period, settings: Settings) -> date:
+    """Return the first day of the longest neglect window, within the lookback.
+
+    An outlet whose last visit is older is neglected under every window. The
+    outlets report reads last visits from LAST_VISITS_LOOKBACK_DAYS days only,
+    so a longer window starts there too.
+    """
+    class_windows = [days for _, days in settings.neglect_days_by_class]
+    longest = max([settings.neglect_days, *class_windows])
+    days = min(longest, queries.LAST_VISITS_LOOKBACK_DAYS)
+    return period.end - timedelta(days=days - 1)

@@ -11,6 +11,8 @@ from data_access import queries, schema, summaries, summary_queries, territory_h
 from data_access.engine import create_engine
 from data_access.filters import Period, Scope, Settings
 from data_access.load import load_directory
+from data_access.period_sql import PeriodSQL
+from data_access.queries import fetch_frame
 from fixtures.demo import MIN_REPS, generate
 
 TIMEZONE = "Asia/Kolkata"
@@ -323,4 +325,23 @@ def test_territory_week_visited_outlets_matches_raw(engine):
     )
     expected = expected[expected["territory_id"].notna()].reset_index(drop=True)
     assert len(result) == 3 * 8
+    assert_same_frames(result, expected)
+
+
+def test_visit_facts_by_lookup_match_windows(engine):
+    sql = PeriodSQL(WEEK, SETTINGS)
+    facts = sql.visit_facts
+    expected = fetch_frame(
+        engine, "visit_facts", sa.select(facts).order_by(facts.c.visit_id)
+    )
+
+    with engine.connect() as connection:
+        with summaries._WeekScratch(connection, PeriodSQL(WEEK, SETTINGS)) as scratch:
+            table = scratch.visit_facts
+            rows = connection.execute(sa.select(table).order_by(table.c.visit_id)).all()
+    result = pd.DataFrame([tuple(row) for row in rows], columns=list(expected.columns))
+
+    assert expected["productive"].sum() > 0
+    assert expected["off_beat"].sum() > 0
+    assert expected["order_lines"].sum() > 0
     assert_same_frames(result, expected)
