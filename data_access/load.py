@@ -106,11 +106,11 @@ class LoadResult:
 def find_table_files(directory: Path) -> dict[str, Path]:
     """Return {table name: file} for the table files in directory, in load order.
 
-    A table file is named after its table and ends in .csv or .xlsx. Raises
-    LoadError for a missing directory, a CSV or XLSX file that is not named
-    after a table, a table with two files, or a directory without table
-    files. Other files, rejects files, hidden files and Excel's lock files
-    (~$visits.xlsx) are ignored.
+    A table file is named after its table, in any case (Visits.CSV too), and
+    ends in .csv or .xlsx. Raises LoadError for a missing directory, a CSV or
+    XLSX file that is not named after a table, a table with two files, or a
+    directory without table files. Other files, rejects files, hidden files
+    and Excel's lock files (~$visits.xlsx) are ignored.
     """
     names = ", ".join(f"{name}.csv" for name in TABLES)
     expected = f"one or more of {names} (or the same names ending in .xlsx)"
@@ -129,15 +129,16 @@ def find_table_files(directory: Path) -> dict[str, Path]:
     problems = [
         Problem(path.name, f"is not named after a table; expected {expected}")
         for path in paths
-        if path.stem not in TABLES
+        if path.stem.lower() not in TABLES
     ]
     found: dict[str, Path] = {}
     for path in paths:
-        if path.stem in found:
-            first = found[path.stem].name
+        name = path.stem.lower()
+        if name in found:
+            first = found[name].name
             reason = f"holds the same table as {first}; keep one of them"
             problems.append(Problem(path.name, reason))
-        found.setdefault(path.stem, path)
+        found.setdefault(name, path)
     if problems:
         raise LoadError(problems)
     if not found:
@@ -156,7 +157,8 @@ class RejectsFiles:
     Each row contains the line (or sheet row) of the input, every problem of
     the row, then its cells as read, so a corrected file can be loaded again.
     A table's file is created at its first rejected row; a file left by an
-    earlier load is removed when the table is checked again.
+    earlier load is removed when the table is checked again. discard()
+    removes the files of a load that failed, since no row was set aside.
     """
 
     def __init__(self) -> None:
@@ -186,6 +188,13 @@ class RejectsFiles:
         for stream, _ in self._files.values():
             stream.close()
         self._files.clear()
+
+    def discard(self) -> None:
+        self.close()
+        for path in self.paths.values():
+            log.info("removing the rejects file of a failed load: %s", path)
+            path.unlink(missing_ok=True)
+        self.paths.clear()
 
 
 def check_table_files(
@@ -251,6 +260,9 @@ def _resolve_references(
         result.append(item)
     references.remember(
         table_name, [item for item in result if isinstance(item, Record)]
+    )
+    references.remember_rejected(
+        table_name, [item for item in result if isinstance(item, Rejection)]
     )
     return result
 
@@ -365,9 +377,9 @@ def load_directory(
     ValueError for an unknown time zone and LoadError for files that cannot
     be loaded; in both cases the database is left as it was. With
     skip_invalid, rows with a problem are written to rejects files and the
-    other rows load; a problem with a whole file still raises LoadError.
-    progress_stream (default standard error) shows a progress bar when it is
-    a terminal.
+    other rows load; a problem with a whole file still raises LoadError, and
+    a load that raises leaves no rejects file. progress_stream (default
+    standard error) shows a progress bar when it is a terminal.
     """
     zone = time_zone(timezone)
     table_files = find_table_files(directory)
@@ -378,25 +390,19 @@ def load_directory(
             rejected_lines = check_table_files(
                 table_files, zone, references, problems, rejects, progress_stream
             )
-    finally:
         if rejects is not None:
             rejects.close()
-    if problems.fatal or (problems.total and not skip_invalid):
-        raise LoadError(problems.shown, problems.total, fatal=problems.fatal)
+        if problems.fatal or (problems.total and not skip_invalid):
+            raise LoadError(problems.shown, problems.total, fatal=problems.fatal)
+        moments = LoadedMoments()
+        counts = _write_table_files(
+            engine, table_files, zone, rejected_lines, progress_stream, moments
+        )
+    except BaseException:
+        if rejects is not None:
+            rejects.discard()
+        raise
 
-    counts: dict[str, TableCounts] = {}
-    moments = LoadedMoments()
-    with engine.begin() as connection:
-        _begin_sqlite_transaction(connection)
-        metadata.create_all(connection)
-        for name, path in table_files.items():
-            table_file = TableFile(
-                path, TABLES[name], zone, ProblemLog(), skip_lines=rejected_lines[name]
-            )
-            counts[name] = write_table_file(
-                connection, table_file, progress_stream, moments
-            )
-            counts[name].rejected = len(rejected_lines[name])
     log.info(
         "committed %d rows from %s",
         sum(count.inserted + count.updated for count in counts.values()),
@@ -409,6 +415,30 @@ def load_directory(
         problems=problems.shown,
         problem_total=problems.total,
     )
+
+
+def _write_table_files(
+    engine: sa.Engine,
+    table_files: dict[str, Path],
+    zone: ZoneInfo,
+    rejected_lines: dict[str, set[int]],
+    progress_stream: TextIO | None,
+    moments: LoadedMoments,
+) -> dict[str, TableCounts]:
+    """Upsert the accepted rows of every file in one transaction."""
+    counts: dict[str, TableCounts] = {}
+    with engine.begin() as connection:
+        _begin_sqlite_transaction(connection)
+        metadata.create_all(connection)
+        for name, path in table_files.items():
+            table_file = TableFile(
+                path, TABLES[name], zone, ProblemLog(), skip_lines=rejected_lines[name]
+            )
+            counts[name] = write_table_file(
+                connection, table_file, progress_stream, moments
+            )
+            counts[name].rejected = len(rejected_lines[name])
+    return counts
 
 
 def _begin_sqlite_transaction(connection: sa.Connection) -> None:

@@ -13,7 +13,7 @@ from types import TracebackType
 import sqlalchemy as sa
 
 from data_access.schema import TABLES
-from data_access.table_files import Problem, Record
+from data_access.table_files import Problem, Record, Rejection
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ REFERENCED_TABLES = frozenset(
 # 32,766 bound parameters.
 LOOKUP_BATCH = 5_000
 NOUNS = {"reps": "rep", "outlets": "outlet"}
+ARTICLES = {"reps": "a", "outlets": "an"}
 
 
 class ReferenceCheck:
@@ -45,6 +46,10 @@ class ReferenceCheck:
         self._loaded: dict[str, set[str]] = {name: set() for name in REFERENCED_TABLES}
         self._stored: dict[str, set[str]] = {name: set() for name in REFERENCED_TABLES}
         self._absent: dict[str, set[str]] = {name: set() for name in REFERENCED_TABLES}
+        # {table: {id: where its rejected row is, such as "reps.csv line 4"}}
+        self._rejected: dict[str, dict[str, str]] = {
+            name: {} for name in REFERENCED_TABLES
+        }
 
     def __enter__(self) -> "ReferenceCheck":
         return self
@@ -66,6 +71,27 @@ class ReferenceCheck:
         key = TABLES[table_name].primary_key.columns.keys()[0]
         self._loaded[table_name].update(record.values[key] for record in records)
 
+    def remember_rejected(
+        self, table_name: str, rejections: Iterable[Rejection]
+    ) -> None:
+        """Note where the rejected rows of the files are, by the id they carry.
+
+        A reference to such an id then names that row in its reason, in place
+        of claiming that the files lack the id.
+        """
+        if table_name not in REFERENCED_TABLES:
+            return
+        key = TABLES[table_name].primary_key.columns.keys()[0]
+        rejected = self._rejected[table_name]
+        for rejection in rejections:
+            position = rejection.header.index(key)
+            if position >= len(rejection.cells):
+                continue
+            value = rejection.cells[position].strip()
+            unit = "row" if rejection.file.lower().endswith(".xlsx") else "line"
+            if value:
+                rejected.setdefault(value, f"{rejection.file} {unit} {rejection.line}")
+
     def problems(
         self, table_name: str, file_name: str, records: list[Record]
     ) -> dict[int, list[Problem]]:
@@ -74,19 +100,26 @@ class ReferenceCheck:
         for column, referenced in REFERENCES.get(table_name, ()):
             ids = {record.values[column] for record in records}
             unknown = self._unknown(referenced, ids)
-            if not unknown:
-                continue
-            noun = NOUNS[referenced]
-            reason = (
-                f"names no known {noun}: neither the files nor the database's "
-                f"{referenced} table have it; add the {noun} or correct the id"
-            )
             for record in records:
                 value = record.values[column]
                 if value in unknown:
+                    reason = self._reason(referenced, value)
                     problem = Problem(file_name, reason, record.line, column, value)
                     found.setdefault(record.line, []).append(problem)
         return found
+
+    def _reason(self, table_name: str, value: str) -> str:
+        noun = NOUNS[table_name]
+        rejected_at = self._rejected[table_name].get(value)
+        if rejected_at is not None:
+            return (
+                f"names {ARTICLES[table_name]} {noun} whose row was rejected "
+                f"({rejected_at}); fix that row or correct the id"
+            )
+        return (
+            f"names no known {noun}: neither the files nor the database's "
+            f"{table_name} table have it; add the {noun} or correct the id"
+        )
 
     def _unknown(self, table_name: str, ids: set[str]) -> set[str]:
         loaded, stored, absent = (

@@ -46,8 +46,12 @@ class ProgressBar:
     ) -> None:
         self.close()
 
-    def update(self, fraction: float, rows: int) -> None:
-        """Redraw the bar at fraction (0 to 1) of the work, with rows done so far."""
+    def update(self, fraction: float | None, rows: int) -> None:
+        """Redraw the bar at fraction (0 to 1) of the work, with rows done so far.
+
+        With fraction None, when the size of the work is unknown, only the
+        label and the rows are drawn.
+        """
         if not self.enabled:
             return
         now = self._clock()
@@ -55,12 +59,15 @@ class ProgressBar:
             return
         self._last_drawn = now
 
-        fraction = min(1.0, max(0.0, fraction))
-        filled = round(fraction * BAR_WIDTH)
-        text = (
-            f"{self.label} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] "
-            f"{fraction:4.0%} {rows:,} rows"
-        )
+        if fraction is None:
+            text = f"{self.label} {rows:,} rows"
+        else:
+            fraction = min(1.0, max(0.0, fraction))
+            filled = round(fraction * BAR_WIDTH)
+            text = (
+                f"{self.label} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] "
+                f"{fraction:4.0%} {rows:,} rows"
+            )
         padding = " " * max(0, self._width_drawn - len(text))
         self.stream.write(f"\r{text}{padding}")
         self.stream.flush()

@@ -165,7 +165,7 @@ class Source(Protocol):
     def records(self) -> Iterator[tuple[int, list[str]]]: ...
 
     @property
-    def fraction_read(self) -> float: ...
+    def fraction_read(self) -> float | None: ...
 
 
 # CSV files
@@ -253,10 +253,13 @@ class XlsxSource:
         self._workbook.close()
 
     @property
-    def fraction_read(self) -> float:
-        if not self._row_count:
-            return 0.0
-        return min(1.0, self._rows_read / self._row_count)
+    def fraction_read(self) -> float | None:
+        # Writers that stream a sheet, such as openpyxl's write-only mode,
+        # leave out its dimension or give a stale one. The row count is then
+        # unknown, so the share read is too.
+        if not self._row_count or self._rows_read > self._row_count:
+            return None
+        return self._rows_read / self._row_count
 
     def records(self) -> Iterator[tuple[int, list[str]]]:
         # Read-only mode yields an empty row for each gap, so the position
@@ -323,8 +326,9 @@ class TableFile:
     _source: Source | None = field(default=None, init=False, repr=False)
 
     @property
-    def fraction_read(self) -> float:
-        """The share of the file read so far, from 0 to 1, for a progress bar."""
+    def fraction_read(self) -> float | None:
+        """The share of the file read so far, from 0 to 1, for a progress bar;
+        None when the file's size in rows is unknown."""
         return 0.0 if self._source is None else self._source.fraction_read
 
     def rows(self) -> Iterator[Record | Rejection]:

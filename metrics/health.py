@@ -104,8 +104,7 @@ def rules(settings: Settings) -> list[Rule]:
             "Visits with an unknown rep or outlet",
             "A visit whose rep_id is not in reps or whose outlet_id is not in "
             "outlets. The loader rejects these; other systems may write them.",
-            "Left out of every rep figure when the rep is unknown, and never "
-            "judged off-site when the outlet is unknown.",
+            "Unknown rep: in no rep's figures. Unknown outlet: never off-site.",
         ),
         Rule(
             "order_without_visit",

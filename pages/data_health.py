@@ -84,7 +84,10 @@ def draw_trend(view: View, table: pd.DataFrame, trend: pd.DataFrame) -> None:
     long = long.melt(id_vars="problem", var_name="week", value_name="rows")
     figure = px.line(long, x="week", y="rows", color="problem", markers=True)
     figure.update_yaxes(rangemode="tozero", title="Rows")
-    figure.update_xaxes(title="Week starting")
+    # A tick on each week's first day: plotly's own date ticks fall on Sundays.
+    figure.update_xaxes(
+        title="Week starting", tickvals=list(trend.columns), tickformat="%d %b"
+    )
     st.plotly_chart(figure, width="stretch")
 
 
@@ -138,16 +141,12 @@ def draw_affected_rows(view: View, table: pd.DataFrame) -> None:
 
 def draw_rules(view: View) -> None:
     with st.expander("How each problem is found"):
-        described = [
-            (rule.label, rule.finds, rule.effect) for rule in rules(view.settings)
-        ]
-        st.dataframe(
-            pd.DataFrame(
-                described, columns=["Problem", "Rows flagged", "What the KPIs do"]
-            ),
-            hide_index=True,
-            width="stretch",
+        described = pd.DataFrame(
+            [(rule.label, rule.finds, rule.effect) for rule in rules(view.settings)],
+            columns=["Problem", "Rows flagged", "What the KPIs do"],
         )
+        # st.table wraps long text, so each rule can be read whole.
+        st.table(described.set_index("Problem"))
         st.markdown(
             "The loader keeps these out of the database:\n"
             + "\n".join(f"- {rule}" for rule in LOADER_RULES)

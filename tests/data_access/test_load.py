@@ -1222,6 +1222,19 @@ def test_xlsx_not_a_workbook_is_rejected(engine: sa.Engine, tmp_path: Path) -> N
     ]
 
 
+def test_file_names_ignore_case(engine: sa.Engine, tmp_path: Path) -> None:
+    directory = write_files(tmp_path / "csv", {"Regions.CSV": "region_id\nN\n"})
+    sheets = {"Sheet1": [["territory_id"], ["T1"]]}
+    write_workbook(directory / "TERRITORIES.xlsx", sheets)
+
+    result = load_directory(engine, directory)
+
+    assert result.counts == {
+        "regions": TableCounts(inserted=1),
+        "territories": TableCounts(inserted=1),
+    }
+
+
 def test_table_in_two_files_is_rejected(engine: sa.Engine, tmp_path: Path) -> None:
     directory = write_files(tmp_path / "both", {"regions.csv": "region_id\nN\n"})
     write_workbook(directory / "regions.xlsx", {"regions": [["region_id"], ["S"]]})
@@ -1267,13 +1280,32 @@ V11,R1,O9,2026-03-09T11:00:00
     assert problem_messages(error) == [
         "reps.csv line 2: active 'maybe' is not a boolean; "
         "expected true, false, 1 or 0",
-        "visits.csv line 3: rep_id 'R3' names no known rep: neither the files nor "
-        "the database's reps table have it; add the rep or correct the id",
+        "visits.csv line 3: rep_id 'R3' names a rep whose row was rejected "
+        "(reps.csv line 2); fix that row or correct the id",
         "visits.csv line 4: outlet_id 'O9' names no known outlet: neither the "
         "files nor the database's outlets table have it; add the outlet or "
         "correct the id",
     ]
     assert database_path.read_bytes() == before
+
+
+def test_rejected_row_of_stored_rep_still_resolves(
+    loaded_engine: sa.Engine, tmp_path: Path
+) -> None:
+    # R1 is stored, so a bad update of its row leaves the visit loadable.
+    files = {
+        "reps.csv": "rep_id,active\nR1,maybe\n",
+        "visits.csv": f"{VISITS_HEADER}\nV9,R1,O1,2026-03-09T09:00:00\n",
+    }
+
+    result = load_directory(
+        loaded_engine, write_files(tmp_path / "csv", files), skip_invalid=True
+    )
+
+    assert result.counts == {
+        "reps": TableCounts(rejected=1),
+        "visits": TableCounts(inserted=1),
+    }
 
 
 def test_load_counts_inserted_and_updated(
@@ -1345,9 +1377,8 @@ def test_skip_invalid_loads_valid_rows(
     )
     assert read_rejects(directory / "visits.rejected.csv") == (
         "line,problem,visit_id,rep_id,outlet_id,check_in\r\n"
-        "3,outlet_id 'O4' names no known outlet: neither the files nor the "
-        "database's outlets table have it; add the outlet or correct the id,"
-        "V10,R1,O4,2026-03-09T10:00:00\r\n"
+        "3,outlet_id 'O4' names an outlet whose row was rejected (outlets.csv "
+        "line 3); fix that row or correct the id,V10,R1,O4,2026-03-09T10:00:00\r\n"
         "4,check_in 'tomorrow' is not a valid timestamp; expected ISO 8601 such "
         "as 2026-03-02T09:15:00,V11,R1,O1,tomorrow\r\n"
     )
@@ -1399,6 +1430,25 @@ def test_skip_invalid_still_rejects_bad_header(
     assert [problem.line for problem in error.value.problems] == [1]
     assert error.value.fatal == 1
     assert database_path.read_bytes() == before
+
+
+def test_failed_skip_invalid_load_leaves_no_rejects_file(
+    loaded_engine: sa.Engine, tmp_path: Path
+) -> None:
+    # The visit row is set aside, but the bad header stops the whole load.
+    files = {
+        "outlets.csv": "outlet_id,gps\nO3,12.9 77.5\n",
+        "visits.csv": f"{VISITS_HEADER}\nV9,R1,O1,tomorrow\n",
+    }
+    directory = write_files(tmp_path / "csv", files)
+
+    with pytest.raises(LoadError):
+        load_directory(loaded_engine, directory, skip_invalid=True)
+
+    assert sorted(path.name for path in directory.iterdir()) == [
+        "outlets.csv",
+        "visits.csv",
+    ]
 
 
 def test_cli_skip_invalid_reports_rejects(
@@ -1472,6 +1522,31 @@ SO9,2026-03-09T09:50:00,50
     assert table_contents(loaded_engine) == GOOD_CONTENTS
 
 
+def test_database_error_removes_rejects_files(
+    loaded_engine: sa.Engine, tmp_path: Path
+) -> None:
+    with loaded_engine.begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE TRIGGER full_disk BEFORE INSERT ON visits "
+            "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+    loaded_engine.dispose()
+    files = {
+        "visits.csv": f"""\
+{VISITS_HEADER}
+V7,R1,O1,2026-03-09T09:00:00
+V8,R1,O1,tomorrow
+""",
+    }
+    directory = write_files(tmp_path / "csv", files)
+
+    with pytest.raises(sa.exc.DBAPIError, match="database or disk is full"):
+        load_directory(loaded_engine, directory, skip_invalid=True)
+    loaded_engine.dispose()
+
+    assert sorted(path.name for path in directory.iterdir()) == ["visits.csv"]
+
+
 # Progress
 
 
@@ -1488,6 +1563,29 @@ def test_load_draws_progress_on_terminal(engine: sa.Engine, tmp_path: Path) -> N
 
     checking = "checking regions.csv [" + "#" * 30 + "] 100% 1 rows"
     loading = "loading regions.csv [" + "#" * 30 + "] 100% 1 rows"
+    assert stream.getvalue() == (
+        f"\r{checking}\r{' ' * len(checking)}\r\r{loading}\r{' ' * len(loading)}\r"
+    )
+
+
+def test_unsized_sheet_progress_shows_rows(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    # A write-only workbook has no dimension element, so the sheet's row
+    # count is unknown until it is read; a percentage would stay at 0 %.
+    directory = tmp_path / "xlsx"
+    directory.mkdir()
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet("regions")
+    sheet.append(["region_id", "name"])
+    sheet.append(["N", "North"])
+    workbook.save(directory / "regions.xlsx")
+    stream = Terminal()
+
+    load_directory(engine, directory, progress_stream=stream)
+
+    checking = "checking regions.xlsx 1 rows"
+    loading = "loading regions.xlsx 1 rows"
     assert stream.getvalue() == (
         f"\r{checking}\r{' ' * len(checking)}\r\r{loading}\r{' ' * len(loading)}\r"
     )

@@ -56,3 +56,13 @@ def test_bar_draws_nothing_off_terminal() -> None:
         bar.update(0.5, 10)
 
     assert stream.getvalue() == ""
+
+
+def test_bar_without_fraction_shows_rows() -> None:
+    stream, clock = Terminal(), Clock()
+
+    with ProgressBar("checking visits.xlsx", stream, clock) as bar:
+        bar.update(None, 155_000)
+
+    text = "checking visits.xlsx 155,000 rows"
+    assert stream.getvalue() == f"\r{text}\r{' ' * len(text)}\r"

@@ -1,5 +1,6 @@
 """The data health page and the set-aside notes under the KPIs, through AppTest."""
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -91,6 +92,39 @@ def test_page_lists_rows_of_one_problem(monkeypatch, health_url):
     assert list(rows["detail"]) == ["2,307 km/h from visit v3"]
     assert rows["local_time"].iloc[0] == pd.Timestamp("2026-03-02 10:00")
     assert len(app.get("download_button")) == 1
+
+
+def test_trend_ticks_are_week_starts(monkeypatch, health_url):
+    # Plotly's automatic date ticks fall on Sundays, which would mislabel
+    # weeks that start on Monday.
+    app = health_page(monkeypatch, health_url)
+
+    figure = json.loads(app.get("plotly_chart")[0].proto.spec)
+    result = figure["layout"]["xaxis"]["tickvals"]
+
+    expected = [
+        "2026-01-12",
+        "2026-01-19",
+        "2026-01-26",
+        "2026-02-02",
+        "2026-02-09",
+        "2026-02-16",
+        "2026-02-23",
+        "2026-03-02",
+    ]
+    assert result == expected
+
+
+def test_rules_are_shown_whole(monkeypatch, health_url):
+    # A static table wraps long text, where a data frame cuts it off.
+    app = health_page(monkeypatch, health_url)
+
+    rules = app.table[0].value
+
+    assert list(rules.columns) == ["Rows flagged", "What the KPIs do"]
+    assert len(rules) == 19
+    assert rules.index[0] == "Duplicate visits"
+    assert len(app.dataframe) == 2
 
 
 def test_rep_performance_notes_set_aside_rows(monkeypatch, small_url):
