@@ -285,22 +285,28 @@ def _lookback_start(period: Period) -> date:
 
 
 def _plan_territory_outlet_ids(scope: Scope) -> sa.Select:
-    """Select every outlet of a territory that has an outlet on a scoped rep's beat.
+    """Select the outlets on a scoped rep's beat and every outlet of their territories.
 
     These are the outlets whose visits price a scoped rep's skips: the
-    skipped outlets themselves and their territories' other outlets.
+    skipped outlets themselves and their territories' other outlets. An
+    outlet without a territory is selected through its beat, because a
+    NULL territory_id matches no territory.
     """
-    plan_territories = (
-        sa.select(outlets.c.territory_id)
+    plan_outlets = (
+        sa.select(beat_outlets.c.outlet_id)
         .select_from(
-            beat_outlets.join(beats, beats.c.beat_id == beat_outlets.c.beat_id).join(
-                outlets, outlets.c.outlet_id == beat_outlets.c.outlet_id
-            )
+            beat_outlets.join(beats, beats.c.beat_id == beat_outlets.c.beat_id)
         )
         .where(beats.c.rep_id.in_(scoped_rep_ids(scope)))
     )
+    plan_territories = sa.select(outlets.c.territory_id).where(
+        outlets.c.outlet_id.in_(plan_outlets)
+    )
     return sa.select(outlets.c.outlet_id).where(
-        outlets.c.territory_id.in_(plan_territories)
+        sa.or_(
+            outlets.c.outlet_id.in_(plan_outlets),
+            outlets.c.territory_id.in_(plan_territories),
+        )
     )
 
 

@@ -214,7 +214,8 @@ def _skipped_in_a_row(
                 f"{thresholds.consecutive_skips} or more planned calls in a row; "
                 f"the longest run is {at_least}{calls} calls at {outlet}."
             )
-        value = float(outlets["revenue_at_risk"].sum())
+        # Unknown (NaN) when none of the outlets could be priced.
+        value = float(outlets["revenue_at_risk"].sum(min_count=1))
         lines.append(_line(rep, SKIPPED_IN_A_ROW, value, calls, message))
     return lines
 

@@ -225,8 +225,11 @@ def day_summary(outcomes: pd.DataFrame, rep_days: pd.DataFrame, timezone: str) -
     visits, productive_visits, off_site_visits, order_value,
     first_check_in, last_check_out (local), time_in_market_min.
     """
+    # A planned call visited twice that day has two rows but is one call.
+    first_row = ~outcomes.duplicated(["call_date", "outlet_id"])
+    planned = (outcomes["planned"].astype(int) == 1) & first_row
     is_outcome = {
-        "on_plan": outcomes["outcome"] == ON_PLAN,
+        "on_plan": (outcomes["outcome"] == ON_PLAN) & first_row,
         "another_day": outcomes["outcome"] == ANOTHER_DAY,
         "skipped": outcomes["outcome"] == SKIPPED,
         "off_beat": outcomes["outcome"] == OFF_BEAT,
@@ -234,7 +237,7 @@ def day_summary(outcomes: pd.DataFrame, rep_days: pd.DataFrame, timezone: str) -
     counts = pd.DataFrame(
         {
             "call_date": outcomes["call_date"],
-            "planned_calls": outcomes["planned"].astype(int),
+            "planned_calls": planned.astype(int),
             **{name: flag.astype(int) for name, flag in is_outcome.items()},
             "order_value": outcomes["order_value"].astype(float),
         }

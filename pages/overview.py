@@ -57,13 +57,14 @@ def draw_tiles(
         chart = None
         if trend is not None and kpi.field in trend:
             chart = trend[kpi.field].astype(float).fillna(0.0).tolist()
+        exact = format_figure(now.get(kpi.field), kpi.unit, symbol)
         place.metric(
             kpi.label,
-            format_figure(now.get(kpi.field), kpi.unit, symbol),
+            format_figure(now.get(kpi.field), kpi.unit, symbol, compact=True),
             format_change(now.get(kpi.field), before.get(kpi.field), kpi.unit, symbol),
             delta_color="inverse" if kpi.rise_is_bad else "normal",
-            help="Change against the previous period of the same length; the line "
-            f"shows the last {TREND_WEEKS} weeks.",
+            help=f"This period: {exact}. Change against the previous period of the "
+            f"same length; the line shows the last {TREND_WEEKS} weeks.",
             chart_data=chart,
             border=True,
         )
@@ -75,6 +76,9 @@ def draw_exceptions(view: View, exceptions: pd.DataFrame) -> None:
     if exceptions.empty:
         st.success("No rep crosses an exception threshold in this period.")
         return
+    # The open button goes above the table, because below a table of ten lines
+    # it would fall off the first screen and a selection would seem to do nothing.
+    action = st.container()
     shown = min(len(exceptions), EXCEPTION_ROWS_SHOWN)
     table = exceptions[["rep_id", "rep_name", "kind", "value_at_risk", "message"]].copy()
     table["value_at_risk"] = table["value_at_risk"].round()
@@ -82,6 +86,7 @@ def draw_exceptions(view: View, exceptions: pd.DataFrame) -> None:
         table,
         column_order=["rep_name", "kind", "value_at_risk", "message"],
         hide_index=True,
+        placeholder="",
         width="stretch",
         height=(shown + 1) * ROW_HEIGHT_PX + 3,
         key="exceptions_table",
@@ -102,14 +107,21 @@ def draw_exceptions(view: View, exceptions: pd.DataFrame) -> None:
     )
     # A selection left from a wider scope may point past the end.
     rows = [row for row in event.selection.rows if row < len(exceptions)]
-    if not rows:
-        st.caption(
-            f"{len(exceptions)} lines, costliest first. Select a line to open that "
-            "rep's week: the calls day by day, the skipped outlets and the route."
-        )
-        return
-    line = exceptions.iloc[rows[0]]
-    draw_open_rep_button(line["rep_id"], line["rep_name"], key="open_exception_rep")
+    with action:
+        if not rows:
+            st.caption(
+                f"{len(exceptions)} lines, costliest first. Select a line to open that "
+                "rep's week: the calls day by day, the skipped outlets and the route."
+            )
+            return
+        line = exceptions.iloc[rows[0]]
+        # The whole sentence, which the table cuts off on a laptop screen.
+        button, sentence = st.columns([1, 3], vertical_alignment="center")
+        with button:
+            draw_open_rep_button(
+                line["rep_id"], line["rep_name"], key="open_exception_rep"
+            )
+        sentence.caption(markdown_text(line["message"]))
 
 
 def draw_thresholds_note(thresholds: Thresholds, off_site_m: float) -> None:
@@ -124,7 +136,8 @@ def draw_thresholds_note(thresholds: Thresholds, off_site_m: float) -> None:
             f"Strike rate: {thresholds.strike_rate_drop * 100:.0f} points below the "
             f"previous period, or {thresholds.strike_rate_gap * 100:.0f} points below "
             "the team median.\n"
-            f"Off-beat visits: {thresholds.off_beat_share:.0%} of visits or more.\n"
+            f"Off-beat visits: {thresholds.off_beat_share:.0%} of visits or more, and "
+            f"at least {thresholds.skip_share_over_median:g} times the team median.\n"
             f"Beat compliance: below {thresholds.compliance_floor:.0%}.\n"
             f"Reps with fewer than {thresholds.min_visits} visits are not judged on "
             "shares of visits.\n"

@@ -101,13 +101,21 @@ def draw_rep_table(view: View) -> None:
         st.warning("No reps in the chosen scope. Widen the region, territory or rep filter.")
         st.stop()
     columns = {**REP_TABLE_COLUMNS, **money_columns(view.settings.currency_symbol)}
-    shown = review.copy()
+    # As in the review's files: reps whose skips have no order history to
+    # price them come first, because their cost is unknown, not zero.
+    shown = review.sort_values(
+        ["revenue_at_risk", "rep_id"],
+        ascending=[False, True],
+        na_position="first",
+        kind="stable",
+    ).reset_index(drop=True)
     shown["revenue_at_risk"] = shown["revenue_at_risk"].round()
     event = st.dataframe(
         shown[[name for name in columns if name in shown.columns]],
         hide_index=True,
         width="stretch",
         column_config=columns,
+        placeholder="",
         key="rep_table",
         on_select="rerun",
         selection_mode="single-row",
@@ -118,9 +126,9 @@ def draw_rep_table(view: View) -> None:
         draw_open_rep_button(rep["rep_id"], rep["rep_name"], key="open_table_rep")
     else:
         st.caption(
-            "Click a column header to sort, Revenue at risk for the costliest reps "
-            "first. Select a rep to open their week. Ratios are blank where they "
-            "are undefined."
+            "Costliest reps first, by revenue at risk; click a column header to "
+            "sort by another figure. Select a rep to open their week. Ratios are "
+            "blank where they are undefined."
         )
 
 
@@ -140,10 +148,11 @@ def draw_register(view: View, register: pd.DataFrame, with_rep: bool) -> None:
         "outlet_class",
         "planned_calls",
         "missed_in_a_row",
+        # Before the dates, so the figure the rows are sorted by stays in view.
+        "revenue_at_risk",
         "rep_last_visit_date",
         "reason_at_last_visit",
         "last_visit_date",
-        "revenue_at_risk",
         "value_basis",
     ]
     if with_rep:
@@ -151,6 +160,7 @@ def draw_register(view: View, register: pd.DataFrame, with_rep: bool) -> None:
     st.dataframe(
         shown[names],
         hide_index=True,
+        placeholder="",
         width="stretch",
         column_config={
             "rep_id": st.column_config.TextColumn("Rep id"),
@@ -220,6 +230,7 @@ def draw_days(view: View, calls: pd.DataFrame, rep_id: str) -> pd.DataFrame:
     st.dataframe(
         days,
         hide_index=True,
+        placeholder="",
         width="stretch",
         column_config={
             "call_date": st.column_config.DateColumn("Day", format="ddd D MMM"),
@@ -273,6 +284,7 @@ def draw_day_calls(view: View, calls: pd.DataFrame) -> None:
             ]
         ],
         hide_index=True,
+        placeholder="",
         width="stretch",
         column_config={
             "visit_order": st.column_config.NumberColumn("Stop"),

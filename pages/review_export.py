@@ -70,18 +70,30 @@ def _missing(value: float | None) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def format_figure(value: float | None, unit: str, symbol: str = "") -> str:
-    """Show a figure in its unit: 1,234 · 61% · ₹12,400 · 6h 05m; a dash when undefined."""
+def format_figure(
+    value: float | None, unit: str, symbol: str = "", compact: bool = False
+) -> str:
+    """Show a figure in its unit: 1,234 · 61% · ₹12,400 · 6h 05m.
+
+    Undefined figures show as a dash. compact shortens counts and money of
+    100,000 or more to ₹122K or ₹1.25M, so that a figure fits a narrow tile.
+    """
     if _missing(value):
         return "–"
     if unit == "percent":
         return f"{value:.0%}"
-    if unit == "money":
-        return f"{symbol}{value:,.0f}"
     if unit == "minutes":
         hours, minutes = divmod(round(value), 60)
         return f"{hours}h {minutes:02d}m"
-    return f"{value:,.0f}"
+    prefix = symbol if unit == "money" else ""
+    sign = "-" if value < 0 else ""
+    size = abs(value)
+    # 999,500 and more would round to 1,000K, so they are shown in millions.
+    if compact and size >= 999_500:
+        return f"{sign}{prefix}{size / 1_000_000:,.2f}M"
+    if compact and size >= 100_000:
+        return f"{sign}{prefix}{size / 1_000:,.0f}K"
+    return f"{sign}{prefix}{size:,.0f}"
 
 
 def format_change(now: float | None, before: float | None, unit: str, symbol: str = "") -> str | None:

@@ -117,6 +117,36 @@ def test_calls_at_risk_follow_the_scope(engine):
     assert result.empty
 
 
+def test_calls_at_risk_of_outlet_without_territory(tmp_path):
+    # o9 has no territory_id. Its skip is listed, with no history to price it.
+    rows = {
+        **ROWS,
+        "outlets": [*ROWS["outlets"], {"outlet_id": "o9", "name": "Shop 9"}],
+        "beat_outlets": [*ROWS["beat_outlets"], {"beat_id": "b1", "outlet_id": "o9"}],
+    }
+    engine = sqlite_database(tmp_path, rows)
+
+    result = review_queries.calls_at_risk(engine, WEEK, Scope(), SETTINGS)
+    weekly = review_queries.weekly_skipped_calls(engine, WEEK, Scope(), SETTINGS)
+    engine.dispose()
+
+    skipped = result[result["kind"] == "skipped"]
+    expected = [
+        ("r1", "o2", 1, 2, 400.0),
+        ("r1", "o6", 1, 0, 0.0),
+        ("r1", "o9", 1, 0, 0.0),
+    ]
+    columns = [
+        "rep_id",
+        "outlet_id",
+        "calls",
+        "outlet_productive_visits",
+        "outlet_order_value",
+    ]
+    assert records(skipped, columns) == expected
+    assert list(weekly["outlet_id"]) == ["o2", "o6", "o9"]
+
+
 def test_consecutive_missed_calls_and_last_visit(engine):
     result = review_queries.skip_details(engine, WEEK, Scope(), SETTINGS)
 

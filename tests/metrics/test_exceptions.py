@@ -92,6 +92,17 @@ def test_many_outlets_missed_in_a_row_make_one_line():
     assert list(lines["value_at_risk"]) == [600.0]
 
 
+def test_unpriced_run_has_no_value():
+    # The outlet had no order history, so what the run cost is unknown, not 0.
+    register = REGISTER.assign(revenue_at_risk=[float("nan"), 200.0, 800.0])
+
+    result = rep_exceptions(CURRENT, PREVIOUS, register, off_site_m=300.0)
+
+    lines = result[result["kind"] == "skipped in a row"]
+    assert list(lines["rep_id"]) == ["a"]
+    assert lines["value_at_risk"].isna().all()
+
+
 def test_thresholds_are_settings():
     thresholds = Thresholds(skip_share=0.5, compliance_floor=0.5, off_beat_share=0.5)
 

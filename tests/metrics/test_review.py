@@ -196,6 +196,36 @@ def test_day_summary_plan_against_visits(company):
     assert [tuple(row) for row in result[columns].itertuples(index=False)] == expected
 
 
+def test_day_summary_call_visited_twice():
+    # o1 was planned on Monday and visited twice that day. o2 was skipped.
+    outcomes = pd.DataFrame(
+        {
+            "call_date": [date(2026, 3, 2)] * 3,
+            "outlet_id": ["o1", "o1", "o2"],
+            "planned": [1, 1, 1],
+            "outcome": [review.ON_PLAN, review.ON_PLAN, review.SKIPPED],
+            "order_value": [0.0, 120.0, 0.0],
+        }
+    )
+    rep_days = pd.DataFrame(
+        {
+            "visit_date": [date(2026, 3, 2)],
+            "visits": [2],
+            "productive_visits": [1],
+            "off_site_visits": [0],
+            "first_check_in": [datetime(2026, 3, 2, 9, 0)],
+            "last_check_out": [datetime(2026, 3, 2, 11, 0)],
+            "time_in_market_s": [7200.0],
+        }
+    )
+
+    result = review.day_summary(outcomes, rep_days, "UTC")
+
+    columns = ["planned_calls", "on_plan", "skipped", "visits", "order_value"]
+    expected = [(2, 1, 1, 2, 120.0)]
+    assert [tuple(row) for row in result[columns].itertuples(index=False)] == expected
+
+
 def test_trend_span_ends_with_the_week_of_the_last_day():
     result = review.trend_span(date(2027, 1, 2), week_start=1, weeks=13, timezone="UTC")
 

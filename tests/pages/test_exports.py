@@ -138,6 +138,24 @@ def test_format_figure(value, unit, expected):
 
 
 @pytest.mark.parametrize(
+    ("value", "unit", "expected"),
+    [
+        (99_999.0, "money", "₹99,999"),
+        (122_479.4, "money", "₹122K"),
+        (999_600.0, "money", "₹1.00M"),
+        (1_000_482.0, "money", "₹1.00M"),
+        (-6_247_310.0, "money", "-₹6.25M"),
+        (2_458.0, "count", "2,458"),
+        (1_250_000.0, "count", "1.25M"),
+        (0.615, "percent", "62%"),
+        (269.0, "minutes", "4h 29m"),
+    ],
+)
+def test_format_figure_compact(value, unit, expected):
+    assert review_export.format_figure(value, unit, "₹", compact=True) == expected
+
+
+@pytest.mark.parametrize(
     ("now", "before", "unit", "expected"),
     [
         (0.35, 0.61, "percent", "-26 pts"),

@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from fixtures.demo import STORY, build_demo_database
+from pages.formatting import markdown_text
 
 DASHBOARD = str(Path(__file__).resolve().parents[2] / "dashboard.py")
 END_DATE = date(2026, 3, 1)  # a Sunday; the default week is 02-23 to 03-01
@@ -81,6 +82,14 @@ def test_tiles_show_change_and_thirteen_weeks(overview):
         assert len(metric.proto.chart_data) == 13, metric.label
 
 
+def test_threshold_note_lists_conditions(overview):
+    result = overview.text[0].value
+
+    off_beat = "Off-beat visits: 25% of visits or more, and at least 2 times the team median."
+    assert off_beat in result
+    assert "Skipped outlets: 20% of planned outlets or more" in result
+
+
 def test_downloads_are_offered(overview):
     buttons = [element for element in overview.get("download_button")]
 
@@ -91,6 +100,48 @@ def test_downloads_are_offered(overview):
         "All three (XLSX)",
         "Printable summary (HTML)",
     ]
+
+
+def main_elements(app: AppTest) -> list:
+    """List the main area's elements in the order the page draws them."""
+    elements = []
+    blocks = [app.main]
+    while blocks:
+        node = blocks.pop(0)
+        children = getattr(node, "children", None)
+        if children:
+            blocks[:0] = [children[index] for index in sorted(children)]
+        else:
+            elements.append(node)
+    return elements
+
+
+def test_open_button_above_exceptions(overview):
+    overview.session_state["exceptions_table"] = {
+        "selection": {"rows": [2], "columns": [], "cells": []}
+    }
+    overview.run()
+
+    elements = main_elements(overview)
+    keys = [getattr(element, "key", None) for element in elements]
+
+    assert keys.index("open_exception_rep") < keys.index("exceptions_table")
+    # The selected line's whole sentence shows beside the button.
+    line = exceptions_table(overview).iloc[2]
+    captions = [element.value for element in overview.caption]
+    assert markdown_text(line["message"]) in captions
+
+
+def test_rep_table_costliest_first(overview):
+    app = overview.switch_page("pages/rep_performance.py").run()
+
+    table = app.dataframe(key="rep_table")
+
+    at_risk = list(table.value["revenue_at_risk"].dropna())
+    assert at_risk == sorted(at_risk, reverse=True)
+    assert table.value["rep_name"].iloc[0] == "Nitin Khanna"
+    # Undefined ratios show as blank cells, not as the word None.
+    assert table.proto.placeholder == ""
 
 
 def test_skip_exception_opens_the_reps_week(overview):
