@@ -85,11 +85,22 @@ def open_database() -> tuple[sa.Engine, str, bool]:
     return engine, database_key, is_demo
 
 
-def load_settings() -> Settings:
-    """Business settings from secrets.toml [beatboard] or BEATBOARD_* variables."""
+# The demo company sells in India, so its times show in Indian time and its
+# money in rupees unless the settings configure them.
+DEMO_DEFAULTS = {"timezone": "Asia/Kolkata", "currency_symbol": "₹"}
+
+
+def load_settings(demo: bool = False) -> Settings:
+    """Read the business settings from secrets.toml [beatboard] or BEATBOARD_* variables.
+
+    With demo True, the demo company's time zone and currency replace the
+    defaults of the settings that are not configured.
+    """
     section = _secrets_section("beatboard")
+    demo_defaults = DEMO_DEFAULTS if demo else {}
 
     def setting(name: str, default: str) -> str:
+        default = demo_defaults.get(name, default)
         return str(section.get(name, os.environ.get(f"BEATBOARD_{name.upper()}", default)))
 
     by_class = section.get(

@@ -67,3 +67,30 @@ def test_thresholds_from_the_environment(monkeypatch):
     result = load_thresholds()
 
     assert result == Thresholds(skip_share=0.25, consecutive_skips=3)
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        ({}, ("Asia/Kolkata", "₹")),
+        ({"BEATBOARD_TIMEZONE": "Europe/Berlin", "BEATBOARD_CURRENCY_SYMBOL": "€"}, ("Europe/Berlin", "€")),
+    ],
+)
+def test_demo_settings_default_to_india(monkeypatch, environment, expected):
+    for name in ("BEATBOARD_TIMEZONE", "BEATBOARD_CURRENCY_SYMBOL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+
+    settings = load_settings(demo=True)
+
+    assert (settings.timezone, settings.currency_symbol) == expected
+
+
+def test_settings_default_to_utc_outside_the_demo(monkeypatch):
+    for name in ("BEATBOARD_TIMEZONE", "BEATBOARD_CURRENCY_SYMBOL"):
+        monkeypatch.delenv(name, raising=False)
+
+    settings = load_settings()
+
+    assert (settings.timezone, settings.currency_symbol) == ("UTC", "")
