@@ -9,8 +9,8 @@ import streamlit as st
 from data_access.filters import week_containing
 from data_access.health_queries import MAX_ROWS_LISTED
 from metrics.health import LOADER_RULES, health_table, rules, weekly_trend
+from pages.exports import to_csv_bytes
 from pages.formatting import markdown_text, percent_column
-from pages.safe_csv import formula_safe_csv
 from pages.shared import View, current_view, load_affected_rows, load_health_counts
 
 TREND_WEEKS = 8
@@ -132,7 +132,7 @@ def draw_affected_rows(view: View, table: pd.DataFrame) -> None:
     name = "all" if kind == ALL_PROBLEMS else kind
     st.download_button(
         "Download these rows (CSV)",
-        formula_safe_csv(rows),
+        to_csv_bytes(rows),
         file_name=f"data-health-{name}-{view.period.start}-{view.period.end}.csv",
         mime="text/csv",
         icon=":material/download:",

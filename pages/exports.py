@@ -16,7 +16,7 @@ and tests read them back. The API:
   Every value is HTML-escaped.
 
 A text cell that starts with =, +, -, @, a tab or a carriage return could run
-as a formula when a spreadsheet opens the file (pages.safe_csv lists them).
+as a formula when a spreadsheet opens the file (FORMULA_STARTS lists them).
 CSV writes such a cell with a leading apostrophe; XLSX stores it as a text
 cell with Excel's quote prefix, so it shows as written and is never evaluated.
 """
@@ -34,7 +34,8 @@ import pandas as pd
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from pages.safe_csv import FORMULA_STARTS
+# A spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 DATE_FORMAT = "yyyy-mm-dd"
 TIMESTAMP_FORMAT = "yyyy-mm-dd hh:mm"

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pages.safe_csv import formula_safe_csv
+from pages.exports import to_csv_bytes
 from tests.database import sqlite_database
 from tests.health_company import ROWS as HEALTH_COMPANY
 from tests.metrics.small_company import ROWS as SMALL_COMPANY
@@ -159,13 +159,13 @@ def test_download_escapes_formulas():
         }
     )
 
-    result = formula_safe_csv(frame).decode("utf-8-sig")
+    result = to_csv_bytes(frame).decode("utf-8-sig")
 
     expected = (
-        "record_id,measure\n"
-        "\"'=HYPERLINK(\"\"http://x\"\")\",-75.0\n"
-        "V1,\n"
-        "'-1+2,3.5\n"
-        "'@SUM(A1),0.0\n"
+        "record_id,measure\r\n"
+        "\"'=HYPERLINK(\"\"http://x\"\")\",-75.0\r\n"
+        "V1,\r\n"
+        "'-1+2,3.5\r\n"
+        "'@SUM(A1),0.0\r\n"
     )
     assert result == expected
