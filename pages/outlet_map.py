@@ -91,6 +91,12 @@ JINJA_START = re.compile(r"\{(?=[{%#])")
 # The first view covers this share of the outlets in the middle of each axis,
 # so that one outlet with wrong coordinates does not zoom the map out.
 VIEW_QUANTILES = (0.01, 0.99)
+# An outlet looks swapped when its swapped place lies within this many times
+# the outlets' median distance from their median point (at least
+# SWAP_MIN_RADIUS_DEG degrees) and its stored place does not.
+SWAP_SPREAD_FACTOR = 5.0
+SWAP_MIN_RADIUS_DEG = 1.0
+SWAP_MIN_OUTLETS = 3
 # Zoom level of the first view when all outlets stand on one spot (15 shows streets).
 VIEW_MAX_ZOOM = 15
 VIEW_PADDING_PX = 24
@@ -232,17 +238,51 @@ def leaflet_assets(package: str = LEAFLET_PACKAGE) -> LeafletAssets:
 
 
 def has_usable_location(latitude: pd.Series, longitude: pd.Series) -> pd.Series:
-    """True where an outlet can be drawn: both coordinates present, latitude in
-    -90..90, longitude in -180..180, and not exactly (0, 0).
+    """True where an outlet's own coordinates can be drawn: both present,
+    latitude in -90..90, longitude in -180..180, and not exactly (0, 0).
 
-    Swapped coordinates stay as they are: they are left off only when out of
-    range, because a swap cannot be distinguished from a real place.
+    A swap that stays in range passes this test, so looks_swapped finds it
+    by comparing the outlet with the others.
     """
     lat = pd.to_numeric(latitude, errors="coerce").astype(float)
     lng = pd.to_numeric(longitude, errors="coerce").astype(float)
     in_range = lat.between(-90, 90) & lng.between(-180, 180)
     at_null_island = (lat == 0) & (lng == 0)
     return in_range & ~at_null_island
+
+
+def looks_swapped(latitude: pd.Series, longitude: pd.Series) -> pd.Series:
+    """True where an outlet's latitude and longitude look swapped: the place
+    as stored lies far from the other outlets, and the swapped place lies
+    among them.
+
+    "Among them" means within SWAP_SPREAD_FACTOR times the median distance
+    of the usable locations from their median point, and at least
+    SWAP_MIN_RADIUS_DEG degrees. Distances are plain degrees, which is
+    enough to tell a swap from a real place. With fewer than
+    SWAP_MIN_OUTLETS usable locations nothing is flagged, because the
+    median point is then no reference. When most outlets are swapped, the
+    correctly placed ones are flagged instead.
+    """
+    lat = pd.to_numeric(latitude, errors="coerce").astype(float).to_numpy()
+    lng = pd.to_numeric(longitude, errors="coerce").astype(float).to_numpy()
+    usable = has_usable_location(latitude, longitude).to_numpy()
+    flagged = np.zeros(len(lat), dtype=bool)
+    if usable.sum() < SWAP_MIN_OUTLETS:
+        return pd.Series(flagged, index=latitude.index)
+
+    centre_lat = np.median(lat[usable])
+    centre_lng = np.median(lng[usable])
+    distance = np.hypot(lat - centre_lat, lng - centre_lng)
+    swapped_distance = np.hypot(lng - centre_lat, lat - centre_lng)
+    radius = max(
+        SWAP_SPREAD_FACTOR * float(np.median(distance[usable])), SWAP_MIN_RADIUS_DEG
+    )
+    swapped_in_range = np.abs(lng) <= 90
+    flagged = (
+        usable & swapped_in_range & (distance > radius) & (swapped_distance <= radius)
+    )
+    return pd.Series(flagged, index=latitude.index)
 
 
 def status_counts(
@@ -616,7 +656,11 @@ def prepare_outlet_layer(
     """
     if mode not in MODES:
         raise ValueError(f"map mode {mode!r} is unknown; use one of {MODES}")
-    usable = has_usable_location(outlets["latitude"], outlets["longitude"])
+    # Swapped coordinates would put an outlet in another part of the world,
+    # often in the sea, and stretch the outlines and the first view with it.
+    usable = has_usable_location(
+        outlets["latitude"], outlets["longitude"]
+    ) & ~looks_swapped(outlets["latitude"], outlets["longitude"])
     located = outlets.loc[usable, ["territory_id", "latitude", "longitude"]]
     if mode == "status":
         shown = outlets["status"].isin(list(statuses))

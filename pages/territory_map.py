@@ -263,7 +263,9 @@ def draw_outlet_layer(view: View, outlets: pd.DataFrame, mode: str) -> None:
                 "Zoom in to see single outlets; click an outlet or a territory to see "
                 "its details beside the map."
             )
-        st.caption(" ".join(note for note in notes if note))
+        caption = " ".join(note for note in notes if note)
+        if caption:
+            st.caption(caption)
     with panel_column:
         clicked = outlet_map.clicked_outlets(built, outlets, state)
         territory = outlet_map.clicked_properties(state).get("territory")

@@ -300,7 +300,8 @@ def test_territory_names_are_escaped_in_outlines():
         (19.0, -180.5, False),
         # Latitude and longitude swapped: out of range, so left off.
         (-99.13, 19.43, False),
-        # Swapped but in range: a real place as far as the map can tell.
+        # Swapped but in range: usable on its own, and looks_swapped then
+        # compares it with the other outlets.
         (72.8, 19.0, True),
     ],
 )
@@ -310,6 +311,59 @@ def test_usable_location(latitude, longitude, expected):
     )
 
     assert bool(result.iloc[0]) is expected
+
+
+@pytest.mark.parametrize(
+    ("latitude", "longitude", "expected"),
+    [
+        # Mumbai as stored, and the same place with the coordinates swapped,
+        # which lands in the Barents Sea.
+        (19.02, 72.81, False),
+        (72.81, 19.02, True),
+        # Another real place far from the others whose swap lands nowhere near
+        # them: kept as it is.
+        (51.5, -0.12, False),
+        # Swapped, but out of range once swapped back: not a swap.
+        (45.0, 120.0, False),
+    ],
+)
+def test_swapped_location_among_others(latitude, longitude, expected):
+    others = [(19.0, 72.8), (19.01, 72.82), (19.03, 72.83), (18.52, 73.85)]
+    latitudes = pd.Series([lat for lat, _ in others] + [latitude])
+    longitudes = pd.Series([lng for _, lng in others] + [longitude])
+
+    result = outlet_map.looks_swapped(latitudes, longitudes)
+
+    assert list(result) == [False, False, False, False, expected]
+
+
+def test_swapped_location_needs_others():
+    latitudes = pd.Series([72.81, 19.0])
+    longitudes = pd.Series([19.02, 72.8])
+
+    result = outlet_map.looks_swapped(latitudes, longitudes)
+
+    assert list(result) == [False, False]
+
+
+def test_swapped_outlet_is_left_off_and_counted():
+    outlets = outlets_report(
+        [
+            ("o1", "Shop 1", "T1", "visited", 19.00, 72.80),
+            ("o2", "Shop 2", "T1", "skipped", 19.01, 72.82),
+            ("o3", "Swapped", "T1", "unplanned", 72.81, 19.02),
+            ("o4", "Shop 4", "T1", "neglected", 19.03, 72.83),
+        ]
+    )
+
+    built = build(outlets, boundaries=NO_BOUNDARIES)
+    hull = outlines(built)[0]["geometry"]["coordinates"][0]
+
+    assert built.drawn == 3
+    assert built.unlocated == 1
+    assert built.status_counts["unplanned"] == 1
+    assert max(latitude for _, latitude in hull) == 19.03
+    assert built.layer.bounds == [[19.0, 72.8], [19.03, 72.83]]
 
 
 def test_bad_coordinates_are_left_off_and_counted():

@@ -190,6 +190,7 @@ def test_map_page_without_outlets_draws_empty_map(monkeypatch, tmp_path, folium_
         "No active outlets in this selection. Choose another region, territory or rep."
     )
     assert folium_map.outlets().empty
+    assert "" not in [caption.value for caption in app.caption]
 
 
 def test_territory_without_usable_location_says_so(monkeypatch, tmp_path, folium_map):
