@@ -29,6 +29,7 @@ from pages.outlet_map import (
     leaflet_assets,
     legend_box,
     legend_row,
+    looks_swapped,
     safe_json,
 )
 
@@ -192,7 +193,10 @@ def build_route_map(
     """
     assets = assets or leaflet_assets()
     ordered = order_calls(calls, timezone)
-    usable = has_usable_location(outlets["latitude"], outlets["longitude"])
+    # A swapped outlet would stretch its territory's hull across the sea.
+    usable = has_usable_location(
+        outlets["latitude"], outlets["longitude"]
+    ) & ~looks_swapped(outlets["latitude"], outlets["longitude"])
     located_outlets = outlets.loc[usable, ["territory_id", "latitude", "longitude"]]
 
     base = base_map(tiles, assets)

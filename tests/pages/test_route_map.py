@@ -324,3 +324,19 @@ def test_stop_names_never_run_as_template_code():
 
     assert "template ran" not in rendered
     assert route_layer(built)["stops"][0]["name"] == code
+
+
+def test_swapped_outlet_stays_out_of_hull():
+    swapped = pd.DataFrame(
+        {"territory_id": ["T1"], "latitude": [72.8137], "longitude": [19.0411]}
+    )
+    outlets = pd.concat([OUTLETS, swapped], ignore_index=True)
+
+    built = route_map.build_route_map(
+        CALLS, outlets, TERRITORIES, NO_BOUNDARIES, TERRITORIES_REPORT,
+        "Asia/Kolkata", "₹",
+    )  # fmt: skip
+
+    page = built.map.get_root().render()
+    assert "19.05" in page
+    assert "72.8137" not in page
