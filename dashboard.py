@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from data_access import queries
-from data_access.filters import Period, Scope, week_containing
+from data_access.filters import FIRST_DATE, LAST_DATE, Period, Scope, week_containing
 from pages import errors, identity
 from pages.connection import DatabaseURLError, load_data_notice, load_settings, open_database
 from pages.formatting import markdown_text
@@ -24,12 +24,22 @@ from pages import theme  # noqa: F401
 log = logging.getLogger("beatboard")
 
 PLURALS = {"Territory": "territories"}
+# Two years: a year and the year before it. Query time and memory grow with the
+# days of a period, so a link must not ask for centuries and tie up the server.
+# Measured in AppTest on the demo company (48 reps, 2 cores), the Overview took
+# 24 s for one year and 39 s for two.
+MAX_PERIOD_DAYS = 731
 ICON = Path(__file__).resolve().parent / "assets" / "beatboard.png"
 
 PAGES = [
     # url_path differs from the file name on purpose: AppTest (Streamlit 1.67)
     # also reads pages/ as a classic multipage folder, and a page whose url_path
     # equals its file name then reruns without this script, so without the view.
+    # NOTE: for the same reason, until a session first runs this script after
+    # a server start, Streamlit treats pages/ as classic pages: a link to any
+    # page but the Overview opens under a "Page not found" dialog, and a path
+    # named after a file (/rep_performance) runs that file alone, which shows
+    # no data because the view is missing. st.navigation turns that mode off.
     st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="home", default=True),
     st.Page("pages/rep_performance.py", title="Rep performance", icon=":material/groups:", url_path="reps"),
     st.Page("pages/territory_map.py", title="Territory map", icon=":material/map:", url_path="map"),
@@ -75,7 +85,7 @@ def _from_url(key: str, allowed, label: str, parse=str):
         return
     try:
         value = parse(text)
-    except ValueError:
+    except (ValueError, OverflowError):  # a week at 9999-12-31 ends past date.max
         value = None
     if value is None or (allowed is not None and value not in allowed):
         st.sidebar.warning(
@@ -97,6 +107,14 @@ def _to_url(values: dict[str, object]) -> None:
             st.query_params[key] = text
 
 
+def _link_date(text: str) -> date:
+    """Parse a link's date; raise ValueError outside the dates a Period supports."""
+    day = date.fromisoformat(text)
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise ValueError(f"date {day} is outside {FIRST_DATE} to {LAST_DATE}")
+    return day
+
+
 def _period_filter(date_range: tuple[date, date] | None, week_start: int, timezone: str) -> Period:
     """Draw the week or date-range picker and return the chosen period."""
     last_day = date_range[1] if date_range else date.today()
@@ -109,14 +127,21 @@ def _period_filter(date_range: tuple[date, date] | None, week_start: int, timezo
     _from_url("period", ("week", "range"), "period type")
     # A date inside a week opens that week.
     _from_url("week", weeks, "week", lambda text: week_containing(date.fromisoformat(text), week_start, timezone).start)
-    _from_url("from", None, "start date", date.fromisoformat)
-    _from_url("to", None, "end date", date.fromisoformat)
+    _from_url("from", None, "start date", _link_date)
+    _from_url("to", None, "end date", _link_date)
     if st.session_state.get("period") == "range" and "from" in st.session_state and "to" not in st.session_state:
         # A link with a start date and no valid end date: show the 7 days from it.
         st.session_state["to"] = st.session_state["from"] + timedelta(days=6)
         st.sidebar.info(
             f"The link has a start date but no valid end date, so the period is "
             f"the 7 days from {st.session_state['from']}."
+        )
+    if st.session_state.get("period") == "range" and "to" in st.session_state and "from" not in st.session_state:
+        # A link with an end date and no valid start date: show the 7 days up to it.
+        st.session_state["from"] = max(st.session_state["to"] - timedelta(days=6), FIRST_DATE)
+        st.sidebar.info(
+            f"The link has an end date but no valid start date, so the period is "
+            f"the 7 days up to {st.session_state['to']}."
         )
 
     mode = st.sidebar.radio(
@@ -135,6 +160,12 @@ def _period_filter(date_range: tuple[date, date] | None, week_start: int, timezo
     if end < start:
         st.sidebar.warning(f"'To' ({end}) is before 'From' ({start}); showing {start} alone.")
         end = start
+    if (end - start).days >= MAX_PERIOD_DAYS:
+        start = end - timedelta(days=MAX_PERIOD_DAYS - 1)
+        st.sidebar.warning(
+            f"A period covers at most {MAX_PERIOD_DAYS} days, so this view shows "
+            f"{start} to {end}."
+        )
     _to_url({"period": "range", "week": None, "from": start, "to": end})
     return Period(start, end, timezone)
 
@@ -193,7 +224,7 @@ def main() -> None:
     st.set_page_config(page_title="Beatboard", page_icon=str(ICON), layout="wide")
     try:
         engine, database_key, is_demo = open_database()
-        settings = load_settings()
+        settings = load_settings(demo=is_demo)
     except (DatabaseURLError, ValueError) as error:
         _stop_before_pages(f"The dashboard cannot start: {error}")
 

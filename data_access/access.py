@@ -17,10 +17,13 @@ class AccessError(LookupError):
 def scope_for_user(engine: sa.Engine, user_id: str) -> Scope:
     """Return the scope of a login e-mail: everything, one region, or one team.
 
-    Raises AccessError when the e-mail has no users row or the row cannot be
-    turned into a scope.
+    Raises AccessError when the e-mail has no users row, matches several, or
+    the row cannot be turned into a scope.
     """
-    user = user_by_id(engine, user_id)
+    try:
+        user = user_by_id(engine, user_id)
+    except LookupError as error:
+        raise AccessError(str(error)) from error
     if user is None:
         raise AccessError(
             f"user {user_id!r} is not in the users table; ask an administrator "

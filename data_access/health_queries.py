@@ -27,6 +27,7 @@ from data_access.dialect import distance_m, local_date, seconds_between
 from data_access.filters import Period, Scope, Settings
 from data_access.period_sql import (
     PeriodSQL,
+    rep_id_in_scope,
     scoped_outlet_conditions,
     scoped_outlet_ids,
     scoped_rep_conditions,
@@ -608,8 +609,12 @@ def affected_rows(
         {kind: position for position, kind in enumerate(KIND_TABLES)},
         value=found.c.kind,
     )
+    # Another manager's rep may leave orders at the viewer's outlets, so the
+    # rep_id of a rep outside the scope is hidden.
+    columns = {name: found.c[name] for name in AFFECTED_COLUMNS}
+    columns["rep_id"] = rep_id_in_scope(found.c.rep_id, scope).label("rep_id")
     statement = (
-        sa.select(*(found.c[name] for name in AFFECTED_COLUMNS))
+        sa.select(*columns.values())
         .order_by(kind_order, found.c.happened_at, found.c.record_id)
         .limit(limit)
     )

@@ -57,6 +57,20 @@ def scoped_rep_ids(scope: Scope) -> sa.Select:
     return sa.select(reps.c.rep_id).where(*scoped_rep_conditions(scope))
 
 
+def rep_id_in_scope(rep_id: sa.ColumnElement, scope: Scope) -> sa.ColumnElement:
+    """rep_id, or NULL when it names a rep outside the scope.
+
+    Rows about the viewer's outlets may come from another manager's rep. Such
+    rows stay, but without saying who. An id that names no rep is kept,
+    because data health lists those ids so that someone corrects them.
+    """
+    if not scoped_rep_conditions(scope):
+        return rep_id
+    visible = scoped_rep_ids(scope).where(reps.c.rep_id.is_not(None))
+    hidden = sa.and_(rep_id.in_(sa.select(reps.c.rep_id)), rep_id.not_in(visible))
+    return sa.case((hidden, sa.cast(sa.null(), sa.Text)), else_=rep_id)
+
+
 def scoped_outlet_conditions(scope: Scope) -> list[sa.ColumnElement[bool]]:
     """WHERE conditions on the outlets table that apply the scope."""
     if scope.region_ids is None and scope.territory_ids is None and not scope.limits_reps:

@@ -440,11 +440,24 @@ def rep_list(engine: sa.Engine, scope: Scope) -> pd.DataFrame:
 
 
 def user_by_id(engine: sa.Engine, user_id: str) -> dict | None:
-    """Return the users row of a login e-mail (matched without regard to case), or None."""
-    statement = sa.select(schema.users).where(
-        sa.func.lower(schema.users.c.user_id) == user_id.strip().lower()
+    """Return the users row of a login e-mail (matched without regard to case), or None.
+
+    Raises LookupError when several rows match, such as 'Ann@x.com' and
+    'ann@x.com' with different roles: picking one would grant a role at random.
+    """
+    email = user_id.strip()
+    statement = (
+        sa.select(schema.users)
+        .where(sa.func.lower(schema.users.c.user_id) == email.lower())
+        .order_by(schema.users.c.user_id)
     )
     frame = fetch_frame(engine, "user_by_id", statement)
+    if len(frame) > 1:
+        found = ", ".join(repr(row_id) for row_id in frame["user_id"])
+        raise LookupError(
+            f"{len(frame)} users rows match {email!r} without regard to case "
+            f"({found}); keep one row per e-mail address"
+        )
     if frame.empty:
         return None
     return frame.iloc[0].to_dict()
@@ -461,12 +474,18 @@ def visit_date_range(
     make a future week the default one (data health counts those visits).
     """
     now = datetime.now(UTC).replace(tzinfo=None)
-    statement = sa.select(
-        local_date(sa.func.min(visits.c.check_in), timezone).label("first_date"),
-        local_date(sa.func.max(visits.c.check_in), timezone).label("last_date"),
-    ).where(visits.c.check_in <= now)
+    conditions = [visits.c.check_in <= now]
     if scoped_rep_conditions(scope):
-        statement = statement.where(visits.c.rep_id.in_(scoped_rep_ids(scope)))
+        conditions.append(visits.c.rep_id.in_(scoped_rep_ids(scope)))
+    # One subquery per bound: SQLite answers a lone min() or max() with one
+    # seek of the check_in index, but scans the index for both in one SELECT
+    # (1.4 s for 5.6 million visits, SQLite 3.40).
+    first = sa.select(sa.func.min(visits.c.check_in)).where(*conditions)
+    last = sa.select(sa.func.max(visits.c.check_in)).where(*conditions)
+    statement = sa.select(
+        local_date(first.scalar_subquery(), timezone).label("first_date"),
+        local_date(last.scalar_subquery(), timezone).label("last_date"),
+    )
     frame = fetch_frame(engine, "visit_date_range", statement)
     first, last = frame.iloc[0]["first_date"], frame.iloc[0]["last_date"]
     if first is None or pd.isna(first):
@@ -604,9 +623,12 @@ def outlet_last_visits(
     Only the LAST_VISITS_LOOKBACK_DAYS days up to period.end are read, so the
     query stays bounded. Duplicates from offline sync are set aside as in
     every period query. The outlet must be in scope, otherwise the frame is
-    empty. Columns: visit_id, visit_date (local), check_in, check_out (naive
-    UTC), rep_id, rep_name, productive (0 or 1), order_value (its linked
-    orders of value > 0), no_order_reason.
+    empty. A visit by a rep outside the scope (another manager's rep at an
+    outlet of a shared territory) keeps its row, but rep_id and rep_name are
+    NULL, so the viewer never learns who it was. Columns: visit_id,
+    visit_date (local), check_in, check_out (naive UTC), rep_id, rep_name,
+    productive (0 or 1), order_value (its linked orders of value > 0),
+    no_order_reason.
     """
     first_day = date.fromordinal(period.end.toordinal() - LAST_VISITS_LOOKBACK_DAYS + 1)
     span = Period(first_day, period.end, period.timezone)
@@ -627,13 +649,16 @@ def outlet_last_visits(
         .group_by(linked.c.visit_id)
         .cte("last_visit_orders")
     )
+    # Only reps in scope join, so a restricted scope reads NULL for the others.
+    rep_conditions = scoped_rep_conditions(scope)
+    rep_id = reps.c.rep_id if rep_conditions else kept.c.rep_id
     statement = (
         sa.select(
             kept.c.visit_id,
             kept.c.visit_date,
             kept.c.check_in,
             kept.c.check_out,
-            kept.c.rep_id,
+            rep_id.label("rep_id"),
             reps.c.name.label("rep_name"),
             _zero(totals.c.productive).label("productive"),
             _zero(totals.c.order_value).label("order_value"),
@@ -641,7 +666,7 @@ def outlet_last_visits(
         )
         .select_from(
             kept.outerjoin(totals, totals.c.visit_id == kept.c.visit_id).outerjoin(
-                reps, reps.c.rep_id == kept.c.rep_id
+                reps, sa.and_(reps.c.rep_id == kept.c.rep_id, *rep_conditions)
             )
         )
         .order_by(kept.c.check_in.desc(), kept.c.visit_id.desc())

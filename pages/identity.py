@@ -260,7 +260,11 @@ def _signed_in_viewer(engine: sa.Engine) -> Viewer | AccessDenied:
     if reason is not None or email is None:
         return AccessDenied(reason or "no_email", email, _contact(engine))
 
-    user = queries.user_by_id(engine, email)
+    try:
+        user = queries.user_by_id(engine, email)
+    except LookupError as error:
+        log.warning("signed-in %s has no usable users row: %s", email, error)
+        return AccessDenied("bad_row", email, _contact(engine))
     if user is None:
         log.warning("signed-in %s has no users row; access denied", email)
         return AccessDenied("no_row", email, _contact(engine))

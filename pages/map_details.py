@@ -63,6 +63,7 @@ def last_visits_table(visits: pd.DataFrame, timezone: str) -> pd.DataFrame:
         visits["rep_name"]
         .astype(object)
         .where(visits["rep_name"].notna(), visits["rep_id"])
+        .fillna("a rep outside your view")
     )
     return pd.DataFrame(
         {

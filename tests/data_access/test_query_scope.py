@@ -17,10 +17,11 @@ import pytest
 import sqlalchemy as sa
 
 import data_access
+from data_access import health_queries
 from data_access.access import scope_for_user
 from data_access.filters import Period, Scope, Settings
 from tests import two_teams
-from tests.database import sqlite_database
+from tests.database import fill_database, sqlite_database
 
 # Functions that take an engine but return no sales data of any team.
 UNSCOPED = {
@@ -66,6 +67,8 @@ ARGUMENTS = {
     "settings": Settings(),
     "timezone": "UTC",
     "day": date(2026, 3, 4),
+    # A year before PERIOD ends, as the territories report reads last visits.
+    "lookback_start": date(2025, 3, 9),
 }
 # Ids outside each viewer's scope: a function that looks one of them up must
 # still return nothing of it.
@@ -149,6 +152,11 @@ def as_text(result: object) -> str:
     return repr(result)
 
 
+def text_or_none(column: pd.Series) -> list[str | None]:
+    """The column's values, with None for every missing value (NaN or None)."""
+    return [value if isinstance(value, str) else None for value in column]
+
+
 def test_unscoped_list_names_existing_functions():
     result = []
     for qualified in UNSCOPED:
@@ -193,6 +201,110 @@ def test_query_hides_other_teams(engine, qualified, function, viewer):
     # The administrator's answer differs, so the other teams' rows were there
     # to leak; an equal answer means the test data misses this query's case.
     assert result != everything, f"{qualified}: extend tests/two_teams.py"
+
+
+# Ids inside lead A's scope where lead B's reps rep-b1 and rep-b2 also work:
+# they visit out-a-3 in lead A's territory ter-a.
+SHARED_IDS = {
+    "rep_id": "rep-a2",
+    "outlet_id": "out-a-3",
+    "territory_id": "ter-a",
+    "region_id": "reg-n",
+}
+
+
+# Orders by lead B's rep-b2 at lead A's outlet out-a-3 that data health lists:
+# a return, and an order on a day rep-b2 made no visit.
+SHARED_OUTLET_ORDERS = [
+    {
+        "order_id": "b-o5",
+        "outlet_id": "out-a-3",
+        "rep_id": "rep-b2",
+        "ordered_at": "2026-03-05 10:00:00",
+        "value": -25.0,
+        "line_count": 1,
+    },
+    {
+        "order_id": "b-o6",
+        "outlet_id": "out-a-3",
+        "rep_id": "rep-b2",
+        "ordered_at": "2026-03-06 10:00:00",
+        "value": 30.0,
+        "line_count": 1,
+    },
+]
+
+
+@pytest.fixture(scope="module")
+def shared_engine(tmp_path_factory) -> sa.Engine:
+    rows = two_teams.company_rows()
+    rows["orders"] = [*rows["orders"], *SHARED_OUTLET_ORDERS]
+    engine = sqlite_database(tmp_path_factory.mktemp("shared_outlet"), rows)
+    yield engine
+    engine.dispose()
+
+
+@pytest.mark.parametrize(("qualified", "function"), QUERY_FUNCTIONS, ids=QUERY_IDS)
+def test_query_hides_other_team_at_shared_outlet(shared_engine, qualified, function):
+    engine = shared_engine
+    scope = scope_for_user(engine, two_teams.LEAD_A)
+
+    result = as_text(call(function, engine, scope, SHARED_IDS))
+
+    leaked = sorted(
+        marker for marker in two_teams.FOREIGN[two_teams.LEAD_A] if marker in result
+    )
+    assert leaked == [], f"{qualified} shows lead A other teams' {leaked}"
+
+
+def test_outlet_last_visits_masks_other_team_reps(engine):
+    scope = scope_for_user(engine, two_teams.LEAD_A)
+
+    visits = data_access.queries.outlet_last_visits(
+        engine, PERIOD, scope, Settings(), "out-a-3"
+    )
+    result = list(zip(visits["visit_id"], text_or_none(visits["rep_id"])))
+
+    expected = [("b-v5", None), ("a-v5", "rep-a2"), ("b-v3", None), ("a-v3", "rep-a1")]
+    assert result == expected
+
+
+def test_affected_rows_mask_other_team_reps(shared_engine):
+    scope = scope_for_user(shared_engine, two_teams.LEAD_A)
+
+    rows = health_queries.affected_rows(shared_engine, PERIOD, scope, Settings())
+    orders = rows[rows["record_id"].isin(["b-o5", "b-o6"])]
+    rep_ids = text_or_none(orders["rep_id"])
+    result = sorted(zip(orders["kind"], orders["record_id"], rep_ids))
+
+    expected = [
+        ("order_off_visit_day", "b-o5", None),
+        ("order_off_visit_day", "b-o6", None),
+        ("order_without_visit", "b-o5", None),
+        ("order_without_visit", "b-o6", None),
+        ("return_order", "b-o5", None),
+    ]
+    assert result == expected
+
+
+def test_masking_reps_on_postgres(fresh_postgres_url):
+    rows = two_teams.company_rows()
+    rows["orders"] = [*rows["orders"], *SHARED_OUTLET_ORDERS]
+    engine = fill_database(fresh_postgres_url, rows)
+    scope = scope_for_user(engine, two_teams.LEAD_A)
+    try:
+        visits = data_access.queries.outlet_last_visits(
+            engine, PERIOD, scope, Settings(), "out-a-3"
+        )
+        affected = health_queries.affected_rows(engine, PERIOD, scope, Settings())
+    finally:
+        engine.dispose()
+    orders = affected[affected["record_id"].isin(["b-o5", "b-o6"])]
+
+    result = text_or_none(visits["rep_id"])
+    expected = [None, "rep-a2", None, "rep-a1"]
+    assert result == expected
+    assert text_or_none(orders["rep_id"]) == [None] * 5
 
 
 @pytest.mark.parametrize(("qualified", "function"), QUERY_FUNCTIONS, ids=QUERY_IDS)

@@ -129,3 +129,24 @@ def test_incomplete_user_is_rejected(capsys, database_url):
         "error: regional head 'broken.head@two.example' has no scope_id; set it to "
         "a region_id\n"
     )
+
+
+def test_email_matching_two_rows_is_rejected(capsys, tmp_path):
+    rows = two_teams.company_rows()
+    rows["users"].append(
+        {"user_id": "LEAD.A@two.example", "name": "Shadow", "role": "admin"}
+    )
+    sqlite_database(tmp_path, rows).dispose()
+    database_url = f"sqlite:///{tmp_path / 'sfa.sqlite'}"
+
+    exit_code, out, err = run_report(
+        capsys, database_url, "reps", "--as-user", two_teams.LEAD_A
+    )
+
+    assert exit_code == 1
+    assert out == ""
+    assert err == (
+        "error: 2 users rows match 'lead.a@two.example' without regard to case "
+        "('LEAD.A@two.example', 'lead.a@two.example'); keep one row per e-mail "
+        "address\n"
+    )

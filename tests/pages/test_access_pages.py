@@ -4,10 +4,12 @@ page, demo mode's "View as", tampered links and shared caches."""
 import logging
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
+from pages import map_details
 from pages.formatting import markdown_text
 from tests import two_teams
 from tests.database import sqlite_database
@@ -57,7 +59,9 @@ def open_page(app, page: str | None = None, **params: str):
 
 
 def rep_ids(app) -> list[str]:
-    return list(app.dataframe[0].value["rep_id"])
+    """The rep ids of the page's first table, sorted: the rep page lists reps
+    costliest first, and these tests check who is listed."""
+    return sorted(app.dataframe[0].value["rep_id"])
 
 
 # Signing in
@@ -168,6 +172,31 @@ def test_email_matches_users_row_without_case(database):
     open_page(app, REP_PAGE)
 
     assert rep_ids(app) == ["rep-a1", "rep-a2"]
+
+
+def test_email_matching_two_rows_sees_no_access(monkeypatch, tmp_path):
+    # Two rows for lead A's address that differ only in case, one of them an
+    # administrator: neither may be picked at random.
+    rows = two_teams.company_rows()
+    rows["users"].append(
+        {"user_id": "LEAD.A@two.example", "name": "Shadow", "role": "admin"}
+    )
+    sqlite_database(tmp_path, rows).dispose()
+    monkeypatch.setenv("BEATBOARD_DATABASE_URL", f"sqlite:///{tmp_path / 'sfa.sqlite'}")
+    app = signed_in_app(two_teams.LEAD_A)
+
+    app.run()
+
+    result = app.warning[0].value
+    expected = markdown_text(
+        "You are signed in as lead.a@two.example, but your Beatboard access is "
+        "incomplete, so you have no access yet. Ask an administrator: Shadow "
+        "<LEAD.A@two.example>, Ada Admin <admin@two.example> to fix your entry in "
+        "the users table."
+    )
+    assert result == expected
+    assert len(app.dataframe) == 0
+    assert len(app.sidebar) == 0
 
 
 def test_incomplete_users_row_sees_no_access(database):
@@ -354,6 +383,27 @@ def test_demo_line_manager_walks_every_page(database, page):
     assert found_markers(app, two_teams.FOREIGN[two_teams.LEAD_A]) == []
 
 
+def test_last_visits_label_rep_outside_view():
+    visits = pd.DataFrame(
+        {
+            "visit_id": ["v2", "v1"],
+            "visit_date": ["2026-03-04", "2026-03-02"],
+            "check_in": ["2026-03-04 12:00:00", "2026-03-02 09:00:00"],
+            "check_out": [None, None],
+            "rep_id": [None, "rep-a1"],
+            "rep_name": [None, "Amy Alder"],
+            "productive": [1, 0],
+            "order_value": [40.0, 0.0],
+            "no_order_reason": [None, None],
+        }
+    )
+
+    result = list(map_details.last_visits_table(visits, "UTC")["Rep"])
+
+    expected = ["a rep outside your view", "Amy Alder"]
+    assert result == expected
+
+
 # Tampered links
 
 
@@ -386,6 +436,54 @@ def test_link_outside_scope_shows_message_not_data(database, page, key, value, l
     assert landing == []
     assert page_errors(app) == []
     assert found_markers(app, two_teams.FOREIGN[two_teams.LEAD_A]) == []
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        (
+            {"period": "range", "from": "0001-01-01", "to": "9999-12-31"},
+            [
+                "The link's start date '0001\\-01\\-01' is not available here, "
+                "so it is ignored.",
+                "The link's end date '9999\\-12\\-31' is not available here, "
+                "so it is ignored.",
+            ],
+        ),
+        (
+            {"week": "9999-12-31"},
+            [
+                "The link's week '9999\\-12\\-31' is not available here, "
+                "so it is ignored."
+            ],
+        ),
+    ],
+)
+def test_link_date_out_of_range_is_ignored(database, params, expected):
+    app = signed_in_app(two_teams.LEAD_A)
+
+    open_page(app, **params)
+    result = [warning.value for warning in app.sidebar.warning]
+    app.switch_page(REP_PAGE).run()
+
+    assert result == expected
+    assert page_errors(app) == []
+    assert rep_ids(app) == two_teams.VISIBLE_REPS[two_teams.LEAD_A]
+
+
+def test_link_range_longer_than_limit_is_cut(database):
+    app = signed_in_app(two_teams.LEAD_A)
+
+    open_page(app, period="range", **{"from": "1900-01-01", "to": two_teams.WEEK_END})
+
+    result = [warning.value for warning in app.sidebar.warning]
+    expected = [
+        "A period covers at most 731 days, so this view shows 2024-03-08 to "
+        "2026-03-08."
+    ]
+    assert result == expected
+    assert app.query_params["from"] == "2024-03-08"
+    assert page_errors(app) == []
 
 
 def test_missing_and_hidden_territory_read_the_same(database):
