@@ -102,17 +102,32 @@ def add_group_ratios(groups: pd.DataFrame) -> pd.DataFrame:
 
 
 def _unassigned_counts(
-    territory_ids: pd.Series, reps_report: pd.DataFrame, outlets_report: pd.DataFrame
+    territories_report: pd.DataFrame,
+    reps_report: pd.DataFrame,
+    outlets_report: pd.DataFrame,
 ) -> dict[str, float] | None:
-    """Counts of the reps and outlets whose territory_id is missing or not listed."""
+    """Counts of the activity, reps and outlets that belong to no listed territory.
+
+    Visits, planned calls and orders are what the reps report counts beyond
+    the listed territories' sums. The territories report counts a rep who
+    moved for the territory of each day, so a rep without a territory today
+    may already count there, and reading the residual counts them once.
+    Reps and outlets are those whose territory_id is missing or not listed.
+    """
+    territory_ids = territories_report["territory_id"]
     reps = reps_report[~reps_report["territory_id"].isin(territory_ids)]
     outlets = outlets_report[~outlets_report["territory_id"].isin(territory_ids)]
-    if reps.empty and outlets.empty:
+    # NOTE: in a narrowed scope the territories may count a moved rep whom the
+    # reps report leaves out, so the residual is clipped at zero there.
+    activity = {}
+    for column in [*REP_COUNTS, "order_value"]:
+        residual = reps_report[column].sum() - territories_report[column].sum()
+        # Rounded, so float sums of equal order values leave no stray cents.
+        activity[column] = max(round(float(residual), 6), 0.0)
+    if reps.empty and outlets.empty and not any(activity.values()):
         return None
 
-    counts = {column: float(reps[column].sum()) for column in REP_COUNTS}
-    counts["order_value"] = float(reps["order_value"].sum())
-    counts["reps"] = float(len(reps))
+    counts = {**activity, "reps": float(len(reps))}
     for status in STATUSES:
         counts[f"{status}_outlets"] = float((outlets["status"] == status).sum())
     counts["overdue_outlets"] = float(outlets["overdue"].sum())
@@ -129,19 +144,19 @@ def territory_groups(
 
     Adds reps (rows of the reps report in the territory: its active reps and
     any inactive rep who worked in the period), outlets_per_rep and
-    planned_calls_per_rep. The Unassigned row sums the reps and outlets whose
-    territory_id is missing or not in the report. It exists only when there
-    are such reps or outlets, and it has no territory_id and is_unassigned
-    true. Column sums therefore equal the reps and outlets reports' totals.
+    planned_calls_per_rep. The Unassigned row contains the reps and outlets whose
+    territory_id is missing or not in the report, and the visits, planned
+    calls and orders that no listed territory counts. It exists only when
+    there are such reps, outlets or activity, and it has no territory_id and
+    is_unassigned true. Column sums therefore equal the reps and outlets
+    reports' totals.
     """
     rep_counts = reps_report.groupby("territory_id").size().rename("reps").reset_index()
     groups = territories_report.merge(rep_counts, on="territory_id", how="left")
     groups["reps"] = groups["reps"].fillna(0).astype("int64")
     groups["is_unassigned"] = False
 
-    counts = _unassigned_counts(
-        territories_report["territory_id"], reps_report, outlets_report
-    )
+    counts = _unassigned_counts(territories_report, reps_report, outlets_report)
     if counts is not None:
         unassigned = pd.DataFrame(
             [
@@ -205,14 +220,18 @@ def with_change(
 ) -> pd.DataFrame:
     """Return current with previous_<column> and change_<column> against previous.
 
-    Rows match on key; the Unassigned rows (key missing) match each other.
-    The change is current minus previous, so a ratio's change is a fraction
-    of one (0.05 is 5 points). It is missing where either value is.
+    Rows match on key and is_unassigned, so the Unassigned rows (key missing)
+    match each other and never a listed group whose id is "Unassigned". The
+    change is current minus previous, so a ratio's change is a fraction of one
+    (0.05 is 5 points). It is missing where either value is.
     """
-    earlier = previous[[key, column]].rename(columns={column: f"previous_{column}"})
-    earlier = earlier.assign(_match=earlier[key].fillna(UNASSIGNED)).drop(columns=key)
-    result = current.assign(_match=current[key].fillna(UNASSIGNED))
-    result = result.merge(earlier, on="_match", how="left").drop(columns="_match")
+    match = ["_match", "is_unassigned"]
+    earlier = previous[[key, "is_unassigned", column]].rename(
+        columns={column: f"previous_{column}"}
+    )
+    earlier = earlier.assign(_match=earlier[key].fillna("")).drop(columns=key)
+    result = current.assign(_match=current[key].fillna(""))
+    result = result.merge(earlier, on=match, how="left").drop(columns="_match")
     result[f"change_{column}"] = result[column] - result[f"previous_{column}"]
     return result
 
@@ -231,23 +250,31 @@ def weekly_coverage(
 
     visited has territory_id, week_start and visited_outlets (distinct active
     outlets visited by anyone that week); groups is a territory_groups table,
-    whose active_outlets are the denominators. Rows follow groups; columns are
-    the weeks in order. A week without visits has coverage 0, and a group
-    without active outlets has none.
+    whose active_outlets are the denominators. Visited outlets whose
+    territory_id is missing or not in groups count for the group without a
+    territory_id (the Unassigned group), as they do in territory_groups.
+    Rows follow groups; columns are the weeks in order. A week without visits
+    has coverage 0, and a group without active outlets has none.
     """
-    keys = groups["territory_id"].fillna(UNASSIGNED)
+    # Rows are matched by position, because an id such as "Unassigned" may
+    # also name a listed territory.
+    positions = pd.RangeIndex(len(groups))
+    missing_id = groups["territory_id"].isna().to_numpy()
+    listed = dict(zip(groups["territory_id"][~missing_id], positions[~missing_id]))
+    position_of_visit = visited["territory_id"].map(listed)
+    if missing_id.any():
+        position_of_visit = position_of_visit.fillna(positions[missing_id][0])
     counts = (
-        visited.assign(key=visited["territory_id"].fillna(UNASSIGNED))
-        .pivot_table(
-            index="key",
-            columns="week_start",
-            values="visited_outlets",
-            aggfunc="sum",
-            fill_value=0,
-        )
-        .reindex(index=keys, columns=weeks, fill_value=0)
+        visited.assign(position=position_of_visit)
+        .dropna(subset=["position"])
+        .astype({"position": "int64"})
+        .groupby(["position", "week_start"])["visited_outlets"]
+        .sum()
+        .unstack("week_start")
+        .reindex(index=positions, columns=weeks)
+        .fillna(0)
     )
-    active = groups["active_outlets"].set_axis(keys)
+    active = groups["active_outlets"].set_axis(positions)
     shares = counts.apply(lambda week: kpi.coverage(week, active))
     shares.index = groups["territory_id"]
     shares.columns.name = "week_start"

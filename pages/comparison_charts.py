@@ -24,6 +24,8 @@ ROW_HEIGHT_PX = 28
 MIN_CHART_HEIGHT_PX = 320
 # Value axes reach this far past the longest bar, so its label fits outside it.
 LABEL_ROOM = 1.15
+# Room around 0 % and 100 % for the bubbles and their codes.
+RATIO_AXIS_RANGE = [-0.08, 1.12]
 
 
 @dataclass(frozen=True)
@@ -151,10 +153,15 @@ def format_change(kpi: Kpi, change: float | None) -> str:
 
 def group_labels(ids: pd.Series, names: pd.Series) -> pd.Series:
     """Axis labels of groups: "name (id)", the id alone when the name is missing
-    or equals it, and Unassigned where the id is missing."""
+    or equals it, and Unassigned where the id is missing.
+
+    A listed group whose label would read "Unassigned" gets "name (id)", so
+    it never shares an axis category with the Unassigned group.
+    """
     ids_text = ids.astype("string")
-    names_text = names.astype("string")
+    names_text = names.astype("string").fillna(ids_text)
     named = names_text.notna() & ids_text.notna() & (names_text != ids_text)
+    named = named | (ids_text == UNASSIGNED)
     labels = ids_text.where(~named.fillna(False), names_text + " (" + ids_text + ")")
     return labels.fillna(UNASSIGNED).astype(str)
 
@@ -307,8 +314,10 @@ def coverage_strike_figure(
     figure.update_traces(
         textposition="top center", cliponaxis=False, marker_opacity=0.75
     )
-    figure.update_xaxes(tickformat=".0%")
-    figure.update_yaxes(tickformat=".0%")
+    # Both ratios lie in 0..1, so a fixed range keeps autorange from padding
+    # the axis past 100 % around a large bubble.
+    figure.update_xaxes(tickformat=".0%", range=RATIO_AXIS_RANGE)
+    figure.update_yaxes(tickformat=".0%", range=RATIO_AXIS_RANGE)
     figure.update_layout(height=520)
     return figure
 
@@ -328,14 +337,16 @@ def team_load_figure(ranked: pd.DataFrame) -> go.Figure:
     ):
         values = ranked[column]
         figure.add_bar(
-            x=values,
+            # Plotly draws no label on a missing bar, so a team without reps
+            # gets a zero-length bar that carries its "no reps" label.
+            x=values.fillna(0.0),
             y=labels,
             orientation="h",
             showlegend=False,
             text=["no reps" if pd.isna(value) else f"{value:,.1f}" for value in values],
             textposition="outside",
             cliponaxis=False,
-            hovertemplate="%{y}: %{x:,.1f}<extra></extra>",
+            hovertemplate="%{y}: %{text}<extra></extra>",
             row=1,
             col=position,
         )

@@ -58,5 +58,9 @@ def markdown_text(value: object) -> str:
 
 def chart_text(value: object) -> str:
     """Escape a data value for a Plotly label or hover text, which render a
-    subset of HTML; Plotly shows the escaped entities as the original characters."""
-    return html.escape(str(value))
+    subset of HTML; Plotly shows the escaped entities as the original characters.
+
+    plotly.js (read in 3.8.2, convertEntities) decodes numeric entities and a
+    few named ones such as &lt; and &amp;, so a double quote becomes &#34;.
+    """
+    return html.escape(str(value)).replace("&quot;", "&#34;")

@@ -10,7 +10,7 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from metrics.comparison import UNASSIGNED, group_totals, region_groups
+from metrics.comparison import group_totals, region_groups
 from pages import comparison_charts as charts
 from pages import comparison_tables as tables
 from pages.comparison_levels import (
@@ -104,7 +104,7 @@ def draw_comparison(view: View) -> None:
         )
     else:
         ranked = tables.ranked_territories(groups, previous, territories, kpi_name)
-    draw_comparison_charts(view, groups, ranked, kpi_name, compare)
+    draw_comparison_charts(view, ranked, kpi_name, compare)
     draw_ranked_table(view, ranked, kpi_name, compare)
     if compare == "territories":
         draw_unassigned(view, groups)
@@ -132,7 +132,7 @@ def draw_empty_period_notes(groups: pd.DataFrame) -> None:
 
 
 def draw_comparison_charts(
-    view: View, groups: pd.DataFrame, ranked: pd.DataFrame, kpi_name: str, compare: str
+    view: View, ranked: pd.DataFrame, kpi_name: str, compare: str
 ) -> None:
     kpi = charts.KPIS[kpi_name]
     symbol = view.settings.currency_symbol
@@ -173,15 +173,12 @@ def draw_comparison_charts(
         draw_chart(charts.status_mix_figure(ranked), f"{compare}-outlet-status")
     if compare == "territories":
         with tabs[4]:
-            draw_weekly_coverage(view, groups, ranked)
+            draw_weekly_coverage(view, ranked)
 
 
-def draw_weekly_coverage(
-    view: View, groups: pd.DataFrame, ranked: pd.DataFrame
-) -> None:
-    shares = load_weekly_coverage(view, groups, TREND_WEEKS)
-    order = ranked["territory_id"].fillna(UNASSIGNED)
-    shares = shares.set_axis(shares.index.to_series().fillna(UNASSIGNED)).reindex(order)
+def draw_weekly_coverage(view: View, ranked: pd.DataFrame) -> None:
+    # The ranked rows are the groups in the ranking's order.
+    shares = load_weekly_coverage(view, ranked, TREND_WEEKS)
     draw_chart(
         charts.coverage_heatmap(shares, ranked["label"]), "territory-weekly-coverage"
     )

@@ -210,3 +210,90 @@ def test_weekly_coverage_without_visits():
     result = weekly_coverage(visited, groups, [date(2026, 3, 2)])
 
     assert list(result.loc["007"]) == [0.0]
+
+
+def test_with_change_territory_named_unassigned():
+    current = pd.DataFrame(
+        {
+            "territory_id": ["Unassigned", None],
+            "coverage": [0.5, 0.75],
+            "is_unassigned": [False, True],
+        }
+    )
+    previous = pd.DataFrame(
+        {
+            "territory_id": [None, "Unassigned"],
+            "coverage": [0.25, 0.5],
+            "is_unassigned": [True, False],
+        }
+    )
+
+    changed = with_change(current, previous, "territory_id", "coverage")
+
+    assert list(changed["territory_id"].fillna("<missing>")) == [
+        "Unassigned",
+        "<missing>",
+    ]
+    assert list(changed["previous_coverage"]) == [0.5, 0.25]
+    assert list(changed["change_coverage"]) == [0.0, 0.5]
+
+
+def test_weekly_coverage_territory_named_unassigned():
+    groups = pd.DataFrame(
+        {"territory_id": ["Unassigned", None], "active_outlets": [2, 4]}
+    )
+    visited = pd.DataFrame(
+        {
+            "territory_id": ["Unassigned", None],
+            "week_start": [date(2026, 3, 2), date(2026, 3, 2)],
+            "visited_outlets": [1, 3],
+        }
+    )
+
+    result = weekly_coverage(visited, groups, [date(2026, 3, 2)])
+
+    assert result.iloc[0].tolist() == [0.5]
+    assert result.iloc[1].tolist() == [0.75]
+
+
+def test_weekly_coverage_unlisted_territory():
+    # Outlet territory ZZ is not in the territories table, so its outlets
+    # belong to the Unassigned group, as in territory_groups.
+    groups = pd.DataFrame({"territory_id": ["007", None], "active_outlets": [4, 2]})
+    visited = pd.DataFrame(
+        {
+            "territory_id": ["007", "ZZ", None],
+            "week_start": [date(2026, 3, 2)] * 3,
+            "visited_outlets": [1, 1, 1],
+        }
+    )
+
+    result = weekly_coverage(visited, groups, [date(2026, 3, 2)])
+
+    assert result.iloc[0].tolist() == [0.25]
+    assert result.iloc[1].tolist() == [1.0]
+
+
+def test_group_totals_count_moved_rep_once(tmp_path):
+    # Rep 099 has no territory today but was in 007 on the day of visit v6,
+    # so v6 and its order of 30 count for 007 and not again as Unassigned.
+    history = [
+        {
+            "rep_id": "099",
+            "territory_id": "007",
+            "valid_from": "2026-01-01",
+            "valid_to": "2026-03-31",
+        }
+    ]
+    engine = sqlite_database(tmp_path, {**ROWS, "rep_territories": history})
+    groups = groups_of(engine, WEEK)
+    engine.dispose()
+
+    result = group_totals(groups)
+
+    expected = {"visits": 7.0, "productive_visits": 4.0, "order_value": 250.0}
+    assert {name: result[name] for name in expected} == expected
+    unassigned = groups[groups["is_unassigned"]].iloc[0]
+    assert unassigned["visits"] == 0
+    assert unassigned["order_value"] == 0.0
+    assert unassigned["active_outlets"] == 1

@@ -9,12 +9,14 @@ from metrics.status import STATUSES
 from pages.comparison_charts import (
     KPIS,
     coverage_heatmap,
+    coverage_strike_figure,
     format_change,
     format_value,
     group_labels,
     rank_weakest_first,
     ranking_figure,
     status_mix_figure,
+    team_load_figure,
 )
 from pages.outlet_map import STATUS_COLOURS
 
@@ -33,6 +35,15 @@ def test_group_labels():
     result = list(group_labels(ids, names))
 
     assert result == ["Harbour (007)", "12.1", "Unassigned", "T4"]
+
+
+def test_group_labels_territory_named_unassigned():
+    ids = pd.Series(["Unassigned", None])
+    names = pd.Series(["Unassigned", None])
+
+    result = list(group_labels(ids, names))
+
+    assert result == ["Unassigned (Unassigned)", "Unassigned"]
 
 
 @pytest.mark.parametrize(
@@ -61,6 +72,24 @@ def test_rank_weakest_first(better, expected):
     ]
 
 
+def test_ranking_labels_keep_quotes_readable():
+    # Plotly decodes &lt; &gt; &amp; and numeric entities, but shows &quot;
+    # as typed, so a double quote must reach it as a numeric entity.
+    frame = groups(
+        territory_id=["007"],
+        territory_name=['Shop "Best" <b>1</b>'],
+        coverage=[0.5],
+        previous_coverage=[0.4],
+        change_coverage=[0.1],
+    )
+
+    figure = ranking_figure(frame, "coverage", KPIS["coverage"])
+
+    assert list(figure.layout.yaxis.categoryarray) == [
+        "Shop &#34;Best&#34; &lt;b&gt;1&lt;/b&gt; (007)"
+    ]
+
+
 def test_ranking_keeps_codes_as_categories():
     frame = groups(
         territory_id=["12.1", "007", "3"],
@@ -77,6 +106,42 @@ def test_ranking_keeps_codes_as_categories():
     assert list(axis.categoryarray) == ["12.1", "007", "&lt;b&gt;Hills&lt;/b&gt; (3)"]
     assert axis.autorange == "reversed"
     assert list(figure.data[0].text) == ["10%", "50%", "90%"]
+
+
+def test_team_load_labels_team_without_reps():
+    frame = groups(
+        territory_id=["007", "T3"],
+        territory_name=["Harbour", "Lakes"],
+        outlets_per_rep=[2.0, None],
+        planned_calls_per_rep=[3.5, None],
+    )
+
+    figure = team_load_figure(frame)
+
+    outlets, calls = figure.data
+    assert list(outlets.text) == ["2.0", "no reps"]
+    assert list(calls.text) == ["3.5", "no reps"]
+    # A zero-length bar carries the label, so it is drawn beside the axis.
+    assert list(outlets.x) == [2.0, 0.0]
+
+
+def test_coverage_strike_axes_stop_near_full():
+    frame = groups(
+        territory_id=["007", "12.1"],
+        territory_name=["Harbour", None],
+        region_label=["North (N)", "North (N)"],
+        coverage=[1.0, 0.25],
+        strike_rate=[0.5, 1.0],
+        order_value=[900.0, 10.0],
+        reps=[2, 1],
+        outlets_per_rep=[2.0, 3.0],
+        planned_calls_per_rep=[4.0, 5.0],
+    )
+
+    figure = coverage_strike_figure(frame, "territory_id", "region_label")
+
+    assert list(figure.layout.xaxis.range) == [-0.08, 1.12]
+    assert list(figure.layout.yaxis.range) == [-0.08, 1.12]
 
 
 def test_status_mix_uses_status_colours():

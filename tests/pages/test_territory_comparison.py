@@ -370,6 +370,27 @@ def test_range_with_only_start_date(monkeypatch, database_url):
     assert tiles(app)["Order value"] == "80"
 
 
+def test_range_with_only_end_date(monkeypatch, database_url):
+    monkeypatch.setenv("BEATBOARD_DATABASE_URL", database_url)
+    app = AppTest.from_file(DASHBOARD, default_timeout=60)
+    app.query_params["period"] = "range"
+    app.query_params["to"] = "2026-03-01"
+
+    app.run()
+    notes = [info.value for info in app.sidebar.info]
+    warnings = [warning.value for warning in app.sidebar.warning]
+    app.switch_page(PAGE).run()
+
+    assert notes == [
+        "The link has an end date but no valid start date, so the period is the 7 days up to 2026-03-01."
+    ]
+    assert warnings == []
+    assert not app.exception
+    assert not app.error
+    assert app.query_params["from"] == "2026-02-23"
+    assert tiles(app)["Order value"] == "80"
+
+
 def test_empty_period_shows_message(open_page):
     app = open_page(
         period="range",
@@ -432,3 +453,48 @@ def test_overview_counts_the_same_outlets(monkeypatch, database_url):
 
     # Outlet o11 has no territory: it counts here as on the comparison page.
     assert tiles(app)["Coverage"] == "64%"
+
+
+def test_territory_named_unassigned(monkeypatch, tmp_path):
+    # A listed territory whose id is "Unassigned" gets its own row, apart from
+    # the group of reps and outlets without a territory, in table and charts.
+    rows = {
+        "territories": [{"territory_id": "Unassigned", "name": None}],
+        "reps": [
+            {"rep_id": "r1", "name": "Asha", "territory_id": "Unassigned"},
+            {"rep_id": "r2", "name": "Bilal", "territory_id": None},
+        ],
+        "outlets": [
+            {"outlet_id": "o1", "territory_id": "Unassigned"},
+            {"outlet_id": "o2", "territory_id": "Unassigned"},
+            {"outlet_id": "o3", "territory_id": None},
+        ],
+        "visits": [
+            {"visit_id": "v1", "rep_id": "r1", "outlet_id": "o1",
+             "check_in": "2026-03-02 09:00:00"},
+            {"visit_id": "v2", "rep_id": "r2", "outlet_id": "o3",
+             "check_in": "2026-03-03 09:00:00"},
+            {"visit_id": "p1", "rep_id": "r2", "outlet_id": "o3",
+             "check_in": "2026-02-24 09:00:00"},
+        ],
+    }  # fmt: skip
+    sqlite_database(tmp_path, rows).dispose()
+    monkeypatch.setenv("BEATBOARD_DATABASE_URL", f"sqlite:///{tmp_path / 'sfa.sqlite'}")
+
+    app = open_link()
+
+    table = app.dataframe[0].value
+    assert list(table["territory_id"].fillna("<missing>")) == [
+        "Unassigned",
+        "<missing>",
+    ]
+    assert list(table["coverage"]) == [0.5, 1.0]
+    assert list(table["previous_coverage"]) == [0.0, 1.0]
+    charts = [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+    assert charts[0]["layout"]["yaxis"]["categoryarray"] == [
+        "Unassigned (Unassigned)",
+        "Unassigned",
+    ]
+    heatmap = charts[-1]["data"][0]["z"]
+    assert [row[-1] for row in heatmap] == [0.5, 1.0]
+    assert [row[-2] for row in heatmap] == [0.0, 1.0]
