@@ -12,7 +12,7 @@ setup: $(VENV)/requirements.stamp
 
 demo: setup
 	@echo "Beatboard: http://127.0.0.1:8501"
-	$(VENV)/bin/streamlit run dashboard.py --server.address 127.0.0.1 \
+	$(PYTHON) serve.py --server.address 127.0.0.1 \
 		--server.port 8501 --server.headless true --browser.gatherUsageStats false
 
 test: setup $(VENV)/requirements-dev.stamp
@@ -45,5 +45,5 @@ chicago: setup
 	BEATBOARD_DATABASE_URL=sqlite:///.beatboard/chicago.sqlite \
 	BEATBOARD_TIMEZONE=America/Chicago \
 	BEATBOARD_DATA_NOTICE="$(CHICAGO_NOTICE)" \
-	$(VENV)/bin/streamlit run dashboard.py --server.address 127.0.0.1 \
+	$(PYTHON) serve.py --server.address 127.0.0.1 \
 		--server.port 8501 --server.headless true --browser.gatherUsageStats false

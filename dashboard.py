@@ -1,6 +1,6 @@
 """Beatboard: entry point and router of the dashboard.
 
-Run with `streamlit run dashboard.py`. This file registers the pages, draws
+Run with `python serve.py` (see there for why not `streamlit run`). This file registers the pages, draws
 the shared filters (period, region, territory, rep) in the sidebar, keeps
 them in the URL so a view can be shared as a link, and stores the resulting
 view for the page that runs.
@@ -35,11 +35,8 @@ PAGES = [
     # url_path differs from the file name on purpose: AppTest (Streamlit 1.67)
     # also reads pages/ as a classic multipage folder, and a page whose url_path
     # equals its file name then reruns without this script, so without the view.
-    # NOTE: for the same reason, until a session first runs this script after
-    # a server start, Streamlit treats pages/ as classic pages: a link to any
-    # page but the Overview opens under a "Page not found" dialog, and a path
-    # named after a file (/rep_performance) runs that file alone, which shows
-    # no data because the view is missing. st.navigation turns that mode off.
+    # A server started with `streamlit run` does the same until a session has
+    # run this script, which serve.py prevents.
     st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="home", default=True),
     st.Page("pages/rep_performance.py", title="Rep performance", icon=":material/groups:", url_path="reps"),
     st.Page("pages/territory_map.py", title="Territory map", icon=":material/map:", url_path="map"),

@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 DASHBOARD = REPOSITORY / "dashboard.py"
+SERVE = REPOSITORY / "serve.py"
 ARTIFACTS = REPOSITORY / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 MISSING_REASON = "Browser tests skipped: install Debian's chromium package"
@@ -59,13 +60,17 @@ def streamlit_server(
 ) -> Iterator[str]:
     """Run ``streamlit run script`` on a free port of 127.0.0.1 and yield its URL.
 
-    env is added to this process's environment, and the server's output goes
-    to log_file. The server is stopped when the block ends.
+    The dashboard starts through serve.py, as `make demo` starts it. env is
+    added to this process's environment, and the server's output goes to
+    log_file. The server is stopped when the block ends.
     """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    launcher = (
+        [str(SERVE)] if script == DASHBOARD else ["-m", "streamlit", "run", str(script)]
+    )
     command = [
-        sys.executable, "-m", "streamlit", "run", str(script),
+        sys.executable, *launcher,
         "--server.address", "127.0.0.1",
         "--server.port", str(port),
         "--server.headless", "true",

@@ -19,13 +19,8 @@ def test_link_opens_territory_and_downloads(tmp_path, start_streamlit, browser_p
         env={"BEATBOARD_DATABASE_URL": f"sqlite:///{tmp_path / 'sfa.sqlite'}"}
     )
     page = browser_page.page
-    # NOTE: the first page load after the server starts can show Streamlit's
-    # "Page not found" dialog for a page path, so the root is opened first.
-    page.goto(url)
-    expect(page.get_by_role("heading", name="Overview")).to_be_visible(
-        timeout=TIMEOUT_MS
-    )
-
+    # The link is the first page this server serves, as for a colleague who
+    # opens it after a restart.
     page.goto(f"{url}/{LINK}")
 
     expect(page.get_by_role("heading", name="Territory comparison")).to_be_visible(
@@ -33,6 +28,8 @@ def test_link_opens_territory_and_downloads(tmp_path, start_streamlit, browser_p
     )
     expect(page.get_by_role("heading", name="Reps")).to_be_visible(timeout=TIMEOUT_MS)
     expect(page.get_by_text("Hills (12.1)", exact=True)).to_be_visible()
+    expect(page.get_by_text("Page not found")).to_have_count(0)
+    assert page.url.startswith(f"{url}/territories?")
     with page.expect_download() as xlsx:
         page.get_by_role("button", name="XLSX").first.click()
     # Playwright saves downloads without a suffix, which openpyxl rejects.
