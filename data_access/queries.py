@@ -680,9 +680,14 @@ def outlet_last_visits(
 def latest_check_in(engine: sa.Engine) -> datetime | None:
     """Return the latest check_in in the visits table (naive UTC), or None.
 
-    One probe of the check_in index: it tells how fresh the data is.
+    One probe of the check_in index: it tells how fresh the data is. A
+    check-in in the future is a clock or export fault that data health
+    lists, so it is left out here.
     """
-    statement = sa.select(sa.func.max(visits.c.check_in).label("latest"))
+    now = datetime.now(UTC).replace(tzinfo=None)
+    statement = sa.select(sa.func.max(visits.c.check_in).label("latest")).where(
+        visits.c.check_in <= now
+    )
     latest = fetch_frame(engine, "latest_check_in", statement).iloc[0]["latest"]
     if latest is None or pd.isna(latest):
         return None
