@@ -217,6 +217,7 @@ def draw_rep_table(view: View, reps: pd.DataFrame, key: str) -> None:
         ),
         selection_mode="single-row",
         key=key,
+        placeholder="",
     )
     st.caption("Click a rep to see their outlets.")
     draw_downloads(view, table, key.replace("_", "-"))
@@ -276,7 +277,11 @@ def draw_skipped(view: View, rep_id: str) -> None:
         return
     table = tables.skipped_table(skipped)
     st.dataframe(
-        table, hide_index=True, width="stretch", column_config=tables.SKIPPED_COLUMNS
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config=tables.SKIPPED_COLUMNS,
+        placeholder="",
     )
     draw_downloads(view, table, "skipped-outlets")
 
@@ -296,6 +301,7 @@ def draw_outlets(view: View, key: str) -> None:
         on_select="rerun",
         selection_mode="single-row",
         key=key,
+        placeholder="",
     )
     draw_downloads(view, table, key.replace("_", "-"))
     rows = event.selection.rows

@@ -61,6 +61,7 @@ def draw_summary(table: pd.DataFrame, trend: pd.DataFrame) -> None:
             ),
             "effect": st.column_config.TextColumn("What the KPIs do", width="large"),
         },
+        placeholder="",
     )
 
 
@@ -122,6 +123,7 @@ def draw_affected_rows(view: View, table: pd.DataFrame) -> None:
             "longitude": st.column_config.NumberColumn("Longitude", format="%.5f"),
             "detail": st.column_config.TextColumn("Detail", width="large"),
         },
+        placeholder="",
     )
     total = int(found.loc[found["kind"].isin(kinds), "affected"].sum())
     if total > len(rows):

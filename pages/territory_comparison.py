@@ -201,6 +201,7 @@ def draw_ranked_table(
         on_select=partial(open_clicked_row, key, tables.drill_targets(ranked, compare)),
         selection_mode="single-row",
         key=key,
+        placeholder="",
     )
     level = "region" if compare == "regions" else "territory"
     st.caption(

@@ -192,6 +192,7 @@ def draw_outlet_panel(view: View, clicked: pd.DataFrame) -> None:
             hide_index=True,
             width="stretch",
             column_config={"Order value": money_column("Order value", symbol)},
+            placeholder="",
         )
     if len(clicked) > 1:
         st.markdown("**Also at this location**")
@@ -206,6 +207,7 @@ def draw_outlet_panel(view: View, clicked: pd.DataFrame) -> None:
             ),
             hide_index=True,
             width="stretch",
+            placeholder="",
         )
 
 
@@ -363,6 +365,7 @@ def draw_route_layer(view: View, outlets: pd.DataFrame) -> None:
                     "Order value", view.settings.currency_symbol
                 )
             },
+            placeholder="",
         )
         clicked = route_map.clicked_call(built, state)
         if not clicked.empty:

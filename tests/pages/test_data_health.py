@@ -169,3 +169,12 @@ def test_download_escapes_formulas():
         "'@SUM(A1),0.0\r\n"
     )
     assert result == expected
+
+
+def test_tables_show_missing_values_blank(monkeypatch, health_url):
+    app = health_page(monkeypatch, health_url)
+
+    result = [table.proto.placeholder for table in app.dataframe]
+
+    assert result
+    assert set(result) == {""}

@@ -498,3 +498,10 @@ def test_territory_named_unassigned(monkeypatch, tmp_path):
     heatmap = charts[-1]["data"][0]["z"]
     assert [row[-1] for row in heatmap] == [0.5, 1.0]
     assert [row[-2] for row in heatmap] == [0.0, 1.0]
+
+
+def test_tables_show_missing_values_blank(week_page):
+    result = [table.proto.placeholder for table in week_page.dataframe]
+
+    assert result
+    assert set(result) == {""}
