@@ -155,7 +155,8 @@ class RejectsFiles:
     """The rejected rows of each table file, in <table>.rejected.csv beside it.
 
     Each row contains the line (or sheet row) of the input, every problem of
-    the row, then its cells as read, so a corrected file can be loaded again.
+    the row, then its cells as read, so the rows can be corrected and, without
+    those first two columns, loaded again.
     A table's file is created at its first rejected row; a file left by an
     earlier load is removed when the table is checked again. discard()
     removes the files of a load that failed, since no row was set aside.

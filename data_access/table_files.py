@@ -37,6 +37,8 @@ MAX_CELL_CHARACTERS = 64 * 1024 * 1024
 # A long cell, such as an outline, is cut to this many characters in messages.
 MAX_VALUE_SHOWN = 60
 TABLE_FILE_SUFFIXES = (".csv", ".xlsx")
+# The columns a <table>.rejected.csv file puts before the row's own cells.
+REJECTS_COLUMNS = ("line", "row", "problem")
 
 
 # Problems
@@ -371,10 +373,21 @@ class TableFile:
 
         columns = [name.strip().lower() for name in header]
         problems_before = self.problems.total
+        from_rejects_file = False
         for position, name in enumerate(columns, start=1):
             if not name:
                 self._add(
                     f"column {position} of the header has no name; {hint}",
+                    line=1,
+                    fatal=True,
+                )
+            elif name not in self.table.columns and name in REJECTS_COLUMNS:
+                if from_rejects_file:
+                    continue  # One message names both columns.
+                from_rejects_file = True
+                self._add(
+                    f"unknown column {name!r}, which a rejects file adds; delete "
+                    "its line (or row) and problem columns before loading it again",
                     line=1,
                     fatal=True,
                 )

@@ -804,6 +804,11 @@ def test_file_not_utf8_names_line(engine: sa.Engine, tmp_path: Path) -> None:
             "no_order_reason (required: visit_id, rep_id, outlet_id, check_in)",
         ),
         (
+            "line,problem,visit_id,rep_id,outlet_id,check_in\n",
+            "visits.csv line 1: unknown column 'line', which a rejects file adds; "
+            "delete its line (or row) and problem columns before loading it again",
+        ),
+        (
             "visit_id,rep_id,outlet_id\n",
             "visits.csv line 1: missing required column 'check_in'; expected "
             "columns: visit_id, rep_id, outlet_id, check_in, check_out, latitude, "
