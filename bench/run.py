@@ -1,7 +1,8 @@
 """Time Beatboard's queries, pages and summary build on a large database.
 
     .venv/bin/python -m bench.run --db URL --last-day YYYY-MM-DD
-        [--timezone TZ] [--region ID] [--build-weeks N] [--skip-baseline-b]
+        [--timezone TZ] [--region ID] [--build-weeks N] [--skip-build]
+        [--skip-baseline-b] [--skip-pages] [--page-limit SECONDS]
 
 The database is the demo company written by `python -m fixtures.demo` at the
 size to measure, for example the national company:
@@ -20,7 +21,8 @@ one region's week ending on --last-day:
   counted per rep there;
 - baseline (b): the whole visits and orders tables read into pandas;
 - every dashboard page through Streamlit's AppTest, with a cold cache and
-  then cached, and the process's peak memory.
+  then cached, each page in a process of its own with a time limit
+  (bench.pages, which also measures a streamlit server's peak memory).
 
 It prints a Markdown table. Keep the database outside the repository.
 """
@@ -32,25 +34,15 @@ import statistics
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
-from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
 
+from bench import pages
 from data_access import queries, schema, summaries
 from data_access.engine import create_engine
 from data_access.filters import Period, Scope, Settings
 from metrics import reports
-
-DASHBOARD = str(Path(__file__).resolve().parents[1] / "dashboard.py")
-PAGES = [
-    "pages/overview.py",
-    "pages/rep_performance.py",
-    "pages/territory_map.py",
-    "pages/territory_comparison.py",
-    "pages/data_health.py",
-]
-
 
 def timed(action: Callable[[], object], repeat: int = 1) -> float:
     """Median seconds of `repeat` runs of action."""
@@ -99,30 +91,6 @@ def baseline_whole_tables(engine: sa.Engine) -> int:
     return len(visit_rows) + len(order_rows)
 
 
-def run_pages(url: str, week: date, timezone: str) -> dict[str, tuple[float, float]]:
-    """Seconds of each page with a cold cache and cached: {page: (cold, warm)}."""
-    import os
-
-    import streamlit as st
-    from streamlit.testing.v1 import AppTest
-
-    os.environ["BEATBOARD_DATABASE_URL"] = url
-    os.environ["BEATBOARD_TIMEZONE"] = timezone
-    results = {}
-    for page in PAGES:
-        app = AppTest.from_file(DASHBOARD, default_timeout=600)
-        app.query_params["week"] = week.isoformat()
-        app.run()
-        # Cold: with every cached loader cleared, the run reads the database.
-        st.cache_data.clear()
-        cold = timed(lambda: app.switch_page(page).run())
-        warm = timed(lambda: app.run(), repeat=3)
-        if app.exception:
-            print(f"note: {page} raised: {app.exception[0].value}")
-        results[page] = (cold, warm)
-    return results
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.run", description=__doc__.split("\n")[0]
@@ -135,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-build", action="store_true")
     parser.add_argument("--skip-baseline-b", action="store_true")
     parser.add_argument("--skip-pages", action="store_true")
+    parser.add_argument(
+        "--page-limit", type=float, default=120.0,
+        help="seconds a page may take in the pages pass before it is stopped",
+    )  # fmt: skip
     arguments = parser.parse_args(argv)
 
     engine = create_engine(arguments.db)
@@ -173,13 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     for step, period_label, seconds in rows:
         print(f"| {step} | {period_label} | {seconds:.3f} |")
 
-    if not arguments.skip_pages:
-        pages = run_pages(arguments.db, week.start, arguments.timezone)
-        print("\n| page | cold s | cached s |\n| --- | --- | --- |")
-        for page, (cold, warm) in pages.items():
-            print(f"| {page} | {cold:.2f} | {warm:.3f} |")
-        print(f"\npeak memory of the process: {peak_memory_mb():.0f} MB")
     engine.dispose()
+    if not arguments.skip_pages:
+        print()
+        page_times = pages.time_pages(
+            arguments.db, arguments.timezone, week.start, arguments.page_limit, 3
+        )
+        pages.print_page_table(page_times)
     return 0
 
 

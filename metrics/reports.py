@@ -13,7 +13,13 @@ import sqlalchemy as sa
 from data_access import queries, summary_queries
 from data_access.filters import Period, Scope, Settings
 from metrics import kpi
-from metrics.status import STATUSES, days_since_visit, is_neglected, outlet_status
+from metrics.status import (
+    STATUSES,
+    days_since_visit,
+    is_neglected,
+    last_visit_timestamps,
+    outlet_status,
+)
 
 REP_COLUMNS = [
     "rep_id",
@@ -106,15 +112,18 @@ def build_outlets_report(
     (channel, outlet_class, latitude, longitude, planned, on_beat) are kept
     after the report columns for the map.
     """
-    report = activity.copy()
-    report["status"] = outlet_status(report, period, settings)
-    report["days_since_visit"] = days_since_visit(report["last_visit_date"], period)
+    # The pages build this report on every rerun, cached query or not, so the
+    # dates are parsed once and the neglect test runs once for two columns.
+    last_visits = last_visit_timestamps(activity["last_visit_date"])
+    neglected = is_neglected(last_visits, activity["outlet_class"], period, settings)
+
+    report = activity.copy(deep=False)
+    report["status"] = outlet_status(report, period, settings, neglected=neglected)
+    report["days_since_visit"] = days_since_visit(last_visits, period)
     # Overdue whatever the status: no visit in the neglect window. Without
     # beat plans every unvisited outlet is "unplanned", and this still shows
     # which outlets had no visit for weeks.
-    report["overdue"] = is_neglected(
-        report["last_visit_date"], report["outlet_class"], period, settings
-    )
+    report["overdue"] = neglected
     extra = [column for column in report.columns if column not in OUTLET_COLUMNS]
     return report[OUTLET_COLUMNS + extra].reset_index(drop=True)
 
