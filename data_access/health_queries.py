@@ -11,6 +11,9 @@ rows. Rows are checked for the viewer's period and scope:
   outlet in scope; with an unrestricted scope, every order of the period;
 - active outlets and active reps in scope, whatever the period.
 
+With a rep_territories history, a region or territory limit takes a visit or
+an order by the rep's territory on its local date, as the reps report does.
+
 Duplicate visits come from the same de-duplication as every KPI
 (PeriodSQL.duplicate_visits), so the counts agree with the visit figures.
 """
@@ -28,13 +31,17 @@ from data_access.filters import Period, Scope, Settings
 from data_access.period_sql import (
     PeriodSQL,
     rep_id_in_scope,
+    rep_ids_near_territories,
     scoped_outlet_conditions,
     scoped_outlet_ids,
     scoped_rep_conditions,
     scoped_rep_ids,
+    scoped_territory_ids,
+    territory_on,
     usable_fix,
 )
 from data_access.queries import fetch_frame
+from data_access.territory_history import scope_follows_history
 
 log = logging.getLogger(__name__)
 
@@ -93,17 +100,32 @@ def _is_unrestricted(scope: Scope) -> bool:
 
 
 class HealthSQL:
-    """The checked rows of one period, scope and settings, and one SELECT per kind."""
+    """The checked rows of one period, scope and settings, and one SELECT per kind.
+
+    history is True when the database stores a rep_territories history, so
+    that a region or territory limit follows the rep's territory on each date.
+    """
 
     def __init__(
-        self, period: Period, scope: Scope, settings: Settings, now: datetime
+        self,
+        period: Period,
+        scope: Scope,
+        settings: Settings,
+        now: datetime,
+        *,
+        history: bool = False,
     ) -> None:
         self.period = period
         self.scope = scope
         self.settings = settings
         self.now = now
         self.unrestricted = _is_unrestricted(scope)
-        self.period_sql = PeriodSQL(period, settings, rep_ids=scoped_rep_ids(scope))
+        self.period_sql = PeriodSQL.for_scope(period, settings, scope, history=history)
+        self.by_day = self.period_sql.follows_history
+        if self.by_day:
+            self.rep_ids = rep_ids_near_territories(scope, period)
+        else:
+            self.rep_ids = scoped_rep_ids(scope)
         self.visits = self._checked_visits().cte("checked_visits")
         self.orders = self._checked_orders().cte("checked_orders")
         self.outlets = self._checked_outlets().cte("checked_outlets")
@@ -126,8 +148,23 @@ class HealthSQL:
             visits.c.check_in < self.period.utc_end,
         )
         if not self.unrestricted:
-            query = query.where(visits.c.rep_id.in_(scoped_rep_ids(self.scope)))
+            query = query.where(
+                self._rep_in_scope(visits.c.rep_id, visits.c.check_in)
+            )
         return query
+
+    def _rep_in_scope(
+        self, rep_id: sa.ColumnElement, happened_at: sa.ColumnElement
+    ) -> sa.ColumnElement[bool]:
+        """True when the rep of a row at happened_at (naive UTC) is in scope:
+        with a history, by the rep's territory on the row's local date."""
+        if not self.by_day:
+            return rep_id.in_(self.rep_ids)
+        day = local_date(happened_at, self.settings.timezone)
+        return sa.and_(
+            rep_id.in_(self.rep_ids),
+            territory_on(rep_id, day).in_(scoped_territory_ids(self.scope)),
+        )
 
     def _checked_orders(self) -> sa.Select:
         order_visit = visits.alias("order_visit")
@@ -158,7 +195,7 @@ class HealthSQL:
         if not self.unrestricted:
             query = query.where(
                 sa.or_(
-                    rep_id.in_(scoped_rep_ids(self.scope)),
+                    self._rep_in_scope(rep_id, orders.c.ordered_at),
                     orders.c.outlet_id.in_(scoped_outlet_ids(self.scope)),
                 )
             )
@@ -557,7 +594,8 @@ def health_counts(
     check-in lies in the future. One row per kind of KIND_TABLES, in that
     order, zero included. Columns: kind, table_name, affected, checked.
     """
-    health = HealthSQL(period, scope, settings, now or _utc_now())
+    history = scope_follows_history(engine, scope)
+    health = HealthSQL(period, scope, settings, now or _utc_now(), history=history)
     found = sa.union_all(*(health.affected(kind) for kind in KIND_TABLES)).subquery(
         "affected_rows"
     )
@@ -601,7 +639,8 @@ def affected_rows(
             f"unknown data health kind {unknown[0]!r}; expected one of "
             f"{', '.join(KIND_TABLES)}"
         )
-    health = HealthSQL(period, scope, settings, now or _utc_now())
+    history = scope_follows_history(engine, scope)
+    health = HealthSQL(period, scope, settings, now or _utc_now(), history=history)
     found = sa.union_all(*(health.affected(kind) for kind in chosen)).subquery(
         "affected_rows"
     )
@@ -612,7 +651,9 @@ def affected_rows(
     # Another manager's rep may leave orders at the viewer's outlets, so the
     # rep_id of a rep outside the scope is hidden.
     columns = {name: found.c[name] for name in AFFECTED_COLUMNS}
-    columns["rep_id"] = rep_id_in_scope(found.c.rep_id, scope).label("rep_id")
+    columns["rep_id"] = rep_id_in_scope(
+        found.c.rep_id, scope, visible=health.rep_ids
+    ).label("rep_id")
     statement = (
         sa.select(*columns.values())
         .order_by(kind_order, found.c.happened_at, found.c.record_id)
@@ -635,7 +676,8 @@ def set_aside_counts(
         no rep's order value contains them.
     The same SQL as health_counts and the reps report finds these rows.
     """
-    health = HealthSQL(period, scope, settings, _utc_now())
+    history = scope_follows_history(engine, scope)
+    health = HealthSQL(period, scope, settings, _utc_now(), history=history)
     facts = health.period_sql.visit_facts
     counts = {
         "duplicate_visits": sa.select(sa.func.count()).select_from(

@@ -20,6 +20,7 @@ reps = schema.reps
 territories = schema.territories
 beats = schema.beats
 beat_outlets = schema.beat_outlets
+rep_territories = schema.rep_territories
 
 
 def scoped_territory_ids(scope: Scope) -> sa.Select:
@@ -44,8 +45,18 @@ def _rep_conditions(scope: Scope) -> list[sa.ColumnElement[bool]]:
     return conditions
 
 
+def limits_territories(scope: Scope) -> bool:
+    """True when the scope names regions or territories."""
+    return scope.region_ids is not None or scope.territory_ids is not None
+
+
 def scoped_rep_conditions(scope: Scope) -> list[sa.ColumnElement[bool]]:
-    """WHERE conditions on the reps table that apply the scope."""
+    """WHERE conditions on the reps table that apply the scope.
+
+    A region or territory limit uses the rep's current reps.territory_id.
+    Period queries over a rep_territories history use
+    PeriodSQL.rep_conditions instead, which follows the territory of each date.
+    """
     conditions = _rep_conditions(scope)
     if scope.region_ids is not None or scope.territory_ids is not None:
         conditions.append(reps.c.territory_id.in_(scoped_territory_ids(scope)))
@@ -53,20 +64,82 @@ def scoped_rep_conditions(scope: Scope) -> list[sa.ColumnElement[bool]]:
 
 
 def scoped_rep_ids(scope: Scope) -> sa.Select:
-    """rep_id of every rep the scope may see."""
+    """rep_id of every rep the scope may see, by the rep's current territory.
+
+    NOTE: the period queries of review_queries (weekly trend figures, rep
+    call lists, time in market) still scope by this, not by the rep's
+    territory on each date as PeriodSQL.for_scope does over a history.
+    """
     return sa.select(reps.c.rep_id).where(*scoped_rep_conditions(scope))
 
 
-def rep_id_in_scope(rep_id: sa.ColumnElement, scope: Scope) -> sa.ColumnElement:
+def territory_on(rep_id: sa.ColumnElement, day: sa.ColumnElement) -> sa.ColumnElement:
+    """Return the territory_id of a rep on a local date, as SQL.
+
+    The rep_territories row whose [valid_from, valid_to] covers the date
+    wins, the latest valid_from first when rows overlap; without one, the
+    rep's reps.territory_id.
+    """
+    history_row = rep_territories.alias("history_row")
+    current_rep = reps.alias("current_rep")
+    history = (
+        sa.select(history_row.c.territory_id)
+        .where(
+            history_row.c.rep_id == rep_id,
+            history_row.c.valid_from <= day,
+            sa.or_(history_row.c.valid_to.is_(None), history_row.c.valid_to >= day),
+        )
+        .order_by(history_row.c.valid_from.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    current = (
+        sa.select(current_rep.c.territory_id)
+        .where(current_rep.c.rep_id == rep_id)
+        .scalar_subquery()
+    )
+    return sa.func.coalesce(history, current)
+
+
+def rep_ids_near_territories(scope: Scope, period: Period) -> sa.Select:
+    """rep_id of the reps of the scope who may have belonged to one of its
+    territories on a date of the period.
+
+    A rep qualifies by a current territory in scope or by a rep_territories
+    row in scope that overlaps the period. The set is a superset: the rows of
+    each date still need territory_on.
+    """
+    in_scope = scoped_territory_ids(scope)
+    history_reps = sa.select(rep_territories.c.rep_id).where(
+        rep_territories.c.territory_id.in_(in_scope),
+        rep_territories.c.valid_from <= period.end,
+        sa.or_(
+            rep_territories.c.valid_to.is_(None),
+            rep_territories.c.valid_to >= period.start,
+        ),
+    )
+    return sa.select(reps.c.rep_id).where(
+        *_rep_conditions(scope),
+        sa.or_(reps.c.territory_id.in_(in_scope), reps.c.rep_id.in_(history_reps)),
+    )
+
+
+def rep_id_in_scope(
+    rep_id: sa.ColumnElement, scope: Scope, visible: sa.Select | None = None
+) -> sa.ColumnElement:
     """rep_id, or NULL when it names a rep outside the scope.
 
     Rows about the viewer's outlets may come from another manager's rep. Such
     rows stay, but without saying who. An id that names no rep is kept,
     because data health lists those ids so that someone corrects them.
+    visible selects the rep_id of the reps the viewer may see, by default
+    scoped_rep_ids(scope); it must stay within the scope's limits.
     """
     if not scoped_rep_conditions(scope):
         return rep_id
-    visible = scoped_rep_ids(scope).where(reps.c.rep_id.is_not(None))
+    visible = (visible if visible is not None else scoped_rep_ids(scope)).where(
+        reps.c.rep_id.is_not(None)
+    )
     hidden = sa.and_(rep_id.in_(sa.select(reps.c.rep_id)), rep_id.not_in(visible))
     return sa.case((hidden, sa.cast(sa.null(), sa.Text)), else_=rep_id)
 
@@ -136,6 +209,10 @@ class PeriodSQL:
 
     rep_ids or outlet_ids restrict the visits read before de-duplication,
     which changes nothing because duplicates share their rep and outlet.
+    territory_ids keeps only the visits, duplicates, planned calls and orders
+    whose rep belonged to one of those territories on the row's local date
+    (territory_on), so a rep who moved counts for each territory on its own
+    days.
     """
 
     def __init__(
@@ -145,13 +222,82 @@ class PeriodSQL:
         *,
         rep_ids: sa.Select | None = None,
         outlet_ids: sa.Select | None = None,
+        territory_ids: sa.Select | None = None,
     ) -> None:
         self.period = period
         self.settings = settings
         self.timezone = settings.timezone
         self._rep_ids = rep_ids
         self._outlet_ids = outlet_ids
+        self._territory_ids = territory_ids
         self._cache: dict[str, sa.CTE] = {}
+
+    @classmethod
+    def for_scope(
+        cls, period: Period, settings: Settings, scope: Scope, *, history: bool
+    ) -> "PeriodSQL":
+        """Build the blocks of the rows a scope may see.
+
+        history is True when the database stores a rep_territories history.
+        With one, a region or territory limit applies to each row by the
+        rep's territory on the row's local date. Without one, or for a scope
+        that limits reps only, the rows are those of scoped_rep_ids. A limit
+        by rep id or manager keeps only those reps in both cases.
+        """
+        if not (history and limits_territories(scope)):
+            return cls(period, settings, rep_ids=scoped_rep_ids(scope))
+        return cls(
+            period,
+            settings,
+            rep_ids=rep_ids_near_territories(scope, period),
+            territory_ids=scoped_territory_ids(scope),
+        )
+
+    @property
+    def follows_history(self) -> bool:
+        """True when rows are kept by the rep's territory on their date."""
+        return self._territory_ids is not None
+
+    def rep_conditions(self, scope: Scope) -> list[sa.ColumnElement[bool]]:
+        """WHERE conditions on the reps table for the reps whose rows these
+        blocks count.
+
+        They are scoped_rep_conditions, or with a territory filter by date,
+        the reps of the scope who belonged to one of its territories on at
+        least one date of the period.
+        """
+        if self._territory_ids is None:
+            return scoped_rep_conditions(scope)
+        # An alias of reps beside the calendar, so that territory_on's
+        # subqueries correlate with this SELECT and not with the caller's.
+        candidate = reps.alias("candidate_rep")
+        calendar = self.calendar
+        reps_on_days = (
+            sa.select(candidate.c.rep_id)
+            .select_from(candidate.join(calendar, sa.true()))
+            .where(
+                candidate.c.rep_id.in_(self._rep_ids),
+                self._in_territories(candidate.c.rep_id, calendar.c.plan_date),
+            )
+        )
+        return [reps.c.rep_id.in_(reps_on_days)]
+
+    def _in_territories(
+        self, rep_id: sa.ColumnElement, day: sa.ColumnElement
+    ) -> sa.ColumnElement[bool]:
+        return territory_on(rep_id, day).in_(self._territory_ids)
+
+    def _on_territory_days(
+        self, query: sa.Select, name: str, rep_column: str, day_column: str
+    ) -> sa.Select:
+        """Keep, with a territory filter, only the rows of query whose rep
+        belonged to one of its territories on the row's date."""
+        if self._territory_ids is None:
+            return query
+        rows = query.subquery(name)
+        return sa.select(rows).where(
+            self._in_territories(rows.c[rep_column], rows.c[day_column])
+        )
 
     def _once(self, name: str, build) -> sa.CTE:
         if name not in self._cache:
@@ -232,7 +378,7 @@ class PeriodSQL:
 
     def _build_period_visits(self) -> sa.Select:
         aliases = self.visit_aliases
-        return sa.select(
+        query = sa.select(
             aliases.c.visit_id,
             aliases.c.rep_id,
             aliases.c.outlet_id,
@@ -247,6 +393,7 @@ class PeriodSQL:
             aliases.c.check_in >= self.period.utc_start,
             aliases.c.check_in < self.period.utc_end,
         )
+        return self._on_territory_days(query, "dated_visits", "rep_id", "visit_date")
 
     @property
     def duplicate_visits(self) -> sa.CTE:
@@ -255,11 +402,17 @@ class PeriodSQL:
 
     def _build_duplicate_visits(self) -> sa.Select:
         aliases = self.visit_aliases
-        return sa.select(aliases.c.visit_id, aliases.c.rep_id, aliases.c.kept_visit_id).where(
+        query = sa.select(
+            aliases.c.visit_id, aliases.c.rep_id, aliases.c.kept_visit_id
+        ).where(
             aliases.c.visit_id != aliases.c.kept_visit_id,
             aliases.c.check_in >= self.period.utc_start,
             aliases.c.check_in < self.period.utc_end,
         )
+        if self._territory_ids is None:
+            return query
+        day = local_day(aliases.c.check_in, self.period)
+        return query.where(self._in_territories(aliases.c.rep_id, day))
 
     @property
     def linked_orders(self) -> sa.CTE:
@@ -289,6 +442,11 @@ class PeriodSQL:
                 aliases.c.kept_check_in < self.period.utc_end,
             )
         )
+        if self._territory_ids is not None:
+            # Only the kept visits of the filter's territory days link orders.
+            by_visit_id = by_visit_id.where(
+                aliases.c.kept_visit_id.in_(sa.select(kept.c.visit_id))
+            )
 
         order_in_day = sa.func.row_number().over(
             partition_by=(kept.c.rep_id, kept.c.outlet_id, kept.c.visit_date),
@@ -384,6 +542,9 @@ class PeriodSQL:
             query = query.where(beats.c.rep_id.in_(self._rep_ids))
         if self._outlet_ids is not None:
             query = query.where(beat_outlets.c.outlet_id.in_(self._outlet_ids))
+        if self._territory_ids is not None:
+            plan_rep_days = self._in_territories(beats.c.rep_id, calendar.c.plan_date)
+            query = query.where(plan_rep_days)
         return query
 
     @property
@@ -487,7 +648,7 @@ class PeriodSQL:
 
     def _build_period_orders(self) -> sa.Select:
         linked_visit = visits.alias("order_visit")
-        return sa.select(
+        query = sa.select(
             orders.c.order_id,
             orders.c.outlet_id,
             sa.func.coalesce(orders.c.rep_id, linked_visit.c.rep_id).label("rep_id"),
@@ -499,3 +660,4 @@ class PeriodSQL:
             orders.c.ordered_at >= self.period.utc_start,
             orders.c.ordered_at < self.period.utc_end,
         )
+        return self._on_territory_days(query, "dated_orders", "rep_id", "order_date")

@@ -109,8 +109,12 @@ def rep_activity(
     off_site_visits, visits_without_fix, planned_calls, calls_on_plan,
     planned_outlets, skipped_outlets, order_value, orders (value > 0),
     return_value and order_rows (orders of any value).
+
+    With a rep_territories history, a region or territory limit counts each
+    visit, planned call and order by the rep's territory on its local date,
+    and lists the reps who belonged to the scope on at least one date.
     """
-    sql = PeriodSQL(period, settings, rep_ids=scoped_rep_ids(scope))
+    sql = _scoped_period_sql(engine, period, scope, settings)
     facts = sql.visit_facts
     planned = sql.planned_calls
     kept = sql.period_visits
@@ -208,7 +212,7 @@ def rep_activity(
             .outerjoin(skip_counts, skip_counts.c.rep_id == reps.c.rep_id)
             .outerjoin(order_counts, order_counts.c.rep_id == reps.c.rep_id)
         )
-        .where(*scoped_rep_conditions(scope))
+        .where(*sql.rep_conditions(scope))
         .order_by(reps.c.rep_id)
     )
     frame = fetch_frame(engine, "rep_activity", statement)
@@ -216,6 +220,16 @@ def rep_activity(
     frame["order_value"] = frame["order_value"].astype(float)
     frame["return_value"] = frame["return_value"].astype(float)
     return frame
+
+
+def _scoped_period_sql(
+    engine: sa.Engine, period: Period, scope: Scope, settings: Settings
+) -> PeriodSQL:
+    # territory_history imports this module, so it is imported here.
+    from data_access.territory_history import scope_follows_history
+
+    history = scope_follows_history(engine, scope)
+    return PeriodSQL.for_scope(period, settings, scope, history=history)
 
 
 def _skipped_pairs(sql: PeriodSQL) -> sa.Select:
@@ -245,9 +259,10 @@ def skipped_outlet_list(
     """List each scoped rep's skipped outlets with their planned calls in the period.
 
     Columns: rep_id, rep_name, outlet_id, outlet_name, territory_id,
-    outlet_class, planned_calls, first_plan_date, last_plan_date.
+    outlet_class, planned_calls, first_plan_date, last_plan_date. A region or
+    territory limit follows the rep_territories history as in rep_activity.
     """
-    sql = PeriodSQL(period, settings, rep_ids=scoped_rep_ids(scope))
+    sql = _scoped_period_sql(engine, period, scope, settings)
     planned = sql.planned_calls
     skips = _skipped_pairs(sql).cte("skipped_pairs")
     calls = (

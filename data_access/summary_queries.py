@@ -22,6 +22,7 @@ from data_access.filters import Period, Scope, Settings
 from data_access.period_sql import (
     PeriodSQL,
     local_day,
+    rep_ids_near_territories,
     scoped_outlet_conditions,
     scoped_outlet_ids,
     scoped_rep_conditions,
@@ -123,7 +124,14 @@ def _same_settings(row: sa.Row, settings: Settings) -> bool:
 def read_rep_activity(
     engine: sa.Engine, period: Period, scope: Scope, settings: Settings
 ) -> pd.DataFrame:
-    """queries.rep_activity, from the summary tables when they cover the period."""
+    """queries.rep_activity, from the summary tables when they cover the period.
+
+    A region or territory limit over a rep_territories history reads the raw
+    tables: summary_rep_outlet_weeks has no territory per day, so planned and
+    skipped outlets could not follow the rep's territory on each date.
+    """
+    if _history_scope(engine, scope):
+        return queries.rep_activity(engine, period, scope, settings)
     if summary_status(engine, period, settings).usable:
         return rep_activity_from_summaries(engine, period, scope, settings)
     return queries.rep_activity(engine, period, scope, settings)
@@ -313,21 +321,31 @@ def weekly_rep_activity(
             f"weekday {settings.week_start}; give the first day of a week and a "
             "multiple of 7 days"
         )
+    # Over a history, a region or territory limit keeps the rep-days whose
+    # territory_id (the rep's territory on that date) is in scope.
+    by_day = _history_scope(engine, scope)
+    if by_day:
+        rep_ids = rep_ids_near_territories(scope, period)
+    else:
+        rep_ids = scoped_rep_ids(scope)
     if summary_status(engine, period, settings).usable:
         days = rep_days.select().where(
             rep_days.c.day.between(period.start, period.end),
-            rep_days.c.rep_id.in_(scoped_rep_ids(scope)),
-        ).subquery("rep_day_rows")
+            rep_days.c.rep_id.in_(rep_ids),
+        )
         name = "weekly_rep_activity_from_summaries"
     else:
         rows = rep_day_rows(
-            PeriodSQL(period, settings, rep_ids=scoped_rep_ids(scope)),
+            PeriodSQL(period, settings, rep_ids=rep_ids),
             settings,
             _has_history(engine),
         )
-        days = rows.where(rows.selected_columns.rep_id.in_(scoped_rep_ids(scope)))
-        days = days.subquery("rep_day_rows")
+        days = rows.where(rows.selected_columns.rep_id.in_(rep_ids))
         name = "weekly_rep_activity"
+    if by_day:
+        in_scope = scoped_territory_ids(scope)
+        days = days.where(days.selected_columns.territory_id.in_(in_scope))
+    days = days.subquery("rep_day_rows")
 
     week_index = _week_index(days.c.day, period).label("week_index")
     statement = (
@@ -402,6 +420,12 @@ def _has_history(engine: sa.Engine) -> bool:
     from data_access.territory_history import has_rep_territories
 
     return has_rep_territories(engine)
+
+
+def _history_scope(engine: sa.Engine, scope: Scope) -> bool:
+    from data_access.territory_history import scope_follows_history
+
+    return scope_follows_history(engine, scope)
 
 
 def read_territory_rep_activity(

@@ -13,7 +13,12 @@ import sqlalchemy as sa
 
 from data_access import schema
 from data_access.filters import Period, Scope, Settings
-from data_access.period_sql import PeriodSQL, scoped_territory_ids
+from data_access.period_sql import (
+    PeriodSQL,
+    limits_territories,
+    scoped_territory_ids,
+    territory_on,
+)
 from data_access.queries import fetch_frame
 
 log = logging.getLogger(__name__)
@@ -32,32 +37,6 @@ TERRITORY_ACTIVITY_COLUMNS = [
 ]
 
 
-def territory_on(rep_id: sa.ColumnElement, day: sa.ColumnElement) -> sa.ColumnElement:
-    """Return the territory_id of a rep on a local date, as SQL.
-
-    The rep_territories row whose [valid_from, valid_to] covers the date
-    wins, the latest valid_from first when rows overlap; without one, the
-    rep's reps.territory_id.
-    """
-    history = (
-        sa.select(rep_territories.c.territory_id)
-        .where(
-            rep_territories.c.rep_id == rep_id,
-            rep_territories.c.valid_from <= day,
-            sa.or_(
-                rep_territories.c.valid_to.is_(None), rep_territories.c.valid_to >= day
-            ),
-        )
-        .order_by(rep_territories.c.valid_from.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    current = (
-        sa.select(reps.c.territory_id).where(reps.c.rep_id == rep_id).scalar_subquery()
-    )
-    return sa.func.coalesce(history, current)
-
-
 def has_rep_territories(engine: sa.Engine) -> bool:
     """Tell whether the database stores any territory history.
 
@@ -71,6 +50,15 @@ def has_rep_territories(engine: sa.Engine) -> bool:
         found = bool(connection.execute(statement).scalar())
     log.info("query has_rep_territories: %s", found)
     return found
+
+
+def scope_follows_history(engine: sa.Engine, scope: Scope) -> bool:
+    """Tell whether period queries must scope reps by their territory on each date.
+
+    That is so when the scope names regions or territories and the database
+    stores a territory history. Other scopes skip the look-up.
+    """
+    return limits_territories(scope) and has_rep_territories(engine)
 
 
 def territory_rep_activity(

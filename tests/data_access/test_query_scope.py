@@ -36,6 +36,10 @@ UNSCOPED = {
         "tells whether any territory history exists, which picks the query of "
         "the territories report; counts nothing per team"
     ),
+    "data_access.territory_history.scope_follows_history": (
+        "tells whether a scope's territory limit follows the territory history, "
+        "which picks how the period queries scope reps; counts nothing per team"
+    ),
     "data_access.queries.latest_check_in": (
         "the time of the latest check-in of anyone, which tells how fresh the "
         "data is; no figures"
@@ -346,3 +350,105 @@ def test_query_modules_import_no_streamlit():
     ]
 
     assert result == []
+
+
+def history_rows(moves: list[dict]) -> dict[str, list[dict]]:
+    """The two-team company with a rep_territories history: every rep in its
+    reps.territory_id since 2026-01-01, then the given rows."""
+    rows = two_teams.company_rows()
+    stays = [
+        {
+            "rep_id": rep["rep_id"],
+            "territory_id": rep["territory_id"],
+            "valid_from": "2026-01-01",
+        }
+        for rep in rows["reps"]
+    ]
+    moved = {move["rep_id"] for move in moves}
+    unmoved = [row for row in stays if row["rep_id"] not in moved]
+    rows["rep_territories"] = unmoved + moves
+    return rows
+
+
+@pytest.fixture(scope="module")
+def history_engine(tmp_path_factory) -> sa.Engine:
+    engine = sqlite_database(tmp_path_factory.mktemp("history"), history_rows([]))
+    yield engine
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "viewer", [two_teams.LEAD_A, two_teams.HEAD_N, two_teams.LEAD_S]
+)
+@pytest.mark.parametrize(("qualified", "function"), QUERY_FUNCTIONS, ids=QUERY_IDS)
+def test_query_hides_other_teams_with_history(
+    history_engine, qualified, function, viewer
+):
+    scope = scope_for_user(history_engine, viewer)
+    ids = FOREIGN_IDS[viewer]
+
+    result = as_text(call(function, history_engine, scope, ids))
+
+    leaked = sorted(marker for marker in two_teams.FOREIGN[viewer] if marker in result)
+    assert leaked == [], f"{qualified} shows {viewer} other teams' {leaked}"
+
+
+# rep-s1 worked in ter-a (region reg-n) until the Sunday before PERIOD, then
+# moved to ter-s (reg-s), where all of its visits of PERIOD are.
+MOVED_BEFORE_PERIOD = [
+    {
+        "rep_id": "rep-s1",
+        "territory_id": "ter-a",
+        "valid_from": "2026-01-01",
+        "valid_to": "2026-03-01",
+    },
+    {"rep_id": "rep-s1", "territory_id": "ter-s", "valid_from": "2026-03-02"},
+]
+
+
+@pytest.fixture(scope="module")
+def moved_engine(tmp_path_factory) -> sa.Engine:
+    rows = history_rows(MOVED_BEFORE_PERIOD)
+    engine = sqlite_database(tmp_path_factory.mktemp("moved"), rows)
+    yield engine
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "function",
+    [
+        data_access.queries.rep_activity,
+        data_access.queries.skipped_outlet_list,
+        health_queries.health_counts,
+        health_queries.affected_rows,
+    ],
+    ids=["rep_activity", "skipped_outlet_list", "health_counts", "affected_rows"],
+)
+def test_former_territory_hides_later_days(moved_engine, function):
+    scope = scope_for_user(moved_engine, two_teams.HEAD_N)
+
+    result = as_text(call(function, moved_engine, scope, FOREIGN_IDS[two_teams.HEAD_N]))
+
+    leaked = sorted(m for m in two_teams.FOREIGN[two_teams.HEAD_N] if m in result)
+    assert leaked == []
+
+
+def test_manager_scope_ignores_history(engine, moved_engine):
+    scope = scope_for_user(engine, two_teams.LEAD_S)
+
+    result = data_access.queries.rep_activity(moved_engine, PERIOD, scope, Settings())
+
+    expected = data_access.queries.rep_activity(engine, PERIOD, scope, Settings())
+    pd.testing.assert_frame_equal(result, expected)
+
+
+def test_region_scope_with_history_unchanged(engine, moved_engine):
+    # rep-s1 spent all of PERIOD in ter-s, its territory in the reps table,
+    # so the history changes none of the region's figures.
+    scope = scope_for_user(engine, two_teams.HEAD_S)
+
+    result = data_access.queries.rep_activity(moved_engine, PERIOD, scope, Settings())
+
+    expected = data_access.queries.rep_activity(engine, PERIOD, scope, Settings())
+    pd.testing.assert_frame_equal(result, expected)
+    assert list(result["rep_id"]) == ["rep-s1", "rep-s2"]

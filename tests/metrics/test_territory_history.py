@@ -18,10 +18,21 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from data_access import queries, territory_history
+from data_access import (
+    health_queries,
+    queries,
+    summaries,
+    summary_queries,
+    territory_history,
+)
 from data_access.filters import Period, Scope, Settings
 from metrics.report import main
-from metrics.reports import build_territories_report, outlets_report
+from metrics.reports import (
+    build_territories_report,
+    outlets_report,
+    reps_report,
+    territories_report,
+)
 from tests.database import fill_database, sqlite_database
 from tests.metrics.small_company import ROWS as SMALL_COMPANY
 
@@ -169,3 +180,172 @@ def test_database_without_history_table(capsys, tmp_path):
         + "T2,Pune,R1,2,1,0.5,1,0,0,0,3,2,0.666667,0.75,170\n"
     )
     assert result == expected
+
+
+# The moved-rep company with Pune (T2) in a second region, so that a region
+# filter selects one territory of Asha's week.
+SPLIT_REGION_ROWS = {
+    **MOVED_ROWS,
+    "regions": [
+        {"region_id": "R1", "name": "West"},
+        {"region_id": "R2", "name": "Deccan"},
+    ],
+    "territories": [
+        {"territory_id": "T1", "name": "Mumbai", "region_id": "R1"},
+        {"territory_id": "T2", "name": "Pune", "region_id": "R2"},
+    ],
+}
+POOLED_COUNTS = ["visits", "productive_visits", "planned_calls", "calls_on_plan"]
+# The T1 and T2 rows of the territories report, counted by hand above.
+MUMBAI = {
+    "visits": 3,
+    "productive_visits": 2,
+    "planned_calls": 3,
+    "calls_on_plan": 3,
+    "order_value": 150.0,
+}
+PUNE = {
+    "visits": 1,
+    "productive_visits": 1,
+    "planned_calls": 2,
+    "calls_on_plan": 1,
+    "order_value": 50.0,
+}
+FILTERS = [
+    (Scope(territory_ids=("T1",)), MUMBAI),
+    (Scope(territory_ids=("T2",)), PUNE),
+    (Scope(region_ids=("R1",)), MUMBAI),
+    (Scope(region_ids=("R2",)), PUNE),
+]
+FILTER_IDS = ["territory-T1", "territory-T2", "region-R1", "region-R2"]
+
+
+def pooled(activity: pd.DataFrame) -> dict[str, float]:
+    """The scope's pooled visit, plan and order figures from rep rows."""
+    totals = {name: int(activity[name].sum()) for name in POOLED_COUNTS}
+    totals["order_value"] = float(activity["order_value"].sum())
+    return totals
+
+
+@pytest.fixture(scope="module")
+def split_engine(tmp_path_factory):
+    engine = sqlite_database(tmp_path_factory.mktemp("split_region"), SPLIT_REGION_ROWS)
+    yield engine
+    engine.dispose()
+
+
+@pytest.mark.parametrize(("scope", "expected"), FILTERS, ids=FILTER_IDS)
+def test_filtered_reps_pool_to_territory_row(split_engine, scope, expected):
+    activity = queries.rep_activity(split_engine, WEEK, scope, Settings())
+
+    result = pooled(activity)
+
+    assert result == expected
+
+
+@pytest.mark.parametrize(("scope", "expected"), FILTERS, ids=FILTER_IDS)
+def test_filtered_reps_report_matches_territories(split_engine, scope, expected):
+    settings = Settings()
+    by_territory = territories_report(split_engine, WEEK, scope, settings)
+    from_rep_rows = build_territories_report(
+        queries.territory_list(split_engine, scope),
+        territory_history.territory_rep_activity(split_engine, WEEK, scope, settings),
+        outlets_report(split_engine, WEEK, scope, settings),
+    )
+
+    result = pooled(reps_report(split_engine, WEEK, scope, settings))
+
+    assert result == expected
+    assert pooled(by_territory) == expected
+    assert pooled(from_rep_rows) == expected
+
+
+def test_filtered_scope_on_postgres(fresh_postgres_url):
+    engine = fill_database(fresh_postgres_url, SPLIT_REGION_ROWS)
+    try:
+        result = [
+            pooled(queries.rep_activity(engine, WEEK, scope, Settings()))
+            for scope, _ in FILTERS
+        ]
+        health = health_queries.health_counts(
+            engine, WEEK, Scope(territory_ids=("T1",)), Settings()
+        )
+    finally:
+        engine.dispose()
+
+    expected = [MUMBAI, PUNE, MUMBAI, PUNE]
+    assert result == expected
+    assert set(health.loc[health["table_name"] == "visits", "checked"]) == {3}
+
+
+def test_territory_filter_keeps_moved_rep_days(capsys, database_url):
+    result = run_report(capsys, database_url, "reps", "--territory", "T1")
+
+    # Asha's T1 days: Monday's v1 (order a, 100) and v2, Wednesday's order d (20).
+    expected_rows = [
+        "r1,Asha,T2,2,1,0.5,2,2,1,2,0,0,120,2,60,0,0,0",
+        "r2,Bilal,T1,1,1,1,1,1,1,1,0,0,30,1,30,0,0,0",
+    ]
+    assert result.splitlines()[1:] == expected_rows
+
+
+def test_territory_filter_moved_rep_in_new_territory(capsys, database_url):
+    result = run_report(capsys, database_url, "reps", "--territory", "T2")
+
+    # Asha's Friday in T2: v3 (order b, 50), beat b2 plans o3 and o4.
+    expected_rows = ["r1,Asha,T2,1,1,1,2,1,0.5,2,1,0,50,1,50,0,0,0"]
+    assert result.splitlines()[1:] == expected_rows
+
+
+def test_weekly_activity_follows_territory_of_day(split_engine):
+    weeks = summary_queries.weekly_rep_activity(
+        split_engine, WEEK, Scope(territory_ids=("T1",)), Settings()
+    )
+
+    result = pooled(weeks)
+
+    assert result == MUMBAI
+
+
+@pytest.mark.parametrize(
+    ("scope", "expected"),
+    [(Scope(territory_ids=("T1",)), 3), (Scope(territory_ids=("T2",)), 1)],
+    ids=["territory-T1", "territory-T2"],
+)
+def test_health_checks_visits_of_territory_days(split_engine, scope, expected):
+    counts = health_queries.health_counts(split_engine, WEEK, scope, Settings())
+    visit_rows = counts[counts["table_name"] == "visits"]
+
+    result = set(visit_rows["checked"])
+
+    assert result == {expected}
+
+
+def test_rep_without_history_keeps_current_territory(split_engine):
+    # The week after the move: Asha is in T2 all week, and Bilal, who has no
+    # history rows, stays in T1 with his Tuesday call at o1, not visited.
+    next_week = Period(date(2026, 3, 9), date(2026, 3, 15))
+    activity = queries.rep_activity(
+        split_engine, next_week, Scope(territory_ids=("T1",)), Settings()
+    )
+
+    columns = ["rep_id", "planned_calls", "visits"]
+    result = [tuple(row) for row in activity[columns].itertuples(index=False)]
+
+    expected = [("r2", 1, 0)]
+    assert result == expected
+
+
+def test_summary_path_follows_territory_of_day(tmp_path):
+    engine = sqlite_database(tmp_path, SPLIT_REGION_ROWS)
+    settings = Settings()
+    summaries.build_summaries(engine, WEEK.start, WEEK.end, settings)
+    scope = Scope(territory_ids=("T1",))
+    assert summary_queries.summary_status(engine, WEEK, settings).usable
+
+    result = pooled(reps_report(engine, WEEK, scope, settings))
+    weekly = pooled(summary_queries.weekly_rep_activity(engine, WEEK, scope, settings))
+    engine.dispose()
+
+    assert result == MUMBAI
+    assert weekly == MUMBAI
