@@ -89,6 +89,7 @@ def _rep_day_spans(sql: PeriodSQL, settings: Settings) -> sa.CTE:
             facts.c.visit_date,
             sa.func.count().label("visits"),
             sa.func.sum(facts.c.productive).label("productive_visits"),
+            sa.func.sum(facts.c.order_lines).label("order_lines"),
             sa.func.sum(facts.c.off_beat).label("off_beat_visits"),
             sa.func.sum(_off_site(facts, settings)).label("off_site_visits"),
             sa.func.sum(facts.c.without_fix).label("visits_without_fix"),
@@ -105,8 +106,10 @@ def rep_days(
 ) -> pd.DataFrame:
     """Summarise each scoped rep's working days: one row per rep and day with visits.
 
-    Columns: rep_id, visit_date, visits, productive_visits, off_beat_visits,
-    off_site_visits, visits_without_fix, first_check_in and last_check_out (naive UTC; the last
+    Columns: rep_id, visit_date, visits, productive_visits, order_lines
+    (lines of the positive orders linked to the day's visits),
+    off_beat_visits, off_site_visits, visits_without_fix, first_check_in
+    and last_check_out (naive UTC; the last
     check-out is the latest check_out of the day, or check_in for a visit
     without a usable check_out), time_in_market_s (seconds between them).
     """
@@ -752,12 +755,13 @@ def weekly_rep_figures(
 
     span is whole weeks, and week_index 0 starts on span.start. One row per
     week, zeros where nothing happened. Columns: week_index, visits,
-    productive_visits, off_beat_visits, off_site_visits, visits_without_fix,
-    working_days (rep-days with a visit), time_in_market_s (summed over
-    those rep-days), planned_calls, calls_on_plan and skipped_outlets.
-    skipped_outlets sums over reps the outlets planned for the rep in the
-    week and not visited by the rep in it, as the reps report counts a
-    one-week period.
+    productive_visits, order_lines, off_beat_visits, off_site_visits,
+    visits_without_fix, working_days (rep-days with a visit),
+    time_in_market_s (summed over those rep-days), planned_calls,
+    calls_on_plan, planned_outlets and skipped_outlets. planned_outlets
+    sums over reps the outlets planned for the rep in the week, and
+    skipped_outlets those of them the rep did not visit in it, as the reps
+    report counts a one-week period.
     """
     _check_whole_weeks(span)
     sql = PeriodSQL(span, settings, rep_ids=scoped_rep_ids(scope))
@@ -778,6 +782,7 @@ def weekly_rep_figures(
             *visit_columns,
             zero(plan_counts.c.planned_calls).label("planned_calls"),
             zero(plan_counts.c.calls_on_plan).label("calls_on_plan"),
+            zero(skip_counts.c.planned_outlets).label("planned_outlets"),
             zero(skip_counts.c.skipped_outlets).label("skipped_outlets"),
         )
         .select_from(
@@ -800,6 +805,7 @@ def _weekly_visit_counts(sql: PeriodSQL, span: Period, settings: Settings) -> sa
         for name in (
             "visits",
             "productive_visits",
+            "order_lines",
             "off_beat_visits",
             "off_site_visits",
             "visits_without_fix",
@@ -865,8 +871,13 @@ def _weekly_skip_counts(sql: PeriodSQL, span: Period) -> sa.CTE:
         ),
         "weekly_visited_pairs",
     )
+    is_skipped = visited_pairs.c.rep_id.is_(None)
     return (
-        sa.select(planned_pairs.c.week_index, sa.func.count().label("skipped_outlets"))
+        sa.select(
+            planned_pairs.c.week_index,
+            sa.func.count().label("planned_outlets"),
+            sa.func.sum(sa.case((is_skipped, 1), else_=0)).label("skipped_outlets"),
+        )
         .select_from(
             planned_pairs.outerjoin(
                 visited_pairs,
@@ -877,7 +888,6 @@ def _weekly_skip_counts(sql: PeriodSQL, span: Period) -> sa.CTE:
                 ),
             )
         )
-        .where(visited_pairs.c.rep_id.is_(None))
         .group_by(planned_pairs.c.week_index)
         .cte("weekly_skip_counts")
     )

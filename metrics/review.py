@@ -5,6 +5,7 @@ Revenue at risk is what tells lost coverage apart from weak demand: an outlet
 that was not visited could not order, so its usual order is at risk.
 """
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 import numpy as np
@@ -161,10 +162,23 @@ def value_by_rep(rep_ids: pd.Series, priced: pd.DataFrame) -> pd.Series:
     return value.where(rep_ids.isin(priced["rep_id"]), 0.0)
 
 
+# Reps report figures the headline sums over reps beyond metrics.summary's.
+REP_TOTALS = (
+    "planned_outlets",
+    "off_beat_visits",
+    "off_site_visits",
+    "order_lines",
+    "return_value",
+)
+
+
 def review_headline(rep_review: pd.DataFrame, territory_groups: pd.DataFrame) -> dict[str, float]:
-    """Compute a period's headline with revenue at risk, time in market and off-site visits.
+    """Compute a period's headline with revenue at risk, time in market and
+    every figure of the reps report, pooled over the reps in scope.
 
     Time in market is pooled: all reps' seconds over all their working days.
+    Average order value and lines per call are pooled the same way (see
+    pooled_order_ratios).
     """
     figures = headline(rep_review, territory_groups)
     # Unknown only when no skipped call could be priced, as in weekly_headlines.
@@ -176,8 +190,50 @@ def review_headline(rep_review: pd.DataFrame, territory_groups: pd.DataFrame) ->
     days = pd.Series([rep_review["working_days"].sum()])
     seconds = pd.Series([rep_review["time_in_market_s"].sum()])
     figures["time_in_market_min"] = float(time_in_market_minutes(seconds, days).iloc[0])
-    figures["off_site_visits"] = float(rep_review["off_site_visits"].sum())
+    for name in REP_TOTALS:
+        figures[name] = float(rep_review[name].sum())
+    ratios = pooled_order_ratios(pd.DataFrame([figures]))
+    figures.update({name: float(ratios[name].iloc[0]) for name in ratios})
     return figures
+
+
+def pooled_order_ratios(totals: pd.DataFrame) -> pd.DataFrame:
+    """Compute average_order_value and lines_per_call from summed counts.
+
+    totals needs order_value, orders, order_lines and productive_visits,
+    summed over reps, so the ratios weigh each order and productive visit
+    once, as a territory's ratios do. NaN where orders or productive visits
+    are 0.
+    """
+    return pd.DataFrame(
+        {
+            "average_order_value": kpi.average_order_value(
+                totals["order_value"], totals["orders"]
+            ),
+            "lines_per_call": kpi.lines_per_call(
+                totals["order_lines"], totals["productive_visits"]
+            ),
+        },
+        index=totals.index,
+    )
+
+
+def rep_changes(
+    now: pd.DataFrame, before: pd.DataFrame, fields: Sequence[str]
+) -> pd.DataFrame:
+    """Add each field's change against the previous period as <field>_change.
+
+    now and before are reps reports (or rep reviews) of two periods, matched
+    by rep_id. The change is now minus before, in the field's own unit, so a
+    ratio changes by a fraction (0.05 is 5 points). It is NaN for a rep
+    without a row in before, and where either figure is undefined.
+    """
+    previous = before.drop_duplicates("rep_id").set_index("rep_id")
+    changed = now.copy()
+    for field in fields:
+        earlier = changed["rep_id"].map(previous[field]).astype(float)
+        changed[f"{field}_change"] = changed[field].astype(float) - earlier
+    return changed
 
 
 # One rep's week
@@ -313,6 +369,7 @@ def weekly_headlines(
     weeks["time_in_market_min"] = time_in_market_minutes(
         weeks["time_in_market_s"], weeks["working_days"]
     )
+    weeks = pd.concat([weeks, pooled_order_ratios(weeks)], axis=1)
     weeks["week_start"] = [
         span_start + timedelta(weeks=int(index)) for index in weeks["week_index"]
     ]
@@ -332,7 +389,9 @@ __all__ = [
     "day_summary",
     "describe_consecutive",
     "expected_call_value",
+    "pooled_order_ratios",
     "price_calls",
+    "rep_changes",
     "revenue_at_risk",
     "review_headline",
     "time_in_market_minutes",

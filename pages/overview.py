@@ -11,7 +11,14 @@ from metrics.review import REVENUE_AT_RISK_METHOD
 from pages import review_export
 from pages.connection import load_thresholds
 from pages.formatting import markdown_text, money_column
-from pages.review_export import HEADLINE_KPIS, Kpi, available_kpis, format_change, format_figure
+from pages.review_export import (
+    HEADLINE_KPIS,
+    REPORT_KPIS,
+    Kpi,
+    available_kpis,
+    format_change,
+    format_figure,
+)
 from pages.shared import (
     View,
     caption_set_aside,
@@ -33,9 +40,9 @@ EXCEPTION_ROWS_SHOWN = 10
 ROW_HEIGHT_PX = 35
 
 
-def shown_kpis(view: View) -> list[Kpi]:
-    """List the tiles this database can fill."""
-    return available_kpis(HEADLINE_KPIS, view.has("beats"), view.has("orders"))
+def shown_kpis(view: View, kpis: tuple[Kpi, ...]) -> list[Kpi]:
+    """List the tiles of kpis that this database can fill."""
+    return available_kpis(kpis, view.has("beats"), view.has("orders"))
 
 
 def tile_places(count: int) -> list:
@@ -47,13 +54,24 @@ def tile_places(count: int) -> list:
     return places
 
 
+def change_colour(kpi: Kpi) -> str:
+    """Colour a tile's change: green for good news, red for bad, grey for neither."""
+    if kpi.neutral:
+        return "off"
+    return "inverse" if kpi.rise_is_bad else "normal"
+
+
 def draw_tiles(
-    view: View, places: list, now: dict, before: dict, trend: pd.DataFrame | None
+    view: View,
+    tiles: list[tuple[object, Kpi]],
+    now: dict,
+    before: dict,
+    trend: pd.DataFrame | None,
 ) -> None:
-    """Draw one tile per KPI in its place: the figure, its change and, once the
+    """Draw each (place, KPI) tile: the figure, its change and, once the
     trend is loaded, a line of the last TREND_WEEKS weeks."""
     symbol = view.settings.currency_symbol
-    for place, kpi in zip(places, shown_kpis(view)):
+    for place, kpi in tiles:
         chart = None
         if trend is not None and kpi.field in trend:
             chart = trend[kpi.field].astype(float).fillna(0.0).tolist()
@@ -62,9 +80,9 @@ def draw_tiles(
             kpi.label,
             format_figure(now.get(kpi.field), kpi.unit, symbol, compact=True),
             format_change(now.get(kpi.field), before.get(kpi.field), kpi.unit, symbol),
-            delta_color="inverse" if kpi.rise_is_bad else "normal",
-            help=f"This period: {exact}. Change against the previous period of the "
-            f"same length; the line shows the last {TREND_WEEKS} weeks.",
+            delta_color=change_colour(kpi),
+            help=f"{kpi.meaning} This period: {exact}. Change against the previous "
+            f"period of the same length; the line shows the last {TREND_WEEKS} weeks.",
             chart_data=chart,
             border=True,
         )
@@ -259,15 +277,19 @@ exceptions = load_exceptions(view, thresholds)
 draw_exceptions(view, exceptions)
 draw_thresholds_note(thresholds, view.settings.off_site_m)
 now = load_review_headline(view)
-places = tile_places(len(shown_kpis(view)))
-# The tiles show at once. Their changes and trend lines follow when the
-# trend is loaded.
-draw_tiles(view, places, now, {}, trend=None)
+kpis = shown_kpis(view, HEADLINE_KPIS)
+tiles = list(zip(tile_places(len(kpis)), kpis))
 if view.has("beats"):
     st.caption(REVENUE_AT_RISK_METHOD)
+# The reps report's other figures, in a second group under the headline.
+kpis = shown_kpis(view, REPORT_KPIS)
+tiles += list(zip(tile_places(len(kpis)), kpis))
+# The tiles show at once. Their changes and trend lines follow when the
+# trend is loaded.
+draw_tiles(view, tiles, now, {}, trend=None)
 caption_set_aside(view)
 trend = load_weekly_headlines(view, TREND_WEEKS)
 before = load_previous_headline(view, trend)
-draw_tiles(view, places, now, before, trend)
+draw_tiles(view, tiles, now, before, trend)
 draw_downloads(view, exceptions, now, before)
 draw_trend(view, trend)

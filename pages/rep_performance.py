@@ -9,7 +9,12 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from metrics.review import REVENUE_AT_RISK_METHOD, call_outcomes, day_summary
+from metrics.review import (
+    REVENUE_AT_RISK_METHOD,
+    call_outcomes,
+    day_summary,
+    rep_changes,
+)
 from pages import day_route, outlet_map, route_map
 from pages.formatting import markdown_text, money_column, percent_column
 from pages.review_export import (
@@ -27,6 +32,7 @@ from pages.shared import (
     follow_open_rep,
     load_outlets_report,
     load_register,
+    load_reps_report,
     load_rep_call_list,
     load_rep_days,
     load_rep_review,
@@ -81,6 +87,25 @@ REP_KPIS = (
 )
 
 
+# The rep table shows the change against the previous period of these KPIs,
+# each in a column after the KPI's own.
+TABLE_CHANGE_KPIS = (
+    Kpi("visits", "Visits", "count"),
+    Kpi("strike_rate", "Strike rate", "percent"),
+    Kpi("beat_compliance", "Beat compliance", "percent"),
+    Kpi("skipped_outlets", "Skipped outlets", "count"),
+    Kpi("order_value", "Order value", "money"),
+)
+# Changes in the tiles' format, printf-style as Streamlit's NumberColumn takes
+# it. Percent changes are shown in points, so the page multiplies them by 100.
+CHANGE_FORMATS = {
+    "count": "%+,d",
+    "percent": "%+.0f pts",
+    "money": "%+,.0f",
+    "minutes": "%+.0f min",
+}
+
+
 def money_columns(symbol: str) -> dict:
     return {
         "revenue_at_risk": money_column(
@@ -95,12 +120,49 @@ def money_columns(symbol: str) -> dict:
 # The team
 
 
+def change_column(kpi: Kpi, symbol: str) -> st.column_config.NumberColumn:
+    """Configure the table column of a KPI's change against the previous period."""
+    label = f"{kpi.label} vs prev"
+    if kpi.unit == "money" and symbol:
+        label = f"{label} ({symbol})"
+    return st.column_config.NumberColumn(
+        label,
+        help="Change against the previous period of the same length; blank for a "
+        "rep without figures in that period or where either figure is undefined.",
+        format=CHANGE_FORMATS[kpi.unit],
+    )
+
+
+def table_columns(view: View, kpis: list[Kpi]) -> dict:
+    """Configure the rep table's columns, each change column after its KPI."""
+    symbol = view.settings.currency_symbol
+    columns = {}
+    for name, column in {**REP_TABLE_COLUMNS, **money_columns(symbol)}.items():
+        columns[name] = column
+        for kpi in kpis:
+            if kpi.field == name:
+                columns[f"{name}_change"] = change_column(kpi, symbol)
+    return columns
+
+
+def with_changes(view: View, review: pd.DataFrame, kpis: list[Kpi]) -> pd.DataFrame:
+    """Add each KPI's change against the previous period, percent changes in points."""
+    previous = load_reps_report(view.at(view.period.previous()))
+    changed = rep_changes(review, previous, [kpi.field for kpi in kpis])
+    for kpi in kpis:
+        if kpi.unit == "percent":
+            changed[f"{kpi.field}_change"] = changed[f"{kpi.field}_change"] * 100
+    return changed
+
+
 def draw_rep_table(view: View) -> None:
     review = load_rep_review(view)
     if review.empty:
         st.warning("No reps in the chosen scope. Widen the region, territory or rep filter.")
         st.stop()
-    columns = {**REP_TABLE_COLUMNS, **money_columns(view.settings.currency_symbol)}
+    kpis = available_kpis(TABLE_CHANGE_KPIS, view.has("beats"), view.has("orders"))
+    review = with_changes(view, review, kpis)
+    columns = table_columns(view, kpis)
     # As in the review's files: reps whose skips have no order history to
     # price them come first, because their cost is unknown, not zero.
     shown = review.sort_values(
@@ -128,7 +190,8 @@ def draw_rep_table(view: View) -> None:
         st.caption(
             "Costliest reps first, by revenue at risk; click a column header to "
             "sort by another figure. Select a rep to open their week. Ratios are "
-            "blank where they are undefined."
+            "blank where they are undefined. The vs prev columns give the change "
+            "against the previous period of the same length."
         )
 
 

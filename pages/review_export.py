@@ -21,32 +21,169 @@ SUMMARY_ROWS = 6
 
 @dataclass(frozen=True)
 class Kpi:
-    """A headline figure: field of the headline dict, label, unit
-    ('count', 'percent', 'money' or 'minutes') and whether a rise is bad news."""
+    """A headline figure: field of the headline dict, label and unit ('count',
+    'percent', 'money', 'minutes' or 'decimal').
+
+    rise_is_bad marks figures where a rise is bad news, and neutral those where
+    a change is neither good nor bad (the size of the plan). meaning describes what
+    the figure counts, for a tile's help text.
+    """
 
     field: str
     label: str
     unit: str
     rise_is_bad: bool = False
+    meaning: str = ""
+    neutral: bool = False
 
 
 HEADLINE_KPIS = (
-    Kpi("visits", "Visits", "count"),
-    Kpi("strike_rate", "Strike rate", "percent"),
-    Kpi("beat_compliance", "Beat compliance", "percent"),
-    Kpi("skipped_outlets", "Skipped outlets", "count", rise_is_bad=True),
-    Kpi("revenue_at_risk", "Revenue at risk", "money", rise_is_bad=True),
-    Kpi("coverage", "Coverage", "percent"),
-    Kpi("neglected_outlets", "Neglected outlets", "count", rise_is_bad=True),
-    Kpi("order_value", "Order value", "money"),
-    Kpi("time_in_market_min", "Time in market", "minutes"),
-    Kpi("off_site_visits", "Off-site visits", "count", rise_is_bad=True),
+    Kpi("visits", "Visits", "count", meaning="Distinct visits by the reps in scope."),
+    Kpi(
+        "strike_rate",
+        "Strike rate",
+        "percent",
+        meaning="Productive visits (with an order of value > 0) / visits.",
+    ),
+    Kpi(
+        "beat_compliance",
+        "Beat compliance",
+        "percent",
+        meaning="Planned calls visited by the rep on the planned day / planned calls.",
+    ),
+    Kpi(
+        "skipped_outlets",
+        "Skipped outlets",
+        "count",
+        rise_is_bad=True,
+        meaning="Summed over reps: the outlets each rep had planned and did not visit "
+        "in the period. An outlet skipped by two reps counts twice, and one that "
+        "another rep visited still counts, so this can exceed the map's count of "
+        "outlets with status skipped.",
+    ),
+    Kpi(
+        "revenue_at_risk",
+        "Revenue at risk",
+        "money",
+        rise_is_bad=True,
+        meaning="Skipped planned calls priced at each outlet's usual order.",
+    ),
+    Kpi(
+        "coverage",
+        "Coverage",
+        "percent",
+        meaning="Active outlets visited by anyone / active outlets.",
+    ),
+    Kpi(
+        "neglected_outlets",
+        "Neglected outlets",
+        "count",
+        rise_is_bad=True,
+        meaning="Active outlets on a beat, not planned in the period, with no visit "
+        "in their neglect window; each outlet counts once.",
+    ),
+    Kpi(
+        "order_value",
+        "Order value",
+        "money",
+        meaning="Orders of value > 0 dated in the period; returns are not netted off.",
+    ),
+    Kpi(
+        "time_in_market_min",
+        "Time in market",
+        "minutes",
+        meaning="First check-in to last check-out, averaged over the rep-days "
+        "with a visit.",
+    ),
+    Kpi(
+        "off_site_visits",
+        "Off-site visits",
+        "count",
+        rise_is_bad=True,
+        meaning="Visits checked in farther from the outlet than the off-site distance.",
+    ),
+)
+
+# The reps report's other figures, pooled over the reps in scope.
+REPORT_KPIS = (
+    Kpi(
+        "productive_visits",
+        "Productive visits",
+        "count",
+        meaning="Visits with at least one linked order of value > 0.",
+    ),
+    Kpi("orders", "Orders", "count", meaning="Orders of value > 0 dated in the period."),
+    Kpi(
+        "average_order_value",
+        "Average order value",
+        "money",
+        meaning="Order value / orders, over all reps' orders.",
+    ),
+    Kpi(
+        "lines_per_call",
+        "Lines per call",
+        "decimal",
+        meaning="Lines of the positive orders linked to the period's visits / "
+        "productive visits, over all reps.",
+    ),
+    Kpi(
+        "return_value",
+        "Return value",
+        "money",
+        meaning="Sum of the negative orders (returns) dated in the period; a rise "
+        "toward 0 means fewer returns.",
+    ),
+    Kpi(
+        "planned_calls",
+        "Planned calls",
+        "count",
+        meaning="Rep, outlet and date triples of the reps' beats in the period.",
+        neutral=True,
+    ),
+    Kpi(
+        "calls_on_plan",
+        "Calls on plan",
+        "count",
+        meaning="Planned calls the rep visited on the planned day.",
+    ),
+    Kpi(
+        "planned_outlets",
+        "Planned outlets",
+        "count",
+        meaning="Summed over reps: the outlets with a planned call for the rep.",
+        neutral=True,
+    ),
+    Kpi(
+        "off_beat_visits",
+        "Off-beat visits",
+        "count",
+        rise_is_bad=True,
+        meaning="Visits to an outlet that was not planned for the rep that day.",
+    ),
 )
 
 
 # KPIs that need orders, and those that need beat plans, to mean anything.
-NEEDS_ORDERS = {"strike_rate", "order_value"}
-NEEDS_BEATS = {"beat_compliance", "skipped_outlets", "revenue_at_risk", "neglected_outlets"}
+NEEDS_ORDERS = {
+    "strike_rate",
+    "order_value",
+    "productive_visits",
+    "orders",
+    "average_order_value",
+    "lines_per_call",
+    "return_value",
+}
+# Without beats every visit is off-beat, so that count means nothing either.
+NEEDS_BEATS = {
+    "beat_compliance",
+    "skipped_outlets",
+    "revenue_at_risk",
+    "neglected_outlets",
+    "planned_calls",
+    "calls_on_plan",
+    "planned_outlets",
+    "off_beat_visits",
+}
 
 
 def available_kpis(kpis: Sequence[Kpi], has_beats: bool, has_orders: bool) -> list[Kpi]:
@@ -73,7 +210,7 @@ def _missing(value: float | None) -> bool:
 def format_figure(
     value: float | None, unit: str, symbol: str = "", compact: bool = False
 ) -> str:
-    """Show a figure in its unit: 1,234 · 61% · ₹12,400 · 6h 05m.
+    """Show a figure in its unit: 1,234 · 61% · ₹12,400 · 6h 05m · 3.4.
 
     Undefined figures show as a dash. compact shortens counts and money of
     100,000 or more to ₹122K or ₹1.25M, so that a figure fits a narrow tile.
@@ -85,6 +222,8 @@ def format_figure(
     if unit == "minutes":
         hours, minutes = divmod(round(value), 60)
         return f"{hours}h {minutes:02d}m"
+    if unit == "decimal":
+        return f"{value:,.1f}"
     prefix = symbol if unit == "money" else ""
     sign = "-" if value < 0 else ""
     size = abs(value)
@@ -97,12 +236,22 @@ def format_figure(
 
 
 def format_change(now: float | None, before: float | None, unit: str, symbol: str = "") -> str | None:
-    """Show the change against the previous period: +3 pts, -1,200, +12 min; None when undefined."""
+    """Show the change against the previous period: +3 pts, -1,200, +12 min, +0.4;
+    None when undefined.
+
+    A change that rounds to zero shows as +0, never -0, because a minus sign
+    would draw a falling arrow for no change.
+    """
     if _missing(now) or _missing(before):
         return None
-    change = now - before
+    scale = 100 if unit == "percent" else 1
+    digits = 1 if unit == "decimal" else 0
+    # Adding 0.0 turns the -0.0 that round() can return into 0.0.
+    change = round((now - before) * scale, digits) + 0.0
+    if unit == "decimal":
+        return f"{change:+,.1f}"
     if unit == "percent":
-        return f"{change * 100:+.0f} pts"
+        return f"{change:+.0f} pts"
     if unit == "minutes":
         return f"{change:+.0f} min"
     if unit == "money":

@@ -204,19 +204,23 @@ def test_weekly_rep_figures(engine):
     result = review_queries.weekly_rep_figures(engine, span, Scope(), SETTINGS)
 
     # Week 0 (02-23): r1 planned o1, o2, o3, o6 on Monday, r2 o3 on Tuesday,
-    # nothing visited. Week 1 is the week of the module docstring.
+    # nothing visited. Week 1 is the week of the module docstring: r1 planned
+    # 5 outlets and r2 1; the orders of 250 (4 lines) and 80 (1 line) are
+    # linked to the week's visits.
     expected = [
-        (0, 0, 0, 0, 0, 5, 0, 5, 0.0),
-        (1, 6, 2, 1, 3, 6, 3, 2, 18900.0),
+        (0, 0, 0, 0, 0, 0, 5, 0, 5, 5, 0.0),
+        (1, 6, 2, 5, 1, 3, 6, 3, 6, 2, 18900.0),
     ]
     columns = [
         "week_index",
         "visits",
         "productive_visits",
+        "order_lines",
         "off_site_visits",
         "off_beat_visits",
         "planned_calls",
         "calls_on_plan",
+        "planned_outlets",
         "skipped_outlets",
         "time_in_market_s",
     ]

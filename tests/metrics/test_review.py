@@ -2,7 +2,7 @@
 rep's calls and the weekly headline, each against literal values."""
 
 import math
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -236,3 +236,163 @@ def test_trend_span_with_weeks_starting_sunday():
     result = review.trend_span(date(2027, 1, 2), week_start=7, weeks=2, timezone="UTC")
 
     assert (result.start, result.end) == (date(2026, 12, 20), date(2027, 1, 2))
+
+
+# Every figure of the reps report, week by week
+
+TREND_SPAN = Period(date(2026, 2, 23), date(2026, 3, 8))
+REPORT_COUNTS = [
+    "visits",
+    "productive_visits",
+    "planned_calls",
+    "calls_on_plan",
+    "planned_outlets",
+    "skipped_outlets",
+    "off_beat_visits",
+    "order_value",
+    "orders",
+    "return_value",
+    "off_site_visits",
+]
+REPORT_RATIOS = [
+    "strike_rate",
+    "beat_compliance",
+    "average_order_value",
+    "lines_per_call",
+]
+# Week 0 (02-23): nothing visited or ordered, so the visit and order ratios
+# are undefined. Week 1 is the week of review_company: 2 productive visits of
+# 6, 3 of 6 planned calls on plan, orders of 250 (4 lines) and 80 (1 line),
+# a return of 30.
+WEEK_FIGURES = {
+    0: {
+        "visits": 0, "productive_visits": 0, "planned_calls": 5, "calls_on_plan": 0,
+        "planned_outlets": 5, "skipped_outlets": 5, "off_beat_visits": 0,
+        "order_value": 0.0, "orders": 0, "return_value": 0.0, "off_site_visits": 0,
+        "strike_rate": None, "beat_compliance": 0.0, "average_order_value": None,
+        "lines_per_call": None,
+    },
+    1: {
+        "visits": 6, "productive_visits": 2, "planned_calls": 6, "calls_on_plan": 3,
+        "planned_outlets": 6, "skipped_outlets": 2, "off_beat_visits": 3,
+        "order_value": 330.0, "orders": 2, "return_value": -30.0, "off_site_visits": 1,
+        "strike_rate": 2 / 6, "beat_compliance": 0.5, "average_order_value": 165.0,
+        "lines_per_call": 2.5,
+    },
+}  # fmt: skip
+
+
+def comparable(figures: dict) -> dict:
+    """The report's figures, undefined ratios as None, to compare with literals."""
+    names = REPORT_COUNTS + REPORT_RATIOS
+    return {
+        name: None if pd.isna(figures[name]) else pytest.approx(figures[name])
+        for name in names
+    }
+
+
+def pooled_reps_report(report: pd.DataFrame) -> dict:
+    """Sum a reps report over its reps and pool its ratios, by plain arithmetic."""
+    totals = report[REPORT_COUNTS + ["order_lines"]].sum().to_dict()
+
+    def ratio(numerator: str, denominator: str) -> float:
+        if not totals[denominator]:
+            return math.nan
+        return totals[numerator] / totals[denominator]
+
+    return {
+        **totals,
+        "strike_rate": ratio("productive_visits", "visits"),
+        "beat_compliance": ratio("calls_on_plan", "planned_calls"),
+        "average_order_value": ratio("order_value", "orders"),
+        "lines_per_call": ratio("order_lines", "productive_visits"),
+    }
+
+
+@pytest.fixture(scope="module")
+def trend_company(tmp_path_factory):
+    engine = sqlite_database(tmp_path_factory.mktemp("trend_company"), ROWS)
+    arguments = (engine, TREND_SPAN, Scope(), Settings())
+    weeks = review.weekly_headlines(
+        TREND_SPAN.start,
+        review_queries.weekly_rep_figures(*arguments),
+        review_queries.weekly_order_figures(*arguments),
+        review_queries.weekly_outlet_figures(*arguments),
+        review_queries.weekly_skipped_calls(*arguments),
+    )
+    week_reports = [
+        reports.reps_report(
+            engine, Period(start, start + timedelta(days=6)), Scope(), Settings()
+        )
+        for start in weeks["week_start"]
+    ]
+    engine.dispose()
+    return weeks, week_reports
+
+
+@pytest.mark.parametrize("week_index", [0, 1])
+def test_trend_week_reps_figures(trend_company, week_index):
+    weeks, _ = trend_company
+
+    result = comparable(weeks.iloc[week_index].to_dict())
+
+    expected = WEEK_FIGURES[week_index]
+    assert expected == result
+
+
+@pytest.mark.parametrize("week_index", [0, 1])
+def test_pooled_reps_report_matches_trend(trend_company, week_index):
+    _, week_reports = trend_company
+
+    result = comparable(pooled_reps_report(week_reports[week_index]))
+
+    expected = WEEK_FIGURES[week_index]
+    assert expected == result
+
+
+def test_headline_pools_reps_figures(trend_company):
+    _, week_reports = trend_company
+    rep_review = review.build_rep_review(
+        week_reports[1],
+        pd.DataFrame(columns=["rep_id", "working_days", "time_in_market_s"]),
+        pd.DataFrame(columns=["rep_id", "kind", "value_at_risk"]),
+    )
+    territories = pd.DataFrame(
+        {
+            "active_outlets": [6],
+            "visited_outlets": [5],
+            "neglected_outlets": [0],
+            "overdue_outlets": [0],
+        }
+    )
+
+    result = comparable(review.review_headline(rep_review, territories))
+
+    expected = WEEK_FIGURES[1]
+    assert expected == result
+
+
+def test_rep_changes_blank_without_previous_row():
+    now = pd.DataFrame(
+        {
+            "rep_id": ["r1", "r2", "r3"],
+            "visits": [6, 1, 4],
+            "strike_rate": [0.4, 0.0, math.nan],
+        }
+    )
+    before = pd.DataFrame(
+        {"rep_id": ["r1", "r3"], "visits": [8, 0], "strike_rate": [0.25, 0.5]}
+    )
+
+    result = review.rep_changes(now, before, ["visits", "strike_rate"])
+
+    # r2 has no row in the period before; r3's strike rate is undefined now.
+    expected_visits = [-2.0, None, 4.0]
+    expected_strike = [pytest.approx(0.15), None, None]
+    assert as_literals(result["visits_change"]) == expected_visits
+    assert as_literals(result["strike_rate_change"]) == expected_strike
+    assert list(result["visits"]) == [6, 1, 4]
+
+
+def as_literals(values: pd.Series) -> list:
+    return [None if pd.isna(value) else value for value in values]

@@ -15,7 +15,14 @@ from metrics.summary import HEADLINE_FIELDS
 from tests.database import sqlite_database
 from tests.review_company import ROWS
 
-FIELDS = [*HEADLINE_FIELDS, "revenue_at_risk", "time_in_market_min", "off_site_visits"]
+FIELDS = [
+    *HEADLINE_FIELDS,
+    *review.REP_TOTALS,
+    "average_order_value",
+    "lines_per_call",
+    "revenue_at_risk",
+    "time_in_market_min",
+]
 
 
 def week_headline(engine, week: Period, scope: Scope, settings: Settings) -> dict:

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -44,8 +45,33 @@ def test_overview_tiles(app):
         # 1,200 s over 7 rep-days with a visit.
         "Time in market": "0h 03m",
         "Off-site visits": "1",
+        "Productive visits": "3",
+        "Orders": "3",
+        "Average order value": "60",
+        # Lines of a, b, e and g (dated after the week, linked to v1): 10 / 3.
+        "Lines per call": "3.3",
+        "Return value": "-20",
+        "Planned calls": "6",
+        "Calls on plan": "2",
+        "Planned outlets": "5",
+        "Off-beat visits": "5",
     }
     assert result == expected
+
+
+def test_overview_tiles_change_against_previous_week(app):
+    app.run()
+
+    result = {metric.label: metric.proto.delta for metric in app.metric}
+
+    # The week before had no visit or order; r1 planned 6 outlets on 02-23
+    # and r3 o8 on 02-27, all skipped.
+    assert result["Planned calls"] == "-1"
+    assert result["Planned outlets"] == "-2"
+    assert result["Off-beat visits"] == "+5"
+    assert result["Return value"] == "-20"
+    # No order in the week before, so the average has nothing to compare with.
+    assert result["Average order value"] == ""
 
 
 def test_overview_lists_exceptions(app):
@@ -72,6 +98,14 @@ def test_rep_performance_table(app):
     assert table.loc["r1", "beat_compliance"] == 0.4
     assert table.loc["r1", "skipped_outlets"] == 1
     assert table.loc["r1", "order_value"] == 180.0
+    # Changes against 02-23 to 03-01, when r1 skipped all 6 planned outlets
+    # and no rep made a visit. r4 has no row then, so its changes are blank.
+    assert table.loc["r1", "visits_change"] == 4
+    assert table.loc["r1", "beat_compliance_change"] == 40
+    assert table.loc["r1", "skipped_outlets_change"] == -5
+    assert table.loc["r1", "order_value_change"] == 180.0
+    assert table.loc["r4", "visits"] == 1
+    assert pd.isna(table.loc["r4", "visits_change"])
     skipped = app.dataframe[1].value
     assert list(zip(skipped["rep_id"], skipped["outlet_id"])) == [("r1", "o9"), ("r2", "o5")]
     assert list(skipped["missed_in_a_row"]) == ["9", "1"]

@@ -130,6 +130,7 @@ def test_printable_page_escapes_the_title():
         (0.615, "percent", "62%"),
         (12400.4, "money", "₹12,400"),
         (365.0, "minutes", "6h 05m"),
+        (10 / 3, "decimal", "3.3"),
         (float("nan"), "percent", "–"),
     ],
 )
@@ -149,6 +150,7 @@ def test_format_figure(value, unit, expected):
         (1_250_000.0, "count", "1.25M"),
         (0.615, "percent", "62%"),
         (269.0, "minutes", "4h 29m"),
+        (2.45, "decimal", "2.5"),
     ],
 )
 def test_format_figure_compact(value, unit, expected):
@@ -162,6 +164,10 @@ def test_format_figure_compact(value, unit, expected):
         (900.0, 1200.0, "money", "-₹300"),
         (130.0, 118.0, "minutes", "+12 min"),
         (5.0, 3.0, "count", "+2"),
+        (2.5, 2.9, "decimal", "-0.4"),
+        (5.06, 5.1, "decimal", "+0.0"),
+        (0.614, 0.616, "percent", "+0 pts"),
+        (900.2, 900.6, "money", "+₹0"),
         (5.0, float("nan"), "count", None),
     ],
 )

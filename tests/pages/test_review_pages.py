@@ -76,10 +76,22 @@ def test_tiles_show_change_and_thirteen_weeks(overview):
     assert labels == [
         "Visits", "Strike rate", "Beat compliance", "Skipped outlets", "Revenue at risk",
         "Coverage", "Neglected outlets", "Order value", "Time in market", "Off-site visits",
+        "Productive visits", "Orders", "Average order value", "Lines per call",
+        "Return value", "Planned calls", "Calls on plan", "Planned outlets",
+        "Off-beat visits",
     ]  # fmt: skip
     for metric in overview.metric:
         assert metric.proto.delta, metric.label
         assert len(metric.proto.chart_data) == 13, metric.label
+
+
+def test_skipped_outlets_tile_says_it_sums_reps(overview):
+    tiles = {metric.label: metric for metric in overview.metric}
+
+    result = tiles["Skipped outlets"].proto.help
+
+    assert result.startswith("Summed over reps:")
+    assert "An outlet skipped by two reps counts twice" in result
 
 
 def test_threshold_note_lists_conditions(overview):
@@ -140,6 +152,14 @@ def test_rep_table_costliest_first(overview):
     at_risk = list(table.value["revenue_at_risk"].dropna())
     assert at_risk == sorted(at_risk, reverse=True)
     assert table.value["rep_name"].iloc[0] == "Nitin Khanna"
+    changes = [name for name in table.value.columns if name.endswith("_change")]
+    assert changes == [
+        "visits_change",
+        "strike_rate_change",
+        "beat_compliance_change",
+        "skipped_outlets_change",
+        "order_value_change",
+    ]
     # Undefined ratios show as blank cells, not as the word None.
     assert table.proto.placeholder == ""
 
