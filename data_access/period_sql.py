@@ -66,9 +66,8 @@ def scoped_rep_conditions(scope: Scope) -> list[sa.ColumnElement[bool]]:
 def scoped_rep_ids(scope: Scope) -> sa.Select:
     """rep_id of every rep the scope may see, by the rep's current territory.
 
-    NOTE: the period queries of review_queries (weekly trend figures, rep
-    call lists, time in market) still scope by this, not by the rep's
-    territory on each date as PeriodSQL.for_scope does over a history.
+    Period figures over a rep_territories history scope by the rep's
+    territory on each date instead (PeriodSQL.for_scope).
     """
     return sa.select(reps.c.rep_id).where(*scoped_rep_conditions(scope))
 

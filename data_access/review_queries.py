@@ -5,7 +5,11 @@ week-by-week figures of the trend.
 Like data_access.queries, each function takes the engine, the period, the
 viewer's scope and the settings, applies the scope inside and returns
 aggregates (per rep, rep-day, rep-outlet pair or week) as a DataFrame. An
-empty result is an empty frame with the same columns.
+empty result is an empty frame with the same columns. Over a rep_territories
+history, a region or territory limit keeps a rep's visits, planned calls and
+orders of the dates on which the rep belonged to one of its territories, as
+the reports do. An outlet's order history, which prices a skip, still counts
+every rep's visits.
 
 Two PeriodSQL objects cannot share one statement because their common table
 expressions have the same names. A query that needs dates before the period
@@ -13,18 +17,22 @@ expressions have the same names. A query that needs dates before the period
 PeriodSQL over a longer span and filters by date inside it.
 """
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pandas as pd
 import sqlalchemy as sa
 
-from data_access import schema
+from data_access import schema, territory_history
 from data_access.dialect import day_number, local_date, seconds_between
 from data_access.filters import Period, Scope, Settings
 from data_access.period_sql import (
     PeriodSQL,
+    rep_ids_near_territories,
     scoped_outlet_conditions,
     scoped_rep_ids,
+    scoped_territory_ids,
+    territory_on,
 )
 from data_access.queries import fetch_frame
 
@@ -77,6 +85,53 @@ def _off_site(facts: sa.FromClause, settings: Settings) -> sa.ColumnElement:
     return sa.case((facts.c.distance_m > settings.off_site_m, 1), else_=0)
 
 
+def _scoped_period_sql(
+    engine: sa.Engine, period: Period, scope: Scope, settings: Settings
+) -> PeriodSQL:
+    """Build the blocks of the scope's reps, by the rep's territory on each date
+    when the database stores a territory history."""
+    history = territory_history.scope_follows_history(engine, scope)
+    return PeriodSQL.for_scope(period, settings, scope, history=history)
+
+
+@dataclass(frozen=True)
+class _ScopedReps:
+    """The reps of a scope for queries whose PeriodSQL is scoped by outlet.
+
+    With history (a territory history and a region or territory limit), a
+    rep's row counts only when the rep belonged to one of the scope's
+    territories on the row's date, as in PeriodSQL.for_scope. period bounds
+    the dates of those rows.
+    """
+
+    scope: Scope
+    period: Period
+    history: bool
+
+    @classmethod
+    def of(cls, engine: sa.Engine, scope: Scope, period: Period) -> "_ScopedReps":
+        history = territory_history.scope_follows_history(engine, scope)
+        return cls(scope, period, history)
+
+    @property
+    def rep_ids(self) -> sa.Select:
+        """rep_id of the reps who may have rows in scope. With history this is
+        a superset, which rows() narrows date by date."""
+        if self.history:
+            return rep_ids_near_territories(self.scope, self.period)
+        return scoped_rep_ids(self.scope)
+
+    def rows(
+        self, rep_id: sa.ColumnElement, day: sa.ColumnElement
+    ) -> list[sa.ColumnElement[bool]]:
+        """WHERE conditions that keep a row of rep_id on the local date day."""
+        conditions = [rep_id.in_(self.rep_ids)]
+        if self.history:
+            in_scope = territory_on(rep_id, day).in_(scoped_territory_ids(self.scope))
+            conditions.append(in_scope)
+        return conditions
+
+
 # Time in market
 
 
@@ -113,7 +168,7 @@ def rep_days(
     check-out is the latest check_out of the day, or check_in for a visit
     without a usable check_out), time_in_market_s (seconds between them).
     """
-    sql = PeriodSQL(period, settings, rep_ids=scoped_rep_ids(scope))
+    sql = _scoped_period_sql(engine, period, scope, settings)
     spans = _rep_day_spans(sql, settings)
     statement = sa.select(
         spans,
@@ -135,7 +190,7 @@ def rep_time_in_market(
     time_in_market_s (the sum over those days of last check-out minus first
     check-in). Reps without visits have no row.
     """
-    sql = PeriodSQL(period, settings, rep_ids=scoped_rep_ids(scope))
+    sql = _scoped_period_sql(engine, period, scope, settings)
     spans = _rep_day_spans(sql, settings)
     day_length = seconds_between(spans.c.first_check_in, spans.c.last_check_out)
     statement = (
@@ -164,7 +219,9 @@ def rep_call_list(
     else it is off-beat) and one row per planned call without a visit that
     day. other_visit_date is, for such a call, the rep's first visit to the
     outlet on another day of the period (missing when the rep never came).
-    The rep must be in scope, otherwise the frame is empty.
+    The rep must be in scope, otherwise the frame is empty. Under a region
+    or territory limit over a territory history, only the rep's dates in
+    those territories are listed.
 
     Columns: call_date, outlet_id, outlet_name, outlet_class, outlet_latitude,
     outlet_longitude, planned, visit_id, check_in, check_out (naive UTC),
@@ -172,8 +229,7 @@ def rep_call_list(
     order_value (positive orders linked to the visit), no_order_reason,
     other_visit_date.
     """
-    rep_ids = scoped_rep_ids(scope).where(reps.c.rep_id == rep_id)
-    sql = PeriodSQL(period, settings, rep_ids=rep_ids)
+    sql = _rep_period_sql(engine, period, scope, settings, rep_id)
     facts = sql.visit_facts
     kept = sql.period_visits
     planned = sql.planned_calls
@@ -280,6 +336,21 @@ def rep_call_list(
     return frame
 
 
+def _rep_period_sql(
+    engine: sa.Engine, period: Period, scope: Scope, settings: Settings, rep_id: str
+) -> PeriodSQL:
+    """Build the blocks of one rep of the scope, as PeriodSQL.for_scope does
+    for all of them. With a territory history they keep only the rep's rows
+    on dates in the scope's territories."""
+    if not territory_history.scope_follows_history(engine, scope):
+        rep_ids = scoped_rep_ids(scope).where(reps.c.rep_id == rep_id)
+        return PeriodSQL(period, settings, rep_ids=rep_ids)
+    rep_ids = rep_ids_near_territories(scope, period).where(reps.c.rep_id == rep_id)
+    return PeriodSQL(
+        period, settings, rep_ids=rep_ids, territory_ids=scoped_territory_ids(scope)
+    )
+
+
 # Order history, the basis of revenue at risk
 
 
@@ -287,8 +358,8 @@ def _lookback_start(period: Period) -> date:
     return min(period.start, period.end - timedelta(weeks=LOOKBACK_WEEKS, days=-1))
 
 
-def _plan_territory_outlet_ids(scope: Scope) -> sa.Select:
-    """Select the outlets on a scoped rep's beat and every outlet of their territories.
+def _plan_territory_outlet_ids(rep_ids: sa.Select) -> sa.Select:
+    """Select the outlets on the beats of rep_ids and every outlet of their territories.
 
     These are the outlets whose visits price a scoped rep's skips: the
     skipped outlets themselves and their territories' other outlets. An
@@ -300,7 +371,7 @@ def _plan_territory_outlet_ids(scope: Scope) -> sa.Select:
         .select_from(
             beat_outlets.join(beats, beats.c.beat_id == beat_outlets.c.beat_id)
         )
-        .where(beats.c.rep_id.in_(scoped_rep_ids(scope)))
+        .where(beats.c.rep_id.in_(rep_ids))
     )
     plan_territories = sa.select(outlets.c.territory_id).where(
         outlets.c.outlet_id.in_(plan_outlets)
@@ -420,10 +491,13 @@ def calls_at_risk(
     span = Period(
         period.start - timedelta(weeks=HISTORY_WEEKS), period.end, period.timezone
     )
-    rep_ids = scoped_rep_ids(scope)
-    sql = PeriodSQL(span, settings, outlet_ids=_plan_territory_outlet_ids(scope))
-    skipped = _skipped_calls(sql, period, rep_ids)
-    off_site = _unproductive_off_site(sql, period, rep_ids, settings)
+    # The blocks read every rep's visits to the outlets that price the skips,
+    # and scoped_reps keeps the scope's own calls among them.
+    scoped_reps = _ScopedReps.of(engine, scope, span)
+    outlet_ids = _plan_territory_outlet_ids(scoped_reps.rep_ids)
+    sql = PeriodSQL(span, settings, outlet_ids=outlet_ids)
+    skipped = _skipped_calls(sql, period, scoped_reps)
+    off_site = _unproductive_off_site(sql, period, scoped_reps, settings)
     kinds = sa.union_all(
         sa.select(
             skipped.c.rep_id,
@@ -472,14 +546,15 @@ def calls_at_risk(
     return _float_history(fetch_frame(engine, "calls_at_risk", statement))
 
 
-def _skipped_calls(sql: PeriodSQL, period: Period, rep_ids: sa.Select) -> sa.CTE:
+def _skipped_calls(sql: PeriodSQL, period: Period, scoped_reps: _ScopedReps) -> sa.CTE:
     """(rep_id, outlet_id) planned for a scoped rep in the period and not visited
     by that rep in it, with planned_calls, first_plan_date, last_plan_date."""
     planned = sql.planned_calls
     kept = sql.period_visits
     visited = _distinct_cte(
         sa.select(kept.c.rep_id, kept.c.outlet_id).where(
-            kept.c.visit_date >= period.start, kept.c.rep_id.in_(rep_ids)
+            kept.c.visit_date >= period.start,
+            *scoped_reps.rows(kept.c.rep_id, kept.c.visit_date),
         ),
         "period_visited_pairs",
     )
@@ -502,7 +577,7 @@ def _skipped_calls(sql: PeriodSQL, period: Period, rep_ids: sa.Select) -> sa.CTE
         )
         .where(
             planned.c.plan_date >= period.start,
-            planned.c.rep_id.in_(rep_ids),
+            *scoped_reps.rows(planned.c.rep_id, planned.c.plan_date),
             visited.c.rep_id.is_(None),
         )
         .group_by(planned.c.rep_id, planned.c.outlet_id)
@@ -511,7 +586,7 @@ def _skipped_calls(sql: PeriodSQL, period: Period, rep_ids: sa.Select) -> sa.CTE
 
 
 def _unproductive_off_site(
-    sql: PeriodSQL, period: Period, rep_ids: sa.Select, settings: Settings
+    sql: PeriodSQL, period: Period, scoped_reps: _ScopedReps, settings: Settings
 ) -> sa.CTE:
     """(rep_id, outlet_id, visits): the period's off-site visits without an order."""
     facts = sql.visit_facts
@@ -519,7 +594,7 @@ def _unproductive_off_site(
         sa.select(facts.c.rep_id, facts.c.outlet_id, sa.func.count().label("visits"))
         .where(
             facts.c.visit_date >= period.start,
-            facts.c.rep_id.in_(rep_ids),
+            *scoped_reps.rows(facts.c.rep_id, facts.c.visit_date),
             facts.c.distance_m > settings.off_site_m,
             facts.c.productive == 0,
         )
@@ -556,7 +631,10 @@ def skip_details(
     searched = Period(
         period.end - timedelta(days=LAST_VISIT_DAYS - 1), period.end, period.timezone
     )
-    planned = PeriodSQL(lookback, settings, rep_ids=scoped_rep_ids(scope)).planned_calls
+    scoped_reps = _ScopedReps.of(engine, scope, lookback)
+    planned = PeriodSQL.for_scope(
+        lookback, settings, scope, history=scoped_reps.history
+    ).planned_calls
 
     period_pairs = (
         sa.select(planned.c.rep_id, planned.c.outlet_id)
@@ -564,7 +642,7 @@ def skip_details(
         .group_by(planned.c.rep_id, planned.c.outlet_id)
         .cte("period_planned_pairs")
     )
-    rep_visits = _rep_last_visits(period_pairs, searched, scoped_rep_ids(scope))
+    rep_visits = _rep_last_visits(period_pairs, searched, scoped_reps.rep_ids)
     unvisited = (
         sa.select(period_pairs.c.rep_id, period_pairs.c.outlet_id)
         .select_from(
@@ -764,7 +842,7 @@ def weekly_rep_figures(
     report counts a one-week period.
     """
     _check_whole_weeks(span)
-    sql = PeriodSQL(span, settings, rep_ids=scoped_rep_ids(scope))
+    sql = _scoped_period_sql(engine, span, scope, settings)
     weeks = _week_rows(span)
     visit_counts = _weekly_visit_counts(sql, span, settings)
     plan_counts = _weekly_plan_counts(sql, span)
@@ -902,7 +980,11 @@ def weekly_order_figures(
     return_value (sum of negative values). Weeks without orders have no row.
     """
     _check_whole_weeks(span)
-    period_orders = PeriodSQL(span, settings).period_orders
+    # With a territory history, period_orders keeps only the orders of dates
+    # on which their rep belonged to a territory of the scope.
+    scoped_reps = _ScopedReps.of(engine, scope, span)
+    sql = PeriodSQL.for_scope(span, settings, scope, history=scoped_reps.history)
+    period_orders = sql.period_orders
     week = _week_index(period_orders.c.order_date, span.start).label("week_index")
     positive = period_orders.c.value > 0
     statement = (
@@ -916,7 +998,7 @@ def weekly_order_figures(
                 sa.case((period_orders.c.value < 0, period_orders.c.value), else_=0)
             ).label("return_value"),
         )
-        .where(period_orders.c.rep_id.in_(scoped_rep_ids(scope)))
+        .where(period_orders.c.rep_id.in_(scoped_reps.rep_ids))
         .group_by(week)
         .order_by(week)
     )
@@ -1089,10 +1171,11 @@ def weekly_skipped_calls(
     calls_at_risk.
     """
     _check_whole_weeks(span)
-    rep_ids = scoped_rep_ids(scope)
     base = span.start - timedelta(weeks=HISTORY_WEEKS)
     reach = Period(base, span.end, span.timezone)
-    sql = PeriodSQL(reach, settings, outlet_ids=_plan_territory_outlet_ids(scope))
+    scoped_reps = _ScopedReps.of(engine, scope, reach)
+    outlet_ids = _plan_territory_outlet_ids(scoped_reps.rep_ids)
+    sql = PeriodSQL(reach, settings, outlet_ids=outlet_ids)
     planned = sql.planned_calls
     kept = sql.period_visits
 
@@ -1103,8 +1186,7 @@ def weekly_skipped_calls(
             kept.c.rep_id,
             kept.c.outlet_id,
             _week_index(kept.c.visit_date, base).label("week_number"),
-        )
-        .where(kept.c.rep_id.in_(rep_ids)),
+        ).where(*scoped_reps.rows(kept.c.rep_id, kept.c.visit_date)),
         "weekly_rep_visited",
     )
     skipped = (
@@ -1125,7 +1207,7 @@ def weekly_skipped_calls(
         )
         .where(
             planned.c.plan_date >= span.start,
-            planned.c.rep_id.in_(rep_ids),
+            *scoped_reps.rows(planned.c.rep_id, planned.c.plan_date),
             visited.c.rep_id.is_(None),
         )
         .group_by(plan_week, planned.c.outlet_id)

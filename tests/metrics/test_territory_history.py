@@ -12,7 +12,7 @@ By hand, for the week 2026-03-02 to 03-08:
   plans o3 and o4, and o4 was skipped: 1 visit, 1 productive, 1 of 2 calls.
 """
 
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 import pytest
@@ -21,11 +21,15 @@ import sqlalchemy as sa
 from data_access import (
     health_queries,
     queries,
+    review_queries,
     summaries,
     summary_queries,
     territory_history,
 )
+from data_access.engine import create_engine
 from data_access.filters import Period, Scope, Settings
+from fixtures.demo import build_demo_database
+from metrics import review
 from metrics.report import main
 from metrics.reports import (
     build_territories_report,
@@ -35,6 +39,8 @@ from metrics.reports import (
 )
 from tests.database import fill_database, sqlite_database
 from tests.metrics.small_company import ROWS as SMALL_COMPANY
+from tests.metrics.test_weekly_headlines import assert_same_figures, week_headline
+from tests.metrics.test_weekly_headlines import trend as weekly_trend
 
 MOVED_ROWS = {
     "regions": [{"region_id": "R1", "name": "West"}],
@@ -349,3 +355,269 @@ def test_summary_path_follows_territory_of_day(tmp_path):
 
     assert result == MUMBAI
     assert weekly == MUMBAI
+
+
+# The Overview's trend and the rep drill-downs under a territory or region
+# filter. TREND_SPAN adds the week before the move, 2026-02-23 to 03-01, when
+# Asha was in T1 all week: her Monday beat b1 planned o1 and o2, Bilal's
+# Tuesday beat b3 planned o1, and nobody visited.
+TREND_SPAN = Period(date(2026, 2, 23), date(2026, 3, 8))
+WEEK_BEFORE = Period(date(2026, 2, 23), date(2026, 3, 1))
+TREND_WEEKS = [WEEK_BEFORE, WEEK]
+REP_COUNTS = [
+    "visits",
+    "productive_visits",
+    "order_lines",
+    "off_beat_visits",
+    "off_site_visits",
+    "visits_without_fix",
+    "planned_calls",
+    "calls_on_plan",
+    "planned_outlets",
+    "skipped_outlets",
+]
+ORDER_FIGURES = ["order_value", "orders", "return_value"]
+
+
+def week_row(weeks: pd.DataFrame, week_index: int, columns: list[str]) -> dict:
+    """One week of a weekly query as plain numbers, zeros for a missing week."""
+    row = weeks[weeks["week_index"] == week_index]
+    return {name: float(row[name].sum()) for name in columns}
+
+
+def reps_totals(engine, week: Period, scope: Scope, columns: list[str]) -> dict:
+    """The reps report's counts of one week, summed over the reps in scope."""
+    activity = queries.rep_activity(engine, week, scope, Settings())
+    return {name: float(activity[name].sum()) for name in columns}
+
+
+@pytest.mark.parametrize(("scope", "_"), FILTERS, ids=FILTER_IDS)
+def test_trend_rep_figures_equal_reps_report(split_engine, scope, _):
+    weeks = review_queries.weekly_rep_figures(
+        split_engine, TREND_SPAN, scope, Settings()
+    )
+
+    for week_index, week in enumerate(TREND_WEEKS):
+        result = week_row(weeks, week_index, REP_COUNTS)
+        expected = reps_totals(split_engine, week, scope, REP_COUNTS)
+        assert result == expected, week.start
+
+
+@pytest.mark.parametrize(
+    ("scope", "expected"),
+    [
+        # Asha's o1 and o2 and Bilal's o1, all planned in T1 and skipped.
+        (Scope(territory_ids=("T1",)), [(3, 3), (3, 0)]),
+        # Asha's Friday beat in T2 planned o3 and o4, and o4 was skipped.
+        (Scope(territory_ids=("T2",)), [(0, 0), (2, 1)]),
+    ],
+    ids=["territory-T1", "territory-T2"],
+)
+def test_trend_plans_by_territory_of_day(split_engine, scope, expected):
+    weeks = review_queries.weekly_rep_figures(
+        split_engine, TREND_SPAN, scope, Settings()
+    )
+
+    result = [
+        (int(row.planned_calls), int(row.skipped_outlets))
+        for row in weeks.itertuples(index=False)
+    ]
+
+    assert result == expected
+
+
+@pytest.mark.parametrize(("scope", "_"), FILTERS, ids=FILTER_IDS)
+def test_trend_order_figures_equal_reps_report(split_engine, scope, _):
+    weeks = review_queries.weekly_order_figures(
+        split_engine, TREND_SPAN, scope, Settings()
+    )
+
+    result = week_row(weeks, 1, ORDER_FIGURES)
+
+    expected = reps_totals(split_engine, WEEK, scope, ORDER_FIGURES)
+    assert result == expected
+
+
+def test_trend_orders_keep_rep_limit(split_engine):
+    # Bilal's order c (30), without Asha's T1 orders a and d.
+    scope = Scope(territory_ids=("T1",), rep_ids=("r2",))
+
+    weeks = review_queries.weekly_order_figures(
+        split_engine, TREND_SPAN, scope, Settings()
+    )
+
+    result = week_row(weeks, 1, ORDER_FIGURES)
+    expected = {"order_value": 30.0, "orders": 1.0, "return_value": 0.0}
+    assert result == expected
+
+
+@pytest.mark.parametrize(
+    ("scope", "expected"),
+    [
+        (Scope(territory_ids=("T1",)), [(0, "o1", 2), (0, "o2", 1)]),
+        (Scope(territory_ids=("T2",)), [(1, "o4", 1)]),
+        (Scope(region_ids=("R1",)), [(0, "o1", 2), (0, "o2", 1)]),
+        (Scope(region_ids=("R2",)), [(1, "o4", 1)]),
+    ],
+    ids=FILTER_IDS,
+)
+def test_trend_skipped_calls_by_territory_of_day(split_engine, scope, expected):
+    weeks = review_queries.weekly_skipped_calls(
+        split_engine, TREND_SPAN, scope, Settings()
+    )
+
+    result = [
+        (int(row.week_index), row.outlet_id, int(row.skipped_calls))
+        for row in weeks.itertuples(index=False)
+    ]
+
+    assert result == expected
+
+
+@pytest.mark.parametrize(("scope", "_"), FILTERS, ids=FILTER_IDS)
+def test_trend_skipped_calls_equal_week_calls_at_risk(split_engine, scope, _):
+    settings = Settings()
+    weeks = review_queries.weekly_skipped_calls(
+        split_engine, TREND_SPAN, scope, settings
+    )
+
+    for week_index, week in enumerate(TREND_WEEKS):
+        at_risk = review_queries.calls_at_risk(split_engine, week, scope, settings)
+        skipped = at_risk[at_risk["kind"] == "skipped"]
+        result = week_row(weeks, week_index, ["skipped_calls"])["skipped_calls"]
+        # Every beat runs once a week, so each skipped outlet is one call.
+        expected = reps_totals(split_engine, week, scope, ["skipped_outlets"])
+        assert result == expected["skipped_outlets"], week.start
+        assert result == float(skipped["calls"].sum()), week.start
+
+
+def test_skip_details_follow_territory_of_day(split_engine):
+    scope = Scope(territory_ids=("T1",))
+
+    details = review_queries.skip_details(split_engine, WEEK_BEFORE, scope, Settings())
+
+    # Both beats started in January: eight Monday and eight Tuesday runs up
+    # to 03-01, none visited.
+    result = [
+        (row.rep_id, row.outlet_id, int(row.consecutive_missed_calls))
+        for row in details.itertuples(index=False)
+    ]
+    expected = [("r1", "o1", 8), ("r1", "o2", 8), ("r2", "o1", 8)]
+    assert result == expected
+
+
+@pytest.mark.parametrize(
+    ("scope", "expected"),
+    [
+        # Asha's Monday (v1 10:00, v2 11:00) and Bilal's Tuesday (v5).
+        (
+            Scope(territory_ids=("T1",)),
+            [("r1", date(2026, 3, 2), 2), ("r2", date(2026, 3, 3), 1)],
+        ),
+        # Asha's Friday (v3) only.
+        (Scope(territory_ids=("T2",)), [("r1", date(2026, 3, 6), 1)]),
+    ],
+    ids=["territory-T1", "territory-T2"],
+)
+def test_rep_days_by_territory_of_day(split_engine, scope, expected):
+    days = review_queries.rep_days(split_engine, WEEK, scope, Settings())
+
+    result = [
+        (row.rep_id, row.visit_date, int(row.visits))
+        for row in days.itertuples(index=False)
+    ]
+
+    assert result == expected
+
+
+@pytest.mark.parametrize(
+    ("scope", "expected"),
+    [
+        (Scope(territory_ids=("T1",)), [("r1", 1, 3600.0), ("r2", 1, 0.0)]),
+        (Scope(territory_ids=("T2",)), [("r1", 1, 0.0)]),
+    ],
+    ids=["territory-T1", "territory-T2"],
+)
+def test_time_in_market_by_territory_of_day(split_engine, scope, expected):
+    time = review_queries.rep_time_in_market(split_engine, WEEK, scope, Settings())
+
+    result = [
+        (row.rep_id, int(row.working_days), float(row.time_in_market_s))
+        for row in time.itertuples(index=False)
+    ]
+
+    assert result == expected
+
+
+@pytest.mark.parametrize(
+    ("scope", "expected"),
+    [
+        (
+            Scope(territory_ids=("T1",)),
+            [(date(2026, 3, 2), "o1", "v1"), (date(2026, 3, 2), "o2", "v2")],
+        ),
+        (
+            Scope(territory_ids=("T2",)),
+            [(date(2026, 3, 6), "o3", "v3"), (date(2026, 3, 6), "o4", None)],
+        ),
+    ],
+    ids=["territory-T1", "territory-T2"],
+)
+def test_call_list_by_territory_of_day(split_engine, scope, expected):
+    calls = review_queries.rep_call_list(split_engine, WEEK, scope, Settings(), "r1")
+
+    result = [
+        (row.call_date, row.outlet_id, None if pd.isna(row.visit_id) else row.visit_id)
+        for row in calls.itertuples(index=False)
+    ]
+
+    assert result == expected
+
+
+def test_trend_on_postgres_matches_sqlite(split_engine, fresh_postgres_url):
+    engine = fill_database(fresh_postgres_url, SPLIT_REGION_ROWS)
+    scope = Scope(territory_ids=("T1",))
+    functions = [
+        review_queries.weekly_rep_figures,
+        review_queries.weekly_order_figures,
+        review_queries.weekly_skipped_calls,
+    ]
+    try:
+        result = [
+            function(engine, TREND_SPAN, scope, Settings()) for function in functions
+        ]
+    finally:
+        engine.dispose()
+
+    expected = [
+        function(split_engine, TREND_SPAN, scope, Settings()) for function in functions
+    ]
+    for result_frame, expected_frame in zip(result, expected, strict=True):
+        pd.testing.assert_frame_equal(result_frame, expected_frame, check_dtype=False)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    path = tmp_path_factory.mktemp("moved_demo") / "demo.sqlite"
+    build_demo_database(path, seed=7, end_date=date(2026, 3, 1))
+    engine = create_engine(f"sqlite:///{path}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.mark.parametrize("territory_id", ["PUN", "MUM"])
+def test_demo_trend_around_move_equals_reports(demo, territory_id):
+    # The demo's moved rep served Pune (PUN) until 2026-01-04 and Mumbai (MUM)
+    # from Monday 01-05, the first day of week 5 of this span.
+    settings = Settings()
+    scope = Scope(territory_ids=(territory_id,))
+    span = review.trend_span(
+        date(2026, 3, 1), settings.week_start, 13, settings.timezone
+    )
+    weeks = weekly_trend(demo, span, scope, settings)
+
+    for week_index in (4, 5):
+        start = span.start + timedelta(weeks=week_index)
+        week = Period(start, start + timedelta(days=6))
+        expected = week_headline(demo, week, scope, settings)
+        assert_same_figures(weeks.iloc[week_index].to_dict(), expected)
