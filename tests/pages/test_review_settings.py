@@ -87,7 +87,7 @@ def test_demo_settings_default_to_india(monkeypatch, environment, expected):
     assert (settings.timezone, settings.currency_symbol) == expected
 
 
-def test_settings_default_to_utc_outside_the_demo(monkeypatch):
+def test_settings_default_outside_demo(monkeypatch):
     for name in ("BEATBOARD_TIMEZONE", "BEATBOARD_CURRENCY_SYMBOL"):
         monkeypatch.delenv(name, raising=False)
 
