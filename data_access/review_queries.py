@@ -23,7 +23,7 @@ from datetime import date, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
-from data_access import schema, territory_history
+from data_access import schema, summary_queries, territory_history
 from data_access.dialect import day_number, local_date, seconds_between
 from data_access.filters import Period, Scope, Settings
 from data_access.period_sql import (
@@ -1045,14 +1045,19 @@ def weekly_outlet_figures(
     Each week follows the rules of the outlets report for that week. A
     neglected outlet was not visited in the week, not planned in it, is on a
     beat whose dates overlap it, and had no visit in its neglect window up to
-    the week's last day. An overdue outlet meets only the last condition. Columns: week_index, active_outlets,
-    visited_outlets, neglected_outlets, overdue_outlets; one row per week.
+    the week's last day. An overdue outlet meets only the last condition.
+    Columns: week_index, active_outlets, visited_outlets, neglected_outlets,
+    overdue_outlets; one row per week.
+
+    The visited and planned outlets of each week come from
+    summary_outlet_weeks when the summaries cover the span, else from the
+    raw visits and beats. The neglect windows always read the raw visits,
+    because they end on each week's last day and reach back before the span.
     """
     _check_whole_weeks(span)
     scoped = sa.select(outlets.c.outlet_id).where(
         outlets.c.active.is_(True), *scoped_outlet_conditions(scope)
     )
-    sql = PeriodSQL(span, settings, outlet_ids=scoped)
     weeks = _week_rows(span)
     window = _neglect_window(outlets.c.outlet_class, settings).label("window_days")
     grid = (
@@ -1062,21 +1067,12 @@ def weekly_outlet_figures(
         .cte("outlet_weeks")
     )
 
-    kept = sql.period_visits
-    visited = _distinct_cte(
-        sa.select(
-            kept.c.outlet_id, _week_index(kept.c.visit_date, span.start).label("week_index")
-        ),
-        "weekly_visited_outlets",
-    )
-    planned = sql.planned_calls
-    planned_weeks = _distinct_cte(
-        sa.select(
-            planned.c.outlet_id,
-            _week_index(planned.c.plan_date, span.start).label("week_index"),
-        ),
-        "weekly_planned_outlets",
-    )
+    if summary_queries.summary_status(engine, span, settings).usable:
+        visited, planned_weeks = summary_queries.weekly_outlet_marks(span, scoped)
+        name = "weekly_outlet_figures_from_summaries"
+    else:
+        visited, planned_weeks = _raw_weekly_outlet_marks(span, scoped, settings)
+        name = "weekly_outlet_figures"
     on_beat = _distinct_cte(
         sa.select(grid.c.outlet_id, grid.c.week_index)
         .select_from(
@@ -1117,7 +1113,31 @@ def weekly_outlet_figures(
         .group_by(grid.c.week_index)
         .order_by(grid.c.week_index)
     )
-    return fetch_frame(engine, "weekly_outlet_figures", statement)
+    return fetch_frame(engine, name, statement)
+
+
+def _raw_weekly_outlet_marks(
+    span: Period, scoped: sa.Select, settings: Settings
+) -> tuple[sa.CTE, sa.CTE]:
+    """(outlet_id, week_index) of the scoped outlets visited by anyone in the
+    week, and of those with a planned call in it, from the raw tables."""
+    sql = PeriodSQL(span, settings, outlet_ids=scoped)
+    kept = sql.period_visits
+    visited = _distinct_cte(
+        sa.select(
+            kept.c.outlet_id, _week_index(kept.c.visit_date, span.start).label("week_index")
+        ),
+        "weekly_visited_outlets",
+    )
+    planned = sql.planned_calls
+    planned_weeks = _distinct_cte(
+        sa.select(
+            planned.c.outlet_id,
+            _week_index(planned.c.plan_date, span.start).label("week_index"),
+        ),
+        "weekly_planned_outlets",
+    )
+    return visited, planned_weeks
 
 
 def _same_outlet_week(found: sa.CTE, grid: sa.CTE) -> sa.ColumnElement[bool]:

@@ -364,6 +364,40 @@ def weekly_rep_activity(
     return _with_week_start(frame, period)
 
 
+def weekly_outlet_marks(period: Period, outlet_ids: sa.Select) -> tuple[sa.CTE, sa.CTE]:
+    """Read which outlets were visited and which were planned, week by week,
+    from summary_outlet_weeks; the period must be whole summarised weeks.
+
+    Returns two CTEs of (outlet_id, week_index) rows, week_index 0 being the
+    week of period.start: the outlets of outlet_ids visited by anyone in the
+    week, and those with a planned call in it. These are the
+    weekly_visited_outlets and weekly_planned_outlets of
+    review_queries.weekly_outlet_figures.
+    """
+    in_period = sa.and_(
+        outlet_weeks.c.week_start.between(period.start, period.end),
+        outlet_weeks.c.outlet_id.in_(outlet_ids),
+    )
+    week_index = _week_index(outlet_weeks.c.week_start, period).label("week_index")
+    # Grouped although each (outlet, week) row is unique, so that SQLite
+    # materializes the CTE and builds an automatic index on it for the join
+    # with every outlet-week. Ungrouped, the 13-week national trend took 48 s
+    # instead of 31 s on SQLite.
+    visited = (
+        sa.select(outlet_weeks.c.outlet_id, week_index)
+        .where(in_period, outlet_weeks.c.visits > 0)
+        .group_by(outlet_weeks.c.outlet_id, week_index)
+        .cte("weekly_visited_outlets")
+    )
+    planned = (
+        sa.select(outlet_weeks.c.outlet_id, week_index)
+        .where(in_period, outlet_weeks.c.planned_calls > 0)
+        .group_by(outlet_weeks.c.outlet_id, week_index)
+        .cte("weekly_planned_outlets")
+    )
+    return visited, planned
+
+
 def weekly_territory_coverage(
     engine: sa.Engine, period: Period, scope: Scope, settings: Settings
 ) -> pd.DataFrame:

@@ -7,7 +7,14 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from data_access import queries, schema, summaries, summary_queries, territory_history
+from data_access import (
+    queries,
+    review_queries,
+    schema,
+    summaries,
+    summary_queries,
+    territory_history,
+)
 from data_access.engine import create_engine
 from data_access.filters import Period, Scope, Settings
 from data_access.load import load_directory
@@ -344,4 +351,69 @@ def test_visit_facts_by_lookup_match_windows(engine):
     assert expected["productive"].sum() > 0
     assert expected["off_beat"].sum() > 0
     assert expected["order_lines"].sum() > 0
+    assert_same_frames(result, expected)
+
+
+def first_manager_scope(engine: sa.Engine) -> Scope:
+    manager = queries.rep_list(engine, Scope())["manager_id"].dropna().iloc[0]
+    return Scope(manager_id=manager)
+
+
+def raw_weekly_outlet_figures(copied_engine: sa.Engine, scope: Scope) -> pd.DataFrame:
+    """Compute weekly_outlet_figures of THREE_WEEKS from the raw tables, after
+    deleting the summary_weeks rows of the copy."""
+    with copied_engine.begin() as connection:
+        connection.execute(schema.summary_weeks.delete())
+    status = summary_queries.summary_status(copied_engine, THREE_WEEKS, SETTINGS)
+    assert not status.usable
+    return review_queries.weekly_outlet_figures(
+        copied_engine, THREE_WEEKS, scope, SETTINGS
+    )
+
+
+@pytest.mark.parametrize("scope_name", ["everything", "territory", "manager"])
+def test_weekly_outlet_figures_match_raw(engine, copied_engine, scope_name):
+    if scope_name == "manager":
+        scope = first_manager_scope(engine)
+    else:
+        scope = SCOPES[scope_name]
+    assert summary_queries.summary_status(engine, THREE_WEEKS, SETTINGS).usable
+
+    result = review_queries.weekly_outlet_figures(engine, THREE_WEEKS, scope, SETTINGS)
+
+    expected = raw_weekly_outlet_figures(copied_engine, scope)
+    assert list(expected["week_index"]) == [0, 1, 2]
+    assert expected["visited_outlets"].sum() > 0
+    assert expected["visited_outlets"].sum() < expected["active_outlets"].sum()
+    assert_same_frames(result, expected)
+
+
+def test_weekly_outlet_figures_over_history_match_raw(copied_engine):
+    # A rep of KOL who belonged to PUN until 2026-03-15, then a rebuild.
+    with copied_engine.begin() as connection:
+        schema.rep_territories.create(connection, checkfirst=True)
+        rep_id = connection.execute(
+            sa.select(schema.reps.c.rep_id)
+            .where(schema.reps.c.territory_id == "KOL")
+            .limit(1)
+        ).scalar_one()
+        connection.execute(
+            schema.rep_territories.insert(),
+            [
+                {"rep_id": rep_id, "territory_id": "PUN",
+                 "valid_from": date(2026, 1, 1), "valid_to": date(2026, 3, 15)},
+                {"rep_id": rep_id, "territory_id": "KOL",
+                 "valid_from": date(2026, 3, 16), "valid_to": None},
+            ],
+        )  # fmt: skip
+    summaries.build_summaries(copied_engine, THREE_WEEKS.start, LAST_DAY, SETTINGS)
+    scope = SCOPES["territory"]
+    assert territory_history.scope_follows_history(copied_engine, scope)
+
+    result = review_queries.weekly_outlet_figures(
+        copied_engine, THREE_WEEKS, scope, SETTINGS
+    )
+
+    expected = raw_weekly_outlet_figures(copied_engine, scope)
+    assert expected["visited_outlets"].sum() > 0
     assert_same_frames(result, expected)
