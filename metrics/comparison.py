@@ -13,6 +13,7 @@ from datetime import date, timedelta
 import pandas as pd
 
 from metrics import kpi
+from metrics.reports import TERRITORY_COLUMNS
 from metrics.status import STATUSES
 
 UNASSIGNED = "Unassigned"
@@ -28,22 +29,9 @@ RATIOS = [
     "outlets_per_rep",
     "planned_calls_per_rep",
 ]
+# The territories report's columns, then the team-load figures beside them.
 TERRITORY_GROUP_COLUMNS = [
-    "territory_id",
-    "territory_name",
-    "region_id",
-    "active_outlets",
-    "visited_outlets",
-    "coverage",
-    "skipped_outlets",
-    "unplanned_outlets",
-    "neglected_outlets",
-    "not_due_outlets",
-    "visits",
-    "productive_visits",
-    "strike_rate",
-    "beat_compliance",
-    "order_value",
+    *TERRITORY_COLUMNS,
     "planned_calls",
     "calls_on_plan",
     "overdue_outlets",
