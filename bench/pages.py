@@ -219,8 +219,8 @@ def dashboard_server(
     """Run `python serve.py` on 127.0.0.1:port; yield the server's pid."""
     from tests.browser import stop_process, wait_until_healthy
 
-    # Another server on the port would answer the health check and be
-    # measured in place of this one.
+    # Another server on the port would pass the health check and be measured
+    # in place of this one.
     with socket.socket() as probe:
         try:
             probe.bind(("127.0.0.1", port))
@@ -265,8 +265,11 @@ def serve_pages(
     log_file: Path,
     screenshots: Path | None = None,
 ) -> tuple[list[ServedPage], dict[str, float], list[str]]:
-    """Load each page once in Chromium from one server; return the page times,
-    the server's memory after the last page and the requests that were blocked."""
+    """Load each page once in Chromium from one server.
+
+    Returns the page times, the server's memory after the last page and the
+    requests that were blocked.
+    """
     from tests.browser import chromium, watched_page
 
     served = []

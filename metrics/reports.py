@@ -166,7 +166,7 @@ def build_territories_report_from_counts(
     """Build the territories report from counts aggregated per territory.
 
     counts.outlet_flags contains one row per combination of outlet facts with
-    the number of outlets that share it; the status rule of metrics.status
+    the number of outlets that share it. The status rule of metrics.status
     classifies each combination, so every outlet gets the status that the
     outlets report gives it.
     """

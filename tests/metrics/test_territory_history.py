@@ -360,7 +360,7 @@ def test_summary_path_follows_territory_of_day(tmp_path):
 # The Overview's trend and the rep drill-downs under a territory or region
 # filter. TREND_SPAN adds the week before the move, 2026-02-23 to 03-01, when
 # Asha was in T1 all week: her Monday beat b1 planned o1 and o2, Bilal's
-# Tuesday beat b3 planned o1, and nobody visited.
+# Tuesday beat b3 planned o1, and no rep visited.
 TREND_SPAN = Period(date(2026, 2, 23), date(2026, 3, 8))
 WEEK_BEFORE = Period(date(2026, 2, 23), date(2026, 3, 1))
 TREND_WEEKS = [WEEK_BEFORE, WEEK]

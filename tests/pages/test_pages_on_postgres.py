@@ -1,6 +1,6 @@
 """Every page shows the same figures on PostgreSQL as on SQLite, for the same rows.
 
-The pages run through AppTest on the hand-computed review week; each table and
+The pages run through AppTest on the hand-computed review week. Each table and
 tile of each page is compared cell by cell between the two engines.
 """
 
@@ -71,5 +71,5 @@ def test_page_matches_sqlite(monkeypatch, sqlite_url, postgres_company_url, page
     assert result["tiles"] == expected["tiles"]
     assert result["captions"] == expected["captions"]
     assert len(result["tables"]) == len(expected["tables"])
-    for shown, wanted in zip(result["tables"], expected["tables"]):
-        pd.testing.assert_frame_equal(shown, wanted, check_dtype=False)
+    for postgres_table, sqlite_table in zip(result["tables"], expected["tables"]):
+        pd.testing.assert_frame_equal(postgres_table, sqlite_table, check_dtype=False)
