@@ -5,9 +5,11 @@ The engine is passed to cached functions as `_engine`, so it stays out of the
 cache key; `database_key` names the database in the key instead.
 """
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -50,8 +52,13 @@ class View:
     def at(self, period: Period) -> "View":
         """Return the same view for another period."""
         return View(
-            self.engine, self.database_key, period, self.scope, self.settings,
-            self.is_demo, self.presence,
+            self.engine,
+            self.database_key,
+            period,
+            self.scope,
+            self.settings,
+            self.is_demo,
+            self.presence,
         )
 
 
@@ -72,30 +79,60 @@ def current_view() -> View:
     return view
 
 
+# The queries of one period and scope, by the name the cached reader keys on.
+# Each takes (engine, period, scope, settings) and may take one more value,
+# such as a rep_id.
+PERIOD_QUERIES: dict[str, Callable[..., Any]] = {
+    "rep_activity": summary_queries.read_rep_activity,
+    "outlet_activity": summary_queries.read_outlet_activity,
+    "territory_rep_activity": summary_queries.read_territory_rep_activity,
+    "territory_week_visited_outlets": summary_queries.read_territory_week_visited_outlets,
+    "skipped_outlet_list": queries.skipped_outlet_list,
+    "outlet_last_visits": queries.outlet_last_visits,
+    "health_counts": health_queries.health_counts,
+    "affected_rows": health_queries.affected_rows,
+    "set_aside_counts": health_queries.set_aside_counts,
+    "rep_call_list": review_queries.rep_call_list,
+    "rep_time_in_market": review_queries.rep_time_in_market,
+    "calls_at_risk": review_queries.calls_at_risk,
+    "skip_details": review_queries.skip_details,
+    "rep_days": review_queries.rep_days,
+}
+
+
 @st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
-def _rep_activity(
-    _engine: sa.Engine, database_key: str, period: Period, scope: Scope, settings: Settings
+def _read_period(
+    query_name: str,
+    _engine: sa.Engine,
+    database_key: str,
+    period: Period,
+    scope: Scope,
+    settings: Settings,
+    *more: object,
+) -> Any:
+    # One cache for every period query: the key is the query's name, the
+    # database, the filters, the viewer's scope and any further argument.
+    return PERIOD_QUERIES[query_name](_engine, period, scope, settings, *more)
+
+
+def read_period(view: View, query_name: str, *more: object) -> Any:
+    """Run the query of PERIOD_QUERIES named query_name for the view, cached."""
+    return _read_period(
+        query_name,
+        view.engine,
+        view.database_key,
+        view.period,
+        view.scope,
+        view.settings,
+        *more,
+    )
+
+
+@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+def _territory_list(
+    _engine: sa.Engine, database_key: str, scope: Scope
 ) -> pd.DataFrame:
-    return summary_queries.read_rep_activity(_engine, period, scope, settings)
-
-
-@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
-def _outlet_activity(
-    _engine: sa.Engine, database_key: str, period: Period, scope: Scope, settings: Settings
-) -> pd.DataFrame:
-    return summary_queries.read_outlet_activity(_engine, period, scope, settings)
-
-
-@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
-def _territory_list(_engine: sa.Engine, database_key: str, scope: Scope) -> pd.DataFrame:
     return queries.territory_list(_engine, scope)
-
-
-@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
-def _skipped_outlet_list(
-    _engine: sa.Engine, database_key: str, period: Period, scope: Scope, settings: Settings
-) -> pd.DataFrame:
-    return queries.skipped_outlet_list(_engine, period, scope, settings)
 
 
 @st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
@@ -107,17 +144,13 @@ def _territory_boundary_list(
 
 def load_reps_report(view: View) -> pd.DataFrame:
     """Load the reps report of the view's period and scope."""
-    activity = _rep_activity(
-        view.engine, view.database_key, view.period, view.scope, view.settings
-    )
+    activity = read_period(view, "rep_activity")
     return reports.build_reps_report(activity)
 
 
 def load_outlets_report(view: View) -> pd.DataFrame:
     """Load the outlets report with map columns (channel, class, coordinates)."""
-    activity = _outlet_activity(
-        view.engine, view.database_key, view.period, view.scope, view.settings
-    )
+    activity = read_period(view, "outlet_activity")
     return reports.build_outlets_report(activity, view.period, view.settings)
 
 
@@ -132,11 +165,10 @@ def load_territories_report(view: View) -> pd.DataFrame:
     With a rep_territories history, reps who moved count for the territory
     they belonged to on each date, as in metrics.reports.territories_report.
     """
-    arguments = (view.engine, view.database_key, view.period, view.scope, view.settings)
     if _has_rep_territories(view.engine, view.database_key):
-        activity = _territory_rep_activity(*arguments)
+        activity = read_period(view, "territory_rep_activity")
     else:
-        activity = _rep_activity(*arguments)
+        activity = read_period(view, "rep_activity")
     return reports.build_territories_report(
         load_territories(view), activity, load_outlets_report(view)
     )
@@ -144,9 +176,7 @@ def load_territories_report(view: View) -> pd.DataFrame:
 
 def load_skipped_outlets(view: View) -> pd.DataFrame:
     """Load every rep's skipped outlets with the planned calls missed."""
-    return _skipped_outlet_list(
-        view.engine, view.database_key, view.period, view.scope, view.settings
-    )
+    return read_period(view, "skipped_outlet_list")
 
 
 def load_territory_boundaries(view: View) -> pd.DataFrame:
@@ -158,15 +188,6 @@ def stop_with_error(message: str) -> None:
     """Show one sentence that tells the viewer what to do, then stop the page."""
     st.error(message)
     st.stop()
-
-
-@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
-def _territory_week_visited_outlets(
-    _engine: sa.Engine, database_key: str, period: Period, scope: Scope, settings: Settings
-) -> pd.DataFrame:
-    return summary_queries.read_territory_week_visited_outlets(
-        _engine, period, scope, settings
-    )
 
 
 def load_territory_groups(view: View) -> pd.DataFrame:
@@ -190,9 +211,7 @@ def load_weekly_coverage(view: View, groups: pd.DataFrame, weeks: int) -> pd.Dat
     settings = view.settings
     starts = comparison.trend_weeks(view.period.end, settings.week_start, weeks)
     span = Period(starts[0], starts[-1] + timedelta(days=6), view.period.timezone)
-    visited = _territory_week_visited_outlets(
-        view.engine, view.database_key, span, view.scope, settings
-    )
+    visited = read_period(view.at(span), "territory_week_visited_outlets")
     return comparison.weekly_coverage(visited, groups, starts)
 
 
@@ -204,145 +223,49 @@ def _has_rep_territories(_engine: sa.Engine, database_key: str) -> bool:
     return territory_history.has_rep_territories(_engine)
 
 
-@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
-def _territory_rep_activity(
-    _engine: sa.Engine, database_key: str, period: Period, scope: Scope, settings: Settings
-) -> pd.DataFrame:
-    return summary_queries.read_territory_rep_activity(_engine, period, scope, settings)
-
-
 # Data health
-
-
-@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
-def _health_counts(
-    _engine: sa.Engine, database_key: str, period: Period, scope: Scope, settings: Settings
-) -> pd.DataFrame:
-    return health_queries.health_counts(_engine, period, scope, settings)
-
-
-@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
-def _affected_rows(
-    _engine: sa.Engine,
-    database_key: str,
-    period: Period,
-    scope: Scope,
-    settings: Settings,
-    kinds: tuple[str, ...],
-) -> pd.DataFrame:
-    return health_queries.affected_rows(_engine, period, scope, settings, kinds=kinds)
-
-
-@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
-def _set_aside_counts(
-    _engine: sa.Engine, database_key: str, period: Period, scope: Scope, settings: Settings
-) -> dict[str, int]:
-    return health_queries.set_aside_counts(_engine, period, scope, settings)
 
 
 def load_health_counts(view: View) -> pd.DataFrame:
     """Load the affected and checked rows of every data health kind."""
-    return _health_counts(
-        view.engine, view.database_key, view.period, view.scope, view.settings
-    )
+    return read_period(view, "health_counts")
 
 
 def load_affected_rows(view: View, kinds: tuple[str, ...]) -> pd.DataFrame:
     """Load the affected rows of the given data health kinds, in words."""
-    rows = _affected_rows(
-        view.engine, view.database_key, view.period, view.scope, view.settings, kinds
-    )
+    rows = read_period(view, "affected_rows", kinds)
     return health.describe_rows(rows, view.settings)
 
 
 def caption_set_aside(view: View) -> None:
     """Say under a page's KPIs which rows they leave out, such as
     "3 duplicate visits excluded"; draw nothing when none are."""
-    counts = _set_aside_counts(
-        view.engine, view.database_key, view.period, view.scope, view.settings
-    )
+    counts = read_period(view, "set_aside_counts")
     note = health.set_aside_note(counts)
     if note:
         st.caption(note)
 
 
-@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
-def _outlet_last_visits(
-    _engine: sa.Engine,
-    database_key: str,
-    period: Period,
-    scope: Scope,
-    settings: Settings,
-    outlet_id: str,
-) -> pd.DataFrame:
-    return queries.outlet_last_visits(_engine, period, scope, settings, outlet_id)
-
-
 def load_outlet_last_visits(view: View, outlet_id: str) -> pd.DataFrame:
     """Load an outlet's last visits up to the view's last date, newest first."""
-    return _outlet_last_visits(
-        view.engine,
-        view.database_key,
-        view.period,
-        view.scope,
-        view.settings,
-        outlet_id,
-    )
-
-
-@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
-def _rep_call_list(
-    _engine: sa.Engine,
-    database_key: str,
-    period: Period,
-    scope: Scope,
-    settings: Settings,
-    rep_id: str,
-) -> pd.DataFrame:
-    return review_queries.rep_call_list(_engine, period, scope, settings, rep_id)
+    return read_period(view, "outlet_last_visits", outlet_id)
 
 
 def load_rep_call_list(view: View, rep_id: str) -> pd.DataFrame:
     """Load one rep's planned calls and visits of the view's period, day by day."""
-    return _rep_call_list(
-        view.engine, view.database_key, view.period, view.scope, view.settings, rep_id
-    )
+    return read_period(view, "rep_call_list", rep_id)
 
 
 # Weekly review
 
 
 @st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
-def _rep_time_in_market(
-    _engine: sa.Engine, database_key: str, period: Period, scope: Scope, settings: Settings
-) -> pd.DataFrame:
-    return review_queries.rep_time_in_market(_engine, period, scope, settings)
-
-
-@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
-def _calls_at_risk(
-    _engine: sa.Engine, database_key: str, period: Period, scope: Scope, settings: Settings
-) -> pd.DataFrame:
-    return review_queries.calls_at_risk(_engine, period, scope, settings)
-
-
-@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
-def _skip_details(
-    _engine: sa.Engine, database_key: str, period: Period, scope: Scope, settings: Settings
-) -> pd.DataFrame:
-    return review_queries.skip_details(_engine, period, scope, settings)
-
-
-@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
-def _rep_days(
-    _engine: sa.Engine, database_key: str, period: Period, scope: Scope, settings: Settings
-) -> pd.DataFrame:
-    return review_queries.rep_days(_engine, period, scope, settings)
-
-
-@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
 def _weekly_figures(
-    _engine: sa.Engine, database_key: str, span: Period, scope: Scope, settings: Settings
+    _engine: sa.Engine,
+    database_key: str,
+    span: Period,
+    scope: Scope,
+    settings: Settings,
 ) -> dict[str, pd.DataFrame]:
     # The four queries share nothing, so they run at once, each on its own
     # connection; the database does the work, which it spreads over its cores.
@@ -363,25 +286,19 @@ def _weekly_figures(
 def load_priced_calls(view: View) -> pd.DataFrame:
     """Load the calls at risk of the view (skipped outlets, off-site visits
     without an order), each priced at the outlet's usual order."""
-    calls = _calls_at_risk(
-        view.engine, view.database_key, view.period, view.scope, view.settings
-    )
+    calls = read_period(view, "calls_at_risk")
     return review.price_calls(calls)
 
 
 def load_register(view: View) -> pd.DataFrame:
     """Load the skipped-outlet register of the view, costliest skips first."""
-    details = _skip_details(
-        view.engine, view.database_key, view.period, view.scope, view.settings
-    )
+    details = read_period(view, "skip_details")
     return review.build_register(load_priced_calls(view), details)
 
 
 def load_rep_review(view: View) -> pd.DataFrame:
     """Load the reps report with time in market, revenue at risk and shares."""
-    time_in_market = _rep_time_in_market(
-        view.engine, view.database_key, view.period, view.scope, view.settings
-    )
+    time_in_market = read_period(view, "rep_time_in_market")
     return review.build_rep_review(
         load_reps_report(view), time_in_market, load_priced_calls(view)
     )
@@ -396,8 +313,12 @@ def load_weekly_headlines(view: View, weeks: int) -> pd.DataFrame:
     """Load the headline figures of each of the `weeks` weeks that end with the
     week containing the view's last day; weeks start on the configured weekday."""
     settings = view.settings
-    span = review.trend_span(view.period.end, settings.week_start, weeks, settings.timezone)
-    figures = _weekly_figures(view.engine, view.database_key, span, view.scope, settings)
+    span = review.trend_span(
+        view.period.end, settings.week_start, weeks, settings.timezone
+    )
+    figures = _weekly_figures(
+        view.engine, view.database_key, span, view.scope, settings
+    )
     return review.weekly_headlines(span.start, **figures)
 
 
@@ -433,8 +354,8 @@ def load_exceptions(view: View, thresholds: Thresholds) -> pd.DataFrame:
 def load_rep_days(view: View, rep_id: str) -> pd.DataFrame:
     """Load one rep's working days of the view's period: visits, first check-in,
     last check-out and time in market per day."""
-    scope = view.scope.narrowed(rep_ids=(rep_id,))
-    return _rep_days(view.engine, view.database_key, view.period, scope, view.settings)
+    one_rep = replace(view, scope=view.scope.narrowed(rep_ids=(rep_id,)))
+    return read_period(one_rep, "rep_days")
 
 
 # Opening one rep's week
