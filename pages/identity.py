@@ -167,12 +167,18 @@ def picker_order(users: pd.DataFrame) -> pd.DataFrame:
     return users.loc[keys.sort_values(["rank", "name"], kind="stable").index]
 
 
-def user_choice_label(users: pd.DataFrame, user_id: str) -> str:
+def user_choice_label(user_id: str, name: object, role: object) -> str:
     """Return the "View as" picker's label of a user: 'Name (role)'."""
-    row = users[users["user_id"] == user_id].iloc[0]
-    name = row["name"] if isinstance(row["name"], str) and row["name"] else user_id
-    role = ROLE_LABELS.get(row["role"], str(row["role"]))
-    return f"{name} ({role})"
+    shown_name = name if isinstance(name, str) and name else user_id
+    return f"{shown_name} ({ROLE_LABELS.get(role, str(role))})"
+
+
+def user_choices(users: pd.DataFrame) -> tuple[tuple[str, str], ...]:
+    """Return (user_id, label) of every user, in the order of users."""
+    return tuple(
+        (str(user_id), user_choice_label(str(user_id), name, role))
+        for user_id, name, role in zip(users["user_id"], users["name"], users["role"])
+    )
 
 
 def access_contact(configured: str | None, users: pd.DataFrame) -> str:
@@ -286,14 +292,12 @@ def _demo_viewer(engine: sa.Engine) -> Viewer:
     if users.empty:
         return open_viewer()
 
-    choices = tuple(
-        (str(user_id), user_choice_label(users, user_id))
-        for user_id in users["user_id"]
-    )
+    choices = user_choices(users)
     if st.session_state.get(VIEW_AS_KEY) not in dict(choices):
         st.session_state[VIEW_AS_KEY] = default_view_as(users)
     user_id = st.session_state[VIEW_AS_KEY]
     row = users[users["user_id"] == user_id].iloc[0].to_dict()
+    label = dict(choices)[user_id]
     try:
         viewer = viewer_from_row(row, signed_in=False)
     except AccessError as error:
@@ -301,13 +305,13 @@ def _demo_viewer(engine: sa.Engine) -> Viewer:
         log.warning("demo viewer %s has an unusable users row: %s", user_id, error)
         return Viewer(
             user_id=user_id,
-            name=user_choice_label(users, user_id),
+            name=label,
             role=str(row.get("role")),
             scope=Scope(rep_ids=(), territory_ids=(), label="nothing"),
             signed_in=False,
             view_as_choices=choices,
             problem=(
-                f"{user_choice_label(users, user_id)} has an incomplete users row, "
+                f"{label} has an incomplete users row, "
                 "so this view shows no data. Fix the role or scope_id."
             ),
         )

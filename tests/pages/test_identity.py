@@ -13,6 +13,7 @@ from pages.identity import (
     login_providers,
     picker_order,
     signed_in_email,
+    user_choices,
     viewer_from_row,
 )
 
@@ -138,6 +139,18 @@ def test_picker_order_puts_roles_then_names():
         "lm@x.example",
         "odd@x.example",
     ]
+    assert result == expected
+
+
+def test_user_choices_label_name_and_role():
+    result = user_choices(USERS)
+    expected = (
+        ("lm@x.example", "Lena (line manager)"),
+        ("rh@x.example", "Rita (regional head)"),
+        ("ad2@x.example", "Zed (administrator)"),
+        ("ad1@x.example", "Abel (administrator)"),
+        ("odd@x.example", "odd@x.example (auditor)"),
+    )
     assert result == expected
 
 
