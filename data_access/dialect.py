@@ -117,6 +117,33 @@ def _distance_m_postgresql(element: distance_m, compiler: Any, **kw: Any) -> str
     return f"(2 * {EARTH_RADIUS_M} * asin(sqrt(least(1.0, {chord}))))"
 
 
+class unindexed(FunctionElement):
+    """A column's value, written so that SQLite looks it up through no index.
+
+    Without ANALYZE statistics SQLite rates an equality on the first column
+    of any two-column index alike, so it may walk a rep's check-ins (hundreds
+    a week) where an outlet's (one or two a week) would do. A unary + is
+    SQLite's documented way to keep a term off every index. PostgreSQL's
+    planner reads statistics, so there the column stays as it is.
+    """
+
+    inherit_cache = True
+
+    def __init__(self, column: sa.ColumnElement) -> None:
+        self.type = column.type
+        super().__init__(column)
+
+
+@compiles(unindexed)
+def _unindexed_default(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return f"+{compiler.process(element.clauses, **kw)}"
+
+
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance in metres on a sphere of the mean Earth radius."""
     phi1, phi2 = math.radians(lat1), math.radians(lat2)

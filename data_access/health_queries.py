@@ -15,10 +15,14 @@ With a rep_territories history, a region or territory limit takes a visit or
 an order by the rep's territory on its local date, as the reps report does.
 
 Duplicate visits come from the same de-duplication as every KPI
-(PeriodSQL.duplicate_visits), so the counts agree with the visit figures.
+(PeriodSQL.flagged_visits), so the counts agree with the visit figures.
+Every visit and order checked falls in the period, so its local date comes
+from period_sql.local_day, a CASE over the period's midnights, in place of a
+time zone conversion per row.
 """
 
 import logging
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -26,10 +30,11 @@ import pandas as pd
 import sqlalchemy as sa
 
 from data_access import schema
-from data_access.dialect import distance_m, local_date, seconds_between
-from data_access.filters import Period, Scope, Settings
+from data_access.dialect import EARTH_RADIUS_M, distance_m, seconds_between, unindexed
+from data_access.filters import Period, Scope, Settings, local_midnight_in_utc
 from data_access.period_sql import (
     PeriodSQL,
+    local_day,
     rep_id_in_scope,
     rep_ids_near_territories,
     scoped_outlet_conditions,
@@ -130,7 +135,6 @@ class HealthSQL:
         self.orders = self._checked_orders().cte("checked_orders")
         self.outlets = self._checked_outlets().cte("checked_outlets")
         self.reps = self._checked_reps().cte("checked_reps")
-        self.visit_days = self._visit_days().cte("health_visit_days")
 
     # The rows checked
 
@@ -160,7 +164,7 @@ class HealthSQL:
         with a history, by the rep's territory on the row's local date."""
         if not self.by_day:
             return rep_id.in_(self.rep_ids)
-        day = local_date(happened_at, self.settings.timezone)
+        day = local_day(happened_at, self.period)
         return sa.and_(
             rep_id.in_(self.rep_ids),
             territory_on(rep_id, day).in_(scoped_territory_ids(self.scope)),
@@ -178,9 +182,8 @@ class HealthSQL:
                 order_visit.c.visit_id.label("found_visit_id"),
                 orders.c.ordered_at,
                 orders.c.value,
-                local_date(orders.c.ordered_at, self.settings.timezone).label(
-                    "order_date"
-                ),
+                local_day(orders.c.ordered_at, self.period).label("order_date"),
+                *_day_bounds(orders.c.ordered_at, self.period),
             )
             .select_from(
                 orders.outerjoin(
@@ -211,22 +214,24 @@ class HealthSQL:
             reps.c.active.is_(True), *scoped_rep_conditions(self.scope)
         )
 
-    def _visit_days(self) -> sa.Select:
-        # Every rep's visits of the period, in scope or not: an order in scope
-        # may come from a rep outside it.
-        return (
-            sa.select(
-                visits.c.rep_id,
-                visits.c.outlet_id,
-                local_date(visits.c.check_in, self.settings.timezone).label(
-                    "visit_date"
-                ),
-            )
-            .distinct()
-            .where(
-                visits.c.check_in >= self.period.utc_start,
-                visits.c.check_in < self.period.utc_end,
-            )
+    def _visit_on_order_day(self, *, same_outlet: bool) -> sa.Exists:
+        """EXISTS: a visit by the order's rep (at its outlet, with same_outlet)
+        on the order's local date, whoever's scope the visit is in.
+
+        The date's UTC bounds turn the test into one seek of a check_in index.
+        """
+        checked = self.orders
+        visit = visits.alias("order_day_visit")
+        on_day = [
+            visit.c.check_in >= checked.c.day_start,
+            visit.c.check_in < checked.c.day_end,
+        ]
+        if not same_outlet:
+            return sa.exists().where(visit.c.rep_id == checked.c.rep_id, *on_day)
+        return sa.exists().where(
+            visit.c.outlet_id == checked.c.outlet_id,
+            unindexed(visit.c.rep_id) == checked.c.rep_id,
+            *on_day,
         )
 
     def checked_counts(self) -> sa.Select:
@@ -270,7 +275,8 @@ class HealthSQL:
 
     def duplicate_visits(self) -> sa.Select:
         """Visits set aside as resends of a kept visit; related_id is the kept one."""
-        duplicates = self.period_sql.duplicate_visits
+        duplicates = self.period_sql.duplicates
+        kept = self._kept_visit_of_duplicates()
         return sa.select(
             sa.literal("duplicate_visit").label("kind"),
             visits.c.visit_id.label("record_id"),
@@ -280,9 +286,76 @@ class HealthSQL:
             visits.c.latitude,
             visits.c.longitude,
             _float(None).label("measure"),
-            duplicates.c.kept_visit_id.label("related_id"),
+            kept.c.kept_visit_id.label("related_id"),
         ).select_from(
-            duplicates.join(visits, visits.c.visit_id == duplicates.c.visit_id)
+            duplicates.join(
+                visits, visits.c.visit_id == duplicates.c.visit_id
+            ).outerjoin(kept, kept.c.visit_id == duplicates.c.visit_id)
+        )
+
+    def _kept_visit_of_duplicates(self) -> sa.CTE:
+        """(visit_id, kept_visit_id) of each duplicate of the period.
+
+        The kept visit is the last visit that starts a chain of the same rep
+        and outlet at or before the duplicate. Such visits lie at least the
+        duplicate window apart, so their check_in identifies them.
+        """
+        flagged = self.period_sql.flagged_visits
+        duplicates = self.period_sql.duplicates
+        starts = (
+            sa.select(
+                flagged.c.visit_id,
+                flagged.c.rep_id,
+                flagged.c.outlet_id,
+                flagged.c.check_in,
+            )
+            .where(flagged.c.starts_visit == 1)
+            .cte("chain_starts")
+        )
+
+        def same_rep_and_outlet(found: sa.FromClause) -> sa.ColumnElement[bool]:
+            # IS NOT DISTINCT FROM, because a visit without outlet_id still has
+            # duplicates: the window partitions NULL outlet_ids together.
+            return sa.and_(
+                starts.c.rep_id == found.c.rep_id,
+                starts.c.outlet_id.is_not_distinct_from(found.c.outlet_id),
+            )
+
+        kept_check_ins = (
+            sa.select(
+                duplicates.c.visit_id,
+                duplicates.c.rep_id,
+                duplicates.c.outlet_id,
+                sa.func.max(starts.c.check_in).label("kept_check_in"),
+            )
+            .select_from(
+                duplicates.join(
+                    starts,
+                    sa.and_(
+                        same_rep_and_outlet(duplicates),
+                        starts.c.check_in <= duplicates.c.check_in,
+                    ),
+                )
+            )
+            .group_by(
+                duplicates.c.visit_id, duplicates.c.rep_id, duplicates.c.outlet_id
+            )
+            .cte("duplicate_kept_check_ins")
+        )
+        return (
+            sa.select(
+                kept_check_ins.c.visit_id, starts.c.visit_id.label("kept_visit_id")
+            )
+            .select_from(
+                kept_check_ins.join(
+                    starts,
+                    sa.and_(
+                        same_rep_and_outlet(kept_check_ins),
+                        starts.c.check_in == kept_check_ins.c.kept_check_in,
+                    ),
+                )
+            )
+            .cte("duplicate_kept_visits")
         )
 
     def check_out_before_check_in(self) -> sa.Select:
@@ -340,7 +413,12 @@ class HealthSQL:
         as_recorded = distance_m(lat, lon, outlet.c.latitude, outlet.c.longitude)
         swapped = distance_m(lon, lat, outlet.c.latitude, outlet.c.longitude)
         limit = self.settings.off_site_m
+        # Two points lie at least R * (latitude difference in radians) apart,
+        # so this cheap test, written first, spares the haversine of nearly
+        # every visit. The margin absorbs floating-point rounding.
+        latitude_gap = math.degrees(limit / EARTH_RADIUS_M) * (1 + 1e-6)
         condition = sa.and_(
+            sa.func.abs(lon - outlet.c.latitude) <= latitude_gap,
             usable_fix(outlet.c.latitude, outlet.c.longitude),
             usable_fix(lon, lat),
             swapped <= limit,
@@ -362,7 +440,7 @@ class HealthSQL:
         Only usable fixes count, and a jump within the off-site distance is
         GPS noise, never flagged.
         """
-        kept = self.period_sql.period_visits
+        kept = self.period_sql.kept_visits
         day = (kept.c.rep_id, kept.c.visit_date)
         ordering = (kept.c.check_in, kept.c.visit_id)
 
@@ -393,8 +471,23 @@ class HealthSQL:
         )
         seconds = seconds_between(steps.c.previous_check_in, steps.c.check_in)
         speed_kmh = sa.case((seconds > 0, metres / seconds * 3.6), else_=None)
+        # A path along a meridian and then a parallel is never shorter than
+        # the great circle, so R * (|dlat| + |dlon|) in radians bounds the
+        # distance from above. Steps whose bound passes neither limit skip
+        # the haversine, a Python call per row on SQLite. The margin absorbs
+        # floating-point rounding.
+        metres_per_degree = math.radians(1) * EARTH_RADIUS_M * (1 + 1e-6)
+        reach_m = metres_per_degree * (
+            sa.func.abs(steps.c.latitude - steps.c.previous_latitude)
+            + sa.func.abs(steps.c.longitude - steps.c.previous_longitude)
+        )
+        may_be_too_fast = sa.and_(
+            reach_m > self.settings.off_site_m,
+            sa.or_(seconds <= 0, reach_m * 3.6 > self.settings.max_speed_kmh * seconds),
+        )
         too_fast = sa.and_(
             steps.c.previous_visit_id.is_not(None),
+            may_be_too_fast,
             metres > self.settings.off_site_m,
             sa.or_(seconds <= 0, speed_kmh > self.settings.max_speed_kmh),
         )
@@ -445,12 +538,7 @@ class HealthSQL:
         related_id is the visit_id that names no visit.
         """
         checked = self.orders
-        days = self.visit_days
-        same_day_visit = sa.exists().where(
-            days.c.rep_id == checked.c.rep_id,
-            days.c.outlet_id == checked.c.outlet_id,
-            days.c.visit_date == checked.c.order_date,
-        )
+        same_day_visit = self._visit_on_order_day(same_outlet=True)
         without = sa.and_(
             checked.c.found_visit_id.is_(None),
             sa.or_(checked.c.visit_id.is_not(None), ~same_day_visit),
@@ -481,10 +569,7 @@ class HealthSQL:
     def orders_off_visit_day(self) -> sa.Select:
         """Orders of a rep who made no visit on the order's local date."""
         checked = self.orders
-        days = self.visit_days
-        visit_day = sa.exists().where(
-            days.c.rep_id == checked.c.rep_id, days.c.visit_date == checked.c.order_date
-        )
+        visit_day = self._visit_on_order_day(same_outlet=False)
         off_day = sa.and_(checked.c.rep_id.is_not(None), ~visit_day)
         return self._order_row("order_off_visit_day", off_day)
 
@@ -546,6 +631,45 @@ class HealthSQL:
             ~sa.exists().where(territories.c.territory_id == checked.c.territory_id),
         )
         return self._rep_row("rep_without_territory", unknown, checked.c.territory_id)
+
+
+def _day_bounds(
+    timestamp: sa.ColumnElement, period: Period
+) -> tuple[sa.ColumnElement, sa.ColumnElement]:
+    """Return day_start and day_end, the UTC instants (naive) that bound the
+    local date of a timestamp within the period.
+
+    Like period_sql.local_day, each is a CASE that halves the period's days
+    at each step, over the same midnights, so the bounds always enclose the
+    date local_day gives.
+    """
+    days = period.days
+    starts = [local_midnight_in_utc(day, period.timezone) for day in days]
+    ends = [*starts[1:], period.utc_end]
+    last = len(days) - 1
+    return (
+        _instant_of_day(timestamp, starts, starts, 0, last).label("day_start"),
+        _instant_of_day(timestamp, starts, ends, 0, last).label("day_end"),
+    )
+
+
+def _instant_of_day(
+    timestamp: sa.ColumnElement,
+    starts: list[datetime],
+    instants: list[datetime],
+    first: int,
+    last: int,
+) -> sa.ColumnElement:
+    if first == last:
+        return sa.literal(instants[first], sa.DateTime)
+    middle = (first + last + 1) // 2
+    return sa.case(
+        (
+            timestamp < sa.literal(starts[middle], sa.DateTime),
+            _instant_of_day(timestamp, starts, instants, first, middle - 1),
+        ),
+        else_=_instant_of_day(timestamp, starts, instants, middle, last),
+    )
 
 
 def _float(value: sa.ColumnElement | None) -> sa.ColumnElement:
@@ -674,18 +798,25 @@ def set_aside_counts(
         has no usable fix or its outlet no usable coordinates.
     orders_without_rep: orders of the period that count for no known rep, so
         no rep's order value contains them.
-    The same SQL as health_counts and the reps report finds these rows.
+    duplicate_visits and orders_without_rep are the rows health_counts
+    finds. visits_without_fix applies the reps report's test (a usable fix
+    on the visit and on its outlet) to the same kept visits.
     """
     history = scope_follows_history(engine, scope)
     health = HealthSQL(period, scope, settings, _utc_now(), history=history)
-    facts = health.period_sql.visit_facts
+    kept = health.period_sql.kept_visits
+    outlet = outlets.alias("visited_outlet")
+    both_fixes = sa.and_(
+        usable_fix(kept.c.latitude, kept.c.longitude),
+        usable_fix(outlet.c.latitude, outlet.c.longitude),
+    )
     counts = {
         "duplicate_visits": sa.select(sa.func.count()).select_from(
-            health.duplicate_visits().subquery()
+            health.period_sql.duplicates
         ),
         "visits_without_fix": sa.select(
-            sa.func.coalesce(sa.func.sum(facts.c.without_fix), 0)
-        ),
+            sa.func.coalesce(sa.func.sum(sa.case((both_fixes, 0), else_=1)), 0)
+        ).select_from(kept.outerjoin(outlet, outlet.c.outlet_id == kept.c.outlet_id)),
         "orders_without_rep": sa.select(sa.func.count()).select_from(
             health.orders_with_unknown_rep().subquery()
         ),

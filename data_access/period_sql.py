@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from data_access import schema
-from data_access.dialect import day_number, distance_m, seconds_between
+from data_access.dialect import day_number, distance_m, seconds_between, unindexed
 from data_access.filters import Period, Scope, Settings, local_midnight_in_utc
 
 visits = schema.visits
@@ -322,7 +322,20 @@ class PeriodSQL:
         """
         return self._once("visit_aliases", self._build_visit_aliases)
 
-    def _build_visit_aliases(self) -> sa.Select:
+    @property
+    def flagged_visits(self) -> sa.CTE:
+        """Every visit near the period with starts_visit: 1 for a kept visit, 0
+        for a duplicate.
+
+        A visit is kept when the previous visit of the same rep at the same
+        outlet (by check_in, then visit_id) checked in at least the duplicate
+        window earlier, or when there is none. This takes one window function,
+        so queries that need the kept visits or the duplicates but not which
+        visit a duplicate repeats read this block instead of visit_aliases.
+        """
+        return self._once("flagged_visits", self._build_flagged_visits)
+
+    def _build_flagged_visits(self) -> sa.Select:
         window = self.settings.duplicate_window_s
         margin = timedelta(seconds=window)
         partition = (visits.c.rep_id, visits.c.outlet_id)
@@ -351,8 +364,10 @@ class PeriodSQL:
             near_period = near_period.where(visits.c.rep_id.in_(self._rep_ids))
         if self._outlet_ids is not None:
             near_period = near_period.where(visits.c.outlet_id.in_(self._outlet_ids))
-        flagged = near_period.cte("flagged_visits")
+        return near_period
 
+    def _build_visit_aliases(self) -> sa.Select:
+        flagged = self.flagged_visits
         chain = sa.func.sum(flagged.c.starts_visit).over(
             partition_by=(flagged.c.rep_id, flagged.c.outlet_id),
             order_by=(flagged.c.check_in, flagged.c.visit_id),
@@ -414,6 +429,62 @@ class PeriodSQL:
         return query.where(self._in_territories(aliases.c.rep_id, day))
 
     @property
+    def kept_visits(self) -> sa.CTE:
+        """The rows and columns of period_visits, read from flagged_visits.
+
+        A visit is kept exactly when it starts its chain, so these rows equal
+        period_visits without the two window passes of visit_aliases. Use it
+        in statements that need no linked orders. period_visits stays on
+        visit_aliases because the summary build copies that block into a
+        temporary table once and reads every later block from it.
+        """
+        return self._once("kept_visits", self._build_kept_visits)
+
+    def _build_kept_visits(self) -> sa.Select:
+        flagged = self.flagged_visits
+        query = sa.select(
+            flagged.c.visit_id,
+            flagged.c.rep_id,
+            flagged.c.outlet_id,
+            flagged.c.check_in,
+            flagged.c.check_out,
+            flagged.c.latitude,
+            flagged.c.longitude,
+            flagged.c.no_order_reason,
+            local_day(flagged.c.check_in, self.period).label("visit_date"),
+        ).where(
+            flagged.c.starts_visit == 1,
+            flagged.c.check_in >= self.period.utc_start,
+            flagged.c.check_in < self.period.utc_end,
+        )
+        return self._on_territory_days(
+            query, "dated_kept_visits", "rep_id", "visit_date"
+        )
+
+    @property
+    def duplicates(self) -> sa.CTE:
+        """The visits of duplicate_visits with rep_id, outlet_id and check_in but
+        without kept_visit_id, read from flagged_visits in one window pass."""
+        return self._once("duplicates", self._build_duplicates)
+
+    def _build_duplicates(self) -> sa.Select:
+        flagged = self.flagged_visits
+        query = sa.select(
+            flagged.c.visit_id,
+            flagged.c.rep_id,
+            flagged.c.outlet_id,
+            flagged.c.check_in,
+        ).where(
+            flagged.c.starts_visit == 0,
+            flagged.c.check_in >= self.period.utc_start,
+            flagged.c.check_in < self.period.utc_end,
+        )
+        if self._territory_ids is None:
+            return query
+        day = local_day(flagged.c.check_in, self.period)
+        return query.where(self._in_territories(flagged.c.rep_id, day))
+
+    @property
     def linked_orders(self) -> sa.CTE:
         """Orders linked to a visit of the period: visit_id, order_id, value, line_count.
 
@@ -452,23 +523,36 @@ class PeriodSQL:
             order_by=(kept.c.check_in, kept.c.visit_id),
         )
         ranked = sa.select(
-            kept.c.visit_id, kept.c.rep_id, kept.c.outlet_id, kept.c.visit_date,
+            kept.c.visit_id,
+            kept.c.rep_id,
+            kept.c.outlet_id,
+            kept.c.visit_date,
             order_in_day.label("order_in_day"),
         ).cte("ranked_visits")
-        unlinked = sa.select(
-            orders.c.order_id,
-            orders.c.rep_id,
-            orders.c.outlet_id,
-            orders.c.value,
-            orders.c.line_count,
-            local_day(orders.c.ordered_at, self.period).label("order_date"),
-        ).where(
-            orders.c.visit_id.is_(None),
-            orders.c.ordered_at >= self.period.utc_start,
-            orders.c.ordered_at < self.period.utc_end,
-        ).cte("orders_without_visit")
+        unlinked = (
+            sa.select(
+                orders.c.order_id,
+                orders.c.rep_id,
+                orders.c.outlet_id,
+                orders.c.value,
+                orders.c.line_count,
+                local_day(orders.c.ordered_at, self.period).label("order_date"),
+            )
+            .where(
+                # Off the visit_id index, because `visit_id IS NULL` there
+                # matches the orders without a visit of every date, while
+                # the ordered_at index reads only the period's orders.
+                unindexed(orders.c.visit_id).is_(None),
+                orders.c.ordered_at >= self.period.utc_start,
+                orders.c.ordered_at < self.period.utc_end,
+            )
+            .cte("orders_without_visit")
+        )
         by_date = sa.select(
-            ranked.c.visit_id, unlinked.c.order_id, unlinked.c.value, unlinked.c.line_count
+            ranked.c.visit_id,
+            unlinked.c.order_id,
+            unlinked.c.value,
+            unlinked.c.line_count,
         ).select_from(
             unlinked.join(
                 ranked,
@@ -519,16 +603,23 @@ class PeriodSQL:
 
     def _build_planned_calls(self) -> sa.Select:
         calendar = self.calendar
+        # With the beat's weekday kept off any index, SQLite joins the calendar
+        # last through an automatic index on weekday. Otherwise it may seek
+        # every beat outlet once per day of the period, which took 2 to 10
+        # times longer on the 500-rep demo company (one to 13 weeks).
+        weekday = unindexed(beats.c.weekday)
         # Whole weeks since start_date; a date on the beat's weekday is a run
         # date when that count is a multiple of every_n_weeks.
-        weeks_since_start = (calendar.c.day_number - day_number(beats.c.start_date)) // 7
+        weeks_since_start = (
+            calendar.c.day_number - day_number(beats.c.start_date)
+        ) // 7
         query = (
             sa.select(beats.c.rep_id, beat_outlets.c.outlet_id, calendar.c.plan_date)
             .distinct()
             .select_from(
                 beats.join(beat_outlets, beat_outlets.c.beat_id == beats.c.beat_id)
                 .join(outlets, outlets.c.outlet_id == beat_outlets.c.outlet_id)
-                .join(calendar, calendar.c.weekday == beats.c.weekday)
+                .join(calendar, calendar.c.weekday == weekday)
             )
             .where(
                 outlets.c.active.is_(True),

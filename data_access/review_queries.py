@@ -24,7 +24,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from data_access import schema, summary_queries, territory_history
-from data_access.dialect import day_number, local_date, seconds_between
+from data_access.dialect import day_number, local_date, seconds_between, unindexed
 from data_access.filters import Period, Scope, Settings
 from data_access.period_sql import (
     PeriodSQL,
@@ -156,6 +156,23 @@ def _rep_day_spans(sql: PeriodSQL, settings: Settings) -> sa.CTE:
     )
 
 
+def _rep_day_lengths(sql: PeriodSQL) -> sa.CTE:
+    """Find each rep's first check-in and last end per local working day, as
+    _rep_day_spans does, from the kept visits alone: no planned calls or
+    linked orders are needed for these two columns."""
+    kept = sql.kept_visits
+    return (
+        sa.select(
+            kept.c.rep_id,
+            kept.c.visit_date,
+            sa.func.min(kept.c.check_in).label("first_check_in"),
+            sa.func.max(_visit_end(kept)).label("last_check_out"),
+        )
+        .group_by(kept.c.rep_id, kept.c.visit_date)
+        .cte("rep_day_lengths")
+    )
+
+
 def rep_days(
     engine: sa.Engine, period: Period, scope: Scope, settings: Settings
 ) -> pd.DataFrame:
@@ -191,7 +208,7 @@ def rep_time_in_market(
     check-in). Reps without visits have no row.
     """
     sql = _scoped_period_sql(engine, period, scope, settings)
-    spans = _rep_day_spans(sql, settings)
+    spans = _rep_day_lengths(sql)
     day_length = seconds_between(spans.c.first_check_in, spans.c.last_check_out)
     statement = (
         sa.select(
@@ -632,8 +649,9 @@ def skip_details(
         period.end - timedelta(days=LAST_VISIT_DAYS - 1), period.end, period.timezone
     )
     scoped_reps = _ScopedReps.of(engine, scope, lookback)
-    planned = PeriodSQL.for_scope(
-        lookback, settings, scope, history=scoped_reps.history
+    visited = _visited_pairs(period, scoped_reps.rep_ids)
+    planned = _unvisited_outlet_plans(
+        lookback, visited, settings, scoped_reps
     ).planned_calls
 
     period_pairs = (
@@ -642,26 +660,12 @@ def skip_details(
         .group_by(planned.c.rep_id, planned.c.outlet_id)
         .cte("period_planned_pairs")
     )
-    rep_visits = _rep_last_visits(period_pairs, searched, scoped_reps.rep_ids)
     unvisited = (
         sa.select(period_pairs.c.rep_id, period_pairs.c.outlet_id)
-        .select_from(
-            period_pairs.outerjoin(
-                rep_visits,
-                sa.and_(
-                    rep_visits.c.rep_id == period_pairs.c.rep_id,
-                    rep_visits.c.outlet_id == period_pairs.c.outlet_id,
-                ),
-            )
-        )
-        .where(
-            sa.or_(
-                rep_visits.c.check_in.is_(None),
-                rep_visits.c.check_in < period.utc_start,
-            )
-        )
+        .where(~_visited_in(period_pairs.c.rep_id, period_pairs.c.outlet_id, visited))
         .cte("unvisited_pairs")
     )
+    rep_visits = _rep_last_visits(unvisited, searched)
 
     last_date = local_date(rep_visits.c.check_in, settings.timezone)
     in_lookback = rep_visits.c.check_in >= lookback.utc_start
@@ -684,7 +688,7 @@ def skip_details(
                     planned.c.rep_id == unvisited.c.rep_id,
                     planned.c.outlet_id == unvisited.c.outlet_id,
                 ),
-            ).outerjoin(
+            ).join(
                 rep_visits,
                 sa.and_(
                     rep_visits.c.rep_id == unvisited.c.rep_id,
@@ -695,16 +699,6 @@ def skip_details(
         .where(planned.c.plan_date > since)
         .group_by(unvisited.c.rep_id, unvisited.c.outlet_id)
         .cte("consecutive_missed_calls")
-    )
-    outlet_visits = (
-        sa.select(visits.c.outlet_id, sa.func.max(visits.c.check_in).label("check_in"))
-        .where(
-            visits.c.check_in >= searched.utc_start,
-            visits.c.check_in < searched.utc_end,
-            visits.c.outlet_id.in_(sa.select(unvisited.c.outlet_id)),
-        )
-        .group_by(visits.c.outlet_id)
-        .cte("outlet_last_visits")
     )
 
     # The count is a lower bound only when the rep had this outlet on a beat
@@ -732,20 +726,19 @@ def skip_details(
             sa.case((cut_short, 1), else_=0).label("missed_since_lookback_start"),
             last_date.label("rep_last_visit_date"),
             rep_visits.c.no_order_reason.label("reason_at_last_visit"),
-            local_date(outlet_visits.c.check_in, settings.timezone).label(
-                "last_visit_date"
-            ),
+            local_date(
+                _outlet_last_check_in(consecutive.c.outlet_id, searched),
+                settings.timezone,
+            ).label("last_visit_date"),
         )
         .select_from(
-            consecutive.outerjoin(
+            consecutive.join(
                 rep_visits,
                 sa.and_(
                     rep_visits.c.rep_id == consecutive.c.rep_id,
                     rep_visits.c.outlet_id == consecutive.c.outlet_id,
                 ),
-            )
-            .outerjoin(outlet_visits, outlet_visits.c.outlet_id == consecutive.c.outlet_id)
-            .outerjoin(
+            ).outerjoin(
                 beat_starts,
                 sa.and_(
                     beat_starts.c.rep_id == consecutive.c.rep_id,
@@ -762,45 +755,115 @@ def skip_details(
     return frame
 
 
-def _rep_last_visits(pairs: sa.CTE, searched: Period, rep_ids: sa.Select) -> sa.CTE:
-    """Find the rep's last visit to the outlet of each (rep_id, outlet_id) of
-    pairs in the searched dates: its check_in and no_order_reason."""
-    last = (
-        sa.select(
-            visits.c.rep_id,
-            visits.c.outlet_id,
-            sa.func.max(visits.c.check_in).label("check_in"),
-        )
-        .where(
-            visits.c.check_in >= searched.utc_start,
-            visits.c.check_in < searched.utc_end,
-            visits.c.outlet_id.in_(sa.select(pairs.c.outlet_id)),
+def _visited_pairs(period: Period, rep_ids: sa.Select) -> sa.CTE:
+    """(rep_id, outlet_id) of every check-in of rep_ids in the period,
+    duplicates included: one pass over the period's visits."""
+    return _distinct_cte(
+        sa.select(visits.c.rep_id, visits.c.outlet_id).where(
+            visits.c.check_in >= period.utc_start,
+            visits.c.check_in < period.utc_end,
             visits.c.rep_id.in_(rep_ids),
+        ),
+        "period_visited_outlets",
+    )
+
+
+def _visited_in(
+    rep_id: sa.ColumnElement, outlet_id: sa.ColumnElement, visited: sa.CTE
+) -> sa.Exists:
+    """EXISTS: (rep_id, outlet_id) is a pair of _visited_pairs."""
+    return sa.exists().where(
+        visited.c.rep_id == rep_id, visited.c.outlet_id == outlet_id
+    )
+
+
+def _unvisited_outlet_plans(
+    lookback: Period, visited: sa.CTE, settings: Settings, scoped_reps: _ScopedReps
+) -> PeriodSQL:
+    """Build the lookback's blocks of the scoped reps, as PeriodSQL.for_scope
+    does, for the outlets on a beat of a scoped rep who made no visit to them
+    in the period.
+
+    Every skipped outlet is among them, and an outlet's planned calls do not
+    depend on the other outlets, so its counts stay the same while the
+    lookback's planned calls shrink to a small share of the plan.
+    """
+    beat = beats.alias("rep_beat")
+    beat_outlet = beat_outlets.alias("rep_beat_outlet")
+    unvisited_outlets = (
+        sa.select(beat_outlet.c.outlet_id)
+        .select_from(beat_outlet.join(beat, beat.c.beat_id == beat_outlet.c.beat_id))
+        .where(
+            beat.c.rep_id.in_(scoped_reps.rep_ids),
+            ~_visited_in(beat.c.rep_id, beat_outlet.c.outlet_id, visited),
         )
-        .group_by(visits.c.rep_id, visits.c.outlet_id)
-        .cte("rep_last_check_ins")
+    )
+    territory_ids = (
+        scoped_territory_ids(scoped_reps.scope) if scoped_reps.history else None
+    )
+    return PeriodSQL(
+        lookback,
+        settings,
+        rep_ids=scoped_reps.rep_ids,
+        outlet_ids=unvisited_outlets,
+        territory_ids=territory_ids,
+    )
+
+
+def _rep_last_visits(pairs: sa.CTE, searched: Period) -> sa.CTE:
+    """Find the rep's last visit to the outlet of each (rep_id, outlet_id) of
+    pairs in the searched dates: its check_in and no_order_reason, both NULL
+    when there is none.
+
+    Each pair reads the outlet's check_in index, a visit or two a week, in
+    place of the rep's.
+    """
+    last_visit = visits.alias("last_visit")
+    check_in = (
+        sa.select(sa.func.max(last_visit.c.check_in))
+        .where(
+            last_visit.c.outlet_id == pairs.c.outlet_id,
+            unindexed(last_visit.c.rep_id) == pairs.c.rep_id,
+            last_visit.c.check_in >= searched.utc_start,
+            last_visit.c.check_in < searched.utc_end,
+        )
+        .scalar_subquery()
+    )
+    last = sa.select(pairs.c.rep_id, pairs.c.outlet_id, check_in.label("check_in")).cte(
+        "rep_last_check_ins"
     )
     # Two visits at the same instant are offline-sync resends of one visit;
-    # max() picks one of their reasons.
+    # max() picks one of their reasons. The searched dates repeat the bound
+    # that check_in already meets, so the read is bounded on its face.
+    same_visit = visits.alias("same_visit")
+    reason = (
+        sa.select(sa.func.max(same_visit.c.no_order_reason))
+        .where(
+            same_visit.c.outlet_id == last.c.outlet_id,
+            same_visit.c.check_in == last.c.check_in,
+            unindexed(same_visit.c.rep_id) == last.c.rep_id,
+            same_visit.c.check_in >= searched.utc_start,
+            same_visit.c.check_in < searched.utc_end,
+        )
+        .scalar_subquery()
+    )
+    return sa.select(last, reason.label("no_order_reason")).cte("rep_last_visits")
+
+
+def _outlet_last_check_in(
+    outlet_id: sa.ColumnElement, searched: Period
+) -> sa.ScalarSelect:
+    """Select the outlet's last check_in by anyone in the searched dates, as a
+    scalar subquery: one seek of the outlet's check_in index."""
+    last_visit = visits.alias("outlet_last_visit")
     return (
-        sa.select(
-            last.c.rep_id,
-            last.c.outlet_id,
-            last.c.check_in,
-            sa.func.max(visits.c.no_order_reason).label("no_order_reason"),
+        sa.select(sa.func.max(last_visit.c.check_in))
+        .where(
+            last_visit.c.outlet_id == outlet_id,
+            last_visit.c.check_in >= searched.utc_start,
+            last_visit.c.check_in < searched.utc_end,
         )
-        .select_from(
-            last.join(
-                visits,
-                sa.and_(
-                    visits.c.outlet_id == last.c.outlet_id,
-                    visits.c.check_in == last.c.check_in,
-                    visits.c.rep_id == last.c.rep_id,
-                ),
-            )
-        )
-        .group_by(last.c.rep_id, last.c.outlet_id, last.c.check_in)
-        .cte("rep_last_visits")
+        .scalar_subquery()
     )
 
 

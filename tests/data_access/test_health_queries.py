@@ -162,3 +162,66 @@ def test_postgres_matches_sqlite(engine, fresh_postgres_url):
     assert result_counts.equals(expected_counts)
     assert summarize(result_rows) == summarize(expected_rows)
     assert result_set_aside == set_aside_counts(engine, WEEK, Scope(), SETTINGS)
+
+
+# Resends of one visit, each less than 120 s after the one before: v2 and v3
+# repeat v1 although v3 is 150 s after it. v4 is a new visit and v5 its resend.
+# v6 was kept the evening before the week and v7, its resend, falls in it.
+RESEND_ROWS = {
+    "territories": [{"territory_id": "T1"}],
+    "reps": [{"rep_id": "r1", "territory_id": "T1", "manager_id": "m1"}],
+    "outlets": [
+        {"outlet_id": "o1", "territory_id": "T1", "latitude": 19.0, "longitude": 72.9},
+        {"outlet_id": "o2", "territory_id": "T1", "latitude": 19.1, "longitude": 72.9},
+    ],
+    "visits": [
+        {"visit_id": visit_id, "rep_id": "r1", "outlet_id": outlet_id,
+         "check_in": check_in, "latitude": 19.0, "longitude": 72.9}
+        for visit_id, outlet_id, check_in in [
+            ("v1", "o1", "2026-03-03T10:00:00"),
+            ("v2", "o1", "2026-03-03T10:01:00"),
+            ("v3", "o1", "2026-03-03T10:02:30"),
+            ("v4", "o1", "2026-03-03T10:05:00"),
+            ("v5", "o1", "2026-03-03T10:06:00"),
+            ("v6", "o2", "2026-03-01T23:59:30"),
+            ("v7", "o2", "2026-03-02T00:00:40"),
+        ]
+    ],
+}  # fmt: skip
+RESEND_DUPLICATES = [
+    ("v7", None, "v6"),
+    ("v2", None, "v1"),
+    ("v3", None, "v1"),
+    ("v5", None, "v4"),
+]
+
+
+def test_resend_chains_name_kept_visit(tmp_path):
+    engine = sqlite_database(tmp_path, RESEND_ROWS)
+
+    rows = affected_rows(engine, WEEK, Scope(), SETTINGS, kinds=("duplicate_visit",))
+    set_aside = set_aside_counts(engine, WEEK, Scope(), SETTINGS)
+    engine.dispose()
+
+    result = summarize(rows)
+    assert result == RESEND_DUPLICATES
+    # The week keeps v1 and v4, both with a fix at outlets with coordinates.
+    assert set_aside == {
+        "duplicate_visits": 4,
+        "visits_without_fix": 0,
+        "orders_without_rep": 0,
+    }
+
+
+def test_resend_chains_postgres_matches_sqlite(tmp_path, fresh_postgres_url):
+    postgres = fill_database(fresh_postgres_url, RESEND_ROWS)
+    try:
+        result = affected_rows(postgres, WEEK, Scope(), SETTINGS, now=NOW)
+    finally:
+        postgres.dispose()
+
+    engine = sqlite_database(tmp_path, RESEND_ROWS)
+    expected = affected_rows(engine, WEEK, Scope(), SETTINGS, now=NOW)
+    engine.dispose()
+    assert summarize(result) == summarize(expected)
+    assert len(expected) == 4

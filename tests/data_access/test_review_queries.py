@@ -296,3 +296,129 @@ def test_rep_call_list_postgres_matches_sqlite(engine, fresh_postgres_url):
 
     expected = review_queries.rep_call_list(engine, WEEK, Scope(), SETTINGS, "r1")
     pd.testing.assert_frame_equal(result, expected, check_dtype=False)
+
+
+# A rep with one outlet on a weekly Monday beat since 2025-06-02, for the
+# edges of the lookback and of the local day.
+ONE_OUTLET_ROWS = {
+    "outlets": [
+        {"outlet_id": "o1", "territory_id": "T1"},
+        {"outlet_id": "o2", "territory_id": "T1"},
+    ],
+    "reps": [{"rep_id": "r1", "territory_id": "T1"}],
+    "territories": [{"territory_id": "T1"}],
+    "beats": [
+        {
+            "beat_id": "b1",
+            "rep_id": "r1",
+            "weekday": 1,
+            "every_n_weeks": 1,
+            "start_date": "2025-06-02",
+        }
+    ],
+    "beat_outlets": [{"beat_id": "b1", "outlet_id": "o1"}],
+}
+KOLKATA_WEEK = Period(date(2026, 3, 2), date(2026, 3, 8), "Asia/Kolkata")
+KOLKATA = Settings(timezone="Asia/Kolkata")
+
+
+@pytest.mark.parametrize(
+    ("check_in", "expected"),
+    [
+        # 00:15 in Kolkata on 2025-12-08, the lookback's first day: the 12
+        # Mondays after it are missed, and the count is exact.
+        ("2025-12-07T18:45:00", ("r1", "o1", 12, False, date(2025, 12, 8))),
+        # 23:45 in Kolkata the day before: all 13 Mondays of the lookback.
+        ("2025-12-07T18:15:00", ("r1", "o1", 13, True, date(2025, 12, 7))),
+    ],
+)
+def test_skip_details_at_lookback_start(tmp_path, check_in, expected):
+    visit = {"visit_id": "v1", "rep_id": "r1", "outlet_id": "o1", "check_in": check_in}
+    engine = sqlite_database(tmp_path, {**ONE_OUTLET_ROWS, "visits": [visit]})
+
+    details = review_queries.skip_details(engine, KOLKATA_WEEK, Scope(), KOLKATA)
+    engine.dispose()
+
+    columns = [
+        "rep_id",
+        "outlet_id",
+        "consecutive_missed_calls",
+        "missed_since_lookback_start",
+        "rep_last_visit_date",
+    ]
+    result = records(details, columns)
+    assert result == [expected]
+
+
+def test_skip_details_skip_visit_in_period(tmp_path):
+    # A visit on Wednesday of the week, off the Monday plan, is a visit to
+    # the outlet in the period, so o1 is not skipped.
+    visit = {
+        "visit_id": "v1",
+        "rep_id": "r1",
+        "outlet_id": "o1",
+        "check_in": "2026-03-04T05:00:00",
+    }
+    engine = sqlite_database(tmp_path, {**ONE_OUTLET_ROWS, "visits": [visit]})
+
+    result = review_queries.skip_details(engine, KOLKATA_WEEK, Scope(), KOLKATA)
+    engine.dispose()
+
+    assert len(result) == 0
+
+
+# r1 works at o1 in the morning, checks in at o2 a minute before midnight in
+# Kolkata, and the phone resends that visit 90 s later, after midnight.
+MIDNIGHT_RESEND_ROWS = {
+    **ONE_OUTLET_ROWS,
+    "visits": [
+        {"visit_id": "v1", "rep_id": "r1", "outlet_id": "o1",
+         "check_in": "2026-03-03T03:30:00", "check_out": "2026-03-03T03:50:00"},
+        {"visit_id": "v2", "rep_id": "r1", "outlet_id": "o2",
+         "check_in": "2026-03-03T18:29:00", "check_out": "2026-03-03T18:29:50"},
+        {"visit_id": "v3", "rep_id": "r1", "outlet_id": "o2",
+         "check_in": "2026-03-03T18:30:30", "check_out": "2026-03-03T19:00:00"},
+    ],
+}  # fmt: skip
+
+
+def test_time_in_market_drops_resend_after_midnight(tmp_path):
+    engine = sqlite_database(tmp_path, MIDNIGHT_RESEND_ROWS)
+
+    time_in_market = review_queries.rep_time_in_market(
+        engine, KOLKATA_WEEK, Scope(), KOLKATA
+    )
+    days = review_queries.rep_days(engine, KOLKATA_WEEK, Scope(), KOLKATA)
+    engine.dispose()
+
+    # One working day, 03-03, from 09:00 to 23:59:50 in Kolkata: v3 is a
+    # duplicate of v2, so neither its date nor its check-out counts.
+    result = records(time_in_market, ["rep_id", "working_days", "time_in_market_s"])
+    assert result == [("r1", 1, 53990.0)]
+    result_days = records(days, ["rep_id", "visit_date", "visits", "time_in_market_s"])
+    assert result_days == [("r1", date(2026, 3, 3), 2, 53990.0)]
+
+
+@pytest.mark.parametrize("query", ["rep_time_in_market", "skip_details"])
+def test_edge_cases_postgres_matches_sqlite(tmp_path, fresh_postgres_url, query):
+    # The resend after midnight, and o1's last visit on the lookback's first
+    # day, so that o1 is skipped in the week.
+    rows = {
+        **MIDNIGHT_RESEND_ROWS,
+        "visits": [
+            *MIDNIGHT_RESEND_ROWS["visits"][1:],
+            {"visit_id": "v4", "rep_id": "r1", "outlet_id": "o1",
+             "check_in": "2025-12-07T18:45:00"},
+        ],
+    }  # fmt: skip
+    sqlite_engine = sqlite_database(tmp_path, rows)
+    postgres = fill_database(fresh_postgres_url, rows)
+    function = getattr(review_queries, query)
+
+    result = function(postgres, KOLKATA_WEEK, Scope(), KOLKATA)
+    expected = function(sqlite_engine, KOLKATA_WEEK, Scope(), KOLKATA)
+    postgres.dispose()
+    sqlite_engine.dispose()
+
+    assert len(expected) == 1
+    pd.testing.assert_frame_equal(result, expected, check_dtype=False)
