@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from data_access import schema, summary_queries, territory_history
 from data_access.dialect import day_number, local_date, seconds_between, unindexed
-from data_access.filters import Period, Scope, Settings
+from data_access.filters import Period, Scope, Settings, week_containing
 from data_access.period_sql import (
     PeriodSQL,
     rep_ids_near_territories,
@@ -432,12 +432,20 @@ def _visit_order_values(sql: PeriodSQL, start: date, end: date) -> sa.CTE:
     )
 
 
+def _history_weeks(period: Period) -> Period:
+    """Return the HISTORY_WEEKS weeks before the period, whose orders price a skip."""
+    return Period(
+        period.start - timedelta(weeks=HISTORY_WEEKS),
+        period.start - timedelta(days=1),
+        period.timezone,
+    )
+
+
 def _order_history(sql: PeriodSQL, period: Period) -> tuple[sa.CTE, sa.CTE]:
     """Productive visits and their order value in the history weeks before the
     period, per outlet (outlet_id, ...) and per territory (territory_id, ...)."""
-    start = period.start - timedelta(weeks=HISTORY_WEEKS)
-    end = period.start - timedelta(days=1)
-    history = _visit_order_values(sql, start, end)
+    weeks = _history_weeks(period)
+    history = _visit_order_values(sql, weeks.start, weeks.end)
     productive = history.c.productive == 1
     per_outlet = (
         sa.select(
@@ -450,7 +458,13 @@ def _order_history(sql: PeriodSQL, period: Period) -> tuple[sa.CTE, sa.CTE]:
         .group_by(history.c.outlet_id)
         .cte("outlet_order_history")
     )
-    per_territory = (
+    return per_outlet, _territory_order_history(per_outlet)
+
+
+def _territory_order_history(per_outlet: sa.CTE) -> sa.CTE:
+    """Sum the order history of per_outlet (outlet_id, productive_visits,
+    order_value) per territory of the outlets."""
+    return (
         sa.select(
             outlets.c.territory_id,
             sa.func.sum(per_outlet.c.productive_visits).label("productive_visits"),
@@ -460,7 +474,6 @@ def _order_history(sql: PeriodSQL, period: Period) -> tuple[sa.CTE, sa.CTE]:
         .group_by(outlets.c.territory_id)
         .cte("territory_order_history")
     )
-    return per_outlet, per_territory
 
 
 def _history_columns(outlet_history: sa.CTE, territory_history: sa.CTE) -> list:
@@ -505,16 +518,36 @@ def calls_at_risk(
     the period and their positive order value. territory_productive_visits
     and territory_order_value are the same summed over its territory.
     """
-    span = Period(
-        period.start - timedelta(weeks=HISTORY_WEEKS), period.end, period.timezone
-    )
+    history = _history_weeks(period)
+    span = Period(history.start, period.end, period.timezone)
     # The blocks read every rep's visits to the outlets that price the skips,
     # and scoped_reps keeps the scope's own calls among them.
     scoped_reps = _ScopedReps.of(engine, scope, span)
     outlet_ids = _plan_territory_outlet_ids(scoped_reps.rep_ids)
-    sql = PeriodSQL(span, settings, outlet_ids=outlet_ids)
-    skipped = _skipped_calls(sql, period, scoped_reps)
-    off_site = _unproductive_off_site(sql, period, scoped_reps, settings)
+    # The rep-outlet weeks carry no territory per date, so a scope that
+    # follows a territory history reads the period's calls from the raw tables.
+    if not scoped_reps.history and _summaries_cover(engine, span, settings):
+        skipped, off_site = summary_queries.rep_outlet_calls_at_risk(
+            period, scoped_reps.rep_ids, outlet_ids
+        )
+        outlet_history = summary_queries.outlet_order_history(history, outlet_ids)
+        territory_history = _territory_order_history(outlet_history)
+        name = "calls_at_risk_from_summaries"
+    elif _summaries_cover(engine, history, settings):
+        # The order history comes from the summaries, so the blocks need only
+        # the period's own rows.
+        sql = PeriodSQL(period, settings, outlet_ids=outlet_ids)
+        skipped = _skipped_calls(sql, period, scoped_reps)
+        off_site = _unproductive_off_site(sql, period, scoped_reps, settings)
+        outlet_history = summary_queries.outlet_order_history(history, outlet_ids)
+        territory_history = _territory_order_history(outlet_history)
+        name = "calls_at_risk_with_summaries"
+    else:
+        sql = PeriodSQL(span, settings, outlet_ids=outlet_ids)
+        skipped = _skipped_calls(sql, period, scoped_reps)
+        off_site = _unproductive_off_site(sql, period, scoped_reps, settings)
+        outlet_history, territory_history = _order_history(sql, period)
+        name = "calls_at_risk"
     kinds = sa.union_all(
         sa.select(
             skipped.c.rep_id,
@@ -533,7 +566,6 @@ def calls_at_risk(
             sa.cast(sa.null(), sa.Date).label("last_plan_date"),
         ),
     ).subquery("calls_at_risk")
-    outlet_history, territory_history = _order_history(sql, period)
 
     statement = (
         sa.select(
@@ -560,7 +592,7 @@ def calls_at_risk(
         )
         .order_by(kinds.c.kind, kinds.c.rep_id, kinds.c.outlet_id)
     )
-    return _float_history(fetch_frame(engine, "calls_at_risk", statement))
+    return _float_history(fetch_frame(engine, name, statement))
 
 
 def _skipped_calls(sql: PeriodSQL, period: Period, scoped_reps: _ScopedReps) -> sa.CTE:
@@ -903,8 +935,15 @@ def weekly_rep_figures(
     sums over reps the outlets planned for the rep in the week, and
     skipped_outlets those of them the rep did not visit in it, as the reps
     report counts a one-week period.
+
+    Read from summary_rep_days and summary_rep_outlet_weeks when the
+    summaries cover the span, except under a region or territory limit over
+    a territory history, because the rep-outlet weeks carry no territory per
+    date.
     """
     _check_whole_weeks(span)
+    if _summaries_cover(engine, span, settings, scope):
+        return _weekly_rep_figures_from_summaries(engine, span, scope)
     sql = _scoped_period_sql(engine, span, scope, settings)
     weeks = _week_rows(span)
     visit_counts = _weekly_visit_counts(sql, span, settings)
@@ -935,6 +974,46 @@ def weekly_rep_figures(
     )
     frame = fetch_frame(engine, "weekly_rep_figures", statement)
     frame["time_in_market_s"] = frame["time_in_market_s"].astype(float)
+    return frame
+
+
+def _summaries_cover(
+    engine: sa.Engine, period: Period, settings: Settings, scope: Scope | None = None
+) -> bool:
+    """Tell whether the summary tables cover period, and can serve scope when
+    given. A scope that follows a territory history needs the raw tables."""
+    if scope is not None and territory_history.scope_follows_history(engine, scope):
+        return False
+    return summary_queries.summary_status(engine, period, settings).usable
+
+
+def _weekly_rep_figures_from_summaries(
+    engine: sa.Engine, span: Period, scope: Scope
+) -> pd.DataFrame:
+    """Sum the frame of weekly_rep_figures from summary_rep_days and
+    summary_rep_outlet_weeks. The span must be whole summarised weeks."""
+    rep_ids = scoped_rep_ids(scope)
+    day_counts = summary_queries.weekly_rep_day_counts(span, rep_ids)
+    outlet_counts = summary_queries.weekly_planned_outlets(span, rep_ids)
+    days = fetch_frame(
+        engine, "weekly_rep_figures_from_summaries", sa.select(day_counts)
+    )
+    planned = fetch_frame(
+        engine, "weekly_planned_outlets_from_summaries", sa.select(outlet_counts)
+    )
+
+    # Weeks without rows count zero, as the raw query's outer join with every week.
+    weeks = (span.end - span.start).days // 7 + 1
+    frame = (
+        pd.DataFrame({"week_index": range(weeks)})
+        .merge(days, on="week_index", how="left")
+        .merge(planned, on="week_index", how="left")
+        .fillna(0)
+    )
+    for name in frame.columns:
+        frame[name] = frame[name].astype(
+            float if name == "time_in_market_s" else "int64"
+        )
     return frame
 
 
@@ -1007,8 +1086,7 @@ def _weekly_skip_counts(sql: PeriodSQL, span: Period) -> sa.CTE:
     visited_pairs = _distinct_cte(
         sa.select(
             kept.c.rep_id,
-            kept.c.outlet_id,
-            _week_index(kept.c.visit_date, span.start).label("week_index"),
+            kept.c.outlet_id, _week_index(kept.c.visit_date, span.start).label("week_index")
         ),
         "weekly_visited_pairs",
     )
@@ -1041,11 +1119,20 @@ def weekly_order_figures(
 
     Columns: week_index, order_value (orders of value > 0), orders,
     return_value (sum of negative values). Weeks without orders have no row.
+    Read from summary_rep_days when the summaries cover the span.
     """
     _check_whole_weeks(span)
     # With a territory history, period_orders keeps only the orders of dates
-    # on which their rep belonged to a territory of the scope.
+    # on which their rep belonged to a territory of the scope. The summary
+    # rows carry the rep's territory of each date, so they can do the same.
     scoped_reps = _ScopedReps.of(engine, scope, span)
+    if _summaries_cover(engine, span, settings):
+        territory_ids = scoped_territory_ids(scope) if scoped_reps.history else None
+        statement = summary_queries.weekly_order_sums(
+            span, scoped_reps.rep_ids, territory_ids
+        )
+        frame = fetch_frame(engine, "weekly_order_figures_from_summaries", statement)
+        return _float_order_values(frame)
     sql = PeriodSQL.for_scope(span, settings, scope, history=scoped_reps.history)
     period_orders = sql.period_orders
     week = _week_index(period_orders.c.order_date, span.start).label("week_index")
@@ -1065,7 +1152,10 @@ def weekly_order_figures(
         .group_by(week)
         .order_by(week)
     )
-    frame = fetch_frame(engine, "weekly_order_figures", statement)
+    return _float_order_values(fetch_frame(engine, "weekly_order_figures", statement))
+
+
+def _float_order_values(frame: pd.DataFrame) -> pd.DataFrame:
     frame["order_value"] = frame["order_value"].astype(float)
     frame["return_value"] = frame["return_value"].astype(float)
     return frame
@@ -1112,15 +1202,25 @@ def weekly_outlet_figures(
     Columns: week_index, active_outlets, visited_outlets, neglected_outlets,
     overdue_outlets; one row per week.
 
-    The visited and planned outlets of each week come from
-    summary_outlet_weeks when the summaries cover the span, else from the
-    raw visits and beats. The neglect windows always read the raw visits,
-    because they end on each week's last day and reach back before the span.
+    The neglect windows end on each week's last day and reach back before
+    the span. When the summaries cover the weeks they reach, every figure
+    comes from summary_outlet_weeks and the beats. Otherwise the visited and
+    planned outlets of each week come from summary_outlet_weeks when the
+    summaries cover the span, else from the raw visits and beats, and the
+    windows read the raw visits.
     """
     _check_whole_weeks(span)
     scoped = sa.select(outlets.c.outlet_id).where(
         outlets.c.active.is_(True), *scoped_outlet_conditions(scope)
     )
+    reach = _neglect_reach(span, settings)
+    weeks_in_span = (span.end - span.start).days // 7 + 1
+    if weeks_in_span <= summary_queries.MAX_FLAG_WEEKS and _summaries_cover(
+        engine, reach, settings
+    ):
+        return _weekly_outlet_figures_from_summaries(
+            engine, span, reach, scope, settings
+        )
     weeks = _week_rows(span)
     window = _neglect_window(outlets.c.outlet_class, settings).label("window_days")
     grid = (
@@ -1132,7 +1232,7 @@ def weekly_outlet_figures(
 
     if summary_queries.summary_status(engine, span, settings).usable:
         visited, planned_weeks = summary_queries.weekly_outlet_marks(span, scoped)
-        name = "weekly_outlet_figures_from_summaries"
+        name = "weekly_outlet_figures_with_summary_marks"
     else:
         visited, planned_weeks = _raw_weekly_outlet_marks(span, scoped, settings)
         name = "weekly_outlet_figures"
@@ -1177,6 +1277,124 @@ def weekly_outlet_figures(
         .order_by(grid.c.week_index)
     )
     return fetch_frame(engine, name, statement)
+
+
+OUTLET_FIGURES = ["visited_outlets", "neglected_outlets", "overdue_outlets"]
+
+
+def _weekly_outlet_figures_from_summaries(
+    engine: sa.Engine, span: Period, reach: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    """Count the frame of weekly_outlet_figures from summary_outlet_weeks and
+    the beats, with one row per scoped outlet in place of one per outlet and
+    week. The summaries must cover reach, the weeks the neglect windows reach.
+    """
+    in_scope = [outlets.c.active.is_(True), *scoped_outlet_conditions(scope)]
+    scoped = sa.select(outlets.c.outlet_id).where(*in_scope)
+    flags = summary_queries.outlet_week_flags(span, reach, scoped)
+    weeks = (span.end - span.start).days // 7 + 1
+    on_beat = _outlet_beat_weeks(span, weeks, scoped)
+    window = _neglect_window(outlets.c.outlet_class, settings)
+
+    def week_set(bits: sa.ColumnElement, index: int) -> sa.ColumnElement[bool]:
+        # PostgreSQL has no BIGINT >> BIGINT operator, and a bound Python int
+        # arrived as BIGINT, so the shift is cast to INTEGER.
+        shift = sa.cast(sa.literal(index), sa.Integer)
+        bit = sa.func.coalesce(bits, 0).op(">>")(shift).op("&")(1)
+        return bit == 1
+
+    counts = []
+    for index in range(weeks):
+        last_day = span.start + timedelta(weeks=index, days=6)
+        latest = day_number(flags.c[f"latest_{index}"])
+        recent = sa.and_(
+            latest.is_not(None), latest > _day_number_of(last_day) - window
+        )
+        visited = week_set(flags.c.visited_weeks, index)
+        neglected = sa.and_(
+            on_beat.c[f"on_beat_{index}"] == 1,
+            ~week_set(flags.c.touched_weeks, index),
+            ~recent,
+        )
+        counts += [
+            sa.func.sum(sa.case((visited, 1), else_=0)).label(
+                f"visited_outlets_{index}"
+            ),
+            sa.func.sum(sa.case((neglected, 1), else_=0)).label(
+                f"neglected_outlets_{index}"
+            ),
+            sa.func.sum(sa.case((recent, 0), else_=1)).label(
+                f"overdue_outlets_{index}"
+            ),
+        ]
+    statement = (
+        sa.select(sa.func.count().label("active_outlets"), *counts)
+        .select_from(
+            outlets.outerjoin(
+                flags, flags.c.outlet_id == outlets.c.outlet_id
+            ).outerjoin(on_beat, on_beat.c.outlet_id == outlets.c.outlet_id)
+        )
+        .where(*in_scope)
+    )
+    row = fetch_frame(engine, "weekly_outlet_figures_from_summaries", statement)
+    return _weeks_of_row(row.iloc[0], weeks)
+
+
+def _outlet_beat_weeks(span: Period, weeks: int, outlet_ids: sa.Select) -> sa.CTE:
+    """Mark the weeks of span in which each outlet of outlet_ids is on a beat.
+
+    Columns: outlet_id, on_beat_0 to on_beat_{n-1}, 1 when a beat that
+    contains the outlet has dates overlapping week w of span, else 0.
+    """
+    on_beat = []
+    for index in range(weeks):
+        week_start = span.start + timedelta(weeks=index)
+        week_end = week_start + timedelta(days=6)
+        overlaps = sa.and_(
+            beats.c.start_date <= week_end,
+            sa.or_(beats.c.end_date.is_(None), beats.c.end_date >= week_start),
+        )
+        on_beat.append(
+            sa.func.max(sa.case((overlaps, 1), else_=0)).label(f"on_beat_{index}")
+        )
+    return (
+        sa.select(beat_outlets.c.outlet_id, *on_beat)
+        .select_from(
+            beat_outlets.join(beats, beats.c.beat_id == beat_outlets.c.beat_id)
+        )
+        .where(beat_outlets.c.outlet_id.in_(outlet_ids))
+        .group_by(beat_outlets.c.outlet_id)
+        .cte("outlet_beat_weeks")
+        .prefix_with("MATERIALIZED")
+    )
+
+
+def _weeks_of_row(row: pd.Series, weeks: int) -> pd.DataFrame:
+    """Turn the one-row counts of _weekly_outlet_figures_from_summaries into one
+    row per week, or no rows when the scope has no active outlet, as the grid
+    of outlets and weeks gives."""
+    columns = ["week_index", "active_outlets", *OUTLET_FIGURES]
+    active = int(row["active_outlets"])
+    if active == 0:
+        return pd.DataFrame({name: pd.Series(dtype="int64") for name in columns})
+    records = [
+        [index, active, *(int(row[f"{name}_{index}"]) for name in OUTLET_FIGURES)]
+        for index in range(weeks)
+    ]
+    return pd.DataFrame(records, columns=columns)
+
+
+def _neglect_reach(span: Period, settings: Settings) -> Period:
+    """Return the whole weeks from the first one a neglect window of the span
+    reaches into, to the span's end.
+
+    The window of the first week ends on its last day and is at most the
+    longest neglect window long.
+    """
+    longest = max([settings.neglect_days, *dict(settings.neglect_days_by_class).values()])
+    first_day = span.start + timedelta(days=7 - longest)
+    first_week = week_containing(first_day, settings.week_start, span.timezone)
+    return Period(min(first_week.start, span.start), span.end, span.timezone)
 
 
 def _raw_weekly_outlet_marks(
@@ -1258,6 +1476,34 @@ def weekly_skipped_calls(
     reach = Period(base, span.end, span.timezone)
     scoped_reps = _ScopedReps.of(engine, scope, reach)
     outlet_ids = _plan_territory_outlet_ids(scoped_reps.rep_ids)
+    # The rep-outlet weeks carry no territory per date, so a scope that
+    # follows a territory history counts from the raw tables.
+    if not scoped_reps.history and _summaries_cover(engine, reach, settings):
+        skipped = summary_queries.weekly_skipped_outlets(
+            span, base, scoped_reps.rep_ids
+        )
+        outlet_weeks = summary_queries.outlet_week_orders(reach, base, outlet_ids)
+        statement = _priced_weekly_skips(skipped, outlet_weeks)
+        frame = fetch_frame(engine, "weekly_skipped_calls_from_summaries", statement)
+        return _float_history(frame)
+    skipped, outlet_weeks = _raw_weekly_skips(span, scoped_reps, outlet_ids, settings)
+    statement = _priced_weekly_skips(skipped, outlet_weeks)
+    return _float_history(fetch_frame(engine, "weekly_skipped_calls", statement))
+
+
+def _raw_weekly_skips(
+    span: Period, scoped_reps: _ScopedReps, outlet_ids: sa.Select, settings: Settings
+) -> tuple[sa.CTE, sa.CTE]:
+    """Count the skipped calls of weekly_skipped_calls and the outlet weeks that
+    price them from the raw tables.
+
+    scoped_reps bounds the span and the HISTORY_WEEKS weeks before it. Returns
+    the CTEs weekly_skipped (week_number, outlet_id, skipped_calls) and
+    outlet_week_orders (outlet_id, week_number, productive_visits,
+    order_value), week numbers counting from the first history week.
+    """
+    reach = scoped_reps.period
+    base = reach.start
     sql = PeriodSQL(reach, settings, outlet_ids=outlet_ids)
     planned = sql.planned_calls
     kept = sql.period_visits
@@ -1312,6 +1558,16 @@ def weekly_skipped_calls(
         .group_by(history.c.outlet_id, visit_week)
         .cte("outlet_week_orders")
     )
+    return skipped, outlet_weeks
+
+
+def _priced_weekly_skips(skipped: sa.CTE, outlet_weeks: sa.CTE) -> sa.Select:
+    """Price each week's skipped calls of an outlet with the outlet's and its
+    territory's order history of the HISTORY_WEEKS weeks before that week.
+
+    skipped and outlet_weeks are the CTEs of _raw_weekly_skips or their
+    summary equivalents. Returns the statement of weekly_skipped_calls.
+    """
     in_history = sa.and_(
         outlet_weeks.c.week_number < skipped.c.week_number,
         outlet_weeks.c.week_number >= skipped.c.week_number - HISTORY_WEEKS,
@@ -1405,4 +1661,4 @@ def weekly_skipped_calls(
         )
         .order_by(skipped.c.week_number, skipped.c.outlet_id)
     )
-    return _float_history(fetch_frame(engine, "weekly_skipped_calls", statement))
+    return statement

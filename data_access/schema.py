@@ -185,6 +185,9 @@ summary_rep_days = sa.Table(
     ),
     sa.Column("order_value", sa.Float, nullable=False),
     sa.Column("return_value", sa.Float, nullable=False),
+    # Seconds from the day's first check-in to its last check-out, or check-in
+    # when a visit has no usable check-out. It is 0 on a day without visits.
+    sa.Column("time_in_market_s", sa.Float, nullable=False),
     sa.Index("ix_summary_rep_days_rep_day", "rep_id", "day"),
 )
 
@@ -196,6 +199,12 @@ summary_rep_outlet_weeks = sa.Table(
     sa.Column("outlet_id", sa.Text, primary_key=True),
     sa.Column("planned_calls", sa.Integer, nullable=False),
     sa.Column("visits", sa.Integer, nullable=False),
+    # The first and last planned dates of the week, NULL without a planned call.
+    sa.Column("first_plan_date", sa.Date),
+    sa.Column("last_plan_date", sa.Date),
+    # Kept visits farther from the outlet than off_site_m without a positive
+    # linked order, which the calls at risk price.
+    sa.Column("unproductive_off_site_visits", sa.Integer, nullable=False),
 )
 
 summary_outlet_weeks = sa.Table(
@@ -205,7 +214,15 @@ summary_outlet_weeks = sa.Table(
     sa.Column("outlet_id", sa.Text, primary_key=True),
     sa.Column("visits", sa.Integer, nullable=False),
     sa.Column("planned_calls", sa.Integer, nullable=False),
+    # Positive orders dated in the week, by order date.
     sa.Column("order_value", sa.Float, nullable=False),
+    # The week's kept visits with a positive linked order, and the value of
+    # those linked orders, by visit date: the order history that prices a skip.
+    sa.Column("productive_visits", sa.Integer, nullable=False),
+    sa.Column("linked_order_value", sa.Float, nullable=False),
+    # Local date of the outlet's last visit in the week, duplicates included,
+    # as the neglect window reads it. It is NULL when no visit was logged.
+    sa.Column("last_visit_date", sa.Date),
 )
 
 summary_territory_weeks = sa.Table(

@@ -26,10 +26,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from data_access import schema
+from data_access.dialect import distance_m, seconds_between
 from data_access.engine import DatabaseURLError, create_engine, parse_database_url
 from data_access.filters import Period, Settings, check_timezone, week_containing
-from data_access.dialect import distance_m
-from data_access.period_sql import PeriodSQL, usable_fix
+from data_access.period_sql import PeriodSQL, local_day, usable_fix
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,7 @@ def build_summaries(
     """
     if last < first:
         raise ValueError(f"the range ends on {last} before it starts on {first}")
+    _drop_older_layout(engine)
     schema.metadata.create_all(engine, tables=list(schema.SUMMARY_TABLES.values()))
     with_history = _has_rep_territories(engine)
 
@@ -75,6 +76,75 @@ def build_summaries(
         )
         built.append(week.start)
     return built
+
+
+def missing_summary_columns(connection: sa.Connection) -> dict[str, list[str]]:
+    """Name the columns of the current layout that each existing summary table lacks.
+
+    Tables built by an older version lack the columns added since, so the
+    queries that read those columns cannot use their rows. An empty dict
+    means that every existing summary table has the current layout.
+    """
+    inspector = sa.inspect(connection)
+    names = [name for name in schema.SUMMARY_TABLES if inspector.has_table(name)]
+    if not names:
+        return {}
+    found = inspector.get_multi_columns(filter_names=names)
+    present = {
+        table_name: {column["name"] for column in columns}
+        for (_schema, table_name), columns in found.items()
+    }
+    missing = {}
+    for name in names:
+        lacking = [
+            column.name
+            for column in schema.SUMMARY_TABLES[name].columns
+            if column.name not in present.get(name, set())
+        ]
+        if lacking:
+            missing[name] = lacking
+    return missing
+
+
+def _drop_older_layout(engine: sa.Engine) -> None:
+    """Drop the summary tables when any of them has an older layout.
+
+    Summary rows are derived from visits, orders and the master tables, so
+    dropping them loses nothing that a build cannot write again. The weeks
+    that were built before are logged, because only the weeks of the range
+    being built come back.
+    """
+    with engine.begin() as connection:
+        missing = missing_summary_columns(connection)
+        if not missing:
+            return
+        weeks = schema.summary_weeks
+        built = None
+        if sa.inspect(connection).has_table(weeks.name):
+            first_and_last = sa.select(
+                sa.func.min(weeks.c.week_start), sa.func.max(weeks.c.week_start)
+            )
+            built = connection.execute(first_and_last).one()
+        for table in reversed(schema.SUMMARY_TABLES.values()):
+            table.drop(connection, checkfirst=True)
+    lacking = "; ".join(
+        f"{name} lacked {', '.join(columns)}" for name, columns in missing.items()
+    )
+    if built is None or built[0] is None:
+        log.warning(
+            "summaries: dropped the summary tables of an older layout (%s) "
+            "to create them in the current layout",
+            lacking,
+        )
+        return
+    log.warning(
+        "summaries: dropped the summary tables of an older layout (%s), with "
+        "their weeks %s to %s, to create them in the current layout; weeks "
+        "outside the range being built must be built again",
+        lacking,
+        built[0],
+        built[1] + timedelta(days=6),
+    )
 
 
 # Tables whose rows change planned calls, outlet statuses or a rep's
@@ -93,8 +163,9 @@ def refresh_after_load(
     first_moment and last_moment are the earliest and latest check_in or
     ordered_at loaded (naive UTC), or None when no visits or orders were
     loaded. The weeks are those of the settings the latest summary week was
-    built with. A load of a master table refreshes every summarised week.
-    Does nothing in a database without summaries.
+    built with. A load of a master table refreshes every summarised week,
+    and so does a load into summary tables of an older layout, which the
+    rebuild replaces. Does nothing in a database without summaries.
     """
     with engine.connect() as connection:
         if not sa.inspect(connection).has_table(schema.summary_weeks.name):
@@ -106,6 +177,7 @@ def refresh_after_load(
         built = connection.execute(
             sa.select(sa.func.min(weeks.c.week_start), sa.func.max(weeks.c.week_start))
         ).one()
+        older_layout = bool(missing_summary_columns(connection))
     if latest is None:
         return []
     settings = Settings(
@@ -122,7 +194,9 @@ def refresh_after_load(
             moment.replace(tzinfo=UTC).astimezone(zone).date()
             for moment in (first_moment, last_moment)
         ]
-    if loaded_tables & MASTER_TABLES:
+    # A rebuild in the current layout drops every older-layout week, so all
+    # of them are built again.
+    if loaded_tables & MASTER_TABLES or older_layout:
         days += [built[0], built[1] + timedelta(days=6)]
     if not days:
         return []
@@ -154,7 +228,7 @@ def _rebuild_week(
     with _WeekScratch(connection, PeriodSQL(week, settings)) as source:
         statements = {
             schema.summary_rep_days: rep_day_rows(source, settings, with_history),
-            schema.summary_rep_outlet_weeks: _rep_outlet_week_rows(source),
+            schema.summary_rep_outlet_weeks: _rep_outlet_week_rows(source, settings),
             schema.summary_outlet_weeks: _outlet_week_rows(source),
             schema.summary_territory_weeks: _territory_week_rows(week),
         }
@@ -226,6 +300,7 @@ class _WeekScratch:
         self.period_visits = self.sql.period_visits
         self.planned_calls = self.sql.planned_calls
         self.period_orders = self.sql.period_orders
+        self.linked_orders = self.sql.linked_orders
         return self
 
     def _fill(
@@ -397,24 +472,35 @@ REP_DAY_COUNTS = (
 def rep_day_rows(sql: PeriodSQL, settings: Settings, with_history: bool) -> sa.Select:
     """One row per rep and local date of the period with the counts of rep_activity.
 
-    Columns: day, rep_id, territory_id, then REP_DAY_COUNTS. Summed over the
-    days of a period, each count equals its column of queries.rep_activity.
+    Columns: day, rep_id, territory_id, then REP_DAY_COUNTS, then
+    time_in_market_s (seconds from the day's first check-in to its last visit
+    end, 0.0 without visits). Summed over the days of a period, each count
+    equals its column of queries.rep_activity, and time_in_market_s that of
+    review_queries.rep_time_in_market.
     """
     facts = sql.visit_facts
     calls = _call_days(sql)
     period_orders = sql.period_orders
     zero, zero_value = _number(0), _number(0.0)
 
-    def row(rep_id, day, **counts) -> sa.Select:
+    no_time = sa.cast(sa.null(), sa.DateTime)
+
+    def row(rep_id, day, start=no_time, end=no_time, **counts) -> sa.Select:
         values = [
             counts.get(name, zero_value if name.endswith("_value") else zero).label(name)
             for name in REP_DAY_COUNTS
         ]
-        return sa.select(rep_id.label("rep_id"), day.label("day"), *values)
+        return sa.select(
+            rep_id.label("rep_id"),
+            day.label("day"),
+            *values,
+            start.label("first_check_in"),
+            end.label("last_check_out"),
+        )
 
     off_site = sa.case((facts.c.distance_m > settings.off_site_m, 1), else_=0)
     visit_rows = row(
-        facts.c.rep_id, facts.c.visit_date,
+        facts.c.rep_id, facts.c.visit_date, facts.c.check_in, visit_end(facts),
         visits=_number(1), productive_visits=facts.c.productive,
         order_lines=facts.c.order_lines, off_beat_visits=facts.c.off_beat,
         off_site_visits=off_site, visits_without_fix=facts.c.without_fix,
@@ -439,17 +525,30 @@ def rep_day_rows(sql: PeriodSQL, settings: Settings, with_history: bool) -> sa.S
             every.c.day,
             every.c.rep_id,
             *(sa.func.sum(every.c[name]).label(name) for name in REP_DAY_COUNTS),
+            sa.func.min(every.c.first_check_in).label("first_check_in"),
+            sa.func.max(every.c.last_check_out).label("last_check_out"),
         )
         .where(every.c.rep_id.is_not(None))
         .group_by(every.c.day, every.c.rep_id)
         .subquery("rep_day_sums")
     )
+    day_length = seconds_between(sums.c.first_check_in, sums.c.last_check_out)
     return sa.select(
         sums.c.day,
         sums.c.rep_id,
         _territory_of(sums.c.rep_id, sums.c.day, with_history).label("territory_id"),
         *(sums.c[name] for name in REP_DAY_COUNTS),
+        sa.func.coalesce(day_length, 0.0).label("time_in_market_s"),
     )
+
+
+def visit_end(visit: sa.FromClause) -> sa.ColumnElement:
+    """Return the visit's end: check_out, or check_in when check_out is missing
+    or earlier, because a check-out before its check-in is a device fault."""
+    usable = sa.and_(
+        visit.c.check_out.is_not(None), visit.c.check_out >= visit.c.check_in
+    )
+    return sa.case((usable, visit.c.check_out), else_=visit.c.check_in)
 
 
 def _territory_of(
@@ -463,47 +562,110 @@ def _territory_of(
     return sa.select(reps.c.territory_id).where(reps.c.rep_id == rep_id).scalar_subquery()
 
 
-def _rep_outlet_week_rows(sql: PeriodSQL) -> sa.Select:
-    """One row per rep and outlet planned or visited in the week."""
+def _rep_outlet_week_rows(sql: PeriodSQL, settings: Settings) -> sa.Select:
+    """One row per rep and outlet planned or visited in the week, with the
+    first and last planned dates and the unproductive off-site visits."""
     calls = _call_days(sql)
-    return (
+    facts = sql.visit_facts
+    unproductive_off_site = (
+        sa.select(facts.c.rep_id, facts.c.outlet_id, sa.func.count().label("visits"))
+        .where(facts.c.distance_m > settings.off_site_m, facts.c.productive == 0)
+        .group_by(facts.c.rep_id, facts.c.outlet_id)
+        .subquery("unproductive_off_site")
+    )
+    plan_day = sa.case((calls.c.planned == 1, calls.c.day), else_=None)
+    pairs = (
         sa.select(
-            sa.literal(sql.period.start, sa.Date).label("week_start"),
             calls.c.rep_id,
             calls.c.outlet_id,
             sa.func.sum(calls.c.planned).label("planned_calls"),
             sa.func.sum(calls.c.visits).label("visits"),
+            sa.func.min(plan_day).label("first_plan_date"),
+            sa.func.max(plan_day).label("last_plan_date"),
         )
         .where(calls.c.rep_id.is_not(None), calls.c.outlet_id.is_not(None))
         .group_by(calls.c.rep_id, calls.c.outlet_id)
+        .subquery("rep_outlet_pairs")
     )
+    same_pair = sa.and_(
+        unproductive_off_site.c.rep_id == pairs.c.rep_id,
+        unproductive_off_site.c.outlet_id == pairs.c.outlet_id,
+    )
+    return sa.select(
+        sa.literal(sql.period.start, sa.Date).label("week_start"),
+        *pairs.c,
+        sa.func.coalesce(unproductive_off_site.c.visits, 0).label(
+            "unproductive_off_site_visits"
+        ),
+    ).select_from(pairs.outerjoin(unproductive_off_site, same_pair))
+
+
+OUTLET_WEEK_COUNTS = (
+    "visits",
+    "planned_calls",
+    "order_value",
+    "productive_visits",
+    "linked_order_value",
+)
 
 
 def _outlet_week_rows(sql: PeriodSQL) -> sa.Select:
-    """One row per outlet visited, planned or ordered from in the week."""
-    kept = sql.period_visits
+    """One row per outlet visited, planned or ordered from in the week.
+
+    visits and productive_visits count kept visits, linked_order_value sums
+    the positive orders linked to them, and order_value the positive orders
+    dated in the week. last_visit_date is the local date of the latest visit
+    logged, duplicates included, so an outlet whose only visit in the week is
+    a duplicate has a row with zero counts.
+    """
+    facts = sql.visit_facts
     planned = sql.planned_calls
     period_orders = sql.period_orders
+    linked = sql.linked_orders
+    week = sql.period
     zero, zero_value = _number(0), _number(0.0)
+    no_time = sa.cast(sa.null(), sa.DateTime)
+
+    def row(outlet_id, check_in=no_time, **counts) -> sa.Select:
+        values = [
+            counts.get(name, zero_value if name.endswith("_value") else zero).label(
+                name
+            )
+            for name in OUTLET_WEEK_COUNTS
+        ]
+        return sa.select(
+            outlet_id.label("outlet_id"), *values, check_in.label("check_in")
+        )
+
+    visit_rows = row(
+        facts.c.outlet_id, visits=_number(1), productive_visits=facts.c.productive
+    )
+    plan_rows = row(planned.c.outlet_id, planned_calls=_number(1))
+    order_rows = row(
+        period_orders.c.outlet_id, order_value=period_orders.c.value
+    ).where(period_orders.c.value > 0)
+    linked_rows = (
+        row(facts.c.outlet_id, linked_order_value=linked.c.value)
+        .select_from(linked.join(facts, facts.c.visit_id == linked.c.visit_id))
+        .where(linked.c.value > 0)
+    )
+    # Every visit logged in the week, before de-duplication, by anyone.
+    logged_rows = row(visits.c.outlet_id, visits.c.check_in).where(
+        visits.c.check_in >= week.utc_start, visits.c.check_in < week.utc_end
+    )
     marks = sa.union_all(
-        sa.select(
-            kept.c.outlet_id,
-            _number(1).label("visits"),
-            zero.label("planned_calls"),
-            zero_value.label("order_value"),
-        ),
-        sa.select(planned.c.outlet_id, zero, _number(1), zero_value),
-        sa.select(period_orders.c.outlet_id, zero, zero, period_orders.c.value).where(
-            period_orders.c.value > 0
-        ),
+        visit_rows, plan_rows, order_rows, linked_rows, logged_rows
     ).subquery("outlet_marks")
+    last_check_in = sa.func.max(marks.c.check_in)
+    last_visit_date = sa.case(
+        (last_check_in.is_not(None), local_day(last_check_in, week)), else_=None
+    )
     return (
         sa.select(
-            sa.literal(sql.period.start, sa.Date).label("week_start"),
+            sa.literal(week.start, sa.Date).label("week_start"),
             marks.c.outlet_id,
-            sa.func.sum(marks.c.visits).label("visits"),
-            sa.func.sum(marks.c.planned_calls).label("planned_calls"),
-            sa.func.sum(marks.c.order_value).label("order_value"),
+            *(sa.func.sum(marks.c[name]).label(name) for name in OUTLET_WEEK_COUNTS),
+            last_visit_date.label("last_visit_date"),
         )
         .where(marks.c.outlet_id.is_not(None))
         .group_by(marks.c.outlet_id)

@@ -30,7 +30,12 @@ from data_access.period_sql import (
     scoped_territory_ids,
 )
 from data_access.queries import fetch_frame, last_visit_check_in, with_last_visit_date
-from data_access.summaries import REP_DAY_COUNTS, raw_row_counts, rep_day_rows
+from data_access.summaries import (
+    REP_DAY_COUNTS,
+    missing_summary_columns,
+    raw_row_counts,
+    rep_day_rows,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,17 +62,28 @@ class SummaryStatus:
         changed in number since they were built; the raw tables are read instead.
     built_at: the oldest build time of the period's weeks (naive UTC), or
         None when some week is missing.
+    older_layout: the summary tables lack columns of the current layout,
+        because an older version built them; the raw tables are read until
+        `python -m data_access.summaries` rebuilds them.
     """
 
     usable: bool
     stale: bool = False
     built_at: object = None
+    older_layout: bool = False
 
     def message(self, period: Period) -> str | None:
-        """Return one sentence for the page when the summaries are stale, else None."""
+        """Return one sentence for the page when the summaries are stale or of
+        an older layout, else None."""
+        command = REFRESH_HINT.format(start=period.start, end=period.end)
+        if self.older_layout:
+            return (
+                "The summary tables were built by an older version of Beatboard, so "
+                "this page reads the raw visits and orders, which is slower; run "
+                f"`{command}` to rebuild them."
+            )
         if not self.stale:
             return None
-        command = REFRESH_HINT.format(start=period.start, end=period.end)
         return (
             "The summary tables are out of date for these weeks, so this page reads "
             f"the raw visits and orders, which is slower; run `{command}` to refresh them."
@@ -87,6 +103,8 @@ def summary_status(engine: sa.Engine, period: Period, settings: Settings) -> Sum
     with engine.connect() as connection:
         if not sa.inspect(connection).has_table(summary_weeks.name):
             return SummaryStatus(usable=False)
+        if missing_summary_columns(connection):
+            return SummaryStatus(usable=False, older_layout=True)
         built = connection.execute(
             sa.select(summary_weeks).where(
                 summary_weeks.c.week_start.between(period.start, period.end)
@@ -745,3 +763,292 @@ def _territory_outlet_flags(
     for name in ("planned", "on_beat"):
         frame[name] = frame[name].astype(bool)
     return frame
+
+
+# The weekly review's trend and order history. Each block reads summary rows
+# that the caller has checked with summary_status, and returns the columns of
+# the raw block it replaces in data_access.review_queries.
+
+REP_DAY_VISIT_COUNTS = (
+    "visits",
+    "productive_visits",
+    "order_lines",
+    "off_beat_visits",
+    "off_site_visits",
+    "visits_without_fix",
+)
+
+
+def weekly_rep_day_counts(period: Period, rep_ids: sa.Select) -> sa.CTE:
+    """Sum the rep-days of rep_ids per week of the period.
+
+    Columns: week_index, REP_DAY_VISIT_COUNTS, working_days (rep-days with a
+    visit), time_in_market_s, planned_calls, calls_on_plan. Weeks without
+    rep-days have no row.
+    """
+    week_index = _week_index(rep_days.c.day, period)
+    has_visits = sa.case((rep_days.c.visits > 0, 1), else_=0)
+    return (
+        sa.select(
+            week_index.label("week_index"),
+            *(
+                sa.func.sum(rep_days.c[name]).label(name)
+                for name in REP_DAY_VISIT_COUNTS
+            ),
+            sa.func.sum(has_visits).label("working_days"),
+            sa.func.sum(rep_days.c.time_in_market_s).label("time_in_market_s"),
+            sa.func.sum(rep_days.c.planned_calls).label("planned_calls"),
+            sa.func.sum(rep_days.c.calls_on_plan).label("calls_on_plan"),
+        )
+        .where(
+            rep_days.c.day.between(period.start, period.end),
+            rep_days.c.rep_id.in_(rep_ids),
+        )
+        .group_by(week_index)
+        .cte("summary_weekly_visit_counts")
+    )
+
+
+def weekly_planned_outlets(period: Period, rep_ids: sa.Select) -> sa.CTE:
+    """Count per week the outlets planned for each rep of rep_ids, summed over reps.
+
+    Columns: week_index, planned_outlets, skipped_outlets (those the rep did
+    not visit in the week). Weeks without planned outlets have no row.
+    """
+    week_index = _week_index(rep_outlet_weeks.c.week_start, period)
+    skipped = sa.case((rep_outlet_weeks.c.visits == 0, 1), else_=0)
+    return (
+        sa.select(
+            week_index.label("week_index"),
+            sa.func.count().label("planned_outlets"),
+            sa.func.sum(skipped).label("skipped_outlets"),
+        )
+        .where(
+            rep_outlet_weeks.c.week_start.between(period.start, period.end),
+            rep_outlet_weeks.c.rep_id.in_(rep_ids),
+            rep_outlet_weeks.c.planned_calls > 0,
+        )
+        .group_by(week_index)
+        .cte("summary_weekly_skip_counts")
+    )
+
+
+def weekly_order_sums(
+    period: Period, rep_ids: sa.Select, territory_ids: sa.Select | None
+) -> sa.Select:
+    """Sum the orders of rep_ids per week of the period, from summary_rep_days.
+
+    territory_ids, when given, keeps only the rep-days whose territory (the
+    rep's territory on that date when the summaries were built) is one of
+    them. Columns: week_index, order_value, orders, return_value; weeks
+    without an order row have no row.
+    """
+    week_index = _week_index(rep_days.c.day, period).label("week_index")
+    conditions = [
+        rep_days.c.day.between(period.start, period.end),
+        rep_days.c.rep_id.in_(rep_ids),
+    ]
+    if territory_ids is not None:
+        conditions.append(rep_days.c.territory_id.in_(territory_ids))
+    return (
+        sa.select(
+            week_index,
+            sa.func.sum(rep_days.c.order_value).label("order_value"),
+            sa.func.sum(rep_days.c.orders).label("orders"),
+            sa.func.sum(rep_days.c.return_value).label("return_value"),
+        )
+        .where(*conditions)
+        .group_by(week_index)
+        .having(sa.func.sum(rep_days.c.order_rows) > 0)
+        .order_by(week_index)
+    )
+
+
+def weekly_skipped_outlets(period: Period, base: date, rep_ids: sa.Select) -> sa.CTE:
+    """Count per week and outlet the planned calls of rep_ids that were skipped.
+
+    A rep's planned calls of an outlet are skipped in a week when the rep did
+    not visit it in that week. Columns: week_number (weeks since base),
+    outlet_id, skipped_calls (summed over reps).
+    """
+    week_number = _week_index(rep_outlet_weeks.c.week_start, _weeks_from(base, period))
+    return (
+        sa.select(
+            week_number.label("week_number"),
+            rep_outlet_weeks.c.outlet_id,
+            sa.func.sum(rep_outlet_weeks.c.planned_calls).label("skipped_calls"),
+        )
+        .where(
+            rep_outlet_weeks.c.week_start.between(period.start, period.end),
+            rep_outlet_weeks.c.rep_id.in_(rep_ids),
+            rep_outlet_weeks.c.planned_calls > 0,
+            rep_outlet_weeks.c.visits == 0,
+        )
+        .group_by(week_number, rep_outlet_weeks.c.outlet_id)
+        .cte("weekly_skipped")
+    )
+
+
+def outlet_week_orders(period: Period, base: date, outlet_ids: sa.Select) -> sa.CTE:
+    """Read the productive visits of outlet_ids and their positive linked order
+    value per week of the period.
+
+    Columns: outlet_id, week_number (weeks since base), productive_visits,
+    order_value. Weeks without a productive visit to the outlet have no row,
+    because they add nothing to a sum.
+    """
+    week_number = _week_index(outlet_weeks.c.week_start, _weeks_from(base, period))
+    return (
+        sa.select(
+            outlet_weeks.c.outlet_id,
+            week_number.label("week_number"),
+            outlet_weeks.c.productive_visits,
+            outlet_weeks.c.linked_order_value.label("order_value"),
+        )
+        .where(
+            outlet_weeks.c.week_start.between(period.start, period.end),
+            outlet_weeks.c.outlet_id.in_(outlet_ids),
+            outlet_weeks.c.productive_visits > 0,
+        )
+        .cte("outlet_week_orders")
+    )
+
+
+def outlet_order_history(period: Period, outlet_ids: sa.Select) -> sa.CTE:
+    """Sum the productive visits of outlet_ids and their positive linked order
+    value over the period. Columns: outlet_id, productive_visits, order_value.
+    Outlets without a productive visit have no row."""
+    return (
+        sa.select(
+            outlet_weeks.c.outlet_id,
+            sa.func.sum(outlet_weeks.c.productive_visits).label("productive_visits"),
+            sa.func.sum(outlet_weeks.c.linked_order_value).label("order_value"),
+        )
+        .where(
+            outlet_weeks.c.week_start.between(period.start, period.end),
+            outlet_weeks.c.outlet_id.in_(outlet_ids),
+            outlet_weeks.c.productive_visits > 0,
+        )
+        .group_by(outlet_weeks.c.outlet_id)
+        .cte("outlet_order_history")
+    )
+
+
+def rep_outlet_calls_at_risk(
+    period: Period, rep_ids: sa.Select, outlet_ids: sa.Select
+) -> tuple[sa.CTE, sa.CTE]:
+    """Read the calls at risk of rep_ids over the period's weeks.
+
+    Returns two CTEs. skipped_calls has rep_id, outlet_id, planned_calls,
+    first_plan_date and last_plan_date of the outlets planned for the rep in
+    the period that the rep did not visit on any of its dates.
+    unproductive_off_site has rep_id, outlet_id and visits, the rep's
+    off-site visits without a positive order to the outlets of outlet_ids.
+    """
+    pairs = (
+        sa.select(
+            rep_outlet_weeks.c.rep_id,
+            rep_outlet_weeks.c.outlet_id,
+            sa.func.sum(rep_outlet_weeks.c.planned_calls).label("planned_calls"),
+            sa.func.sum(rep_outlet_weeks.c.visits).label("visits"),
+            sa.func.min(rep_outlet_weeks.c.first_plan_date).label("first_plan_date"),
+            sa.func.max(rep_outlet_weeks.c.last_plan_date).label("last_plan_date"),
+            sa.func.sum(rep_outlet_weeks.c.unproductive_off_site_visits).label(
+                "off_site_visits"
+            ),
+        )
+        .where(
+            rep_outlet_weeks.c.week_start.between(period.start, period.end),
+            rep_outlet_weeks.c.rep_id.in_(rep_ids),
+        )
+        .group_by(rep_outlet_weeks.c.rep_id, rep_outlet_weeks.c.outlet_id)
+        .cte("summary_rep_outlet_calls")
+    )
+    skipped = (
+        sa.select(
+            pairs.c.rep_id,
+            pairs.c.outlet_id,
+            pairs.c.planned_calls,
+            pairs.c.first_plan_date,
+            pairs.c.last_plan_date,
+        )
+        .where(pairs.c.planned_calls > 0, pairs.c.visits == 0)
+        .cte("skipped_calls")
+    )
+    off_site = (
+        sa.select(
+            pairs.c.rep_id, pairs.c.outlet_id, pairs.c.off_site_visits.label("visits")
+        )
+        .where(pairs.c.off_site_visits > 0, pairs.c.outlet_id.in_(outlet_ids))
+        .cte("unproductive_off_site")
+    )
+    return skipped, off_site
+
+
+# A span's weeks are bits of one BIGINT, and bit 63 is the sign.
+MAX_FLAG_WEEKS = 62
+
+
+def outlet_week_flags(span: Period, reach: Period, outlet_ids: sa.Select) -> sa.CTE:
+    """Read, per outlet of outlet_ids, its visited and planned weeks of span and
+    its latest visit date up to the end of each of them.
+
+    One row per outlet with a summary row in reach, the whole weeks from the
+    first one a neglect window reaches into to the span's end. Columns:
+    outlet_id; visited_weeks and touched_weeks, integers whose bit w is set
+    when week w of span had a kept visit, or a kept visit or a planned call;
+    latest_0 to latest_{n-1}, the local date of the outlet's last visit logged
+    up to the last day of week w (duplicates included), NULL without one.
+    Spans of at most MAX_FLAG_WEEKS weeks only.
+    """
+    weeks = (span.end - span.start).days // 7 + 1
+    if weeks > MAX_FLAG_WEEKS:
+        raise ValueError(
+            f"{span.start} to {span.end} is {weeks} weeks; outlet_week_flags "
+            f"counts at most {MAX_FLAG_WEEKS}"
+        )
+    # Literal dates and bit values, because a function of the week_start or
+    # last_visit_date column would run once per row for each week: 30 times
+    # over 2.6 million rows for the national 13-week trend on SQLite.
+    starts = [span.start + timedelta(weeks=index) for index in range(weeks)]
+    week_bit = sa.case(
+        {start: 1 << index for index, start in enumerate(starts)},
+        value=outlet_weeks.c.week_start,
+        else_=0,
+    )
+    visited = outlet_weeks.c.visits > 0
+    touched = sa.or_(outlet_weeks.c.visits > 0, outlet_weeks.c.planned_calls > 0)
+    last_date = outlet_weeks.c.last_visit_date
+    latest = [
+        sa.func.max(
+            sa.case((last_date <= start + timedelta(days=6), last_date), else_=None)
+        ).label(f"latest_{index}")
+        for index, start in enumerate(starts)
+    ]
+    return (
+        sa.select(
+            outlet_weeks.c.outlet_id,
+            _bit_sum(visited, week_bit).label("visited_weeks"),
+            _bit_sum(touched, week_bit).label("touched_weeks"),
+            *latest,
+        )
+        .where(
+            outlet_weeks.c.week_start.between(reach.start, reach.end),
+            outlet_weeks.c.outlet_id.in_(outlet_ids),
+        )
+        .group_by(outlet_weeks.c.outlet_id)
+        .cte("outlet_week_flags")
+        .prefix_with("MATERIALIZED")
+    )
+
+
+def _bit_sum(condition: sa.ColumnElement, bit: sa.ColumnElement) -> sa.ColumnElement:
+    # One row per outlet and week, so the sum of distinct week bits is their OR.
+    # PostgreSQL sums BIGINT into NUMERIC, which has no bit operators.
+    total = sa.func.sum(sa.case((condition, bit), else_=0))
+    return sa.cast(total, sa.BigInteger)
+
+
+def _weeks_from(base: date, period: Period) -> Period:
+    # _week_index counts weeks from a period's first day.
+    return Period(base, period.end, period.timezone)

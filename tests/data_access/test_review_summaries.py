@@ -1,0 +1,412 @@
+"""The weekly review's trend and order history read from the summary tables
+give the raw queries' frames, and fall back to the raw tables when they must."""
+
+import logging
+import shutil
+from datetime import date, datetime
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from data_access import review_queries, schema, summaries, summary_queries
+from data_access.engine import create_engine
+from data_access.filters import Period, Scope, Settings
+from fixtures.demo import MIN_REPS, generate
+from tests.data_access.test_review_query_plans import nested_scans, statement_of
+
+TIMEZONE = "Asia/Kolkata"
+SETTINGS = Settings(timezone=TIMEZONE)
+LAST_DAY = date(2026, 3, 29)
+# Two trend weeks, the eight history weeks before them and the week of the
+# calls at risk all lie in the ten summarised weeks.
+FIRST_DAY = date(2026, 1, 19)
+SPAN = Period(date(2026, 3, 16), LAST_DAY, TIMEZONE)
+WEEK = Period(date(2026, 3, 23), LAST_DAY, TIMEZONE)
+SCOPES = {
+    "all_reps": Scope(),
+    "territory": Scope(territory_ids=("KOL",)),
+    "rep": Scope(rep_ids=("R0005",)),
+}
+QUERIES = {
+    "weekly_rep_figures": SPAN,
+    "weekly_order_figures": SPAN,
+    "weekly_outlet_figures": SPAN,
+    "weekly_skipped_calls": SPAN,
+    "calls_at_risk": WEEK,
+}
+# The query each function logs when it reads the summaries, by whether the
+# scope follows a territory history.
+SUMMARY_QUERY_NAMES = {
+    "weekly_rep_figures": ("weekly_rep_figures_from_summaries", "weekly_rep_figures"),
+    "weekly_order_figures": (
+        "weekly_order_figures_from_summaries",
+        "weekly_order_figures_from_summaries",
+    ),
+    "weekly_outlet_figures": (
+        "weekly_outlet_figures_from_summaries",
+        "weekly_outlet_figures_from_summaries",
+    ),
+    "weekly_skipped_calls": (
+        "weekly_skipped_calls_from_summaries",
+        "weekly_skipped_calls",
+    ),
+    "calls_at_risk": ("calls_at_risk_from_summaries", "calls_at_risk_with_summaries"),
+}
+
+
+def demo_engine(url: str, *, history: bool = True) -> sa.Engine:
+    """The demo company's last 10 weeks at url, with summaries of those weeks.
+
+    Without history, the rep_territories rows are deleted before the build,
+    so a territory scope follows each rep's current territory.
+    """
+    engine = create_engine(url)
+    generate(engine, reps=MIN_REPS, weeks=10, end_date=LAST_DAY)
+    if not history:
+        with engine.begin() as connection:
+            connection.execute(schema.rep_territories.delete())
+    summaries.build_summaries(engine, FIRST_DAY, LAST_DAY, SETTINGS)
+    return engine
+
+
+def copy_file(source: str, folder, name: str) -> str:
+    target = folder / name
+    shutil.copy(source, target)
+    return str(target)
+
+
+def without_summary_weeks(path: str) -> None:
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        connection.execute(schema.summary_weeks.delete())
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def demo_files(tmp_path_factory) -> dict[str, str]:
+    """Paths of four SQLite files of the demo: with and without a territory
+    history, each with usable summaries and with its summary weeks deleted."""
+    folder = tmp_path_factory.mktemp("review_summaries")
+    files = {}
+    for history in (True, False):
+        name = "history" if history else "flat"
+        path = str(folder / f"{name}.sqlite")
+        demo_engine(f"sqlite:///{path}", history=history).dispose()
+        files[name] = path
+        files[f"{name}_raw"] = copy_file(path, folder, f"{name}_raw.sqlite")
+        without_summary_weeks(files[f"{name}_raw"])
+    return files
+
+
+@pytest.fixture(scope="module")
+def engines(demo_files):
+    opened = {
+        name: create_engine(f"sqlite:///{path}") for name, path in demo_files.items()
+    }
+    yield opened
+    for engine in opened.values():
+        engine.dispose()
+
+
+@pytest.fixture
+def copied_engine(demo_files, tmp_path):
+    engine = create_engine(
+        f"sqlite:///{copy_file(demo_files['history'], tmp_path, 'copy.sqlite')}"
+    )
+    yield engine
+    engine.dispose()
+
+
+def assert_same_frames(result: pd.DataFrame, expected: pd.DataFrame) -> None:
+    assert list(result.columns) == list(expected.columns)
+    assert len(result) == len(expected)
+    pd.testing.assert_frame_equal(result, expected, check_dtype=False)
+
+
+def logged_queries(caplog) -> list[str]:
+    """Names of the queries fetch_frame logged, as in 'query NAME: ...'."""
+    return [
+        record.getMessage().split(":")[0].removeprefix("query ")
+        for record in caplog.records
+        if record.name == "data_access.queries"
+        and record.getMessage().startswith("query ")
+    ]
+
+
+def run(name: str, engine: sa.Engine, scope: Scope) -> pd.DataFrame:
+    return getattr(review_queries, name)(engine, QUERIES[name], scope, SETTINGS)
+
+
+@pytest.mark.parametrize("history", [True, False], ids=["history", "flat"])
+@pytest.mark.parametrize("scope_name", list(SCOPES))
+@pytest.mark.parametrize("name", list(QUERIES))
+def test_summary_path_matches_raw(engines, caplog, name, scope_name, history):
+    database = "history" if history else "flat"
+    scope = SCOPES[scope_name]
+    follows_history = history and scope_name == "territory"
+    caplog.set_level(logging.INFO, logger="data_access.queries")
+
+    result = run(name, engines[database], scope)
+
+    expected = run(name, engines[f"{database}_raw"], scope)
+    summary_name, history_name = SUMMARY_QUERY_NAMES[name]
+    assert (history_name if follows_history else summary_name) in logged_queries(caplog)
+    assert len(expected) > 0
+    assert_same_frames(result, expected)
+
+
+@pytest.mark.parametrize("scope_name", ["all_reps", "territory"])
+def test_outlet_figures_with_class_windows(engines, caplog, scope_name):
+    settings = Settings(
+        timezone=TIMEZONE,
+        neglect_days=10,
+        neglect_days_by_class=(("A", 5), ("B", 21), ("C", 56)),
+    )
+    scope = SCOPES[scope_name]
+    caplog.set_level(logging.INFO, logger="data_access.queries")
+
+    result = review_queries.weekly_outlet_figures(
+        engines["history"], SPAN, scope, settings
+    )
+
+    expected = review_queries.weekly_outlet_figures(
+        engines["history_raw"], SPAN, scope, settings
+    )
+    assert "weekly_outlet_figures_from_summaries" in logged_queries(caplog)
+    assert expected["overdue_outlets"].sum() > 0
+    assert expected["neglected_outlets"].sum() > 0
+    assert_same_frames(result, expected)
+
+
+@pytest.mark.parametrize("name", list(QUERIES))
+def test_summary_plan_has_no_nested_scan(monkeypatch, engines, name):
+    engine = engines["flat"]
+    statement = statement_of(
+        monkeypatch, engine, name, QUERIES[name], Scope(), SETTINGS
+    )
+
+    result = nested_scans(engine, statement)
+
+    assert result == []
+
+
+@pytest.mark.parametrize("name", list(QUERIES))
+def test_scope_without_outlets_matches_raw(engines, name):
+    scope = Scope(territory_ids=("NO-SUCH-TERRITORY",))
+
+    result = run(name, engines["flat"], scope)
+
+    expected = run(name, engines["flat_raw"], scope)
+    assert_same_frames(result, expected)
+
+
+def test_trend_counts_are_not_empty(engines):
+    rep_weeks = run("weekly_rep_figures", engines["flat"], Scope())
+    skipped = run("weekly_skipped_calls", engines["flat"], Scope())
+    priced = run("calls_at_risk", engines["flat"], Scope())
+
+    assert rep_weeks["time_in_market_s"].min() > 0
+    assert rep_weeks["skipped_outlets"].min() > 0
+    assert skipped["outlet_order_value"].sum() > 0
+    assert skipped["territory_order_value"].sum() > 0
+    assert priced["outlet_productive_visits"].sum() > 0
+
+
+def test_rep_day_time_in_market_matches_rep_days(engines):
+    engine = engines["flat"]
+    rep_days = schema.summary_rep_days
+    statement = (
+        sa.select(rep_days.c.rep_id, rep_days.c.day, rep_days.c.time_in_market_s)
+        .where(
+            rep_days.c.day.between(WEEK.start, WEEK.end),
+            rep_days.c.visits > 0,
+            rep_days.c.rep_id.in_(sa.select(schema.reps.c.rep_id)),
+        )
+        .order_by(rep_days.c.rep_id, rep_days.c.day)
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(statement).all()
+
+    result = pd.DataFrame(rows, columns=["rep_id", "visit_date", "time_in_market_s"])
+
+    raw = review_queries.rep_days(engine, WEEK, Scope(), SETTINGS)
+    expected = raw[["rep_id", "visit_date", "time_in_market_s"]]
+    assert len(expected) > 50
+    assert_same_frames(result, expected)
+
+
+def test_stale_history_week_falls_back(copied_engine, caplog):
+    # A late-synced visit in a history week before the trend span.
+    with copied_engine.begin() as connection:
+        connection.execute(
+            schema.visits.insert().values(
+                visit_id="late-sync", rep_id="R0005", outlet_id="O000001",
+                check_in=datetime(2026, 2, 10, 6, 0),
+            )
+        )  # fmt: skip
+    caplog.set_level(logging.INFO, logger="data_access.queries")
+
+    skipped = run("weekly_skipped_calls", copied_engine, Scope())
+    rep_weeks = run("weekly_rep_figures", copied_engine, Scope())
+
+    names = logged_queries(caplog)
+    assert "weekly_skipped_calls" in names
+    assert "weekly_skipped_calls_from_summaries" not in names
+    # The span's own weeks are not stale, so the rep figures still read the summaries.
+    assert "weekly_rep_figures_from_summaries" in names
+    assert len(skipped) > 0
+    assert len(rep_weeks) == 2
+
+
+def test_stale_span_week_matches_raw(copied_engine, caplog):
+    with copied_engine.begin() as connection:
+        connection.execute(
+            schema.visits.insert().values(
+                visit_id="late-sync", rep_id="R0005", outlet_id="O000001",
+                check_in=datetime(2026, 3, 24, 6, 0),
+            )
+        )  # fmt: skip
+    caplog.set_level(logging.INFO, logger="data_access.queries")
+    stale = {name: run(name, copied_engine, Scope()) for name in QUERIES}
+
+    with copied_engine.begin() as connection:
+        connection.execute(schema.summary_weeks.delete())
+    result = {name: run(name, copied_engine, Scope()) for name in QUERIES}
+
+    # The calls at risk of the week still read their history weeks, which
+    # are not stale, from the summaries.
+    names = logged_queries(caplog)
+    assert [name for name in names if "summaries" in name] == [
+        "calls_at_risk_with_summaries"
+    ]
+    for name in QUERIES:
+        assert_same_frames(stale[name], result[name])
+
+
+def drop_new_columns(engine: sa.Engine) -> None:
+    """Turn the summary tables into the layout before time in market, linked
+    order values, last visit dates, planned dates and off-site visits were
+    summarised."""
+    dropped = {
+        "summary_rep_days": ["time_in_market_s"],
+        "summary_rep_outlet_weeks": [
+            "first_plan_date",
+            "last_plan_date",
+            "unproductive_off_site_visits",
+        ],
+        "summary_outlet_weeks": [
+            "productive_visits",
+            "linked_order_value",
+            "last_visit_date",
+        ],
+    }
+    with engine.begin() as connection:
+        for table, columns in dropped.items():
+            for column in columns:
+                connection.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
+
+
+def test_older_layout_reads_raw(copied_engine, engines, caplog):
+    drop_new_columns(copied_engine)
+    caplog.set_level(logging.INFO, logger="data_access.queries")
+
+    status = summary_queries.summary_status(copied_engine, SPAN, SETTINGS)
+    result = {name: run(name, copied_engine, Scope()) for name in QUERIES}
+
+    assert status == summary_queries.SummaryStatus(usable=False, older_layout=True)
+    assert status.message(SPAN) == (
+        "The summary tables were built by an older version of Beatboard, so this "
+        "page reads the raw visits and orders, which is slower; run `python -m "
+        "data_access.summaries --db URL --from 2026-03-16 --to 2026-03-29` to "
+        "rebuild them."
+    )
+    assert not [name for name in logged_queries(caplog) if "summaries" in name]
+    for name in QUERIES:
+        assert_same_frames(result[name], run(name, engines["history_raw"], Scope()))
+
+
+def test_build_replaces_older_layout(copied_engine, caplog):
+    drop_new_columns(copied_engine)
+    caplog.set_level(logging.WARNING, logger="data_access.summaries")
+
+    built = summaries.build_summaries(copied_engine, WEEK.start, LAST_DAY, SETTINGS)
+
+    assert built == [WEEK.start]
+    expected = (
+        "summaries: dropped the summary tables of an older layout (summary_rep_days "
+        "lacked time_in_market_s; summary_rep_outlet_weeks lacked first_plan_date, "
+        "last_plan_date, unproductive_off_site_visits; summary_outlet_weeks lacked "
+        "productive_visits, linked_order_value, last_visit_date), with their weeks "
+        "2026-01-19 to "
+        "2026-03-29, to create them in the current layout; weeks outside the "
+        "range being built must be built again"
+    )
+    assert [record.getMessage() for record in caplog.records] == [expected]
+    with copied_engine.connect() as connection:
+        assert summaries.missing_summary_columns(connection) == {}
+    assert summary_queries.summary_status(copied_engine, WEEK, SETTINGS).usable
+    assert not summary_queries.summary_status(copied_engine, SPAN, SETTINGS).usable
+
+
+def test_load_rebuilds_older_layout_weeks(copied_engine):
+    drop_new_columns(copied_engine)
+
+    built = summaries.refresh_after_load(
+        copied_engine,
+        datetime(2026, 3, 24, 6, 0),
+        datetime(2026, 3, 24, 6, 0),
+        {"visits"},
+    )
+
+    assert built[0] == FIRST_DAY
+    assert built[-1] == WEEK.start
+    assert len(built) == 10
+    status = summary_queries.summary_status(
+        copied_engine, Period(FIRST_DAY, LAST_DAY, TIMEZONE), SETTINGS
+    )
+    assert status.usable
+
+
+@pytest.mark.parametrize(
+    ("neglect_days", "expected"),
+    [
+        (28, date(2026, 2, 23)),
+        (7, date(2026, 3, 16)),
+        (3, date(2026, 3, 16)),
+        (29, date(2026, 2, 16)),
+    ],
+)
+def test_neglect_reach_starts_on_first_window_week(neglect_days, expected):
+    settings = Settings(timezone=TIMEZONE, neglect_days=neglect_days)
+
+    result = review_queries._neglect_reach(SPAN, settings)
+
+    assert result.start == expected
+    assert result.end == LAST_DAY
+
+
+def test_postgres_summary_path_matches_raw(fresh_postgres_url, monkeypatch, caplog):
+    postgres = demo_engine(fresh_postgres_url)
+    caplog.set_level(logging.INFO, logger="data_access.queries")
+    try:
+        result = {
+            (name, scope_name): run(name, postgres, scope)
+            for name in QUERIES
+            for scope_name, scope in SCOPES.items()
+        }
+        names = logged_queries(caplog)
+        monkeypatch.setattr(review_queries, "_summaries_cover", lambda *args: False)
+        expected = {
+            (name, scope_name): run(name, postgres, scope)
+            for name in QUERIES
+            for scope_name, scope in SCOPES.items()
+        }
+    finally:
+        postgres.dispose()
+
+    for summary_name, _history_name in SUMMARY_QUERY_NAMES.values():
+        assert summary_name in names
+    for key, frame in expected.items():
+        assert len(frame) > 0, key
+        assert_same_frames(result[key], frame)
