@@ -539,9 +539,9 @@ class PeriodSQL:
                 local_day(orders.c.ordered_at, self.period).label("order_date"),
             )
             .where(
-                # Off the visit_id index, because `visit_id IS NULL` there
-                # matches the orders without a visit of every date, while
-                # the ordered_at index reads only the period's orders.
+                # Through the visit_id index, `visit_id IS NULL` would read the
+                # orders without a visit of every date. Kept off it, SQLite
+                # reads only the period's orders through the ordered_at index.
                 unindexed(orders.c.visit_id).is_(None),
                 orders.c.ordered_at >= self.period.utc_start,
                 orders.c.ordered_at < self.period.utc_end,
