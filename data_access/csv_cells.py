@@ -104,7 +104,13 @@ def parse_timestamp(text: str, zone: ZoneInfo) -> datetime:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
-    return moment.astimezone(UTC).replace(tzinfo=None)
+    try:
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:
+        # A time in year 1 or 9999 whose offset moves it out of that range.
+        raise CellError(
+            "is out of range; expected a time from 0001-01-02 to 9999-12-30"
+        ) from None
 
 
 def parse_float(text: str) -> float:
@@ -301,6 +307,10 @@ def required_columns(table: sa.Table) -> list[str]:
         for column in table.columns
         if column.primary_key or column.name in required
     ]
+
+
+# The tables whose rows check_row reads; it accepts every row of the others.
+ROW_CHECKED_TABLES = frozenset({"beats", "rep_territories"})
 
 
 def check_row(table_name: str, row: Mapping[str, Any]) -> tuple[str, str] | None:

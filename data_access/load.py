@@ -4,11 +4,13 @@
 
 Each file in DIR is optional and named after its table (outlets.csv,
 visits.xlsx, ...), and its header row names the columns. The load runs in two
-passes over the files, reading them in batches so that memory stays flat for
+passes over the files, reading them in chunks so that memory stays flat for
 files of millions of rows. The first pass reads every file and collects the
 problems, so a bad file never touches the database. The second reads the
-files again and upserts the rows by primary key in one transaction, so
-loading the same files twice leaves the same database.
+rows the first pass accepted, kept in temporary files (see checked_rows), and
+upserts them by primary key in one transaction, through each engine's bulk
+path (see bulk_write), so loading the same files twice leaves the same
+database.
 
 By default one bad row rejects the whole load. With skip_invalid, the rows
 with a problem are set aside, written with their reasons to
@@ -20,30 +22,33 @@ import csv
 import logging
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import sqlalchemy as sa
 
+from data_access.bulk_write import TableWriter, count_rows, sqlite_load_cache
+from data_access.checked_rows import CheckedRows
 from data_access.csv_cells import time_zone
-from data_access.dialect import upsert
 from data_access.engine import DatabaseURLError, create_engine, parse_database_url
 from data_access.load_references import ReferenceCheck
 from data_access.progress import ProgressBar
 from data_access.schema import TABLES, metadata
 from data_access.summaries import refresh_after_load
 from data_access.table_files import (
+    CHUNK_ROWS,
     MAX_PROBLEMS_SHOWN,
     TABLE_FILE_SUFFIXES,
+    Chunk,
     LoadError,
     Problem,
     ProblemLog,
-    Record,
     Rejection,
     TableFile,
 )
@@ -59,7 +64,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 5_000
+# Rows read, checked and written together.
+BATCH_SIZE = CHUNK_ROWS
 REJECTS_SUFFIX = ".rejected.csv"
 
 
@@ -205,73 +211,80 @@ def check_table_files(
     problems: ProblemLog,
     rejects: RejectsFiles | None = None,
     progress_stream: TextIO | None = None,
-) -> dict[str, set[int]]:
+    checked: CheckedRows | None = None,
+) -> dict[str, np.ndarray]:
     """Read every file without writing anything; return {table: rejected lines}.
 
     Each problem goes to problems. With rejects, each rejected row is also
-    written to its table's rejects file.
+    written to its table's rejects file. With checked, the accepted rows are
+    kept there for the second pass. The rejected lines of a table come
+    sorted, in a numpy array.
     """
-    rejected_lines: dict[str, set[int]] = {}
+    rejected_lines: dict[str, np.ndarray] = {}
     for name, path in table_files.items():
         log.info("checking %s", path)
         if rejects is not None:
             rejects.start(name, path)
-        rejected = rejected_lines.setdefault(name, set())
+        started = time.perf_counter()
+        rejected: list[int] = []
         table_file = TableFile(path, TABLES[name], zone, problems)
         accepted = 0
         with ProgressBar(f"checking {path.name}", progress_stream) as bar:
-            for batch in _batches(table_file.rows(), BATCH_SIZE):
-                checked = _resolve_references(table_file, batch, references)
-                for item in checked:
-                    if isinstance(item, Record):
-                        accepted += 1
-                        continue
-                    rejected.add(item.line)
-                    for problem in item.problems:
+            for chunk in table_file.chunks(BATCH_SIZE):
+                chunk = _resolve_references(table_file, chunk, references)
+                if checked is not None:
+                    fraction = table_file.fraction_read
+                    checked.add(name, table_file.header, chunk, fraction)
+                accepted += len(chunk)
+                for rejection in chunk.rejections:
+                    rejected.append(rejection.line)
+                    for problem in rejection.problems:
                         problems.add(problem)
                     if rejects is not None:
-                        rejects.write(name, path, item)
+                        rejects.write(name, path, rejection)
                 bar.update(table_file.fraction_read, accepted + len(rejected))
+        rejected_lines[name] = np.array(sorted(rejected), dtype=np.int64)
         log.info(
-            "checked %s: %d valid rows, %d rejected", path.name, accepted, len(rejected)
+            "checked %s: %d valid rows, %d rejected in %.0f ms",
+            path.name,
+            accepted,
+            len(rejected),
+            (time.perf_counter() - started) * 1000,
         )
     return rejected_lines
 
 
 def _resolve_references(
-    table_file: TableFile,
-    batch: list[Record | Rejection],
-    references: ReferenceCheck,
-) -> list[Record | Rejection]:
-    """Reject each record of the batch whose reference is unknown, in file order.
+    table_file: TableFile, chunk: Chunk, references: ReferenceCheck
+) -> Chunk:
+    """Reject each valid row of the chunk whose reference is unknown.
 
-    The references of a whole batch are looked up together, in one query per
-    referenced table for the ids the files lack.
+    The references of a whole chunk are looked up together, in one query per
+    referenced table for the ids the files lack. The chunk returned keeps
+    its rejections in file order.
     """
     table_name, file_name = table_file.table.name, table_file.path.name
-    records = [item for item in batch if isinstance(item, Record)]
-    unresolved = references.problems(table_name, file_name, records)
-    result: list[Record | Rejection] = []
-    for item in batch:
-        if isinstance(item, Record) and item.line in unresolved:
-            problems = unresolved[item.line]
-            item = Rejection(
-                file_name, item.line, table_file.header, item.cells, problems
+    unresolved = references.problems(table_name, file_name, chunk)
+    records = chunk.records
+    if unresolved and records is not None:
+        rejections = chunk.rejections + [
+            Rejection(
+                file_name,
+                int(chunk.lines[position]),
+                table_file.header,
+                records.cells(position),
+                problems,
             )
-        result.append(item)
-    references.remember(
-        table_name, [item for item in result if isinstance(item, Record)]
-    )
-    references.remember_rejected(
-        table_name, [item for item in result if isinstance(item, Rejection)]
-    )
-    return result
-
-
-def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
+            for position, problems in unresolved.items()
+        ]
+        rejections.sort(key=lambda rejection: rejection.line)
+        valid = np.ones(len(chunk), dtype=bool)
+        valid[list(unresolved)] = False
+        chunk = chunk.select(np.flatnonzero(valid))
+        chunk.rejections = rejections
+    references.remember(table_name, chunk)
+    references.remember_rejected(table_name, chunk.rejections)
+    return chunk
 
 
 # Second pass: writing
@@ -286,15 +299,17 @@ class LoadedMoments:
         self.first: datetime | None = None
         self.last: datetime | None = None
 
-    def add(self, rows: list[dict[str, Any]]) -> None:
-        found = [
-            row[name] for row in rows for name in self.COLUMNS if row.get(name) is not None
-        ]
-        if not found:
-            return
-        low, high = min(found), max(found)
-        self.first = low if self.first is None else min(self.first, low)
-        self.last = high if self.last is None else max(self.last, high)
+    def add(self, chunk: Chunk) -> None:
+        for name in self.COLUMNS:
+            values = chunk.values.get(name)
+            if not isinstance(values, np.ndarray):
+                continue
+            values = values[~np.isnat(values)]
+            if not values.size:
+                continue
+            low, high = values.min().item(), values.max().item()
+            self.first = low if self.first is None else min(self.first, low)
+            self.last = high if self.last is None else max(self.last, high)
 
 
 def write_table_file(
@@ -302,37 +317,56 @@ def write_table_file(
     table_file: TableFile,
     progress_stream: TextIO | None = None,
     moments: LoadedMoments | None = None,
+    checked: CheckedRows | None = None,
 ) -> TableCounts:
-    """Upsert the rows of one table file in batches and count what changed.
+    """Upsert the rows of one table file in chunks and count what changed.
 
+    The rows come from checked when it has the table's, else from the file.
     Raises LoadError when the file has a problem the first pass did not
     find, such as a file changed since it was checked, so that the caller's
     transaction rolls back.
     """
     started = time.perf_counter()
     table = table_file.table
-    counts = TableCounts()
+    stored_before = count_rows(connection, table)
+    writer: TableWriter | None = None
+    written = 0
     changed: list[Problem] = []
-    with ProgressBar(f"loading {table_file.path.name}", progress_stream) as bar:
-        for batch in _batches(table_file.rows(), BATCH_SIZE):
-            rows = [item.values for item in batch if isinstance(item, Record)]
+    with (
+        ProgressBar(f"loading {table_file.path.name}", progress_stream) as bar,
+        _aborting(lambda: writer),
+    ):
+        for chunk, fraction_read in _chunks_to_write(table_file, checked):
+            if writer is None:
+                # The header is known once the first chunk is read.
+                header = table_file.header
+                if checked is not None and checked.has(table.name):
+                    header = checked.header(table.name)
+                writer = TableWriter(
+                    connection, table, header, empty_table=not stored_before
+                )
+                writer.start()
             if moments is not None:
-                moments.add(rows)
+                moments.add(chunk)
             changed += [
                 problem
-                for item in batch
-                if isinstance(item, Rejection)
-                for problem in item.problems
+                for rejection in chunk.rejections
+                for problem in rejection.problems
             ]
-            stored = count_stored_rows(connection, table, rows)
-            upsert(connection, table, rows)
-            counts.updated += stored
-            counts.inserted += len(rows) - stored
-            bar.update(table_file.fraction_read, counts.inserted + counts.updated)
+            writer.write(chunk)
+            written += len(chunk)
+            bar.update(fraction_read(), written)
 
-    if changed or table_file.problems.total:
-        shown = (table_file.problems.shown + changed)[:MAX_PROBLEMS_SHOWN]
-        raise LoadError(shown, table_file.problems.total + len(changed))
+        if changed or table_file.problems.total:
+            shown = (table_file.problems.shown + changed)[:MAX_PROBLEMS_SHOWN]
+            raise LoadError(shown, table_file.problems.total + len(changed))
+        if writer is not None:
+            writer.finish()
+    # A file repeats no key, so each row either added a key or replaced a row.
+    inserted = written
+    if stored_before and written:
+        inserted = count_rows(connection, table) - stored_before
+    counts = TableCounts(inserted=inserted, updated=written - inserted)
     log.info(
         "loaded %s: %d inserted, %d updated in %.0f ms",
         table_file.path.name,
@@ -343,21 +377,29 @@ def write_table_file(
     return counts
 
 
-def count_stored_rows(
-    connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]
-) -> int:
-    """Count the rows whose primary key the table already stores."""
-    if not rows:
-        return 0
-    key_columns = list(table.primary_key.columns)
-    if len(key_columns) == 1:
-        column = key_columns[0]
-        condition = column.in_([row[column.name] for row in rows])
-    else:
-        keys = [tuple(row[column.name] for column in key_columns) for row in rows]
-        condition = sa.tuple_(*key_columns).in_(keys)
-    statement = sa.select(sa.func.count()).select_from(table).where(condition)
-    return connection.execute(statement).scalar_one()
+@contextmanager
+def _aborting(writer: Callable[[], TableWriter | None]) -> Iterator[None]:
+    """Abort the writer that writer() returns when the block raises."""
+    try:
+        yield
+    except BaseException as error:
+        current = writer()
+        if current is not None:
+            current.abort(error)
+        raise
+
+
+def _chunks_to_write(
+    table_file: TableFile, checked: CheckedRows | None
+) -> Iterator[tuple[Chunk, Callable[[], float | None]]]:
+    """Yield the chunks to write, each with a function for the share read."""
+    table_name = table_file.table.name
+    if checked is not None and checked.has(table_name):
+        for chunk, fraction in checked.chunks(table_name):
+            yield chunk, lambda fraction=fraction: fraction
+        return
+    for chunk in table_file.chunks(BATCH_SIZE):
+        yield chunk, lambda: table_file.fraction_read
 
 
 # Loading a directory
@@ -387,18 +429,31 @@ def load_directory(
     problems = ProblemLog()
     rejects = RejectsFiles() if skip_invalid else None
     try:
-        with ReferenceCheck(engine) as references:
-            rejected_lines = check_table_files(
-                table_files, zone, references, problems, rejects, progress_stream
+        with CheckedRows() as checked:
+            with ReferenceCheck(engine) as references:
+                rejected_lines = check_table_files(
+                    table_files,
+                    zone,
+                    references,
+                    problems,
+                    rejects,
+                    progress_stream,
+                    checked,
+                )
+            if rejects is not None:
+                rejects.close()
+            if problems.fatal or (problems.total and not skip_invalid):
+                raise LoadError(problems.shown, problems.total, fatal=problems.fatal)
+            moments = LoadedMoments()
+            counts = _write_table_files(
+                engine,
+                table_files,
+                zone,
+                rejected_lines,
+                progress_stream,
+                moments,
+                checked,
             )
-        if rejects is not None:
-            rejects.close()
-        if problems.fatal or (problems.total and not skip_invalid):
-            raise LoadError(problems.shown, problems.total, fatal=problems.fatal)
-        moments = LoadedMoments()
-        counts = _write_table_files(
-            engine, table_files, zone, rejected_lines, progress_stream, moments
-        )
     except BaseException:
         if rejects is not None:
             rejects.discard()
@@ -422,13 +477,14 @@ def _write_table_files(
     engine: sa.Engine,
     table_files: dict[str, Path],
     zone: ZoneInfo,
-    rejected_lines: dict[str, set[int]],
+    rejected_lines: dict[str, Collection[int]],
     progress_stream: TextIO | None,
     moments: LoadedMoments,
+    checked: CheckedRows | None = None,
 ) -> dict[str, TableCounts]:
     """Upsert the accepted rows of every file in one transaction."""
     counts: dict[str, TableCounts] = {}
-    with engine.begin() as connection:
+    with engine.begin() as connection, sqlite_load_cache(connection):
         _begin_sqlite_transaction(connection)
         metadata.create_all(connection)
         for name, path in table_files.items():
@@ -436,7 +492,7 @@ def _write_table_files(
                 path, TABLES[name], zone, ProblemLog(), skip_lines=rejected_lines[name]
             )
             counts[name] = write_table_file(
-                connection, table_file, progress_stream, moments
+                connection, table_file, progress_stream, moments, checked
             )
             counts[name].rejected = len(rejected_lines[name])
     return counts

@@ -13,7 +13,7 @@ from types import TracebackType
 import sqlalchemy as sa
 
 from data_access.schema import TABLES
-from data_access.table_files import Problem, Record, Rejection
+from data_access.table_files import Chunk, Problem, Rejection
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +64,12 @@ class ReferenceCheck:
             self._connection.close()
             self._connection = None
 
-    def remember(self, table_name: str, records: Iterable[Record]) -> None:
+    def remember(self, table_name: str, chunk: Chunk) -> None:
         """Note the ids of rows that will load, so later files may refer to them."""
         if table_name not in REFERENCED_TABLES:
             return
         key = TABLES[table_name].primary_key.columns.keys()[0]
-        self._loaded[table_name].update(record.values[key] for record in records)
+        self._loaded[table_name].update(chunk.values[key])
 
     def remember_rejected(
         self, table_name: str, rejections: Iterable[Rejection]
@@ -93,19 +93,22 @@ class ReferenceCheck:
                 rejected.setdefault(value, f"{rejection.file} {unit} {rejection.line}")
 
     def problems(
-        self, table_name: str, file_name: str, records: list[Record]
+        self, table_name: str, file_name: str, chunk: Chunk
     ) -> dict[int, list[Problem]]:
-        """Return {line: problems} for the records whose references do not resolve."""
+        """Return {row position: problems} for the chunk's valid rows whose
+        references do not resolve."""
         found: dict[int, list[Problem]] = {}
         for column, referenced in REFERENCES.get(table_name, ()):
-            ids = {record.values[column] for record in records}
-            unknown = self._unknown(referenced, ids)
-            for record in records:
-                value = record.values[column]
+            ids = chunk.values[column]
+            unknown = self._unknown(referenced, set(ids))
+            if not unknown:
+                continue
+            for position, value in enumerate(ids):
                 if value in unknown:
                     reason = self._reason(referenced, value)
-                    problem = Problem(file_name, reason, record.line, column, value)
-                    found.setdefault(record.line, []).append(problem)
+                    line = int(chunk.lines[position])
+                    problem = Problem(file_name, reason, line, column, value)
+                    found.setdefault(position, []).append(problem)
         return found
 
     def _reason(self, table_name: str, value: str) -> str:

@@ -1,36 +1,45 @@
 """Reading one table file of the loader, CSV or XLSX, as the rows to store.
 
-A file is read record by record, so a file of a million rows needs memory
-only for the caller's current batch and for the keys already seen, which
-find an id that appears twice. Each problem is reported with the file, the
-line (CSV) or row (XLSX), the column, the cell text and the reason.
+A file is read in chunks of CHUNK_ROWS rows, and each chunk is parsed one
+column at a time (see column_parsers), so a file of millions of rows needs
+memory only for the current chunk and for the keys already seen, which find
+an id that appears twice. Each problem is reported with the file, the line
+(CSV) or row (XLSX), the column, the cell text and the reason.
 """
 
 import csv
+import gc
+import io
 import zipfile
-from collections.abc import Container, Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import cached_property
+from itertools import repeat
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import openpyxl
 import sqlalchemy as sa
 from openpyxl.utils.exceptions import InvalidFileException
 
+from data_access.column_parsers import ParsedColumn, chunk_column_parser
 from data_access.csv_cells import (
     EMPTY_CELL_DEFAULTS,
-    CellError,
-    Parser,
+    ROW_CHECKED_TABLES,
     check_row,
-    column_parser,
     required_columns,
 )
+from data_access.key_index import KeyIndex
 
 MAX_PROBLEMS_SHOWN = 20
+# Rows parsed together.
+CHUNK_ROWS = 50_000
+# Bytes of a CSV file decoded at once.
+READ_BLOCK_BYTES = 4 * 1024 * 1024
 # Python's csv module rejects cells over 128 KiB by default, which a detailed
 # territory outline exceeds.
 MAX_CELL_CHARACTERS = 64 * 1024 * 1024
@@ -129,16 +138,46 @@ class LoadError(Exception):
         return "\n".join(lines)
 
 
-# Records
+# Chunks
 
 
-@dataclass(frozen=True)
-class Record:
-    """One row of a table file: where it is, its cell texts and its values."""
+ColumnValues = list[Any] | np.ndarray
 
-    line: int
-    cells: list[str]
-    values: dict[str, Any]
+
+@dataclass
+class Chunk:
+    """The rows of one stretch of a file: the valid rows' values, the rejections.
+
+    lines contains the line (or sheet row) of each valid row in file order.
+    records contains their cells as read, or None once the chunk was kept
+    for writing only. values contains each column's values aligned with
+    lines: a list, or for a timestamp column a datetime64[us] array of naive
+    UTC times (NaT for an empty cell). rejections contains the rows with a
+    problem, in file order.
+    """
+
+    lines: np.ndarray
+    records: "Records | None"
+    values: dict[str, ColumnValues]
+    rejections: list["Rejection"]
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def select(self, positions: np.ndarray) -> "Chunk":
+        """Return the chunk with only the valid rows at positions."""
+        return Chunk(
+            self.lines[positions],
+            None if self.records is None else self.records.take(positions.tolist()),
+            {name: _take(values, positions) for name, values in self.values.items()},
+            self.rejections,
+        )
+
+
+def _take(values: ColumnValues, positions: np.ndarray) -> ColumnValues:
+    if isinstance(values, np.ndarray):
+        return values[positions]
+    return [values[position] for position in positions.tolist()]
 
 
 @dataclass(frozen=True)
@@ -161,10 +200,47 @@ class SourceError(Exception):
         self.line = line
 
 
-class Source(Protocol):
-    """The records of one file in order, the header first, as (line, cells)."""
+@dataclass
+class Records:
+    """Records of a file as read: the line each starts on and its cells.
 
-    def records(self) -> Iterator[tuple[int, list[str]]]: ...
+    The cells come by row, or by column for a chunk whose records all have
+    as many cells as the header: a file without quotes is split into
+    columns without a list per record.
+    """
+
+    lines: list[int]
+    rows: list[list[str]] | None = None
+    columns: list[list[str]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def cells(self, position: int) -> list[str]:
+        """Return the cells of the record at position, as read."""
+        if self.rows is not None:
+            return self.rows[position]
+        assert self.columns is not None
+        return [column[position] for column in self.columns]
+
+    def take(self, positions: list[int]) -> "Records":
+        """Return the records at positions, in that order."""
+        lines = [self.lines[position] for position in positions]
+        if self.rows is not None:
+            return Records(lines, rows=[self.rows[position] for position in positions])
+        assert self.columns is not None
+        columns = [[column[i] for i in positions] for column in self.columns]
+        return Records(lines, columns=columns)
+
+
+class Source(Protocol):
+    """The records of one file in order, the header first, in chunks.
+
+    A file that cannot be read on yields the records before the problem,
+    then raises SourceError.
+    """
+
+    def record_chunks(self, size: int) -> Iterator[Records]: ...
 
     @property
     def fraction_read(self) -> float | None: ...
@@ -186,32 +262,205 @@ class CsvSource:
             return 1.0
         return self._binary.tell() / self._size
 
-    def records(self) -> Iterator[tuple[int, list[str]]]:
+    def record_chunks(self, size: int) -> Iterator[Records]:
+        if _has_quotes(self._binary):
+            yield from self._read_with_csv_module(size)
+        else:
+            yield from self._read_without_quotes(size)
+
+    def _read_with_csv_module(self, size: int) -> Iterator[Records]:
         reader = csv.reader(_text_lines(self._binary))
         next_line = 1
+        while True:
+            lines: list[int] = []
+            records: list[list[str]] = []
+            try:
+                with _gc_paused():
+                    for cells in reader:
+                        # A quoted cell may span lines: the record starts
+                        # where the last one ended.
+                        lines.append(next_line)
+                        records.append(cells)
+                        next_line = reader.line_num + 1
+                        if len(records) == size:
+                            break
+            except UndecodableLine as error:
+                if records:
+                    yield Records(lines, rows=records)
+                raise error.source_error() from None
+            except csv.Error as error:
+                if records:
+                    yield Records(lines, rows=records)
+                raise SourceError(
+                    f"is not a readable CSV file: {error}", reader.line_num
+                ) from None
+            if not records:
+                return
+            yield Records(lines, rows=records)
+
+    def _read_without_quotes(self, size: int) -> Iterator[Records]:
+        # Without quotes no record spans lines, so each block of whole lines
+        # is read alone and record n of a block is on its line n.
+        width: int | None = None
+        next_line = 1
+        for text, decode_error in _text_blocks(self._binary):
+            if width is None and text:
+                header_end = text.find("\n") + 1 or len(text)
+                header, error = _read_block_with_csv_module(text[:header_end], 1)
+                if error is not None:
+                    raise error
+                if not header.rows:
+                    return
+                yield header
+                width = len(header.rows[0])
+                text, next_line = text[header_end:], 2
+            records, error = _read_block(text, next_line, width or 0)
+            if len(records) <= size:
+                yield records
+            else:
+                for start in range(0, len(records), size):
+                    end = min(start + size, len(records))
+                    yield records.take(list(range(start, end)))
+            if error is not None:
+                raise error
+            if decode_error is not None:
+                raise decode_error.source_error()
+            next_line += len(records)
+
+
+def _has_quotes(binary: BinaryIO) -> bool:
+    """Return whether a file contains a double quote; read it from the start."""
+    found = False
+    while block := binary.read(8 * READ_BLOCK_BYTES):
+        if b'"' in block:
+            found = True
+            break
+    binary.seek(0)
+    return found
+
+
+def _read_block(
+    text: str, first_line: int, width: int
+) -> tuple[Records, SourceError | None]:
+    """Read the records of a block of whole lines of a file without quotes.
+
+    Where every line has width cells and nothing the csv module treats
+    specially (a carriage return other than in a CRLF line end, a NUL, a
+    cell over its size limit), the block is split into columns directly.
+    """
+    plain = text.replace("\r\n", "\n") if "\r\n" in text else text
+    lines = plain.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    if (
+        lines
+        and width
+        and "\r" not in plain
+        and "\x00" not in plain
+        and max(map(len, lines)) <= MAX_CELL_CHARACTERS
+        and set(map(str.count, lines, repeat(","))) == {width - 1}
+    ):
+        cells = ",".join(lines).split(",")
+        columns = [cells[index::width] for index in range(width)]
+        numbers = list(range(first_line, first_line + len(lines)))
+        return Records(numbers, columns=columns), None
+    return _read_block_with_csv_module(text, first_line)
+
+
+def _read_block_with_csv_module(
+    text: str, first_line: int
+) -> tuple[Records, SourceError | None]:
+    """Read a block of a file without quotes with the csv module."""
+    reader = csv.reader(io.StringIO(text, newline="\n"))
+    lines: list[int] = []
+    rows: list[list[str]] = []
+    try:
+        for cells in reader:
+            lines.append(first_line + len(rows))
+            rows.append(cells)
+    except csv.Error as error:
+        line = first_line - 1 + reader.line_num
+        reason = f"is not a readable CSV file: {error}"
+        return Records(lines, rows=rows), SourceError(reason, line)
+    return Records(lines, rows=rows), None
+
+
+def _text_blocks(binary: BinaryIO) -> Iterator[tuple[str, "UndecodableLine | None"]]:
+    """Yield blocks of whole lines as text, each with None or, for the last
+    block read, the line that is not UTF-8 (the text then ends before it)."""
+    lines_before = 0
+    while block := binary.read(READ_BLOCK_BYTES):
+        if not block.endswith(b"\n"):
+            block += binary.readline()
+        encoding = "utf-8-sig" if lines_before == 0 else "utf-8"
         try:
-            for cells in reader:
-                # A quoted cell may span lines: the record starts where the
-                # last one ended.
-                line, next_line = next_line, reader.line_num + 1
-                yield line, cells
-        except UnicodeDecodeError as error:
-            raise SourceError(
-                f"is not UTF-8 text (byte 0x{error.object[error.start]:02x}); "
-                "save the file as CSV UTF-8",
-                reader.line_num + 1,
-            ) from None
-        except csv.Error as error:
-            raise SourceError(
-                f"is not a readable CSV file: {error}", reader.line_num
-            ) from None
+            text = block.decode(encoding)
+        except UnicodeDecodeError:
+            good: list[str] = []
+            try:
+                good.extend(_decode_lines(block, lines_before))
+            except UndecodableLine as error:
+                yield "".join(good), error
+            return
+        lines_before += text.count("\n")
+        yield text, None
+
+
+class UndecodableLine(Exception):
+    """A line of a CSV file that is not UTF-8, with its first bad byte."""
+
+    def __init__(self, line: int, byte: int) -> None:
+        super().__init__(f"line {line}: byte 0x{byte:02x}")
+        self.line = line
+        self.byte = byte
+
+    def source_error(self) -> SourceError:
+        return SourceError(
+            f"is not UTF-8 text (byte 0x{self.byte:02x}); save the file as CSV UTF-8",
+            self.line,
+        )
 
 
 def _text_lines(binary: BinaryIO) -> Iterator[str]:
-    # Decode line by line, so that an encoding error points at its line. The
-    # first line may start with the byte order mark that Excel writes.
-    for number, raw_line in enumerate(binary):
-        yield raw_line.decode("utf-8-sig" if number == 0 else "utf-8")
+    # Blocks of whole lines are decoded at once. A block that is not UTF-8 is
+    # decoded again line by line, so that the error names its line. The
+    # first line may start with the byte order mark that Excel writes. Lines
+    # end at "\n" only, as in the binary file.
+    lines_before = 0
+    while block := binary.read(READ_BLOCK_BYTES):
+        if not block.endswith(b"\n"):
+            block += binary.readline()
+        encoding = "utf-8-sig" if lines_before == 0 else "utf-8"
+        try:
+            text = block.decode(encoding)
+        except UnicodeDecodeError:
+            yield from _decode_lines(block, lines_before)
+            return
+        lines_before += text.count("\n")
+        yield from io.StringIO(text, newline="\n")
+
+
+def _decode_lines(block: bytes, lines_before: int) -> Iterator[str]:
+    for number, raw_line in enumerate(io.BytesIO(block), start=lines_before + 1):
+        try:
+            yield raw_line.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as error:
+            raise UndecodableLine(number, error.object[error.start]) from None
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    # A chunk read by rows contains a list per record, and Python's cyclic
+    # garbage collector would scan them again and again while the chunk
+    # grows. That doubled the time to read a chunk in a test, although lists
+    # of strings cannot be part of a cycle.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @contextmanager
@@ -263,12 +512,23 @@ class XlsxSource:
             return None
         return self._rows_read / self._row_count
 
-    def records(self) -> Iterator[tuple[int, list[str]]]:
+    def record_chunks(self, size: int) -> Iterator[Records]:
         # Read-only mode yields an empty row for each gap, so the position
         # is the row number Excel shows.
-        for number, values in enumerate(self._sheet.iter_rows(values_only=True), 1):
-            self._rows_read = number
-            yield number, [xlsx_cell_text(value) for value in values]
+        rows = enumerate(self._sheet.iter_rows(values_only=True), 1)
+        while True:
+            lines: list[int] = []
+            records: list[list[str]] = []
+            with _gc_paused():
+                for number, values in rows:
+                    self._rows_read = number
+                    lines.append(number)
+                    records.append([xlsx_cell_text(value) for value in values])
+                    if len(records) == size:
+                        break
+            if not records:
+                return
+            yield Records(lines, rows=records)
 
 
 def xlsx_cell_text(value: object) -> str:
@@ -316,14 +576,14 @@ class TableFile:
 
     Rows on skip_lines are passed over unread, which lets a second pass load
     only the rows a first pass accepted. Problems with the whole file go to
-    problems; a problem with a row comes out of rows() as a Rejection.
+    problems; a problem with a row comes out of chunks() as a Rejection.
     """
 
     path: Path
     table: sa.Table
     zone: ZoneInfo
     problems: ProblemLog
-    skip_lines: Container[int] = frozenset()
+    skip_lines: Collection[int] = ()
     header: list[str] = field(default_factory=list, init=False)
     _source: Source | None = field(default=None, init=False, repr=False)
 
@@ -333,8 +593,8 @@ class TableFile:
         None when the file's size in rows is unknown."""
         return 0.0 if self._source is None else self._source.fraction_read
 
-    def rows(self) -> Iterator[Record | Rejection]:
-        """Yield each row in file order: a Record when valid, else a Rejection.
+    def chunks(self, size: int = CHUNK_ROWS) -> Iterator[Chunk]:
+        """Yield the rows in file order, in chunks of up to size records.
 
         A header with a problem, or a file that cannot be read on, adds a
         fatal problem to problems and stops the file.
@@ -342,12 +602,21 @@ class TableFile:
         try:
             with open_source(self.path, self.table.name) as source:
                 self._source = source
-                rows = source.records()
-                first = next(rows, None)
-                columns = self._read_header(None if first is None else first[1])
-                if columns is not None:
-                    self.header = columns
-                    yield from self._read_records(rows, columns)
+                parser: ChunkParser | None = None
+                for records in source.record_chunks(size):
+                    if parser is None:
+                        columns = self._read_header(records.cells(0))
+                        if columns is None:
+                            return
+                        self.header = columns
+                        parser = ChunkParser(self, columns)
+                        records = records.take(list(range(1, len(records))))
+                    if records:
+                        with _gc_paused():
+                            chunk = parser.parse(records)
+                        yield chunk
+                if parser is None:
+                    self._read_header(None)
         except SourceError as error:
             self._add(error.reason, line=error.line, fatal=True)
 
@@ -355,7 +624,7 @@ class TableFile:
     def _required_columns(self) -> frozenset[str]:
         return frozenset(required_columns(self.table))
 
-    @property
+    @cached_property
     def _is_xlsx(self) -> bool:
         return self.path.suffix.lower() == ".xlsx"
 
@@ -406,92 +675,23 @@ class TableFile:
                 )
         return columns if self.problems.total == problems_before else None
 
-    def _read_records(
-        self, rows: Iterator[tuple[int, list[str]]], columns: list[str]
-    ) -> Iterator[Record | Rejection]:
-        parsers = {
-            name: column_parser(self.table.columns[name], self.zone) for name in columns
-        }
-        key_columns = [column.name for column in self.table.primary_key.columns]
-        first_lines: dict[Any, int] = {}
-
-        for line, cells in rows:
-            if line in self.skip_lines or not any(cell.strip() for cell in cells):
-                continue
-            if self._is_xlsx:
-                cells = _fit_to_header(cells, len(columns))
-            if len(cells) != len(columns):
-                hint = "; quote each cell that contains a comma"
-                if self._is_xlsx:
-                    hint = ""
-                reason = (
-                    f"has {len(cells)} cells but the header has {len(columns)} "
-                    f"columns{hint}"
-                )
-                yield self._rejection(line, cells, [self._problem(reason, line)])
-                continue
-            values, problems = self._parse_record(cells, columns, parsers, line)
-            if problems:
-                yield self._rejection(line, cells, problems)
-                continue
-
-            # A one-column key is stored as the value itself: a tuple per
-            # row would cost 56 more bytes for each of a million ids.
-            key = tuple(values[name] for name in key_columns)
-            first_line = first_lines.setdefault(key[0] if len(key) == 1 else key, line)
-            if first_line != line:
-                problem = self._duplicate(key_columns, key, first_line, line)
-                yield self._rejection(line, cells, [problem])
-                continue
-            yield Record(line, cells, values)
-
-    def _parse_record(
-        self,
-        cells: list[str],
-        columns: list[str],
-        parsers: dict[str, Parser],
-        line: int,
-    ) -> tuple[dict[str, Any], list[Problem]]:
-        problems: list[Problem] = []
-        values: dict[str, Any] = {}
-        for name, cell in zip(columns, cells, strict=True):
-            text = cell.strip()
-            if not text:
-                if name in self._required_columns:
-                    problems.append(
-                        self._problem("is missing; every row needs a value", line, name)
-                    )
-                values[name] = EMPTY_CELL_DEFAULTS.get((self.table.name, name))
-                continue
-            try:
-                values[name] = parsers[name](text)
-            except CellError as error:
-                problems.append(self._problem(str(error), line, name, text))
-
-        if not problems:
-            row_problem = check_row(self.table.name, values)
-            if row_problem is not None:
-                name, reason = row_problem
-                text = cells[columns.index(name)].strip()
-                problems.append(self._problem(reason, line, name, text))
-        return values, problems
-
-    def _duplicate(
+    def duplicate(
         self, key_columns: list[str], key: tuple[Any, ...], first_line: int, line: int
     ) -> Problem:
+        """Return the problem of a row whose key an earlier row has."""
         if len(key_columns) == 1:
             column, value = key_columns[0], str(key[0])
         else:
             column, value = " and ".join(key_columns), ", ".join(map(str, key))
         unit = "row" if self._is_xlsx else "line"
-        return self._problem(
+        return self.problem(
             f"repeats {unit} {first_line}; each {column} may appear once per file",
             line,
             column,
             value,
         )
 
-    def _problem(
+    def problem(
         self,
         reason: str,
         line: int | None = None,
@@ -500,7 +700,7 @@ class TableFile:
     ) -> Problem:
         return Problem(self.path.name, reason, line, column, value)
 
-    def _rejection(
+    def rejection(
         self, line: int, cells: list[str], problems: list[Problem]
     ) -> Rejection:
         return Rejection(self.path.name, line, self.header, cells, problems)
@@ -514,7 +714,7 @@ class TableFile:
         *,
         fatal: bool = False,
     ) -> None:
-        self.problems.add(self._problem(reason, line, column, value), fatal=fatal)
+        self.problems.add(self.problem(reason, line, column, value), fatal=fatal)
 
 
 def _fit_to_header(cells: list[str], width: int) -> list[str]:
@@ -525,3 +725,223 @@ def _fit_to_header(cells: list[str], width: int) -> list[str]:
     if len(cells) > width and not any(cell.strip() for cell in cells[width:]):
         return cells[:width]
     return cells
+
+
+# Parsing a chunk
+
+
+class ChunkParser:
+    """Parses the chunks of one table file, whose header names columns.
+
+    It keeps what spans chunks: the keys seen (to find a repeated key) and
+    the parsers' caches.
+    """
+
+    def __init__(self, table_file: TableFile, columns: list[str]) -> None:
+        self.file = table_file
+        self.columns = columns
+        table = table_file.table
+        self.parsers = [
+            chunk_column_parser(table.columns[name], table_file.zone)
+            for name in columns
+        ]
+        self.required = [name in table_file._required_columns for name in columns]
+        self.defaults = [
+            EMPTY_CELL_DEFAULTS.get((table.name, name)) for name in columns
+        ]
+        self.key_columns = [column.name for column in table.primary_key.columns]
+        self.key_positions = [columns.index(name) for name in self.key_columns]
+        self.keys = KeyIndex()
+        # A one-column text key is hashed as it is: most tables have one.
+        self.text_key = len(self.key_columns) == 1 and isinstance(
+            table.columns[self.key_columns[0]].type, sa.Text
+        )
+        self.skip_lines = np.unique(np.fromiter(table_file.skip_lines, dtype=np.int64))
+
+    def parse(self, records: Records) -> Chunk:
+        """Parse a chunk of records that follow the header."""
+        if self.skip_lines.size:
+            records = self._without_skipped(records)
+        rejections: list[Rejection] = []
+        if records.rows is not None:
+            if self.file._is_xlsx:
+                width = len(self.columns)
+                rows = [_fit_to_header(cells, width) for cells in records.rows]
+                records = Records(records.lines, rows=rows)
+            records = self._with_header_width(records, rejections)
+            assert records.rows is not None
+            texts = [list(map(str.strip, cells)) for cells in zip(*records.rows)]
+        else:
+            assert records.columns is not None
+            texts = [list(map(str.strip, column)) for column in records.columns]
+        if not texts:
+            texts = [[] for _ in self.columns]
+        empty = [_empty_cells(column) for column in texts]
+        blank = _blank_rows(empty)
+        if blank is not None:
+            keep = np.flatnonzero(~blank).tolist()
+            records = records.take(keep)
+            texts = [[column[position] for position in keep] for column in texts]
+            empty = [None if mask is None else mask[keep] for mask in empty]
+
+        line_numbers = np.array(records.lines, dtype=np.int64)
+        values, problems = self._parse_columns(texts, empty, line_numbers)
+        if self.file.table.name in ROW_CHECKED_TABLES:
+            self._check_rows(values, texts, line_numbers, problems)
+        self._find_repeated_keys(values, line_numbers, problems)
+
+        for position, row_problems in problems.items():
+            line = int(line_numbers[position])
+            cells = records.cells(position)
+            rejections.append(self.file.rejection(line, cells, row_problems))
+        rejections.sort(key=lambda rejection: rejection.line)
+        chunk = Chunk(
+            line_numbers, records, dict(zip(self.columns, values)), rejections
+        )
+        if not problems:
+            return chunk
+        valid = np.ones(len(line_numbers), dtype=bool)
+        valid[list(problems)] = False
+        return chunk.select(np.flatnonzero(valid))
+
+    def _without_skipped(self, records: Records) -> Records:
+        # Lines only grow through a file, so only the skipped lines between
+        # this chunk's first and last line are compared.
+        lines = records.lines
+        low = np.searchsorted(self.skip_lines, lines[0])
+        high = np.searchsorted(self.skip_lines, lines[-1], side="right")
+        if low == high:
+            return records
+        skipped = np.isin(np.array(lines), self.skip_lines[low:high])
+        return records.take(np.flatnonzero(~skipped).tolist())
+
+    def _with_header_width(
+        self, records: Records, rejections: list[Rejection]
+    ) -> Records:
+        """Return the records as wide as the header; reject the others.
+
+        A record of empty cells is skipped whatever its width.
+        """
+        assert records.rows is not None
+        width = len(self.columns)
+        rows = records.rows
+        widths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+        other = np.flatnonzero(widths != width).tolist()
+        if not other:
+            return records
+        for position in other:
+            cells, line = rows[position], records.lines[position]
+            if not any(cell.strip() for cell in cells):
+                continue
+            hint = (
+                "" if self.file._is_xlsx else "; quote each cell that contains a comma"
+            )
+            reason = f"has {len(cells)} cells but the header has {width} columns{hint}"
+            problem = self.file.problem(reason, line)
+            rejections.append(self.file.rejection(line, cells, [problem]))
+        return records.take(np.flatnonzero(widths == width).tolist())
+
+    def _parse_columns(
+        self,
+        texts: list[list[str]],
+        empty: list[np.ndarray | None],
+        line_numbers: np.ndarray,
+    ) -> tuple[list[ColumnValues], dict[int, list[Problem]]]:
+        """Parse every column; return the values and {row position: problems}.
+
+        Each row's problems come in column order, as a person reads the row.
+        """
+        values: list[ColumnValues] = []
+        problems: dict[int, list[Problem]] = {}
+        for index, name in enumerate(self.columns):
+            parsed: ParsedColumn = self.parsers[index](texts[index])
+            missing = empty[index]
+            column_values = parsed.values
+            if missing is not None and self.required[index]:
+                for position in np.flatnonzero(missing).tolist():
+                    reason = "is missing; every row needs a value"
+                    problem = self.file.problem(
+                        reason, int(line_numbers[position]), name
+                    )
+                    problems.setdefault(position, []).append(problem)
+            elif missing is not None and self.defaults[index] is not None:
+                column_values = list(column_values)
+                for position in np.flatnonzero(missing).tolist():
+                    column_values[position] = self.defaults[index]
+            for position, reason in sorted(parsed.errors.items()):
+                line, text = int(line_numbers[position]), texts[index][position]
+                problem = self.file.problem(reason, line, name, text)
+                problems.setdefault(position, []).append(problem)
+            values.append(column_values)
+        return values, problems
+
+    def _check_rows(
+        self,
+        values: list[ColumnValues],
+        texts: list[list[str]],
+        line_numbers: np.ndarray,
+        problems: dict[int, list[Problem]],
+    ) -> None:
+        for position in range(len(line_numbers)):
+            if position in problems:
+                continue
+            row = {name: values[i][position] for i, name in enumerate(self.columns)}
+            row_problem = check_row(self.file.table.name, row)
+            if row_problem is None:
+                continue
+            name, reason = row_problem
+            text = texts[self.columns.index(name)][position]
+            line = int(line_numbers[position])
+            problems[position] = [self.file.problem(reason, line, name, text)]
+
+    def _find_repeated_keys(
+        self,
+        values: list[ColumnValues],
+        line_numbers: np.ndarray,
+        problems: dict[int, list[Problem]],
+    ) -> None:
+        """Reject each valid row whose key a valid row before it has."""
+        valid = np.ones(len(line_numbers), dtype=bool)
+        valid[list(problems)] = False
+        positions = np.flatnonzero(valid)
+        key_values = [values[index] for index in self.key_positions]
+        if self.text_key and len(positions) == len(line_numbers):
+            keys = key_values[0]
+        elif self.text_key:
+            keys = [key_values[0][position] for position in positions.tolist()]
+        else:
+            # NUL cannot occur in a stored text, so it separates the parts.
+            keys = [
+                "\x00".join(_key_text(column[position]) for column in key_values)
+                for position in positions.tolist()
+            ]
+        first_lines = self.keys.add(keys, line_numbers[positions])
+        for index in np.flatnonzero(first_lines).tolist():
+            position = int(positions[index])
+            key = tuple(column[position] for column in key_values)
+            problem = self.file.duplicate(
+                self.key_columns,
+                key,
+                int(first_lines[index]),
+                int(line_numbers[position]),
+            )
+            problems[position] = [problem]
+
+
+def _key_text(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+def _empty_cells(texts: list[str]) -> np.ndarray | None:
+    """Return which cells of a column are empty, or None when none is."""
+    if "" not in texts:
+        return None
+    return np.array(texts, dtype=object) == ""
+
+
+def _blank_rows(empty: list[np.ndarray | None]) -> np.ndarray | None:
+    """Return which rows have only empty cells, or None when none has."""
+    if not empty or any(mask is None for mask in empty):
+        return None
+    blank = np.logical_and.reduce(empty)
+    return blank if blank.any() else None

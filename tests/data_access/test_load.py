@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from data_access import load
+from data_access import load, table_files
 from data_access.csv_cells import EMPTY_CELL_DEFAULTS, required_columns
 from data_access.engine import create_engine
 from data_access.load import LoadError, Problem, TableCounts, load_directory
@@ -1632,3 +1632,264 @@ V10,R2,O9,2026-03-09T10:00:00
         "correct the id"
     ]
     assert visit_ids == ["V1", "V2", "V9"]
+
+
+# Chunks
+
+
+def test_bad_rows_across_chunk_boundary(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Chunks of 2 records: the header and V1, V2 and V3, V4 and V5, V6.
+    monkeypatch.setattr(load, "BATCH_SIZE", 2)
+    files = {
+        **VISITED,
+        "visits.csv": f"""\
+{VISITS_HEADER}
+V1,R1,O1,2026-03-02T09:00:00
+V2,R1,O1,noon
+V3,R1,O1,
+V4,R1,O9,2026-03-02T12:00:00
+V5,R1,O2,2026-03-02T13:00:00
+V6,R1,O1,2026-03-02T14:00:00
+""",
+    }
+    directory = write_files(tmp_path / "csv", files)
+
+    result = load_directory(engine, directory, skip_invalid=True)
+
+    assert result.counts["visits"] == TableCounts(inserted=3, rejected=3)
+    assert [str(problem) for problem in result.problems] == [
+        "visits.csv line 3: check_in 'noon' is not a valid timestamp; "
+        "expected ISO 8601 such as 2026-03-02T09:15:00",
+        "visits.csv line 4: check_in is missing; every row needs a value",
+        "visits.csv line 5: outlet_id 'O9' names no known outlet: neither the "
+        "files nor the database's outlets table have it; add the outlet or "
+        "correct the id",
+    ]
+    rejected_lines = [
+        line.split(",")[0]
+        for line in read_rejects(directory / "visits.rejected.csv").splitlines()
+    ]
+    assert rejected_lines == ["line", "3", "4", "5"]
+    visit_ids = [row[0] for row in table_contents(engine)["visits"]]
+    assert visit_ids == ["V1", "V5", "V6"]
+
+
+def test_bad_row_in_second_chunk_keeps_line(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first chunk contains the header and O1, whose name spans three lines.
+    monkeypatch.setattr(load, "BATCH_SIZE", 2)
+    files = {
+        "outlets.csv": """\
+outlet_id,name,latitude
+O1,"Sri Ganesh Stores
+Main Road
+Jayanagar",12.97
+O2,Patel Kirana,12.98
+O3,Bad Fix,north
+"""
+    }
+
+    with pytest.raises(LoadError) as error:
+        load_directory(engine, write_files(tmp_path / "csv", files))
+
+    assert problem_messages(error) == [
+        "outlets.csv line 6: latitude 'north' is not a number; "
+        "expected a decimal number such as 12.9716"
+    ]
+
+
+def test_mixed_rows_load_valid_ones(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(load, "BATCH_SIZE", 3)
+    files = {
+        "orders.csv": """\
+order_id,outlet_id,ordered_at,value,line_count
+SO1,O1,2026-03-02 09:00,10.5,1
+SO2,O1,2026-03-02 09:10,ten,2
+SO3,O1,2026-03-02 09:20,-4,
+,O1,2026-03-02 09:30,7,1
+SO1,O2,2026-03-02 09:40,8,1
+SO6,O2,2026-03-02 09:50,9,-2
+SO7,O2,2026-02-30 10:00,9,1
+,,,,
+SO8,O2,2026-03-02T10:10:00+05:30,1e3,0
+""",
+    }
+    directory = write_files(tmp_path / "csv", files)
+
+    result = load_directory(engine, directory, skip_invalid=True)
+
+    assert result.counts["orders"] == TableCounts(inserted=3, rejected=5)
+    assert [str(problem) for problem in result.problems] == [
+        "orders.csv line 3: value 'ten' is not a number; "
+        "expected a decimal number such as 12.9716",
+        "orders.csv line 5: order_id is missing; every row needs a value",
+        "orders.csv line 6: order_id 'SO1' repeats line 2; "
+        "each order_id may appear once per file",
+        "orders.csv line 7: line_count '-2' is negative; "
+        "expected 0 or more order lines",
+        "orders.csv line 8: ordered_at '2026-02-30 10:00' is not a valid "
+        "timestamp; expected ISO 8601 such as 2026-03-02T09:15:00",
+    ]
+    assert table_contents(engine)["orders"] == [
+        ("SO1", "O1", None, None, datetime(2026, 3, 2, 9, 0), 10.5, 1),
+        ("SO3", "O1", None, None, datetime(2026, 3, 2, 9, 20), -4.0, None),
+        ("SO8", "O2", None, None, datetime(2026, 3, 2, 4, 40), 1000.0, 0),
+    ]
+
+
+def test_repeat_in_later_chunk_names_first_line(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(load, "BATCH_SIZE", 2)
+    rows = [f"B{number},O{number}" for number in range(1, 6)] + ["B2,O2", "B6,O6"]
+    files = {"beat_outlets.csv": "beat_id,outlet_id\n" + "\n".join(rows) + "\n"}
+
+    with pytest.raises(LoadError) as error:
+        load_directory(engine, write_files(tmp_path / "csv", files))
+
+    assert problem_messages(error) == [
+        "beat_outlets.csv line 7: beat_id and outlet_id 'B2, O2' repeats line 3; "
+        "each beat_id and outlet_id may appear once per file"
+    ]
+
+
+def test_file_not_utf8_in_later_block(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Blocks of 16 bytes put the bad byte several blocks into the file.
+    monkeypatch.setattr(table_files, "READ_BLOCK_BYTES", 16)
+    lines = [f"O{number},Outlet {number}" for number in range(1, 9)]
+    content = "\n".join(["outlet_id,name", *lines, "O9,Caf\xe9", "O10,Last"]) + "\n"
+
+    with pytest.raises(LoadError) as error:
+        load_directory(
+            engine,
+            write_files(tmp_path / "csv", {"outlets.csv": content.encode("cp1252")}),
+        )
+
+    assert problem_messages(error) == [
+        "outlets.csv line 10: is not UTF-8 text (byte 0xe9); save the file as CSV UTF-8"
+    ]
+
+
+def test_load_keeps_indexes_of_empty_table(engine: sa.Engine, tmp_path: Path) -> None:
+    # The indexes of an empty table are dropped while its rows go in, then
+    # built again.
+    files = {**VISITED, "visits.csv": f"{VISITS_HEADER}\nV1,R1,O1,2026-03-02\n"}
+
+    load_directory(engine, write_files(tmp_path / "csv", files))
+
+    result = sorted(index["name"] for index in sa.inspect(engine).get_indexes("visits"))
+    expected = sorted(index.name for index in TABLES["visits"].indexes)
+    assert result == expected
+
+
+def test_failed_load_into_empty_table_keeps_indexes(
+    engine: sa.Engine, database_path: Path, tmp_path: Path
+) -> None:
+    metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE TRIGGER full_disk BEFORE INSERT ON orders "
+            "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+    engine.dispose()
+    before = database_path.read_bytes()
+    files = {
+        **VISITED,
+        "visits.csv": f"{VISITS_HEADER}\nV1,R1,O1,2026-03-02\n",
+        "orders.csv": "order_id,ordered_at,value\nSO1,2026-03-02,10\n",
+    }
+
+    with pytest.raises(sa.exc.DBAPIError, match="database or disk is full"):
+        load_directory(engine, write_files(tmp_path / "csv", files))
+    engine.dispose()
+
+    assert database_path.read_bytes() == before
+    result = sorted(index["name"] for index in sa.inspect(engine).get_indexes("visits"))
+    expected = sorted(index.name for index in TABLES["visits"].indexes)
+    assert result == expected
+
+
+def test_postgres_copies_special_text(fresh_postgres_url: str, tmp_path: Path) -> None:
+    # COPY's text format escapes backslashes, tabs and line ends.
+    name = 'Shop\\North\t"A"\nRoad'
+    cell = '"' + name.replace('"', '""') + '"'
+    files = {"outlets.csv": f"outlet_id,name,active\nO1,{cell},false\nO2,,\n"}
+    engine = create_engine(fresh_postgres_url)
+    try:
+        first = load_directory(engine, write_files(tmp_path / "first", files))
+        second = load_directory(engine, write_files(tmp_path / "second", files))
+        outlets = table_contents(engine)["outlets"]
+    finally:
+        engine.dispose()
+
+    assert first.counts == {"outlets": TableCounts(inserted=2)}
+    assert second.counts == {"outlets": TableCounts(updated=2)}
+    assert outlets == [
+        ("O1", name, None, None, None, None, None, False),
+        ("O2", None, None, None, None, None, None, True),
+    ]
+
+
+def test_load_reads_each_file_once(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The second pass writes the rows the first pass kept, so it does not
+    # read the files again.
+    opened: list[str] = []
+    open_source = table_files.open_source
+
+    def counting_open_source(path: Path, table_name: str) -> Any:
+        opened.append(path.name)
+        return open_source(path, table_name)
+
+    monkeypatch.setattr(table_files, "open_source", counting_open_source)
+    files = {**VISITED, "visits.csv": f"{VISITS_HEADER}\nV1,R1,O1,2026-03-02\n"}
+
+    result = load_directory(engine, write_files(tmp_path / "csv", files))
+
+    assert result.counts["visits"] == TableCounts(inserted=1)
+    assert sorted(opened) == ["outlets.csv", "reps.csv", "visits.csv"]
+    assert table_contents(engine)["visits"][0][:4] == (
+        "V1",
+        "R1",
+        "O1",
+        datetime(2026, 3, 2),
+    )
+
+
+def test_postgres_failed_copy_rolls_back(
+    fresh_postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without the checking pass, the bad row in the second chunk fails the
+    # load while the COPY into the empty table is open.
+    monkeypatch.setattr(load, "check_table_files", accept_every_row)
+    monkeypatch.setattr(load, "BATCH_SIZE", 2)
+    files = {
+        "regions.csv": "region_id,name\nN,North\nS,South\nE,East\nW,West\n",
+        "territories.csv": "territory_id,region_id\nT1,N\nT2,N\nT3,S\nT4,nowhere\n",
+        "users.csv": "user_id,role\na@example.com,admin\nb@example.com,owner\n",
+    }
+    engine = create_engine(fresh_postgres_url)
+    metadata.create_all(engine)
+    try:
+        with pytest.raises(LoadError) as error:
+            load_directory(engine, write_files(tmp_path / "csv", files))
+        contents = table_contents(engine)
+        indexes = sa.inspect(engine).get_indexes("territories")
+    finally:
+        engine.dispose()
+
+    assert problem_messages(error) == [
+        "users.csv line 3: role 'owner' is not a role; "
+        "expected admin, regional_head or line_manager"
+    ]
+    assert contents["regions"] == []
+    assert contents["territories"] == []
+    assert [index["name"] for index in indexes] == ["ix_territories_region_id"]
