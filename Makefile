@@ -1,12 +1,13 @@
 # make demo: run the dashboard on the demo database at http://127.0.0.1:8501
 # make test: run the test suite (extra pytest options: make test PYTEST_ARGS="-k map")
+# make lint: check the code with ruff (lint rules and formatting)
 
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 PIP := $(PYTHON) -m pip install -q --disable-pip-version-check
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test
+.PHONY: setup demo test lint
 
 setup: $(VENV)/requirements.stamp
 
@@ -17,6 +18,10 @@ demo: setup
 
 test: setup $(VENV)/requirements-dev.stamp
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+lint: setup $(VENV)/requirements-dev.stamp
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 $(PYTHON):
 	python3 -m venv $(VENV)

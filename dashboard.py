@@ -14,12 +14,21 @@ import streamlit as st
 
 from data_access import queries
 from data_access.filters import FIRST_DATE, LAST_DATE, Period, Scope, week_containing
-from pages import errors, identity
-from pages.connection import DatabaseURLError, load_data_notice, load_settings, open_database
+
+# Registers the "beatboard" Plotly template as the default of every chart.
+from pages import (
+    errors,
+    identity,
+    theme,  # noqa: F401
+)
+from pages.connection import (
+    DatabaseURLError,
+    load_data_notice,
+    load_settings,
+    open_database,
+)
 from pages.formatting import markdown_text
 from pages.shared import VIEW_KEY, View, draw_freshness
-# Registers the "beatboard" Plotly template as the default of every chart.
-from pages import theme  # noqa: F401
 
 log = logging.getLogger("beatboard")
 
@@ -37,11 +46,37 @@ PAGES = [
     # equals its file name then reruns without this script, so without the view.
     # A server started with `streamlit run` does the same until a session has
     # run this script, which serve.py prevents.
-    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="home", default=True),
-    st.Page("pages/rep_performance.py", title="Rep performance", icon=":material/groups:", url_path="reps"),
-    st.Page("pages/territory_map.py", title="Territory map", icon=":material/map:", url_path="map"),
-    st.Page("pages/territory_comparison.py", title="Territory comparison", icon=":material/leaderboard:", url_path="territories"),
-    st.Page("pages/data_health.py", title="Data health", icon=":material/health_and_safety:", url_path="health"),
+    st.Page(
+        "pages/overview.py",
+        title="Overview",
+        icon=":material/dashboard:",
+        url_path="home",
+        default=True,
+    ),
+    st.Page(
+        "pages/rep_performance.py",
+        title="Rep performance",
+        icon=":material/groups:",
+        url_path="reps",
+    ),
+    st.Page(
+        "pages/territory_map.py",
+        title="Territory map",
+        icon=":material/map:",
+        url_path="map",
+    ),
+    st.Page(
+        "pages/territory_comparison.py",
+        title="Territory comparison",
+        icon=":material/leaderboard:",
+        url_path="territories",
+    ),
+    st.Page(
+        "pages/data_health.py",
+        title="Data health",
+        icon=":material/health_and_safety:",
+        url_path="health",
+    ),
 ]
 
 
@@ -112,7 +147,9 @@ def _link_date(text: str) -> date:
     return day
 
 
-def _period_filter(date_range: tuple[date, date] | None, week_start: int, timezone: str) -> Period:
+def _period_filter(
+    date_range: tuple[date, date] | None, week_start: int, timezone: str
+) -> Period:
     """Draw the week or date-range picker and return the chosen period."""
     last_day = date_range[1] if date_range else date.today()
     first_day = date_range[0] if date_range else last_day - timedelta(weeks=12)
@@ -123,26 +160,46 @@ def _period_filter(date_range: tuple[date, date] | None, week_start: int, timezo
 
     _from_url("period", ("week", "range"), "period type")
     # A date inside a week opens that week.
-    _from_url("week", weeks, "week", lambda text: week_containing(date.fromisoformat(text), week_start, timezone).start)
+    _from_url(
+        "week",
+        weeks,
+        "week",
+        lambda text: (
+            week_containing(date.fromisoformat(text), week_start, timezone).start
+        ),
+    )
     _from_url("from", None, "start date", _link_date)
     _from_url("to", None, "end date", _link_date)
-    if st.session_state.get("period") == "range" and "from" in st.session_state and "to" not in st.session_state:
+    if (
+        st.session_state.get("period") == "range"
+        and "from" in st.session_state
+        and "to" not in st.session_state
+    ):
         # A link with a start date and no valid end date: show the 7 days from it.
         st.session_state["to"] = st.session_state["from"] + timedelta(days=6)
         st.sidebar.info(
             f"The link has a start date but no valid end date, so the period is "
             f"the 7 days from {st.session_state['from']}."
         )
-    if st.session_state.get("period") == "range" and "to" in st.session_state and "from" not in st.session_state:
+    if (
+        st.session_state.get("period") == "range"
+        and "to" in st.session_state
+        and "from" not in st.session_state
+    ):
         # A link with an end date and no valid start date: show the 7 days up to it.
-        st.session_state["from"] = max(st.session_state["to"] - timedelta(days=6), FIRST_DATE)
+        st.session_state["from"] = max(
+            st.session_state["to"] - timedelta(days=6), FIRST_DATE
+        )
         st.sidebar.info(
             f"The link has an end date but no valid start date, so the period is "
             f"the 7 days up to {st.session_state['to']}."
         )
 
     mode = st.sidebar.radio(
-        "Period", ["week", "range"], key="period", horizontal=True,
+        "Period",
+        ["week", "range"],
+        key="period",
+        horizontal=True,
         format_func={"week": "Week", "range": "Date range"}.get,
     )
     if mode == "week":
@@ -155,7 +212,9 @@ def _period_filter(date_range: tuple[date, date] | None, week_start: int, timezo
     start = st.sidebar.date_input("From", value=last_week, key="from")
     end = st.sidebar.date_input("To", value=last_week + timedelta(days=6), key="to")
     if end < start:
-        st.sidebar.warning(f"'To' ({end}) is before 'From' ({start}); showing {start} alone.")
+        st.sidebar.warning(
+            f"'To' ({end}) is before 'From' ({start}); showing {start} alone."
+        )
         end = start
     if (end - start).days >= MAX_PERIOD_DAYS:
         start = end - timedelta(days=MAX_PERIOD_DAYS - 1)
@@ -167,7 +226,9 @@ def _period_filter(date_range: tuple[date, date] | None, week_start: int, timezo
     return Period(start, end, timezone)
 
 
-def _choice(label: str, frame, id_column: str, name_column: str, key: str) -> str | None:
+def _choice(
+    label: str, frame, id_column: str, name_column: str, key: str
+) -> str | None:
     """Draw a selectbox of ids shown with their names; None means all."""
     names = dict(zip(frame[id_column], frame[name_column].fillna(frame[id_column])))
     _from_url(key, names, label.lower())
@@ -175,7 +236,10 @@ def _choice(label: str, frame, id_column: str, name_column: str, key: str) -> st
         # An earlier choice outside the narrower options above it: show all.
         st.session_state[key] = None
     return st.sidebar.selectbox(
-        label, list(names), index=None, key=key,
+        label,
+        list(names),
+        index=None,
+        key=key,
         placeholder="All " + PLURALS.get(label, f"{label.lower()}s"),
         format_func=lambda value: f"{names.get(value, value)} ({value})",
     )
@@ -190,7 +254,9 @@ def _scope_filters(options: dict, viewer_scope: Scope) -> Scope:
     if region is not None:
         territories = territories[territories["region_id"] == region]
         reps = reps[reps["territory_id"].isin(territories["territory_id"])]
-    territory = _choice("Territory", territories, "territory_id", "territory_name", "territory")
+    territory = _choice(
+        "Territory", territories, "territory_id", "territory_name", "territory"
+    )
     if territory is not None:
         reps = reps[reps["territory_id"] == territory]
     rep = _choice("Rep", reps, "rep_id", "rep_name", "rep")
@@ -256,7 +322,9 @@ def _viewer(engine, database_key: str) -> identity.Viewer:
     return viewer
 
 
-def _draw(page, viewer: identity.Viewer, engine, database_key: str, is_demo: bool, settings) -> None:
+def _draw(
+    page, viewer: identity.Viewer, engine, database_key: str, is_demo: bool, settings
+) -> None:
     """Draw the sidebar filters for the viewer's scope, then run the page."""
     try:
         options = _filter_options(engine, database_key, settings.timezone, viewer.scope)
@@ -271,7 +339,9 @@ def _draw(page, viewer: identity.Viewer, engine, database_key: str, is_demo: boo
 
     st.sidebar.title("Beatboard")
     identity.draw_view_as_picker(viewer)
-    period = _period_filter(options["date_range"], settings.week_start, settings.timezone)
+    period = _period_filter(
+        options["date_range"], settings.week_start, settings.timezone
+    )
     scope = _scope_filters(options, viewer.scope)
     view = View(
         engine=engine,

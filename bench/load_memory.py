@@ -137,9 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--reps", type=int, default=1_500, help="demo reps (default 1500)"
     )
-    parser.add_argument(
-        "--weeks", type=int, default=14, help="demo weeks (default 14)"
-    )
+    parser.add_argument("--weeks", type=int, default=14, help="demo weeks (default 14)")
     parser.add_argument(
         "--workdir",
         type=Path,

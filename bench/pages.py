@@ -365,18 +365,24 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m bench.pages", description=__doc__.split("\n")[0]
     )
     parser.add_argument(
-        "--db", required=True, metavar="URL",
+        "--db",
+        required=True,
+        metavar="URL",
         help="SQLAlchemy URL of a copy of the database",
     )
     parser.add_argument(
-        "--week", required=True, type=date.fromisoformat,
+        "--week",
+        required=True,
+        type=date.fromisoformat,
         help="a day of the week to show (YYYY-MM-DD)",
     )
     parser.add_argument(
         "--timezone", default="Asia/Kolkata", help="business time zone (IANA name)"
     )
     parser.add_argument(
-        "--page-limit", type=float, default=120.0,
+        "--page-limit",
+        type=float,
+        default=120.0,
         help="seconds a page may run before it is stopped (default 120)",
     )
     parser.add_argument(
@@ -386,7 +392,9 @@ def main(argv: list[str] | None = None) -> int:
         "--port", type=int, default=8767, help="port of the server on 127.0.0.1"
     )
     parser.add_argument(
-        "--screenshots", type=Path, metavar="FOLDER",
+        "--screenshots",
+        type=Path,
+        metavar="FOLDER",
         help="save a screenshot of each served page in FOLDER",
     )
     parser.add_argument("--skip-apptest", action="store_true")

@@ -34,6 +34,7 @@ import statistics
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
+from functools import partial
 
 import pandas as pd
 import sqlalchemy as sa
@@ -43,6 +44,7 @@ from data_access import queries, schema, summaries
 from data_access.engine import create_engine
 from data_access.filters import Period, Scope, Settings
 from metrics import reports
+
 
 def timed(action: Callable[[], object], repeat: int = 1) -> float:
     """Median seconds of `repeat` runs of action."""
@@ -66,7 +68,8 @@ def baseline_period_rows(engine: sa.Engine, period: Period) -> pd.DataFrame:
     with engine.connect() as connection:
         visit_rows = pd.read_sql(
             sa.select(visits).where(
-                visits.c.check_in >= period.utc_start, visits.c.check_in < period.utc_end
+                visits.c.check_in >= period.utc_start,
+                visits.c.check_in < period.utc_end,
             ),
             connection,
         )
@@ -118,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if not arguments.skip_build:
         first = last - timedelta(weeks=arguments.build_weeks, days=-1)
-        seconds = timed(lambda: summaries.build_summaries(engine, first, last, settings))
+        seconds = timed(
+            lambda: summaries.build_summaries(engine, first, last, settings)
+        )
         rows.append(("summary build", f"{arguments.build_weeks} weeks", seconds))
 
     scopes = {"week": (week, Scope()), "quarter": (quarter, Scope()),
@@ -130,15 +135,22 @@ def main(argv: list[str] | None = None) -> int:
     }
     for label, (period, scope) in scopes.items():
         for name, build in builders.items():
-            seconds = timed(lambda: build(engine, period, scope, settings), repeat=3)
+            seconds = timed(partial(build, engine, period, scope, settings), repeat=3)
             rows.append((f"{name} report", label, seconds))
-        raw = timed(lambda: queries.rep_activity(engine, period, scope, settings))
+        raw = timed(partial(queries.rep_activity, engine, period, scope, settings))
         rows.append(("reps counts, raw tables", label, raw))
         if label != "region-week":
-            rows.append(("baseline (a)", label, timed(lambda: baseline_period_rows(engine, period))))
+            baseline = timed(partial(baseline_period_rows, engine, period))
+            rows.append(("baseline (a)", label, baseline))
 
     if not arguments.skip_baseline_b:
-        rows.append(("baseline (b)", "whole tables", timed(lambda: baseline_whole_tables(engine))))
+        rows.append(
+            (
+                "baseline (b)",
+                "whole tables",
+                timed(lambda: baseline_whole_tables(engine)),
+            )
+        )
         rows.append(("peak memory after (b), MB", "", peak_memory_mb()))
 
     print("| step | period | seconds |\n| --- | --- | --- |")

@@ -67,7 +67,9 @@ def _day_number_sqlite(element: day_number, compiler: Any, **kw: Any) -> str:
 
 @compiles(day_number, "postgresql")
 def _day_number_postgresql(element: day_number, compiler: Any, **kw: Any) -> str:
-    return f"(CAST({compiler.process(element.clauses, **kw)} AS DATE) - DATE '1970-01-01')"
+    return (
+        f"(CAST({compiler.process(element.clauses, **kw)} AS DATE) - DATE '1970-01-01')"
+    )
 
 
 class seconds_between(FunctionElement):

@@ -53,10 +53,17 @@ class Settings:
             raise ValueError(
                 f"week_start {self.week_start} is invalid; use an ISO weekday, 1 to 7"
             )
-        for outlet_class, days in ((None, self.neglect_days), *self.neglect_days_by_class):
+        for outlet_class, days in (
+            (None, self.neglect_days),
+            *self.neglect_days_by_class,
+        ):
             if days < 1:
-                label = "neglect_days" if outlet_class is None else f"class {outlet_class}"
-                raise ValueError(f"{label}: neglect window {days} must be 1 day or more")
+                label = (
+                    "neglect_days" if outlet_class is None else f"class {outlet_class}"
+                )
+                raise ValueError(
+                    f"{label}: neglect window {days} must be 1 day or more"
+                )
 
 
 # Dates outside this range cannot be a business period, and the first and

@@ -152,9 +152,7 @@ class HealthSQL:
             visits.c.check_in < self.period.utc_end,
         )
         if not self.unrestricted:
-            query = query.where(
-                self._rep_in_scope(visits.c.rep_id, visits.c.check_in)
-            )
+            query = query.where(self._rep_in_scope(visits.c.rep_id, visits.c.check_in))
         return query
 
     def _rep_in_scope(

@@ -145,7 +145,11 @@ def rep_id_in_scope(
 
 def scoped_outlet_conditions(scope: Scope) -> list[sa.ColumnElement[bool]]:
     """WHERE conditions on the outlets table that apply the scope."""
-    if scope.region_ids is None and scope.territory_ids is None and not scope.limits_reps:
+    if (
+        scope.region_ids is None
+        and scope.territory_ids is None
+        and not scope.limits_reps
+    ):
         return []
     return [outlets.c.territory_id.in_(scoped_territory_ids(scope))]
 
@@ -155,7 +159,9 @@ def scoped_outlet_ids(scope: Scope) -> sa.Select:
     return sa.select(outlets.c.outlet_id).where(*scoped_outlet_conditions(scope))
 
 
-def usable_fix(latitude: sa.ColumnElement, longitude: sa.ColumnElement) -> sa.ColumnElement[bool]:
+def usable_fix(
+    latitude: sa.ColumnElement, longitude: sa.ColumnElement
+) -> sa.ColumnElement[bool]:
     """A GPS fix is usable when both values exist, are in range and are not (0, 0)."""
     return sa.and_(
         latitude.is_not(None),
@@ -340,7 +346,9 @@ class PeriodSQL:
         margin = timedelta(seconds=window)
         partition = (visits.c.rep_id, visits.c.outlet_id)
         ordering = (visits.c.check_in, visits.c.visit_id)
-        previous = sa.func.lag(visits.c.check_in).over(partition_by=partition, order_by=ordering)
+        previous = sa.func.lag(visits.c.check_in).over(
+            partition_by=partition, order_by=ordering
+        )
         starts_visit = sa.case(
             (previous.is_(None), 1),
             (seconds_between(previous, visits.c.check_in) >= window, 1),
@@ -577,7 +585,9 @@ class PeriodSQL:
             sa.select(
                 sa.literal(day, sa.Date).label("plan_date"),
                 sa.literal(day.isoweekday(), sa.Integer).label("weekday"),
-                sa.literal(day.toordinal() - epoch_ordinal, sa.Integer).label("day_number"),
+                sa.literal(day.toordinal() - epoch_ordinal, sa.Integer).label(
+                    "day_number"
+                ),
             )
             for day in self.period.days
         ]
@@ -624,7 +634,9 @@ class PeriodSQL:
             .where(
                 outlets.c.active.is_(True),
                 calendar.c.plan_date >= beats.c.start_date,
-                sa.or_(beats.c.end_date.is_(None), calendar.c.plan_date <= beats.c.end_date),
+                sa.or_(
+                    beats.c.end_date.is_(None), calendar.c.plan_date <= beats.c.end_date
+                ),
                 weeks_since_start % beats.c.every_n_weeks == 0,
             )
         )
@@ -652,12 +664,12 @@ class PeriodSQL:
         flagged = sa.select(
             marks,
             sa.func.max(marks.c.is_plan).over(partition_by=same_call).label("on_plan"),
-            sa.func.max(marks.c.positive).over(partition_by=marks.c.visit_id).label(
-                "productive"
-            ),
-            sa.func.sum(marks.c.order_lines).over(partition_by=marks.c.visit_id).label(
-                "visit_lines"
-            ),
+            sa.func.max(marks.c.positive)
+            .over(partition_by=marks.c.visit_id)
+            .label("productive"),
+            sa.func.sum(marks.c.order_lines)
+            .over(partition_by=marks.c.visit_id)
+            .label("visit_lines"),
         ).cte("flagged_visit_marks")
 
         outlet = outlets.alias("visited_outlet")
@@ -666,7 +678,10 @@ class PeriodSQL:
             usable_fix(outlet.c.latitude, outlet.c.longitude),
         )
         distance = distance_m(
-            flagged.c.latitude, flagged.c.longitude, outlet.c.latitude, outlet.c.longitude
+            flagged.c.latitude,
+            flagged.c.longitude,
+            outlet.c.latitude,
+            outlet.c.longitude,
         )
         return (
             sa.select(
@@ -738,16 +753,24 @@ class PeriodSQL:
 
     def _build_period_orders(self) -> sa.Select:
         linked_visit = visits.alias("order_visit")
-        query = sa.select(
-            orders.c.order_id,
-            orders.c.outlet_id,
-            sa.func.coalesce(orders.c.rep_id, linked_visit.c.rep_id).label("rep_id"),
-            orders.c.value,
-            local_day(orders.c.ordered_at, self.period).label("order_date"),
-        ).select_from(
-            orders.outerjoin(linked_visit, linked_visit.c.visit_id == orders.c.visit_id)
-        ).where(
-            orders.c.ordered_at >= self.period.utc_start,
-            orders.c.ordered_at < self.period.utc_end,
+        query = (
+            sa.select(
+                orders.c.order_id,
+                orders.c.outlet_id,
+                sa.func.coalesce(orders.c.rep_id, linked_visit.c.rep_id).label(
+                    "rep_id"
+                ),
+                orders.c.value,
+                local_day(orders.c.ordered_at, self.period).label("order_date"),
+            )
+            .select_from(
+                orders.outerjoin(
+                    linked_visit, linked_visit.c.visit_id == orders.c.visit_id
+                )
+            )
+            .where(
+                orders.c.ordered_at >= self.period.utc_start,
+                orders.c.ordered_at < self.period.utc_end,
+            )
         )
         return self._on_territory_days(query, "dated_orders", "rep_id", "order_date")

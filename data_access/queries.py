@@ -136,8 +136,10 @@ def rep_activity(
         .cte("rep_visit_counts")
     )
 
-    visit_days = sa.select(kept.c.rep_id, kept.c.outlet_id, kept.c.visit_date).distinct().cte(
-        "rep_visit_days"
+    visit_days = (
+        sa.select(kept.c.rep_id, kept.c.outlet_id, kept.c.visit_date)
+        .distinct()
+        .cte("rep_visit_days")
     )
     plan_counts = (
         sa.select(
@@ -236,7 +238,9 @@ def _skipped_pairs(sql: PeriodSQL) -> sa.Select:
     """(rep_id, outlet_id) planned in the period that the rep never visited in it."""
     planned = sql.planned_calls
     kept = sql.period_visits
-    planned_pairs = sa.select(planned.c.rep_id, planned.c.outlet_id).distinct().subquery()
+    planned_pairs = (
+        sa.select(planned.c.rep_id, planned.c.outlet_id).distinct().subquery()
+    )
     visited_pairs = sa.select(kept.c.rep_id, kept.c.outlet_id).distinct().subquery()
     return (
         sa.select(planned_pairs.c.rep_id, planned_pairs.c.outlet_id)
@@ -291,7 +295,10 @@ def skipped_outlet_list(
         .select_from(
             skips.join(
                 calls,
-                sa.and_(calls.c.rep_id == skips.c.rep_id, calls.c.outlet_id == skips.c.outlet_id),
+                sa.and_(
+                    calls.c.rep_id == skips.c.rep_id,
+                    calls.c.outlet_id == skips.c.outlet_id,
+                ),
             )
             .join(reps, reps.c.rep_id == skips.c.rep_id)
             .join(outlets, outlets.c.outlet_id == skips.c.outlet_id)
@@ -350,13 +357,19 @@ def outlet_activity(
             sa.case((planned_outlets.c.outlet_id.is_(None), False), else_=True).label(
                 "planned"
             ),
-            sa.case((on_beat.c.outlet_id.is_(None), False), else_=True).label("on_beat"),
+            sa.case((on_beat.c.outlet_id.is_(None), False), else_=True).label(
+                "on_beat"
+            ),
             last_visit_check_in(outlets.c.outlet_id, period).label("last_check_in"),
             _zero(order_values.c.order_value).label("order_value"),
         )
         .select_from(
-            outlets.outerjoin(visit_counts, visit_counts.c.outlet_id == outlets.c.outlet_id)
-            .outerjoin(planned_outlets, planned_outlets.c.outlet_id == outlets.c.outlet_id)
+            outlets.outerjoin(
+                visit_counts, visit_counts.c.outlet_id == outlets.c.outlet_id
+            )
+            .outerjoin(
+                planned_outlets, planned_outlets.c.outlet_id == outlets.c.outlet_id
+            )
             .outerjoin(on_beat, on_beat.c.outlet_id == outlets.c.outlet_id)
             .outerjoin(order_values, order_values.c.outlet_id == outlets.c.outlet_id)
         )
@@ -372,7 +385,9 @@ def outlets_on_beat(period: Period) -> sa.CTE:
     return (
         sa.select(beat_outlets.c.outlet_id)
         .distinct()
-        .select_from(beat_outlets.join(beats, beats.c.beat_id == beat_outlets.c.beat_id))
+        .select_from(
+            beat_outlets.join(beats, beats.c.beat_id == beat_outlets.c.beat_id)
+        )
         .where(
             beats.c.start_date <= period.end,
             sa.or_(beats.c.end_date.is_(None), beats.c.end_date >= period.start),
@@ -381,7 +396,9 @@ def outlets_on_beat(period: Period) -> sa.CTE:
     )
 
 
-def last_visit_check_in(outlet_id: sa.ColumnElement, period: Period) -> sa.ColumnElement:
+def last_visit_check_in(
+    outlet_id: sa.ColumnElement, period: Period
+) -> sa.ColumnElement:
     """The outlet's latest check-in in the LAST_VISITS_LOOKBACK_DAYS up to the period's end.
 
     A correlated subquery that the (outlet_id, check_in) index answers with
@@ -428,7 +445,9 @@ def territory_list(engine: sa.Engine, scope: Scope) -> pd.DataFrame:
             regions.c.name.label("region_name"),
         )
         .select_from(
-            territories.outerjoin(regions, regions.c.region_id == territories.c.region_id)
+            territories.outerjoin(
+                regions, regions.c.region_id == territories.c.region_id
+            )
         )
         .where(territories.c.territory_id.in_(scoped_territory_ids(scope)))
         .order_by(territories.c.territory_id)

@@ -470,7 +470,9 @@ def _territory_order_history(per_outlet: sa.CTE) -> sa.CTE:
             sa.func.sum(per_outlet.c.productive_visits).label("productive_visits"),
             sa.func.sum(per_outlet.c.order_value).label("order_value"),
         )
-        .select_from(per_outlet.join(outlets, outlets.c.outlet_id == per_outlet.c.outlet_id))
+        .select_from(
+            per_outlet.join(outlets, outlets.c.outlet_id == per_outlet.c.outlet_id)
+        )
         .group_by(outlets.c.territory_id)
         .cte("territory_order_history")
     )
@@ -481,7 +483,9 @@ def _history_columns(outlet_history: sa.CTE, territory_history: sa.CTE) -> list:
     return [
         zero(outlet_history.c.productive_visits).label("outlet_productive_visits"),
         zero(outlet_history.c.order_value).label("outlet_order_value"),
-        zero(territory_history.c.productive_visits).label("territory_productive_visits"),
+        zero(territory_history.c.productive_visits).label(
+            "territory_productive_visits"
+        ),
         zero(territory_history.c.order_value).label("territory_order_value"),
     ]
 
@@ -741,7 +745,9 @@ def skip_details(
             beat_outlets.c.outlet_id,
             sa.func.min(beats.c.start_date).label("start_date"),
         )
-        .select_from(beats.join(beat_outlets, beat_outlets.c.beat_id == beats.c.beat_id))
+        .select_from(
+            beats.join(beat_outlets, beat_outlets.c.beat_id == beats.c.beat_id)
+        )
         .where(beat_outlets.c.outlet_id.in_(sa.select(unvisited.c.outlet_id)))
         .group_by(beats.c.rep_id, beat_outlets.c.outlet_id)
         .cte("first_beat_starts")
@@ -966,7 +972,9 @@ def weekly_rep_figures(
             zero(skip_counts.c.skipped_outlets).label("skipped_outlets"),
         )
         .select_from(
-            weeks.outerjoin(visit_counts, visit_counts.c.week_index == weeks.c.week_index)
+            weeks.outerjoin(
+                visit_counts, visit_counts.c.week_index == weeks.c.week_index
+            )
             .outerjoin(plan_counts, plan_counts.c.week_index == weeks.c.week_index)
             .outerjoin(skip_counts, skip_counts.c.week_index == weeks.c.week_index)
         )
@@ -1048,7 +1056,8 @@ def _weekly_plan_counts(sql: PeriodSQL, span: Period) -> sa.CTE:
     planned = sql.planned_calls
     kept = sql.period_visits
     visit_days = _distinct_cte(
-        sa.select(kept.c.rep_id, kept.c.outlet_id, kept.c.visit_date), "weekly_visit_days"
+        sa.select(kept.c.rep_id, kept.c.outlet_id, kept.c.visit_date),
+        "weekly_visit_days",
     )
     plan_week = _week_index(planned.c.plan_date, span.start)
     return (
@@ -1086,7 +1095,8 @@ def _weekly_skip_counts(sql: PeriodSQL, span: Period) -> sa.CTE:
     visited_pairs = _distinct_cte(
         sa.select(
             kept.c.rep_id,
-            kept.c.outlet_id, _week_index(kept.c.visit_date, span.start).label("week_index")
+            kept.c.outlet_id,
+            _week_index(kept.c.visit_date, span.start).label("week_index"),
         ),
         "weekly_visited_pairs",
     )
@@ -1179,7 +1189,9 @@ def _week_rows(span: Period) -> sa.CTE:
     return sa.union_all(*rows).cte("trend_weeks")
 
 
-def _neglect_window(outlet_class: sa.ColumnElement, settings: Settings) -> sa.ColumnElement:
+def _neglect_window(
+    outlet_class: sa.ColumnElement, settings: Settings
+) -> sa.ColumnElement:
     """Return the outlet's neglect window in days, from its class or the default."""
     windows = dict(settings.neglect_days_by_class)
     if not windows:
@@ -1391,7 +1403,9 @@ def _neglect_reach(span: Period, settings: Settings) -> Period:
     The window of the first week ends on its last day and is at most the
     longest neglect window long.
     """
-    longest = max([settings.neglect_days, *dict(settings.neglect_days_by_class).values()])
+    longest = max(
+        [settings.neglect_days, *dict(settings.neglect_days_by_class).values()]
+    )
     first_day = span.start + timedelta(days=7 - longest)
     first_week = week_containing(first_day, settings.week_start, span.timezone)
     return Period(min(first_week.start, span.start), span.end, span.timezone)
@@ -1406,7 +1420,8 @@ def _raw_weekly_outlet_marks(
     kept = sql.period_visits
     visited = _distinct_cte(
         sa.select(
-            kept.c.outlet_id, _week_index(kept.c.visit_date, span.start).label("week_index")
+            kept.c.outlet_id,
+            _week_index(kept.c.visit_date, span.start).label("week_index"),
         ),
         "weekly_visited_outlets",
     )
@@ -1433,15 +1448,16 @@ def _recently_visited(
     """(outlet_id, week_index) with a visit in the outlet's neglect window up to
     the week's last day. Like the outlets report, this reads every visit,
     duplicates included, because a duplicate shares its original's date."""
-    longest = max([settings.neglect_days, *dict(settings.neglect_days_by_class).values()])
+    longest = max(
+        [settings.neglect_days, *dict(settings.neglect_days_by_class).values()]
+    )
     first_day = span.start - timedelta(days=longest)
     reach = Period(first_day, span.end, span.timezone)
     visit_dates = _distinct_cte(
         sa.select(
             visits.c.outlet_id,
             local_date(visits.c.check_in, settings.timezone).label("visit_date"),
-        )
-        .where(
+        ).where(
             visits.c.check_in >= reach.utc_start,
             visits.c.check_in < reach.utc_end,
             visits.c.outlet_id.in_(scoped),
@@ -1451,7 +1467,9 @@ def _recently_visited(
     visit_number = day_number(visit_dates.c.visit_date)
     return _distinct_cte(
         sa.select(grid.c.outlet_id, grid.c.week_index)
-        .select_from(grid.join(visit_dates, visit_dates.c.outlet_id == grid.c.outlet_id))
+        .select_from(
+            grid.join(visit_dates, visit_dates.c.outlet_id == grid.c.outlet_id)
+        )
         .where(
             visit_number <= grid.c.end_number,
             visit_number > grid.c.end_number - grid.c.window_days,
@@ -1602,8 +1620,9 @@ def _priced_weekly_skips(skipped: sa.CTE, outlet_weeks: sa.CTE) -> sa.Select:
         .cte("territory_week_orders")
     )
     skipped_territories = _distinct_cte(
-        sa.select(skipped.c.week_number, outlets.c.territory_id)
-        .select_from(skipped.join(outlets, outlets.c.outlet_id == skipped.c.outlet_id)),
+        sa.select(skipped.c.week_number, outlets.c.territory_id).select_from(
+            skipped.join(outlets, outlets.c.outlet_id == skipped.c.outlet_id)
+        ),
         "weekly_skipped_territories",
     )
     territory_history = (
@@ -1617,7 +1636,8 @@ def _priced_weekly_skips(skipped: sa.CTE, outlet_weeks: sa.CTE) -> sa.Select:
             skipped_territories.join(
                 territory_weeks,
                 sa.and_(
-                    territory_weeks.c.territory_id == skipped_territories.c.territory_id,
+                    territory_weeks.c.territory_id
+                    == skipped_territories.c.territory_id,
                     territory_weeks.c.week_number < skipped_territories.c.week_number,
                     territory_weeks.c.week_number
                     >= skipped_territories.c.week_number - HISTORY_WEEKS,

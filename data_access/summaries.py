@@ -149,7 +149,9 @@ def _drop_older_layout(engine: sa.Engine) -> None:
 
 # Tables whose rows change planned calls, outlet statuses or a rep's
 # territory on every date, so loading them refreshes every summarised week.
-MASTER_TABLES = frozenset({"reps", "rep_territories", "outlets", "beats", "beat_outlets"})
+MASTER_TABLES = frozenset(
+    {"reps", "rep_territories", "outlets", "beats", "beat_outlets"}
+)
 
 
 def refresh_after_load(
@@ -389,7 +391,9 @@ def raw_row_counts(connection: sa.Connection, period: Period) -> dict[str, int]:
     visit_rows = (
         sa.select(sa.func.count())
         .select_from(visits)
-        .where(visits.c.check_in >= period.utc_start, visits.c.check_in < period.utc_end)
+        .where(
+            visits.c.check_in >= period.utc_start, visits.c.check_in < period.utc_end
+        )
         .scalar_subquery()
     )
     order_rows = (
@@ -487,7 +491,9 @@ def rep_day_rows(sql: PeriodSQL, settings: Settings, with_history: bool) -> sa.S
 
     def row(rep_id, day, start=no_time, end=no_time, **counts) -> sa.Select:
         values = [
-            counts.get(name, zero_value if name.endswith("_value") else zero).label(name)
+            counts.get(name, zero_value if name.endswith("_value") else zero).label(
+                name
+            )
             for name in REP_DAY_COUNTS
         ]
         return sa.select(
@@ -559,7 +565,9 @@ def _territory_of(
         from data_access.territory_history import territory_on
 
         return territory_on(rep_id, day)
-    return sa.select(reps.c.territory_id).where(reps.c.rep_id == rep_id).scalar_subquery()
+    return (
+        sa.select(reps.c.territory_id).where(reps.c.rep_id == rep_id).scalar_subquery()
+    )
 
 
 def _rep_outlet_week_rows(sql: PeriodSQL, settings: Settings) -> sa.Select:
@@ -721,19 +729,48 @@ def build_parser() -> argparse.ArgumentParser:
             "counted under other settings are not used."
         ),
     )
-    parser.add_argument("--db", required=True, metavar="URL",
-                        help="SQLAlchemy URL of the database, e.g. sqlite:///sfa.sqlite")
-    parser.add_argument("--from", dest="first", required=True, type=_date,
-                        metavar="DATE", help="first local date to summarise (YYYY-MM-DD)")
-    parser.add_argument("--to", dest="last", required=True, type=_date,
-                        metavar="DATE", help="last local date to summarise (YYYY-MM-DD)")
-    parser.add_argument("--timezone", default="UTC", metavar="TZ",
-                        help="IANA name of the business time zone (default UTC)")
-    parser.add_argument("--week-start", type=int, default=1, metavar="N",
-                        help="ISO weekday weeks start on, 1 Monday to 7 Sunday (default 1)")
-    parser.add_argument("--off-site-m", type=float, default=300.0, metavar="M",
-                        help="metres from the outlet beyond which a check-in is "
-                        "off-site (default 300)")
+    parser.add_argument(
+        "--db",
+        required=True,
+        metavar="URL",
+        help="SQLAlchemy URL of the database, e.g. sqlite:///sfa.sqlite",
+    )
+    parser.add_argument(
+        "--from",
+        dest="first",
+        required=True,
+        type=_date,
+        metavar="DATE",
+        help="first local date to summarise (YYYY-MM-DD)",
+    )
+    parser.add_argument(
+        "--to",
+        dest="last",
+        required=True,
+        type=_date,
+        metavar="DATE",
+        help="last local date to summarise (YYYY-MM-DD)",
+    )
+    parser.add_argument(
+        "--timezone",
+        default="UTC",
+        metavar="TZ",
+        help="IANA name of the business time zone (default UTC)",
+    )
+    parser.add_argument(
+        "--week-start",
+        type=int,
+        default=1,
+        metavar="N",
+        help="ISO weekday weeks start on, 1 Monday to 7 Sunday (default 1)",
+    )
+    parser.add_argument(
+        "--off-site-m",
+        type=float,
+        default=300.0,
+        metavar="M",
+        help="metres from the outlet beyond which a check-in is off-site (default 300)",
+    )
     parser.add_argument("--duplicate-window-s", type=float, default=120.0, metavar="S",
                         help="seconds within which two check-ins of a rep at an "
                         "outlet are one visit (default 120)")  # fmt: skip
@@ -744,7 +781,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = build_parser()
     arguments = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         check_timezone(arguments.timezone)
         url = parse_database_url(arguments.db)

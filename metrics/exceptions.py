@@ -156,7 +156,13 @@ def rep_exceptions(
     ).reset_index(drop=True)
 
 
-def _line(rep: pd.Series, kind: str, value_at_risk: float | None, severity: float, message: str) -> dict:
+def _line(
+    rep: pd.Series,
+    kind: str,
+    value_at_risk: float | None,
+    severity: float,
+    message: str,
+) -> dict:
     return {
         "rep_id": rep["rep_id"],
         "rep_name": _name(rep),
@@ -190,7 +196,9 @@ def _skipped_outlets(current: pd.DataFrame, thresholds: Thresholds) -> list[dict
 def _skipped_in_a_row(
     current: pd.DataFrame, register: pd.DataFrame, thresholds: Thresholds
 ) -> list[dict]:
-    long_runs = register[register["consecutive_missed_calls"] >= thresholds.consecutive_skips]
+    long_runs = register[
+        register["consecutive_missed_calls"] >= thresholds.consecutive_skips
+    ]
     reps = current.set_index("rep_id")
     lines = []
     for rep_id, outlets in long_runs.groupby("rep_id", sort=True):
@@ -199,15 +207,19 @@ def _skipped_in_a_row(
         rep = reps.loc[rep_id].copy()
         rep["rep_id"] = rep_id
         longest = outlets.sort_values(
-            ["consecutive_missed_calls", "revenue_at_risk"], ascending=False, kind="stable"
+            ["consecutive_missed_calls", "revenue_at_risk"],
+            ascending=False,
+            kind="stable",
         ).iloc[0]
         calls = int(longest["consecutive_missed_calls"])
         at_least = "at least " if longest["missed_since_lookback_start"] else ""
-        outlet = longest["outlet_name"] if pd.notna(longest["outlet_name"]) else longest["outlet_id"]
+        outlet = (
+            longest["outlet_name"]
+            if pd.notna(longest["outlet_name"])
+            else longest["outlet_id"]
+        )
         if len(outlets) == 1:
-            message = (
-                f"{_name(rep)} missed {outlet} on {at_least}{calls} planned calls in a row."
-            )
+            message = f"{_name(rep)} missed {outlet} on {at_least}{calls} planned calls in a row."
         else:
             message = (
                 f"{_name(rep)} missed {len(outlets)} outlets on "
@@ -220,7 +232,9 @@ def _skipped_in_a_row(
     return lines
 
 
-def _off_site(current: pd.DataFrame, off_site_m: float, thresholds: Thresholds) -> list[dict]:
+def _off_site(
+    current: pd.DataFrame, off_site_m: float, thresholds: Thresholds
+) -> list[dict]:
     lines = []
     for _, rep in current.iterrows():
         with_fix = rep["visits"] - rep["visits_without_fix"]
@@ -312,6 +326,12 @@ def _beat_compliance(current: pd.DataFrame, thresholds: Thresholds) -> list[dict
             f"{_percent(thresholds.compliance_floor)} floor."
         )
         lines.append(
-            _line(rep, BEAT_COMPLIANCE, None, thresholds.compliance_floor - compliance, message)
+            _line(
+                rep,
+                BEAT_COMPLIANCE,
+                None,
+                thresholds.compliance_floor - compliance,
+                message,
+            )
         )
     return lines

@@ -268,9 +268,7 @@ def _detail(
     if kind == "future_check_in" and has_measure:
         return f"{measure:,.1f} hours after the page loaded"
     if kind == "gps_swapped" and has_measure:
-        return (
-            f"({longitude}, {latitude}) is {measure:,.0f} m from the outlet"
-        )
+        return f"({longitude}, {latitude}) is {measure:,.0f} m from the outlet"
     if kind == "impossible_travel":
         speed = f"{measure:,.0f} km/h" if has_measure else "at the same instant"
         return f"{speed} from visit {related}"

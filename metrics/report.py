@@ -71,29 +71,48 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print a Beatboard report for a period as CSV on standard output.",
     )
     parser.add_argument("report", choices=sorted(REPORTS), help="which report to print")
-    parser.add_argument("--db", required=True, metavar="URL", help="SQLAlchemy URL of the database")
     parser.add_argument(
-        "--from", dest="start", required=True, type=_iso_date, metavar="DATE",
+        "--db", required=True, metavar="URL", help="SQLAlchemy URL of the database"
+    )
+    parser.add_argument(
+        "--from",
+        dest="start",
+        required=True,
+        type=_iso_date,
+        metavar="DATE",
         help="first local date of the period, YYYY-MM-DD",
     )
     parser.add_argument(
-        "--to", dest="end", required=True, type=_iso_date, metavar="DATE",
+        "--to",
+        dest="end",
+        required=True,
+        type=_iso_date,
+        metavar="DATE",
         help="last local date of the period, YYYY-MM-DD (inclusive)",
     )
     parser.add_argument(
-        "--timezone", default="UTC", type=_timezone, metavar="TZ",
+        "--timezone",
+        default="UTC",
+        type=_timezone,
+        metavar="TZ",
         help="business time zone, an IANA name (default UTC)",
     )
     parser.add_argument(
-        "--neglect-days", type=_positive_days, default=28, metavar="N",
+        "--neglect-days",
+        type=_positive_days,
+        default=28,
+        metavar="N",
         help="days without a visit before an active outlet is neglected, for every "
         "outlet class (default 28)",
     )
     parser.add_argument("--region", metavar="ID", help="only this region_id")
     parser.add_argument("--territory", metavar="ID", help="only this territory_id")
-    parser.add_argument("--rep", metavar="ID", help="only this rep_id and its territory")
     parser.add_argument(
-        "--as-user", metavar="EMAIL",
+        "--rep", metavar="ID", help="only this rep_id and its territory"
+    )
+    parser.add_argument(
+        "--as-user",
+        metavar="EMAIL",
         help="apply the scope of this users row (default: everything, as an admin)",
     )
     return parser
@@ -101,7 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def format_cell(value: object) -> str:
     """Format one report value for CSV: blank when missing, floats without noise."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+    if (
+        value is None
+        or value is pd.NA
+        or (isinstance(value, float) and math.isnan(value))
+    ):
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -134,7 +157,10 @@ def check_filter_ids(engine: sa.Engine, arguments: argparse.Namespace) -> None:
     everything = Scope()
     known = {
         "region": ("--region", queries.region_list(engine, everything)["region_id"]),
-        "territory": ("--territory", queries.territory_list(engine, everything)["territory_id"]),
+        "territory": (
+            "--territory",
+            queries.territory_list(engine, everything)["territory_id"],
+        ),
         "rep": ("--rep", queries.rep_list(engine, everything)["rep_id"]),
     }
     for name, (option, ids) in known.items():
@@ -150,20 +176,28 @@ def main(argv: list[str] | None = None) -> int:
     """Run the report command; return the process exit code."""
     parser = build_parser()
     arguments = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
 
     try:
         period = Period(arguments.start, arguments.end, arguments.timezone)
     except ValueError as error:
         parser.error(str(error))
-    settings = Settings(timezone=arguments.timezone, neglect_days=arguments.neglect_days)
+    settings = Settings(
+        timezone=arguments.timezone, neglect_days=arguments.neglect_days
+    )
     try:
         engine = create_engine(parse_database_url(arguments.db), read_only=True)
     except DatabaseURLError as error:
         parser.error(str(error))
 
     try:
-        scope = scope_for_user(engine, arguments.as_user) if arguments.as_user is not None else Scope()
+        scope = (
+            scope_for_user(engine, arguments.as_user)
+            if arguments.as_user is not None
+            else Scope()
+        )
         check_filter_ids(engine, arguments)
         scope = scope.narrowed(
             region_ids=(arguments.region,) if arguments.region else None,

@@ -62,7 +62,11 @@ TERRITORY_COLUMNS = [
 
 # The rep figures a territory sums over its reps.
 REP_SUMS = [
-    "visits", "productive_visits", "planned_calls", "calls_on_plan", "order_value"
+    "visits",
+    "productive_visits",
+    "planned_calls",
+    "calls_on_plan",
+    "order_value",
 ]
 
 OUTLET_COLUMNS = [
@@ -89,7 +93,9 @@ def build_reps_report(activity: pd.DataFrame) -> pd.DataFrame:
         | (activity["order_rows"] > 0)
     )
     report = activity[activity["active"] | did_something].copy()
-    report["strike_rate"] = kpi.strike_rate(report["productive_visits"], report["visits"])
+    report["strike_rate"] = kpi.strike_rate(
+        report["productive_visits"], report["visits"]
+    )
     report["beat_compliance"] = kpi.beat_compliance(
         report["calls_on_plan"], report["planned_calls"]
     )
@@ -217,9 +223,15 @@ def _territory_rows(
     report[count_columns] = report[count_columns].fillna(0).astype("int64")
     report["order_value"] = report["order_value"].fillna(0.0).astype(float)
 
-    report["active_outlets"] = report[[f"{status}_outlets" for status in STATUSES]].sum(axis=1)
-    report["coverage"] = kpi.coverage(report["visited_outlets"], report["active_outlets"])
-    report["strike_rate"] = kpi.strike_rate(report["productive_visits"], report["visits"])
+    report["active_outlets"] = report[[f"{status}_outlets" for status in STATUSES]].sum(
+        axis=1
+    )
+    report["coverage"] = kpi.coverage(
+        report["visited_outlets"], report["active_outlets"]
+    )
+    report["strike_rate"] = kpi.strike_rate(
+        report["productive_visits"], report["visits"]
+    )
     report["beat_compliance"] = kpi.beat_compliance(
         report["calls_on_plan"], report["planned_calls"]
     )

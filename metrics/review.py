@@ -29,7 +29,10 @@ ANOTHER_DAY = "visited another day"
 SKIPPED = "skipped"
 OFF_BEAT = "off-beat visit"
 
-def time_in_market_minutes(time_in_market_s: pd.Series, working_days: pd.Series) -> pd.Series:
+
+def time_in_market_minutes(
+    time_in_market_s: pd.Series, working_days: pd.Series
+) -> pd.Series:
     """Average time in market per working day, in minutes.
 
     A rep-day's time in market runs from the first check-in to the last
@@ -84,7 +87,9 @@ def price_calls(calls: pd.DataFrame) -> pd.DataFrame:
     return priced
 
 
-def build_register(priced_calls: pd.DataFrame, skip_details: pd.DataFrame) -> pd.DataFrame:
+def build_register(
+    priced_calls: pd.DataFrame, skip_details: pd.DataFrame
+) -> pd.DataFrame:
     """Build the skipped-outlet register, costliest skips first.
 
     priced_calls is price_calls() of calls_at_risk; its 'skipped' rows are
@@ -103,10 +108,15 @@ def build_register(priced_calls: pd.DataFrame, skip_details: pd.DataFrame) -> pd
     # that crossed midnight into the period can therefore hide a skipped pair
     # from it, and such a pair counts at least the period's missed calls.
     register["consecutive_missed_calls"] = (
-        register["consecutive_missed_calls"].fillna(register["planned_calls"]).astype("int64")
+        register["consecutive_missed_calls"]
+        .fillna(register["planned_calls"])
+        .astype("int64")
     )
     register["missed_since_lookback_start"] = (
-        register["missed_since_lookback_start"].astype("boolean").fillna(False).astype(bool)
+        register["missed_since_lookback_start"]
+        .astype("boolean")
+        .fillna(False)
+        .astype(bool)
     )
     return register.sort_values(
         ["revenue_at_risk", "consecutive_missed_calls", "rep_id", "outlet_id"],
@@ -147,7 +157,9 @@ def build_rep_review(
         rows = priced_calls[priced_calls["kind"] == kind]
         review[column] = value_by_rep(review["rep_id"], rows)
 
-    review["skip_share"] = kpi.ratio(review["skipped_outlets"], review["planned_outlets"])
+    review["skip_share"] = kpi.ratio(
+        review["skipped_outlets"], review["planned_outlets"]
+    )
     with_fix = review["visits"] - review["visits_without_fix"]
     review["off_site_share"] = kpi.ratio(review["off_site_visits"], with_fix)
     review["off_beat_share"] = kpi.ratio(review["off_beat_visits"], review["visits"])
@@ -172,7 +184,9 @@ REP_TOTALS = (
 )
 
 
-def review_headline(rep_review: pd.DataFrame, territory_groups: pd.DataFrame) -> dict[str, float]:
+def review_headline(
+    rep_review: pd.DataFrame, territory_groups: pd.DataFrame
+) -> dict[str, float]:
     """Compute a period's headline with revenue at risk, time in market and
     every figure of the reps report, pooled over the reps in scope.
 
@@ -245,7 +259,9 @@ def _local_times(values: pd.Series, timezone: str) -> pd.Series:
     return instants.dt.tz_localize("UTC").dt.tz_convert(timezone).dt.tz_localize(None)
 
 
-def call_outcomes(calls: pd.DataFrame, timezone: str, off_site_m: float) -> pd.DataFrame:
+def call_outcomes(
+    calls: pd.DataFrame, timezone: str, off_site_m: float
+) -> pd.DataFrame:
     """Describe each row of a rep's call list (review_queries.rep_call_list).
 
     Adds outcome (visited on plan, visited another day, skipped, off-beat
@@ -263,7 +279,9 @@ def call_outcomes(calls: pd.DataFrame, timezone: str, off_site_m: float) -> pd.D
     )
     frame["local_check_in"] = _local_times(frame["check_in"], timezone)
     frame["local_check_out"] = _local_times(frame["check_out"], timezone)
-    duration = (frame["local_check_out"] - frame["local_check_in"]).dt.total_seconds() / 60
+    duration = (
+        frame["local_check_out"] - frame["local_check_in"]
+    ).dt.total_seconds() / 60
     frame["duration_min"] = duration.where(duration >= 0)
     frame["off_site"] = pd.to_numeric(frame["distance_m"]).astype(float) > off_site_m
 
@@ -272,7 +290,9 @@ def call_outcomes(calls: pd.DataFrame, timezone: str, off_site_m: float) -> pd.D
     return frame
 
 
-def day_summary(outcomes: pd.DataFrame, rep_days: pd.DataFrame, timezone: str) -> pd.DataFrame:
+def day_summary(
+    outcomes: pd.DataFrame, rep_days: pd.DataFrame, timezone: str
+) -> pd.DataFrame:
     """Summarise a rep's calls per day: the plan against what happened.
 
     outcomes is call_outcomes() of the rep's call list; rep_days is
@@ -353,7 +373,8 @@ def weekly_headlines(
         at_risk = pd.Series(dtype=float)
     else:
         value = revenue_at_risk(
-            skipped_weeks["skipped_calls"], expected_call_value(skipped_weeks)["expected_value"]
+            skipped_weeks["skipped_calls"],
+            expected_call_value(skipped_weeks)["expected_value"],
         )
         at_risk = value.groupby(skipped_weeks["week_index"]).sum(min_count=1)
     # A week without skipped calls risks nothing; one whose calls none could

@@ -16,7 +16,11 @@ def neglect_window_days(outlet_class: pd.Series, settings: Settings) -> pd.Serie
     a window for the outlet's class.
     """
     windows = dict(settings.neglect_days_by_class)
-    days = outlet_class.map(windows) if windows else pd.Series(np.nan, index=outlet_class.index)
+    days = (
+        outlet_class.map(windows)
+        if windows
+        else pd.Series(np.nan, index=outlet_class.index)
+    )
     return days.fillna(settings.neglect_days).astype(int)
 
 
@@ -32,7 +36,10 @@ def last_visit_timestamps(last_visit_date: pd.Series) -> pd.Series:
 
 
 def is_neglected(
-    last_visit_date: pd.Series, outlet_class: pd.Series, period: Period, settings: Settings
+    last_visit_date: pd.Series,
+    outlet_class: pd.Series,
+    period: Period,
+    settings: Settings,
 ) -> pd.Series:
     """True for outlets with no visit in the N days up to the period's last date.
 
@@ -40,9 +47,12 @@ def is_neglected(
     last_visit_date contains dates, or the timestamps of last_visit_timestamps.
     """
     window = neglect_window_days(outlet_class, settings)
-    first_day_in_window = pd.Timestamp(period.end) - pd.to_timedelta(window - 1, unit="D")
+    first_day_in_window = pd.Timestamp(period.end) - pd.to_timedelta(
+        window - 1, unit="D"
+    )
     if not (
-        isinstance(last_visit_date, pd.Series) and last_visit_date.index.equals(window.index)
+        isinstance(last_visit_date, pd.Series)
+        and last_visit_date.index.equals(window.index)
     ):
         last_visit_date = pd.Series(last_visit_date, index=window.index, dtype=object)
     last = last_visit_timestamps(last_visit_date)

@@ -101,7 +101,9 @@ def load_settings(demo: bool = False) -> Settings:
 
     def setting(name: str, default: str) -> str:
         default = demo_defaults.get(name, default)
-        return str(section.get(name, os.environ.get(f"BEATBOARD_{name.upper()}", default)))
+        return str(
+            section.get(name, os.environ.get(f"BEATBOARD_{name.upper()}", default))
+        )
 
     by_class = section.get(
         "neglect_days_by_class", os.environ.get("BEATBOARD_NEGLECT_DAYS_BY_CLASS", "")

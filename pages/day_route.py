@@ -11,7 +11,13 @@ import html
 import folium
 import pandas as pd
 
-from pages.outlet_map import Legend, fit_view, has_usable_location, legend_box, legend_row
+from pages.outlet_map import (
+    Legend,
+    fit_view,
+    has_usable_location,
+    legend_box,
+    legend_row,
+)
 
 OFF_SITE_COLOUR = "#1B1B1B"
 
@@ -30,7 +36,9 @@ def describe_off_site(call: pd.Series) -> str:
     """Tooltip text: 'Stop 3, Gupta Hotel: checked in 9,812 m from the outlet'."""
     name = "" if pd.isna(call["outlet_name"]) else str(call["outlet_name"])
     stop = "" if pd.isna(call.get("stop")) else f"Stop {int(call['stop'])}, "
-    return f"{stop}{name}: checked in {float(call['distance_m']):,.0f} m from the outlet"
+    return (
+        f"{stop}{name}: checked in {float(call['distance_m']):,.0f} m from the outlet"
+    )
 
 
 def tooltip_html(text: str) -> str:
@@ -40,7 +48,13 @@ def tooltip_html(text: str) -> str:
     so do braces, because branca renders the element as a Jinja template once
     more and a {{ ... }} in a name would run on the server."""
     escaped = html.escape(text)
-    entities = (("\\", "&#92;"), ("`", "&#96;"), ("$", "&#36;"), ("{", "&#123;"), ("}", "&#125;"))
+    entities = (
+        ("\\", "&#92;"),
+        ("`", "&#96;"),
+        ("$", "&#36;"),
+        ("{", "&#123;"),
+        ("}", "&#125;"),
+    )
     for character, entity in entities:
         escaped = escaped.replace(character, entity)
     return escaped
@@ -61,7 +75,11 @@ def mark_off_site_check_ins(
         outlet = [float(call["outlet_latitude"]), float(call["outlet_longitude"])]
         text = tooltip_html(describe_off_site(call))
         folium.PolyLine(
-            [outlet, fix], color=OFF_SITE_COLOUR, weight=2, dash_array="6 6", opacity=0.8
+            [outlet, fix],
+            color=OFF_SITE_COLOUR,
+            weight=2,
+            dash_array="6 6",
+            opacity=0.8,
         ).add_to(route)
         folium.CircleMarker(
             fix,
@@ -74,12 +92,16 @@ def mark_off_site_check_ins(
             tooltip=text,
         ).add_to(route)
     if len(marked):
-        Legend(legend_box([legend_row(OFF_SITE_COLOUR, "Off-site check-in")])).add_to(route)
+        Legend(legend_box([legend_row(OFF_SITE_COLOUR, "Off-site check-in")])).add_to(
+            route
+        )
         fit_view(route, _bounds_with_check_ins(calls, marked))
     return len(marked)
 
 
-def _bounds_with_check_ins(calls: pd.DataFrame, marked: pd.DataFrame) -> list[list[float]]:
+def _bounds_with_check_ins(
+    calls: pd.DataFrame, marked: pd.DataFrame
+) -> list[list[float]]:
     """Corners around the located stops and the off-site check-ins, so the
     first view shows where each off-site visit was logged."""
     latitudes, longitudes = [marked["latitude"]], [marked["longitude"]]

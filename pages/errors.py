@@ -45,9 +45,7 @@ def logged_for_viewer(viewer_id: str, where: str) -> Iterator[None]:
     except sa.exc.DBAPIError as error:
         reference = new_reference()
         log.exception("error %s on %s for viewer %s", reference, where, viewer_id)
-        template = (
-            DATABASE_MESSAGE if error.connection_invalidated else ERROR_MESSAGE
-        )
+        template = DATABASE_MESSAGE if error.connection_invalidated else ERROR_MESSAGE
         st.error(template.format(reference=reference), icon=":material/error:")
     except Exception:
         reference = new_reference()

@@ -134,7 +134,9 @@ def _write_sheet(sheet, frame: pd.DataFrame, number_formats: Mapping[str, str]) 
                 _set_text(cell, value)
             elif value is not None:
                 cell.value = value
-                cell.number_format = _number_format(value, header[column - 1], number_formats)
+                cell.number_format = _number_format(
+                    value, header[column - 1], number_formats
+                )
             widths[column - 1] = max(widths[column - 1], len(_shown(value)))
 
     sheet.freeze_panes = "A2"
@@ -152,7 +154,9 @@ def _set_text(cell, text: str) -> None:
         cell.quotePrefix = True
 
 
-def _number_format(value: object, column: str, number_formats: Mapping[str, str]) -> str:
+def _number_format(
+    value: object, column: str, number_formats: Mapping[str, str]
+) -> str:
     if isinstance(value, datetime):
         return TIMESTAMP_FORMAT
     if isinstance(value, date):
@@ -197,12 +201,18 @@ def html_table(
         cells = []
         for column, value in zip(frame.columns, values):
             value = _plain(value)
-            text = formats[column](value) if column in formats and value is not None else _shown_cell(value)
+            text = (
+                formats[column](value)
+                if column in formats and value is not None
+                else _shown_cell(value)
+            )
             number = isinstance(value, (int, float)) and not isinstance(value, bool)
             css = ' class="number"' if number else ""
             cells.append(f"<td{css}>{html.escape(text)}</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return (
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def _shown_cell(value: object) -> str:

@@ -29,12 +29,16 @@ def count(value: float | None) -> str:
     return f"{value:,.0f}"
 
 
-def percent_column(label: str, help: str | None = None) -> st.column_config.NumberColumn:
+def percent_column(
+    label: str, help: str | None = None
+) -> st.column_config.NumberColumn:
     """A table column that shows a fraction as a percentage and sorts by the number."""
     return st.column_config.NumberColumn(label, help=help, format="percent")
 
 
-def money_column(label: str, symbol: str = "", help: str | None = None) -> st.column_config.NumberColumn:
+def money_column(
+    label: str, symbol: str = "", help: str | None = None
+) -> st.column_config.NumberColumn:
     """A table column of amounts in the browser's number format, the symbol in the label."""
     title = f"{label} ({symbol})" if symbol else label
     return st.column_config.NumberColumn(title, help=help, format="localized")

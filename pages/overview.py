@@ -98,7 +98,9 @@ def draw_exceptions(view: View, exceptions: pd.DataFrame) -> None:
     # it would fall off the first screen and a selection would seem to do nothing.
     action = st.container()
     shown = min(len(exceptions), EXCEPTION_ROWS_SHOWN)
-    table = exceptions[["rep_id", "rep_name", "kind", "value_at_risk", "message"]].copy()
+    table = exceptions[
+        ["rep_id", "rep_name", "kind", "value_at_risk", "message"]
+    ].copy()
     table["value_at_risk"] = table["value_at_risk"].round()
     event = st.dataframe(
         table,
@@ -175,7 +177,10 @@ def draw_trend(view: View, trend: pd.DataFrame) -> None:
         ratios = {"beat_compliance": "Beat compliance", **ratios}
     left, right = st.columns(2)
     long = trend.melt(
-        id_vars="week_start", value_vars=list(ratios), var_name="KPI", value_name="share"
+        id_vars="week_start",
+        value_vars=list(ratios),
+        var_name="KPI",
+        value_name="share",
     )
     long["KPI"] = long["KPI"].map(ratios)
     figure = px.line(long, x="week_start", y="share", color="KPI", markers=True)
@@ -183,11 +188,20 @@ def draw_trend(view: View, trend: pd.DataFrame) -> None:
     figure.update_xaxes(title=weeks_start)
     left.plotly_chart(figure, width="stretch")
 
-    measure, label = ("revenue_at_risk", "Revenue at risk") if view.has("beats") else (
-        "visits",
-        "Visits",
+    measure, label = (
+        ("revenue_at_risk", "Revenue at risk")
+        if view.has("beats")
+        else (
+            "visits",
+            "Visits",
+        )
     )
-    figure = px.bar(trend, x="week_start", y=measure, labels={measure: label, "week_start": weeks_start})
+    figure = px.bar(
+        trend,
+        x="week_start",
+        y=measure,
+        labels={measure: label, "week_start": weeks_start},
+    )
     right.plotly_chart(figure, width="stretch")
 
 
@@ -252,7 +266,9 @@ def draw_data_notes(view: View) -> None:
             "and overdue outlets can."
         )
     if not view.has("orders"):
-        st.info("This database has no orders, so strike rate and order value cannot be shown.")
+        st.info(
+            "This database has no orders, so strike rate and order value cannot be shown."
+        )
 
 
 def current_thresholds() -> Thresholds:

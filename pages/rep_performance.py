@@ -32,10 +32,10 @@ from pages.shared import (
     follow_open_rep,
     load_outlets_report,
     load_register,
-    load_reps_report,
     load_rep_call_list,
     load_rep_days,
     load_rep_review,
+    load_reps_report,
     load_territories,
     load_territories_report,
     load_territory_boundaries,
@@ -60,7 +60,8 @@ REP_TABLE_COLUMNS = {
     ),
     "planned_outlets": st.column_config.NumberColumn("Planned outlets"),
     "skipped_outlets": st.column_config.NumberColumn(
-        "Skipped outlets", help="Planned outlets the rep did not visit on any day of the period."
+        "Skipped outlets",
+        help="Planned outlets the rep did not visit on any day of the period.",
     ),
     "skip_share": percent_column("Skipped share", "Skipped outlets / planned outlets."),
     "off_beat_visits": st.column_config.NumberColumn("Off-beat visits"),
@@ -109,11 +110,15 @@ CHANGE_FORMATS = {
 def money_columns(symbol: str) -> dict:
     return {
         "revenue_at_risk": money_column(
-            "Revenue at risk", symbol, "Skipped planned calls priced at each outlet's usual order."
+            "Revenue at risk",
+            symbol,
+            "Skipped planned calls priced at each outlet's usual order.",
         ),
         "order_value": money_column("Order value", symbol),
         "average_order_value": money_column("Average order value", symbol),
-        "return_value": money_column("Return value", symbol, "Sum of negative orders (returns)."),
+        "return_value": money_column(
+            "Return value", symbol, "Sum of negative orders (returns)."
+        ),
     }
 
 
@@ -158,7 +163,9 @@ def with_changes(view: View, review: pd.DataFrame, kpis: list[Kpi]) -> pd.DataFr
 def draw_rep_table(view: View) -> None:
     review = load_rep_review(view)
     if review.empty:
-        st.warning("No reps in the chosen scope. Widen the region, territory or rep filter.")
+        st.warning(
+            "No reps in the chosen scope. Widen the region, territory or rep filter."
+        )
         st.stop()
     kpis = available_kpis(TABLE_CHANGE_KPIS, view.has("beats"), view.has("orders"))
     review = with_changes(view, review, kpis)
@@ -232,7 +239,8 @@ def draw_register(view: View, register: pd.DataFrame, with_rep: bool) -> None:
             "outlet_name": st.column_config.TextColumn("Outlet"),
             "outlet_class": st.column_config.TextColumn("Class"),
             "planned_calls": st.column_config.NumberColumn(
-                "Calls missed", help="Planned calls of the outlet in the period, all missed."
+                "Calls missed",
+                help="Planned calls of the outlet in the period, all missed.",
             ),
             "missed_in_a_row": st.column_config.TextColumn(
                 "Missed in a row",
@@ -245,7 +253,9 @@ def draw_register(view: View, register: pd.DataFrame, with_rep: bool) -> None:
                 help="The no-order reason the rep recorded at their last visit.",
             ),
             "last_visit_date": st.column_config.DateColumn("Last visit by anyone"),
-            "revenue_at_risk": money_column("Revenue at risk", view.settings.currency_symbol),
+            "revenue_at_risk": money_column(
+                "Revenue at risk", view.settings.currency_symbol
+            ),
             "value_basis": st.column_config.TextColumn(
                 "Priced from",
                 help="outlet: its own orders of the previous 8 weeks; territory: its "
@@ -265,7 +275,7 @@ def draw_rep_figures(view: View, rep_id: str) -> None:
     symbol = view.settings.currency_symbol
     kpis = available_kpis(REP_KPIS, view.has("beats"), view.has("orders"))
     columns = []
-    for first in range(0, len(kpis), TILES_PER_ROW):
+    for _ in range(0, len(kpis), TILES_PER_ROW):
         columns += st.columns(TILES_PER_ROW)
     for column, kpi in zip(columns, kpis):
         column.metric(
@@ -288,7 +298,9 @@ def draw_days(view: View, calls: pd.DataFrame, rep_id: str) -> pd.DataFrame:
     days = day_summary(calls, load_rep_days(view, rep_id), view.settings.timezone)
     st.subheader("Day by day")
     if days.empty:
-        st.info("Nothing was planned for this rep and they made no visit in this period.")
+        st.info(
+            "Nothing was planned for this rep and they made no visit in this period."
+        )
         return days
     st.dataframe(
         days,
@@ -306,8 +318,12 @@ def draw_days(view: View, calls: pd.DataFrame, rep_id: str) -> pd.DataFrame:
             "productive_visits": st.column_config.NumberColumn("Productive"),
             "off_site_visits": st.column_config.NumberColumn("Off-site"),
             "order_value": money_column("Order value", view.settings.currency_symbol),
-            "first_check_in": st.column_config.TimeColumn("First check-in", format="HH:mm"),
-            "last_check_out": st.column_config.TimeColumn("Last check-out", format="HH:mm"),
+            "first_check_in": st.column_config.TimeColumn(
+                "First check-in", format="HH:mm"
+            ),
+            "last_check_out": st.column_config.TimeColumn(
+                "Last check-out", format="HH:mm"
+            ),
             "time_in_market_min": st.column_config.NumberColumn(
                 "Time in market (min)", format="%.0f"
             ),
@@ -361,7 +377,8 @@ def draw_day_calls(view: View, calls: pd.DataFrame) -> None:
                 "Check-in distance (m)", format="%.0f"
             ),
             "off_site": st.column_config.CheckboxColumn(
-                "Off-site", help=f"Checked in more than {view.settings.off_site_m:,.0f} m away."
+                "Off-site",
+                help=f"Checked in more than {view.settings.off_site_m:,.0f} m away.",
             ),
             "order_value": money_column("Order value", view.settings.currency_symbol),
             "no_order_reason": st.column_config.TextColumn("No-order reason"),
@@ -404,7 +421,9 @@ def draw_route(view: View, calls: pd.DataFrame, day) -> None:
     if marked:
         notes.append(f"{marked} off-site check-ins are marked with a dark dot.")
     if built.unlocated:
-        notes.append(f"{built.unlocated} calls have no usable location and are not drawn.")
+        notes.append(
+            f"{built.unlocated} calls have no usable location and are not drawn."
+        )
     if notes:
         st.caption(" ".join(notes))
 
@@ -418,7 +437,9 @@ def draw_rep_week(view: View, rep_id: str) -> None:
     caption_set_aside(view)
 
     calls = call_outcomes(
-        load_rep_call_list(view, rep_id), view.settings.timezone, view.settings.off_site_m
+        load_rep_call_list(view, rep_id),
+        view.settings.timezone,
+        view.settings.off_site_m,
     )
     days = draw_days(view, calls, rep_id)
     if not days.empty:

@@ -112,7 +112,9 @@ REPORT_KPIS = (
         "count",
         meaning="Visits with at least one linked order of value > 0.",
     ),
-    Kpi("orders", "Orders", "count", meaning="Orders of value > 0 dated in the period."),
+    Kpi(
+        "orders", "Orders", "count", meaning="Orders of value > 0 dated in the period."
+    ),
     Kpi(
         "average_order_value",
         "Average order value",
@@ -235,7 +237,9 @@ def format_figure(
     return f"{sign}{prefix}{size:,.0f}"
 
 
-def format_change(now: float | None, before: float | None, unit: str, symbol: str = "") -> str | None:
+def format_change(
+    now: float | None, before: float | None, unit: str, symbol: str = ""
+) -> str | None:
     """Show the change against the previous period: +3 pts, -1,200, +12 min, +0.4;
     None when undefined.
 
@@ -373,7 +377,9 @@ def figures_table(
             "KPI": kpi.label,
             "This period": format_figure(now.get(kpi.field), kpi.unit, symbol),
             "Previous period": format_figure(before.get(kpi.field), kpi.unit, symbol),
-            "Change": format_change(now.get(kpi.field), before.get(kpi.field), kpi.unit, symbol)
+            "Change": format_change(
+                now.get(kpi.field), before.get(kpi.field), kpi.unit, symbol
+            )
             or "–",
         }
         for kpi in HEADLINE_KPIS
@@ -437,7 +443,14 @@ def summary_html(
     sections.append(exports.heading("Skipped outlets by revenue at risk"))
     sections += _summary_rows(
         register[
-            ["Rep", "Outlet", "Planned calls missed", "Missed calls in a row", "Rep's last visit", "Revenue at risk"]
+            [
+                "Rep",
+                "Outlet",
+                "Planned calls missed",
+                "Missed calls in a row",
+                "Rep's last visit",
+                "Revenue at risk",
+            ]
         ],
         {"Revenue at risk": money},
         "No planned outlet was skipped.",
@@ -459,7 +472,9 @@ def _summary_rows(frame: pd.DataFrame, formats: Mapping, empty: str) -> list[str
     more = len(frame) - SUMMARY_ROWS
     if more > 0:
         rows = "row" if more == 1 else "rows"
-        sections.append(exports.paragraph(f"{more} more {rows} in the XLSX file.", note=True))
+        sections.append(
+            exports.paragraph(f"{more} more {rows} in the XLSX file.", note=True)
+        )
     return sections
 
 

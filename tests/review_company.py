@@ -32,7 +32,9 @@ sold 500 on 02-10 (by r2), o4 sold 150 on 02-18. T1's average is
 WEEK = ("2026-03-02", "2026-03-08")
 
 
-def _outlet(outlet_id: str, territory_id: str, longitude: float, outlet_class: str) -> dict:
+def _outlet(
+    outlet_id: str, territory_id: str, longitude: float, outlet_class: str
+) -> dict:
     return {
         "outlet_id": outlet_id,
         "name": f"Shop {outlet_id[1:]}",
@@ -43,7 +45,9 @@ def _outlet(outlet_id: str, territory_id: str, longitude: float, outlet_class: s
     }
 
 
-def _visit(visit_id, rep_id, outlet_id, check_in, check_out=None, longitude=None, **extra):
+def _visit(
+    visit_id, rep_id, outlet_id, check_in, check_out=None, longitude=None, **extra
+):
     row = {
         "visit_id": visit_id,
         "rep_id": rep_id,
@@ -64,9 +68,24 @@ ROWS = {
         {"territory_id": "T2", "name": "Pune", "region_id": "R1"},
     ],
     "reps": [
-        {"rep_id": "r1", "name": "Asha", "territory_id": "T1", "manager_id": "m1@example.com"},
-        {"rep_id": "r2", "name": "Bilal", "territory_id": "T1", "manager_id": "m1@example.com"},
-        {"rep_id": "r3", "name": "Chen", "territory_id": "T2", "manager_id": "m2@example.com"},
+        {
+            "rep_id": "r1",
+            "name": "Asha",
+            "territory_id": "T1",
+            "manager_id": "m1@example.com",
+        },
+        {
+            "rep_id": "r2",
+            "name": "Bilal",
+            "territory_id": "T1",
+            "manager_id": "m1@example.com",
+        },
+        {
+            "rep_id": "r3",
+            "name": "Chen",
+            "territory_id": "T2",
+            "manager_id": "m2@example.com",
+        },
     ],
     "outlets": [
         _outlet("o1", "T1", 72.80, "A"),
@@ -77,9 +96,30 @@ ROWS = {
         _outlet("o6", "T1", 72.84, "C"),
     ],
     "beats": [
-        {"beat_id": "b1", "rep_id": "r1", "name": "Mon", "weekday": 1, "every_n_weeks": 1, "start_date": "2026-01-05"},
-        {"beat_id": "b2", "rep_id": "r1", "name": "Wed", "weekday": 3, "every_n_weeks": 2, "start_date": "2026-02-18"},
-        {"beat_id": "b3", "rep_id": "r2", "name": "Tue", "weekday": 2, "every_n_weeks": 1, "start_date": "2026-01-06"},
+        {
+            "beat_id": "b1",
+            "rep_id": "r1",
+            "name": "Mon",
+            "weekday": 1,
+            "every_n_weeks": 1,
+            "start_date": "2026-01-05",
+        },
+        {
+            "beat_id": "b2",
+            "rep_id": "r1",
+            "name": "Wed",
+            "weekday": 3,
+            "every_n_weeks": 2,
+            "start_date": "2026-02-18",
+        },
+        {
+            "beat_id": "b3",
+            "rep_id": "r2",
+            "name": "Tue",
+            "weekday": 2,
+            "every_n_weeks": 1,
+            "start_date": "2026-01-06",
+        },
     ],
     "beat_outlets": [
         {"beat_id": "b1", "outlet_id": "o1"},
@@ -93,7 +133,15 @@ ROWS = {
         # History.
         _visit("h1", "r1", "o2", "2026-02-02 09:00:00", "2026-02-02 09:15:00", 72.81),
         _visit("h2", "r1", "o2", "2026-02-09 09:00:00", "2026-02-09 09:15:00", 72.81),
-        _visit("h3", "r1", "o2", "2026-02-16 09:00:00", "2026-02-16 09:05:00", 72.81, no_order_reason="shop closed"),
+        _visit(
+            "h3",
+            "r1",
+            "o2",
+            "2026-02-16 09:00:00",
+            "2026-02-16 09:05:00",
+            72.81,
+            no_order_reason="shop closed",
+        ),
         _visit("h4", "r2", "o3", "2026-02-10 10:00:00", "2026-02-10 10:20:00", 72.82),
         _visit("h5", "r1", "o4", "2026-02-18 11:00:00", "2026-02-18 11:20:00", 72.83),
         # The week.
@@ -101,18 +149,80 @@ ROWS = {
         _visit("v1b", "r1", "o1", "2026-03-02 09:01:00"),
         _visit("v2", "r2", "o3", "2026-03-03 10:00:00", "2026-03-03 10:15:00", 72.82),
         _visit("v3", "r1", "o3", "2026-03-04 10:00:00", None, 72.82),
-        _visit("v4", "r1", "o4", "2026-03-04 11:00:00", "2026-03-04 11:30:00", 72.83, latitude=19.01),
+        _visit(
+            "v4",
+            "r1",
+            "o4",
+            "2026-03-04 11:00:00",
+            "2026-03-04 11:30:00",
+            72.83,
+            latitude=19.01,
+        ),
         _visit("v5", "r1", "o5", "2026-03-05 08:00:00", "2026-03-05 08:40:00", 73.80),
         _visit("v6", "r1", "o1", "2026-03-05 11:00:00", "2026-03-05 10:00:00", 72.80),
     ],
     "orders": [
-        {"order_id": "a1", "outlet_id": "o2", "rep_id": "r1", "visit_id": "h1", "ordered_at": "2026-02-02 09:10:00", "value": 100.0, "line_count": 2},
-        {"order_id": "a2", "outlet_id": "o2", "rep_id": "r1", "visit_id": "h2", "ordered_at": "2026-02-09 09:10:00", "value": 300.0, "line_count": 3},
-        {"order_id": "a3", "outlet_id": "o3", "rep_id": "r2", "visit_id": "h4", "ordered_at": "2026-02-10 10:10:00", "value": 500.0, "line_count": 5},
-        {"order_id": "a4", "outlet_id": "o4", "rep_id": "r1", "visit_id": "h5", "ordered_at": "2026-02-18 11:10:00", "value": 150.0, "line_count": 1},
-        {"order_id": "b1", "outlet_id": "o1", "rep_id": "r1", "visit_id": "v1b", "ordered_at": "2026-03-02 09:20:00", "value": 250.0, "line_count": 4},
-        {"order_id": "b2", "outlet_id": "o5", "rep_id": "r1", "ordered_at": "2026-03-05 09:00:00", "value": 80.0, "line_count": 1},
-        {"order_id": "b3", "outlet_id": "o1", "rep_id": "r1", "ordered_at": "2026-03-05 12:00:00", "value": -30.0, "line_count": 1},
+        {
+            "order_id": "a1",
+            "outlet_id": "o2",
+            "rep_id": "r1",
+            "visit_id": "h1",
+            "ordered_at": "2026-02-02 09:10:00",
+            "value": 100.0,
+            "line_count": 2,
+        },
+        {
+            "order_id": "a2",
+            "outlet_id": "o2",
+            "rep_id": "r1",
+            "visit_id": "h2",
+            "ordered_at": "2026-02-09 09:10:00",
+            "value": 300.0,
+            "line_count": 3,
+        },
+        {
+            "order_id": "a3",
+            "outlet_id": "o3",
+            "rep_id": "r2",
+            "visit_id": "h4",
+            "ordered_at": "2026-02-10 10:10:00",
+            "value": 500.0,
+            "line_count": 5,
+        },
+        {
+            "order_id": "a4",
+            "outlet_id": "o4",
+            "rep_id": "r1",
+            "visit_id": "h5",
+            "ordered_at": "2026-02-18 11:10:00",
+            "value": 150.0,
+            "line_count": 1,
+        },
+        {
+            "order_id": "b1",
+            "outlet_id": "o1",
+            "rep_id": "r1",
+            "visit_id": "v1b",
+            "ordered_at": "2026-03-02 09:20:00",
+            "value": 250.0,
+            "line_count": 4,
+        },
+        {
+            "order_id": "b2",
+            "outlet_id": "o5",
+            "rep_id": "r1",
+            "ordered_at": "2026-03-05 09:00:00",
+            "value": 80.0,
+            "line_count": 1,
+        },
+        {
+            "order_id": "b3",
+            "outlet_id": "o1",
+            "rep_id": "r1",
+            "ordered_at": "2026-03-05 12:00:00",
+            "value": -30.0,
+            "line_count": 1,
+        },
     ],
     "users": [
         {"user_id": "admin@example.com", "name": "Admin", "role": "admin"},

@@ -5,7 +5,13 @@ from datetime import date, datetime
 import pytest
 import sqlalchemy as sa
 
-from data_access.dialect import day_number, distance_m, haversine_m, local_date, seconds_between
+from data_access.dialect import (
+    day_number,
+    distance_m,
+    haversine_m,
+    local_date,
+    seconds_between,
+)
 from data_access.engine import create_engine
 from data_access.period_sql import usable_fix
 
@@ -16,12 +22,18 @@ def expressions():
         local_date(at, "Asia/Kolkata").label("kolkata"),
         local_date(at, "UTC").label("utc"),
         # 2026-03-29 01:30 UTC is 03:30 in Berlin, after the switch to summer time.
-        local_date(sa.literal(datetime(2026, 3, 28, 23, 30), sa.DateTime), "Europe/Berlin").label("berlin"),
+        local_date(
+            sa.literal(datetime(2026, 3, 28, 23, 30), sa.DateTime), "Europe/Berlin"
+        ).label("berlin"),
         day_number(sa.literal(date(1970, 1, 11), sa.Date)).label("day_number"),
-        seconds_between(at, sa.literal(datetime(2026, 3, 1, 19, 1, 30), sa.DateTime)).label("seconds"),
+        seconds_between(
+            at, sa.literal(datetime(2026, 3, 1, 19, 1, 30), sa.DateTime)
+        ).label("seconds"),
         distance_m(
-            sa.literal(0.0, sa.Float), sa.literal(0.0, sa.Float),
-            sa.literal(0.0, sa.Float), sa.literal(1.0, sa.Float),
+            sa.literal(0.0, sa.Float),
+            sa.literal(0.0, sa.Float),
+            sa.literal(0.0, sa.Float),
+            sa.literal(1.0, sa.Float),
         ).label("distance"),
     )
 

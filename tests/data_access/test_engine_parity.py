@@ -61,7 +61,9 @@ def export_tables(engine: sa.Engine, folder: Path) -> Path:
             rows = connection.execute(query).all()
             if not rows:
                 continue
-            with (folder / f"{name}.csv").open("w", newline="", encoding="utf-8") as file:
+            with (folder / f"{name}.csv").open(
+                "w", newline="", encoding="utf-8"
+            ) as file:
                 writer = csv.writer(file)
                 writer.writerow(table.columns.keys())
                 writer.writerows([cell_text(value) for value in row] for row in rows)
@@ -108,7 +110,9 @@ def test_demo_reports_match_on_both_engines(
     try:
         if with_summaries:
             for engine in engines:
-                summaries.build_summaries(engine, DEMO_PERIODS[1].start, LAST_DAY, settings)
+                summaries.build_summaries(
+                    engine, DEMO_PERIODS[1].start, LAST_DAY, settings
+                )
         sqlite_cells, postgres_cells = (
             [report_cells(engine, period, settings) for period in DEMO_PERIODS]
             for engine in engines

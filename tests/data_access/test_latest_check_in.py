@@ -11,7 +11,12 @@ def rows_with_check_ins(*check_ins: datetime) -> dict:
         "reps": [{"rep_id": "r1", "name": "Asha"}],
         "outlets": [{"outlet_id": "o1", "name": "Shop"}],
         "visits": [
-            {"visit_id": f"v{number}", "rep_id": "r1", "outlet_id": "o1", "check_in": moment}
+            {
+                "visit_id": f"v{number}",
+                "rep_id": "r1",
+                "outlet_id": "o1",
+                "check_in": moment,
+            }
             for number, moment in enumerate(check_ins)
         ],
     }
@@ -20,7 +25,9 @@ def rows_with_check_ins(*check_ins: datetime) -> dict:
 def test_future_check_in_is_left_out(tmp_path):
     today = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     past = today - timedelta(days=2)
-    engine = sqlite_database(tmp_path, rows_with_check_ins(past, today + timedelta(days=1)))
+    engine = sqlite_database(
+        tmp_path, rows_with_check_ins(past, today + timedelta(days=1))
+    )
 
     try:
         result = latest_check_in(engine)

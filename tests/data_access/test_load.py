@@ -997,7 +997,7 @@ def test_cli_rejects_bad_file(database_path: Path, tmp_path: Path) -> None:
 {VISITS_HEADER}
 V1,R1,O1,2026-03-02T09:00:00
 V2,R1,O1,2026-13-01
-"""
+""",
     }
     directory = write_files(tmp_path / "csv", files)
 
@@ -1573,9 +1573,7 @@ def test_load_draws_progress_on_terminal(engine: sa.Engine, tmp_path: Path) -> N
     )
 
 
-def test_unsized_sheet_progress_shows_rows(
-    engine: sa.Engine, tmp_path: Path
-) -> None:
+def test_unsized_sheet_progress_shows_rows(engine: sa.Engine, tmp_path: Path) -> None:
     # A write-only workbook has no dimension element, so the sheet's row
     # count is unknown until it is read; a percentage would stay at 0 %.
     directory = tmp_path / "xlsx"

@@ -16,11 +16,30 @@ ROWS = {
     ],
     "beats": [
         # Fortnightly Wednesdays from Wednesday 01-07, ending 03-04 (inclusive).
-        {"beat_id": "b1", "rep_id": "r1", "weekday": 3, "every_n_weeks": 2, "start_date": "2026-01-07", "end_date": "2026-03-04"},
+        {
+            "beat_id": "b1",
+            "rep_id": "r1",
+            "weekday": 3,
+            "every_n_weeks": 2,
+            "start_date": "2026-01-07",
+            "end_date": "2026-03-04",
+        },
         # Four-weekly Fridays from Saturday 01-10: the first run is Friday 01-16.
-        {"beat_id": "b2", "rep_id": "r1", "weekday": 5, "every_n_weeks": 4, "start_date": "2026-01-10"},
+        {
+            "beat_id": "b2",
+            "rep_id": "r1",
+            "weekday": 5,
+            "every_n_weeks": 4,
+            "start_date": "2026-01-10",
+        },
         # Weekly Mondays starting mid-period on Friday 03-20.
-        {"beat_id": "b3", "rep_id": "r2", "weekday": 1, "every_n_weeks": 1, "start_date": "2026-03-20"},
+        {
+            "beat_id": "b3",
+            "rep_id": "r2",
+            "weekday": 1,
+            "every_n_weeks": 1,
+            "start_date": "2026-03-20",
+        },
     ],
     "beat_outlets": [
         {"beat_id": "b1", "outlet_id": "o1"},
@@ -33,7 +52,9 @@ ROWS = {
 def planned_calls(tmp_path, period: Period) -> list[tuple[str, str, date]]:
     engine = sqlite_database(tmp_path, ROWS)
     planned = PeriodSQL(period, Settings()).planned_calls
-    statement = sa.select(planned).order_by(planned.c.rep_id, planned.c.outlet_id, planned.c.plan_date)
+    statement = sa.select(planned).order_by(
+        planned.c.rep_id, planned.c.outlet_id, planned.c.plan_date
+    )
     with engine.connect() as connection:
         rows = [tuple(row) for row in connection.execute(statement)]
     engine.dispose()
@@ -79,11 +100,29 @@ TWO_BEATS = {
         {"outlet_id": "o5", "territory_id": "T1"},
     ],
     "beats": [
-        {"beat_id": "b4", "rep_id": "r3", "weekday": 4, "every_n_weeks": 1, "start_date": "2026-10-01"},
+        {
+            "beat_id": "b4",
+            "rep_id": "r3",
+            "weekday": 4,
+            "every_n_weeks": 1,
+            "start_date": "2026-10-01",
+        },
         # o4 again on the same weekday: still one planned call a Thursday.
-        {"beat_id": "b5", "rep_id": "r3", "weekday": 4, "every_n_weeks": 1, "start_date": "2026-09-03"},
+        {
+            "beat_id": "b5",
+            "rep_id": "r3",
+            "weekday": 4,
+            "every_n_weeks": 1,
+            "start_date": "2026-09-03",
+        },
         # o4 on a fortnightly Tuesday beat as well: more calls, on other days.
-        {"beat_id": "b6", "rep_id": "r3", "weekday": 2, "every_n_weeks": 2, "start_date": "2026-10-06"},
+        {
+            "beat_id": "b6",
+            "rep_id": "r3",
+            "weekday": 2,
+            "every_n_weeks": 2,
+            "start_date": "2026-10-06",
+        },
     ],
     "beat_outlets": [
         {"beat_id": "b4", "outlet_id": "o4"},
@@ -107,11 +146,16 @@ def planned_calls_of(tmp_path, rows, period: Period) -> list[tuple[str, str, dat
 
 
 def test_outlet_on_two_beats_in_a_month_of_five_thursdays(tmp_path):
-    result = planned_calls_of(tmp_path, TWO_BEATS, Period(date(2026, 10, 1), date(2026, 10, 31)))
+    result = planned_calls_of(
+        tmp_path, TWO_BEATS, Period(date(2026, 10, 1), date(2026, 10, 31))
+    )
 
     thursdays = [date(2026, 10, day) for day in (1, 8, 15, 22, 29)]
     expected = sorted(
-        [("r3", "o4", day) for day in [*thursdays, date(2026, 10, 6), date(2026, 10, 20)]]
+        [
+            ("r3", "o4", day)
+            for day in [*thursdays, date(2026, 10, 6), date(2026, 10, 20)]
+        ]
         + [("r3", "o5", day) for day in thursdays]
     )
     assert result == expected

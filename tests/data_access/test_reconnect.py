@@ -70,7 +70,9 @@ def reader_url(fresh_postgres_url):
         password = READER_PASSWORD.replace("%", "%%")
         connection.exec_driver_sql(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
         connection.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {role}")
-        connection.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+        connection.exec_driver_sql(
+            f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"
+        )
     url = sa.make_url(fresh_postgres_url).set(username=role, password=READER_PASSWORD)
     yield url.render_as_string(hide_password=False)
     with admin.begin() as connection:

@@ -38,11 +38,35 @@ def test_rep_days_span_first_check_in_to_last_check_out(engine):
     result = review_queries.rep_days(engine, WEEK, Scope(rep_ids=("r1",)), SETTINGS)
 
     expected = [
-        (date(2026, 3, 2), 1, 1, 0, datetime(2026, 3, 2, 9, 0), datetime(2026, 3, 2, 9, 30), 1800.0),
+        (
+            date(2026, 3, 2),
+            1,
+            1,
+            0,
+            datetime(2026, 3, 2, 9, 0),
+            datetime(2026, 3, 2, 9, 30),
+            1800.0,
+        ),
         # o3 has no check-out, so the day ends at o4's check-out.
-        (date(2026, 3, 4), 2, 0, 1, datetime(2026, 3, 4, 10, 0), datetime(2026, 3, 4, 11, 30), 5400.0),
+        (
+            date(2026, 3, 4),
+            2,
+            0,
+            1,
+            datetime(2026, 3, 4, 10, 0),
+            datetime(2026, 3, 4, 11, 30),
+            5400.0,
+        ),
         # o1's check-out is before its check-in, so that visit ends at 11:00.
-        (date(2026, 3, 5), 2, 1, 0, datetime(2026, 3, 5, 8, 0), datetime(2026, 3, 5, 11, 0), 10800.0),
+        (
+            date(2026, 3, 5),
+            2,
+            1,
+            0,
+            datetime(2026, 3, 5, 8, 0),
+            datetime(2026, 3, 5, 11, 0),
+            10800.0,
+        ),
     ]
     columns = [
         "visit_date",
@@ -83,7 +107,9 @@ def test_rep_call_list_day_by_day(engine):
 
 
 def test_rep_call_list_of_rep_outside_scope_is_empty(engine):
-    result = review_queries.rep_call_list(engine, WEEK, Scope(rep_ids=("r2",)), SETTINGS, "r1")
+    result = review_queries.rep_call_list(
+        engine, WEEK, Scope(rep_ids=("r2",)), SETTINGS, "r1"
+    )
 
     assert result.empty
     assert "call_date" in result.columns
@@ -112,7 +138,9 @@ def test_calls_at_risk_with_order_history(engine):
 
 
 def test_calls_at_risk_follow_the_scope(engine):
-    result = review_queries.calls_at_risk(engine, WEEK, Scope(rep_ids=("r2",)), SETTINGS)
+    result = review_queries.calls_at_risk(
+        engine, WEEK, Scope(rep_ids=("r2",)), SETTINGS
+    )
 
     assert result.empty
 
@@ -177,7 +205,13 @@ def test_consecutive_missed_calls_stop_at_the_lookback(tmp_path):
         "reps": [{"rep_id": "r1", "territory_id": "T1"}],
         "territories": [{"territory_id": "T1"}],
         "beats": [
-            {"beat_id": "b1", "rep_id": "r1", "weekday": 1, "every_n_weeks": 1, "start_date": "2025-06-02"}
+            {
+                "beat_id": "b1",
+                "rep_id": "r1",
+                "weekday": 1,
+                "every_n_weeks": 1,
+                "start_date": "2025-06-02",
+            }
         ],
         "beat_outlets": [{"beat_id": "b1", "outlet_id": "o1"}],
     }
@@ -187,7 +221,12 @@ def test_consecutive_missed_calls_stop_at_the_lookback(tmp_path):
     engine.dispose()
 
     expected = [("r1", "o1", 13, True)]
-    columns = ["rep_id", "outlet_id", "consecutive_missed_calls", "missed_since_lookback_start"]
+    columns = [
+        "rep_id",
+        "outlet_id",
+        "consecutive_missed_calls",
+        "missed_since_lookback_start",
+    ]
     assert records(result, columns) == expected
 
 
@@ -274,7 +313,12 @@ def test_postgres_matches_sqlite(engine, fresh_postgres_url, query):
 
 @pytest.mark.parametrize(
     "query",
-    ["weekly_rep_figures", "weekly_order_figures", "weekly_outlet_figures", "weekly_skipped_calls"],
+    [
+        "weekly_rep_figures",
+        "weekly_order_figures",
+        "weekly_outlet_figures",
+        "weekly_skipped_calls",
+    ],
 )
 def test_weekly_postgres_matches_sqlite(engine, fresh_postgres_url, query):
     postgres = fill_database(fresh_postgres_url, ROWS)

@@ -39,7 +39,9 @@ def engine(tmp_path_factory):
     engine.dispose()
 
 
-def statement_of(monkeypatch, engine: sa.Engine, name: str, *arguments) -> sa.Executable:
+def statement_of(
+    monkeypatch, engine: sa.Engine, name: str, *arguments
+) -> sa.Executable:
     captured = []
 
     def capture(_engine, _name, statement):
@@ -66,7 +68,9 @@ def nested_scans(engine: sa.Engine, statement: sa.Executable) -> list[list[str]]
 
 @pytest.mark.parametrize("name", list(QUERIES))
 def test_no_table_expression_is_scanned_per_row(monkeypatch, engine, name):
-    statement = statement_of(monkeypatch, engine, name, *QUERIES[name], Scope(), Settings())
+    statement = statement_of(
+        monkeypatch, engine, name, *QUERIES[name], Scope(), Settings()
+    )
 
     result = nested_scans(engine, statement)
 

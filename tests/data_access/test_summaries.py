@@ -76,7 +76,9 @@ def assert_same_frames(result: pd.DataFrame, expected: pd.DataFrame) -> None:
 def test_rep_activity_matches_raw(engine, period, scope_name):
     scope = SCOPES[scope_name]
 
-    result = summary_queries.rep_activity_from_summaries(engine, period, scope, SETTINGS)
+    result = summary_queries.rep_activity_from_summaries(
+        engine, period, scope, SETTINGS
+    )
 
     expected = queries.rep_activity(engine, period, scope, SETTINGS)
     assert expected["visits"].sum() > 0
@@ -164,7 +166,9 @@ def test_weekly_rep_activity_raw_fallback_matches(engine, copied_engine):
         copied_engine, THREE_WEEKS, Scope(), SETTINGS
     )
 
-    expected = summary_queries.weekly_rep_activity(engine, THREE_WEEKS, Scope(), SETTINGS)
+    expected = summary_queries.weekly_rep_activity(
+        engine, THREE_WEEKS, Scope(), SETTINGS
+    )
     assert_same_frames(result, expected)
 
 
@@ -199,7 +203,13 @@ def test_weekly_rep_activity_rejects_partial_weeks(engine):
         (WEEK, Settings(timezone=TIMEZONE, off_site_m=500.0)),
         (WEEK, Settings(timezone=TIMEZONE, duplicate_window_s=60.0)),
     ],
-    ids=["partial_week", "unbuilt_week", "other_timezone", "other_off_site", "other_window"],
+    ids=[
+        "partial_week",
+        "unbuilt_week",
+        "other_timezone",
+        "other_off_site",
+        "other_window",
+    ],
 )
 def test_status_unusable(engine, period, settings):
     result = summary_queries.summary_status(engine, period, settings)
@@ -272,7 +282,9 @@ def test_command_builds_whole_weeks(tmp_path, capsys, demo_file):
 
 def test_command_rejects_reversed_dates(capsys):
     with pytest.raises(SystemExit) as stopped:
-        summaries.main(["--db", "sqlite://", "--from", "2026-03-29", "--to", "2026-03-01"])
+        summaries.main(
+            ["--db", "sqlite://", "--from", "2026-03-29", "--to", "2026-03-01"]
+        )
 
     assert stopped.value.code == 2
     assert "--to 2026-03-01 is before --from 2026-03-29" in capsys.readouterr().err
@@ -319,7 +331,9 @@ def test_load_refreshes_touched_weeks(copied_engine, tmp_path):
     )
     assert result.usable
     assert after["visits"].sum() == before["visits"].sum() + 1
-    assert_same_frames(after, queries.rep_activity(copied_engine, WEEK, Scope(), SETTINGS))
+    assert_same_frames(
+        after, queries.rep_activity(copied_engine, WEEK, Scope(), SETTINGS)
+    )
 
 
 def test_territory_week_visited_outlets_matches_raw(engine):

@@ -14,11 +14,116 @@ COLUMNS = [
 ]  # fmt: skip
 CURRENT = pd.DataFrame(
     [
-        ("a", "Asha", 40, 0, 50, 19, 0.38, 5000.0, 0, 0.0, 0.0, 0.5, 2000.0, 20, 100.0, 0, 0.0, 50, 30, 0.6),
-        ("b", "Bilal", 40, 0, 50, 3, 0.06, 800.0, 1, 0.025, 50.0, 0.6, 2400.0, 24, 100.0, 0, 0.0, 50, 47, 0.94),
-        ("c", "Chen", 42, 2, 50, 3, 0.06, 700.0, 9, 0.225, 1200.0, 0.6, 2400.0, 24, 100.0, 0, 0.0, 50, 47, 0.94),
-        ("d", "Dora", 40, 0, 50, 2, 0.04, 400.0, 0, 0.0, 0.0, 0.35, 1400.0, 14, 100.0, 0, 0.0, 50, 48, 0.96),
-        ("e", "Esha", 40, 0, 50, 3, 0.06, 600.0, 0, 0.0, 0.0, 0.62, 2500.0, 25, 100.0, 16, 0.4, 50, 47, 0.94),
+        (
+            "a",
+            "Asha",
+            40,
+            0,
+            50,
+            19,
+            0.38,
+            5000.0,
+            0,
+            0.0,
+            0.0,
+            0.5,
+            2000.0,
+            20,
+            100.0,
+            0,
+            0.0,
+            50,
+            30,
+            0.6,
+        ),
+        (
+            "b",
+            "Bilal",
+            40,
+            0,
+            50,
+            3,
+            0.06,
+            800.0,
+            1,
+            0.025,
+            50.0,
+            0.6,
+            2400.0,
+            24,
+            100.0,
+            0,
+            0.0,
+            50,
+            47,
+            0.94,
+        ),
+        (
+            "c",
+            "Chen",
+            42,
+            2,
+            50,
+            3,
+            0.06,
+            700.0,
+            9,
+            0.225,
+            1200.0,
+            0.6,
+            2400.0,
+            24,
+            100.0,
+            0,
+            0.0,
+            50,
+            47,
+            0.94,
+        ),
+        (
+            "d",
+            "Dora",
+            40,
+            0,
+            50,
+            2,
+            0.04,
+            400.0,
+            0,
+            0.0,
+            0.0,
+            0.35,
+            1400.0,
+            14,
+            100.0,
+            0,
+            0.0,
+            50,
+            48,
+            0.96,
+        ),
+        (
+            "e",
+            "Esha",
+            40,
+            0,
+            50,
+            3,
+            0.06,
+            600.0,
+            0,
+            0.0,
+            0.0,
+            0.62,
+            2500.0,
+            25,
+            100.0,
+            16,
+            0.4,
+            50,
+            47,
+            0.94,
+        ),
     ],
     columns=COLUMNS,
 )
@@ -55,8 +160,16 @@ def test_exceptions_costliest_first():
         ("a", "beat compliance", None,
          "Asha made 30 of 50 planned calls on the planned day (60%), below the 70% floor."),
     ]  # fmt: skip
-    values = result["value_at_risk"].round(6).astype(object).where(result["value_at_risk"].notna(), None)
-    assert list(zip(result["rep_id"], result["kind"], values, result["message"])) == expected
+    values = (
+        result["value_at_risk"]
+        .round(6)
+        .astype(object)
+        .where(result["value_at_risk"].notna(), None)
+    )
+    assert (
+        list(zip(result["rep_id"], result["kind"], values, result["message"]))
+        == expected
+    )
 
 
 def test_strike_rate_far_below_team_median_without_history():
@@ -108,7 +221,11 @@ def test_thresholds_are_settings():
 
     result = rep_exceptions(CURRENT, PREVIOUS, REGISTER, 300.0, thresholds)
 
-    assert list(result["kind"]) == ["off-site check-ins", "strike rate", "skipped in a row"]
+    assert list(result["kind"]) == [
+        "off-site check-ins",
+        "strike rate",
+        "skipped in a row",
+    ]
 
 
 def test_quiet_team_has_no_exceptions():
@@ -118,7 +235,12 @@ def test_quiet_team_has_no_exceptions():
 
     assert result.empty
     assert list(result.columns) == [
-        "rep_id", "rep_name", "kind", "value_at_risk", "severity", "message"
+        "rep_id",
+        "rep_name",
+        "kind",
+        "value_at_risk",
+        "severity",
+        "message",
     ]
 
 
@@ -133,9 +255,18 @@ def test_thresholds_from_text():
     [
         ({"skip_shares": "0.2"}, "unknown exception threshold 'skip_shares'"),
         ({"skip_share": "a lot"}, "skip_share='a lot' is not a number"),
-        ({"off_site_share": "1.5"}, "off_site_share=1.5 is invalid; use a fraction from 0 to 1"),
-        ({"consecutive_skips": "0"}, "consecutive_skips=0 is invalid; use a whole number of 1 or more"),
-        ({"consecutive_skips": "2.5"}, "consecutive_skips=2.5 is invalid; use a whole number"),
+        (
+            {"off_site_share": "1.5"},
+            "off_site_share=1.5 is invalid; use a fraction from 0 to 1",
+        ),
+        (
+            {"consecutive_skips": "0"},
+            "consecutive_skips=0 is invalid; use a whole number of 1 or more",
+        ),
+        (
+            {"consecutive_skips": "2.5"},
+            "consecutive_skips=2.5 is invalid; use a whole number",
+        ),
     ],
 )
 def test_invalid_thresholds_are_rejected(values, message):

@@ -63,7 +63,9 @@ def test_weekly_trend_has_a_column_per_week():
     checked = {"visits": 10, "orders": 5, "outlets": 3, "reps": 2}
     weeks = {
         date(2026, 3, 9): counts_frame({"duplicate_visit": 1}, checked),
-        date(2026, 3, 2): counts_frame({"duplicate_visit": 4, "gps_at_zero": 2}, checked),
+        date(2026, 3, 2): counts_frame(
+            {"duplicate_visit": 4, "gps_at_zero": 2}, checked
+        ),
     }
 
     trend = weekly_trend(weeks)
@@ -81,14 +83,94 @@ def affected(rows: list[tuple]) -> pd.DataFrame:
 def test_describe_rows_in_words():
     rows = affected(
         [
-            ("duplicate_visit", "v2", "r1", "o1", datetime(2026, 3, 2, 3, 31), 19.0, 72.8, None, "v1"),
-            ("check_out_before_check_in", "v3", "r1", "o2", datetime(2026, 3, 2, 4), 19.0, 72.9, -20.0, None),
-            ("long_visit", "v4", "r1", "o8", datetime(2026, 3, 2, 4, 30), None, None, 13.5, None),
-            ("gps_swapped", "v8", "r1", "o2", datetime(2026, 3, 4, 3, 30), 72.9, 19.0, 12.4, None),
-            ("impossible_travel", "v4", "r1", "o8", datetime(2026, 3, 2, 4, 30), 28.6, 77.2, 2306.65, "v3"),
-            ("impossible_travel", "v5", "r1", "o9", datetime(2026, 3, 2, 4, 30), 28.6, 77.2, None, "v4"),
-            ("order_without_visit", "d", "r1", "o1", datetime(2026, 3, 2, 10, 30), None, None, 25.0, "v404"),
-            ("return_order", "h", "r1", "o1", datetime(2026, 3, 3, 3, 35), None, None, -75.0, None),
+            (
+                "duplicate_visit",
+                "v2",
+                "r1",
+                "o1",
+                datetime(2026, 3, 2, 3, 31),
+                19.0,
+                72.8,
+                None,
+                "v1",
+            ),
+            (
+                "check_out_before_check_in",
+                "v3",
+                "r1",
+                "o2",
+                datetime(2026, 3, 2, 4),
+                19.0,
+                72.9,
+                -20.0,
+                None,
+            ),
+            (
+                "long_visit",
+                "v4",
+                "r1",
+                "o8",
+                datetime(2026, 3, 2, 4, 30),
+                None,
+                None,
+                13.5,
+                None,
+            ),
+            (
+                "gps_swapped",
+                "v8",
+                "r1",
+                "o2",
+                datetime(2026, 3, 4, 3, 30),
+                72.9,
+                19.0,
+                12.4,
+                None,
+            ),
+            (
+                "impossible_travel",
+                "v4",
+                "r1",
+                "o8",
+                datetime(2026, 3, 2, 4, 30),
+                28.6,
+                77.2,
+                2306.65,
+                "v3",
+            ),
+            (
+                "impossible_travel",
+                "v5",
+                "r1",
+                "o9",
+                datetime(2026, 3, 2, 4, 30),
+                28.6,
+                77.2,
+                None,
+                "v4",
+            ),
+            (
+                "order_without_visit",
+                "d",
+                "r1",
+                "o1",
+                datetime(2026, 3, 2, 10, 30),
+                None,
+                None,
+                25.0,
+                "v404",
+            ),
+            (
+                "return_order",
+                "h",
+                "r1",
+                "o1",
+                datetime(2026, 3, 3, 3, 35),
+                None,
+                None,
+                -75.0,
+                None,
+            ),
             ("rep_without_territory", "r3", "r3", None, None, None, None, None, "T9"),
             ("rep_without_manager", "r2", "r2", None, None, None, None, None, "T1"),
         ]
@@ -120,7 +202,10 @@ def test_describe_rows_in_words():
 @pytest.mark.parametrize(
     ("counts", "expected"),
     [
-        ({"duplicate_visits": 0, "visits_without_fix": 0, "orders_without_rep": 0}, None),
+        (
+            {"duplicate_visits": 0, "visits_without_fix": 0, "orders_without_rep": 0},
+            None,
+        ),
         (
             {"duplicate_visits": 3, "visits_without_fix": 0, "orders_without_rep": 0},
             "3 duplicate visits excluded. See Data health for the rows.",

@@ -17,7 +17,16 @@ def database_url(tmp_path_factory):
 
 def run_report(capsys, database_url, report, *options):
     exit_code = main(
-        [report, "--db", database_url, "--from", "2026-03-02", "--to", "2026-03-08", *options]
+        [
+            report,
+            "--db",
+            database_url,
+            "--from",
+            "2026-03-02",
+            "--to",
+            "2026-03-08",
+            *options,
+        ]
     )
     captured = capsys.readouterr()
     assert exit_code == 0, captured.err
@@ -89,18 +98,41 @@ KOLKATA_ROWS = {
     "reps": [{"rep_id": "r1", "name": "Asha", "territory_id": "T1"}],
     "outlets": [{"outlet_id": "o1", "name": "Shop 1", "territory_id": "T1"}],
     "beats": [
-        {"beat_id": "b1", "rep_id": "r1", "weekday": 1, "every_n_weeks": 1, "start_date": "2026-01-05"}
+        {
+            "beat_id": "b1",
+            "rep_id": "r1",
+            "weekday": 1,
+            "every_n_weeks": 1,
+            "start_date": "2026-01-05",
+        }
     ],
     "beat_outlets": [{"beat_id": "b1", "outlet_id": "o1"}],
     "visits": [
         # 19:00 UTC on Sunday 03-01 is 00:30 on Monday 03-02 in Kolkata.
-        {"visit_id": "v1", "rep_id": "r1", "outlet_id": "o1", "check_in": "2026-03-01 19:00:00"},
+        {
+            "visit_id": "v1",
+            "rep_id": "r1",
+            "outlet_id": "o1",
+            "check_in": "2026-03-01 19:00:00",
+        },
     ],
     "orders": [
         # 20:00 UTC on Sunday 2026-03-08 is Monday 03-09 in Kolkata: outside the week.
-        {"order_id": "a", "outlet_id": "o1", "rep_id": "r1", "ordered_at": "2026-03-08 20:00:00", "value": 10.0},
+        {
+            "order_id": "a",
+            "outlet_id": "o1",
+            "rep_id": "r1",
+            "ordered_at": "2026-03-08 20:00:00",
+            "value": 10.0,
+        },
         # No visit_id, dated Monday 03-02 in Kolkata: links to v1.
-        {"order_id": "b", "outlet_id": "o1", "rep_id": "r1", "ordered_at": "2026-03-01 23:00:00", "value": 5.0},
+        {
+            "order_id": "b",
+            "outlet_id": "o1",
+            "rep_id": "r1",
+            "ordered_at": "2026-03-01 23:00:00",
+            "value": 5.0,
+        },
     ],
 }
 
@@ -127,12 +159,24 @@ def test_visit_date_follows_timezone(capsys, tmp_path, timezone, expected_row):
         (["--rep", "NOPE"], "--rep 'NOPE' is not in the database"),
         (["--territory", "T9"], "--territory 'T9' is not in the database"),
         (["--as-user", ""], "user '' is not in the users table"),
-        (["--as-user", "nobody@example.com"], "'nobody@example.com' is not in the users table"),
+        (
+            ["--as-user", "nobody@example.com"],
+            "'nobody@example.com' is not in the users table",
+        ),
     ],
 )
 def test_unknown_filter_is_an_error(capsys, database_url, options, message):
     exit_code = main(
-        ["reps", "--db", database_url, "--from", "2026-03-02", "--to", "2026-03-08", *options]
+        [
+            "reps",
+            "--db",
+            database_url,
+            "--from",
+            "2026-03-02",
+            "--to",
+            "2026-03-08",
+            *options,
+        ]
     )
 
     captured = capsys.readouterr()
@@ -145,7 +189,17 @@ def test_file_that_is_not_a_database(capsys, tmp_path):
     path = tmp_path / "notes.sqlite"
     path.write_text("not a database\n" * 100)
 
-    exit_code = main(["reps", "--db", f"sqlite:///{path}", "--from", "2026-03-02", "--to", "2026-03-08"])
+    exit_code = main(
+        [
+            "reps",
+            "--db",
+            f"sqlite:///{path}",
+            "--from",
+            "2026-03-02",
+            "--to",
+            "2026-03-08",
+        ]
+    )
 
     captured = capsys.readouterr()
     assert exit_code == 1
@@ -161,8 +215,13 @@ def test_manager_sees_own_reps(capsys, database_url):
 
 def test_period_longer_than_sqlite_compound_limit(capsys, database_url):
     # 798 days: more than the 500 terms SQLite allows in one compound SELECT.
-    exit_code = main(["reps", "--db", database_url, "--from", "2024-01-01", "--to", "2026-03-08"])
+    exit_code = main(
+        ["reps", "--db", database_url, "--from", "2024-01-01", "--to", "2026-03-08"]
+    )
 
     captured = capsys.readouterr()
     assert exit_code == 0, captured.err
-    assert captured.out.splitlines()[1] == "r1,Asha,T1,7,3,0.428571,34,2,0.058824,7,1,5,180,3,60,3.333333,-20,1"
+    assert (
+        captured.out.splitlines()[1]
+        == "r1,Asha,T1,7,3,0.428571,34,2,0.058824,7,1,5,180,3,60,3.333333,-20,1"
+    )

@@ -136,7 +136,10 @@ def test_history_summary_path_matches_raw_path(tmp_path):
     expected_visits = {"T1": 3, "T2": 1}
     assert dict(zip(result["territory_id"], result["visits"])) == expected_visits
     expected_calls_on_plan = {"T1": 3, "T2": 1}
-    assert dict(zip(result["territory_id"], result["calls_on_plan"])) == expected_calls_on_plan
+    assert (
+        dict(zip(result["territory_id"], result["calls_on_plan"]))
+        == expected_calls_on_plan
+    )
     pd.testing.assert_frame_equal(result, raw)
 
 

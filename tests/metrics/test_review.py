@@ -29,7 +29,9 @@ def history(rows: list[tuple]) -> pd.DataFrame:
 
 
 def test_time_in_market_minutes_per_working_day():
-    result = review.time_in_market_minutes(pd.Series([18000.0, 900.0, 0.0]), pd.Series([3, 1, 0]))
+    result = review.time_in_market_minutes(
+        pd.Series([18000.0, 900.0, 0.0]), pd.Series([3, 1, 0])
+    )
 
     assert result.iloc[0] == 100.0
     assert result.iloc[1] == 15.0
@@ -57,7 +59,15 @@ def test_revenue_at_risk_of_skipped_calls():
         }
     )
     priced = review.price_calls(
-        pd.concat([calls, history([(2, 400.0, 4, 1050.0), (0, 0.0, 4, 1050.0), (1, 90.0, 5, 500.0)])], axis=1)
+        pd.concat(
+            [
+                calls,
+                history(
+                    [(2, 400.0, 4, 1050.0), (0, 0.0, 4, 1050.0), (1, 90.0, 5, 500.0)]
+                ),
+            ],
+            axis=1,
+        )
     )
 
     # 2 calls x 200 + 1 call x 262.5 for r1; 3 calls x 90 for r2.
@@ -73,15 +83,21 @@ def company(tmp_path_factory):
         "time": review_queries.rep_time_in_market(engine, WEEK, Scope(), settings),
         "calls": review_queries.calls_at_risk(engine, WEEK, Scope(), settings),
         "details": review_queries.skip_details(engine, WEEK, Scope(), settings),
-        "call_list": review_queries.rep_call_list(engine, WEEK, Scope(), settings, "r1"),
-        "rep_days": review_queries.rep_days(engine, WEEK, Scope(rep_ids=("r1",)), settings),
+        "call_list": review_queries.rep_call_list(
+            engine, WEEK, Scope(), settings, "r1"
+        ),
+        "rep_days": review_queries.rep_days(
+            engine, WEEK, Scope(rep_ids=("r1",)), settings
+        ),
     }
     engine.dispose()
     return frames
 
 
 def test_register_costliest_first(company):
-    result = review.build_register(review.price_calls(company["calls"]), company["details"])
+    result = review.build_register(
+        review.price_calls(company["calls"]), company["details"]
+    )
 
     expected = [
         ("r1", "o6", 1, 262.5, "territory", 262.5, 9, False),
@@ -102,7 +118,10 @@ def test_register_costliest_first(company):
 
 def test_consecutive_calls_as_text_mark_a_lower_bound():
     register = pd.DataFrame(
-        {"consecutive_missed_calls": [13, 2], "missed_since_lookback_start": [True, False]}
+        {
+            "consecutive_missed_calls": [13, 2],
+            "missed_since_lookback_start": [True, False],
+        }
     )
 
     result = list(review.describe_consecutive(register))

@@ -25,7 +25,9 @@ WEEK = Period(date(2026, 3, 2), date(2026, 3, 8))
 def test_neglect_window_per_class(last_visit, outlet_class, expected):
     settings = Settings(neglect_days_by_class=(("A", 14), ("C", 56)))
 
-    result = is_neglected(pd.Series([last_visit]), pd.Series([outlet_class]), WEEK, settings)
+    result = is_neglected(
+        pd.Series([last_visit]), pd.Series([outlet_class]), WEEK, settings
+    )
 
     assert bool(result.iloc[0]) is expected
 
@@ -36,7 +38,14 @@ def test_status_first_match_wins():
             "visits": [1, 0, 0, 0, 0, 1],
             "planned": [True, True, False, False, False, False],
             "on_beat": [True, True, False, True, True, False],
-            "last_visit_date": [date(2026, 3, 3), None, None, None, date(2026, 3, 1), date(2026, 3, 3)],
+            "last_visit_date": [
+                date(2026, 3, 3),
+                None,
+                None,
+                None,
+                date(2026, 3, 1),
+                date(2026, 3, 3),
+            ],
             "outlet_class": ["B"] * 6,
         }
     )

@@ -53,7 +53,12 @@ MOVED_ROWS = {
         {"rep_id": "r2", "name": "Bilal", "territory_id": "T1"},
     ],
     "rep_territories": [
-        {"rep_id": "r1", "territory_id": "T1", "valid_from": "2026-01-01", "valid_to": "2026-03-04"},
+        {
+            "rep_id": "r1",
+            "territory_id": "T1",
+            "valid_from": "2026-01-01",
+            "valid_to": "2026-03-04",
+        },
         {"rep_id": "r1", "territory_id": "T2", "valid_from": "2026-03-05"},
     ],
     "outlets": [
@@ -63,9 +68,28 @@ MOVED_ROWS = {
         {"outlet_id": "o4", "name": "Shop 4", "territory_id": "T2"},
     ],
     "beats": [
-        {"beat_id": "b1", "rep_id": "r1", "weekday": 1, "every_n_weeks": 1, "start_date": "2026-01-05", "end_date": "2026-03-04"},
-        {"beat_id": "b2", "rep_id": "r1", "weekday": 5, "every_n_weeks": 1, "start_date": "2026-03-05"},
-        {"beat_id": "b3", "rep_id": "r2", "weekday": 2, "every_n_weeks": 1, "start_date": "2026-01-06"},
+        {
+            "beat_id": "b1",
+            "rep_id": "r1",
+            "weekday": 1,
+            "every_n_weeks": 1,
+            "start_date": "2026-01-05",
+            "end_date": "2026-03-04",
+        },
+        {
+            "beat_id": "b2",
+            "rep_id": "r1",
+            "weekday": 5,
+            "every_n_weeks": 1,
+            "start_date": "2026-03-05",
+        },
+        {
+            "beat_id": "b3",
+            "rep_id": "r2",
+            "weekday": 2,
+            "every_n_weeks": 1,
+            "start_date": "2026-01-06",
+        },
     ],
     "beat_outlets": [
         {"beat_id": "b1", "outlet_id": "o1"},
@@ -75,16 +99,63 @@ MOVED_ROWS = {
         {"beat_id": "b3", "outlet_id": "o1"},
     ],
     "visits": [
-        {"visit_id": "v1", "rep_id": "r1", "outlet_id": "o1", "check_in": "2026-03-02 10:00:00"},
-        {"visit_id": "v2", "rep_id": "r1", "outlet_id": "o2", "check_in": "2026-03-02 11:00:00"},
-        {"visit_id": "v3", "rep_id": "r1", "outlet_id": "o3", "check_in": "2026-03-06 10:00:00"},
-        {"visit_id": "v5", "rep_id": "r2", "outlet_id": "o1", "check_in": "2026-03-03 10:00:00"},
+        {
+            "visit_id": "v1",
+            "rep_id": "r1",
+            "outlet_id": "o1",
+            "check_in": "2026-03-02 10:00:00",
+        },
+        {
+            "visit_id": "v2",
+            "rep_id": "r1",
+            "outlet_id": "o2",
+            "check_in": "2026-03-02 11:00:00",
+        },
+        {
+            "visit_id": "v3",
+            "rep_id": "r1",
+            "outlet_id": "o3",
+            "check_in": "2026-03-06 10:00:00",
+        },
+        {
+            "visit_id": "v5",
+            "rep_id": "r2",
+            "outlet_id": "o1",
+            "check_in": "2026-03-03 10:00:00",
+        },
     ],
     "orders": [
-        {"order_id": "a", "outlet_id": "o1", "rep_id": "r1", "visit_id": "v1", "ordered_at": "2026-03-02 10:10:00", "value": 100.0},
-        {"order_id": "b", "outlet_id": "o3", "rep_id": "r1", "visit_id": "v3", "ordered_at": "2026-03-06 10:10:00", "value": 50.0},
-        {"order_id": "c", "outlet_id": "o1", "rep_id": "r2", "visit_id": "v5", "ordered_at": "2026-03-03 10:10:00", "value": 30.0},
-        {"order_id": "d", "outlet_id": "o2", "rep_id": "r1", "ordered_at": "2026-03-04 16:00:00", "value": 20.0},
+        {
+            "order_id": "a",
+            "outlet_id": "o1",
+            "rep_id": "r1",
+            "visit_id": "v1",
+            "ordered_at": "2026-03-02 10:10:00",
+            "value": 100.0,
+        },
+        {
+            "order_id": "b",
+            "outlet_id": "o3",
+            "rep_id": "r1",
+            "visit_id": "v3",
+            "ordered_at": "2026-03-06 10:10:00",
+            "value": 50.0,
+        },
+        {
+            "order_id": "c",
+            "outlet_id": "o1",
+            "rep_id": "r2",
+            "visit_id": "v5",
+            "ordered_at": "2026-03-03 10:10:00",
+            "value": 30.0,
+        },
+        {
+            "order_id": "d",
+            "outlet_id": "o2",
+            "rep_id": "r1",
+            "ordered_at": "2026-03-04 16:00:00",
+            "value": 20.0,
+        },
     ],
 }
 

@@ -30,7 +30,9 @@ def week_headline(engine, week: Period, scope: Scope, settings: Settings) -> dic
     reps_report = reports.reps_report(engine, week, scope, settings)
     outlets_report = reports.outlets_report(engine, week, scope, settings)
     territories_report = reports.territories_report(engine, week, scope, settings)
-    groups = comparison.territory_groups(territories_report, reps_report, outlets_report)
+    groups = comparison.territory_groups(
+        territories_report, reps_report, outlets_report
+    )
     rep_review = review.build_rep_review(
         reps_report,
         review_queries.rep_time_in_market(engine, week, scope, settings),
@@ -89,19 +91,25 @@ def demo(tmp_path_factory):
 )
 def test_demo_trend_weeks_equal_their_reports(demo, scope):
     settings = Settings()
-    span = review.trend_span(date(2026, 3, 1), settings.week_start, 13, settings.timezone)
+    span = review.trend_span(
+        date(2026, 3, 1), settings.week_start, 13, settings.timezone
+    )
     weeks = trend(demo, span, scope, settings)
 
     # The first week has no order history, a middle week and the last week.
     for week_index in (0, 6, 12):
         start = span.start + timedelta(weeks=week_index)
-        expected = week_headline(demo, Period(start, start + timedelta(days=6)), scope, settings)
+        expected = week_headline(
+            demo, Period(start, start + timedelta(days=6)), scope, settings
+        )
         assert_same_figures(weeks.iloc[week_index].to_dict(), expected)
 
 
 def test_trend_weeks_start_on_the_configured_weekday(demo):
     settings = Settings(week_start=7)
-    span = review.trend_span(date(2026, 2, 28), settings.week_start, 13, settings.timezone)
+    span = review.trend_span(
+        date(2026, 2, 28), settings.week_start, 13, settings.timezone
+    )
 
     weeks = trend(demo, span, Scope(territory_ids=("MUM",)), settings)
 
@@ -109,7 +117,9 @@ def test_trend_weeks_start_on_the_configured_weekday(demo):
     assert [day.isoweekday() for day in weeks["week_start"]] == [7] * 13
     start = weeks["week_start"].iloc[-1]
     expected = week_headline(
-        demo, Period(start, start + timedelta(days=6)), Scope(territory_ids=("MUM",)), settings
+        demo,
+        Period(start, start + timedelta(days=6)),
+        Scope(territory_ids=("MUM",)),
+        settings,
     )
     assert_same_figures(weeks.iloc[-1].to_dict(), expected)
-

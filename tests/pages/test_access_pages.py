@@ -478,8 +478,7 @@ def test_link_range_longer_than_limit_is_cut(database):
 
     result = [warning.value for warning in app.sidebar.warning]
     expected = [
-        "A period covers at most 731 days, so this view shows 2024-03-08 to "
-        "2026-03-08."
+        "A period covers at most 731 days, so this view shows 2024-03-08 to 2026-03-08."
     ]
     assert result == expected
     assert app.query_params["from"] == "2024-03-08"

@@ -107,7 +107,10 @@ def test_rep_performance_table(app):
     assert table.loc["r4", "visits"] == 1
     assert pd.isna(table.loc["r4", "visits_change"])
     skipped = app.dataframe[1].value
-    assert list(zip(skipped["rep_id"], skipped["outlet_id"])) == [("r1", "o9"), ("r2", "o5")]
+    assert list(zip(skipped["rep_id"], skipped["outlet_id"])) == [
+        ("r1", "o9"),
+        ("r2", "o5"),
+    ]
     assert list(skipped["missed_in_a_row"]) == ["9", "1"]
 
 

@@ -154,7 +154,7 @@ def test_overview_notes_set_aside_rows(monkeypatch, small_url):
 def test_download_escapes_formulas():
     frame = pd.DataFrame(
         {
-            "record_id": ["=HYPERLINK(\"http://x\")", "V1", "-1+2", "@SUM(A1)"],
+            "record_id": ['=HYPERLINK("http://x")', "V1", "-1+2", "@SUM(A1)"],
             "measure": [-75.0, None, 3.5, 0.0],
         }
     )
@@ -163,7 +163,7 @@ def test_download_escapes_formulas():
 
     expected = (
         "record_id,measure\r\n"
-        "\"'=HYPERLINK(\"\"http://x\"\")\",-75.0\r\n"
+        '"\'=HYPERLINK(""http://x"")",-75.0\r\n'
         "V1,\r\n"
         "'-1+2,3.5\r\n"
         "'@SUM(A1),0.0\r\n"

@@ -108,7 +108,11 @@ def recorded_sql():
 
 @pytest.mark.parametrize("page", PAGES)
 @pytest.mark.parametrize(
-    "query", [{"week": "2026-03-23"}, {"period": "range", "from": "2026-03-09", "to": "2026-03-29"}],
+    "query",
+    [
+        {"week": "2026-03-23"},
+        {"period": "range", "from": "2026-03-09", "to": "2026-03-29"},
+    ],
     ids=["week", "three_weeks"],
 )
 def test_page_reads_within_dates(monkeypatch, database_url, recorded_sql, page, query):

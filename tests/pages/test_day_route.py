@@ -51,16 +51,29 @@ CALLS = pd.DataFrame(
 def built_route() -> route_map.RouteMap:
     return route_map.build_route_map(
         CALLS,
-        pd.DataFrame({"territory_id": ["T1"], "latitude": [19.0], "longitude": [72.83]}),
+        pd.DataFrame(
+            {"territory_id": ["T1"], "latitude": [19.0], "longitude": [72.83]}
+        ),
         pd.DataFrame({"territory_id": ["T1"], "territory_name": ["Mumbai"]}),
         pd.DataFrame({"territory_id": [], "geojson": []}, dtype=object),
-        pd.DataFrame({"territory_id": ["T1"], "active_outlets": [4], "visited_outlets": [2], "coverage": [0.5]}),
+        pd.DataFrame(
+            {
+                "territory_id": ["T1"],
+                "active_outlets": [4],
+                "visited_outlets": [2],
+                "coverage": [0.5],
+            }
+        ),
         "UTC",
     )
 
 
 def markers(route: folium.Map) -> list[folium.CircleMarker]:
-    return [child for child in route._children.values() if isinstance(child, folium.CircleMarker)]
+    return [
+        child
+        for child in route._children.values()
+        if isinstance(child, folium.CircleMarker)
+    ]
 
 
 def test_only_drawable_off_site_visits_are_marked():
@@ -77,7 +90,11 @@ def test_off_site_check_in_gets_a_dot_and_a_line():
     assert result == 1
     dots = markers(built.map)
     assert [dot.location for dot in dots] == [[19.01, 72.83]]
-    lines = [child for child in built.map._children.values() if isinstance(child, folium.PolyLine)]
+    lines = [
+        child
+        for child in built.map._children.values()
+        if isinstance(child, folium.PolyLine)
+    ]
     assert [line.locations for line in lines] == [[[19.0, 72.83], [19.01, 72.83]]]
 
 

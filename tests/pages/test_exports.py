@@ -13,11 +13,29 @@ from pages import exports, review_export
 
 HOSTILE = pd.DataFrame(
     {
-        "name": ["=HYPERLINK(\"http://x\")", "+91 shop", "-20 shop", "@sum", "\tTab", "\rReturn", "Café"],
+        "name": [
+            '=HYPERLINK("http://x")',
+            "+91 shop",
+            "-20 shop",
+            "@sum",
+            "\tTab",
+            "\rReturn",
+            "Café",
+        ],
         "value": [1.5, -20.0, None, 3.0, 0.0, 2.0, 1e6],
         "count": pd.array([1, None, 3, 4, 5, 6, 7], dtype="Int64"),
-        "day": [date(2026, 11, 23), None, date(2026, 11, 24), date(2026, 1, 1), None, None, None],
-        "at": pd.to_datetime(["2026-11-23 10:00", None, None, None, None, None, "2026-11-23 11:30"]),
+        "day": [
+            date(2026, 11, 23),
+            None,
+            date(2026, 11, 24),
+            date(2026, 1, 1),
+            None,
+            None,
+            None,
+        ],
+        "at": pd.to_datetime(
+            ["2026-11-23 10:00", None, None, None, None, None, "2026-11-23 11:30"]
+        ),
     }
 )
 
@@ -31,7 +49,7 @@ def test_csv_writes_formula_cells_as_text():
 
     expected_names = [
         "name",
-        "'=HYPERLINK(\"http://x\")",
+        '\'=HYPERLINK("http://x")',
         "'+91 shop",
         "'-20 shop",
         "'@sum",
@@ -67,7 +85,7 @@ def test_xlsx_stores_formula_cells_as_text(sheet):
 
     # XML reads a stored carriage return back as a line feed.
     expected = [
-        ("=HYPERLINK(\"http://x\")", "s", True),
+        ('=HYPERLINK("http://x")', "s", True),
         ("+91 shop", "s", True),
         ("-20 shop", "s", True),
         ("@sum", "s", True),
@@ -79,7 +97,9 @@ def test_xlsx_stores_formula_cells_as_text(sheet):
 
 
 def test_xlsx_keeps_numbers_numbers(sheet):
-    result = [(cell.value, cell.data_type, cell.number_format) for cell in sheet["B"][1:4]]
+    result = [
+        (cell.value, cell.data_type, cell.number_format) for cell in sheet["B"][1:4]
+    ]
 
     assert result == [(1.5, "n", "#,##0"), (-20, "n", "#,##0"), (None, "n", "General")]
 
@@ -96,7 +116,11 @@ def test_xlsx_writes_dates_as_dates(sheet):
 
 def test_xlsx_sheet_names_are_valid_and_unique():
     data = exports.to_xlsx_bytes(
-        {"Skipped/outlets": HOSTILE.head(1), "Skipped:outlets": HOSTILE.head(1), "x" * 40: HOSTILE.head(1)}
+        {
+            "Skipped/outlets": HOSTILE.head(1),
+            "Skipped:outlets": HOSTILE.head(1),
+            "x" * 40: HOSTILE.head(1),
+        }
     )
 
     result = openpyxl.load_workbook(io.BytesIO(data)).sheetnames
@@ -105,7 +129,9 @@ def test_xlsx_sheet_names_are_valid_and_unique():
 
 
 def test_html_table_escapes_every_value():
-    frame = pd.DataFrame({"<b>Rep</b>": ["<script>alert(1)</script>"], "Value": [1234.4]})
+    frame = pd.DataFrame(
+        {"<b>Rep</b>": ["<script>alert(1)</script>"], "Value": [1234.4]}
+    )
 
     result = exports.html_table(frame)
 
@@ -217,7 +243,13 @@ def test_review_sheets_have_readable_headers():
     result = review_tables()
 
     assert list(result) == ["Exceptions", "Reps", "Skipped outlets"]
-    assert list(result["Exceptions"].columns) == ["Rep id", "Rep", "What", "Value at risk", "Why"]
+    assert list(result["Exceptions"].columns) == [
+        "Rep id",
+        "Rep",
+        "What",
+        "Value at risk",
+        "Why",
+    ]
     assert list(result["Reps"]["Rep id"]) == ["r1", "r2"]
     assert list(result["Skipped outlets"].columns) == [
         "Rep",
@@ -246,7 +278,11 @@ def test_summary_html_escapes_names_and_shows_the_headline():
     before = {"visits": 5.0, "strike_rate": 0.5, "revenue_at_risk": 100.0}
 
     result = review_export.summary_html(
-        ["02 Mar 2026 to 08 Mar 2026", "Scope: <everything>"], now, before, review_tables(), "₹"
+        ["02 Mar 2026 to 08 Mar 2026", "Scope: <everything>"],
+        now,
+        before,
+        review_tables(),
+        "₹",
     )
 
     assert "<img" not in result

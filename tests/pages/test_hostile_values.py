@@ -177,7 +177,9 @@ def link_parameters() -> list[tuple[str, str]]:
         text = path.read_text(encoding="utf-8")
         page = REP_PAGE if path.name == "dashboard.py" else f"pages/{path.name}"
         names = re.findall(r'_from_url\(\s*"(\w+)"', text)
-        names += re.findall(r'_choice\([^\n]*,\s*"(\w+)"\)', text)
+        # The key is a _choice call's last argument, on any of its lines.
+        for arguments in re.findall(r"_choice\(([^()]*)\)", text):
+            names += re.findall(r'"(\w+)"\s*,?\s*$', arguments)
         names += re.findall(r'query_params\.get\(\s*"(\w+)"', text)
         names += re.findall(r'(?:seed_from_url|write_to_url)\(\s*"(\w+)"', text)
         for bind in re.finditer(r'bind\s*=\s*"query-params"', text):

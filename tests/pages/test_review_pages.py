@@ -97,7 +97,9 @@ def test_skipped_outlets_tile_says_it_sums_reps(overview):
 def test_threshold_note_lists_conditions(overview):
     result = overview.text[0].value
 
-    off_beat = "Off-beat visits: 25% of visits or more, and at least 2 times the team median."
+    off_beat = (
+        "Off-beat visits: 25% of visits or more, and at least 2 times the team median."
+    )
     assert off_beat in result
     assert "Skipped outlets: 20% of planned outlets or more" in result
 

@@ -49,7 +49,9 @@ def test_class_windows_from_the_environment_reach_outlet_status(monkeypatch):
 def test_a_zero_day_window_is_rejected(monkeypatch):
     monkeypatch.setenv("BEATBOARD_NEGLECT_DAYS_BY_CLASS", "A=0")
 
-    with pytest.raises(ValueError, match="class A: neglect window 0 must be 1 day or more"):
+    with pytest.raises(
+        ValueError, match="class A: neglect window 0 must be 1 day or more"
+    ):
         load_settings()
 
 
@@ -73,7 +75,10 @@ def test_thresholds_from_the_environment(monkeypatch):
     ("environment", "expected"),
     [
         ({}, ("Asia/Kolkata", "₹")),
-        ({"BEATBOARD_TIMEZONE": "Europe/Berlin", "BEATBOARD_CURRENCY_SYMBOL": "€"}, ("Europe/Berlin", "€")),
+        (
+            {"BEATBOARD_TIMEZONE": "Europe/Berlin", "BEATBOARD_CURRENCY_SYMBOL": "€"},
+            ("Europe/Berlin", "€"),
+        ),
     ],
 )
 def test_demo_settings_default_to_india(monkeypatch, environment, expected):

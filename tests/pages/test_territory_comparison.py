@@ -92,8 +92,9 @@ def records(frame: pd.DataFrame, key: str, columns: list[str]) -> dict:
 
 
 def report_of(
-    engine, kind: str, scope: Scope = Scope(), period: Period = THIS_WEEK
+    engine, kind: str, scope: Scope | None = None, period: Period = THIS_WEEK
 ) -> pd.DataFrame:
+    scope = Scope() if scope is None else scope
     builders = {
         "territories": reports.territories_report,
         "reps": reports.reps_report,
