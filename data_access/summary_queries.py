@@ -28,6 +28,7 @@ from data_access.period_sql import (
     scoped_rep_conditions,
     scoped_rep_ids,
     scoped_territory_ids,
+    territory_on,
 )
 from data_access.queries import fetch_frame, last_visit_check_in, with_last_visit_date
 from data_access.summaries import (
@@ -40,6 +41,7 @@ from data_access.summaries import (
 log = logging.getLogger(__name__)
 
 reps = schema.reps
+rep_territories = schema.rep_territories
 outlets = schema.outlets
 visits = schema.visits
 beats = schema.beats
@@ -96,7 +98,9 @@ def is_whole_weeks(period: Period, settings: Settings) -> bool:
     return period.start.isoweekday() == settings.week_start and days % 7 == 0
 
 
-def summary_status(engine: sa.Engine, period: Period, settings: Settings) -> SummaryStatus:
+def summary_status(
+    engine: sa.Engine, period: Period, settings: Settings
+) -> SummaryStatus:
     """Tell whether the summary tables cover the period under these settings."""
     if not is_whole_weeks(period, settings) or settings.timezone != period.timezone:
         return SummaryStatus(usable=False)
@@ -111,7 +115,9 @@ def summary_status(engine: sa.Engine, period: Period, settings: Settings) -> Sum
             )
         ).all()
         weeks = (period.end - period.start).days // 7 + 1
-        if len(built) != weeks or not all(_same_settings(row, settings) for row in built):
+        if len(built) != weeks or not all(
+            _same_settings(row, settings) for row in built
+        ):
             return SummaryStatus(usable=False)
         now = raw_row_counts(connection, period)
 
@@ -144,15 +150,53 @@ def read_rep_activity(
 ) -> pd.DataFrame:
     """queries.rep_activity, from the summary tables when they cover the period.
 
-    A region or territory limit over a rep_territories history reads the raw
-    tables: summary_rep_outlet_weeks has no territory per day, so planned and
-    skipped outlets could not follow the rep's territory on each date.
+    summary_rep_outlet_weeks has no territory per day, so a region or
+    territory limit over a rep_territories history reads the summaries only
+    when no rep of the scope changes territory inside the period. Then each
+    rep's territory is the same on every date, and the limit is a set of reps.
+    Otherwise it reads the raw tables, which follow the territory of each date.
     """
-    if _history_scope(engine, scope):
+    if not summary_status(engine, period, settings).usable:
         return queries.rep_activity(engine, period, scope, settings)
-    if summary_status(engine, period, settings).usable:
+    if not _history_scope(engine, scope):
         return rep_activity_from_summaries(engine, period, scope, settings)
-    return queries.rep_activity(engine, period, scope, settings)
+    with engine.connect() as connection:
+        settled = not connection.execute(
+            sa.select(sa.exists(_territory_changes(scope, period)))
+        ).scalar()
+    if not settled:
+        return queries.rep_activity(engine, period, scope, settings)
+    return rep_activity_from_summaries(
+        engine, period, scope, settings, rep_ids=_reps_in_territories_on(scope, period)
+    )
+
+
+def _territory_changes(scope: Scope, period: Period) -> sa.Select:
+    """Select the rep_territories rows of the scope's reps that start or end
+    inside the period, so that the rep's territory changes between two of
+    its dates."""
+    near_reps = rep_ids_near_territories(scope, period)
+    return sa.select(rep_territories.c.rep_id).where(
+        rep_territories.c.rep_id.in_(near_reps),
+        sa.or_(
+            rep_territories.c.valid_from.between(
+                period.start + timedelta(days=1), period.end
+            ),
+            rep_territories.c.valid_to.between(
+                period.start, period.end - timedelta(days=1)
+            ),
+        ),
+    )
+
+
+def _reps_in_territories_on(scope: Scope, period: Period) -> sa.Select:
+    """Select the scope's reps whose territory on the period's first date is in
+    scope; with no territory change inside the period, that is every date."""
+    near_reps = rep_ids_near_territories(scope, period).subquery("near_reps")
+    territory = territory_on(near_reps.c.rep_id, sa.literal(period.start, sa.Date))
+    return sa.select(near_reps.c.rep_id).where(
+        territory.in_(scoped_territory_ids(scope))
+    )
 
 
 def read_outlet_activity(
@@ -213,11 +257,22 @@ def _outlet_counts(period: Period, rep_ids: sa.Select) -> sa.CTE:
 
 
 def rep_activity_from_summaries(
-    engine: sa.Engine, period: Period, scope: Scope, settings: Settings
+    engine: sa.Engine,
+    period: Period,
+    scope: Scope,
+    settings: Settings,
+    rep_ids: sa.Select | None = None,
 ) -> pd.DataFrame:
     """The frame of queries.rep_activity, read from summary_rep_days and
-    summary_rep_outlet_weeks; the period must be whole summarised weeks."""
-    rep_ids = scoped_rep_ids(scope)
+    summary_rep_outlet_weeks; the period must be whole summarised weeks.
+
+    rep_ids, when given, selects the reps in place of the scope's conditions.
+    """
+    conditions = scoped_rep_conditions(scope)
+    if rep_ids is None:
+        rep_ids = scoped_rep_ids(scope)
+    else:
+        conditions = [reps.c.rep_id.in_(rep_ids)]
     sums = _day_sums(period, rep_ids)
     pairs = _outlet_counts(period, rep_ids)
 
@@ -247,7 +302,7 @@ def rep_activity_from_summaries(
                 pairs, pairs.c.rep_id == reps.c.rep_id
             )
         )
-        .where(*scoped_rep_conditions(scope))
+        .where(*conditions)
         .order_by(reps.c.rep_id)
     )
     frame = fetch_frame(engine, "rep_activity_from_summaries", statement)
@@ -289,7 +344,9 @@ def outlet_activity_from_summaries(
             outlets.c.longitude,
             sa.func.coalesce(sums.c.visits, 0).label("visits"),
             sa.case((sums.c.planned_calls > 0, True), else_=False).label("planned"),
-            sa.case((on_beat.c.outlet_id.is_(None), False), else_=True).label("on_beat"),
+            sa.case((on_beat.c.outlet_id.is_(None), False), else_=True).label(
+                "on_beat"
+            ),
             last_visit_check_in(outlets.c.outlet_id, period).label("last_check_in"),
             sa.func.coalesce(sums.c.order_value, 0).label("order_value"),
         )
@@ -378,7 +435,9 @@ def weekly_rep_activity(
     )
     frame = fetch_frame(engine, name, statement)
     for count in REP_DAY_COUNTS:
-        frame[count] = frame[count].astype(float if count.endswith("_value") else "int64")
+        frame[count] = frame[count].astype(
+            float if count.endswith("_value") else "int64"
+        )
     return _with_week_start(frame, period)
 
 
@@ -439,7 +498,9 @@ def weekly_territory_coverage(
             )
             .order_by(territory_weeks.c.week_start, territory_weeks.c.territory_id)
         )
-        frame = fetch_frame(engine, "weekly_territory_coverage_from_summaries", statement)
+        frame = fetch_frame(
+            engine, "weekly_territory_coverage_from_summaries", statement
+        )
         return _with_week_start(frame, period)
     return _raw_weekly_coverage(engine, period, scope, settings)
 
@@ -459,13 +520,20 @@ def _raw_weekly_coverage(
         )
         .group_by(outlets.c.territory_id),
     )
-    starts = [period.start + timedelta(weeks=n) for n in range((period.end - period.start).days // 7 + 1)]
+    starts = [
+        period.start + timedelta(weeks=n)
+        for n in range((period.end - period.start).days // 7 + 1)
+    ]
     grid = active.merge(pd.DataFrame({"week_start": starts}), how="cross")
     frame = grid.merge(visited, on=["territory_id", "week_start"], how="left")
     frame["visited_outlets"] = frame["visited_outlets"].fillna(0).astype("int64")
     frame["active_outlets"] = frame["active_outlets"].astype("int64")
     columns = ["week_start", "territory_id", "active_outlets", "visited_outlets"]
-    return frame[columns].sort_values(["week_start", "territory_id"]).reset_index(drop=True)
+    return (
+        frame[columns]
+        .sort_values(["week_start", "territory_id"])
+        .reset_index(drop=True)
+    )
 
 
 def _has_history(engine: sa.Engine) -> bool:
@@ -544,8 +612,10 @@ def read_territory_week_visited_outlets(
     coverage = weekly_territory_coverage(engine, period, scope, settings)
     visited = coverage[coverage["visited_outlets"] > 0]
     columns = ["territory_id", "week_start", "visited_outlets"]
-    return visited[columns].sort_values(["territory_id", "week_start"]).reset_index(
-        drop=True
+    return (
+        visited[columns]
+        .sort_values(["territory_id", "week_start"])
+        .reset_index(drop=True)
     )
 
 
@@ -681,7 +751,9 @@ def _visited_and_planned(
     calls = sql.planned_calls
     marks = sa.union_all(
         sa.select(
-            kept.c.outlet_id, sa.literal(1).label("visits"), sa.literal(0).label("planned")
+            kept.c.outlet_id,
+            sa.literal(1).label("visits"),
+            sa.literal(0).label("planned"),
         ),
         sa.select(calls.c.outlet_id, sa.literal(0), sa.literal(1)),
     ).subquery("territory_outlet_marks")
@@ -731,8 +803,9 @@ def _territory_outlet_flags(
             last_check_in.label("last_check_in"),
         )
         .select_from(
-            outlets.outerjoin(sums, sums.c.outlet_id == outlets.c.outlet_id)
-            .outerjoin(on_beat, on_beat.c.outlet_id == outlets.c.outlet_id)
+            outlets.outerjoin(sums, sums.c.outlet_id == outlets.c.outlet_id).outerjoin(
+                on_beat, on_beat.c.outlet_id == outlets.c.outlet_id
+            )
         )
         .where(
             outlets.c.active.is_(True),

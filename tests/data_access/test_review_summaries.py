@@ -3,13 +3,13 @@ give the raw queries' frames, and fall back to the raw tables when they must."""
 
 import logging
 import shutil
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from data_access import review_queries, schema, summaries, summary_queries
+from data_access import queries, review_queries, schema, summaries, summary_queries
 from data_access.engine import create_engine
 from data_access.filters import Period, Scope, Settings
 from fixtures.demo import MIN_REPS, generate
@@ -410,3 +410,53 @@ def test_postgres_summary_path_matches_raw(fresh_postgres_url, monkeypatch, capl
     for key, frame in expected.items():
         assert len(frame) > 0, key
         assert_same_frames(result[key], frame)
+
+
+# The demo's moved rep leaves Pune on a Monday of the summarised weeks, so a
+# week never has a territory change inside it, and two weeks around the
+# Monday do.
+MOVE_WEEKS = [
+    Period(date(2026, 1, 26), date(2026, 2, 1), TIMEZONE),
+    Period(date(2026, 2, 9), date(2026, 2, 15), TIMEZONE),
+    Period(date(2026, 2, 16), date(2026, 2, 22), TIMEZONE),
+    Period(date(2026, 2, 23), date(2026, 3, 1), TIMEZONE),
+    Period(date(2026, 3, 23), LAST_DAY, TIMEZONE),
+]
+
+
+def move_monday(engine: sa.Engine) -> date:
+    with engine.connect() as connection:
+        started = connection.execute(
+            sa.select(sa.func.max(schema.rep_territories.c.valid_from))
+        ).scalar()
+    return date.fromisoformat(str(started))
+
+
+@pytest.mark.parametrize("territory", ["PUN", "MUM", "KOL"])
+@pytest.mark.parametrize("week", MOVE_WEEKS, ids=lambda week: str(week.start))
+def test_history_week_reps_from_summaries(engines, caplog, territory, week):
+    scope = Scope(territory_ids=(territory,))
+    caplog.set_level(logging.INFO, logger="data_access.queries")
+
+    result = summary_queries.read_rep_activity(
+        engines["history"], week, scope, SETTINGS
+    )
+
+    expected = queries.rep_activity(engines["history_raw"], week, scope, SETTINGS)
+    assert_same_frames(result, expected)
+    assert "rep_activity_from_summaries" in logged_queries(caplog)
+
+
+def test_history_span_with_move_reads_raw(engines, caplog):
+    monday = move_monday(engines["history"])
+    span = Period(monday - timedelta(days=7), monday + timedelta(days=6), TIMEZONE)
+    scope = Scope(region_ids=("WEST",))
+    caplog.set_level(logging.INFO, logger="data_access.queries")
+
+    result = summary_queries.read_rep_activity(
+        engines["history"], span, scope, SETTINGS
+    )
+
+    expected = queries.rep_activity(engines["history_raw"], span, scope, SETTINGS)
+    assert_same_frames(result, expected)
+    assert "rep_activity_from_summaries" not in logged_queries(caplog)
