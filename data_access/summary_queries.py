@@ -164,11 +164,14 @@ def read_rep_activity(
         settled = not connection.execute(
             sa.select(sa.exists(_territory_changes(scope, period)))
         ).scalar()
-    if not settled:
-        return queries.rep_activity(engine, period, scope, settings)
-    return rep_activity_from_summaries(
-        engine, period, scope, settings, rep_ids=_reps_in_territories_on(scope, period)
-    )
+        if not settled:
+            return queries.rep_activity(engine, period, scope, settings)
+        # The ids are read first and bound as a list: PostgreSQL ran the
+        # territory look-ups once per summary row when they were a subquery
+        # (1.5 s in place of 0.15 s for a national region's week).
+        found = connection.execute(_reps_in_territories_on(scope, period)).scalars()
+        rep_ids = sa.select(reps.c.rep_id).where(reps.c.rep_id.in_(list(found)))
+    return rep_activity_from_summaries(engine, period, scope, settings, rep_ids=rep_ids)
 
 
 def _territory_changes(scope: Scope, period: Period) -> sa.Select:
