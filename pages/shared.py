@@ -5,6 +5,7 @@ The engine is passed to cached functions as `_engine`, so it stays out of the
 cache key; `database_key` names the database in the key instead.
 """
 
+import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -129,6 +130,46 @@ def read_period(view: View, query_name: str, *more: object) -> Any:
 
 
 @st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+def _derive(
+    loader_name: str,
+    _loader: Callable[..., Any],
+    _view: View,
+    database_key: str,
+    period: Period,
+    scope: Scope,
+    settings: Settings,
+    *more: object,
+) -> Any:
+    # loader_name stands for _loader in the key, and the view's database,
+    # period, scope and settings for the view, whose engine is not hashable.
+    return _loader(_view, *more)
+
+
+def cached_by_view(loader: Callable[..., Any]) -> Callable[..., Any]:
+    """Cache what a loader derives from the view's cached query results.
+
+    A page's rerun then skips the metrics code as well as the queries. The
+    loader takes the view and hashable values, and returns a value that
+    st.cache_data can copy.
+    """
+
+    @functools.wraps(loader)
+    def cached(view: View, *more: object) -> Any:
+        return _derive(
+            loader.__qualname__,
+            loader,
+            view,
+            view.database_key,
+            view.period,
+            view.scope,
+            view.settings,
+            *more,
+        )
+
+    return cached
+
+
+@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
 def _territory_list(
     _engine: sa.Engine, database_key: str, scope: Scope
 ) -> pd.DataFrame:
@@ -159,6 +200,7 @@ def load_territories(view: View) -> pd.DataFrame:
     return _territory_list(view.engine, view.database_key, view.scope)
 
 
+@cached_by_view
 def load_territories_report(view: View) -> pd.DataFrame:
     """Load the territories report of the view's period and scope.
 
@@ -190,6 +232,7 @@ def stop_with_error(message: str) -> None:
     st.stop()
 
 
+@cached_by_view
 def load_territory_groups(view: View) -> pd.DataFrame:
     """Load the territories report with team size and an Unassigned row.
 
@@ -283,6 +326,7 @@ def _weekly_figures(
         return {name: future.result() for name, future in running.items()}
 
 
+@cached_by_view
 def load_priced_calls(view: View) -> pd.DataFrame:
     """Load the calls at risk of the view (skipped outlets, off-site visits
     without an order), each priced at the outlet's usual order."""
@@ -290,12 +334,14 @@ def load_priced_calls(view: View) -> pd.DataFrame:
     return review.price_calls(calls)
 
 
+@cached_by_view
 def load_register(view: View) -> pd.DataFrame:
     """Load the skipped-outlet register of the view, costliest skips first."""
     details = read_period(view, "skip_details")
     return review.build_register(load_priced_calls(view), details)
 
 
+@cached_by_view
 def load_rep_review(view: View) -> pd.DataFrame:
     """Load the reps report with time in market, revenue at risk and shares."""
     time_in_market = read_period(view, "rep_time_in_market")
@@ -304,11 +350,13 @@ def load_rep_review(view: View) -> pd.DataFrame:
     )
 
 
+@cached_by_view
 def load_review_headline(view: View) -> dict[str, float]:
     """Load the period's headline figures, revenue at risk and time in market included."""
     return review.review_headline(load_rep_review(view), load_territory_groups(view))
 
 
+@cached_by_view
 def load_weekly_headlines(view: View, weeks: int) -> pd.DataFrame:
     """Load the headline figures of each of the `weeks` weeks that end with the
     week containing the view's last day; weeks start on the configured weekday."""
@@ -339,6 +387,7 @@ def load_previous_headline(view: View, trend: pd.DataFrame) -> dict[str, float]:
     return load_review_headline(view.at(period.previous()))
 
 
+@cached_by_view
 def load_exceptions(view: View, thresholds: Thresholds) -> pd.DataFrame:
     """Load the exceptions of the view's period, costliest first."""
     previous = load_reps_report(view.at(view.period.previous()))
