@@ -605,6 +605,10 @@ class TableFile:
                 parser: ChunkParser | None = None
                 for records in source.record_chunks(size):
                     if parser is None:
+                        # A file whose first line is not UTF-8 yields no
+                        # records before its SourceError.
+                        if not records:
+                            continue
                         columns = self._read_header(records.cells(0))
                         if columns is None:
                             return
