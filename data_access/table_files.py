@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import cached_property
-from itertools import repeat
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 from zoneinfo import ZoneInfo
@@ -269,7 +269,8 @@ class CsvSource:
             yield from self._read_without_quotes(size)
 
     def _read_with_csv_module(self, size: int) -> Iterator[Records]:
-        reader = csv.reader(_text_lines(self._binary))
+        end = _InputEnd()
+        reader = csv.reader(chain(_text_lines(self._binary), end.lines()))
         next_line = 1
         while True:
             lines: list[int] = []
@@ -277,6 +278,8 @@ class CsvSource:
             try:
                 with _gc_paused():
                     for cells in reader:
+                        if end.reached:
+                            raise _unclosed_quote(cells[-1], reader.line_num)
                         # A quoted cell may span lines: the record starts
                         # where the last one ended.
                         lines.append(next_line)
@@ -288,6 +291,10 @@ class CsvSource:
                 if records:
                     yield Records(lines, rows=records)
                 raise error.source_error() from None
+            except SourceError:
+                if records:
+                    yield Records(lines, rows=records)
+                raise
             except csv.Error as error:
                 if records:
                     yield Records(lines, rows=records)
@@ -326,6 +333,39 @@ class CsvSource:
             if decode_error is not None:
                 raise decode_error.source_error()
             next_line += len(records)
+
+
+class _InputEnd:
+    """A flag set when the csv reader asks for a line after the last one.
+
+    The non-strict csv reader of Python 3.11, without an escape character,
+    still returns a record after that request only when a quoted cell is open
+    at the end of the file. It puts the rest of the file into that cell
+    instead of raising an error.
+    """
+
+    def __init__(self) -> None:
+        self.reached = False
+
+    def lines(self) -> Iterator[str]:
+        """Yield no line, but set reached when the reader asks for one."""
+        self.reached = True
+        yield from ()
+
+
+def _unclosed_quote(cell: str, last_line: int) -> SourceError:
+    """Return the error for a quoted cell open at the end of the file.
+
+    The cell contains the text from its opening quote to the end of the
+    file, and last_line is the file's last line.
+    """
+    first_line = last_line - cell.count("\n") + cell.endswith("\n")
+    start = '"' + cell.split("\n", 1)[0].removesuffix("\r")
+    return SourceError(
+        f"a quoted cell is never closed (it starts with {_shorten(start)!r}); "
+        "close the quote or remove it",
+        first_line,
+    )
 
 
 def _has_quotes(binary: BinaryIO) -> bool:

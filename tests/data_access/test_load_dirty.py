@@ -17,8 +17,10 @@ from data_access.load import LoadError, load_directory
 from tests.data_access.test_load import (
     VISITED,
     problem_messages,
+    run_load,
     table_contents,
     write_files,
+    write_workbook,
 )
 
 VISITS_HEADER = (
@@ -318,3 +320,211 @@ def test_failed_load_leaves_file_unchanged(tmp_path: Path) -> None:
     engine.dispose()
 
     assert database.read_bytes() == before
+
+
+# Quoted cells that are never closed
+
+
+UNCLOSED_SHUT = (
+    "a quoted cell is never closed (it starts with '\"shut'); "
+    "close the quote or remove it"
+)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        pytest.param(
+            visits_file(
+                "V1,R1,O1,2026-03-02T09:00:00,,,,",
+                'V2,R1,O1,2026-03-02T10:00:00,,,,"shut',
+            ),
+            f"visits.csv line 3: {UNCLOSED_SHUT}",
+            id="last-row",
+        ),
+        pytest.param(
+            visits_file(
+                "V1,R1,O1,2026-03-02T09:00:00,,,,",
+                'V2,R1,O1,2026-03-02T10:00:00,,,,"shut',
+                "V3,R1,O1,2026-03-02T11:00:00,,,,",
+                "V4,R1,O2,2026-03-02T12:00:00,,,,",
+            ),
+            f"visits.csv line 3: {UNCLOSED_SHUT}",
+            id="middle-row",
+        ),
+        pytest.param(
+            visits_file(
+                'V1,R1,O1,2026-03-02T10:00:00,,,,"shut',
+                "V2,R1,O1,2026-03-02T11:00:00,,,,",
+                newline="\r\n",
+            ),
+            f"visits.csv line 2: {UNCLOSED_SHUT}",
+            id="crlf",
+        ),
+        pytest.param(
+            VISITS_HEADER + '\nV1,R1,O1,2026-03-02T10:00:00,,,,"shut',
+            f"visits.csv line 2: {UNCLOSED_SHUT}",
+            id="no-final-newline",
+        ),
+        pytest.param(
+            visits_file(
+                'V1,"R1\n",O1,2026-03-02T10:00:00,,,,"shut',
+                "V2,R1,O1,2026-03-02T11:00:00,,,,",
+            ),
+            f"visits.csv line 3: {UNCLOSED_SHUT}",
+            id="after-closed-multiline-cell",
+        ),
+        pytest.param(
+            visits_file('V1,R1,O1,2026-03-02T10:00:00,,,,"'),
+            "visits.csv line 2: a quoted cell is never closed (it starts with "
+            "'\"'); close the quote or remove it",
+            id="lone-quote",
+        ),
+        pytest.param(
+            visits_file(
+                'V1,R1,O1,2026-03-02T10:00:00,,,,"' + "closed " * 20,
+                "V2,R1,O1,2026-03-02T11:00:00,,,,",
+            ),
+            "visits.csv line 2: a quoted cell is never closed (it starts with "
+            "'\"closed closed closed closed closed closed closed closed ...'); "
+            "close the quote or remove it",
+            id="long-cell",
+        ),
+        pytest.param(
+            'visit_id,"rep_id\nV1,R1\n',
+            "visits.csv line 1: a quoted cell is never closed (it starts with "
+            "'\"rep_id'); close the quote or remove it",
+            id="header",
+        ),
+    ],
+)
+def test_unclosed_quote_names_line(
+    engine: sa.Engine, tmp_path: Path, content: str, expected: str
+) -> None:
+    result = visits_problems(engine, tmp_path / "csv", content)
+
+    assert result == [expected]
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_unclosed_quote_in_later_chunk(engine: sa.Engine, tmp_path: Path) -> None:
+    rows = [f"V{number},R1,O1,2026-03-02T09:00:00,,,," for number in range(20)]
+    rows.append('V20,R1,O1,2026-03-02T09:00:00,,,,"shut')
+    rows += [f"V{number},R1,O1,2026-03-02T09:00:00,,,," for number in range(21, 40)]
+
+    result = visits_problems(engine, tmp_path / "csv", visits_file(*rows))
+
+    assert result == [f"visits.csv line 22: {UNCLOSED_SHUT}"]
+
+
+def test_unclosed_quote_fails_skip_invalid_load(tmp_path: Path) -> None:
+    database = tmp_path / "sfa.sqlite"
+    engine = create_sqlite_engine(database)
+    load_visits(engine, tmp_path / "good", visits_file("V1,R1,O1,2026-03-02,,,,"))
+    engine.dispose()
+    before = database.read_bytes()
+    content = visits_file(
+        "V2,R1,O1,2026-03-02,,NaN,,",
+        'V3,R1,O1,2026-03-02,,,,"shut',
+        "V4,R1,O1,2026-03-02,,,,",
+    )
+    directory = write_files(tmp_path / "bad", {**VISITED, "visits.csv": content})
+
+    with pytest.raises(LoadError) as error:
+        load_directory(engine, directory, skip_invalid=True)
+    engine.dispose()
+
+    assert problem_messages(error) == [
+        f"visits.csv line 2: latitude 'NaN' {NOT_A_NUMBER}",
+        f"visits.csv line 3: {UNCLOSED_SHUT}",
+    ]
+    assert error.value.fatal == 1
+    assert database.read_bytes() == before
+    assert sorted(path.name for path in directory.iterdir()) == [
+        "outlets.csv",
+        "reps.csv",
+        "visits.csv",
+    ]
+
+
+def test_cli_skip_invalid_reports_unclosed_quote(tmp_path: Path) -> None:
+    database = tmp_path / "sfa.sqlite"
+    content = visits_file(
+        'V1,R1,O1,2026-03-02,,,,"shut',
+        "V2,R1,O1,2026-03-02,,,,",
+    )
+    directory = write_files(tmp_path / "csv", {**VISITED, "visits.csv": content})
+
+    result = run_load("--db", f"sqlite:///{database}", "--skip-invalid", str(directory))
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.endswith(
+        "Nothing was loaded: 1 problem to fix in the files.\n"
+        f"visits.csv line 2: {UNCLOSED_SHUT}\n"
+    )
+    assert not database.exists()
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_closed_multiline_cell_keeps_lines(
+    engine: sa.Engine, tmp_path: Path, newline: str
+) -> None:
+    content = visits_file(
+        f'V1,R1,O1,2026-03-02T09:00:00,,,,"shut{newline}all day"',
+        f'V2,R1,O1,2026-03-02T10:00:00,,,,"closed,{newline}{newline}again"',
+        "V3,R1,O2,2026-03-02T11:00:00,,NaN,,",
+        newline=newline,
+    )
+
+    result = visits_problems(engine, tmp_path / "csv", content)
+
+    assert result == [f"visits.csv line 7: latitude 'NaN' {NOT_A_NUMBER}"]
+
+
+def test_closed_multiline_cell_loads(engine: sa.Engine, tmp_path: Path) -> None:
+    content = visits_file(
+        'V1,R1,O1,2026-03-02T09:00:00,,,,"shut\nall day"',
+        "V2,R1,O2,2026-03-02T10:00:00,,,,",
+    )
+
+    result = load_visits(engine, tmp_path / "csv", content)
+
+    expected = [
+        (
+            "V1",
+            "R1",
+            "O1",
+            datetime(2026, 3, 2, 9, 0),
+            None,
+            None,
+            None,
+            "shut\nall day",
+        ),
+        ("V2", "R1", "O2", datetime(2026, 3, 2, 10, 0), None, None, None, None),
+    ]
+    assert result == expected
+
+
+def test_xlsx_cell_with_open_quote_loads(engine: sa.Engine, tmp_path: Path) -> None:
+    # A sheet cell is a value, so a quote in its text opens nothing.
+    directory = write_files(tmp_path / "xlsx", VISITED)
+    write_workbook(
+        directory / "visits.xlsx",
+        {
+            "visits": [
+                VISITS_HEADER.split(","),
+                ["V1", "R1", "O1", datetime(2026, 3, 2, 9), None, None, None, '"shut'],
+                ["V2", "R1", "O2", datetime(2026, 3, 2, 10)],
+            ]
+        },
+    )
+
+    load_directory(engine, directory)
+
+    result = table_contents(engine)["visits"]
+    expected = [
+        ("V1", "R1", "O1", datetime(2026, 3, 2, 9, 0), None, None, None, '"shut'),
+        ("V2", "R1", "O2", datetime(2026, 3, 2, 10, 0), None, None, None, None),
+    ]
+    assert result == expected
