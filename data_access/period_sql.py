@@ -209,6 +209,19 @@ def _day_between(
 CALENDAR_CHUNK = 400
 
 
+# The visit columns that period_visits and kept_visits return before visit_date.
+VISIT_COLUMNS = (
+    "visit_id",
+    "rep_id",
+    "outlet_id",
+    "check_in",
+    "check_out",
+    "latitude",
+    "longitude",
+    "no_order_reason",
+)
+
+
 class PeriodSQL:
     """The common table expressions of one period, settings and visit filter.
 
@@ -400,41 +413,23 @@ class PeriodSQL:
 
     def _build_period_visits(self) -> sa.Select:
         aliases = self.visit_aliases
-        query = sa.select(
-            aliases.c.visit_id,
-            aliases.c.rep_id,
-            aliases.c.outlet_id,
-            aliases.c.check_in,
-            aliases.c.check_out,
-            aliases.c.latitude,
-            aliases.c.longitude,
-            aliases.c.no_order_reason,
-            local_day(aliases.c.check_in, self.period).label("visit_date"),
-        ).where(
-            aliases.c.visit_id == aliases.c.kept_visit_id,
-            aliases.c.check_in >= self.period.utc_start,
-            aliases.c.check_in < self.period.utc_end,
+        return self._dated_visits(
+            aliases, aliases.c.visit_id == aliases.c.kept_visit_id, "dated_visits"
         )
-        return self._on_territory_days(query, "dated_visits", "rep_id", "visit_date")
 
-    @property
-    def duplicate_visits(self) -> sa.CTE:
-        """Visits of the period set aside as duplicates of a kept visit."""
-        return self._once("duplicate_visits", self._build_duplicate_visits)
-
-    def _build_duplicate_visits(self) -> sa.Select:
-        aliases = self.visit_aliases
+    def _dated_visits(
+        self, source: sa.CTE, is_kept: sa.ColumnElement[bool], name: str
+    ) -> sa.Select:
+        """Select the kept visits of source in the period, with visit_date (local)."""
         query = sa.select(
-            aliases.c.visit_id, aliases.c.rep_id, aliases.c.kept_visit_id
+            *(source.c[column] for column in VISIT_COLUMNS),
+            local_day(source.c.check_in, self.period).label("visit_date"),
         ).where(
-            aliases.c.visit_id != aliases.c.kept_visit_id,
-            aliases.c.check_in >= self.period.utc_start,
-            aliases.c.check_in < self.period.utc_end,
+            is_kept,
+            source.c.check_in >= self.period.utc_start,
+            source.c.check_in < self.period.utc_end,
         )
-        if self._territory_ids is None:
-            return query
-        day = local_day(aliases.c.check_in, self.period)
-        return query.where(self._in_territories(aliases.c.rep_id, day))
+        return self._on_territory_days(query, name, "rep_id", "visit_date")
 
     @property
     def kept_visits(self) -> sa.CTE:
@@ -450,29 +445,14 @@ class PeriodSQL:
 
     def _build_kept_visits(self) -> sa.Select:
         flagged = self.flagged_visits
-        query = sa.select(
-            flagged.c.visit_id,
-            flagged.c.rep_id,
-            flagged.c.outlet_id,
-            flagged.c.check_in,
-            flagged.c.check_out,
-            flagged.c.latitude,
-            flagged.c.longitude,
-            flagged.c.no_order_reason,
-            local_day(flagged.c.check_in, self.period).label("visit_date"),
-        ).where(
-            flagged.c.starts_visit == 1,
-            flagged.c.check_in >= self.period.utc_start,
-            flagged.c.check_in < self.period.utc_end,
-        )
-        return self._on_territory_days(
-            query, "dated_kept_visits", "rep_id", "visit_date"
+        return self._dated_visits(
+            flagged, flagged.c.starts_visit == 1, "dated_kept_visits"
         )
 
     @property
     def duplicates(self) -> sa.CTE:
-        """The visits of duplicate_visits with rep_id, outlet_id and check_in but
-        without kept_visit_id, read from flagged_visits in one window pass."""
+        """Visits of the period set aside as duplicates of a kept visit:
+        visit_id, rep_id, outlet_id and check_in, from flagged_visits."""
         return self._once("duplicates", self._build_duplicates)
 
     def _build_duplicates(self) -> sa.Select:
