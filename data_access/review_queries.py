@@ -35,6 +35,7 @@ from data_access.period_sql import (
     territory_on,
 )
 from data_access.queries import fetch_frame
+from data_access.summaries import REP_DAY_VISIT_COUNTS, visit_end
 
 reps = schema.reps
 outlets = schema.outlets
@@ -50,15 +51,6 @@ LOOKBACK_WEEKS = 13
 HISTORY_WEEKS = 8
 # The register looks this many days back for a skipped outlet's last visit.
 LAST_VISIT_DAYS = 365
-
-
-def _visit_end(visit: sa.FromClause) -> sa.ColumnElement:
-    """Return the visit's end: check_out, or check_in when check_out is missing
-    or earlier, because a check-out before its check-in is a device fault."""
-    usable = sa.and_(
-        visit.c.check_out.is_not(None), visit.c.check_out >= visit.c.check_in
-    )
-    return sa.case((usable, visit.c.check_out), else_=visit.c.check_in)
 
 
 def _distinct_cte(query: sa.Select, name: str) -> sa.CTE:
@@ -149,7 +141,7 @@ def _rep_day_spans(sql: PeriodSQL, settings: Settings) -> sa.CTE:
             sa.func.sum(_off_site(facts, settings)).label("off_site_visits"),
             sa.func.sum(facts.c.without_fix).label("visits_without_fix"),
             sa.func.min(facts.c.check_in).label("first_check_in"),
-            sa.func.max(_visit_end(facts)).label("last_check_out"),
+            sa.func.max(visit_end(facts)).label("last_check_out"),
         )
         .group_by(facts.c.rep_id, facts.c.visit_date)
         .cte("rep_day_spans")
@@ -157,16 +149,18 @@ def _rep_day_spans(sql: PeriodSQL, settings: Settings) -> sa.CTE:
 
 
 def _rep_day_lengths(sql: PeriodSQL) -> sa.CTE:
-    """Find each rep's first check-in and last end per local working day, as
-    _rep_day_spans does, from the kept visits alone: no planned calls or
-    linked orders are needed for these two columns."""
+    """Find each rep's first check-in and last visit end per local working day.
+
+    It computes them as _rep_day_spans does, but from the kept visits alone,
+    because these two columns need no planned calls or linked orders.
+    """
     kept = sql.kept_visits
     return (
         sa.select(
             kept.c.rep_id,
             kept.c.visit_date,
             sa.func.min(kept.c.check_in).label("first_check_in"),
-            sa.func.max(_visit_end(kept)).label("last_check_out"),
+            sa.func.max(visit_end(kept)).label("last_check_out"),
         )
         .group_by(kept.c.rep_id, kept.c.visit_date)
         .cte("rep_day_lengths")
@@ -794,8 +788,8 @@ def skip_details(
 
 
 def _visited_pairs(period: Period, rep_ids: sa.Select) -> sa.CTE:
-    """(rep_id, outlet_id) of every check-in of rep_ids in the period,
-    duplicates included: one pass over the period's visits."""
+    """Select the distinct (rep_id, outlet_id) of every check-in of rep_ids in
+    the period, duplicates included, in one pass over the period's visits."""
     return _distinct_cte(
         sa.select(visits.c.rep_id, visits.c.outlet_id).where(
             visits.c.check_in >= period.utc_start,
@@ -809,7 +803,7 @@ def _visited_pairs(period: Period, rep_ids: sa.Select) -> sa.CTE:
 def _visited_in(
     rep_id: sa.ColumnElement, outlet_id: sa.ColumnElement, visited: sa.CTE
 ) -> sa.Exists:
-    """EXISTS: (rep_id, outlet_id) is a pair of _visited_pairs."""
+    """Test with EXISTS whether (rep_id, outlet_id) is a pair of _visited_pairs."""
     return sa.exists().where(
         visited.c.rep_id == rep_id, visited.c.outlet_id == outlet_id
     )
@@ -822,7 +816,7 @@ def _unvisited_outlet_plans(
     does, for the outlets on a beat of a scoped rep who made no visit to them
     in the period.
 
-    Every skipped outlet is among them, and an outlet's planned calls do not
+    Every skipped outlet is among them. An outlet's planned calls do not
     depend on the other outlets, so its counts stay the same while the
     lookback's planned calls shrink to a small share of the plan.
     """
@@ -849,12 +843,12 @@ def _unvisited_outlet_plans(
 
 
 def _rep_last_visits(pairs: sa.CTE, searched: Period) -> sa.CTE:
-    """Find the rep's last visit to the outlet of each (rep_id, outlet_id) of
-    pairs in the searched dates: its check_in and no_order_reason, both NULL
-    when there is none.
+    """Find the last visit in the searched dates of each (rep_id, outlet_id) of
+    pairs.
 
-    Each pair reads the outlet's check_in index, a visit or two a week, in
-    place of the rep's.
+    The CTE has the visit's check_in and no_order_reason, both NULL when there
+    is none. Each pair reads the outlet's check_in index (a visit or two a
+    week) in place of the rep's (hundreds a week).
     """
     last_visit = visits.alias("last_visit")
     check_in = (
@@ -891,8 +885,10 @@ def _rep_last_visits(pairs: sa.CTE, searched: Period) -> sa.CTE:
 def _outlet_last_check_in(
     outlet_id: sa.ColumnElement, searched: Period
 ) -> sa.ScalarSelect:
-    """Select the outlet's last check_in by anyone in the searched dates, as a
-    scalar subquery: one seek of the outlet's check_in index."""
+    """Select the outlet's last check_in by anyone in the searched dates.
+
+    The scalar subquery makes one seek of the outlet's check_in index.
+    """
     last_visit = visits.alias("outlet_last_visit")
     return (
         sa.select(sa.func.max(last_visit.c.check_in))
@@ -942,10 +938,10 @@ def weekly_rep_figures(
     skipped_outlets those of them the rep did not visit in it, as the reps
     report counts a one-week period.
 
-    Read from summary_rep_days and summary_rep_outlet_weeks when the
-    summaries cover the span, except under a region or territory limit over
-    a territory history, because the rep-outlet weeks carry no territory per
-    date.
+    Reads summary_rep_days and summary_rep_outlet_weeks when the summaries
+    cover the span. A region or territory limit over a territory history
+    reads the raw tables instead, because the rep-outlet weeks carry no
+    territory per date.
     """
     _check_whole_weeks(span)
     if _summaries_cover(engine, span, settings, scope):
@@ -1010,7 +1006,7 @@ def _weekly_rep_figures_from_summaries(
         engine, "weekly_planned_outlets_from_summaries", sa.select(outlet_counts)
     )
 
-    # Weeks without rows count zero, as the raw query's outer join with every week.
+    # Weeks without rows count zero, as in the raw query's outer join with every week.
     weeks = (span.end - span.start).days // 7 + 1
     frame = (
         pd.DataFrame({"week_index": range(weeks)})
@@ -1028,17 +1024,7 @@ def _weekly_rep_figures_from_summaries(
 def _weekly_visit_counts(sql: PeriodSQL, span: Period, settings: Settings) -> sa.CTE:
     spans = _rep_day_spans(sql, settings)
     week = _week_index(spans.c.visit_date, span.start)
-    counts = [
-        sa.func.sum(spans.c[name]).label(name)
-        for name in (
-            "visits",
-            "productive_visits",
-            "order_lines",
-            "off_beat_visits",
-            "off_site_visits",
-            "visits_without_fix",
-        )
-    ]
+    counts = [sa.func.sum(spans.c[name]).label(name) for name in REP_DAY_VISIT_COUNTS]
     day_length = seconds_between(spans.c.first_check_in, spans.c.last_check_out)
     return (
         sa.select(
@@ -1212,14 +1198,14 @@ def weekly_outlet_figures(
     beat whose dates overlap it, and had no visit in its neglect window up to
     the week's last day. An overdue outlet meets only the last condition.
     Columns: week_index, active_outlets, visited_outlets, neglected_outlets,
-    overdue_outlets; one row per week.
+    overdue_outlets, with one row per week.
 
     The neglect windows end on each week's last day and reach back before
     the span. When the summaries cover the weeks they reach, every figure
     comes from summary_outlet_weeks and the beats. Otherwise the visited and
     planned outlets of each week come from summary_outlet_weeks when the
-    summaries cover the span, else from the raw visits and beats, and the
-    windows read the raw visits.
+    summaries cover the span, else from the raw visits and beats. The
+    windows then read the raw visits.
     """
     _check_whole_weeks(span)
     scoped = sa.select(outlets.c.outlet_id).where(
@@ -1310,7 +1296,7 @@ def _weekly_outlet_figures_from_summaries(
 
     def week_set(bits: sa.ColumnElement, index: int) -> sa.ColumnElement[bool]:
         # PostgreSQL has no BIGINT >> BIGINT operator, and a bound Python int
-        # arrived as BIGINT, so the shift is cast to INTEGER.
+        # is sent as BIGINT, so the shift is cast to INTEGER.
         shift = sa.cast(sa.literal(index), sa.Integer)
         bit = sa.func.coalesce(bits, 0).op(">>")(shift).op("&")(1)
         return bit == 1

@@ -457,13 +457,17 @@ def _call_days(sql: PeriodSQL) -> sa.FromClause:
     )
 
 
-REP_DAY_COUNTS = (
+# The visit counts of a rep-day, and every count summary_rep_days stores.
+REP_DAY_VISIT_COUNTS = (
     "visits",
     "productive_visits",
     "order_lines",
     "off_beat_visits",
     "off_site_visits",
     "visits_without_fix",
+)
+REP_DAY_COUNTS = (
+    *REP_DAY_VISIT_COUNTS,
     "planned_calls",
     "calls_on_plan",
     "order_value",
@@ -571,8 +575,11 @@ def _territory_of(
 
 
 def _rep_outlet_week_rows(sql: PeriodSQL, settings: Settings) -> sa.Select:
-    """One row per rep and outlet planned or visited in the week, with the
-    first and last planned dates and the unproductive off-site visits."""
+    """Select one row per rep and outlet planned or visited in the week.
+
+    Each row carries the first and last planned dates and the count of
+    unproductive off-site visits.
+    """
     calls = _call_days(sql)
     facts = sql.visit_facts
     unproductive_off_site = (
@@ -618,7 +625,7 @@ OUTLET_WEEK_COUNTS = (
 
 
 def _outlet_week_rows(sql: PeriodSQL) -> sa.Select:
-    """One row per outlet visited, planned or ordered from in the week.
+    """Select one row per outlet visited, planned or ordered from in the week.
 
     visits and productive_visits count kept visits, linked_order_value sums
     the positive orders linked to them, and order_value the positive orders

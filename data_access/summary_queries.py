@@ -33,6 +33,7 @@ from data_access.period_sql import (
 from data_access.queries import fetch_frame, last_visit_check_in, with_last_visit_date
 from data_access.summaries import (
     REP_DAY_COUNTS,
+    REP_DAY_VISIT_COUNTS,
     missing_summary_columns,
     raw_row_counts,
     rep_day_rows,
@@ -64,8 +65,8 @@ class SummaryStatus:
         changed in number since they were built; the raw tables are read instead.
     built_at: the oldest build time of the period's weeks (naive UTC), or
         None when some week is missing.
-    older_layout: the summary tables lack columns of the current layout,
-        because an older version built them; the raw tables are read until
+    older_layout: True when an older version built the summary tables, so
+        they lack columns of the current layout. The raw tables are read until
         `python -m data_access.summaries` rebuilds them.
     """
 
@@ -166,7 +167,7 @@ def read_rep_activity(
         ).scalar()
         if not settled:
             return queries.rep_activity(engine, period, scope, settings)
-        # The ids are read first and bound as a list: PostgreSQL ran the
+        # The ids are read first and bound as a list, because PostgreSQL ran the
         # territory look-ups once per summary row when they were a subquery
         # (1.5 s in place of 0.15 s for a national region's week).
         found = connection.execute(_reps_in_territories_on(scope, period)).scalars()
@@ -176,8 +177,11 @@ def read_rep_activity(
 
 def _territory_changes(scope: Scope, period: Period) -> sa.Select:
     """Select the rep_territories rows of the scope's reps that start or end
-    inside the period, so that the rep's territory changes between two of
-    its dates."""
+    inside the period.
+
+    Each such row means that the rep's territory differs between two dates
+    of the period.
+    """
     near_reps = rep_ids_near_territories(scope, period)
     return sa.select(rep_territories.c.rep_id).where(
         rep_territories.c.rep_id.in_(near_reps),
@@ -194,7 +198,11 @@ def _territory_changes(scope: Scope, period: Period) -> sa.Select:
 
 def _reps_in_territories_on(scope: Scope, period: Period) -> sa.Select:
     """Select the scope's reps whose territory on the period's first date is in
-    scope; with no territory change inside the period, that is every date."""
+    scope.
+
+    Callers use it only when no territory changes inside the period, so that
+    territory is the rep's territory on every date.
+    """
     near_reps = rep_ids_near_territories(scope, period).subquery("near_reps")
     territory = territory_on(near_reps.c.rep_id, sa.literal(period.start, sa.Date))
     return sa.select(near_reps.c.rep_id).where(
@@ -267,7 +275,7 @@ def rep_activity_from_summaries(
     rep_ids: sa.Select | None = None,
 ) -> pd.DataFrame:
     """The frame of queries.rep_activity, read from summary_rep_days and
-    summary_rep_outlet_weeks; the period must be whole summarised weeks.
+    summary_rep_outlet_weeks. The period must be whole summarised weeks.
 
     rep_ids, when given, selects the reps in place of the scope's conditions.
     """
@@ -845,15 +853,6 @@ def _territory_outlet_flags(
 # that the caller has checked with summary_status, and returns the columns of
 # the raw block it replaces in data_access.review_queries.
 
-REP_DAY_VISIT_COUNTS = (
-    "visits",
-    "productive_visits",
-    "order_lines",
-    "off_beat_visits",
-    "off_site_visits",
-    "visits_without_fix",
-)
-
 
 def weekly_rep_day_counts(period: Period, rep_ids: sa.Select) -> sa.CTE:
     """Sum the rep-days of rep_ids per week of the period.
@@ -916,7 +915,7 @@ def weekly_order_sums(
 
     territory_ids, when given, keeps only the rep-days whose territory (the
     rep's territory on that date when the summaries were built) is one of
-    them. Columns: week_index, order_value, orders, return_value; weeks
+    them. Columns: week_index, order_value, orders, return_value. Weeks
     without an order row have no row.
     """
     week_index = _week_index(rep_days.c.day, period).label("week_index")
@@ -965,6 +964,18 @@ def weekly_skipped_outlets(period: Period, base: date, rep_ids: sa.Select) -> sa
     )
 
 
+def _productive_outlet_weeks(
+    period: Period, outlet_ids: sa.Select
+) -> list[sa.ColumnElement[bool]]:
+    """Return the conditions on summary_outlet_weeks for the weeks of the
+    period in which an outlet of outlet_ids had a productive visit."""
+    return [
+        outlet_weeks.c.week_start.between(period.start, period.end),
+        outlet_weeks.c.outlet_id.in_(outlet_ids),
+        outlet_weeks.c.productive_visits > 0,
+    ]
+
+
 def outlet_week_orders(period: Period, base: date, outlet_ids: sa.Select) -> sa.CTE:
     """Read the productive visits of outlet_ids and their positive linked order
     value per week of the period.
@@ -981,11 +992,7 @@ def outlet_week_orders(period: Period, base: date, outlet_ids: sa.Select) -> sa.
             outlet_weeks.c.productive_visits,
             outlet_weeks.c.linked_order_value.label("order_value"),
         )
-        .where(
-            outlet_weeks.c.week_start.between(period.start, period.end),
-            outlet_weeks.c.outlet_id.in_(outlet_ids),
-            outlet_weeks.c.productive_visits > 0,
-        )
+        .where(*_productive_outlet_weeks(period, outlet_ids))
         .cte("outlet_week_orders")
     )
 
@@ -1000,11 +1007,7 @@ def outlet_order_history(period: Period, outlet_ids: sa.Select) -> sa.CTE:
             sa.func.sum(outlet_weeks.c.productive_visits).label("productive_visits"),
             sa.func.sum(outlet_weeks.c.linked_order_value).label("order_value"),
         )
-        .where(
-            outlet_weeks.c.week_start.between(period.start, period.end),
-            outlet_weeks.c.outlet_id.in_(outlet_ids),
-            outlet_weeks.c.productive_visits > 0,
-        )
+        .where(*_productive_outlet_weeks(period, outlet_ids))
         .group_by(outlet_weeks.c.outlet_id)
         .cte("outlet_order_history")
     )
@@ -1069,19 +1072,22 @@ def outlet_week_flags(span: Period, reach: Period, outlet_ids: sa.Select) -> sa.
     """Read, per outlet of outlet_ids, its visited and planned weeks of span and
     its latest visit date up to the end of each of them.
 
-    One row per outlet with a summary row in reach, the whole weeks from the
-    first one a neglect window reaches into to the span's end. Columns:
-    outlet_id; visited_weeks and touched_weeks, integers whose bit w is set
-    when week w of span had a kept visit, or a kept visit or a planned call;
-    latest_0 to latest_{n-1}, the local date of the outlet's last visit logged
-    up to the last day of week w (duplicates included), NULL without one.
-    Spans of at most MAX_FLAG_WEEKS weeks only.
+    The CTE has one row per outlet with a summary row in reach, the whole
+    weeks from the first one a neglect window reaches into to the span's end.
+
+    Columns: outlet_id, visited_weeks, touched_weeks, then latest_0 to
+    latest_{n-1}. visited_weeks and touched_weeks are integers whose bit w
+    is set when week w of span had a kept visit (visited) or a kept visit or
+    a planned call (touched). latest_w is the local date of the outlet's last
+    visit logged up to the last day of week w (duplicates included), or NULL
+    without one. Raises ValueError for a span of more than MAX_FLAG_WEEKS weeks.
     """
     weeks = (span.end - span.start).days // 7 + 1
     if weeks > MAX_FLAG_WEEKS:
         raise ValueError(
-            f"{span.start} to {span.end} is {weeks} weeks; outlet_week_flags "
-            f"counts at most {MAX_FLAG_WEEKS}"
+            f"span {span.start} to {span.end} is {weeks} weeks, but "
+            f"outlet_week_flags accepts at most {MAX_FLAG_WEEKS}. "
+            "Pass a shorter span."
         )
     # Literal dates and bit values, because a function of the week_start or
     # last_visit_date column would run once per row for each week: 30 times
