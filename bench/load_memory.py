@@ -8,9 +8,9 @@ about 1.14 million visits and 0.75 million orders) and exports every table as
 the loader's CSV files. It then loads them into a new database with `python
 -m data_access.load --skip-invalid` in a child process. It reports the
 child's peak resident memory, the wall time, the rows per second, each
-file's check and write time from the loader's log, and the load average. The database is
-a new SQLite file, or with --postgres a new database on the server that the
-tests use (see tests/postgres_server.py). The loader must stay under
+file's check and write time from the loader's log, and the load average. The
+database is a new SQLite file, or with --postgres a new database on the server
+that the tests use (see tests/postgres_server.py). The loader must stay under
 MEMORY_LIMIT_MB. --skip-invalid is needed because the demo contains two
 visits to an outlet that is not in the outlet master yet, which the loader
 rejects.
@@ -99,8 +99,10 @@ def target_database(workdir: Path, postgres: bool) -> Iterator[str]:
 
 
 def load_in_child(directory: Path, url: str) -> tuple[float, float, str, str]:
-    """Run the loader on directory; return (peak RSS in MB, seconds, stdout,
-    stderr)."""
+    """Run the loader on directory in a child process.
+
+    Return (peak RSS in MB, seconds, stdout, stderr).
+    """
     command = [
         sys.executable,
         "-m",
@@ -135,9 +137,11 @@ def file_times(log_text: str) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--reps", type=int, default=1_500, help="demo reps (default 1500)"
+        "--reps", type=int, default=1_500, help="number of demo reps (default 1500)"
     )
-    parser.add_argument("--weeks", type=int, default=14, help="demo weeks (default 14)")
+    parser.add_argument(
+        "--weeks", type=int, default=14, help="number of demo weeks (default 14)"
+    )
     parser.add_argument(
         "--workdir",
         type=Path,

@@ -1,14 +1,15 @@
 """Write the loader's chunks through each engine's bulk path.
 
-SQLite gets one executemany of plain tuples per chunk; PostgreSQL gets COPY
-in its text format. Both run on the DBAPI connection of the caller's
+SQLite gets one executemany of plain tuples per chunk, and PostgreSQL gets
+COPY in its text format. Both run on the DBAPI connection of the caller's
 SQLAlchemy connection, so the rows commit or roll back with its transaction.
 The values are converted to what SQLAlchemy's types would send, so the rows
-stored are the same as through SQLAlchemy: on SQLite a timestamp is the text
-'2026-03-02 09:15:00.000000', a date '2026-03-02', a boolean 1 or 0.
+stored are the same as through SQLAlchemy. On SQLite, for example, a
+timestamp is the text '2026-03-02 09:15:00.000000', a date '2026-03-02' and a
+boolean 1 or 0.
 
-Rows are upserted by primary key: a row whose key is stored replaces the
-stored values of the file's columns and keeps the others.
+Rows are upserted by primary key. A row whose key is already stored replaces
+the stored values of the file's columns and keeps the others.
 """
 
 import logging
@@ -28,9 +29,10 @@ log = logging.getLogger(__name__)
 # An upsert into a large table updates its indexes at random places, and a
 # larger cache keeps those pages in memory. In a test on a shared 2-core
 # machine, 1.1 million visits went into a table with its indexes in 31 s with
-# the default cache and in 18 s with 256 MiB.
+# the default cache and in 18 s with 256 MiB. The 64 MiB set here is smaller
+# than that measured size.
 SQLITE_LOAD_CACHE_KIB = 65_536
-# COPY's text format: a backslash, a tab or a line end inside a value must
+# In COPY's text format, a backslash, a tab or a line end inside a value must
 # be escaped, and \N is NULL.
 COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 COPY_NULL = "\\N"
@@ -57,21 +59,22 @@ def sqlite_load_cache(connection: sa.Connection) -> Iterator[None]:
 
 
 class TableWriter:
-    """Upserts the chunks of one file into its table.
+    """Writer that upserts the chunks of one file into its table.
 
     empty_table is true when the table stored no row as the file's load
     began. On PostgreSQL the rows then go straight into the table in one
-    COPY from start() to finish(): a file never repeats a key, so no row can
-    conflict, and the server stores a chunk while the next one is parsed.
+    COPY from start() to finish(). No row can conflict because a file never
+    repeats a key, and the server stores a chunk while the next one is parsed.
     Otherwise each chunk is copied into a temporary table and upserted from
     there. Call abort() when the load fails between start() and finish().
 
     The indexes of an empty table, other than its primary key, are dropped by
     start() and built again by finish(). Building an index once is several
-    times faster than updating it row by row: in a test with the sqlite3
-    module alone, 1.1 million visits took 5 s in place of 31 s. Both run in the caller's transaction, so a failed
-    load keeps the indexes. On PostgreSQL, DROP INDEX locks the table until
-    the load commits, so a reader of that still empty table waits for it.
+    times faster than updating it row by row. In a test with the sqlite3
+    module alone, 1.1 million visits took 5 s in place of 31 s. Both steps run
+    in the caller's transaction, so a failed load keeps the indexes. On
+    PostgreSQL, DROP INDEX locks the table until the load commits, so a reader
+    of that still empty table waits for it.
     """
 
     def __init__(
@@ -126,7 +129,7 @@ class TableWriter:
         try:
             stack.__exit__(type(error), error, error.__traceback__)
         except Exception as cancel_error:  # noqa: BLE001
-            # The load fails with error anyway; the server's reply to the
+            # The load fails with error anyway, and the server's reply to the
             # cancel adds nothing for the user.
             log.info("cancelled the COPY into %s: %s", self.table.name, cancel_error)
 
@@ -254,7 +257,7 @@ def _sqlite_values(
 
 
 def _timestamp_texts(values: np.ndarray, separator: str, null: Any) -> list[Any]:
-    """Write datetime64[us] values as 'YYYY-MM-DD HH:MM:SS.ffffff', null for NaT."""
+    """Format datetime64[us] values as 'YYYY-MM-DD HH:MM:SS.ffffff', null for NaT."""
     texts = np.datetime_as_string(values, unit="us")
     codes = texts.view(np.uint32).reshape(len(texts), -1)
     if codes.shape[1] > 10:

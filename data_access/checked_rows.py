@@ -29,7 +29,8 @@ class _TableRows:
 class CheckedRows:
     """The accepted rows of each table file, by table, in chunks.
 
-    Use it as a context manager: leaving it deletes the temporary files.
+    Use it as a context manager. Leaving the with block deletes the temporary
+    files.
     """
 
     _tables: dict[str, _TableRows] = field(default_factory=dict)
@@ -49,7 +50,7 @@ class CheckedRows:
     ) -> None:
         """Keep the valid rows of a chunk, and how far the file was read then."""
         if table_name not in self._tables:
-            # close() closes the file, which deletes it.
+            # A TemporaryFile is deleted when close() closes it.
             file = tempfile.TemporaryFile()  # noqa: SIM115
             self._tables[table_name] = _TableRows(header, file)
         rows = self._tables[table_name]

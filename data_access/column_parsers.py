@@ -40,12 +40,12 @@ from data_access.csv_cells import (
 )
 
 # Cells made only of these characters are plain decimal numbers exactly when
-# float() accepts them: float() alone also takes "nan", "inf", "1_000" and
-# surrounding spaces, which the per-cell rule rejects.
+# float() accepts them. This check is needed because float() alone also takes
+# "nan", "inf", "1_000" and surrounding spaces, which the per-cell rule rejects.
 DECIMAL_CHARACTERS = re.compile(r"[0-9.eE+-]*")
 INTEGER_CHARACTERS = re.compile(r"[0-9+-]*")
-# Bounds that a per-cell parser checks after parse_float or parse_integer;
-# a value outside them goes to the per-cell parser for its message.
+# Bounds that a per-cell parser checks after parse_float or parse_integer.
+# A value outside them goes to the per-cell parser for its error message.
 NUMBER_BOUNDS: dict[Parser, tuple[float, float]] = {
     parse_latitude: (-90, 90),
     parse_longitude: (-180, 180),
@@ -55,7 +55,7 @@ NUMBER_BOUNDS: dict[Parser, tuple[float, float]] = {
 }
 FLOAT_PARSERS = frozenset({parse_float, parse_latitude, parse_longitude})
 INTEGER_PARSERS = frozenset({parse_integer, parse_line_count, parse_weekday})
-# Years the timestamp fast path reads; other years go to the per-cell parser,
+# Years the timestamp fast path reads. Other years go to the per-cell parser,
 # which also handles the edges of Python's date range.
 FAST_YEARS = (1900, 2200)
 SECONDS_PER_HOUR = 3_600
@@ -122,7 +122,7 @@ def parse_each_cell(parser: Parser, texts: list[str]) -> ParsedColumn:
 
 
 def parse_text_column(texts: list[str]) -> ParsedColumn:
-    """Keep the text, with None for empty cells; reject a NUL character."""
+    """Keep the text, with None for empty cells, and reject a NUL character."""
     if "\x00" in "".join(texts):
         return parse_each_cell(parse_text, texts)
     if "" not in texts:
@@ -136,7 +136,7 @@ def parse_number_column(
     characters: re.Pattern[str],
     texts: list[str],
 ) -> ParsedColumn:
-    """Parse plain decimal or whole numbers; other cells go to parser.
+    """Parse plain decimal or whole numbers, and pass other cells to parser.
 
     float() and int() read any cell made of the allowed characters the way
     the per-cell parser does, and raise for the others (such as "1.2.3").
@@ -150,7 +150,7 @@ def parse_number_column(
         numbers = list(map(number_type, present))
         array = np.array(numbers, dtype=float)
     except (ValueError, OverflowError):
-        # OverflowError: a whole number of over 308 digits.
+        # OverflowError: a whole number too large for a float (over 308 digits).
         return parse_each_cell(parser, texts)
 
     low, high = NUMBER_BOUNDS.get(parser, (-math.inf, math.inf))
@@ -160,7 +160,7 @@ def parse_number_column(
     for index, position in enumerate(positions):
         values[position] = numbers[index]
     for index in np.flatnonzero(~valid).tolist():
-        # The per-cell parser raises the message for the value out of range.
+        # The per-cell parser raises the error message for a value out of range.
         position = positions[index]
         try:
             values[position] = parser(texts[position])
@@ -243,9 +243,9 @@ class TimestampColumnParser:
             start = EPOCH + timedelta(hours=hour)
             first = self._utc_offset(start)
             last = self._utc_offset(start + timedelta(seconds=SECONDS_PER_HOUR - 1))
-            # NOTE: an hour with the same offset at its first and last second
-            # is taken to have no change inside. That fails only for a zone
-            # that changes its offset twice within one hour.
+            # NOTE: only the first and last second of the hour are compared.
+            # An offset that changes and changes back within one local hour
+            # goes unseen, and that hour's cells get the wrong offset.
             self._hour_offsets[hour] = first if first == last else None
         offset = self._hour_offsets[hour]
         return _UNREAD if offset is None else offset

@@ -309,7 +309,7 @@ def required_columns(table: sa.Table) -> list[str]:
     ]
 
 
-# The tables whose rows check_row reads; it accepts every row of the others.
+# The tables whose rows check_row checks. It accepts every row of other tables.
 ROW_CHECKED_TABLES = frozenset({"beats", "rep_territories"})
 
 

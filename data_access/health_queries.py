@@ -213,8 +213,8 @@ class HealthSQL:
         )
 
     def _visit_on_order_day(self, *, same_outlet: bool) -> sa.Exists:
-        """EXISTS: a visit by the order's rep (at its outlet, with same_outlet)
-        on the order's local date, whoever's scope the visit is in.
+        """Test with EXISTS for a visit by the order's rep (at its outlet, with
+        same_outlet) on the order's local date, whoever's scope the visit is in.
 
         The date's UTC bounds turn the test into one seek of a check_in index.
         """
@@ -292,7 +292,9 @@ class HealthSQL:
         )
 
     def _kept_visit_of_duplicates(self) -> sa.CTE:
-        """(visit_id, kept_visit_id) of each duplicate of the period.
+        """Pair each duplicate of the period with its kept visit.
+
+        Columns: visit_id, kept_visit_id.
 
         The kept visit is the last visit that starts a chain of the same rep
         and outlet at or before the duplicate. Such visits lie at least the
@@ -312,8 +314,8 @@ class HealthSQL:
         )
 
         def same_rep_and_outlet(found: sa.FromClause) -> sa.ColumnElement[bool]:
-            # IS NOT DISTINCT FROM, because a visit without outlet_id still has
-            # duplicates: the window partitions NULL outlet_ids together.
+            # IS NOT DISTINCT FROM, because the window partitions NULL outlet_ids
+            # together, so a visit without outlet_id still has duplicates.
             return sa.and_(
                 starts.c.rep_id == found.c.rep_id,
                 starts.c.outlet_id.is_not_distinct_from(found.c.outlet_id),
@@ -797,7 +799,7 @@ def set_aside_counts(
     orders_without_rep: orders of the period that count for no known rep, so
         no rep's order value contains them.
     duplicate_visits and orders_without_rep are the rows health_counts
-    finds. visits_without_fix applies the reps report's test (a usable fix
+    counts. visits_without_fix applies the reps report's test (a usable fix
     on the visit and on its outlet) to the same kept visits.
     """
     history = scope_follows_history(engine, scope)

@@ -1,4 +1,4 @@
-"""The primary keys a file has shown so far, to find a key that appears twice.
+"""The primary keys read so far from a file, used to find a key that repeats.
 
 A file of 11 million visits has 11 million keys, and a Python dict of them
 would take over a gigabyte. The index keeps 12 bytes per key instead: the
@@ -27,12 +27,13 @@ class KeyIndex:
     """
 
     def __init__(self) -> None:
-        # Each run: (hashes sorted, the first line of each) aligned.
+        # Each run is a pair of aligned arrays: the sorted hashes and the
+        # first line of each.
         self._runs: list[tuple[np.ndarray, np.ndarray]] = []
         self._bitmap: np.ndarray | None = None
 
     def add(self, keys: list[str], lines: np.ndarray) -> np.ndarray:
-        """Add the keys of rows in file order; return the earlier line of each.
+        """Add the keys of rows in file order and return each key's earlier line.
 
         The result is 0 for a key not seen before, else the line of its first
         row, which may be in the same call. Only first rows are stored.
@@ -74,8 +75,8 @@ class KeyIndex:
 
         new = ~repeats & ~seen_before
         if new.any():
-            # NOTE: a line above 4,294,967,295 would wrap in the uint32 store,
-            # which only a file of over 100 GB reaches.
+            # NOTE: a line number above 4,294,967,295 would wrap in the uint32
+            # store, so a file of over 4 billion lines reports wrong lines.
             new_lines = lines[order[new]].astype(np.uint32)
             self._runs.append((sorted_hashes[new], new_lines))
             self._mark(sorted_hashes[new])
@@ -95,8 +96,8 @@ class KeyIndex:
     def _mark(self, hashes: np.ndarray) -> None:
         if self._bitmap is None:
             self._bitmap = np.zeros(2 ** (BITMAP_BITS - 3), dtype=np.uint8)
-        # hashes are sorted, so equal byte positions are adjacent; their bits
-        # are combined first because a fancy-indexed |= keeps only one.
+        # The hashes are sorted, so equal byte positions are adjacent. Their
+        # bits are combined first because a fancy-indexed |= keeps only one.
         positions, bits = self._bits(hashes)
         masks = np.left_shift(np.uint8(1), bits)
         starts = np.flatnonzero(np.diff(positions, prepend=np.uint64(2**63)) != 0)
@@ -121,7 +122,10 @@ def _look_up(
     sorted_hashes: np.ndarray,
     first_lines: np.ndarray,
 ) -> None:
-    """Set first_lines where a sorted hash is in the run, which has each once."""
+    """Set first_lines where a sorted hash is in the run.
+
+    A run contains each hash once.
+    """
     run_hashes, run_lines = run
     starts = np.searchsorted(run_hashes, sorted_hashes)
     found = run_hashes[np.minimum(starts, run_hashes.size - 1)] == sorted_hashes

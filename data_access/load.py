@@ -321,7 +321,8 @@ def write_table_file(
 ) -> TableCounts:
     """Upsert the rows of one table file in chunks and count what changed.
 
-    The rows come from checked when it has the table's, else from the file.
+    The rows come from checked when it contains the table's rows, and from
+    the file otherwise.
     Raises LoadError when the file has a problem the first pass did not
     find, such as a file changed since it was checked, so that the caller's
     transaction rolls back.
@@ -362,7 +363,8 @@ def write_table_file(
             raise LoadError(shown, table_file.problems.total + len(changed))
         if writer is not None:
             writer.finish()
-    # A file repeats no key, so each row either added a key or replaced a row.
+    # The first pass rejects repeated keys, so each row written either added
+    # a key or replaced a stored row.
     inserted = written
     if stored_before and written:
         inserted = count_rows(connection, table) - stored_before
@@ -392,7 +394,8 @@ def _aborting(writer: Callable[[], TableWriter | None]) -> Iterator[None]:
 def _chunks_to_write(
     table_file: TableFile, checked: CheckedRows | None
 ) -> Iterator[tuple[Chunk, Callable[[], float | None]]]:
-    """Yield the chunks to write, each with a function for the share read."""
+    """Yield the chunks to write, each with a function that returns the share
+    of the file read."""
     table_name = table_file.table.name
     if checked is not None and checked.has(table_name):
         for chunk, fraction in checked.chunks(table_name):

@@ -343,8 +343,8 @@ class PeriodSQL:
 
     @property
     def flagged_visits(self) -> sa.CTE:
-        """Every visit near the period with starts_visit: 1 for a kept visit, 0
-        for a duplicate.
+        """Every visit near the period, with starts_visit 1 for a kept visit and
+        0 for a duplicate.
 
         A visit is kept when the previous visit of the same rep at the same
         outlet (by check_in, then visit_id) checked in at least the duplicate

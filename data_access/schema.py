@@ -185,8 +185,9 @@ summary_rep_days = sa.Table(
     ),
     sa.Column("order_value", sa.Float, nullable=False),
     sa.Column("return_value", sa.Float, nullable=False),
-    # Seconds from the day's first check-in to its last check-out, or check-in
-    # when a visit has no usable check-out. It is 0 on a day without visits.
+    # Seconds from the day's first check-in to its last visit end, which is the
+    # check-out, or the check-in when the check-out is missing or earlier. It is
+    # 0 on a day without visits.
     sa.Column("time_in_market_s", sa.Float, nullable=False),
     sa.Index("ix_summary_rep_days_rep_day", "rep_id", "day"),
 )
@@ -202,8 +203,8 @@ summary_rep_outlet_weeks = sa.Table(
     # The first and last planned dates of the week, NULL without a planned call.
     sa.Column("first_plan_date", sa.Date),
     sa.Column("last_plan_date", sa.Date),
-    # Kept visits farther from the outlet than off_site_m without a positive
-    # linked order, which the calls at risk price.
+    # Count of kept visits farther than off_site_m metres from the outlet and
+    # without a positive linked order. The calls at risk report prices them.
     sa.Column("unproductive_off_site_visits", sa.Integer, nullable=False),
 )
 
@@ -217,7 +218,7 @@ summary_outlet_weeks = sa.Table(
     # Positive orders dated in the week, by order date.
     sa.Column("order_value", sa.Float, nullable=False),
     # The week's kept visits with a positive linked order, and the value of
-    # those linked orders, by visit date: the order history that prices a skip.
+    # those orders, by visit date. This order history prices a skipped call.
     sa.Column("productive_visits", sa.Integer, nullable=False),
     sa.Column("linked_order_value", sa.Float, nullable=False),
     # Local date of the outlet's last visit in the week, duplicates included,

@@ -2,8 +2,8 @@
 
 A file is read in chunks of CHUNK_ROWS rows, and each chunk is parsed one
 column at a time (see column_parsers), so a file of millions of rows needs
-memory only for the current chunk and for the keys already seen, which find
-an id that appears twice. Each problem is reported with the file, the line
+memory only for the current chunk and for the keys already seen (used to find
+an id that appears twice). Each problem is reported with the file, the line
 (CSV) or row (XLSX), the column, the cell text and the reason.
 """
 
@@ -146,7 +146,7 @@ ColumnValues = list[Any] | np.ndarray
 
 @dataclass
 class Chunk:
-    """The rows of one stretch of a file: the valid rows' values, the rejections.
+    """The valid rows' values and the rejected rows of one stretch of a file.
 
     lines contains the line (or sheet row) of each valid row in file order.
     records contains their cells as read, or None once the chunk was kept
@@ -205,7 +205,7 @@ class Records:
     """Records of a file as read: the line each starts on and its cells.
 
     The cells come by row, or by column for a chunk whose records all have
-    as many cells as the header: a file without quotes is split into
+    as many cells as the header. A file without quotes is split into
     columns without a list per record.
     """
 
@@ -236,8 +236,8 @@ class Records:
 class Source(Protocol):
     """The records of one file in order, the header first, in chunks.
 
-    A file that cannot be read on yields the records before the problem,
-    then raises SourceError.
+    A file that becomes unreadable part way yields the records before the
+    problem, then raises SourceError.
     """
 
     def record_chunks(self, size: int) -> Iterator[Records]: ...
@@ -280,7 +280,7 @@ class CsvSource:
                     for cells in reader:
                         if end.reached:
                             raise _unclosed_quote(cells[-1], reader.line_num)
-                        # A quoted cell may span lines: the record starts
+                        # A quoted cell may span lines, so the record starts
                         # where the last one ended.
                         lines.append(next_line)
                         records.append(cells)
@@ -336,7 +336,7 @@ class CsvSource:
 
 
 class _InputEnd:
-    """A flag set when the csv reader asks for a line after the last one.
+    """A flag set when the csv reader requests a line after the last one.
 
     The non-strict csv reader of Python 3.11, without an escape character,
     still returns a record after that request only when a quoted cell is open
@@ -348,7 +348,7 @@ class _InputEnd:
         self.reached = False
 
     def lines(self) -> Iterator[str]:
-        """Yield no line, but set reached when the reader asks for one."""
+        """Yield no line, but set reached when the reader requests one."""
         self.reached = True
         yield from ()
 
@@ -369,7 +369,7 @@ def _unclosed_quote(cell: str, last_line: int) -> SourceError:
 
 
 def _has_quotes(binary: BinaryIO) -> bool:
-    """Return whether a file contains a double quote; read it from the start."""
+    """Return whether a file contains a double quote, reading from the start."""
     found = False
     while block := binary.read(8 * READ_BLOCK_BYTES):
         if b'"' in block:
@@ -492,8 +492,8 @@ def _decode_lines(block: bytes, lines_before: int) -> Iterator[str]:
 def _gc_paused() -> Iterator[None]:
     # A chunk read by rows contains a list per record, and Python's cyclic
     # garbage collector would scan them again and again while the chunk
-    # grows. That doubled the time to read a chunk in a test, although lists
-    # of strings cannot be part of a cycle.
+    # grows, although lists of strings cannot be part of a cycle. In one test
+    # that doubled the time to read a chunk.
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -722,7 +722,7 @@ class TableFile:
     def duplicate(
         self, key_columns: list[str], key: tuple[Any, ...], first_line: int, line: int
     ) -> Problem:
-        """Return the problem of a row whose key an earlier row has."""
+        """Return the problem for a row that repeats an earlier row's key."""
         if len(key_columns) == 1:
             column, value = key_columns[0], str(key[0])
         else:
@@ -775,10 +775,10 @@ def _fit_to_header(cells: list[str], width: int) -> list[str]:
 
 
 class ChunkParser:
-    """Parses the chunks of one table file, whose header names columns.
+    """Parser of the chunks of one table file, whose header names columns.
 
-    It keeps what spans chunks: the keys seen (to find a repeated key) and
-    the parsers' caches.
+    It keeps the state that spans chunks, which is the keys seen (to find a
+    repeated key) and the column parsers' caches.
     """
 
     def __init__(self, table_file: TableFile, columns: list[str]) -> None:
@@ -796,7 +796,8 @@ class ChunkParser:
         self.key_columns = [column.name for column in table.primary_key.columns]
         self.key_positions = [columns.index(name) for name in self.key_columns]
         self.keys = KeyIndex()
-        # A one-column text key is hashed as it is: most tables have one.
+        # Most tables have a one-column text key, which is hashed as it is.
+        # Other keys are first joined into one text per row.
         self.text_key = len(self.key_columns) == 1 and isinstance(
             table.columns[self.key_columns[0]].type, sa.Text
         )
@@ -862,7 +863,7 @@ class ChunkParser:
     def _with_header_width(
         self, records: Records, rejections: list[Rejection]
     ) -> Records:
-        """Return the records as wide as the header; reject the others.
+        """Return the records as wide as the header and reject the others.
 
         A record of empty cells is skipped whatever its width.
         """
@@ -891,7 +892,7 @@ class ChunkParser:
         empty: list[np.ndarray | None],
         line_numbers: np.ndarray,
     ) -> tuple[list[ColumnValues], dict[int, list[Problem]]]:
-        """Parse every column; return the values and {row position: problems}.
+        """Parse every column and return the values and {row position: problems}.
 
         Each row's problems come in column order, as a person reads the row.
         """
@@ -944,7 +945,7 @@ class ChunkParser:
         line_numbers: np.ndarray,
         problems: dict[int, list[Problem]],
     ) -> None:
-        """Reject each valid row whose key a valid row before it has."""
+        """Reject each valid row that repeats the key of an earlier valid row."""
         valid = np.ones(len(line_numbers), dtype=bool)
         valid[list(problems)] = False
         positions = np.flatnonzero(valid)

@@ -1,4 +1,4 @@
-"""Chunk parsers give the per-cell parsers' values and errors."""
+"""Check that chunk parsers return the per-cell parsers' values and errors."""
 
 from datetime import datetime
 from typing import Any

@@ -164,9 +164,9 @@ def test_postgres_matches_sqlite(engine, fresh_postgres_url):
     assert result_set_aside == set_aside_counts(engine, WEEK, Scope(), SETTINGS)
 
 
-# Resends of one visit, each less than 120 s after the one before: v2 and v3
+# Resends of one visit, each less than 120 s after the one before. v2 and v3
 # repeat v1 although v3 is 150 s after it. v4 is a new visit and v5 its resend.
-# v6 was kept the evening before the week and v7, its resend, falls in it.
+# v6 is kept 30 s before the week starts, and v7, its resend, falls in the week.
 RESEND_ROWS = {
     "territories": [{"territory_id": "T1"}],
     "reps": [{"rep_id": "r1", "territory_id": "T1", "manager_id": "m1"}],

@@ -10,15 +10,15 @@ Visits:
 - v3 r1 at o2, 03-24 18:00 (local 23:30 on 03-24).
 - v4 r1 at o2, 03-24 18:40 (local 00:10 on 03-25).
 - v5 r2 at o1, 03-16: the week before, outside the period.
-- v6 r2 at o3, 03-23 05:00; v7 r2 at o3, 03-22 18:35 (local 00:05 on
-  03-23, the period's first minutes).
+- v6 r2 at o3, 03-23 05:00.
+- v7 r2 at o3, 03-22 18:35 (local 00:05 on 03-23, the period's first minutes).
 
 Orders with a visit_id link to that visit, or to the visit it duplicates,
 whatever their date (a, b, c, d). One naming a visit outside the period (e)
 or no visit at all (f) links to nothing, even where its rep, outlet and date
 match a visit. Orders without visit_id link to the first visit of their rep
-at their outlet on their local date (g, h, i, n), and to nothing when the
-rep (j), the outlet (k) or the date (l) differs, or when they are dated
+at their outlet on their local date (g, h, i, n). They link to nothing when
+the rep (j), the outlet (k) or the date (l) differs, or when they are dated
 before the period (m).
 """
 
@@ -211,7 +211,7 @@ def test_rep_call_list_order_values_on_postgresql(fresh_postgres_url):
 
 
 def plan_below(plan: list[tuple], name: str) -> list[str]:
-    """Details of the plan rows below the row whose detail is `name`."""
+    """Return the details of the plan rows below the row whose detail is `name`."""
     parents = {row[0] for row in plan if row[3] == name}
     details = []
     for node, parent, _, detail in plan:

@@ -1,6 +1,6 @@
-"""The loader on dirty exports: what it accepts, rejects and stores.
+"""Check what the loader accepts, rejects and stores from dirty exports.
 
-The expected values are those of the row-by-row loader that the block loader
+The expected values are those of the row-by-row loader that the chunked loader
 replaced, except where a test notes that loader was wrong.
 """
 
@@ -40,7 +40,8 @@ def visits_file(*rows: str, newline: str = "\n") -> str:
 def load_visits(
     engine: sa.Engine, folder: Path, content: str | bytes, timezone: str = "UTC"
 ) -> list[tuple[object, ...]]:
-    """Load content as visits.csv beside the rep and outlets; return the visits."""
+    """Load content as visits.csv beside the rep and outlets, and return the
+    visits."""
     files = {**VISITED, "visits.csv": content}
     load_directory(engine, write_files(folder, files), timezone)
     return table_contents(engine)["visits"]
@@ -49,7 +50,7 @@ def load_visits(
 def visits_problems(
     engine: sa.Engine, folder: Path, content: str | bytes, timezone: str = "UTC"
 ) -> list[str]:
-    """Load content as visits.csv; return the messages of the LoadError."""
+    """Load content as visits.csv and return the messages of the LoadError."""
     with pytest.raises(LoadError) as error:
         load_visits(engine, folder, content, timezone)
     return problem_messages(error)

@@ -369,10 +369,10 @@ KOLKATA = Settings(timezone="Asia/Kolkata")
 @pytest.mark.parametrize(
     ("check_in", "expected"),
     [
-        # 00:15 in Kolkata on 2025-12-08, the lookback's first day: the 12
+        # 00:15 in Kolkata on 2025-12-08, the lookback's first day. The 12
         # Mondays after it are missed, and the count is exact.
         ("2025-12-07T18:45:00", ("r1", "o1", 12, False, date(2025, 12, 8))),
-        # 23:45 in Kolkata the day before: all 13 Mondays of the lookback.
+        # 23:45 in Kolkata the day before, so all 13 Mondays are missed.
         ("2025-12-07T18:15:00", ("r1", "o1", 13, True, date(2025, 12, 7))),
     ],
 )
@@ -435,7 +435,7 @@ def test_time_in_market_drops_resend_after_midnight(tmp_path):
     days = review_queries.rep_days(engine, KOLKATA_WEEK, Scope(), KOLKATA)
     engine.dispose()
 
-    # One working day, 03-03, from 09:00 to 23:59:50 in Kolkata: v3 is a
+    # One working day, 03-03, runs from 09:00 to 23:59:50 in Kolkata. v3 is a
     # duplicate of v2, so neither its date nor its check-out counts.
     result = records(time_in_market, ["rep_id", "working_days", "time_in_market_s"])
     assert result == [("r1", 1, 53990.0)]
@@ -445,8 +445,8 @@ def test_time_in_market_drops_resend_after_midnight(tmp_path):
 
 @pytest.mark.parametrize("query", ["rep_time_in_market", "skip_details"])
 def test_edge_cases_postgres_matches_sqlite(tmp_path, fresh_postgres_url, query):
-    # The resend after midnight, and o1's last visit on the lookback's first
-    # day, so that o1 is skipped in the week.
+    # The rows combine the resend after midnight with o1's last visit on the
+    # lookback's first day, so o1 is skipped in the week.
     rows = {
         **MIDNIGHT_RESEND_ROWS,
         "visits": [

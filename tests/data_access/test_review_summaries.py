@@ -56,7 +56,7 @@ SUMMARY_QUERY_NAMES = {
 
 
 def demo_engine(url: str, *, history: bool = True) -> sa.Engine:
-    """The demo company's last 10 weeks at url, with summaries of those weeks.
+    """Generate the demo company's last 10 weeks at url and summarise them.
 
     Without history, the rep_territories rows are deleted before the build,
     so a territory scope follows each rep's current territory.
@@ -85,8 +85,11 @@ def without_summary_weeks(path: str) -> None:
 
 @pytest.fixture(scope="module")
 def demo_files(tmp_path_factory) -> dict[str, str]:
-    """Paths of four SQLite files of the demo: with and without a territory
-    history, each with usable summaries and with its summary weeks deleted."""
+    """Write four SQLite files of the demo and return their paths.
+
+    The files are with and without a territory history, each with usable
+    summaries and with its summary weeks deleted.
+    """
     folder = tmp_path_factory.mktemp("review_summaries")
     files = {}
     for history in (True, False):
@@ -125,7 +128,7 @@ def assert_same_frames(result: pd.DataFrame, expected: pd.DataFrame) -> None:
 
 
 def logged_queries(caplog) -> list[str]:
-    """Names of the queries fetch_frame logged, as in 'query NAME: ...'."""
+    """Return the names of the queries fetch_frame logged, as in 'query NAME: ...'."""
     return [
         record.getMessage().split(":")[0].removeprefix("query ")
         for record in caplog.records
