@@ -528,8 +528,9 @@ def calls_at_risk(
         skipped, off_site = summary_queries.rep_outlet_calls_at_risk(
             period, scoped_reps.rep_ids, outlet_ids
         )
-        outlet_history = summary_queries.outlet_order_history(history, outlet_ids)
-        territory_history = _territory_order_history(outlet_history)
+        outlet_history, territory_history = _summary_order_history(
+            history, skipped, off_site
+        )
         name = "calls_at_risk_from_summaries"
     elif _summaries_cover(engine, history, settings):
         # The order history comes from the summaries, so the blocks need only
@@ -537,8 +538,9 @@ def calls_at_risk(
         sql = PeriodSQL(period, settings, outlet_ids=outlet_ids)
         skipped = _skipped_calls(sql, period, scoped_reps)
         off_site = _unproductive_off_site(sql, period, scoped_reps, settings)
-        outlet_history = summary_queries.outlet_order_history(history, outlet_ids)
-        territory_history = _territory_order_history(outlet_history)
+        outlet_history, territory_history = _summary_order_history(
+            history, skipped, off_site
+        )
         name = "calls_at_risk_with_summaries"
     else:
         sql = PeriodSQL(span, settings, outlet_ids=outlet_ids)
@@ -591,6 +593,24 @@ def calls_at_risk(
         .order_by(kinds.c.kind, kinds.c.rep_id, kinds.c.outlet_id)
     )
     return _float_history(fetch_frame(engine, name, statement))
+
+
+def _summary_order_history(
+    history: Period, skipped: sa.CTE, off_site: sa.CTE
+) -> tuple[sa.CTE, sa.CTE]:
+    """Read the order history of the outlets of skipped and off_site, and of
+    every territory, over the history weeks from the summaries.
+
+    Only those outlets' own histories price their calls. Their outlets
+    contain whole territories (_plan_territory_outlet_ids), so each
+    territory's sums come from summary_territory_weeks. Returns outlet_history and
+    territory_history as _order_history does.
+    """
+    priced_outlets = sa.union(
+        sa.select(skipped.c.outlet_id), sa.select(off_site.c.outlet_id)
+    )
+    outlet_history = summary_queries.outlet_order_history(history, priced_outlets)
+    return outlet_history, summary_queries.territory_order_history(history)
 
 
 def _skipped_calls(sql: PeriodSQL, period: Period, scoped_reps: _ScopedReps) -> sa.CTE:
@@ -1212,8 +1232,8 @@ def weekly_outlet_figures(
         outlets.c.active.is_(True), *scoped_outlet_conditions(scope)
     )
     reach = _neglect_reach(span, settings)
-    weeks_in_span = (span.end - span.start).days // 7 + 1
-    if weeks_in_span <= summary_queries.MAX_FLAG_WEEKS and _summaries_cover(
+    weeks_in_reach = (reach.end - reach.start).days // 7 + 1
+    if weeks_in_reach <= summary_queries.MAX_FLAG_WEEKS and _summaries_cover(
         engine, reach, settings
     ):
         return _weekly_outlet_figures_from_summaries(
@@ -1289,30 +1309,39 @@ def _weekly_outlet_figures_from_summaries(
     """
     in_scope = [outlets.c.active.is_(True), *scoped_outlet_conditions(scope)]
     scoped = sa.select(outlets.c.outlet_id).where(*in_scope)
-    flags = summary_queries.outlet_week_flags(span, reach, scoped)
+    windows = dict(settings.neglect_days_by_class)
+    late_days = {days % 7 for days in [settings.neglect_days, *windows.values()]}
+    flags = summary_queries.outlet_week_flags(reach, scoped, late_days - {0})
     weeks = (span.end - span.start).days // 7 + 1
+    first = (span.start - reach.start).days // 7
     on_beat = _outlet_beat_weeks(span, weeks, scoped)
-    window = _neglect_window(outlets.c.outlet_class, settings)
 
-    def week_set(bits: sa.ColumnElement, index: int) -> sa.ColumnElement[bool]:
-        # PostgreSQL has no BIGINT >> BIGINT operator, and a bound Python int
-        # is sent as BIGINT, so the shift is cast to INTEGER.
-        shift = sa.cast(sa.literal(index), sa.Integer)
-        bit = sa.func.coalesce(bits, 0).op(">>")(shift).op("&")(1)
-        return bit == 1
+    def recent(week: int) -> sa.ColumnElement[bool]:
+        # A visit in the outlet's neglect window, which its class chooses.
+        def visited_in(days: int) -> sa.ColumnElement:
+            found = summary_queries.neglect_window_visited(flags, week, days)
+            return sa.case((found, 1), else_=0)
+
+        if not windows:
+            return visited_in(settings.neglect_days) == 1
+        chosen = sa.case(
+            *(
+                (outlets.c.outlet_class == name, visited_in(days))
+                for name, days in windows.items()
+            ),
+            else_=visited_in(settings.neglect_days),
+        )
+        return chosen == 1
 
     counts = []
     for index in range(weeks):
-        last_day = span.start + timedelta(weeks=index, days=6)
-        latest = day_number(flags.c[f"latest_{index}"])
-        recent = sa.and_(
-            latest.is_not(None), latest > _day_number_of(last_day) - window
-        )
-        visited = week_set(flags.c.visited_weeks, index)
+        week = first + index
+        visited = summary_queries.week_bit_set(flags.c.visited_weeks, week)
+        is_recent = recent(week)
         neglected = sa.and_(
             on_beat.c[f"on_beat_{index}"] == 1,
-            ~week_set(flags.c.touched_weeks, index),
-            ~recent,
+            ~summary_queries.week_bit_set(flags.c.touched_weeks, week),
+            ~is_recent,
         )
         counts += [
             sa.func.sum(sa.case((visited, 1), else_=0)).label(
@@ -1321,7 +1350,7 @@ def _weekly_outlet_figures_from_summaries(
             sa.func.sum(sa.case((neglected, 1), else_=0)).label(
                 f"neglected_outlets_{index}"
             ),
-            sa.func.sum(sa.case((recent, 0), else_=1)).label(
+            sa.func.sum(sa.case((is_recent, 0), else_=1)).label(
                 f"overdue_outlets_{index}"
             ),
         ]
@@ -1479,17 +1508,21 @@ def weekly_skipped_calls(
     base = span.start - timedelta(weeks=HISTORY_WEEKS)
     reach = Period(base, span.end, span.timezone)
     scoped_reps = _ScopedReps.of(engine, scope, reach)
-    outlet_ids = _plan_territory_outlet_ids(scoped_reps.rep_ids)
     # The rep-outlet weeks carry no territory per date, so a scope that
     # follows a territory history counts from the raw tables.
     if not scoped_reps.history and _summaries_cover(engine, reach, settings):
         skipped = summary_queries.weekly_skipped_outlets(
             span, base, scoped_reps.rep_ids
         )
-        outlet_weeks = summary_queries.outlet_week_orders(reach, base, outlet_ids)
-        statement = _priced_weekly_skips(skipped, outlet_weeks)
+        # Only the skipped outlets' own weeks price their skips. The sums of
+        # their whole territories come from summary_territory_weeks.
+        skipped_outlets = sa.select(skipped.c.outlet_id)
+        outlet_weeks = summary_queries.outlet_week_orders(reach, base, skipped_outlets)
+        territory_weeks = summary_queries.territory_week_orders(reach, base)
+        statement = _priced_weekly_skips(skipped, outlet_weeks, territory_weeks)
         frame = fetch_frame(engine, "weekly_skipped_calls_from_summaries", statement)
         return _float_history(frame)
+    outlet_ids = _plan_territory_outlet_ids(scoped_reps.rep_ids)
     skipped, outlet_weeks = _raw_weekly_skips(span, scoped_reps, outlet_ids, settings)
     statement = _priced_weekly_skips(skipped, outlet_weeks)
     return _float_history(fetch_frame(engine, "weekly_skipped_calls", statement))
@@ -1565,12 +1598,33 @@ def _raw_weekly_skips(
     return skipped, outlet_weeks
 
 
-def _priced_weekly_skips(skipped: sa.CTE, outlet_weeks: sa.CTE) -> sa.Select:
+def _territory_week_orders(outlet_weeks: sa.CTE) -> sa.CTE:
+    """Sum the outlet weeks of _raw_weekly_skips per territory and week."""
+    return (
+        sa.select(
+            outlets.c.territory_id,
+            outlet_weeks.c.week_number,
+            sa.func.sum(outlet_weeks.c.productive_visits).label("productive_visits"),
+            sa.func.sum(outlet_weeks.c.order_value).label("order_value"),
+        )
+        .select_from(
+            outlet_weeks.join(outlets, outlets.c.outlet_id == outlet_weeks.c.outlet_id)
+        )
+        .group_by(outlets.c.territory_id, outlet_weeks.c.week_number)
+        .cte("territory_week_orders")
+    )
+
+
+def _priced_weekly_skips(
+    skipped: sa.CTE, outlet_weeks: sa.CTE, territory_weeks: sa.CTE | None = None
+) -> sa.Select:
     """Price each week's skipped calls of an outlet with the outlet's and its
     territory's order history of the HISTORY_WEEKS weeks before that week.
 
     skipped and outlet_weeks are the CTEs of _raw_weekly_skips or their
-    summary equivalents. Returns the statement of weekly_skipped_calls.
+    summary equivalents. territory_weeks (territory_id, week_number,
+    productive_visits, order_value) defaults to the sums of outlet_weeks per
+    territory. Returns the statement of weekly_skipped_calls.
     """
     in_history = sa.and_(
         outlet_weeks.c.week_number < skipped.c.week_number,
@@ -1592,19 +1646,8 @@ def _priced_weekly_skips(skipped: sa.CTE, outlet_weeks: sa.CTE) -> sa.Select:
         .group_by(skipped.c.week_number, skipped.c.outlet_id)
         .cte("weekly_outlet_history")
     )
-    territory_weeks = (
-        sa.select(
-            outlets.c.territory_id,
-            outlet_weeks.c.week_number,
-            sa.func.sum(outlet_weeks.c.productive_visits).label("productive_visits"),
-            sa.func.sum(outlet_weeks.c.order_value).label("order_value"),
-        )
-        .select_from(
-            outlet_weeks.join(outlets, outlets.c.outlet_id == outlet_weeks.c.outlet_id)
-        )
-        .group_by(outlets.c.territory_id, outlet_weeks.c.week_number)
-        .cte("territory_week_orders")
-    )
+    if territory_weeks is None:
+        territory_weeks = _territory_week_orders(outlet_weeks)
     skipped_territories = _distinct_cte(
         sa.select(skipped.c.week_number, outlets.c.territory_id).select_from(
             skipped.join(outlets, outlets.c.outlet_id == skipped.c.outlet_id)

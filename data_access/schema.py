@@ -233,6 +233,12 @@ summary_territory_weeks = sa.Table(
     sa.Column("territory_id", sa.Text, primary_key=True),
     sa.Column("active_outlets", sa.Integer, nullable=False),
     sa.Column("visited_outlets", sa.Integer, nullable=False),
+    # Productive visits and their positive linked order value over every
+    # outlet of the territory, active or not: the territory's order history
+    # that prices a skipped call. Territories with inactive outlets only have
+    # rows with active_outlets 0.
+    sa.Column("productive_visits", sa.Integer, nullable=False),
+    sa.Column("linked_order_value", sa.Float, nullable=False),
 )
 
 SUMMARY_TABLES: dict[str, sa.Table] = {

@@ -688,18 +688,27 @@ def _outlet_week_rows(sql: PeriodSQL) -> sa.Select:
 
 
 def _territory_week_rows(week: Period) -> sa.Select:
-    """Active outlets and those visited in the week, per territory.
+    """Active outlets and those visited in the week, and the productive visits
+    and linked order value of all its outlets, per territory.
 
     Reads the week's summary_outlet_weeks rows, so it runs after them.
     """
     outlet_weeks = schema.summary_outlet_weeks
-    visited = sa.case((outlet_weeks.c.visits > 0, 1), else_=0)
+    is_active = outlets.c.active.is_(True)
+    active = sa.case((is_active, 1), else_=0)
+    visited = sa.case((sa.and_(is_active, outlet_weeks.c.visits > 0), 1), else_=0)
     return (
         sa.select(
             sa.literal(week.start, sa.Date).label("week_start"),
             outlets.c.territory_id,
-            sa.func.count().label("active_outlets"),
-            sa.func.coalesce(sa.func.sum(visited), 0).label("visited_outlets"),
+            sa.func.sum(active).label("active_outlets"),
+            sa.func.sum(visited).label("visited_outlets"),
+            sa.func.coalesce(sa.func.sum(outlet_weeks.c.productive_visits), 0).label(
+                "productive_visits"
+            ),
+            sa.func.coalesce(sa.func.sum(outlet_weeks.c.linked_order_value), 0.0).label(
+                "linked_order_value"
+            ),
         )
         .select_from(
             outlets.outerjoin(
@@ -710,7 +719,7 @@ def _territory_week_rows(week: Period) -> sa.Select:
                 ),
             )
         )
-        .where(outlets.c.active.is_(True), outlets.c.territory_id.is_not(None))
+        .where(outlets.c.territory_id.is_not(None))
         .group_by(outlets.c.territory_id)
     )
 

@@ -10,6 +10,7 @@ functions named *_from_summaries assume the summaries cover the period.
 """
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -506,6 +507,7 @@ def weekly_territory_coverage(
             .where(
                 territory_weeks.c.week_start.between(period.start, period.end),
                 territory_weeks.c.territory_id.in_(scoped_territory_ids(scope)),
+                territory_weeks.c.active_outlets > 0,
             )
             .order_by(territory_weeks.c.week_start, territory_weeks.c.territory_id)
         )
@@ -997,6 +999,27 @@ def outlet_week_orders(period: Period, base: date, outlet_ids: sa.Select) -> sa.
     )
 
 
+def territory_week_orders(period: Period, base: date) -> sa.CTE:
+    """Read the productive visits and positive linked order value of every
+    territory per week of the period, over all of its outlets.
+
+    Columns: territory_id, week_number (weeks since base), productive_visits,
+    order_value. The sums of outlet_week_orders per territory, for a set of
+    outlets that holds whole territories.
+    """
+    week_number = _week_index(territory_weeks.c.week_start, _weeks_from(base, period))
+    return (
+        sa.select(
+            territory_weeks.c.territory_id,
+            week_number.label("week_number"),
+            territory_weeks.c.productive_visits,
+            territory_weeks.c.linked_order_value.label("order_value"),
+        )
+        .where(territory_weeks.c.week_start.between(period.start, period.end))
+        .cte("territory_week_orders")
+    )
+
+
 def outlet_order_history(period: Period, outlet_ids: sa.Select) -> sa.CTE:
     """Sum the productive visits of outlet_ids and their positive linked order
     value over the period. Columns: outlet_id, productive_visits, order_value.
@@ -1010,6 +1033,24 @@ def outlet_order_history(period: Period, outlet_ids: sa.Select) -> sa.CTE:
         .where(*_productive_outlet_weeks(period, outlet_ids))
         .group_by(outlet_weeks.c.outlet_id)
         .cte("outlet_order_history")
+    )
+
+
+def territory_order_history(period: Period) -> sa.CTE:
+    """Sum the productive visits and positive linked order value of every
+    territory's outlets over the period's weeks.
+
+    Columns: territory_id, productive_visits, order_value.
+    """
+    return (
+        sa.select(
+            territory_weeks.c.territory_id,
+            sa.func.sum(territory_weeks.c.productive_visits).label("productive_visits"),
+            sa.func.sum(territory_weeks.c.linked_order_value).label("order_value"),
+        )
+        .where(territory_weeks.c.week_start.between(period.start, period.end))
+        .group_by(territory_weeks.c.territory_id)
+        .cte("territory_order_history")
     )
 
 
@@ -1064,55 +1105,54 @@ def rep_outlet_calls_at_risk(
     return skipped, off_site
 
 
-# A span's weeks are bits of one BIGINT, and bit 63 is the sign.
+# The weeks of a reach are bits of one BIGINT, and bit 63 is the sign.
 MAX_FLAG_WEEKS = 62
 
 
-def outlet_week_flags(span: Period, reach: Period, outlet_ids: sa.Select) -> sa.CTE:
-    """Read, per outlet of outlet_ids, its visited and planned weeks of span and
-    its latest visit date up to the end of each of them.
+def outlet_week_flags(
+    reach: Period, outlet_ids: sa.Select, late_days: Iterable[int] = ()
+) -> sa.CTE:
+    """Read, per outlet of outlet_ids, the weeks of reach it was visited,
+    planned and logged in, as bits of integers.
 
-    The CTE has one row per outlet with a summary row in reach, the whole
-    weeks from the first one a neglect window reaches into to the span's end.
-
-    Columns: outlet_id, visited_weeks, touched_weeks, then latest_0 to
-    latest_{n-1}. visited_weeks and touched_weeks are integers whose bit w
-    is set when week w of span had a kept visit (visited) or a kept visit or
-    a planned call (touched). latest_w is the local date of the outlet's last
-    visit logged up to the last day of week w (duplicates included), or NULL
-    without one. Raises ValueError for a span of more than MAX_FLAG_WEEKS weeks.
+    reach is whole weeks; bit w of each column stands for week w of it.
+    The CTE has one row per outlet with a summary row in reach. Columns:
+    outlet_id; visited_weeks (a kept visit in the week); touched_weeks (a
+    kept visit or a planned call); logged_weeks (any visit logged,
+    duplicates included); and late_{r}_weeks for each r of late_days (1 to
+    6), the weeks whose last logged visit fell on one of their last r days.
+    Those bits answer whether a neglect window of 7q + r days ending on a
+    week's last day holds a visit: see neglect_window_visited. Raises
+    ValueError for a reach of more than MAX_FLAG_WEEKS weeks.
     """
-    weeks = (span.end - span.start).days // 7 + 1
+    weeks = (reach.end - reach.start).days // 7 + 1
     if weeks > MAX_FLAG_WEEKS:
         raise ValueError(
-            f"span {span.start} to {span.end} is {weeks} weeks, but "
+            f"the weeks {reach.start} to {reach.end} are {weeks}, but "
             f"outlet_week_flags accepts at most {MAX_FLAG_WEEKS}. "
             "Pass a shorter span."
         )
-    # Literal dates and bit values, because a function of the week_start or
-    # last_visit_date column would run once per row for each week: 30 times
-    # over 2.6 million rows for the national 13-week trend on SQLite.
-    starts = [span.start + timedelta(weeks=index) for index in range(weeks)]
-    week_bit = sa.case(
-        {start: 1 << index for index, start in enumerate(starts)},
-        value=outlet_weeks.c.week_start,
-        else_=0,
-    )
-    visited = outlet_weeks.c.visits > 0
-    touched = sa.or_(outlet_weeks.c.visits > 0, outlet_weeks.c.planned_calls > 0)
+    # The bit is computed from the week's day number, because a CASE over
+    # the weeks' dates costs one comparison per week on every row: 2 million
+    # rows for the national 13-week trend on SQLite.
+    week = _week_index(outlet_weeks.c.week_start, reach)
+    bit = sa.cast(sa.literal(1), sa.BigInteger).op("<<")(week)
     last_date = outlet_weeks.c.last_visit_date
-    latest = [
-        sa.func.max(
-            sa.case((last_date <= start + timedelta(days=6), last_date), else_=None)
-        ).label(f"latest_{index}")
-        for index, start in enumerate(starts)
+    day_in_week = day_number(last_date) - day_number(outlet_weeks.c.week_start)
+    visited = outlet_weeks.c.visits > 0
+    late = [
+        _bit_sum(day_in_week >= 7 - days, bit).label(f"late_{days}_weeks")
+        for days in sorted(set(late_days))
     ]
     return (
         sa.select(
             outlet_weeks.c.outlet_id,
-            _bit_sum(visited, week_bit).label("visited_weeks"),
-            _bit_sum(touched, week_bit).label("touched_weeks"),
-            *latest,
+            _bit_sum(visited, bit).label("visited_weeks"),
+            _bit_sum(sa.or_(visited, outlet_weeks.c.planned_calls > 0), bit).label(
+                "touched_weeks"
+            ),
+            _bit_sum(last_date.is_not(None), bit).label("logged_weeks"),
+            *late,
         )
         .where(
             outlet_weeks.c.week_start.between(reach.start, reach.end),
@@ -1122,6 +1162,38 @@ def outlet_week_flags(span: Period, reach: Period, outlet_ids: sa.Select) -> sa.
         .cte("outlet_week_flags")
         .prefix_with("MATERIALIZED")
     )
+
+
+def week_bit_set(bits: sa.ColumnElement, week: int) -> sa.ColumnElement[bool]:
+    """True when bit `week` of the flags column bits is set (NULL reads as 0)."""
+    return _bits_from(bits, week, 1) != 0
+
+
+def neglect_window_visited(
+    flags: sa.FromClause, week: int, window_days: int
+) -> sa.ColumnElement[bool]:
+    """True when the outlet had a visit logged in the window_days days up to
+    the last day of week `week` of the reach of flags (outlet_week_flags).
+
+    With window_days = 7q + r, the window contains the q weeks up to that
+    week whole, and the last r days of the week before them. The reach must
+    start at or before that week, and flags must carry late_{r}_weeks.
+    """
+    whole, part = divmod(window_days, 7)
+    parts = []
+    if whole:
+        parts.append(_bits_from(flags.c.logged_weeks, week - whole + 1, whole) != 0)
+    if part:
+        parts.append(week_bit_set(flags.c[f"late_{part}_weeks"], week - whole))
+    return sa.or_(*parts) if parts else sa.false()
+
+
+def _bits_from(bits: sa.ColumnElement, first: int, count: int) -> sa.ColumnElement:
+    # PostgreSQL has no BIGINT >> BIGINT operator, and a bound Python int is
+    # sent as BIGINT, so the shift is cast to INTEGER.
+    shift = sa.cast(sa.literal(first), sa.Integer)
+    mask = sa.cast(sa.literal((1 << count) - 1), sa.BigInteger)
+    return sa.func.coalesce(bits, 0).op(">>")(shift).op("&")(mask)
 
 
 def _bit_sum(condition: sa.ColumnElement, bit: sa.ColumnElement) -> sa.ColumnElement:

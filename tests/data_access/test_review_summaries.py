@@ -415,6 +415,31 @@ def test_postgres_summary_path_matches_raw(fresh_postgres_url, monkeypatch, capl
         assert_same_frames(result[key], frame)
 
 
+def test_postgres_outlet_figures_with_class_windows(
+    fresh_postgres_url, monkeypatch, caplog
+):
+    # Windows of whole weeks, of a part week only, and of both.
+    settings = Settings(
+        timezone=TIMEZONE,
+        neglect_days=10,
+        neglect_days_by_class=(("A", 5), ("B", 21), ("C", 56)),
+    )
+    postgres = demo_engine(fresh_postgres_url)
+    caplog.set_level(logging.INFO, logger="data_access.queries")
+    try:
+        result = review_queries.weekly_outlet_figures(postgres, SPAN, Scope(), settings)
+        monkeypatch.setattr(review_queries, "_summaries_cover", lambda *args: False)
+        expected = review_queries.weekly_outlet_figures(
+            postgres, SPAN, Scope(), settings
+        )
+    finally:
+        postgres.dispose()
+
+    assert "weekly_outlet_figures_from_summaries" in logged_queries(caplog)
+    assert expected["neglected_outlets"].sum() > 0
+    assert_same_frames(result, expected)
+
+
 # The demo's moved rep leaves Pune on a Monday of the summarised weeks, so a
 # week never has a territory change inside it, and two weeks around the
 # Monday do.

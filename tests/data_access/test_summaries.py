@@ -431,3 +431,49 @@ def test_weekly_outlet_figures_over_history_match_raw(copied_engine):
     expected = raw_weekly_outlet_figures(copied_engine, scope)
     assert expected["visited_outlets"].sum() > 0
     assert_same_frames(result, expected)
+
+
+def test_territory_order_sums_count_inactive_outlets(copied_engine):
+    # Every KOL outlet closed: KOL keeps its order history, which prices a
+    # skipped call, but has no active outlet to cover.
+    with copied_engine.begin() as connection:
+        connection.execute(
+            schema.outlets.update()
+            .where(schema.outlets.c.territory_id == "KOL")
+            .values(active=False)
+        )
+    summaries.build_summaries(copied_engine, THREE_WEEKS.start, LAST_DAY, SETTINGS)
+    outlet_weeks = schema.summary_outlet_weeks
+    expected_statement = (
+        sa.select(
+            schema.outlets.c.territory_id,
+            sa.func.sum(outlet_weeks.c.productive_visits).label("productive_visits"),
+            sa.func.sum(outlet_weeks.c.linked_order_value).label("order_value"),
+        )
+        .select_from(
+            outlet_weeks.join(
+                schema.outlets,
+                schema.outlets.c.outlet_id == outlet_weeks.c.outlet_id,
+            )
+        )
+        .where(outlet_weeks.c.week_start.between(THREE_WEEKS.start, LAST_DAY))
+        .group_by(schema.outlets.c.territory_id)
+        .order_by(schema.outlets.c.territory_id)
+    )
+    history = summary_queries.territory_order_history(THREE_WEEKS)
+
+    result = fetch_frame(
+        copied_engine,
+        "territory_order_history",
+        sa.select(history).order_by(history.c.territory_id),
+    )
+    coverage = summary_queries.weekly_territory_coverage(
+        copied_engine, THREE_WEEKS, Scope(), SETTINGS
+    )
+
+    expected = fetch_frame(copied_engine, "order_sums", expected_statement)
+    assert "KOL" in set(expected["territory_id"])
+    assert expected["order_value"].min() > 0
+    assert_same_frames(result, expected)
+    assert "KOL" not in set(coverage["territory_id"])
+    assert len(coverage) == 3 * 7
