@@ -26,6 +26,7 @@ from pages.shared import (
     draw_open_rep_button,
     follow_open_rep,
     load_exceptions,
+    load_in_background,
     load_previous_headline,
     load_register,
     load_rep_review,
@@ -288,6 +289,9 @@ st.caption(
     f"{markdown_text(view.scope.label)}"
 )
 draw_data_notes(view)
+# The trend's queries take longest, so they run while the exceptions and the
+# headline above them are computed.
+load_in_background(lambda: load_weekly_headlines(view, TREND_WEEKS))
 # Who needs attention comes first, so it is on the first screen.
 exceptions = load_exceptions(view, thresholds)
 draw_exceptions(view, exceptions)

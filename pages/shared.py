@@ -6,6 +6,8 @@ cache key; `database_key` names the database in the key instead.
 """
 
 import functools
+import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -16,6 +18,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import sqlalchemy as sa
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from data_access import (
     health_queries,
@@ -28,6 +31,8 @@ from data_access.filters import Period, Scope, Settings
 from metrics import comparison, health, reports, review
 from metrics.exceptions import Thresholds, rep_exceptions
 from pages.formatting import markdown_text
+
+log = logging.getLogger(__name__)
 
 VIEW_KEY = "beatboard_view"
 CACHE_SECONDS = 600
@@ -78,6 +83,31 @@ def current_view() -> View:
             "This page opens from Beatboard's menu. Reload the dashboard's start page."
         )
     return view
+
+
+def load_in_background(*loads: Callable[[], object]) -> None:
+    """Start each cached load on a thread of its own, so that its queries run
+    while the page draws what comes before it.
+
+    The page's own later call of the same loader finds the value cached, or
+    waits for the thread, because Streamlit computes a cached value once per
+    key. A load that fails is left to that later call, which raises the
+    error where the page shows it.
+    """
+    context = get_script_run_ctx()
+    for load in loads:
+        thread = threading.Thread(target=_load_quietly, args=(load,), daemon=True)
+        add_script_run_ctx(thread, context)
+        thread.start()
+
+
+def _load_quietly(load: Callable[[], object]) -> None:
+    try:
+        load()
+    except BaseException:
+        # Besides query errors, Streamlit stops a thread that waits for a
+        # cached value once the page's run ends or reruns, by raising in it.
+        log.info("a background load stopped; the page's own call shows any error")
 
 
 # The queries of one period and scope, by the name the cached reader keys on.

@@ -1,0 +1,61 @@
+"""Loads started in the background share the page's cache and its errors."""
+
+from streamlit.testing.v1 import AppTest
+
+
+def cached_twice_script():
+    import threading
+    import time
+
+    import streamlit as st
+
+    from pages.shared import load_in_background
+
+    computed_on = st.session_state.setdefault("computed_on", [])
+
+    @st.cache_data
+    def doubled(value: int) -> int:
+        computed_on.append(threading.current_thread().name)
+        time.sleep(0.3)
+        return value * 2
+
+    load_in_background(lambda: doubled(21))
+    # The page goes on with other work while the load runs.
+    deadline = time.monotonic() + 10
+    while not computed_on and time.monotonic() < deadline:
+        time.sleep(0.01)
+    st.session_state["page_thread"] = threading.current_thread().name
+    st.write(f"result {doubled(21)}")
+
+
+def failing_script():
+    import streamlit as st
+
+    from pages.shared import load_in_background
+
+    @st.cache_data
+    def broken(value: int) -> int:
+        raise ValueError(f"no rows for {value}")
+
+    load_in_background(lambda: broken(7))
+    st.write(f"result {broken(7)}")
+
+
+def test_background_load_computes_once():
+    app = AppTest.from_function(cached_twice_script, default_timeout=30)
+
+    app.run()
+
+    result = app.session_state["computed_on"]
+    assert [element.value for element in app.markdown] == ["result 42"]
+    assert len(result) == 1
+    assert result[0] != app.session_state["page_thread"]
+
+
+def test_background_failure_shows_on_page():
+    app = AppTest.from_function(failing_script, default_timeout=30)
+
+    app.run()
+
+    assert len(app.exception) == 1
+    assert app.markdown.len == 0
