@@ -892,11 +892,13 @@ def weekly_planned_outlets(period: Period, rep_ids: sa.Select) -> sa.CTE:
     Columns: week_index, planned_outlets, skipped_outlets (those the rep did
     not visit in the week). Weeks without planned outlets have no row.
     """
-    week_index = _week_index(rep_outlet_weeks.c.week_start, period)
     skipped = sa.case((rep_outlet_weeks.c.visits == 0, 1), else_=0)
-    return (
+    # Grouped by the week_start column, which the primary key orders, and
+    # numbered after: a week number computed on each of the 1.5 million rows
+    # of a national quarter, and the sort it needs, cost twice the time.
+    counts = (
         sa.select(
-            week_index.label("week_index"),
+            rep_outlet_weeks.c.week_start,
             sa.func.count().label("planned_outlets"),
             sa.func.sum(skipped).label("skipped_outlets"),
         )
@@ -905,9 +907,14 @@ def weekly_planned_outlets(period: Period, rep_ids: sa.Select) -> sa.CTE:
             rep_outlet_weeks.c.rep_id.in_(rep_ids),
             rep_outlet_weeks.c.planned_calls > 0,
         )
-        .group_by(week_index)
-        .cte("summary_weekly_skip_counts")
+        .group_by(rep_outlet_weeks.c.week_start)
+        .subquery("summary_week_skip_counts")
     )
+    return sa.select(
+        _week_index(counts.c.week_start, period).label("week_index"),
+        counts.c.planned_outlets,
+        counts.c.skipped_outlets,
+    ).cte("summary_weekly_skip_counts")
 
 
 def weekly_order_sums(
