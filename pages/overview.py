@@ -4,6 +4,7 @@ the rep's week), KPI tiles with the change against the previous period and a
 
 import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from metrics.exceptions import Thresholds
@@ -20,6 +21,8 @@ from pages.review_export import (
     format_figure,
 )
 from pages.shared import (
+    CACHE_ENTRIES,
+    CACHE_SECONDS,
     View,
     caption_set_aside,
     current_view,
@@ -170,40 +173,46 @@ def draw_thresholds_note(thresholds: Thresholds, off_site_m: float) -> None:
 
 def draw_trend(view: View, trend: pd.DataFrame) -> None:
     st.subheader(f"Last {TREND_WEEKS} weeks")
-    weeks_start = "Week starting"
     ratios = {"coverage": "Coverage"}
     if view.has("orders"):
         ratios = {"strike_rate": "Strike rate", **ratios}
     if view.has("beats"):
         ratios = {"beat_compliance": "Beat compliance", **ratios}
+    measure = ("revenue_at_risk", "Revenue at risk")
+    if not view.has("beats"):
+        measure = ("visits", "Visits")
+    shares, amounts = trend_figures(trend, tuple(ratios.items()), measure)
     left, right = st.columns(2)
+    left.plotly_chart(shares, width="stretch")
+    right.plotly_chart(amounts, width="stretch")
+
+
+# Plotly Express takes about 50 ms a figure, half of a cached rerun of the
+# page, so the figures are kept. st.plotly_chart only reads them.
+@st.cache_resource(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+def trend_figures(
+    trend: pd.DataFrame, ratios: tuple[tuple[str, str], ...], measure: tuple[str, str]
+) -> tuple[go.Figure, go.Figure]:
+    """Build the trend's two charts: the ratios (name, label) by week as
+    lines, and the measure (name, label) by week as bars."""
+    weeks_start = "Week starting"
+    labels = dict(ratios)
     long = trend.melt(
         id_vars="week_start",
-        value_vars=list(ratios),
+        value_vars=list(labels),
         var_name="KPI",
         value_name="share",
     )
-    long["KPI"] = long["KPI"].map(ratios)
-    figure = px.line(long, x="week_start", y="share", color="KPI", markers=True)
-    figure.update_yaxes(tickformat=".0%", rangemode="tozero", title=None)
-    figure.update_xaxes(title=weeks_start)
-    left.plotly_chart(figure, width="stretch")
+    long["KPI"] = long["KPI"].map(labels)
+    shares = px.line(long, x="week_start", y="share", color="KPI", markers=True)
+    shares.update_yaxes(tickformat=".0%", rangemode="tozero", title=None)
+    shares.update_xaxes(title=weeks_start)
 
-    measure, label = (
-        ("revenue_at_risk", "Revenue at risk")
-        if view.has("beats")
-        else (
-            "visits",
-            "Visits",
-        )
+    name, label = measure
+    amounts = px.bar(
+        trend, x="week_start", y=name, labels={name: label, "week_start": weeks_start}
     )
-    figure = px.bar(
-        trend,
-        x="week_start",
-        y=measure,
-        labels={measure: label, "week_start": weeks_start},
-    )
-    right.plotly_chart(figure, width="stretch")
+    return shares, amounts
 
 
 def draw_downloads(
