@@ -19,6 +19,7 @@ from pages.comparison_tables import REGION, REP, TERRITORY
 from pages.formatting import markdown_text
 from pages.shared import (
     View,
+    kept_figure,
     load_outlets_report,
     load_reps_report,
     load_skipped_outlets,
@@ -199,7 +200,7 @@ def draw_territory(view: View, territory_id: str) -> None:
         return
     st.subheader("Reps")
     labelled = reps.assign(label=charts.group_labels(reps["rep_id"], reps["rep_name"]))
-    draw_chart(charts.rep_plan_figure(labelled), "territory-reps")
+    draw_chart(kept_figure(charts.rep_plan_figure, labelled), "territory-reps")
     draw_rep_table(view, reps, "territory_reps")
     with st.expander("Outlets of the territory"):
         draw_outlets(view, "territory_outlets")

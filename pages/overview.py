@@ -21,13 +21,12 @@ from pages.review_export import (
     format_figure,
 )
 from pages.shared import (
-    CACHE_ENTRIES,
-    CACHE_SECONDS,
     View,
     caption_set_aside,
     current_view,
     draw_open_rep_button,
     follow_open_rep,
+    kept_figure,
     load_exceptions,
     load_in_background,
     load_previous_headline,
@@ -181,15 +180,12 @@ def draw_trend(view: View, trend: pd.DataFrame) -> None:
     measure = ("revenue_at_risk", "Revenue at risk")
     if not view.has("beats"):
         measure = ("visits", "Visits")
-    shares, amounts = trend_figures(trend, tuple(ratios.items()), measure)
+    shares, amounts = kept_figure(trend_figures, trend, tuple(ratios.items()), measure)
     left, right = st.columns(2)
     left.plotly_chart(shares, width="stretch")
     right.plotly_chart(amounts, width="stretch")
 
 
-# Plotly Express takes about 50 ms a figure, half of a cached rerun of the
-# page, so the figures are kept. st.plotly_chart only reads them.
-@st.cache_resource(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
 def trend_figures(
     trend: pd.DataFrame, ratios: tuple[tuple[str, str], ...], measure: tuple[str, str]
 ) -> tuple[go.Figure, go.Figure]:

@@ -110,6 +110,21 @@ def _load_quietly(load: Callable[[], object]) -> None:
         log.info("a background load stopped; the page's own call shows any error")
 
 
+def kept_figure(build: Callable[..., Any], *args: object) -> Any:
+    """Return build(*args), a chart built once for these arguments and kept.
+
+    Plotly takes 30 to 90 ms to build a figure, most of a cached rerun of a
+    page, while st.plotly_chart only reads the figure it is given. Every
+    session shares the kept figure, so callers must not change it.
+    """
+    return _kept_figure(f"{build.__module__}.{build.__qualname__}", build, *args)
+
+
+@st.cache_resource(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+def _kept_figure(name: str, _build: Callable[..., Any], *args: object) -> Any:
+    return _build(*args)
+
+
 # The queries of one period and scope, by the name the cached reader keys on.
 # Each takes (engine, period, scope, settings) and may take one more value,
 # such as a rep_id.

@@ -31,6 +31,7 @@ from pages.formatting import markdown_text
 from pages.shared import (
     View,
     current_view,
+    kept_figure,
     load_reps_report,
     load_territories,
     load_territory_groups,
@@ -144,7 +145,7 @@ def draw_comparison_charts(
 
     with tabs[0]:
         draw_chart(
-            charts.ranking_figure(ranked, kpi_name, kpi, symbol),
+            kept_figure(charts.ranking_figure, ranked, kpi_name, kpi, symbol),
             f"{compare}-by-{kpi_name}",
         )
         undefined = int(ranked[kpi_name].isna().sum())
@@ -155,7 +156,9 @@ def draw_comparison_charts(
     with tabs[1]:
         if view.has("orders"):
             code = "territory_id" if compare == "territories" else "region_id"
-            figure = charts.coverage_strike_figure(ranked, code, colour, symbol)
+            figure = kept_figure(
+                charts.coverage_strike_figure, ranked, code, colour, symbol
+            )
             draw_chart(figure, f"{compare}-coverage-strike-rate")
             st.caption(
                 "Right: more of the outlets visited. Up: more visits turn into orders. "
@@ -164,13 +167,15 @@ def draw_comparison_charts(
         else:
             st.info("This database has no orders, so there is no strike rate to plot.")
     with tabs[2]:
-        draw_chart(charts.team_load_figure(ranked), f"{compare}-team-load")
+        draw_chart(kept_figure(charts.team_load_figure, ranked), f"{compare}-team-load")
         st.caption(
             "A team with many outlets or planned calls per rep is thin: low coverage "
             "there may call for another rep rather than more effort."
         )
     with tabs[3]:
-        draw_chart(charts.status_mix_figure(ranked), f"{compare}-outlet-status")
+        draw_chart(
+            kept_figure(charts.status_mix_figure, ranked), f"{compare}-outlet-status"
+        )
     if compare == "territories":
         with tabs[4]:
             draw_weekly_coverage(view, ranked)
@@ -180,7 +185,8 @@ def draw_weekly_coverage(view: View, ranked: pd.DataFrame) -> None:
     # The ranked rows are the groups in the ranking's order.
     shares = load_weekly_coverage(view, ranked, TREND_WEEKS)
     draw_chart(
-        charts.coverage_heatmap(shares, ranked["label"]), "territory-weekly-coverage"
+        kept_figure(charts.coverage_heatmap, shares, ranked["label"]),
+        "territory-weekly-coverage",
     )
     st.caption(
         "Share of each territory's active outlets visited by anyone in each week; "
