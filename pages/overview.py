@@ -33,6 +33,7 @@ from pages.shared import (
     load_register,
     load_rep_review,
     load_review_headline,
+    load_review_in_background,
     load_weekly_headlines,
 )
 
@@ -297,6 +298,7 @@ draw_data_notes(view)
 # The trend's queries take longest, so they run while the exceptions and the
 # headline above them are computed.
 load_in_background(lambda: load_weekly_headlines(view, TREND_WEEKS))
+load_review_in_background(view)
 # Who needs attention comes first, so it is on the first screen.
 exceptions = load_exceptions(view, thresholds)
 draw_exceptions(view, exceptions)

@@ -36,6 +36,7 @@ from pages.shared import (
     load_rep_days,
     load_rep_review,
     load_reps_report,
+    load_review_in_background,
     load_territories,
     load_territories_report,
     load_territory_boundaries,
@@ -466,6 +467,7 @@ if chosen is not None and len(chosen) == 1:
     draw_rep_week(view, chosen[0])
     st.caption("Clear the Rep filter in the sidebar to see the whole team.")
 else:
+    load_review_in_background(view)
     draw_rep_table(view)
     caption_set_aside(view)
     st.subheader("Skipped-outlet register")

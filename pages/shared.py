@@ -432,6 +432,17 @@ def load_previous_headline(view: View, trend: pd.DataFrame) -> dict[str, float]:
     return load_review_headline(view.at(period.previous()))
 
 
+def load_review_in_background(view: View) -> None:
+    """Start the queries of the rep review, the skipped-outlet register and the
+    set-aside note on background threads (see load_in_background), so that
+    they run side by side with the reps report."""
+    load_in_background(
+        lambda: load_register(view),
+        lambda: read_period(view, "rep_time_in_market"),
+        lambda: read_period(view, "set_aside_counts"),
+    )
+
+
 @cached_by_view
 def load_exceptions(view: View, thresholds: Thresholds) -> pd.DataFrame:
     """Load the exceptions of the view's period, costliest first."""
