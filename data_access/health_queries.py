@@ -24,7 +24,7 @@ time zone conversion per row.
 import logging
 import math
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import sqlalchemy as sa
@@ -78,6 +78,12 @@ KIND_TABLES: dict[str, str] = {
     "rep_without_manager": "reps",
     "rep_without_territory": "reps",
 }
+
+# The kinds whose rows have a date (visits and orders), so that they can be
+# counted week by week. Outlets and reps are checked as they are now.
+DATED_KINDS: tuple[str, ...] = tuple(
+    kind for kind, table in KIND_TABLES.items() if table in ("visits", "orders")
+)
 
 # happened_at is the check_in or ordered_at (naive UTC); measure is the
 # kind's figure (see each kind); related_id is another visit the row is
@@ -178,6 +184,8 @@ class HealthSQL:
                 rep_id.label("rep_id"),
                 orders.c.visit_id,
                 order_visit.c.visit_id.label("found_visit_id"),
+                order_visit.c.rep_id.label("found_visit_rep_id"),
+                order_visit.c.check_in.label("found_visit_check_in"),
                 orders.c.ordered_at,
                 orders.c.value,
                 local_day(orders.c.ordered_at, self.period).label("order_date"),
@@ -251,6 +259,28 @@ class HealthSQL:
     def affected(self, kind: str) -> sa.Select:
         """Select the affected rows of one kind, with the AFFECTED_COLUMNS."""
         return KIND_BUILDERS[kind](self)
+
+    def affected_counts(self, kinds: tuple[str, ...]) -> sa.Select:
+        """Count the affected rows of each kind in kinds, one row per kind found.
+
+        Columns: kind, affected. The rows are those of affected(kind), but a
+        duplicate is counted without the search for its kept visit, which
+        only names related_id.
+        """
+        found = sa.union_all(*(self._counted_row(kind) for kind in kinds)).subquery(
+            "affected_rows"
+        )
+        return sa.select(found.c.kind, sa.func.count().label("affected")).group_by(
+            found.c.kind
+        )
+
+    def _counted_row(self, kind: str) -> sa.Select:
+        if kind == "duplicate_visit":
+            return sa.select(sa.literal(kind).label("kind")).select_from(
+                self.period_sql.duplicates
+            )
+        rows = self.affected(kind).subquery(f"{kind}_rows")
+        return sa.select(rows.c.kind)
 
     def _visit_row(
         self,
@@ -417,7 +447,15 @@ class HealthSQL:
         # so this cheap test, written first, spares the haversine of nearly
         # every visit. The margin absorbs floating-point rounding.
         latitude_gap = math.degrees(limit / EARTH_RADIUS_M) * (1 + 1e-6)
+        # The same bound against the lowest and highest outlet latitude needs
+        # no outlet row, so the outlet is looked up only for the few visits
+        # whose longitude could be a latitude near some outlet.
+        outlet_latitudes = sa.select(outlets.c.latitude)
+        lowest = outlet_latitudes.with_only_columns(sa.func.min(outlets.c.latitude))
+        highest = outlet_latitudes.with_only_columns(sa.func.max(outlets.c.latitude))
         condition = sa.and_(
+            lon >= lowest.scalar_subquery() - latitude_gap,
+            lon <= highest.scalar_subquery() + latitude_gap,
             sa.func.abs(lon - outlet.c.latitude) <= latitude_gap,
             usable_fix(outlet.c.latitude, outlet.c.longitude),
             usable_fix(lon, lat),
@@ -569,8 +607,19 @@ class HealthSQL:
     def orders_off_visit_day(self) -> sa.Select:
         """Orders of a rep who made no visit on the order's local date."""
         checked = self.orders
+        # Most orders name a visit by their rep on their date, which settles
+        # the test without a search of the rep's visits. linked_on_day is
+        # never NULL, so its negation stays exact.
+        linked_on_day = sa.and_(
+            checked.c.found_visit_rep_id.is_not(None),
+            checked.c.found_visit_rep_id == checked.c.rep_id,
+            checked.c.found_visit_check_in >= checked.c.day_start,
+            checked.c.found_visit_check_in < checked.c.day_end,
+        )
         visit_day = self._visit_on_order_day(same_outlet=False)
-        off_day = sa.and_(checked.c.rep_id.is_not(None), ~visit_day)
+        off_day = sa.and_(
+            checked.c.rep_id.is_not(None), sa.not_(linked_on_day), ~visit_day
+        )
         return self._order_row("order_off_visit_day", off_day)
 
     def _outlet_row(self, kind: str, where: sa.ColumnElement[bool]) -> sa.Select:
@@ -720,12 +769,7 @@ def health_counts(
     """
     history = scope_follows_history(engine, scope)
     health = HealthSQL(period, scope, settings, now or _utc_now(), history=history)
-    found = sa.union_all(*(health.affected(kind) for kind in KIND_TABLES)).subquery(
-        "affected_rows"
-    )
-    counts_statement = sa.select(
-        found.c.kind, sa.func.count().label("affected")
-    ).group_by(found.c.kind)
+    counts_statement = health.affected_counts(tuple(KIND_TABLES))
 
     counts = fetch_frame(engine, "health_counts", counts_statement)
     checked = fetch_frame(engine, "health_checked_rows", health.checked_counts())
@@ -739,6 +783,60 @@ def health_counts(
             "checked": [checked_by_table[table] for table in KIND_TABLES.values()],
         }
     )
+
+
+def weekly_health_counts(
+    engine: sa.Engine,
+    span: Period,
+    scope: Scope,
+    settings: Settings,
+    now: datetime | None = None,
+) -> pd.DataFrame:
+    """Count the affected rows of every dated kind in each week of span.
+
+    span must be whole weeks that start on settings.week_start. Each week's
+    figures are the affected column of health_counts for that week alone,
+    without the rows checked and the kinds of outlets and reps, which have
+    no date. now (naive UTC, default the current time) is the instant after
+    which a check-in lies in the future. One row per week and kind of
+    DATED_KINDS, weeks in order and then kinds in KIND_TABLES order, zero
+    included. Columns: week_start (the week's first local date), kind,
+    affected.
+
+    Each week is one statement. One statement over the whole span, grouped
+    by the week of each row, gives the same counts but was slower. On SQLite
+    3.40, with 8 weeks of a 2,000-rep company (860,000 visits), it took 17 s
+    of CPU against 13 s for the 8 weekly statements. The window functions of
+    de-duplication and travel then sort every visit of the span at once.
+    """
+    weeks = _weeks_of(span, settings.week_start)
+    history = scope_follows_history(engine, scope)
+    moment = now or _utc_now()
+    rows = []
+    for week in weeks:
+        health = HealthSQL(week, scope, settings, moment, history=history)
+        counts = fetch_frame(
+            engine, "weekly_health_counts", health.affected_counts(DATED_KINDS)
+        )
+        affected = dict(zip(counts["kind"], counts["affected"].astype("int64")))
+        rows.extend((week.start, kind, affected.get(kind, 0)) for kind in DATED_KINDS)
+    frame = pd.DataFrame(rows, columns=["week_start", "kind", "affected"])
+    frame["affected"] = frame["affected"].astype("int64")
+    return frame
+
+
+def _weeks_of(span: Period, week_start: int) -> list[Period]:
+    """Split span into its weeks; raise ValueError unless span is whole weeks
+    that start on week_start (ISO weekday)."""
+    days = (span.end - span.start).days + 1
+    if span.start.isoweekday() != week_start or days % 7 != 0:
+        raise ValueError(
+            f"period {span.start} to {span.end} is not whole weeks starting on "
+            f"ISO weekday {week_start}; start it on that weekday and end it 6 days "
+            "after a week's first day"
+        )
+    first = Period(span.start, span.start + timedelta(days=6), span.timezone)
+    return [first.shifted(index) for index in range(days // 7)]
 
 
 def affected_rows(

@@ -8,7 +8,6 @@ reshapes and words them.
 
 import math
 from dataclasses import dataclass
-from datetime import date
 
 import pandas as pd
 
@@ -204,20 +203,19 @@ def health_table(counts: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     return table[HEALTH_TABLE_COLUMNS].reset_index(drop=True)
 
 
-def weekly_trend(weekly_counts: dict[date, pd.DataFrame]) -> pd.DataFrame:
+def weekly_trend(weekly_counts: pd.DataFrame) -> pd.DataFrame:
     """Arrange affected rows per kind and week: a row per kind, a column per week.
 
-    weekly_counts maps each week's first day to its health_counts frame.
-    Columns are the weeks in order; rows follow KIND_TABLES.
+    weekly_counts is the frame of health_queries.weekly_health_counts
+    (week_start, kind, affected). Columns are the weeks' first days in order;
+    rows are the kinds it counts, in KIND_TABLES order. A kind missing from
+    a week counts 0 there.
     """
-    weeks = sorted(weekly_counts)
-    columns = {
-        week: weekly_counts[week]
-        .set_index("kind")["affected"]
-        .reindex(list(KIND_TABLES))
-        for week in weeks
-    }
-    return pd.DataFrame(columns, index=pd.Index(list(KIND_TABLES), name="kind"))
+    table = weekly_counts.pivot(index="kind", columns="week_start", values="affected")
+    kinds = [kind for kind in KIND_TABLES if kind in table.index]
+    trend = table.reindex(index=kinds, columns=sorted(table.columns)).fillna(0)
+    trend.columns.name = None
+    return trend.astype("int64")
 
 
 def describe_rows(rows: pd.DataFrame, settings: Settings) -> pd.DataFrame:

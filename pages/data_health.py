@@ -6,12 +6,18 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from data_access.filters import week_containing
 from data_access.health_queries import MAX_ROWS_LISTED
-from metrics.health import LOADER_RULES, health_table, rules, weekly_trend
+from metrics.health import LOADER_RULES, health_table, rules
 from pages.exports import to_csv_bytes
 from pages.formatting import markdown_text, percent_column
-from pages.shared import View, current_view, load_affected_rows, load_health_counts
+from pages.shared import (
+    View,
+    current_view,
+    load_affected_rows,
+    load_health_counts,
+    load_health_trend,
+    load_in_background,
+)
 
 TREND_WEEKS = 8
 ALL_PROBLEMS = "all"
@@ -20,15 +26,6 @@ CHARTED_PROBLEMS = 5
 # would only repeat today's count.
 DATED_TABLES = ("visits", "orders")
 ROW_HEIGHT_PX = 35
-
-
-def trend_by_kind(view: View) -> pd.DataFrame:
-    last_week = week_containing(
-        view.period.end, view.settings.week_start, view.settings.timezone
-    )
-    weeks = [last_week.shifted(-back) for back in range(TREND_WEEKS - 1, -1, -1)]
-    counts = {week.start: load_health_counts(view.at(week)) for week in weeks}
-    return weekly_trend(counts)
 
 
 def draw_summary(table: pd.DataFrame, trend: pd.DataFrame) -> None:
@@ -161,8 +158,9 @@ st.caption(
     f"{view.period.start:%d %b %Y} to {view.period.end:%d %b %Y} · "
     f"{markdown_text(view.scope.label)}"
 )
+load_in_background(lambda: load_health_trend(view, TREND_WEEKS))
 table = health_table(load_health_counts(view), view.settings)
-trend = trend_by_kind(view)
+trend = load_health_trend(view, TREND_WEEKS)
 draw_summary(table, trend)
 draw_trend(view, table, trend)
 draw_affected_rows(view, table)

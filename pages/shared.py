@@ -27,7 +27,7 @@ from data_access import (
     summary_queries,
     territory_history,
 )
-from data_access.filters import Period, Scope, Settings
+from data_access.filters import Period, Scope, Settings, week_containing
 from metrics import comparison, health, reports, review
 from metrics.exceptions import Thresholds, rep_exceptions
 from pages.formatting import markdown_text
@@ -136,6 +136,7 @@ PERIOD_QUERIES: dict[str, Callable[..., Any]] = {
     "skipped_outlet_list": queries.skipped_outlet_list,
     "outlet_last_visits": queries.outlet_last_visits,
     "health_counts": health_queries.health_counts,
+    "weekly_health_counts": health_queries.weekly_health_counts,
     "affected_rows": health_queries.affected_rows,
     "set_aside_counts": health_queries.set_aside_counts,
     "rep_call_list": review_queries.rep_call_list,
@@ -317,6 +318,33 @@ def _has_rep_territories(_engine: sa.Engine, database_key: str) -> bool:
 def load_health_counts(view: View) -> pd.DataFrame:
     """Load the affected and checked rows of every data health kind."""
     return read_period(view, "health_counts")
+
+
+def load_health_trend(view: View, weeks: int) -> pd.DataFrame:
+    """Load the affected rows of each dated data health kind in each of the last
+    `weeks` weeks, which end with the week containing the view's last day.
+
+    Rows are kinds, columns the weeks' first days (metrics.health.weekly_trend).
+    When the view's period is the last week, its counts come from
+    load_health_counts, which the page loads anyway. The earlier weeks are
+    queried before it, so that a background load of this trend runs them
+    while the page's own call computes load_health_counts.
+    """
+    settings = view.settings
+    last_week = week_containing(view.period.end, settings.week_start, settings.timezone)
+    first = last_week.shifted(1 - weeks)
+    if view.period != last_week:
+        span = Period(first.start, last_week.end, last_week.timezone)
+        return health.weekly_trend(read_period(view.at(span), "weekly_health_counts"))
+
+    counts = []
+    if weeks > 1:
+        span = Period(first.start, last_week.start - timedelta(days=1), first.timezone)
+        counts.append(read_period(view.at(span), "weekly_health_counts"))
+    last = load_health_counts(view)
+    last = last.loc[last["kind"].isin(health_queries.DATED_KINDS), ["kind", "affected"]]
+    counts.append(last.assign(week_start=last_week.start))
+    return health.weekly_trend(pd.concat(counts, ignore_index=True))
 
 
 def load_affected_rows(view: View, kinds: tuple[str, ...]) -> pd.DataFrame:

@@ -60,20 +60,32 @@ def test_health_table_shares():
 
 
 def test_weekly_trend_has_a_column_per_week():
-    checked = {"visits": 10, "orders": 5, "outlets": 3, "reps": 2}
-    weeks = {
-        date(2026, 3, 9): counts_frame({"duplicate_visit": 1}, checked),
-        date(2026, 3, 2): counts_frame(
-            {"duplicate_visit": 4, "gps_at_zero": 2}, checked
-        ),
-    }
+    weeks = pd.DataFrame(
+        [
+            (date(2026, 3, 9), "duplicate_visit", 1),
+            (date(2026, 3, 9), "gps_at_zero", 0),
+            (date(2026, 3, 2), "duplicate_visit", 4),
+            (date(2026, 3, 2), "gps_at_zero", 2),
+            # Kinds come in KIND_TABLES order whatever the frame's order.
+            (date(2026, 3, 2), "check_out_before_check_in", 5),
+        ],
+        columns=["week_start", "kind", "affected"],
+    )
 
     trend = weekly_trend(weeks)
 
     assert list(trend.columns) == [date(2026, 3, 2), date(2026, 3, 9)]
     assert list(trend.loc["duplicate_visit"]) == [4, 1]
     assert list(trend.loc["gps_at_zero"]) == [2, 0]
-    assert list(trend.index) == list(KIND_TABLES)
+    # A kind missing from a week counts 0 there.
+    assert list(trend.loc["check_out_before_check_in"]) == [5, 0]
+    assert list(trend.index) == [
+        "duplicate_visit",
+        "check_out_before_check_in",
+        "gps_at_zero",
+    ]
+    assert trend.index.name == "kind"
+    assert str(trend.dtypes.unique()[0]) == "int64"
 
 
 def affected(rows: list[tuple]) -> pd.DataFrame:

@@ -1,0 +1,69 @@
+"""The Data health page's 8-week trend, through AppTest, on three weeks of
+dirty data near week boundaries (tests.data_access.test_weekly_health_counts)."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.data_access.test_weekly_health_counts import ROWS
+from tests.database import sqlite_database
+
+DASHBOARD = str(Path(__file__).resolve().parents[2] / "dashboard.py")
+
+# The trend's weeks start 2026-01-26 and end with the week of 2026-03-16; the
+# data fills the last three. "Now" is the real time, long after the data, so
+# no check-in is in the future.
+EXPECTED_TRENDS = {
+    "Duplicate visits": [0, 0, 0, 0, 0, 0, 1, 0],
+    "Check-out before check-in": [0, 0, 0, 0, 0, 1, 0, 0],
+    "Check-in in the future": [0, 0, 0, 0, 0, 0, 0, 0],
+    "Faster than a vehicle": [0, 0, 0, 0, 0, 0, 1, 0],
+    "Orders without a visit": [0, 0, 0, 0, 0, 0, 2, 1],
+    "Orders outside any visit day": [0, 0, 0, 0, 0, 0, 2, 0],
+}
+
+
+@pytest.fixture(scope="module")
+def trend_url(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("health_trend_page")
+    sqlite_database(folder, ROWS).dispose()
+    return f"sqlite:///{folder / 'sfa.sqlite'}"
+
+
+def health_summary(monkeypatch, url: str, query: dict[str, str]):
+    monkeypatch.setenv("BEATBOARD_DATABASE_URL", url)
+    monkeypatch.setenv("BEATBOARD_TIMEZONE", "Asia/Kolkata")
+    app = AppTest.from_file(DASHBOARD, default_timeout=60)
+    for key, value in query.items():
+        app.query_params[key] = value
+    app.run()
+    app.switch_page("pages/data_health.py").run()
+    assert not app.exception
+    return app.dataframe[0].value.set_index("problem")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"week": "2026-03-16"},
+        {"period": "range", "from": "2026-03-10", "to": "2026-03-20"},
+    ],
+    ids=["last-week", "date-range"],
+)
+def test_trend_counts_each_week(monkeypatch, trend_url, query):
+    summary = health_summary(monkeypatch, trend_url, query)
+
+    result = {
+        problem: list(summary.loc[problem, "trend"]) for problem in EXPECTED_TRENDS
+    }
+
+    assert result == EXPECTED_TRENDS
+
+
+def test_trend_leaves_outlets_and_reps_blank(monkeypatch, trend_url):
+    summary = health_summary(monkeypatch, trend_url, {"week": "2026-03-16"})
+
+    result = summary.loc[["Outlets without coordinates", "Reps without a manager"]]
+
+    assert result["trend"].isna().all()
