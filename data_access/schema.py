@@ -206,6 +206,16 @@ summary_rep_outlet_weeks = sa.Table(
     # Count of kept visits farther than off_site_m metres from the outlet and
     # without a positive linked order. The calls at risk report prices them.
     sa.Column("unproductive_off_site_visits", sa.Integer, nullable=False),
+    # A rep's rows of a period in one index range, with the columns that the
+    # planned and skipped outlet counts read, so those counts read no table row.
+    sa.Index(
+        "ix_summary_rep_outlet_weeks_rep_week",
+        "rep_id",
+        "week_start",
+        "outlet_id",
+        "planned_calls",
+        "visits",
+    ),
 )
 
 summary_outlet_weeks = sa.Table(

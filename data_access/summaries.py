@@ -54,14 +54,15 @@ def build_summaries(
 ) -> list[date]:
     """Rebuild the summary tables for every week that contains a date of [first, last].
 
-    Creates the summary tables when they are missing. Each week is written
-    in its own transaction, so a stopped build leaves whole weeks. Returns
-    the first dates of the weeks built.
+    Creates the summary tables and their indexes when they are missing. Each
+    week is written in its own transaction, so a stopped build leaves whole
+    weeks. Returns the first dates of the weeks built.
     """
     if last < first:
         raise ValueError(f"the range ends on {last} before it starts on {first}")
     _drop_older_layout(engine)
     schema.metadata.create_all(engine, tables=list(schema.SUMMARY_TABLES.values()))
+    _create_missing_indexes(engine)
     with_history = _has_rep_territories(engine)
 
     built = []
@@ -76,6 +77,28 @@ def build_summaries(
         )
         built.append(week.start)
     return built
+
+
+def _create_missing_indexes(engine: sa.Engine) -> None:
+    """Create the summary indexes that existing summary tables lack.
+
+    create_all creates a table's indexes only with the table, so tables built
+    by a version without an index would never get it. An index changes no
+    row, so the tables keep their weeks.
+    """
+    for table in schema.SUMMARY_TABLES.values():
+        for index in table.indexes:
+            with engine.begin() as connection:
+                if sa.inspect(connection).has_index(table.name, index.name):
+                    continue
+                started = time.perf_counter()
+                index.create(connection)
+            log.info(
+                "summaries: created index %s on the existing %s in %.0f ms",
+                index.name,
+                table.name,
+                (time.perf_counter() - started) * 1000,
+            )
 
 
 def missing_summary_columns(connection: sa.Connection) -> dict[str, list[str]]:

