@@ -309,9 +309,14 @@ def skipped_outlet_list(
 
 
 def outlet_activity(
-    engine: sa.Engine, period: Period, scope: Scope, settings: Settings
+    engine: sa.Engine,
+    period: Period,
+    scope: Scope,
+    settings: Settings,
+    outlet_conditions: tuple[sa.ColumnElement[bool], ...] = (),
 ) -> pd.DataFrame:
-    """Describe each active outlet in scope for the period.
+    """Describe each active outlet in scope for the period, of those that meet
+    outlet_conditions (conditions on the outlets table) when given.
 
     Columns: outlet_id, outlet_name, territory_id, channel, outlet_class,
     latitude, longitude, visits (by anyone, after de-duplication),
@@ -321,7 +326,8 @@ def outlet_activity(
     last date, None when there is none), order_value (orders with value > 0
     dated in the period).
     """
-    outlet_ids = scoped_outlet_ids(scope)
+    in_scope = [*scoped_outlet_conditions(scope), *outlet_conditions]
+    outlet_ids = sa.select(outlets.c.outlet_id).where(*in_scope)
     sql = PeriodSQL(period, settings, outlet_ids=outlet_ids)
     kept = sql.period_visits
     planned = sql.planned_calls
@@ -373,7 +379,7 @@ def outlet_activity(
             .outerjoin(on_beat, on_beat.c.outlet_id == outlets.c.outlet_id)
             .outerjoin(order_values, order_values.c.outlet_id == outlets.c.outlet_id)
         )
-        .where(outlets.c.active.is_(True), *scoped_outlet_conditions(scope))
+        .where(outlets.c.active.is_(True), *in_scope)
         .order_by(outlets.c.outlet_id)
     )
     frame = fetch_frame(engine, "outlet_activity", statement)

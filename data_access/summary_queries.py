@@ -18,7 +18,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from data_access import queries, schema
-from data_access.dialect import day_number
+from data_access.dialect import day_number, unindexed
 from data_access.filters import Period, Scope, Settings
 from data_access.period_sql import (
     PeriodSQL,
@@ -212,12 +212,32 @@ def _reps_in_territories_on(scope: Scope, period: Period) -> sa.Select:
 
 
 def read_outlet_activity(
-    engine: sa.Engine, period: Period, scope: Scope, settings: Settings
+    engine: sa.Engine,
+    period: Period,
+    scope: Scope,
+    settings: Settings,
+    outlet_conditions: tuple[sa.ColumnElement[bool], ...] = (),
 ) -> pd.DataFrame:
     """queries.outlet_activity, from the summary tables when they cover the period."""
     if summary_status(engine, period, settings).usable:
-        return outlet_activity_from_summaries(engine, period, scope, settings)
-    return queries.outlet_activity(engine, period, scope, settings)
+        return outlet_activity_from_summaries(
+            engine, period, scope, settings, outlet_conditions
+        )
+    return queries.outlet_activity(engine, period, scope, settings, outlet_conditions)
+
+
+def read_unassigned_outlet_activity(
+    engine: sa.Engine, period: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    """read_outlet_activity for the active outlets in scope that belong to no
+    territory of the scope: no territory_id, or one the territories table
+    lacks. They are the outlets of a territories report's Unassigned row.
+    """
+    unassigned = sa.or_(
+        outlets.c.territory_id.is_(None),
+        outlets.c.territory_id.not_in(scoped_territory_ids(scope)),
+    )
+    return read_outlet_activity(engine, period, scope, settings, (unassigned,))
 
 
 # Reads
@@ -399,13 +419,22 @@ def rep_activity_from_summaries(
 
 
 def outlet_activity_from_summaries(
-    engine: sa.Engine, period: Period, scope: Scope, settings: Settings
+    engine: sa.Engine,
+    period: Period,
+    scope: Scope,
+    settings: Settings,
+    outlet_conditions: tuple[sa.ColumnElement[bool], ...] = (),
 ) -> pd.DataFrame:
     """The frame of queries.outlet_activity, read from summary_outlet_weeks; the
     period must be whole summarised weeks.
 
-    The weekly sums cover every outlet; the outer query keeps the scoped ones.
+    The weekly sums cover every outlet, unless outlet_conditions narrow them;
+    the outer query keeps the scoped ones.
     """
+    in_period = [outlet_weeks.c.week_start.between(period.start, period.end)]
+    if outlet_conditions:
+        chosen = sa.select(outlets.c.outlet_id).where(*outlet_conditions)
+        in_period.append(outlet_weeks.c.outlet_id.in_(chosen))
     sums = (
         sa.select(
             outlet_weeks.c.outlet_id,
@@ -413,7 +442,7 @@ def outlet_activity_from_summaries(
             sa.func.sum(outlet_weeks.c.planned_calls).label("planned_calls"),
             sa.func.sum(outlet_weeks.c.order_value).label("order_value"),
         )
-        .where(outlet_weeks.c.week_start.between(period.start, period.end))
+        .where(*in_period)
         .group_by(outlet_weeks.c.outlet_id)
         .cte("summary_outlet_sums")
     )
@@ -440,7 +469,11 @@ def outlet_activity_from_summaries(
                 on_beat, on_beat.c.outlet_id == outlets.c.outlet_id
             )
         )
-        .where(outlets.c.active.is_(True), *scoped_outlet_conditions(scope))
+        .where(
+            outlets.c.active.is_(True),
+            *scoped_outlet_conditions(scope),
+            *outlet_conditions,
+        )
         .order_by(outlets.c.outlet_id)
     )
     frame = fetch_frame(engine, "outlet_activity_from_summaries", statement)
@@ -977,7 +1010,8 @@ def weekly_planned_outlets(period: Period, rep_ids: sa.Select) -> sa.CTE:
         )
         .where(
             rep_outlet_weeks.c.week_start.between(period.start, period.end),
-            rep_outlet_weeks.c.rep_id.in_(rep_ids),
+            # Off the rep-week index, whose order would need a sort by week.
+            unindexed(rep_outlet_weeks.c.rep_id).in_(rep_ids),
             rep_outlet_weeks.c.planned_calls > 0,
         )
         .group_by(rep_outlet_weeks.c.week_start)

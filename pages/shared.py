@@ -25,7 +25,6 @@ from data_access import (
     queries,
     review_queries,
     summary_queries,
-    territory_history,
 )
 from data_access.filters import Period, Scope, Settings, week_containing
 from metrics import comparison, health, reports, review
@@ -131,6 +130,8 @@ def _kept_figure(name: str, _build: Callable[..., Any], *args: object) -> Any:
 PERIOD_QUERIES: dict[str, Callable[..., Any]] = {
     "rep_activity": summary_queries.read_rep_activity,
     "outlet_activity": summary_queries.read_outlet_activity,
+    "unassigned_outlet_activity": summary_queries.read_unassigned_outlet_activity,
+    "territories_report": reports.territories_report,
     "territory_rep_activity": summary_queries.read_territory_rep_activity,
     "territory_week_visited_outlets": summary_queries.read_territory_week_visited_outlets,
     "skipped_outlet_list": queries.skipped_outlet_list,
@@ -246,20 +247,13 @@ def load_territories(view: View) -> pd.DataFrame:
     return _territory_list(view.engine, view.database_key, view.scope)
 
 
-@cached_by_view
 def load_territories_report(view: View) -> pd.DataFrame:
     """Load the territories report of the view's period and scope.
 
     With a rep_territories history, reps who moved count for the territory
     they belonged to on each date, as in metrics.reports.territories_report.
     """
-    if _has_rep_territories(view.engine, view.database_key):
-        activity = read_period(view, "territory_rep_activity")
-    else:
-        activity = read_period(view, "rep_activity")
-    return reports.build_territories_report(
-        load_territories(view), activity, load_outlets_report(view)
-    )
+    return read_period(view, "territories_report")
 
 
 def load_skipped_outlets(view: View) -> pd.DataFrame:
@@ -285,8 +279,13 @@ def load_territory_groups(view: View) -> pd.DataFrame:
     See metrics.comparison.territory_groups: the rows add up to the totals
     of the reps and outlets reports of the view.
     """
+    # Only the outlets of no territory in scope make the Unassigned row, so
+    # the national outlets report, 150,000 rows, is not needed here.
+    unassigned = reports.build_outlets_report(
+        read_period(view, "unassigned_outlet_activity"), view.period, view.settings
+    )
     return comparison.territory_groups(
-        load_territories_report(view), load_reps_report(view), load_outlets_report(view)
+        load_territories_report(view), load_reps_report(view), unassigned
     )
 
 
@@ -302,14 +301,6 @@ def load_weekly_coverage(view: View, groups: pd.DataFrame, weeks: int) -> pd.Dat
     span = Period(starts[0], starts[-1] + timedelta(days=6), view.period.timezone)
     visited = read_period(view.at(span), "territory_week_visited_outlets")
     return comparison.weekly_coverage(visited, groups, starts)
-
-
-# Reps who moved territory
-
-
-@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def _has_rep_territories(_engine: sa.Engine, database_key: str) -> bool:
-    return territory_history.has_rep_territories(_engine)
 
 
 # Data health
