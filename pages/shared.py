@@ -316,25 +316,29 @@ def load_health_trend(view: View, weeks: int) -> pd.DataFrame:
     `weeks` weeks, which end with the week containing the view's last day.
 
     Rows are kinds, columns the weeks' first days (metrics.health.weekly_trend).
-    When the view's period is the last week, its counts come from
-    load_health_counts, which the page loads anyway. The earlier weeks are
-    queried before it, so that a background load of this trend runs them
-    while the page's own call computes load_health_counts.
+    Each week is a cached query of its own, so the weeks run side by side on
+    background threads, and the next week's view reuses the weeks it shares
+    with this one. When the view's period is the last week, its counts come
+    from load_health_counts, which the page loads anyway.
     """
     settings = view.settings
     last_week = week_containing(view.period.end, settings.week_start, settings.timezone)
-    first = last_week.shifted(1 - weeks)
-    if view.period != last_week:
-        span = Period(first.start, last_week.end, last_week.timezone)
-        return health.weekly_trend(read_period(view.at(span), "weekly_health_counts"))
-
-    counts = []
-    if weeks > 1:
-        span = Period(first.start, last_week.start - timedelta(days=1), first.timezone)
-        counts.append(read_period(view.at(span), "weekly_health_counts"))
-    last = load_health_counts(view)
-    last = last.loc[last["kind"].isin(health_queries.DATED_KINDS), ["kind", "affected"]]
-    counts.append(last.assign(week_start=last_week.start))
+    earlier = [last_week.shifted(-back) for back in range(weeks - 1, 0, -1)]
+    load_in_background(
+        *(
+            functools.partial(read_period, view.at(week), "weekly_health_counts")
+            for week in earlier
+        )
+    )
+    counts = [read_period(view.at(week), "weekly_health_counts") for week in earlier]
+    if view.period == last_week:
+        last = load_health_counts(view)
+        dated = last["kind"].isin(health_queries.DATED_KINDS)
+        counts.append(
+            last.loc[dated, ["kind", "affected"]].assign(week_start=last_week.start)
+        )
+    else:
+        counts.append(read_period(view.at(last_week), "weekly_health_counts"))
     return health.weekly_trend(pd.concat(counts, ignore_index=True))
 
 
