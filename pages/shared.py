@@ -311,6 +311,7 @@ def load_health_counts(view: View) -> pd.DataFrame:
     return read_period(view, "health_counts")
 
 
+@cached_by_view
 def load_health_trend(view: View, weeks: int) -> pd.DataFrame:
     """Load the affected rows of each dated data health kind in each of the last
     `weeks` weeks, which end with the week containing the view's last day.
@@ -342,6 +343,7 @@ def load_health_trend(view: View, weeks: int) -> pd.DataFrame:
     return health.weekly_trend(pd.concat(counts, ignore_index=True))
 
 
+@cached_by_view
 def load_affected_rows(view: View, kinds: tuple[str, ...]) -> pd.DataFrame:
     """Load the affected rows of the given data health kinds, in words."""
     rows = read_period(view, "affected_rows", kinds)
