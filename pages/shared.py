@@ -236,6 +236,7 @@ def load_reps_report(view: View) -> pd.DataFrame:
     return reports.build_reps_report(activity)
 
 
+@cached_by_view
 def load_outlets_report(view: View) -> pd.DataFrame:
     """Load the outlets report with map columns (channel, class, coordinates)."""
     activity = read_period(view, "outlet_activity")
