@@ -34,6 +34,7 @@ from pages.shared import (
     load_rep_review,
     load_review_headline,
     load_review_in_background,
+    load_territory_groups,
     load_weekly_headlines,
 )
 
@@ -297,7 +298,10 @@ st.caption(
 draw_data_notes(view)
 # The trend's queries take longest, so they run while the exceptions and the
 # headline above them are computed.
-load_in_background(lambda: load_weekly_headlines(view, TREND_WEEKS))
+load_in_background(
+    lambda: load_weekly_headlines(view, TREND_WEEKS),
+    lambda: load_territory_groups(view),
+)
 load_review_in_background(view)
 # Who needs attention comes first, so it is on the first screen.
 exceptions = load_exceptions(view, thresholds)

@@ -459,13 +459,15 @@ def load_previous_headline(view: View, trend: pd.DataFrame) -> dict[str, float]:
 
 
 def load_review_in_background(view: View) -> None:
-    """Start the queries of the rep review, the skipped-outlet register and the
-    set-aside note on background threads (see load_in_background), so that
-    they run side by side with the reps report."""
+    """Start the queries of the rep review, the skipped-outlet register, the
+    set-aside note and the previous period's reps report on background
+    threads (see load_in_background), so that they run side by side with the
+    reps report."""
     load_in_background(
         lambda: load_register(view),
         lambda: read_period(view, "rep_time_in_market"),
         lambda: read_period(view, "set_aside_counts"),
+        lambda: load_reps_report(view.at(view.period.previous())),
     )
 
 
@@ -535,7 +537,7 @@ def _freshness(
     latest = queries.latest_check_in(_engine)
     status = summary_queries.summary_status(_engine, period, settings)
     read_at = datetime.now(UTC).replace(tzinfo=None)
-    return latest, read_at, status.message(period)
+    return latest, read_at, status.message(period, settings)
 
 
 def draw_freshness(view: View) -> None:
