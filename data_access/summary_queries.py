@@ -1279,14 +1279,14 @@ def outlet_week_flags(
 
 
 def week_bit_set(bits: sa.ColumnElement, week: int) -> sa.ColumnElement[bool]:
-    """True when bit `week` of the flags column bits is set (NULL reads as 0)."""
+    """Test whether bit `week` of the flags column bits is set (NULL reads as 0)."""
     return _bits_from(bits, week, 1) != 0
 
 
 def neglect_window_visited(
     flags: sa.FromClause, week: int, window_days: int
 ) -> sa.ColumnElement[bool]:
-    """True when the outlet had a visit logged in the window_days days up to
+    """Test whether the outlet had a visit logged in the window_days days up to
     the last day of week `week` of the reach of flags (outlet_week_flags).
 
     With window_days = 7q + r, the window contains the q weeks up to that

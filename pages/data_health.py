@@ -85,7 +85,7 @@ def draw_trend(view: View, table: pd.DataFrame, trend: pd.DataFrame) -> None:
 
 
 def trend_figure(charted_rows: pd.DataFrame) -> go.Figure:
-    """Draw one line per problem (row) over the weeks (columns)."""
+    """Build a line chart with one line per problem (row) over the weeks (columns)."""
     long = charted_rows.reset_index(names="problem")
     long = long.melt(id_vars="problem", var_name="week", value_name="rows")
     figure = px.line(long, x="week", y="rows", color="problem", markers=True)
