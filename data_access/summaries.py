@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from data_access import schema
-from data_access.dialect import distance_m, seconds_between
+from data_access.dialect import distance_m, refresh_statistics, seconds_between
 from data_access.engine import DatabaseURLError, create_engine, parse_database_url
 from data_access.filters import Period, Settings, check_timezone, week_containing
 from data_access.period_sql import PeriodSQL, local_day, usable_fix
@@ -76,6 +76,8 @@ def build_summaries(
             (time.perf_counter() - started) * 1000,
         )
         built.append(week.start)
+    with engine.begin() as connection:
+        refresh_statistics(connection, schema.SUMMARY_TABLES.values())
     return built
 
 
