@@ -36,6 +36,7 @@ import sqlalchemy as sa
 from data_access.bulk_write import TableWriter, count_rows, sqlite_load_cache
 from data_access.checked_rows import CheckedRows
 from data_access.csv_cells import time_zone
+from data_access.dialect import refresh_statistics
 from data_access.engine import DatabaseURLError, create_engine, parse_database_url
 from data_access.load_references import ReferenceCheck
 from data_access.progress import ProgressBar
@@ -467,6 +468,8 @@ def load_directory(
         sum(count.inserted + count.updated for count in counts.values()),
         directory,
     )
+    with engine.begin() as connection:
+        refresh_statistics(connection, [TABLES[name] for name in table_files])
     refresh_after_load(engine, moments.first, moments.last, set(table_files))
     return LoadResult(
         counts=counts,
