@@ -245,6 +245,22 @@ def test_status_stale_after_new_visit(copied_engine):
     )
 
 
+def test_status_message_names_settings():
+    status = summary_queries.SummaryStatus(usable=False, older_layout=True)
+    settings = Settings(timezone=TIMEZONE, week_start=7, off_site_m=500.0)
+
+    result = status.message(
+        Period(date(2026, 3, 22), date(2026, 3, 28), TIMEZONE), settings
+    )
+
+    assert result == (
+        "The summary tables were built by an older version of Beatboard, so this "
+        "page reads the raw visits and orders, which is slower; run `python -m "
+        "data_access.summaries --db URL --from 2026-03-22 --to 2026-03-28 "
+        "--timezone Asia/Kolkata --week-start 7 --off-site-m 500` to rebuild them."
+    )
+
+
 def test_read_rep_activity_uses_raw_when_stale(copied_engine):
     with copied_engine.begin() as connection:
         connection.execute(

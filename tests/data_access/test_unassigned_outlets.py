@@ -76,3 +76,23 @@ def test_groups_from_unassigned_outlets_match(engines, name):
     assert result["is_unassigned"].sum() == 1
     assert result.loc[result["is_unassigned"], "active_outlets"].item() == 2
     pd.testing.assert_frame_equal(result, expected)
+
+
+@pytest.mark.parametrize("name", ["raw", "summarised"])
+def test_weekly_coverage_counts_unassigned_outlets(engines, name):
+    engine = engines[name]
+    territories = reports.territories_report(engine, WEEK, Scope(), SETTINGS)
+    groups = comparison.territory_groups(
+        territories,
+        reports.reps_report(engine, WEEK, Scope(), SETTINGS),
+        reports.outlets_report(engine, WEEK, Scope(), SETTINGS),
+    )
+    visited = summary_queries.read_territory_week_visited_outlets(
+        engine, WEEK, Scope(), SETTINGS
+    )
+
+    result = comparison.weekly_coverage(visited, groups, [WEEK.start])
+
+    # Of the two unassigned outlets, o11 has a visit this week and o12 none.
+    unassigned = result.loc[groups["is_unassigned"].to_numpy(), WEEK.start]
+    assert unassigned.tolist() == [0.5]
