@@ -224,6 +224,19 @@ def _team_rows(
     }
 
 
+# An outlet of no territory, so of no team: only the administrator sees it.
+UNASSIGNED_OUTLET = {
+    "outlet_id": "out-nobody",
+    "name": "Nobody Depot",
+    "territory_id": None,
+    "latitude": 15.0,
+    "longitude": 75.0,
+    "channel": "Grocery",
+    "outlet_class": "B",
+}
+UNASSIGNED_MARKERS = {"out-nobody", "Nobody Depot"}
+
+
 def _outlets(team: dict, territory_id: str, origin: tuple[float, float]) -> list[dict]:
     latitude, longitude = origin
     rows = []
@@ -331,6 +344,7 @@ def company_rows() -> dict[str, list[dict]]:
             _outlets(TEAM_A, "ter-a", north_a)
             + _outlets(TEAM_B, "ter-b", north_b)
             + _outlets(TEAM_S, "ter-s", south)
+            + [UNASSIGNED_OUTLET]
         ),
         "users": [
             {"user_id": ADMIN, "name": "Ada Admin", "role": "admin"},
@@ -394,11 +408,16 @@ def markers(*teams: dict) -> set[str]:
 # that lead B's rep-b2 visits, but not rep-b2.
 FOREIGN = {
     LEAD_A: markers(TEAM_B, TEAM_S)
+    | UNASSIGNED_MARKERS
     | {"ter-b", "Birch Vale", "ter-s", "Cedar Coast", "reg-s", "Southland"},
-    HEAD_N: markers(TEAM_S) | {"ter-s", "Cedar Coast", "reg-s", "Southland"},
+    HEAD_N: markers(TEAM_S)
+    | UNASSIGNED_MARKERS
+    | {"ter-s", "Cedar Coast", "reg-s", "Southland"},
     HEAD_S: markers(TEAM_A, TEAM_B)
+    | UNASSIGNED_MARKERS
     | {"ter-a", "Alder Vale", "ter-b", "Birch Vale", "reg-n", "Northland"},
     LEAD_S: markers(TEAM_A, TEAM_B)
+    | UNASSIGNED_MARKERS
     | {"ter-a", "Alder Vale", "ter-b", "Birch Vale", "reg-n", "Northland"},
 }
 
