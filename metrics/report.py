@@ -129,8 +129,11 @@ def format_cell(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        # Six decimals hide binary noise such as 0.30000000000000004.
-        text = f"{value:.6f}".rstrip("0").rstrip(".")
+        # Six decimals hide binary noise such as 0.30000000000000004. A value
+        # that ends on a half at the seventh decimal, such as 116645.43 / 32,
+        # would round either way with the noise of each engine's sum, so it
+        # is rounded to nine decimals first.
+        text = f"{round(value, 9):.6f}".rstrip("0").rstrip(".")
         return "0" if text in ("-0", "") else text
     if isinstance(value, date):
         return value.isoformat()

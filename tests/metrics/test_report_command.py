@@ -1,8 +1,10 @@
 """The report command against a week computed by hand (see small_company)."""
 
+import math
+
 import pytest
 
-from metrics.report import main
+from metrics.report import format_cell, main
 from tests.database import fill_database, sqlite_database
 from tests.metrics.small_company import ROWS
 
@@ -225,3 +227,14 @@ def test_period_longer_than_sqlite_compound_limit(capsys, database_url):
         captured.out.splitlines()[1]
         == "r1,Asha,T1,7,3,0.428571,34,2,0.058824,7,1,5,180,3,60,3.333333,-20,1"
     )
+
+
+def test_half_at_seventh_decimal_rounds_one_way():
+    # 116645.43 / 32 = 3645.1696875, and a sum in another order may land
+    # one binary step above it.
+    exact = 116645.43 / 32
+    noisy = math.nextafter(exact, math.inf)
+
+    result = [format_cell(exact), format_cell(noisy)]
+
+    assert result == ["3645.169687", "3645.169687"]
