@@ -199,8 +199,15 @@ def rep_time_in_market(
 
     Columns: rep_id, working_days (local dates with at least one visit),
     time_in_market_s (the sum over those days of last check-out minus first
-    check-in). Reps without visits have no row.
+    check-in). Reps without visits have no row. Read from summary_rep_days
+    when the summaries cover the period and the scope does not follow a
+    territory history.
     """
+    if _summaries_cover(engine, period, settings, scope):
+        statement = summary_queries.rep_time_in_market(period, scoped_rep_ids(scope))
+        frame = fetch_frame(engine, "rep_time_in_market_from_summaries", statement)
+        frame["time_in_market_s"] = frame["time_in_market_s"].astype(float)
+        return frame
     sql = _scoped_period_sql(engine, period, scope, settings)
     spans = _rep_day_lengths(sql)
     day_length = seconds_between(spans.c.first_check_in, spans.c.last_check_out)

@@ -1067,6 +1067,29 @@ def weekly_rep_day_counts(period: Period, rep_ids: sa.Select) -> sa.CTE:
     )
 
 
+def rep_time_in_market(period: Period, rep_ids: sa.Select) -> sa.Select:
+    """Total the working days and time in market of each rep of rep_ids over
+    the period's days, as review_queries.rep_time_in_market does.
+
+    Columns: rep_id, working_days, time_in_market_s; reps without a visit
+    have no row.
+    """
+    return (
+        sa.select(
+            rep_days.c.rep_id,
+            sa.func.count().label("working_days"),
+            sa.func.sum(rep_days.c.time_in_market_s).label("time_in_market_s"),
+        )
+        .where(
+            rep_days.c.day.between(period.start, period.end),
+            rep_days.c.rep_id.in_(rep_ids),
+            rep_days.c.visits > 0,
+        )
+        .group_by(rep_days.c.rep_id)
+        .order_by(rep_days.c.rep_id)
+    )
+
+
 def weekly_planned_outlets(period: Period, rep_ids: sa.Select) -> sa.CTE:
     """Count per week the outlets planned for each rep of rep_ids, summed over reps.
 

@@ -34,6 +34,7 @@ QUERIES = {
     "weekly_outlet_figures": SPAN,
     "weekly_skipped_calls": SPAN,
     "calls_at_risk": WEEK,
+    "rep_time_in_market": WEEK,
 }
 # The query each function logs when it reads the summaries, by whether the
 # scope follows a territory history.
@@ -52,6 +53,7 @@ SUMMARY_QUERY_NAMES = {
         "weekly_skipped_calls",
     ),
     "calls_at_risk": ("calls_at_risk_from_summaries", "calls_at_risk_with_summaries"),
+    "rep_time_in_market": ("rep_time_in_market_from_summaries", "rep_time_in_market"),
 }
 
 
