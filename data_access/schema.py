@@ -234,6 +234,19 @@ summary_outlet_weeks = sa.Table(
     # Local date of the outlet's last visit in the week, duplicates included,
     # as the neglect window reads it. It is NULL when no visit was logged.
     sa.Column("last_visit_date", sa.Date),
+    # An outlet's weeks in one index range, with the columns that the trend's
+    # week flags and the order history of skipped calls read, so those
+    # queries seek each outlet's weeks and read no table row.
+    sa.Index(
+        "ix_summary_outlet_weeks_outlet_week",
+        "outlet_id",
+        "week_start",
+        "visits",
+        "planned_calls",
+        "last_visit_date",
+        "productive_visits",
+        "linked_order_value",
+    ),
 )
 
 summary_territory_weeks = sa.Table(

@@ -307,6 +307,11 @@ def drop_new_columns(engine: sa.Engine) -> None:
         ],
     }
     with engine.begin() as connection:
+        # That layout had no index over the outlet weeks, which names columns
+        # dropped here.
+        connection.exec_driver_sql(
+            "DROP INDEX IF EXISTS ix_summary_outlet_weeks_outlet_week"
+        )
         for table, columns in dropped.items():
             for column in columns:
                 connection.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
