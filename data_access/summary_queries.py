@@ -254,6 +254,15 @@ def read_outlet_activity(
     return queries.outlet_activity(engine, period, scope, settings, outlet_conditions)
 
 
+def _has_no_territory_in(scope: Scope) -> sa.ColumnElement[bool]:
+    """The condition on outlets that their territory_id is missing or not a
+    territory of the scope: the outlets of a territories report's Unassigned row."""
+    return sa.or_(
+        outlets.c.territory_id.is_(None),
+        outlets.c.territory_id.not_in(scoped_territory_ids(scope)),
+    )
+
+
 def read_unassigned_outlet_activity(
     engine: sa.Engine, period: Period, scope: Scope, settings: Settings
 ) -> pd.DataFrame:
@@ -261,10 +270,7 @@ def read_unassigned_outlet_activity(
     territory of the scope: no territory_id, or one the territories table
     lacks. They are the outlets of a territories report's Unassigned row.
     """
-    unassigned = sa.or_(
-        outlets.c.territory_id.is_(None),
-        outlets.c.territory_id.not_in(scoped_territory_ids(scope)),
-    )
+    unassigned = _has_no_territory_in(scope)
     return read_outlet_activity(engine, period, scope, settings, (unassigned,))
 
 
@@ -330,7 +336,8 @@ def _outlet_counts_per_rep(period: Period, rep_ids: sa.Select) -> sa.CTE:
         .correlate(reps)
         .subquery("summary_rep_outlets")
     )
-    # Typed BIGINT, because SQLAlchemy sends a Python int to PostgreSQL as INTEGER.
+    # Typed BIGINT, because in count() * base SQLAlchemy would bind the int
+    # with count()'s INTEGER type, which PostgreSQL rejects as out of range.
     base = sa.literal(OUTLET_COUNT_BASE, sa.BigInteger)
     skipped = sa.func.sum(sa.case((pairs.c.visits == 0, 1), else_=0))
     packed = (
@@ -777,10 +784,7 @@ def _unassigned_week_visited_outlets(
     Columns: territory_id (the outlets' own, possibly missing), week_start,
     visited_outlets; weeks without a visit have no row.
     """
-    unassigned = sa.or_(
-        outlets.c.territory_id.is_(None),
-        outlets.c.territory_id.not_in(scoped_territory_ids(scope)),
-    )
+    unassigned = _has_no_territory_in(scope)
     in_scope = [outlets.c.active.is_(True), *scoped_outlet_conditions(scope)]
     columns = ["territory_id", "week_start", "visited_outlets"]
     # Most companies have no such outlet, and the weeks' rows of every outlet
@@ -1217,7 +1221,7 @@ def territory_week_orders(period: Period, base: date) -> sa.CTE:
 
     Columns: territory_id, week_number (weeks since base), productive_visits,
     order_value. The sums of outlet_week_orders per territory, for a set of
-    outlets that holds whole territories.
+    outlets that contains whole territories.
     """
     week_number = _week_index(territory_weeks.c.week_start, _weeks_from(base, period))
     return (
@@ -1333,8 +1337,8 @@ def outlet_week_flags(
     kept visit or a planned call); logged_weeks (any visit logged,
     duplicates included); and late_{r}_weeks for each r of late_days (1 to
     6), the weeks whose last logged visit fell on one of their last r days.
-    Those bits answer whether a neglect window of 7q + r days ending on a
-    week's last day holds a visit: see neglect_window_visited. Raises
+    Those bits tell whether a neglect window of 7q + r days ending on a
+    week's last day contains a visit (see neglect_window_visited). Raises
     ValueError for a reach of more than MAX_FLAG_WEEKS weeks.
     """
     weeks = (reach.end - reach.start).days // 7 + 1
@@ -1401,8 +1405,8 @@ def neglect_window_visited(
 
 
 def _bits_from(bits: sa.ColumnElement, first: int, count: int) -> sa.ColumnElement:
-    # PostgreSQL has no BIGINT >> BIGINT operator, and a bound Python int is
-    # sent as BIGINT, so the shift is cast to INTEGER.
+    # PostgreSQL shifts a BIGINT by an INTEGER and has no BIGINT >> BIGINT
+    # operator, so the shift is cast to INTEGER.
     shift = sa.cast(sa.literal(first), sa.Integer)
     mask = sa.cast(sa.literal((1 << count) - 1), sa.BigInteger)
     return sa.func.coalesce(bits, 0).op(">>")(shift).op("&")(mask)

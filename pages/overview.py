@@ -296,8 +296,8 @@ st.caption(
     f"{markdown_text(view.scope.label)}"
 )
 draw_data_notes(view)
-# The trend's queries take longest, so they run while the exceptions and the
-# headline above them are computed.
+# The trend's queries take longest, so they and the headline's territory
+# groups run while the exceptions above them are computed.
 load_in_background(
     lambda: load_weekly_headlines(view, TREND_WEEKS),
     lambda: load_territory_groups(view),

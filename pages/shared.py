@@ -112,8 +112,8 @@ def _load_quietly(load: Callable[[], object]) -> None:
 def kept_figure(build: Callable[..., Any], *args: object) -> Any:
     """Return build(*args), a chart built once for these arguments and kept.
 
-    Plotly takes 30 to 90 ms to build a figure, most of a cached rerun of a
-    page, while st.plotly_chart only reads the figure it is given. Every
+    Plotly Express took 30 to 90 ms a figure on the demo pages, about half of
+    a cached rerun, while st.plotly_chart only reads the figure it is given. Every
     session shares the kept figure, so callers must not change it.
     """
     return _kept_figure(f"{build.__module__}.{build.__qualname__}", build, *args)

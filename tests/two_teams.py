@@ -224,7 +224,8 @@ def _team_rows(
     }
 
 
-# An outlet of no territory, so of no team: only the administrator sees it.
+# An outlet of no territory, so of no team: only the administrator's scope
+# includes it.
 UNASSIGNED_OUTLET = {
     "outlet_id": "out-nobody",
     "name": "Nobody Depot",
