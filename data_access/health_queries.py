@@ -79,8 +79,8 @@ KIND_TABLES: dict[str, str] = {
     "rep_without_territory": "reps",
 }
 
-# The kinds whose rows have a date (visits and orders), so that they can be
-# counted week by week. Outlets and reps are checked as they are now.
+# Kinds whose rows are dated visits or orders, so they can be counted week by
+# week. Outlet and rep kinds are checked against the current rows only.
 DATED_KINDS: tuple[str, ...] = tuple(
     kind for kind, table in KIND_TABLES.items() if table in ("visits", "orders")
 )
@@ -261,11 +261,12 @@ class HealthSQL:
         return KIND_BUILDERS[kind](self)
 
     def affected_counts(self, kinds: tuple[str, ...]) -> sa.Select:
-        """Count the affected rows of each kind in kinds, one row per kind found.
+        """Count the affected rows of each kind in kinds.
 
-        Columns: kind, affected. The rows are those of affected(kind), but a
-        duplicate is counted without the search for its kept visit, which
-        only names related_id.
+        Returns one row per kind with at least one affected row, with columns
+        kind and affected. The counted rows are those of affected(kind),
+        except that a duplicate is counted without the look-up of its kept
+        visit, which only fills related_id.
         """
         found = sa.union_all(*(self._counted_row(kind) for kind in kinds)).subquery(
             "affected_rows"
@@ -447,9 +448,9 @@ class HealthSQL:
         # so this cheap test, written first, spares the haversine of nearly
         # every visit. The margin absorbs floating-point rounding.
         latitude_gap = math.degrees(limit / EARTH_RADIUS_M) * (1 + 1e-6)
-        # The same bound against the lowest and highest outlet latitude needs
-        # no outlet row, so the outlet is looked up only for the few visits
-        # whose longitude could be a latitude near some outlet.
+        # The same bound against the minimum and maximum outlet latitude needs
+        # no outlet row. It lets the database skip the outlet join for visits
+        # whose longitude cannot be a latitude near any outlet.
         outlet_latitudes = sa.select(outlets.c.latitude)
         lowest = outlet_latitudes.with_only_columns(sa.func.min(outlets.c.latitude))
         highest = outlet_latitudes.with_only_columns(sa.func.max(outlets.c.latitude))
@@ -607,9 +608,10 @@ class HealthSQL:
     def orders_off_visit_day(self) -> sa.Select:
         """Orders of a rep who made no visit on the order's local date."""
         checked = self.orders
-        # Most orders name a visit by their rep on their date, which settles
-        # the test without a search of the rep's visits. linked_on_day is
-        # never NULL, so its negation stays exact.
+        # An order linked to a visit by its own rep on the order's date, the
+        # common case, passes without a search of the rep's visits.
+        # linked_on_day is never NULL when rep_id is set, so neither is its
+        # negation.
         linked_on_day = sa.and_(
             checked.c.found_visit_rep_id.is_not(None),
             checked.c.found_visit_rep_id == checked.c.rep_id,
@@ -795,19 +797,21 @@ def weekly_health_counts(
     """Count the affected rows of every dated kind in each week of span.
 
     span must be whole weeks that start on settings.week_start. Each week's
-    figures are the affected column of health_counts for that week alone,
-    without the rows checked and the kinds of outlets and reps, which have
-    no date. now (naive UTC, default the current time) is the instant after
-    which a check-in lies in the future. One row per week and kind of
-    DATED_KINDS, weeks in order and then kinds in KIND_TABLES order, zero
-    included. Columns: week_start (the week's first local date), kind,
-    affected.
+    figures equal the affected column of health_counts for that week alone.
+    The checked column and the outlet and rep kinds are left out because
+    those rows have no date. now (naive UTC, default the current time) is
+    the instant after which a check-in lies in the future. One row per week
+    and kind of DATED_KINDS, weeks in order and then kinds in KIND_TABLES
+    order, zero included. Columns: week_start (the week's first local date),
+    kind, affected.
 
     Each week is one statement. One statement over the whole span, grouped
-    by the week of each row, gives the same counts but was slower. On SQLite
-    3.40, with 8 weeks of a 2,000-rep company (860,000 visits), it took 17 s
-    of CPU against 13 s for the 8 weekly statements. The window functions of
-    de-duplication and travel then sort every visit of the span at once.
+    by the week of each row, gives the same counts but was slower, because
+    the window functions of de-duplication and travel then sort every visit
+    of the span at once. In a single measurement on SQLite 3.40, with 8
+    weeks of a 2,000-rep demo company (860,000 visits), it took 17 s of CPU
+    against 13 s for the 8 weekly statements, so take the gap as an
+    estimate.
     """
     weeks = _weeks_of(span, settings.week_start)
     history = scope_follows_history(engine, scope)
@@ -826,13 +830,16 @@ def weekly_health_counts(
 
 
 def _weeks_of(span: Period, week_start: int) -> list[Period]:
-    """Split span into its weeks; raise ValueError unless span is whole weeks
-    that start on week_start (ISO weekday)."""
+    """Split span into its weeks.
+
+    Raises ValueError unless span is whole weeks that start on week_start,
+    an ISO weekday.
+    """
     days = (span.end - span.start).days + 1
     if span.start.isoweekday() != week_start or days % 7 != 0:
         raise ValueError(
             f"period {span.start} to {span.end} is not whole weeks starting on "
-            f"ISO weekday {week_start}; start it on that weekday and end it 6 days "
+            f"ISO weekday {week_start}. Start it on that weekday and end it 6 days "
             "after a week's first day"
         )
     first = Period(span.start, span.start + timedelta(days=6), span.timezone)

@@ -207,9 +207,9 @@ def weekly_trend(weekly_counts: pd.DataFrame) -> pd.DataFrame:
     """Arrange affected rows per kind and week: a row per kind, a column per week.
 
     weekly_counts is the frame of health_queries.weekly_health_counts
-    (week_start, kind, affected). Columns are the weeks' first days in order;
-    rows are the kinds it counts, in KIND_TABLES order. A kind missing from
-    a week counts 0 there.
+    (week_start, kind, affected). Columns are the weeks' first days in order,
+    and rows are the kinds it counts, in KIND_TABLES order. A kind missing
+    from a week counts 0 there.
     """
     table = weekly_counts.pivot(index="kind", columns="week_start", values="affected")
     kinds = [kind for kind in KIND_TABLES if kind in table.index]

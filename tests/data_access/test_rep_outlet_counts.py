@@ -12,7 +12,7 @@ to Sunday 2026-03-29:
 - r2 plans o1 and o6 every Tuesday and never visits them, while r1 visits o1.
 - r3 has no beat and no visit.
 
-Over the four weeks r1 planned o1 to o4 and skipped o3; r2 planned and
+Over the four weeks r1 planned o1 to o4 and skipped o3. Rep r2 planned and
 skipped o1 and o6. In week 1 alone r1 skipped o2, o3 and o4.
 """
 

@@ -16,9 +16,10 @@ SETTINGS = Settings(timezone="Asia/Kolkata")
 
 
 def analyzed_tables(engine: sa.Engine) -> set[str]:
-    """Name the tables an ANALYZE statement has given statistics to.
+    """Return the names of the tables that an explicit ANALYZE has run on.
 
-    Autovacuum's own analyses set last_autoanalyze, not last_analyze.
+    Autovacuum's analyses set last_autoanalyze instead of last_analyze, so
+    they are not counted.
     """
     query = "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL"
     with engine.connect() as connection:

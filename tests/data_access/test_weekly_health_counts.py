@@ -90,7 +90,7 @@ ROWS = {
         # Tuesday 09:30 in Mumbai, then 10:00 in Delhi.
         visit("b3", "r2", "o1", "2026-03-10 04:00:00", MUMBAI_O1),
         visit("b4", "r2", "o8", "2026-03-10 04:30:00", DELHI_O8),
-        # Check-ins after now, the last one Monday 00:01 local of week 3.
+        # Check-ins after now. c3 is at Monday 00:01 local, just inside week 3.
         visit("c1", "r3", "o3", "2026-03-12 05:00:00", PUNE_O3),
         visit("c2", "r3", "o3", "2026-03-17 05:00:00", PUNE_O3),
         visit("c3", "r3", "o3", "2026-03-15 18:31:00", PUNE_O3),
@@ -139,7 +139,8 @@ SCOPES = {
     "manager": Scope(manager_id="m1"),
 }
 
-# {scope: {kind: affected in weeks 1, 2 and 3}}. Other dated kinds are 0.
+# Affected rows of each kind in weeks 1, 2 and 3, by scope name. Dated kinds
+# that are not listed count 0 in every week.
 EXPECTED = {
     "everything": {
         "duplicate_visit": [0, 1, 0],
@@ -158,7 +159,8 @@ EXPECTED = {
         "return_order": [0, 1, 0],
         "order_off_visit_day": [0, 2, 0],
     },
-    # Asha's resend a2 is on her first T2 day, and x2 stays for its outlet o1.
+    # Asha's resend a2 falls on her first day in T2, so T1 has no duplicate.
+    # Her order x2 is still in T1 through its outlet o1.
     "territory-T1": {
         "check_out_before_check_in": [1, 0, 0],
         "long_visit": [1, 0, 0],
@@ -181,7 +183,7 @@ EXPECTED = {
 
 
 def per_week(engine, scope: Scope) -> pd.DataFrame:
-    """health_counts of each week alone, as weekly_health_counts frames them."""
+    """Run health_counts on each week alone, in the frame of weekly_health_counts."""
     frames = []
     for week_start in WEEK_STARTS:
         week = Period(week_start, week_start + timedelta(days=6), SPAN.timezone)
@@ -200,7 +202,7 @@ def per_week(engine, scope: Scope) -> pd.DataFrame:
 
 
 def by_kind(weekly: pd.DataFrame) -> dict[str, list[int]]:
-    """{kind: affected per week} for the kinds with a row in some week."""
+    """Map each kind with an affected row in some week to its weekly counts."""
     table = weekly.pivot(index="kind", columns="week_start", values="affected")
     return {
         kind: [int(count) for count in table.loc[kind]]
@@ -311,6 +313,6 @@ def test_demo_weekly_counts_equal_each_week(demo, scope):
         )
     expected = pd.concat(frames, ignore_index=True)
     pd.testing.assert_frame_equal(result, expected)
-    # The demo company has dirty data in every week, so the check compares
-    # counts, not zeros.
+    # The demo company has dirty data in every week, so the equality above
+    # compares non-zero counts.
     assert (result.groupby("week_start")["affected"].sum() > 0).all()

@@ -66,7 +66,7 @@ def test_weekly_trend_has_a_column_per_week():
             (date(2026, 3, 9), "gps_at_zero", 0),
             (date(2026, 3, 2), "duplicate_visit", 4),
             (date(2026, 3, 2), "gps_at_zero", 2),
-            # Kinds come in KIND_TABLES order whatever the frame's order.
+            # The trend lists kinds in KIND_TABLES order, whatever the frame's order.
             (date(2026, 3, 2), "check_out_before_check_in", 5),
         ],
         columns=["week_start", "kind", "affected"],

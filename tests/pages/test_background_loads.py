@@ -20,7 +20,8 @@ def cached_twice_script():
         return value * 2
 
     load_in_background(lambda: doubled(21))
-    # The page goes on with other work while the load runs.
+    # Wait until the background load has started, so the page's own call below
+    # overlaps it and must reuse its result instead of computing again.
     deadline = time.monotonic() + 10
     while not computed_on and time.monotonic() < deadline:
         time.sleep(0.01)

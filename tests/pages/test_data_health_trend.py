@@ -1,5 +1,8 @@
-"""The Data health page's 8-week trend, through AppTest, on three weeks of
-dirty data near week boundaries (tests.data_access.test_weekly_health_counts)."""
+"""Test the Data health page's 8-week trend through AppTest.
+
+The data is the three weeks of dirty rows near week boundaries from
+tests.data_access.test_weekly_health_counts.
+"""
 
 from pathlib import Path
 
@@ -11,9 +14,9 @@ from tests.database import sqlite_database
 
 DASHBOARD = str(Path(__file__).resolve().parents[2] / "dashboard.py")
 
-# The trend's weeks start 2026-01-26 and end with the week of 2026-03-16; the
-# data fills the last three. "Now" is the real time, long after the data, so
-# no check-in is in the future.
+# The trend covers the 8 weeks from 2026-01-26 to the week of 2026-03-16, and
+# the data fills the last three. No check-in is in the future, because "now"
+# is the real time, long after the data.
 EXPECTED_TRENDS = {
     "Duplicate visits": [0, 0, 0, 0, 0, 0, 1, 0],
     "Check-out before check-in": [0, 0, 0, 0, 0, 1, 0, 0],
