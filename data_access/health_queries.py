@@ -85,6 +85,13 @@ DATED_KINDS: tuple[str, ...] = tuple(
     kind for kind, table in KIND_TABLES.items() if table in ("visits", "orders")
 )
 
+# The dated kinds the summary build counts per day (see health_day_rows).
+# Whether a check-in lies in the future depends on the time of the request,
+# so future_check_in is always counted from the visits.
+SUMMARISED_KINDS: tuple[str, ...] = tuple(
+    kind for kind in DATED_KINDS if kind != "future_check_in"
+)
+
 # happened_at is the check_in or ordered_at (naive UTC); measure is the
 # kind's figure (see each kind); related_id is another visit the row is
 # judged against.
@@ -105,7 +112,8 @@ NULL_TEXT = sa.cast(sa.null(), sa.Text)
 NULL_TIMESTAMP = sa.cast(sa.null(), sa.DateTime)
 
 
-def _is_unrestricted(scope: Scope) -> bool:
+def is_unrestricted(scope: Scope) -> bool:
+    """True when the scope limits neither territories nor reps."""
     no_territory_limit = scope.region_ids is None and scope.territory_ids is None
     return no_territory_limit and not scope.limits_reps
 
@@ -130,7 +138,7 @@ class HealthSQL:
         self.scope = scope
         self.settings = settings
         self.now = now
-        self.unrestricted = _is_unrestricted(scope)
+        self.unrestricted = is_unrestricted(scope)
         self.period_sql = PeriodSQL.for_scope(period, settings, scope, history=history)
         self.by_day = self.period_sql.follows_history
         if self.by_day:
@@ -273,6 +281,41 @@ class HealthSQL:
         )
         return sa.select(found.c.kind, sa.func.count().label("affected")).group_by(
             found.c.kind
+        )
+
+    def affected_keys(self, kinds: tuple[str, ...]) -> sa.Select:
+        """Count the affected rows of kinds per local date, kind, rep and outlet.
+
+        Columns: day, kind, rep_id, outlet_id, affected. The rows counted are
+        those of affected_counts. outlet_id is NULL for visit kinds, whose
+        scope never depends on the outlet, so each rep's visits of a day
+        and kind make one row.
+        """
+        found = sa.union_all(*(self._keyed_row(kind) for kind in kinds)).subquery(
+            "affected_keys"
+        )
+        day = local_day(found.c.happened_at, self.period).label("day")
+        return sa.select(
+            day,
+            found.c.kind,
+            found.c.rep_id,
+            found.c.outlet_id,
+            sa.func.count().label("affected"),
+        ).group_by(day, found.c.kind, found.c.rep_id, found.c.outlet_id)
+
+    def _keyed_row(self, kind: str) -> sa.Select:
+        if kind == "duplicate_visit":
+            rows = self.period_sql.duplicates
+            return sa.select(
+                sa.literal(kind).label("kind"),
+                rows.c.rep_id,
+                NULL_TEXT.label("outlet_id"),
+                rows.c.check_in.label("happened_at"),
+            )
+        rows = self.affected(kind).subquery(f"{kind}_keys")
+        outlet_id = rows.c.outlet_id if KIND_TABLES[kind] == "orders" else NULL_TEXT
+        return sa.select(
+            rows.c.kind, rows.c.rep_id, outlet_id.label("outlet_id"), rows.c.happened_at
         )
 
     def _counted_row(self, kind: str) -> sa.Select:
@@ -762,16 +805,18 @@ def health_counts(
     scope: Scope,
     settings: Settings,
     now: datetime | None = None,
+    kinds: tuple[str, ...] = tuple(KIND_TABLES),
 ) -> pd.DataFrame:
     """Count the affected rows of every kind, and the rows checked of its table.
 
     now (naive UTC, default the current time) is the instant after which a
-    check-in lies in the future. One row per kind of KIND_TABLES, in that
-    order, zero included. Columns: kind, table_name, affected, checked.
+    check-in lies in the future. Only the kinds in kinds are counted; the
+    others show 0 affected. One row per kind of KIND_TABLES, in that order,
+    zero included. Columns: kind, table_name, affected, checked.
     """
     history = scope_follows_history(engine, scope)
     health = HealthSQL(period, scope, settings, now or _utc_now(), history=history)
-    counts_statement = health.affected_counts(tuple(KIND_TABLES))
+    counts_statement = health.affected_counts(kinds)
 
     counts = fetch_frame(engine, "health_counts", counts_statement)
     checked = fetch_frame(engine, "health_checked_rows", health.checked_counts())
@@ -827,6 +872,73 @@ def weekly_health_counts(
     frame = pd.DataFrame(rows, columns=["week_start", "kind", "affected"])
     frame["affected"] = frame["affected"].astype("int64")
     return frame
+
+
+def future_check_in_days(
+    engine: sa.Engine,
+    span: Period,
+    scope: Scope,
+    settings: Settings,
+    now: datetime | None = None,
+) -> pd.DataFrame:
+    """Count the visits of span checked in after now, per local date.
+
+    Columns: day (datetime.date), kind ("future_check_in"), affected.
+    """
+    history = scope_follows_history(engine, scope)
+    health = HealthSQL(span, scope, settings, now or _utc_now(), history=history)
+    statement = health.affected_keys(("future_check_in",))
+    frame = fetch_frame(engine, "health_future_check_ins", statement)
+    frame["day"] = pd.to_datetime(frame["day"]).dt.date
+    frame["affected"] = frame["affected"].astype("int64")
+    return frame[["day", "kind", "affected"]]
+
+
+def health_day_rows(
+    week: Period, settings: Settings, built: PeriodSQL | None = None
+) -> sa.Select:
+    """Select the summary_health_days rows of a week: the affected rows of
+    every kind of SUMMARISED_KINDS per local date, kind, rep and outlet,
+    checked for the unrestricted scope (see HealthSQL.affected_keys).
+
+    built, when given, is the week's PeriodSQL whose visit_aliases and
+    period_visits blocks read from tables filled before, as in the summary
+    build. The duplicates and kept visits then come from those rows, which
+    spares the de-duplication's window over the week's visits (about half
+    of this statement's time on a national week).
+    """
+    # The moment only decides future_check_in, which is not summarised.
+    health = HealthSQL(week, Scope(), settings, week.utc_end)
+    if built is not None:
+        # The unrestricted scope's blocks keep the reps of the reps table only.
+        known = scoped_rep_ids(Scope())
+        period_visits = built.period_visits
+        aliases = built.visit_aliases
+        in_week = sa.and_(
+            aliases.c.check_in >= week.utc_start, aliases.c.check_in < week.utc_end
+        )
+        health.period_sql.read_from(
+            "kept_visits",
+            sa.select(period_visits)
+            .where(period_visits.c.rep_id.in_(known))
+            .cte("known_kept_visits"),
+        )
+        health.period_sql.read_from(
+            "duplicates",
+            sa.select(
+                aliases.c.visit_id,
+                aliases.c.rep_id,
+                aliases.c.outlet_id,
+                aliases.c.check_in,
+            )
+            .where(
+                aliases.c.visit_id != aliases.c.kept_visit_id,
+                in_week,
+                aliases.c.rep_id.in_(known),
+            )
+            .cte("known_duplicates"),
+        )
+    return health.affected_keys(SUMMARISED_KINDS)
 
 
 def _weeks_of(span: Period, week_start: int) -> list[Period]:

@@ -264,6 +264,33 @@ summary_territory_weeks = sa.Table(
     sa.Column("linked_order_value", sa.Float, nullable=False),
 )
 
+# Data health per local date: the affected rows of each dated kind except
+# future_check_in, per rep, and per outlet for the order kinds (whose scope
+# also takes an order placed at an outlet in scope). Counted for the
+# unrestricted scope, so a scope is applied when reading. rep_id is NULL for
+# an order of no known rep, outlet_id NULL for the visit kinds.
+summary_health_days = sa.Table(
+    "summary_health_days",
+    metadata,
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("rep_id", sa.Text),
+    sa.Column("outlet_id", sa.Text),
+    sa.Column("affected", sa.Integer, nullable=False),
+    sa.Index("ix_summary_health_days_day", "day"),
+)
+
+# The weeks whose summary_health_days rows are built, with the data health
+# limits they were judged by. A week built before data health was summarised
+# has no row here, so its data health is read from the raw tables.
+summary_health_weeks = sa.Table(
+    "summary_health_weeks",
+    metadata,
+    sa.Column("week_start", sa.Date, primary_key=True),
+    sa.Column("max_visit_hours", sa.Float, nullable=False),
+    sa.Column("max_speed_kmh", sa.Float, nullable=False),
+)
+
 SUMMARY_TABLES: dict[str, sa.Table] = {
     table.name: table
     for table in (
@@ -272,6 +299,8 @@ SUMMARY_TABLES: dict[str, sa.Table] = {
         summary_rep_outlet_weeks,
         summary_outlet_weeks,
         summary_territory_weeks,
+        summary_health_days,
+        summary_health_weeks,
     )
 }
 

@@ -29,6 +29,7 @@ from data_access import schema
 from data_access.dialect import distance_m, refresh_statistics, seconds_between
 from data_access.engine import DatabaseURLError, create_engine, parse_database_url
 from data_access.filters import Period, Settings, check_timezone, week_containing
+from data_access.health_queries import health_day_rows
 from data_access.period_sql import PeriodSQL, local_day, usable_fix
 
 log = logging.getLogger(__name__)
@@ -205,6 +206,7 @@ def refresh_after_load(
             sa.select(sa.func.min(weeks.c.week_start), sa.func.max(weeks.c.week_start))
         ).one()
         older_layout = bool(missing_summary_columns(connection))
+        health_limits = _health_limits(connection, latest)
     if latest is None:
         return []
     settings = Settings(
@@ -212,6 +214,7 @@ def refresh_after_load(
         week_start=latest.first_weekday,
         duplicate_window_s=latest.duplicate_window_s,
         off_site_m=latest.off_site_m,
+        **health_limits,
     )
 
     days: list[date] = []
@@ -229,6 +232,20 @@ def refresh_after_load(
         return []
     log.info("summaries: refreshing %s to %s after the load", min(days), max(days))
     return build_summaries(engine, min(days), max(days), settings)
+
+
+def _health_limits(connection: sa.Connection, latest: sa.Row | None) -> dict:
+    """Return the data health limits the latest built week was judged by, or
+    {} (the defaults) when that week has none."""
+    health_weeks = schema.summary_health_weeks
+    if latest is None or not sa.inspect(connection).has_table(health_weeks.name):
+        return {}
+    found = connection.execute(
+        sa.select(health_weeks.c.max_visit_hours, health_weeks.c.max_speed_kmh).where(
+            health_weeks.c.week_start == latest.week_start
+        )
+    ).first()
+    return {} if found is None else dict(found._mapping)
 
 
 def _has_rep_territories(engine: sa.Engine) -> bool:
@@ -262,6 +279,19 @@ def _rebuild_week(
         for table, rows in statements.items():
             columns = list(rows.selected_columns.keys())
             connection.execute(table.insert().from_select(columns, rows))
+        health_rows = health_day_rows(week, settings, built=source.sql)
+        connection.execute(
+            schema.summary_health_days.insert().from_select(
+                list(health_rows.selected_columns.keys()), health_rows
+            )
+        )
+    connection.execute(
+        schema.summary_health_weeks.insert().values(
+            week_start=week.start,
+            max_visit_hours=settings.max_visit_hours,
+            max_speed_kmh=settings.max_speed_kmh,
+        )
+    )
 
     connection.execute(
         schema.summary_weeks.insert().values(
@@ -815,6 +845,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--duplicate-window-s", type=float, default=120.0, metavar="S",
                         help="seconds within which two check-ins of a rep at an "
                         "outlet are one visit (default 120)")  # fmt: skip
+    parser.add_argument("--max-visit-hours", type=float, default=12.0, metavar="H",
+                        help="data health: hours after check-in beyond which a "
+                        "check-out makes a visit too long (default 12)")  # fmt: skip
+    parser.add_argument("--max-speed-kmh", type=float, default=120.0, metavar="KMH",
+                        help="data health: speed between a rep's visits of a day "
+                        "beyond which travel is impossible (default 120)")  # fmt: skip
     return parser
 
 
@@ -833,6 +869,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             week_start=arguments.week_start,
             off_site_m=arguments.off_site_m,
             duplicate_window_s=arguments.duplicate_window_s,
+            max_visit_hours=arguments.max_visit_hours,
+            max_speed_kmh=arguments.max_speed_kmh,
         )
     except (ValueError, DatabaseURLError) as error:
         parser.error(str(error))

@@ -114,6 +114,8 @@ def refresh_command(period: Period, settings: Settings | None = None) -> str:
             settings.duplicate_window_s,
             defaults.duplicate_window_s,
         ),
+        ("--max-visit-hours", settings.max_visit_hours, defaults.max_visit_hours),
+        ("--max-speed-kmh", settings.max_speed_kmh, defaults.max_speed_kmh),
     ]
     for flag, value, default in options:
         if value != default:

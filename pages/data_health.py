@@ -7,7 +7,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from data_access.health_queries import MAX_ROWS_LISTED
+from data_access.health_queries import KIND_TABLES, MAX_ROWS_LISTED
 from metrics.health import LOADER_RULES, health_table, rules
 from pages.exports import to_csv_bytes
 from pages.formatting import markdown_text, percent_column
@@ -23,6 +23,9 @@ from pages.shared import (
 
 TREND_WEEKS = 8
 ALL_PROBLEMS = "all"
+# "All problems" lists every kind, whose rows are those of the kinds found,
+# so the page can start that listing before its counts are in.
+ALL_KINDS = tuple(KIND_TABLES)
 CHARTED_PROBLEMS = 5
 # Outlets and reps are checked as they are now, so a weekly trend of them
 # would only repeat today's count.
@@ -115,7 +118,7 @@ def draw_affected_rows(view: View, table: pd.DataFrame) -> None:
     kind = st.selectbox(
         "Problem", list(choices), format_func=choices.get, key="health_problem"
     )
-    kinds = tuple(found["kind"]) if kind == ALL_PROBLEMS else (kind,)
+    kinds = ALL_KINDS if kind == ALL_PROBLEMS else (kind,)
     rows = load_affected_rows(view, kinds)
 
     st.dataframe(
@@ -174,7 +177,10 @@ st.caption(
     f"{view.period.start:%d %b %Y} to {view.period.end:%d %b %Y} · "
     f"{markdown_text(view.scope.label)}"
 )
-load_in_background(lambda: load_health_trend(view, TREND_WEEKS))
+load_in_background(
+    lambda: load_health_trend(view, TREND_WEEKS),
+    lambda: load_affected_rows(view, ALL_KINDS),
+)
 table = health_table(load_health_counts(view), view.settings)
 trend = load_health_trend(view, TREND_WEEKS)
 draw_summary(table, trend)

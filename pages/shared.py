@@ -22,6 +22,7 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ct
 
 from data_access import (
     health_queries,
+    health_summaries,
     queries,
     review_queries,
     summary_queries,
@@ -136,10 +137,10 @@ PERIOD_QUERIES: dict[str, Callable[..., Any]] = {
     "territory_week_visited_outlets": summary_queries.read_territory_week_visited_outlets,
     "skipped_outlet_list": queries.skipped_outlet_list,
     "outlet_last_visits": queries.outlet_last_visits,
-    "health_counts": health_queries.health_counts,
-    "weekly_health_counts": health_queries.weekly_health_counts,
+    "health_counts": health_summaries.read_health_counts,
+    "weekly_health_counts": health_summaries.read_weekly_health_counts,
     "affected_rows": health_queries.affected_rows,
-    "set_aside_counts": health_queries.set_aside_counts,
+    "set_aside_counts": health_summaries.read_set_aside_counts,
     "rep_call_list": review_queries.rep_call_list,
     "rep_time_in_market": review_queries.rep_time_in_market,
     "calls_at_risk": review_queries.calls_at_risk,

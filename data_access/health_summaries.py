@@ -1,0 +1,212 @@
+"""Data health counts read from the summary tables, and the choice between
+them and the raw tables.
+
+The summary build stores, per local date, the affected rows of each dated
+data health kind per rep, and per outlet for the order kinds
+(summary_health_days), counted for the unrestricted scope. A scope is
+applied when reading, with the rules of health_queries. A visit counts for
+its rep's scope, by the rep's territory on its date when the database keeps
+a territory history. An order counts for its rep's scope or its outlet's.
+
+The summaries serve a period of whole weeks when summary_queries.summary_status
+finds them usable and every week was judged by the settings' data health
+limits (summary_health_weeks). Otherwise the functions here run the raw
+queries of health_queries, with the same numbers, only slower.
+future_check_in depends on the time of the request, so it is always counted
+from the visits, with one seek of the check_in index.
+"""
+
+from datetime import datetime, timedelta
+
+import pandas as pd
+import sqlalchemy as sa
+
+from data_access import health_queries, schema
+from data_access.filters import Period, Scope, Settings
+from data_access.health_queries import (
+    DATED_KINDS,
+    KIND_TABLES,
+    SUMMARISED_KINDS,
+    is_unrestricted,
+)
+from data_access.period_sql import (
+    rep_ids_near_territories,
+    scoped_outlet_ids,
+    scoped_rep_ids,
+    scoped_territory_ids,
+    territory_on,
+)
+from data_access.queries import fetch_frame
+from data_access.summary_queries import summary_status
+from data_access.territory_history import scope_follows_history
+
+health_days = schema.summary_health_days
+health_weeks = schema.summary_health_weeks
+
+# The kinds read_health_counts always counts in the raw tables: the one that
+# depends on the time of the request, and those of outlets and reps, which
+# have no date.
+LIVE_KINDS: tuple[str, ...] = tuple(
+    kind for kind in KIND_TABLES if kind not in SUMMARISED_KINDS
+)
+
+
+def health_summaries_cover(
+    engine: sa.Engine, period: Period, settings: Settings
+) -> bool:
+    """Tell whether the summaries hold the data health counts of period under settings.
+
+    The period must be whole summarised weeks (summary_status) whose data
+    health rows were judged by the same max_visit_hours and max_speed_kmh.
+    """
+    if not summary_status(engine, period, settings).usable:
+        return False
+    with engine.connect() as connection:
+        if not sa.inspect(connection).has_table(health_weeks.name):
+            return False
+        matching = connection.execute(
+            sa.select(sa.func.count()).where(
+                health_weeks.c.week_start.between(period.start, period.end),
+                health_weeks.c.max_visit_hours == settings.max_visit_hours,
+                health_weeks.c.max_speed_kmh == settings.max_speed_kmh,
+            )
+        ).scalar()
+    return matching == ((period.end - period.start).days + 1) // 7
+
+
+def read_health_counts(
+    engine: sa.Engine,
+    period: Period,
+    scope: Scope,
+    settings: Settings,
+    now: datetime | None = None,
+) -> pd.DataFrame:
+    """health_queries.health_counts, with the dated kinds from the summaries
+    when they cover the period."""
+    if not health_summaries_cover(engine, period, settings):
+        return health_queries.health_counts(engine, period, scope, settings, now)
+    summarised = _summarised_counts(engine, period, scope, settings)
+    affected = summarised.groupby("kind")["affected"].sum().to_dict()
+    live = health_queries.health_counts(
+        engine, period, scope, settings, now, kinds=LIVE_KINDS
+    )
+    counted = live["kind"].isin(LIVE_KINDS)
+    affected |= dict(zip(live.loc[counted, "kind"], live.loc[counted, "affected"]))
+    frame = live.assign(affected=[int(affected.get(kind, 0)) for kind in live["kind"]])
+    frame["affected"] = frame["affected"].astype("int64")
+    return frame
+
+
+def read_weekly_health_counts(
+    engine: sa.Engine,
+    span: Period,
+    scope: Scope,
+    settings: Settings,
+    now: datetime | None = None,
+) -> pd.DataFrame:
+    """health_queries.weekly_health_counts, from the summaries when they cover span."""
+    if not health_summaries_cover(engine, span, settings):
+        return health_queries.weekly_health_counts(engine, span, scope, settings, now)
+    summarised = _summarised_counts(engine, span, scope, settings)
+    future = health_queries.future_check_in_days(engine, span, scope, settings, now)
+    days = pd.concat([summarised, future], ignore_index=True)
+    weeks = [
+        span.start + timedelta(days=7 * index)
+        for index in range(((span.end - span.start).days + 1) // 7)
+    ]
+    week_of_day = {
+        week + timedelta(days=offset): week for week in weeks for offset in range(7)
+    }
+    days["week_start"] = days["day"].map(week_of_day)
+    counts = days.groupby(["week_start", "kind"])["affected"].sum().to_dict()
+    rows = [
+        (week, kind, int(counts.get((week, kind), 0)))
+        for week in weeks
+        for kind in DATED_KINDS
+    ]
+    frame = pd.DataFrame(rows, columns=["week_start", "kind", "affected"])
+    frame["affected"] = frame["affected"].astype("int64")
+    return frame
+
+
+def read_set_aside_counts(
+    engine: sa.Engine, period: Period, scope: Scope, settings: Settings
+) -> dict[str, int]:
+    """health_queries.set_aside_counts, from the summaries when they cover the period.
+
+    visits_without_fix is summed from summary_rep_days, which counts the
+    same kept visits per rep and day.
+    """
+    if not health_summaries_cover(engine, period, settings):
+        return health_queries.set_aside_counts(engine, period, scope, settings)
+    summarised = _summarised_counts(engine, period, scope, settings)
+    by_kind = summarised.groupby("kind")["affected"].sum()
+    rep_days = schema.summary_rep_days
+    without_fix = sa.select(
+        sa.func.coalesce(sa.func.sum(rep_days.c.visits_without_fix), 0)
+    ).where(
+        rep_days.c.day.between(period.start, period.end),
+        _rep_in_scope(engine, period, scope, rep_days.c.rep_id, rep_days.c.day),
+    )
+    frame = fetch_frame(engine, "visits_without_fix_from_summaries", without_fix)
+    return {
+        "duplicate_visits": int(by_kind.get("duplicate_visit", 0)),
+        "visits_without_fix": int(frame.iloc[0, 0]),
+        "orders_without_rep": int(by_kind.get("order_unknown_rep", 0)),
+    }
+
+
+def _summarised_counts(
+    engine: sa.Engine, period: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame:
+    """Sum summary_health_days per local date and kind for the scope.
+
+    Columns: day (datetime.date), kind, affected.
+    """
+    statement = (
+        sa.select(
+            health_days.c.day,
+            health_days.c.kind,
+            sa.func.sum(health_days.c.affected).label("affected"),
+        )
+        .where(
+            health_days.c.day.between(period.start, period.end),
+            *_scope_conditions(engine, period, scope),
+        )
+        .group_by(health_days.c.day, health_days.c.kind)
+    )
+    frame = fetch_frame(engine, "health_counts_from_summaries", statement)
+    frame["day"] = pd.to_datetime(frame["day"]).dt.date
+    frame["affected"] = frame["affected"].astype("int64")
+    return frame
+
+
+def _scope_conditions(
+    engine: sa.Engine, period: Period, scope: Scope
+) -> list[sa.ColumnElement[bool]]:
+    """WHERE conditions on summary_health_days that keep the scope's rows,
+    as HealthSQL checks them."""
+    if is_unrestricted(scope):
+        return []
+    rows = health_days
+    rep_in_scope = _rep_in_scope(engine, period, scope, rows.c.rep_id, rows.c.day)
+    # Visit kinds have no outlet_id, so only an order passes by its outlet.
+    return [sa.or_(rep_in_scope, rows.c.outlet_id.in_(scoped_outlet_ids(scope)))]
+
+
+def _rep_in_scope(
+    engine: sa.Engine,
+    period: Period,
+    scope: Scope,
+    rep_id: sa.ColumnElement,
+    day: sa.ColumnElement,
+) -> sa.ColumnElement[bool]:
+    """True when a row of rep_id on day counts for the scope, as
+    PeriodSQL.for_scope keeps rows: by the rep's territory on that day when
+    the database keeps a territory history, else among scoped_rep_ids."""
+    if scope_follows_history(engine, scope):
+        return sa.and_(
+            rep_id.in_(rep_ids_near_territories(scope, period)),
+            territory_on(rep_id, day).in_(scoped_territory_ids(scope)),
+        )
+    return rep_id.in_(scoped_rep_ids(scope))
