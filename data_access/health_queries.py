@@ -85,6 +85,10 @@ DATED_KINDS: tuple[str, ...] = tuple(
     kind for kind, table in KIND_TABLES.items() if table in ("visits", "orders")
 )
 
+# The kinds whose rows come from window functions over the visits in scope,
+# the costly part of listing them.
+WINDOWED_KINDS: tuple[str, ...] = ("duplicate_visit", "impossible_travel")
+
 # The dated kinds the summary build counts per day (see health_day_rows).
 # Whether a check-in lies in the future depends on the time of the request,
 # so future_check_in is always counted from the visits.
@@ -133,13 +137,19 @@ class HealthSQL:
         now: datetime,
         *,
         history: bool = False,
+        window_rep_ids: tuple[str, ...] | None = None,
     ) -> None:
         self.period = period
         self.scope = scope
         self.settings = settings
         self.now = now
         self.unrestricted = is_unrestricted(scope)
-        self.period_sql = PeriodSQL.for_scope(period, settings, scope, history=history)
+        # The de-duplication and travel windows sort every visit in scope. A
+        # caller that knows which reps have duplicates or impossible travel
+        # passes them as window_rep_ids, and only their visits are sorted.
+        self.period_sql = PeriodSQL.for_scope(
+            period, settings, scope, history=history, among_rep_ids=window_rep_ids
+        )
         self.by_day = self.period_sql.follows_history
         if self.by_day:
             self.rep_ids = rep_ids_near_territories(scope, period)
@@ -966,12 +976,14 @@ def affected_rows(
     kinds: tuple[str, ...] | None = None,
     limit: int = MAX_ROWS_LISTED,
     now: datetime | None = None,
+    window_rep_ids: tuple[str, ...] | None = None,
 ) -> pd.DataFrame:
     """List the affected rows of the given kinds (default all), at most limit.
 
     Rows come in the order of KIND_TABLES, then by happened_at and
     record_id. Columns: AFFECTED_COLUMNS. Raises ValueError for an unknown
-    kind.
+    kind. window_rep_ids, when given, must include every rep with a row of
+    WINDOWED_KINDS in the period (see HealthSQL).
     """
     chosen = tuple(KIND_TABLES) if kinds is None else kinds
     unknown = [kind for kind in chosen if kind not in KIND_TABLES]
@@ -981,7 +993,14 @@ def affected_rows(
             f"{', '.join(KIND_TABLES)}"
         )
     history = scope_follows_history(engine, scope)
-    health = HealthSQL(period, scope, settings, now or _utc_now(), history=history)
+    health = HealthSQL(
+        period,
+        scope,
+        settings,
+        now or _utc_now(),
+        history=history,
+        window_rep_ids=window_rep_ids,
+    )
     found = sa.union_all(*(health.affected(kind) for kind in chosen)).subquery(
         "affected_rows"
     )

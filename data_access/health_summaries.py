@@ -26,7 +26,9 @@ from data_access.filters import Period, Scope, Settings
 from data_access.health_queries import (
     DATED_KINDS,
     KIND_TABLES,
+    MAX_ROWS_LISTED,
     SUMMARISED_KINDS,
+    WINDOWED_KINDS,
     is_unrestricted,
 )
 from data_access.period_sql import (
@@ -127,6 +129,51 @@ def read_weekly_health_counts(
     frame = pd.DataFrame(rows, columns=["week_start", "kind", "affected"])
     frame["affected"] = frame["affected"].astype("int64")
     return frame
+
+
+def read_affected_rows(
+    engine: sa.Engine,
+    period: Period,
+    scope: Scope,
+    settings: Settings,
+    kinds: tuple[str, ...] | None = None,
+    limit: int = MAX_ROWS_LISTED,
+    now: datetime | None = None,
+) -> pd.DataFrame:
+    """health_queries.affected_rows, narrowed by the summaries when they cover
+    the period.
+
+    The rows still come from the raw tables. The summaries tell which
+    summarised kinds have no row in the period, so their statements are
+    left out, and which reps' visits the de-duplication and travel windows
+    must sort (window_rep_ids).
+    """
+    chosen = tuple(KIND_TABLES) if kinds is None else kinds
+    if not health_summaries_cover(engine, period, settings):
+        return health_queries.affected_rows(
+            engine, period, scope, settings, chosen, limit, now
+        )
+    present = sa.select(health_days.c.kind, health_days.c.rep_id).where(
+        health_days.c.day.between(period.start, period.end)
+    )
+    found = fetch_frame(engine, "health_kinds_present", present.distinct())
+    with_rows = set(found["kind"])
+    listed = tuple(
+        kind for kind in chosen if kind not in SUMMARISED_KINDS or kind in with_rows
+    )
+    windowed = found[found["kind"].isin(WINDOWED_KINDS) & found["rep_id"].notna()]
+    # With every chosen kind empty, the raw statements still give the frame
+    # its columns and types.
+    return health_queries.affected_rows(
+        engine,
+        period,
+        scope,
+        settings,
+        listed or chosen,
+        limit,
+        now,
+        window_rep_ids=tuple(sorted(set(windowed["rep_id"]))),
+    )
 
 
 def read_set_aside_counts(

@@ -252,7 +252,13 @@ class PeriodSQL:
 
     @classmethod
     def for_scope(
-        cls, period: Period, settings: Settings, scope: Scope, *, history: bool
+        cls,
+        period: Period,
+        settings: Settings,
+        scope: Scope,
+        *,
+        history: bool,
+        among_rep_ids: tuple[str, ...] | None = None,
     ) -> "PeriodSQL":
         """Build the blocks of the rows a scope may see.
 
@@ -261,15 +267,17 @@ class PeriodSQL:
         rep's territory on the row's local date. Without one, or for a scope
         that limits reps only, the rows are those of scoped_rep_ids. A limit
         by rep id or manager keeps only those reps in both cases.
+        among_rep_ids, when given, keeps only the rows of those reps, and
+        unlike a Scope limit it leaves the scope's territories as they are.
         """
-        if not (history and limits_territories(scope)):
-            return cls(period, settings, rep_ids=scoped_rep_ids(scope))
-        return cls(
-            period,
-            settings,
-            rep_ids=rep_ids_near_territories(scope, period),
-            territory_ids=scoped_territory_ids(scope),
-        )
+        territory_ids = None
+        rep_ids = scoped_rep_ids(scope)
+        if history and limits_territories(scope):
+            rep_ids = rep_ids_near_territories(scope, period)
+            territory_ids = scoped_territory_ids(scope)
+        if among_rep_ids is not None:
+            rep_ids = rep_ids.where(reps.c.rep_id.in_(among_rep_ids))
+        return cls(period, settings, rep_ids=rep_ids, territory_ids=territory_ids)
 
     @property
     def follows_history(self) -> bool:

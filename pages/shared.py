@@ -139,7 +139,7 @@ PERIOD_QUERIES: dict[str, Callable[..., Any]] = {
     "outlet_last_visits": queries.outlet_last_visits,
     "health_counts": health_summaries.read_health_counts,
     "weekly_health_counts": health_summaries.read_weekly_health_counts,
-    "affected_rows": health_queries.affected_rows,
+    "affected_rows": health_summaries.read_affected_rows,
     "set_aside_counts": health_summaries.read_set_aside_counts,
     "rep_call_list": review_queries.rep_call_list,
     "rep_time_in_market": review_queries.rep_time_in_market,

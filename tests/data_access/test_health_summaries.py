@@ -191,6 +191,9 @@ def test_postgres_summary_counts_equal_raw(fresh_postgres_url, raw, caplog):
             assert_summaries_match_raw(caplog, postgres, raw, SPAN, scope, NOW)
             for scope in SCOPES.values()
         ]
+        for scope in SCOPES.values():
+            for week in weeks_of(SPAN):
+                assert_listings_match(caplog, postgres, postgres, week, scope, NOW)
     finally:
         postgres.dispose()
 
@@ -338,3 +341,55 @@ def test_set_aside_at_boundaries_equal_raw(summarised, raw, scope_name):
         for week in weeks_of(SPAN)
     ]
     assert result == expected
+
+
+def assert_listings_match(
+    caplog,
+    summarised: sa.Engine,
+    raw: sa.Engine,
+    week: Period,
+    scope: Scope,
+    now,
+    kinds: tuple[str, ...] | None = None,
+) -> None:
+    caplog.set_level(logging.INFO, logger="data_access.queries")
+    caplog.clear()
+    result = health_summaries.read_affected_rows(
+        summarised, week, scope, SETTINGS, kinds, now=now
+    )
+    names = logged_queries(caplog)
+
+    expected = health_queries.affected_rows(raw, week, scope, SETTINGS, kinds, now=now)
+    assert "health_kinds_present" in names
+    pd.testing.assert_frame_equal(result, expected)
+
+
+@pytest.mark.parametrize("scope_name", list(SCOPES))
+def test_listing_with_window_reps_equals_raw(summarised, raw, caplog, scope_name):
+    for week in weeks_of(SPAN):
+        assert_listings_match(caplog, summarised, raw, week, SCOPES[scope_name], NOW)
+
+
+@pytest.mark.parametrize("scope_name", list(DEMO_SCOPES))
+def test_demo_listing_with_window_reps_equals_raw(demo, caplog, scope_name):
+    raw_engine, summarised_engine = demo
+    listed = health_queries.affected_rows(
+        raw_engine, DEMO_SPAN, Scope(), SETTINGS, now=DEMO_NOW
+    )
+    assert set(health_queries.WINDOWED_KINDS) <= set(listed["kind"])
+
+    for week in weeks_of(DEMO_SPAN):
+        assert_listings_match(
+            caplog,
+            summarised_engine,
+            raw_engine,
+            week,
+            DEMO_SCOPES[scope_name],
+            DEMO_NOW,
+        )
+
+
+@pytest.mark.parametrize("kind", health_queries.DATED_KINDS)
+def test_listing_of_one_kind_equals_raw(summarised, raw, caplog, kind):
+    for week in weeks_of(SPAN):
+        assert_listings_match(caplog, summarised, raw, week, Scope(), NOW, (kind,))
