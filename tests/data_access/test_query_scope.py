@@ -9,7 +9,7 @@ UNSCOPED with the reason.
 import importlib
 import inspect
 import pkgutil
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -50,6 +50,10 @@ UNSCOPED = {
     "data_access.summaries.build_summaries": (
         "the summary command writes every team's summary rows; it serves no viewer"
     ),
+    "data_access.health_summaries.health_summaries_cover": (
+        "tells whether the summary tables hold a period's data health counts; "
+        "returns no figures"
+    ),
     "data_access.summary_queries.summary_status": (
         "tells whether the summary tables cover a period; counts rows of "
         "everyone, returns no figures"
@@ -71,6 +75,8 @@ ARGUMENTS = {
     "settings": Settings(),
     "timezone": "UTC",
     "day": date(2026, 3, 4),
+    # Inside PERIOD, so the visits after it are check-ins in the future.
+    "now": datetime(2026, 3, 4, 12, 0),
     # A year before PERIOD ends, as the territories report reads last visits.
     "lookback_start": date(2025, 3, 9),
 }
