@@ -44,6 +44,8 @@ from data_access.territory_history import scope_follows_history
 
 health_days = schema.summary_health_days
 health_weeks = schema.summary_health_weeks
+# The summary tables the readers here need besides those summary_status checks.
+TABLES_READ = (health_days, health_weeks)
 
 # The kinds read_health_counts always counts in the raw tables: the one that
 # depends on the time of the request, and those of outlets and reps, which
@@ -64,7 +66,10 @@ def health_summaries_cover(
     if not summary_status(engine, period, settings).usable:
         return False
     with engine.connect() as connection:
-        if not sa.inspect(connection).has_table(health_weeks.name):
+        # Summaries of a version before data health lack both tables, and a
+        # table dropped by hand may leave the other behind.
+        inspector = sa.inspect(connection)
+        if not all(inspector.has_table(table.name) for table in TABLES_READ):
             return False
         matching = connection.execute(
             sa.select(sa.func.count()).where(

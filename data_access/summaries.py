@@ -220,10 +220,15 @@ def refresh_after_load(
     days: list[date] = []
     if first_moment is not None and last_moment is not None:
         zone = ZoneInfo(settings.timezone)
-        days += [
+        first_day, last_day = (
             moment.replace(tzinfo=UTC).astimezone(zone).date()
             for moment in (first_moment, last_moment)
-        ]
+        )
+        # A loaded visit can make a visit of the next date its resend, and an
+        # order can name a visit of the date before, across midnight. The
+        # dates on either side are refreshed too, so a week boundary between
+        # them rebuilds both weeks.
+        days += [first_day - timedelta(days=1), last_day + timedelta(days=1)]
     # A rebuild in the current layout drops every older-layout week, so all
     # of them are built again.
     if loaded_tables & MASTER_TABLES or older_layout:

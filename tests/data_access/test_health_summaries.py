@@ -163,6 +163,40 @@ def test_week_without_health_rows_reads_raw(summarised, raw, caplog):
     assert SUMMARY_QUERY in names  # the other two weeks alone
 
 
+@pytest.mark.parametrize(
+    "dropped",
+    [
+        ("summary_health_days", "summary_health_weeks"),
+        ("summary_health_days",),
+        ("summary_health_weeks",),
+    ],
+    ids=["both", "days-only", "weeks-only"],
+)
+def test_dropped_health_tables_read_raw(summarised, raw, caplog, dropped):
+    # Summaries of a version without data health lack both tables; a table
+    # dropped by hand leaves the other behind.
+    with summarised.begin() as connection:
+        for name in dropped:
+            connection.execute(sa.text(f"DROP TABLE {name}"))
+
+    names = assert_summaries_match_raw(caplog, summarised, raw, SPAN, Scope(), NOW)
+
+    assert SUMMARY_QUERY not in names
+    for week in weeks_of(SPAN):
+        result = health_summaries.read_set_aside_counts(
+            summarised, week, Scope(), SETTINGS
+        )
+        expected = health_queries.set_aside_counts(raw, week, Scope(), SETTINGS)
+        assert result == expected
+        listed = health_summaries.read_affected_rows(
+            summarised, week, Scope(), SETTINGS, now=NOW
+        )
+        expected_rows = health_queries.affected_rows(
+            raw, week, Scope(), SETTINGS, now=NOW
+        )
+        pd.testing.assert_frame_equal(listed, expected_rows)
+
+
 def test_stale_week_reads_raw(summarised, caplog):
     # A visit loaded after the build makes the week stale.
     extra = {
@@ -291,6 +325,33 @@ def test_load_refresh_keeps_health_limits(tmp_path):
 
     assert health_limits(engine) == [(8.0, 120.0)] * 3
     assert health_summaries.health_summaries_cover(engine, weeks_of(SPAN)[0], strict)
+    engine.dispose()
+
+
+def test_load_into_previous_week_refreshes_next_week(tmp_path):
+    # a1 (Sunday 23:59:30 local, week 1) arrives after the build. It turns
+    # a2 of Monday 00:00:40 (week 2) into its resend, and links order x2.
+    without_a1 = ROWS | {
+        "visits": [row for row in ROWS["visits"] if row["visit_id"] != "a1"]
+    }
+    engine = sqlite_database(tmp_path, without_a1)
+    summaries.build_summaries(engine, SPAN.start, SPAN.end, SETTINGS)
+    folder = tmp_path / "files"
+    folder.mkdir()
+    (folder / "visits.csv").write_text(
+        "visit_id,rep_id,outlet_id,check_in,latitude,longitude\n"
+        "a1,r1,o1,2026-03-08T18:29:30Z,19.0,72.8\n",
+        encoding="utf-8",
+    )
+    load_directory(engine, folder)
+    week_2 = weeks_of(SPAN)[1]
+
+    result = health_summaries.read_health_counts(
+        engine, week_2, Scope(), SETTINGS, now=NOW
+    )
+
+    expected = health_queries.health_counts(engine, week_2, Scope(), SETTINGS, now=NOW)
+    pd.testing.assert_frame_equal(result, expected)
     engine.dispose()
 
 

@@ -4,12 +4,15 @@ The data is the three weeks of dirty rows near week boundaries from
 tests.data_access.test_weekly_health_counts.
 """
 
+import logging
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.data_access.test_weekly_health_counts import ROWS
+from data_access import summaries
+from tests.data_access.test_review_summaries import logged_queries
+from tests.data_access.test_weekly_health_counts import ROWS, SETTINGS, SPAN
 from tests.database import sqlite_database
 
 DASHBOARD = str(Path(__file__).resolve().parents[2] / "dashboard.py")
@@ -31,6 +34,16 @@ EXPECTED_TRENDS = {
 def trend_url(tmp_path_factory):
     folder = tmp_path_factory.mktemp("health_trend_page")
     sqlite_database(folder, ROWS).dispose()
+    return f"sqlite:///{folder / 'sfa.sqlite'}"
+
+
+@pytest.fixture(scope="module")
+def summarised_trend_url(tmp_path_factory):
+    """The same rows, with summaries of the three weeks that hold them."""
+    folder = tmp_path_factory.mktemp("health_trend_page_summarised")
+    engine = sqlite_database(folder, ROWS)
+    summaries.build_summaries(engine, SPAN.start, SPAN.end, SETTINGS)
+    engine.dispose()
     return f"sqlite:///{folder / 'sfa.sqlite'}"
 
 
@@ -70,3 +83,20 @@ def test_trend_leaves_outlets_and_reps_blank(monkeypatch, trend_url):
     result = summary.loc[["Outlets without coordinates", "Reps without a manager"]]
 
     assert result["trend"].isna().all()
+
+
+def test_trend_from_summaries_equals_raw(
+    monkeypatch, caplog, trend_url, summarised_trend_url
+):
+    caplog.set_level(logging.INFO, logger="data_access.queries")
+    summary = health_summary(monkeypatch, summarised_trend_url, {"week": "2026-03-16"})
+    names = logged_queries(caplog)
+
+    result = {
+        problem: list(summary.loc[problem, "trend"]) for problem in EXPECTED_TRENDS
+    }
+
+    assert result == EXPECTED_TRENDS
+    assert "health_counts_from_summaries" in names
+    raw = health_summary(monkeypatch, trend_url, {"week": "2026-03-16"})
+    assert summary["affected"].to_dict() == raw["affected"].to_dict()
