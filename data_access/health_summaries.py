@@ -39,7 +39,7 @@ from data_access.period_sql import (
     territory_on,
 )
 from data_access.queries import fetch_frame
-from data_access.summary_queries import summary_status
+from data_access.summary_queries import refresh_command, summary_status
 from data_access.territory_history import scope_follows_history
 
 health_days = schema.summary_health_days
@@ -81,6 +81,28 @@ def health_summaries_cover(
     return matching == ((period.end - period.start).days + 1) // 7
 
 
+def health_summary_message(
+    engine: sa.Engine, period: Period, settings: Settings
+) -> str | None:
+    """Return one sentence for the Data health page when the other summaries
+    cover the period but its data health rows cannot serve it, else None.
+
+    That happens when a version before data health was summarised built the
+    weeks, or when the weeks were judged by other data health limits. Stale
+    and older-layout summaries have their own sentence (SummaryStatus.message).
+    """
+    if not summary_status(engine, period, settings).usable:
+        return None
+    if health_summaries_cover(engine, period, settings):
+        return None
+    return (
+        "The data health summaries of these weeks are missing or were counted "
+        "with other limits for long visits and travel speed, so this page reads "
+        "the raw visits and orders, which is slower; run "
+        f"`{refresh_command(period, settings)}` to rebuild them."
+    )
+
+
 def read_health_counts(
     engine: sa.Engine,
     period: Period,
@@ -88,8 +110,8 @@ def read_health_counts(
     settings: Settings,
     now: datetime | None = None,
 ) -> pd.DataFrame:
-    """health_queries.health_counts, with the dated kinds from the summaries
-    when they cover the period."""
+    """Return health_queries.health_counts, with the dated kinds read from
+    the summaries when they cover the period."""
     if not health_summaries_cover(engine, period, settings):
         return health_queries.health_counts(engine, period, scope, settings, now)
     summarised = _summarised_counts(engine, period, scope, settings)
@@ -111,7 +133,8 @@ def read_weekly_health_counts(
     settings: Settings,
     now: datetime | None = None,
 ) -> pd.DataFrame:
-    """health_queries.weekly_health_counts, from the summaries when they cover span."""
+    """Return health_queries.weekly_health_counts, from the summaries when
+    they cover span."""
     if not health_summaries_cover(engine, span, settings):
         return health_queries.weekly_health_counts(engine, span, scope, settings, now)
     summarised = _summarised_counts(engine, span, scope, settings)
@@ -145,8 +168,8 @@ def read_affected_rows(
     limit: int = MAX_ROWS_LISTED,
     now: datetime | None = None,
 ) -> pd.DataFrame:
-    """health_queries.affected_rows, narrowed by the summaries when they cover
-    the period.
+    """Return health_queries.affected_rows, narrowed by the summaries when
+    they cover the period.
 
     The rows still come from the raw tables. The summaries tell which
     summarised kinds have no row in the period, so their statements are
@@ -184,7 +207,8 @@ def read_affected_rows(
 def read_set_aside_counts(
     engine: sa.Engine, period: Period, scope: Scope, settings: Settings
 ) -> dict[str, int]:
-    """health_queries.set_aside_counts, from the summaries when they cover the period.
+    """Return health_queries.set_aside_counts, from the summaries when they
+    cover the period.
 
     visits_without_fix is summed from summary_rep_days, which counts the
     same kept visits per rep and day.

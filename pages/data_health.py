@@ -14,6 +14,7 @@ from pages.formatting import markdown_text, percent_column
 from pages.shared import (
     View,
     current_view,
+    draw_health_summary_note,
     kept_figure,
     load_affected_rows,
     load_health_counts,
@@ -181,6 +182,7 @@ load_in_background(
     lambda: load_health_trend(view, TREND_WEEKS),
     lambda: load_affected_rows(view, ALL_KINDS),
 )
+draw_health_summary_note(view)
 table = health_table(load_health_counts(view), view.settings)
 trend = load_health_trend(view, TREND_WEEKS)
 draw_summary(table, trend)

@@ -541,6 +541,23 @@ def _freshness(
     return latest, read_at, status.message(period, settings)
 
 
+@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+def _health_summary_message(
+    _engine: sa.Engine, database_key: str, period: Period, settings: Settings
+) -> str | None:
+    return health_summaries.health_summary_message(_engine, period, settings)
+
+
+def draw_health_summary_note(view: View) -> None:
+    """Say when the data health summaries cannot serve the period, so the
+    Data health page reads the raw tables."""
+    message = _health_summary_message(
+        view.engine, view.database_key, view.period, view.settings
+    )
+    if message:
+        st.warning(message, icon=":material/update:")
+
+
 def draw_freshness(view: View) -> None:
     """Say how fresh the figures are: the latest check-in, when the database was
     read (the cached loaders keep results CACHE_SECONDS), and whether the

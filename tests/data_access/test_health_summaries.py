@@ -454,3 +454,36 @@ def test_demo_listing_with_window_reps_equals_raw(demo, caplog, scope_name):
 def test_listing_of_one_kind_equals_raw(summarised, raw, caplog, kind):
     for week in weeks_of(SPAN):
         assert_listings_match(caplog, summarised, raw, week, Scope(), NOW, (kind,))
+
+
+def test_message_names_the_rebuild_command(summarised):
+    with summarised.begin() as connection:
+        connection.execute(sa.text("DROP TABLE summary_health_days"))
+    week = weeks_of(SPAN)[0]
+
+    result = health_summaries.health_summary_message(summarised, week, SETTINGS)
+
+    assert result == (
+        "The data health summaries of these weeks are missing or were counted "
+        "with other limits for long visits and travel speed, so this page reads "
+        "the raw visits and orders, which is slower; run `python -m "
+        "data_access.summaries --db URL --from 2026-03-02 --to 2026-03-08 "
+        "--timezone Asia/Kolkata` to rebuild them."
+    )
+
+
+def test_message_for_other_limits_names_them(summarised):
+    slow = Settings(timezone="Asia/Kolkata", max_speed_kmh=80.0)
+
+    result = health_summaries.health_summary_message(summarised, SPAN, slow)
+
+    assert result is not None
+    assert "--max-speed-kmh 80`" in result
+
+
+def test_no_message_when_summaries_serve_or_are_absent(summarised, raw):
+    served = health_summaries.health_summary_message(summarised, SPAN, SETTINGS)
+    absent = health_summaries.health_summary_message(raw, SPAN, SETTINGS)
+
+    assert served is None
+    assert absent is None

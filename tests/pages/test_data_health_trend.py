@@ -5,12 +5,15 @@ tests.data_access.test_weekly_health_counts.
 """
 
 import logging
+import shutil
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 from data_access import summaries
+from data_access.engine import create_engine
 from tests.data_access.test_review_summaries import logged_queries
 from tests.data_access.test_weekly_health_counts import ROWS, SETTINGS, SPAN
 from tests.database import sqlite_database
@@ -100,3 +103,27 @@ def test_trend_from_summaries_equals_raw(
     assert "health_counts_from_summaries" in names
     raw = health_summary(monkeypatch, trend_url, {"week": "2026-03-16"})
     assert summary["affected"].to_dict() == raw["affected"].to_dict()
+
+
+def test_page_says_when_health_summaries_are_missing(
+    monkeypatch, tmp_path, summarised_trend_url
+):
+    copy = tmp_path / "copy.sqlite"
+    shutil.copy(summarised_trend_url.removeprefix("sqlite:///"), copy)
+    engine = create_engine(f"sqlite:///{copy}")
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE summary_health_weeks"))
+    engine.dispose()
+    monkeypatch.setenv("BEATBOARD_DATABASE_URL", f"sqlite:///{copy}")
+    monkeypatch.setenv("BEATBOARD_TIMEZONE", "Asia/Kolkata")
+    app = AppTest.from_file(DASHBOARD, default_timeout=60)
+    app.query_params["week"] = "2026-03-16"
+    app.run()
+    app.switch_page("pages/data_health.py").run()
+
+    result = [warning.value for warning in app.warning]
+
+    assert not app.exception
+    assert any(
+        "data health summaries of these weeks are missing" in text for text in result
+    )
