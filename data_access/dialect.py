@@ -9,7 +9,8 @@ those two are Python functions registered on each new connection.
 """
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -238,6 +239,48 @@ def _copy_upsert_postgresql(
     else:
         statement = insert.on_conflict_do_nothing(index_elements=key)
     connection.execute(statement)
+
+
+# Page cache of a summary build's SQLite connection, in KiB, for the
+# database and for its temporary tables each. An outlet's weeks sit together
+# in the summary indexes, so the rows of one week are spread over every page
+# of them. With 2,000 reps, 21 built weeks and a transaction per week, a
+# week took 10 to 12 s with the default 2 MiB cache and 7 to 9 s with this
+# one, on a machine shared with other jobs. SQLite allocates pages as it
+# reads them, so a small database never uses this much.
+BUILD_CACHE_KIB = 512 * 1024
+
+
+@contextmanager
+def build_page_cache(connection: sa.Connection) -> Iterator[None]:
+    """Give an SQLite connection page caches of BUILD_CACHE_KIB, for the
+    database and for temporary tables, while a bulk write runs, and restore
+    their own sizes after it.
+
+    PostgreSQL's shared buffers are the server's, so there it changes nothing.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    # On the driver's connection, because a PRAGMA through SQLAlchemy would
+    # begin a transaction, and the caller's own begin() would then fail.
+    driver = connection.connection.driver_connection
+    sizes = {
+        schema: driver.execute(f"PRAGMA {schema}.cache_size").fetchone()[0]
+        for schema in ("main", "temp")
+    }
+    # SQLite 3.40 may report 0 for the temporary tables of a connection that
+    # has not used them yet. Restored as 0, their cache would stay at its
+    # minimum, so they get the database's size, which is their default.
+    if not sizes["temp"]:
+        sizes["temp"] = sizes["main"]
+    for schema in sizes:
+        driver.execute(f"PRAGMA {schema}.cache_size = -{BUILD_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        for schema, size in sizes.items():
+            driver.execute(f"PRAGMA {schema}.cache_size = {int(size)}")
 
 
 def refresh_statistics(connection: sa.Connection, tables: Iterable[sa.Table]) -> None:

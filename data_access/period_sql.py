@@ -491,6 +491,40 @@ class PeriodSQL:
         return self._once("linked_orders", self._build_linked_orders)
 
     def _build_linked_orders(self) -> sa.Select:
+        kept = self.period_visits
+        order_in_day = sa.func.row_number().over(
+            partition_by=(kept.c.rep_id, kept.c.outlet_id, kept.c.visit_date),
+            order_by=(kept.c.check_in, kept.c.visit_id),
+        )
+        ranked = sa.select(
+            kept.c.visit_id,
+            kept.c.rep_id,
+            kept.c.outlet_id,
+            kept.c.visit_date,
+            order_in_day.label("order_in_day"),
+        ).cte("ranked_visits")
+        unlinked = self.orders_without_visit()
+        by_date = sa.select(
+            ranked.c.visit_id,
+            unlinked.c.order_id,
+            unlinked.c.value,
+            unlinked.c.line_count,
+        ).select_from(
+            unlinked.join(
+                ranked,
+                sa.and_(
+                    ranked.c.rep_id == unlinked.c.rep_id,
+                    ranked.c.outlet_id == unlinked.c.outlet_id,
+                    ranked.c.visit_date == unlinked.c.order_date,
+                    ranked.c.order_in_day == 1,
+                ),
+            )
+        )
+        return sa.union_all(self.orders_linked_by_visit_id(), by_date)
+
+    def orders_linked_by_visit_id(self) -> sa.Select:
+        """Select the rows of linked_orders of the orders that name a visit:
+        the kept visit's visit_id, order_id, value and line_count."""
         aliases = self.visit_aliases
         kept = self.period_visits
         # The kept visit's check-in tells whether it is a visit of the period,
@@ -513,19 +547,12 @@ class PeriodSQL:
             by_visit_id = by_visit_id.where(
                 aliases.c.kept_visit_id.in_(sa.select(kept.c.visit_id))
             )
+        return by_visit_id
 
-        order_in_day = sa.func.row_number().over(
-            partition_by=(kept.c.rep_id, kept.c.outlet_id, kept.c.visit_date),
-            order_by=(kept.c.check_in, kept.c.visit_id),
-        )
-        ranked = sa.select(
-            kept.c.visit_id,
-            kept.c.rep_id,
-            kept.c.outlet_id,
-            kept.c.visit_date,
-            order_in_day.label("order_in_day"),
-        ).cte("ranked_visits")
-        unlinked = (
+    def orders_without_visit(self) -> sa.CTE:
+        """Return the orders of the period without visit_id: order_id, rep_id,
+        outlet_id, value, line_count and order_date (local)."""
+        return (
             sa.select(
                 orders.c.order_id,
                 orders.c.rep_id,
@@ -544,23 +571,6 @@ class PeriodSQL:
             )
             .cte("orders_without_visit")
         )
-        by_date = sa.select(
-            ranked.c.visit_id,
-            unlinked.c.order_id,
-            unlinked.c.value,
-            unlinked.c.line_count,
-        ).select_from(
-            unlinked.join(
-                ranked,
-                sa.and_(
-                    ranked.c.rep_id == unlinked.c.rep_id,
-                    ranked.c.outlet_id == unlinked.c.outlet_id,
-                    ranked.c.visit_date == unlinked.c.order_date,
-                    ranked.c.order_in_day == 1,
-                ),
-            )
-        )
-        return sa.union_all(by_visit_id, by_date)
 
     @property
     def calendar(self) -> sa.CTE:
