@@ -7,8 +7,9 @@ Builds a demo company with the seeded generator (1,500 reps over 14 weeks is
 about 1.14 million visits and 0.75 million orders) and exports every table as
 the loader's CSV files. It then loads them into a new database with `python
 -m data_access.load --skip-invalid` in a child process. It reports the
-child's peak resident memory, the wall time, the rows per second, each
-file's check and write time from the loader's log, and the load average. The
+peak resident memory of that child and its writing process together, the
+wall time, the rows per second, each file's check and write time from the
+loader's log, and the load average. The
 database is a new SQLite file, or with --postgres a new database on the server
 that the tests use (see tests/postgres_server.py). The loader must stay under
 MEMORY_LIMIT_MB. --skip-invalid is needed because the demo contains two
@@ -25,6 +26,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,7 +45,8 @@ from fixtures.demo import generate  # noqa: E402
 
 log = logging.getLogger("bench.load_memory")
 
-MEMORY_LIMIT_MB = 500
+MEMORY_LIMIT_MB = 1_000
+SAMPLE_SECONDS = 0.05
 EXPORT_CHUNK_ROWS = 100_000
 # A fixed end date keeps the generated company the same from run to run.
 END_DATE = date(2026, 3, 8)
@@ -101,7 +104,9 @@ def target_database(workdir: Path, postgres: bool) -> Iterator[str]:
 def load_in_child(directory: Path, url: str) -> tuple[float, float, str, str]:
     """Run the loader on directory in a child process.
 
-    Return (peak RSS in MB, seconds, stdout, stderr).
+    Return (peak resident memory in MB, seconds, stdout, stderr). The peak is
+    that of the loader and its writing process together, sampled every
+    SAMPLE_SECONDS.
     """
     command = [
         sys.executable,
@@ -112,17 +117,48 @@ def load_in_child(directory: Path, url: str) -> tuple[float, float, str, str]:
         url,
         str(directory),
     ]
-    started = time.perf_counter()
-    result = subprocess.run(
-        command, cwd=REPOSITORY, capture_output=True, text=True, check=False
-    )
-    elapsed = time.perf_counter() - started
-    if result.returncode != 0:
-        raise RuntimeError(f"the loader failed:\n{result.stderr}")
+    peak_kib = 0
+    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            command, cwd=REPOSITORY, stdout=stdout, stderr=stderr
+        )
+        while process.poll() is None:
+            peak_kib = max(peak_kib, tree_rss_kib(process.pid))
+            time.sleep(SAMPLE_SECONDS)
+        elapsed = time.perf_counter() - started
+        stdout.seek(0)
+        stderr.seek(0)
+        out, err = stdout.read().decode(), stderr.read().decode()
+    if process.returncode != 0:
+        raise RuntimeError(f"the loader failed:\n{err}")
     # On Linux ru_maxrss is in KiB, and RUSAGE_CHILDREN reports the largest
-    # child waited for, which is the loader.
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return peak_kib / 1024, elapsed, result.stdout, result.stderr
+    # process waited for, which samples between SAMPLE_SECONDS may miss.
+    largest_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(peak_kib, largest_kib) / 1024, elapsed, out, err
+
+
+def tree_rss_kib(pid: int) -> int:
+    """Return the resident memory of a process and its descendants, in KiB."""
+    total = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            tasks = list(Path(f"/proc/{current}/task").iterdir())
+            children = [
+                int(child)
+                for task in tasks
+                for child in (task / "children").read_text().split()
+            ]
+        except OSError:
+            continue  # The process ended meanwhile.
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+        pending += children
+    return total
 
 
 def file_times(log_text: str) -> list[str]:
@@ -195,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(file_times(log_text)))
     print(
         f"loader: {seconds:,.1f} s, {rows / seconds:,.0f} rows/s, peak resident "
-        f"memory {peak_mb:,.0f} MB (limit {MEMORY_LIMIT_MB:,} MB)"
+        f"memory {peak_mb:,.0f} MB with its writing process "
+        f"(limit {MEMORY_LIMIT_MB:,} MB)"
     )
     print(
         f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} "

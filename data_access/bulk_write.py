@@ -162,7 +162,7 @@ class TableWriter:
             _sqlite_values(self.table.columns[name], chunk.values[name], dialect)
             for name in self.names
         ]
-        rows = list(zip(*(columns[index] for index in order)))
+        rows = zip(*(columns[index] for index in order))
         cursor = self.connection.connection.driver_connection.cursor()
         try:
             with _database_errors(self.connection, sql):
@@ -288,6 +288,8 @@ def _copy_texts(column: sa.Column[Any], values: ColumnValues) -> list[str]:
         return [_copy_boolean(value) for value in values]
     if isinstance(column_type, sa.Float):
         # repr gives the shortest text that reads back as the same double.
+        if None not in values:
+            return list(map(repr, values))
         return [COPY_NULL if value is None else repr(value) for value in values]
     if isinstance(column_type, sa.Date):
         return [COPY_NULL if value is None else value.isoformat() for value in values]

@@ -11,11 +11,33 @@ import pickle
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Protocol
 
 import numpy as np
 
 from data_access.table_files import Chunk, ColumnValues
+
+
+class CheckedRowsSink(Protocol):
+    """The receiver of the valid rows of each chunk the first pass checked."""
+
+    def add(
+        self,
+        table_name: str,
+        header: list[str],
+        chunk: Chunk,
+        fraction_read: float | None,
+    ) -> None: ...
+
+
+class CheckedRowsSource(Protocol):
+    """The source of the rows the second pass writes, table by table."""
+
+    def has(self, table_name: str) -> bool: ...
+
+    def header(self, table_name: str) -> list[str]: ...
+
+    def chunks(self, table_name: str) -> Iterator[tuple[Chunk, float | None]]: ...
 
 
 @dataclass

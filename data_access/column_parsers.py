@@ -155,10 +155,14 @@ def parse_number_column(
 
     low, high = NUMBER_BOUNDS.get(parser, (-math.inf, math.inf))
     valid = np.isfinite(array) & (array >= low) & (array <= high)
-    values: list[Any] = [None] * len(texts)
+    values: list[Any]
+    if len(numbers) == len(texts):
+        values = numbers
+    else:
+        values = [None] * len(texts)
+        for index, position in enumerate(positions):
+            values[position] = numbers[index]
     errors: dict[int, str] = {}
-    for index, position in enumerate(positions):
-        values[position] = numbers[index]
     for index in np.flatnonzero(~valid).tolist():
         # The per-cell parser raises the error message for a value out of range.
         position = positions[index]

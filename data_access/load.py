@@ -12,6 +12,11 @@ upserts them by primary key in one transaction, through each engine's bulk
 path (see bulk_write), so loading the same files twice leaves the same
 database.
 
+Large loads (see write_process) write while the files are checked, on a
+second core. Each chunk that passed its check is written at once, in a
+transaction that commits only when every file passed, so a rejected load
+leaves the database as the two passes do. Their progress bar shows the check.
+
 By default one bad row rejects the whole load. With skip_invalid, the rows
 with a problem are set aside, written with their reasons to
 <table>.rejected.csv beside the file, and the other rows load.
@@ -34,7 +39,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from data_access.bulk_write import TableWriter, count_rows, sqlite_load_cache
-from data_access.checked_rows import CheckedRows
+from data_access.checked_rows import CheckedRows, CheckedRowsSink, CheckedRowsSource
 from data_access.csv_cells import time_zone
 from data_access.dialect import refresh_statistics
 from data_access.engine import DatabaseURLError, create_engine, parse_database_url
@@ -53,6 +58,7 @@ from data_access.table_files import (
     Rejection,
     TableFile,
 )
+from data_access.write_process import LOG_FORMAT, ParallelWriter, parallel_writer
 
 __all__ = [
     "MAX_PROBLEMS_SHOWN",
@@ -212,7 +218,7 @@ def check_table_files(
     problems: ProblemLog,
     rejects: RejectsFiles | None = None,
     progress_stream: TextIO | None = None,
-    checked: CheckedRows | None = None,
+    checked: CheckedRowsSink | None = None,
 ) -> dict[str, np.ndarray]:
     """Read every file without writing anything; return {table: rejected lines}.
 
@@ -318,7 +324,7 @@ def write_table_file(
     table_file: TableFile,
     progress_stream: TextIO | None = None,
     moments: LoadedMoments | None = None,
-    checked: CheckedRows | None = None,
+    checked: CheckedRowsSource | None = None,
 ) -> TableCounts:
     """Upsert the rows of one table file in chunks and count what changed.
 
@@ -393,7 +399,7 @@ def _aborting(writer: Callable[[], TableWriter | None]) -> Iterator[None]:
 
 
 def _chunks_to_write(
-    table_file: TableFile, checked: CheckedRows | None
+    table_file: TableFile, checked: CheckedRowsSource | None
 ) -> Iterator[tuple[Chunk, Callable[[], float | None]]]:
     """Yield the chunks to write, each with a function that returns the share
     of the file read."""
@@ -432,31 +438,32 @@ def load_directory(
     table_files = find_table_files(directory)
     problems = ProblemLog()
     rejects = RejectsFiles() if skip_invalid else None
+    moments = LoadedMoments()
+    writer = parallel_writer(engine.url, table_files)
     try:
-        with CheckedRows() as checked:
-            with ReferenceCheck(engine) as references:
-                rejected_lines = check_table_files(
-                    table_files,
-                    zone,
-                    references,
-                    problems,
-                    rejects,
-                    progress_stream,
-                    checked,
-                )
-            if rejects is not None:
-                rejects.close()
-            if problems.fatal or (problems.total and not skip_invalid):
-                raise LoadError(problems.shown, problems.total, fatal=problems.fatal)
-            moments = LoadedMoments()
-            counts = _write_table_files(
+        if writer is None:
+            counts = _check_then_write(
                 engine,
                 table_files,
                 zone,
-                rejected_lines,
-                progress_stream,
+                problems,
+                rejects,
                 moments,
-                checked,
+                skip_invalid=skip_invalid,
+                progress_stream=progress_stream,
+            )
+        else:
+            counts = _check_while_writing(
+                writer(
+                    engine,
+                    table_files,
+                    zone,
+                    problems,
+                    skip_invalid=skip_invalid,
+                    note_chunk=moments.add,
+                ),
+                rejects,
+                progress_stream,
             )
     except BaseException:
         if rejects is not None:
@@ -479,6 +486,79 @@ def load_directory(
     )
 
 
+def _check_then_write(
+    engine: sa.Engine,
+    table_files: dict[str, Path],
+    zone: ZoneInfo,
+    problems: ProblemLog,
+    rejects: RejectsFiles | None,
+    moments: LoadedMoments,
+    *,
+    skip_invalid: bool,
+    progress_stream: TextIO | None,
+) -> dict[str, TableCounts]:
+    """Check every file, keeping the accepted rows, then write them all."""
+    with CheckedRows() as checked:
+        with ReferenceCheck(engine) as references:
+            rejected_lines = check_table_files(
+                table_files,
+                zone,
+                references,
+                problems,
+                rejects,
+                progress_stream,
+                checked,
+            )
+        if rejects is not None:
+            rejects.close()
+        _raise_for_problems(problems, skip_invalid)
+        return _write_table_files(
+            engine,
+            table_files,
+            zone,
+            rejected_lines,
+            progress_stream,
+            moments,
+            checked,
+        )
+
+
+def _check_while_writing(
+    writer: ParallelWriter,
+    rejects: RejectsFiles | None,
+    progress_stream: TextIO | None,
+) -> dict[str, TableCounts]:
+    """Check every file while the writer writes the accepted rows, and commit
+    only when the check accepts the load (see write_process)."""
+    problems = writer.problems
+    with writer, ReferenceCheck(writer.engine) as references:
+        references.read_stored_ids(writer.table_files)
+        rejected_lines = check_table_files(
+            writer.table_files,
+            writer.zone,
+            references,
+            problems,
+            rejects,
+            progress_stream,
+            writer,
+        )
+        if rejects is not None:
+            rejects.close()
+        _raise_for_problems(problems, writer.skip_invalid)
+        log.info("checked every file; waiting for the writer to finish and commit")
+        written = writer.commit()
+    return {
+        name: TableCounts(inserted, updated, len(rejected_lines[name]))
+        for name, (inserted, updated) in written.items()
+    }
+
+
+def _raise_for_problems(problems: ProblemLog, skip_invalid: bool) -> None:
+    """Raise LoadError when the problems found reject the load."""
+    if problems.fatal or (problems.total and not skip_invalid):
+        raise LoadError(problems.shown, problems.total, fatal=problems.fatal)
+
+
 def _write_table_files(
     engine: sa.Engine,
     table_files: dict[str, Path],
@@ -486,21 +566,43 @@ def _write_table_files(
     rejected_lines: dict[str, Collection[int]],
     progress_stream: TextIO | None,
     moments: LoadedMoments,
-    checked: CheckedRows | None = None,
+    checked: CheckedRowsSource | None = None,
 ) -> dict[str, TableCounts]:
     """Upsert the accepted rows of every file in one transaction."""
-    counts: dict[str, TableCounts] = {}
     with engine.begin() as connection, sqlite_load_cache(connection):
-        _begin_sqlite_transaction(connection)
-        metadata.create_all(connection)
-        for name, path in table_files.items():
-            table_file = TableFile(
-                path, TABLES[name], zone, ProblemLog(), skip_lines=rejected_lines[name]
-            )
-            counts[name] = write_table_file(
-                connection, table_file, progress_stream, moments, checked
-            )
-            counts[name].rejected = len(rejected_lines[name])
+        return write_tables(
+            connection,
+            table_files,
+            zone,
+            rejected_lines,
+            progress_stream,
+            moments,
+            checked,
+        )
+
+
+def write_tables(
+    connection: sa.Connection,
+    table_files: dict[str, Path],
+    zone: ZoneInfo,
+    rejected_lines: dict[str, Collection[int]],
+    progress_stream: TextIO | None,
+    moments: LoadedMoments | None,
+    checked: CheckedRowsSource | None = None,
+) -> dict[str, TableCounts]:
+    """Upsert the accepted rows of every file in the connection's transaction,
+    creating the missing tables first."""
+    counts: dict[str, TableCounts] = {}
+    _begin_sqlite_transaction(connection)
+    metadata.create_all(connection)
+    for name, path in table_files.items():
+        table_file = TableFile(
+            path, TABLES[name], zone, ProblemLog(), skip_lines=rejected_lines[name]
+        )
+        counts[name] = write_table_file(
+            connection, table_file, progress_stream, moments, checked
+        )
+        counts[name].rejected = len(rejected_lines[name])
     return counts
 
 
@@ -556,9 +658,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the loader's command line; return the exit code."""
     parser = build_parser()
     arguments = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
 
     try:
         time_zone(arguments.timezone)

@@ -6,7 +6,7 @@ rows load, because field exports contain them, and data health counts them.
 """
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from types import TracebackType
 
@@ -37,6 +37,7 @@ class ReferenceCheck:
     Stored ids are looked up only for ids the files lack, in batches, and
     both answers are kept, so each id costs at most one lookup. Use it as a
     context manager: it holds one read connection while the files are checked.
+    After read_stored_ids() it holds none, and looks nothing up.
     """
 
     def __init__(self, engine: sa.Engine) -> None:
@@ -46,6 +47,8 @@ class ReferenceCheck:
         self._loaded: dict[str, set[str]] = {name: set() for name in REFERENCED_TABLES}
         self._stored: dict[str, set[str]] = {name: set() for name in REFERENCED_TABLES}
         self._absent: dict[str, set[str]] = {name: set() for name in REFERENCED_TABLES}
+        # The referenced tables whose stored ids were all read at once.
+        self._all_read: set[str] = set()
         # {table: {id: where its rejected row is, such as "reps.csv line 4"}}
         self._rejected: dict[str, dict[str, str]] = {
             name: {} for name in REFERENCED_TABLES
@@ -60,6 +63,34 @@ class ReferenceCheck:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        self._close()
+
+    def read_stored_ids(self, table_names: Collection[str]) -> None:
+        """Read every stored id that rows of table_names may refer to, then
+        close the read connection.
+
+        A load that writes while it checks calls this first. Its open write
+        transaction may lock the referenced tables until it commits (an index
+        dropped on PostgreSQL, a spilled page cache on SQLite). A lookup made
+        later could then wait for that transaction forever. The ids of a few
+        hundred thousand outlets take tens of megabytes.
+        """
+        needed = {
+            referenced
+            for name in table_names
+            for _, referenced in REFERENCES.get(name, ())
+        }
+        if needed:
+            stored_tables = self._tables_in_database()
+            for table_name in sorted(needed):
+                if table_name in stored_tables:
+                    key = TABLES[table_name].primary_key.columns.values()[0]
+                    ids = self._open().execute(sa.select(key)).scalars()
+                    self._stored[table_name].update(ids)
+                self._all_read.add(table_name)
+        self._close()
+
+    def _close(self) -> None:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
@@ -133,6 +164,9 @@ class ReferenceCheck:
         to_look_up = [
             i for i in ids if i not in loaded and i not in stored and i not in absent
         ]
+        if table_name in self._all_read:
+            absent.update(to_look_up)
+            to_look_up = []
         for start in range(0, len(to_look_up), LOOKUP_BATCH):
             batch = to_look_up[start : start + LOOKUP_BATCH]
             found = self._look_up(table_name, batch)

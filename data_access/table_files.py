@@ -129,6 +129,10 @@ class LoadError(Exception):
         self.fatal = self.total if fatal is None else fatal
         super().__init__(self._message())
 
+    def __reduce__(self) -> tuple[type["LoadError"], tuple[Any, ...]]:
+        # A load's writing process sends its errors through a pipe.
+        return (LoadError, (self.problems, self.total, self.fatal))
+
     def _message(self) -> str:
         noun = "problem" if self.total == 1 else "problems"
         lines = [f"Nothing was loaded: {self.total} {noun} to fix in the files."]

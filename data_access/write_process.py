@@ -1,0 +1,454 @@
+"""Write a large load while the loader checks the files, on a second core.
+
+The loader checks each chunk of a file and hands the chunk's valid rows to a
+writer, which upserts them at once in its open transaction, so checking a
+chunk and writing the one before it run side by side. For an SQLite file the
+writer is a second Python process fed through a pipe (WritingProcess). For
+PostgreSQL it is a thread of the loader (WritingThread), because the server
+does most of the writing in its own process. Only the loader decides the outcome:
+after the last file is checked it tells the writer to commit, or to roll back
+when a problem rejects the load, so the database changes only when every file
+passed its check.
+
+The writer is handed QUEUED_MESSAGES chunks at most ahead of what it wrote,
+so memory stays that of a few chunks. Starting a process costs about a
+second (it imports the loader's modules again), so only loads of
+PARALLEL_MIN_BYTES of files or more write this way.
+"""
+
+import logging
+import os
+import pickle
+import queue
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from multiprocessing.connection import Connection
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from data_access.table_files import Chunk, ProblemLog
+
+log = logging.getLogger(__name__)
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+# Table files smaller than this in all are checked and written in one process.
+PARALLEL_MIN_BYTES = 32 * 1024 * 1024
+# Seconds the loader waits for the writer to end after its reply. A writing
+# process still running then is killed.
+EXIT_WAIT_SECONDS = 60
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
+# Messages the loader keeps ready while the writer is busy, such as while it
+# builds a large table's indexes. A chunk of 50,000 visits takes about 25 MB
+# of memory before it is sent.
+QUEUED_MESSAGES = 8
+
+# The loader's messages to the writer come in this order. For each table with
+# checked rows: ("table", name, header), then ("chunk", lines, values) per
+# chunk. At the end: ("verdict", commit). Once a problem rejects the load,
+# ("stop",) may come before the verdict. The writer sends one reply after
+# the verdict: ("committed", {table: (inserted, updated)}), ("rolled back",)
+# or ("error", exception).
+Message = tuple[Any, ...]
+
+
+def parallel_writer(
+    url: sa.URL, table_files: dict[str, Path]
+) -> type["ParallelWriter"] | None:
+    """Return the writer that a load of table_files into the database at url
+    should write with while it checks them, or None to check them all first."""
+    if (os.cpu_count() or 1) < 2:
+        return None
+    if sum(path.stat().st_size for path in table_files.values()) < PARALLEL_MIN_BYTES:
+        return None
+    if url.get_backend_name() == "postgresql":
+        return WritingThread
+    if url.get_backend_name() == "sqlite" and _is_sqlite_file(url):
+        return WritingProcess
+    return None
+
+
+def _is_sqlite_file(url: sa.URL) -> bool:
+    # An in-memory database belongs to its connection, and a URI filename may
+    # name one too.
+    return bool(url.database) and url.database != ":memory:" and not url.query
+
+
+class _RolledBack(Exception):
+    """The loader asked the writer to roll back."""
+
+
+class ParallelWriter:
+    """The loader's end of a writer that writes while the loader checks.
+
+    It takes the checked chunks as CheckedRows does (add()), and sends them
+    on. Once problems contains a problem that rejects the load (any problem,
+    unless skip_invalid, or a problem with a whole file), nothing more is
+    sent and the writer rolls back at once. note_chunk is called with each
+    chunk sent. Use it as a context manager around the check; commit()
+    commits and returns {table: (inserted, updated)}, and leaving the block
+    without it rolls back. Subclasses carry the messages (see Message).
+    """
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        table_files: dict[str, Path],
+        zone: ZoneInfo,
+        problems: ProblemLog,
+        *,
+        skip_invalid: bool,
+        note_chunk: Callable[[Chunk], None],
+    ) -> None:
+        self.engine = engine
+        self.table_files = dict(table_files)
+        self.zone = zone
+        self.problems = problems
+        self.skip_invalid = skip_invalid
+        self._note_chunk = note_chunk
+        self._table: str | None = None
+        self._stopped = False
+        self._replied = False
+
+    def __enter__(self) -> "ParallelWriter":
+        self._start()
+        return self
+
+    def __exit__(
+        self,
+        error_type: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if not self._replied:
+            try:
+                self._send(("verdict", False))
+                self._wait_for_reply()
+            except RuntimeError as writer_error:
+                log.info("the writer ended early: %s", writer_error)
+        self._close(failed=error_type is not None)
+
+    def add(
+        self,
+        table_name: str,
+        header: list[str],
+        chunk: Chunk,
+        fraction_read: float | None,
+    ) -> None:
+        """Send the valid rows of a checked chunk to the writer."""
+        if self._stopped:
+            return
+        if self.problems.fatal or (self.problems.total and not self.skip_invalid):
+            self._send(("stop",))
+            self._stopped = True
+            return
+        if table_name != self._table:
+            self._send(("table", table_name, header))
+            self._table = table_name
+        self._note_chunk(chunk)
+        self._send(("chunk", chunk.lines, chunk.values))
+
+    def commit(self) -> dict[str, tuple[int, int]]:
+        """Have the writer commit; return {table: (inserted, updated)}.
+
+        Raises the writer's error, such as a database error, when it could
+        not write; the transaction is then rolled back.
+        """
+        self._send(("verdict", not self._stopped))
+        reply = self._wait_for_reply()
+        self._replied = True
+        if reply[0] == "committed":
+            return reply[1]
+        if reply[0] == "error":
+            raise reply[1]
+        raise RuntimeError("the writer rolled back a load that passed its check")
+
+    def _start(self) -> None:
+        raise NotImplementedError
+
+    def _send(self, message: Message) -> None:
+        raise NotImplementedError
+
+    def _wait_for_reply(self) -> Message:
+        """Wait for the writer's reply to the verdict sent."""
+        raise NotImplementedError
+
+    def _close(self, *, failed: bool) -> None:
+        raise NotImplementedError
+
+
+class WritingThread(ParallelWriter):
+    """A writer in a thread of the loader, for PostgreSQL.
+
+    The server does most of the writing, in its own process, and the
+    thread waits for it without the GIL, so no second Python process is
+    needed and the chunks are not pickled.
+    """
+
+    def _start(self) -> None:
+        self._inbox: queue.Queue[Message] = queue.Queue(QUEUED_MESSAGES)
+        self._thread_reply: Message | None = None
+        self._thread = threading.Thread(
+            target=self._run, name="beatboard-load-writer", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self) -> None:
+        rows = PipedRows(self._inbox.get)
+        self._thread_reply = _write_rows(rows, self.engine, self.table_files, self.zone)
+
+    def _send(self, message: Message) -> None:
+        if not self._thread.is_alive():
+            raise RuntimeError("the loader's writing thread ended unexpectedly")
+        self._inbox.put(message)
+
+    def _wait_for_reply(self) -> Message:
+        self._thread.join()
+        if self._thread_reply is None:
+            raise RuntimeError("the loader's writing thread ended without a reply")
+        return self._thread_reply
+
+    def _close(self, *, failed: bool) -> None:
+        self._thread.join(EXIT_WAIT_SECONDS)
+
+
+class WritingProcess(ParallelWriter):
+    """A writer in a second Python process, for an SQLite file.
+
+    The sqlite3 module holds the GIL while it binds each row's values, so
+    a thread could not write while the loader checks.
+    """
+
+    def _start(self) -> None:
+        self._new_sqlite_file: Path | None = None
+        path = Path(str(self.engine.url.database))
+        if not path.exists():
+            self._new_sqlite_file = path
+        # The process runs this module as a script rather than a function
+        # of the caller's: multiprocessing's spawn would import the caller's
+        # main script again, which fails for a script without a main guard.
+        parent_socket, child_socket = socket.socketpair()
+        self._pipe = Connection(parent_socket.detach())
+        child_fd = child_socket.detach()
+        environment = dict(os.environ)
+        paths = [str(REPOSITORY), environment.get("PYTHONPATH", "")]
+        environment["PYTHONPATH"] = os.pathsep.join(path for path in paths if path)
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", __name__, str(child_fd)],
+                pass_fds=[child_fd],
+                env=environment,
+            )
+        finally:
+            os.close(child_fd)
+        # A thread sends the queued messages: pickling a chunk takes the
+        # GIL, but a send that waits for the writer does not, so the check
+        # goes on while the writer catches up.
+        self._queue: queue.Queue[Message | None] = queue.Queue(QUEUED_MESSAGES)
+        self._send_error: OSError | None = None
+        self._sender = threading.Thread(
+            target=self._send_queued, name="beatboard-load-sender", daemon=True
+        )
+        self._sender.start()
+        # The URL may contain a password, so it goes through the pipe rather
+        # than the command line, which other users can see.
+        url = self.engine.url.render_as_string(hide_password=False)
+        level = logging.getLogger().getEffectiveLevel()
+        self._send(("start", url, self.table_files, self.zone, level))
+
+    def _send(self, message: Message) -> None:
+        self._raise_send_error()
+        self._queue.put(message)
+
+    def _send_queued(self) -> None:
+        while (message := self._queue.get()) is not None:
+            if self._send_error is not None:
+                continue  # The loader learns of it at its next message.
+            try:
+                self._pipe.send(message)
+            except OSError as error:
+                self._send_error = error
+
+    def _end_sending(self) -> None:
+        """Wait until every queued message is sent, and stop the sender."""
+        if self._sender.is_alive():
+            self._queue.put(None)
+            self._sender.join()
+        self._raise_send_error()
+
+    def _raise_send_error(self) -> None:
+        if self._send_error is not None:
+            raise RuntimeError(
+                f"the loader's writing process ended unexpectedly "
+                f"({self._send_error}); nothing was committed"
+            )
+
+    def _wait_for_reply(self) -> Message:
+        self._end_sending()
+        try:
+            return self._pipe.recv()
+        except (OSError, EOFError):
+            raise RuntimeError(
+                "the loader's writing process ended without a reply; "
+                "nothing was committed"
+            ) from None
+
+    def _close(self, *, failed: bool) -> None:
+        try:
+            self._end_sending()
+        except RuntimeError as pipe_error:
+            log.info("the writing process ended early: %s", pipe_error)
+        self._pipe.close()
+        try:
+            self._process.wait(EXIT_WAIT_SECONDS)
+        except subprocess.TimeoutExpired:
+            log.warning("stopping a writing process that did not end")
+            self._process.kill()
+            self._process.wait()
+        new_file = self._new_sqlite_file
+        if failed and new_file is not None and new_file.exists():
+            # Connecting created the file, and a rejected load leaves none.
+            if new_file.stat().st_size == 0:
+                new_file.unlink()
+
+
+# The writing process
+
+
+class PipedRows:
+    """The rows the loader sends, read as the second pass reads CheckedRows.
+
+    receive returns the next message, waiting for it.
+    """
+
+    def __init__(self, receive: Callable[[], Message]) -> None:
+        self._receive = receive
+        self._next: Message | None = None
+        self._headers: dict[str, list[str]] = {}
+        self.verdict_read = False
+
+    def peek(self) -> Message:
+        """Return the next message without taking it; raise _RolledBack for
+        a stop or a verdict to roll back."""
+        if self._next is None:
+            self._next = self._receive()
+        if self._next[0] == "stop" or self._next == ("verdict", False):
+            raise _RolledBack
+        return self._next
+
+    def _take(self) -> Message:
+        message = self.peek()
+        self._next = None
+        return message
+
+    def has(self, table_name: str) -> bool:
+        if table_name in self._headers:
+            return True
+        message = self.peek()
+        return message[0] == "table" and message[1] == table_name
+
+    def header(self, table_name: str) -> list[str]:
+        if table_name not in self._headers:
+            self._headers[table_name] = self.peek()[2]
+        return self._headers[table_name]
+
+    def chunks(self, table_name: str) -> Iterator[tuple[Chunk, float | None]]:
+        _, _, header = self._take()
+        self._headers[table_name] = header
+        while self.peek()[0] == "chunk":
+            _, lines, values = self._take()
+            yield Chunk(lines, None, values, []), None
+
+    def verdict(self) -> bool:
+        """Take the verdict: True to commit (a roll back raises _RolledBack)."""
+        message = self._take()
+        if message[0] != "verdict":
+            raise RuntimeError(f"the loader sent {message[0]!r} after the last table")
+        self.verdict_read = True
+        return True
+
+    def skip_to_verdict(self) -> None:
+        """Pass over the messages up to and including the verdict."""
+        if self.verdict_read:
+            return
+        message = self._next if self._next is not None else self._receive()
+        self._next = None
+        while message[0] != "verdict":
+            message = self._receive()
+        self.verdict_read = True
+
+
+def write_in_child(pipe: Connection) -> None:
+    """Write the rows the loader sends through pipe, and reply to its verdict."""
+    _, url, table_files, zone, log_level = pipe.recv()
+    logging.basicConfig(level=log_level, format=LOG_FORMAT)
+    # Imported here: the loader imports this module.
+    from data_access.engine import create_engine
+
+    engine = create_engine(url)
+    try:
+        reply = _write_rows(PipedRows(pipe.recv), engine, table_files, zone)
+    finally:
+        engine.dispose()
+    if reply[0] == "error":
+        reply = ("error", _picklable(reply[1]))
+    pipe.send(reply)
+    pipe.close()
+
+
+def _write_rows(
+    rows: PipedRows, engine: sa.Engine, table_files: dict[str, Path], zone: ZoneInfo
+) -> Message:
+    """Write the rows received in one transaction, and return the reply to
+    the loader's verdict once it arrives."""
+    reply: Message
+    try:
+        reply = ("committed", _write(rows, engine, table_files, zone))
+    except _RolledBack:
+        reply = ("rolled back",)
+    except BaseException as error:  # noqa: BLE001
+        # The loader waits for a reply whatever happened.
+        log.info("the writer failed: %s", error)
+        reply = ("error", error)
+    rows.skip_to_verdict()
+    return reply
+
+
+def _write(
+    rows: PipedRows, engine: sa.Engine, table_files: dict[str, Path], zone: ZoneInfo
+) -> dict[str, tuple[int, int]]:
+    # Imported here: the loader imports this module.
+    from data_access.bulk_write import sqlite_load_cache
+    from data_access.load import write_tables
+
+    # A load that fails before its first chunk opens no connection, which
+    # would create a missing SQLite file.
+    rows.peek()
+    with engine.begin() as connection, sqlite_load_cache(connection):
+        no_rejects: dict[str, tuple[int, ...]] = {name: () for name in table_files}
+        counts = write_tables(
+            connection, table_files, zone, no_rejects, None, None, rows
+        )
+        rows.verdict()
+    return {name: (count.inserted, count.updated) for name, count in counts.items()}
+
+
+def _picklable(error: BaseException) -> BaseException:
+    """Return error, or when it cannot go through a pipe, a RuntimeError
+    with its message."""
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:  # noqa: BLE001
+        return RuntimeError(f"{type(error).__name__}: {error}")
+    return error
+
+
+if __name__ == "__main__":
+    write_in_child(Connection(int(sys.argv[1])))

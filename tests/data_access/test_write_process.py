@@ -1,0 +1,208 @@
+"""Loads that write while the loader checks the files (see write_process)."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from data_access import write_process
+from data_access.engine import create_engine
+from data_access.load import LoadError, TableCounts, load_directory
+from data_access.write_process import WritingProcess, WritingThread, parallel_writer
+from tests.data_access.test_load import (
+    GOOD_CONTENTS,
+    GOOD_FILES,
+    VISITED,
+    VISITS_HEADER,
+    problem_messages,
+    table_contents,
+    write_files,
+)
+
+BAD_VISITS = f"""\
+{VISITS_HEADER}
+V7,R1,O1,2026-03-05T09:00:00
+V8,R1,O2,2026-13-01
+"""
+GOOD_COUNTS = {
+    "regions": TableCounts(inserted=2),
+    "territories": TableCounts(inserted=2),
+    "reps": TableCounts(inserted=2),
+    "rep_territories": TableCounts(inserted=2),
+    "outlets": TableCounts(inserted=2),
+    "beats": TableCounts(inserted=2),
+    "beat_outlets": TableCounts(inserted=3),
+    "visits": TableCounts(inserted=2),
+    "orders": TableCounts(inserted=2),
+    "users": TableCounts(inserted=3),
+    "territory_boundaries": TableCounts(inserted=1),
+}
+
+
+@pytest.fixture(autouse=True)
+def in_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Write every load of these tests while it is checked, however small."""
+    monkeypatch.setattr(write_process, "PARALLEL_MIN_BYTES", 0)
+
+
+@pytest.fixture
+def database_path(tmp_path: Path) -> Path:
+    return tmp_path / "sfa.sqlite"
+
+
+@pytest.fixture
+def engine(database_path: Path) -> Iterator[sa.Engine]:
+    engine = create_engine(f"sqlite:///{database_path}")
+    yield engine
+    engine.dispose()
+
+
+def test_parallel_load_stores_every_table(engine: sa.Engine, tmp_path: Path) -> None:
+    directory = write_files(tmp_path / "csv", GOOD_FILES)
+
+    first = load_directory(engine, directory).counts
+    second = load_directory(engine, directory).counts
+
+    assert first == GOOD_COUNTS
+    assert second == {
+        name: TableCounts(updated=counts.inserted)
+        for name, counts in GOOD_COUNTS.items()
+    }
+    assert table_contents(engine) == GOOD_CONTENTS
+
+
+def test_parallel_bad_row_leaves_database_unchanged(
+    engine: sa.Engine, database_path: Path, tmp_path: Path
+) -> None:
+    load_directory(engine, write_files(tmp_path / "good", GOOD_FILES))
+    engine.dispose()
+    before = database_path.read_bytes()
+    files = {"regions.csv": "region_id,name\nW,West\n", "visits.csv": BAD_VISITS}
+
+    with pytest.raises(LoadError) as error:
+        load_directory(engine, write_files(tmp_path / "bad", files))
+
+    assert problem_messages(error) == [
+        "visits.csv line 3: check_in '2026-13-01' is not a valid timestamp; "
+        "expected ISO 8601 such as 2026-03-02T09:15:00"
+    ]
+    assert database_path.read_bytes() == before
+
+
+def test_parallel_rejected_load_creates_no_database(
+    engine: sa.Engine, database_path: Path, tmp_path: Path
+) -> None:
+    # The regions are written before the bad visit is found.
+    files = {**VISITED, "regions.csv": "region_id\nN\n", "visits.csv": BAD_VISITS}
+
+    with pytest.raises(LoadError):
+        load_directory(engine, write_files(tmp_path / "bad", files))
+
+    assert not database_path.exists()
+
+
+def test_parallel_skip_invalid_sets_rows_aside(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    directory = write_files(tmp_path / "csv", {**VISITED, "visits.csv": BAD_VISITS})
+
+    result = load_directory(engine, directory, skip_invalid=True)
+
+    assert result.counts["visits"] == TableCounts(inserted=1, rejected=1)
+    assert result.rejects_files == {"visits": directory / "visits.rejected.csv"}
+    assert [row[0] for row in table_contents(engine)["visits"]] == ["V7"]
+
+
+def test_parallel_load_finds_stored_references(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    # The stored ids are read before the writing process locks the tables.
+    files = {
+        "visits.csv": f"""\
+{VISITS_HEADER}
+V9,R2,O2,2026-03-09T09:00:00
+V10,R2,O9,2026-03-09T10:00:00
+"""
+    }
+    load_directory(engine, write_files(tmp_path / "good", GOOD_FILES))
+
+    result = load_directory(
+        engine, write_files(tmp_path / "more", files), skip_invalid=True
+    )
+
+    assert result.counts == {"visits": TableCounts(inserted=1, rejected=1)}
+    assert [str(problem) for problem in result.problems] == [
+        "visits.csv line 3: outlet_id 'O9' names no known outlet: neither the "
+        "files nor the database's outlets table have it; add the outlet or "
+        "correct the id"
+    ]
+    assert [row[0] for row in table_contents(engine)["visits"]] == ["V1", "V2", "V9"]
+
+
+def test_parallel_header_problem_writes_nothing(
+    engine: sa.Engine, database_path: Path, tmp_path: Path
+) -> None:
+    files = {"regions.csv": "region_id,colour\nN,red\n"}
+
+    with pytest.raises(LoadError) as error:
+        load_directory(engine, write_files(tmp_path / "bad", files))
+
+    assert error.value.fatal == 1
+    assert not database_path.exists()
+
+
+def test_parallel_database_error_rolls_back(
+    engine: sa.Engine, database_path: Path, tmp_path: Path
+) -> None:
+    # A visits table without its check_out column makes the writer's insert
+    # fail after the regions were written.
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE visits (visit_id TEXT PRIMARY KEY)")
+    files = {
+        **VISITED,
+        "visits.csv": "visit_id,rep_id,outlet_id,check_in,check_out\n"
+        "V1,R1,O1,2026-03-02T09:00:00,2026-03-02T09:20:00\n",
+    }
+
+    with pytest.raises(sa.exc.OperationalError) as error:
+        load_directory(engine, write_files(tmp_path / "csv", files))
+
+    assert "has no column named" in str(error.value)
+    assert sa.inspect(engine).get_table_names() == ["visits"]
+
+
+def test_postgres_parallel_load(fresh_postgres_url: str, tmp_path: Path) -> None:
+    engine = create_engine(fresh_postgres_url)
+    bad = {"regions.csv": "region_id,name\nW,West\n", "visits.csv": BAD_VISITS}
+    try:
+        counts = load_directory(engine, write_files(tmp_path / "good", GOOD_FILES))
+        with pytest.raises(LoadError):
+            load_directory(engine, write_files(tmp_path / "bad", bad))
+        contents = table_contents(engine)
+    finally:
+        engine.dispose()
+
+    assert counts.counts == GOOD_COUNTS
+    assert contents == GOOD_CONTENTS
+
+
+def test_writer_suits_the_load(
+    monkeypatch: pytest.MonkeyPatch, engine: sa.Engine, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(write_process, "PARALLEL_MIN_BYTES", 1024)
+    small = write_files(tmp_path / "small", {"regions.csv": "region_id\nN\n"})
+    large = write_files(
+        tmp_path / "large", {"regions.csv": "region_id\n" + "N\n" * 600}
+    )
+    memory = sa.make_url("sqlite://")
+    server = sa.make_url("postgresql+psycopg://loader@127.0.0.1/sfa")
+
+    result = [
+        parallel_writer(engine.url, {"regions": small / "regions.csv"}),
+        parallel_writer(engine.url, {"regions": large / "regions.csv"}),
+        parallel_writer(memory, {"regions": large / "regions.csv"}),
+        parallel_writer(server, {"regions": large / "regions.csv"}),
+    ]
+
+    assert result == [None, WritingProcess, None, WritingThread]
