@@ -269,9 +269,10 @@ def build_page_cache(connection: sa.Connection) -> Iterator[None]:
         schema: driver.execute(f"PRAGMA {schema}.cache_size").fetchone()[0]
         for schema in ("main", "temp")
     }
-    # SQLite 3.40 may report 0 for the temporary tables of a connection that
-    # has not used them yet. Restored as 0, their cache would stay at its
-    # minimum, so they get the database's size, which is their default.
+    # SQLite 3.40.1 reports 0 for temp.cache_size on a file database until
+    # the size is set, even after temporary tables were used. Restored as 0,
+    # their cache would stay at its minimum, so they get the database's
+    # size, which is their default.
     if not sizes["temp"]:
         sizes["temp"] = sizes["main"]
     for schema in sizes:

@@ -2,6 +2,7 @@
 
     python -m data_access.summaries --db URL --from DATE --to DATE
         [--timezone TZ] [--week-start N] [--off-site-m M] [--duplicate-window-s S]
+        [--max-visit-hours H] [--max-speed-kmh KMH]
 
 The summary tables (see data_access.schema) hold, per week of the business
 calendar, the counts that the period queries compute from visits and orders:
@@ -210,7 +211,9 @@ def refresh_after_load(
     first_moment and last_moment are the earliest and latest check_in or
     ordered_at loaded (naive UTC), or None when no visits or orders were
     loaded. The weeks are those of the settings the latest summary week was
-    built with. A load of a master table refreshes every summarised week,
+    built with. Summarised weeks of the visits and orders that visit_id links
+    to the loaded range are refreshed too (see _linked_days). A load of a
+    master table refreshes every summarised week,
     and so does a load into summary tables of an older layout, which the
     rebuild replaces. Does nothing in a database without summaries.
     """
@@ -237,17 +240,20 @@ def refresh_after_load(
     )
 
     days: list[date] = []
+    linked: set[date] = set()
     if first_moment is not None and last_moment is not None:
         zone = ZoneInfo(settings.timezone)
         first_day, last_day = (
             moment.replace(tzinfo=UTC).astimezone(zone).date()
             for moment in (first_moment, last_moment)
         )
-        # A loaded visit can make a visit of the next date its resend, and an
-        # order can name a visit of the date before, across midnight. The
-        # dates on either side are refreshed too, so a week boundary between
-        # them rebuilds both weeks.
+        # A loaded visit can make a visit of the next date its resend, across
+        # midnight. The dates on either side are refreshed too, so a week
+        # boundary between them rebuilds both weeks. Orders and the visits
+        # they name by visit_id may lie further apart (_linked_days).
         days += [first_day - timedelta(days=1), last_day + timedelta(days=1)]
+        with engine.connect() as connection:
+            linked = _linked_days(connection, first_moment, last_moment, zone)
     # A rebuild in the current layout drops every older-layout week, so all
     # of them are built again.
     if loaded_tables & MASTER_TABLES or older_layout:
@@ -255,7 +261,56 @@ def refresh_after_load(
     if not days:
         return []
     log.info("summaries: refreshing %s to %s after the load", min(days), max(days))
-    return build_summaries(engine, min(days), max(days), settings)
+    rebuilt = build_summaries(engine, min(days), max(days), settings)
+
+    # Only summarised weeks can be stale, so a linked date outside them is
+    # left to the next build that covers it.
+    summarised_end = built[1] + timedelta(days=6)
+    linked_weeks = {
+        week_containing(day, settings.week_start).start
+        for day in linked
+        if built[0] <= day <= summarised_end
+    }
+    for week_start in sorted(linked_weeks - set(rebuilt)):
+        log.info("summaries: refreshing the week of %s, linked by order", week_start)
+        rebuilt += build_summaries(engine, week_start, week_start, settings)
+    return sorted(rebuilt)
+
+
+def _linked_days(
+    connection: sa.Connection,
+    first_moment: datetime,
+    last_moment: datetime,
+    zone: ZoneInfo,
+) -> set[date]:
+    """Return the local dates outside [first_moment, last_moment] of the
+    visits that orders of that range name, and of the orders that name
+    visits of that range.
+
+    An order makes the visit it names productive, whatever the visit's
+    week, and an order without rep_id counts for the rep of the visit it
+    names, so a load changes the summaries of those dates too.
+    """
+    named_visits = (
+        sa.select(visits.c.check_in.label("moment"))
+        .join(orders, orders.c.visit_id == visits.c.visit_id)
+        .where(
+            orders.c.ordered_at.between(first_moment, last_moment),
+            sa.or_(visits.c.check_in < first_moment, visits.c.check_in > last_moment),
+        )
+    )
+    naming_orders = (
+        sa.select(orders.c.ordered_at.label("moment"))
+        .join(visits, visits.c.visit_id == orders.c.visit_id)
+        .where(
+            visits.c.check_in.between(first_moment, last_moment),
+            sa.or_(
+                orders.c.ordered_at < first_moment, orders.c.ordered_at > last_moment
+            ),
+        )
+    )
+    moments = connection.execute(sa.union(named_visits, naming_orders)).scalars()
+    return {moment.replace(tzinfo=UTC).astimezone(zone).date() for moment in moments}
 
 
 def _health_limits(connection: sa.Connection, latest: sa.Row | None) -> dict:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from data_access import (
     health_queries,
     health_summaries,
+    queries,
     schema,
     summaries,
     summary_queries,
@@ -351,6 +352,56 @@ def test_load_into_previous_week_refreshes_next_week(tmp_path):
     )
 
     expected = health_queries.health_counts(engine, week_2, Scope(), SETTINGS, now=NOW)
+    pd.testing.assert_frame_equal(result, expected)
+    engine.dispose()
+
+
+def test_load_of_order_refreshes_its_visit_week(tmp_path):
+    # late1 of week 3 names e1, a visit of week 1, so e1 becomes productive.
+    engine = sqlite_database(tmp_path, ROWS)
+    summaries.build_summaries(engine, SPAN.start, SPAN.end, SETTINGS)
+    folder = tmp_path / "files"
+    folder.mkdir()
+    (folder / "orders.csv").write_text(
+        "order_id,rep_id,outlet_id,visit_id,ordered_at,value,line_count\n"
+        "late1,r2,o2,e1,2026-03-18T06:00:00Z,50,3\n",
+        encoding="utf-8",
+    )
+    load_directory(engine, folder)
+    week_1 = weeks_of(SPAN)[0]
+
+    result = summary_queries.read_rep_activity(engine, week_1, Scope(), SETTINGS)
+
+    expected = queries.rep_activity(engine, week_1, Scope(), SETTINGS)
+    assert summary_queries.summary_status(engine, week_1, SETTINGS).usable
+    # a1, which order x2 names, and e1.
+    assert expected["productive_visits"].sum() == 2
+    pd.testing.assert_frame_equal(result, expected)
+    engine.dispose()
+
+
+def test_load_of_visit_refreshes_week_of_its_order(tmp_path):
+    # Order x4 of week 3 names v404 and has no rep. v404 arrives in week 1,
+    # so x4 counts for r2 and is no longer an order of an unknown rep.
+    engine = sqlite_database(tmp_path, ROWS)
+    summaries.build_summaries(engine, SPAN.start, SPAN.end, SETTINGS)
+    folder = tmp_path / "files"
+    folder.mkdir()
+    (folder / "visits.csv").write_text(
+        "visit_id,rep_id,outlet_id,check_in,latitude,longitude\n"
+        "v404,r2,o2,2026-03-03T06:00:00Z,19.0,72.9\n",
+        encoding="utf-8",
+    )
+    load_directory(engine, folder)
+    week_3 = weeks_of(SPAN)[2]
+
+    result = health_summaries.read_health_counts(
+        engine, week_3, Scope(), SETTINGS, now=NOW
+    )
+
+    expected = health_queries.health_counts(engine, week_3, Scope(), SETTINGS, now=NOW)
+    unknown_rep = expected.loc[expected["kind"] == "order_unknown_rep", "affected"]
+    assert unknown_rep.tolist() == [0]
     pd.testing.assert_frame_equal(result, expected)
     engine.dispose()
 
