@@ -245,10 +245,14 @@ def _copy_upsert_postgresql(
 # database and for its temporary tables each. An outlet's weeks sit together
 # in the summary indexes, so the rows of one week are spread over every page
 # of them. With 2,000 reps, 21 built weeks and a transaction per week, a
-# week took 10 to 12 s with the default 2 MiB cache and 7 to 9 s with this
-# one, on a machine shared with other jobs. SQLite allocates pages as it
-# reads them, so a small database never uses this much.
-BUILD_CACHE_KIB = 512 * 1024
+# week took 10 to 12 s with the default 2 MiB cache and 7 to 9 s with
+# 512 MiB, on a machine shared with other jobs. Four national weeks, 4 a
+# commit, at load about 2: 25 to 28 s and a 415 MB process peak with
+# 128 MiB, 24 s and 547 MB with 256 MiB, 22 to 24 s and 766 MB with 512 MiB.
+# The loader runs the build after a load, so the middle size was taken.
+# SQLite allocates pages as it reads them, so a small database never uses
+# this much.
+BUILD_CACHE_KIB = 256 * 1024
 
 
 @contextmanager
