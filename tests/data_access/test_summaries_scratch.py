@@ -152,5 +152,5 @@ def test_build_page_cache_is_restored(small_engine):
 
     result = (during, after)
 
-    expected = ((-524288, -524288), (-2000, -2000))
+    expected = ((-262144, -262144), (-2000, -2000))
     assert result == expected
