@@ -288,6 +288,17 @@ def build_page_cache(connection: sa.Connection) -> Iterator[None]:
             driver.execute(f"PRAGMA {schema}.cache_size = {int(size)}")
 
 
+def prefers_index_lookups(connection: sa.Connection) -> bool:
+    """Tell whether the summary build should replace window functions by
+    index lookups on its temporary tables.
+
+    SQLite sorts the rows once for each window, and its lookups are cheap.
+    PostgreSQL runs windows well, and it cannot seek an index on IS NOT
+    DISTINCT FROM, which the lookup of a duplicate's chain needs.
+    """
+    return connection.dialect.name == "sqlite"
+
+
 def refresh_statistics(connection: sa.Connection, tables: Iterable[sa.Table]) -> None:
     """Give the planner statistics of tables that were just filled.
 
