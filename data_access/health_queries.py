@@ -122,6 +122,27 @@ def is_unrestricted(scope: Scope) -> bool:
     return no_territory_limit and not scope.limits_reps
 
 
+def rep_in_scope_on(
+    rep_id: sa.ColumnElement,
+    day: sa.ColumnElement | None,
+    scope: Scope,
+    rep_ids: sa.Select,
+) -> sa.ColumnElement[bool]:
+    """True when a row of rep_id counts for the scope: rep_id is one of
+    rep_ids, and when day (the row's local date) is given, the rep's
+    territory on that day is one of the scope's.
+
+    Give day when the scope follows a territory history, with rep_ids from
+    rep_ids_near_territories; otherwise give None and scoped_rep_ids.
+    """
+    if day is None:
+        return rep_id.in_(rep_ids)
+    return sa.and_(
+        rep_id.in_(rep_ids),
+        territory_on(rep_id, day).in_(scoped_territory_ids(scope)),
+    )
+
+
 class HealthSQL:
     """The checked rows of one period, scope and settings, and one SELECT per kind.
 
@@ -184,13 +205,8 @@ class HealthSQL:
     ) -> sa.ColumnElement[bool]:
         """True when the rep of a row at happened_at (naive UTC) is in scope:
         with a history, by the rep's territory on the row's local date."""
-        if not self.by_day:
-            return rep_id.in_(self.rep_ids)
-        day = local_day(happened_at, self.period)
-        return sa.and_(
-            rep_id.in_(self.rep_ids),
-            territory_on(rep_id, day).in_(scoped_territory_ids(self.scope)),
-        )
+        day = local_day(happened_at, self.period) if self.by_day else None
+        return rep_in_scope_on(rep_id, day, self.scope, self.rep_ids)
 
     def _checked_orders(self) -> sa.Select:
         order_visit = visits.alias("order_visit")

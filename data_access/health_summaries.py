@@ -30,13 +30,12 @@ from data_access.health_queries import (
     SUMMARISED_KINDS,
     WINDOWED_KINDS,
     is_unrestricted,
+    rep_in_scope_on,
 )
 from data_access.period_sql import (
     rep_ids_near_territories,
     scoped_outlet_ids,
     scoped_rep_ids,
-    scoped_territory_ids,
-    territory_on,
 )
 from data_access.queries import fetch_frame
 from data_access.summary_queries import refresh_command, summary_status
@@ -281,8 +280,6 @@ def _rep_in_scope(
     PeriodSQL.for_scope keeps rows: by the rep's territory on that day when
     the database keeps a territory history, else among scoped_rep_ids."""
     if scope_follows_history(engine, scope):
-        return sa.and_(
-            rep_id.in_(rep_ids_near_territories(scope, period)),
-            territory_on(rep_id, day).in_(scoped_territory_ids(scope)),
-        )
-    return rep_id.in_(scoped_rep_ids(scope))
+        near = rep_ids_near_territories(scope, period)
+        return rep_in_scope_on(rep_id, day, scope, near)
+    return rep_in_scope_on(rep_id, None, scope, scoped_rep_ids(scope))
