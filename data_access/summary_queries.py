@@ -994,7 +994,11 @@ def _territory_outlet_flags(
         marked = outlets.outerjoin(sums, sums.c.outlet_id == outlets.c.outlet_id)
     on_beat = queries.outlets_on_beat(period)
     lookback = Period(lookback_start, period.end, period.timezone)
-    if use_summaries and _summaries_hold_lookback(engine, period, lookback, settings):
+    # The summaries hold local dates, the raw visits check-in instants.
+    dates_from_summaries = use_summaries and _summaries_hold_lookback(
+        engine, period, lookback, settings
+    )
+    if dates_from_summaries:
         last_visit = _summary_last_visit_date(outlets.c.outlet_id, lookback)
         query_name = "territory_outlet_flags_from_summaries"
     else:
@@ -1021,7 +1025,7 @@ def _territory_outlet_flags(
         .cte("territory_outlet_facts")
         .prefix_with("MATERIALIZED")
     )
-    if query_name == "territory_outlet_flags":
+    if not dates_from_summaries:
         last_visit_date = sa.case(
             (facts.c.last_visit.is_not(None), local_day(facts.c.last_visit, lookback)),
             else_=None,
