@@ -25,6 +25,7 @@ with a problem are set aside, written with their reasons to
 import argparse
 import csv
 import logging
+import signal
 import sys
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -58,7 +59,12 @@ from data_access.table_files import (
     Rejection,
     TableFile,
 )
-from data_access.write_process import LOG_FORMAT, ParallelWriter, parallel_writer
+from data_access.write_process import (
+    LOG_FORMAT,
+    ParallelWriter,
+    WriterError,
+    parallel_writer,
+)
 
 __all__ = [
     "MAX_PROBLEMS_SHOWN",
@@ -672,12 +678,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
     engine = create_engine(url)
+    handler_before = signal.signal(signal.SIGTERM, _stop_on_terminate)
     try:
         result = load_directory(
             engine,
             arguments.directory,
             arguments.timezone,
             skip_invalid=arguments.skip_invalid,
+        )
+    except KeyboardInterrupt as error:
+        # The transaction rolls back as the exception leaves it, unless it
+        # had committed and the summaries were being refreshed.
+        print(
+            "Loading was stopped before the end; the load is committed in one "
+            "transaction, so nothing was committed unless the log above says "
+            "'committed'.",
+            file=sys.stderr,
+        )
+        return 128 + (
+            signal.SIGTERM if isinstance(error, _Terminated) else signal.SIGINT
         )
     except LoadError as error:
         print(error, file=sys.stderr)
@@ -688,6 +707,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
         return 1
+    except WriterError as error:
+        print(
+            f"Loading into {url.render_as_string(hide_password=True)} failed: {error}.",
+            file=sys.stderr,
+        )
+        return 1
     except sa.exc.SQLAlchemyError as error:
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
         print(
@@ -697,12 +722,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     finally:
+        signal.signal(signal.SIGTERM, handler_before)
         engine.dispose()
 
     _print_rejected(result)
     for name, counts in result.counts.items():
         print(f"{name}: {counts}")
     return 0
+
+
+class _Terminated(KeyboardInterrupt):
+    """A SIGTERM received by the loader, which rolls back as after Ctrl-C."""
+
+
+def _stop_on_terminate(signal_number: int, frame: object) -> None:
+    raise _Terminated
 
 
 def _print_rejected(result: LoadResult) -> None:

@@ -16,15 +16,19 @@ second (it imports the loader's modules again), so only loads of
 PARALLEL_MIN_BYTES of files or more write this way.
 """
 
+import io
 import logging
 import os
 import pickle
 import queue
+import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from multiprocessing.connection import Connection
 from pathlib import Path
 from types import TracebackType
@@ -81,6 +85,10 @@ def _is_sqlite_file(url: sa.URL) -> bool:
     return bool(url.database) and url.database != ":memory:" and not url.query
 
 
+class WriterError(RuntimeError):
+    """The writer ended before it committed, so nothing was committed."""
+
+
 class _RolledBack(Exception):
     """The loader asked the writer to roll back."""
 
@@ -115,6 +123,7 @@ class ParallelWriter:
         self._note_chunk = note_chunk
         self._table: str | None = None
         self._stopped = False
+        self._committing = False
         self._replied = False
 
     def __enter__(self) -> "ParallelWriter":
@@ -127,13 +136,16 @@ class ParallelWriter:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if not self._replied:
-            try:
-                self._send(("verdict", False))
-                self._wait_for_reply()
-            except RuntimeError as writer_error:
-                log.info("the writer ended early: %s", writer_error)
-        self._close(failed=error_type is not None)
+        # The writer is ended even when a second Ctrl-C stops the wait for
+        # its reply, so that no writer outlives the loader.
+        try:
+            if not self._replied:
+                try:
+                    self._end_write()
+                except RuntimeError as writer_error:
+                    log.info("the writer ended early: %s", writer_error)
+        finally:
+            self._close(failed=error_type is not None or not self._replied)
 
     def add(
         self,
@@ -155,6 +167,17 @@ class ParallelWriter:
         self._note_chunk(chunk)
         self._send(("chunk", chunk.lines, chunk.values))
 
+    def _end_write(self) -> None:
+        """Send the writer a verdict to roll back, unless commit() already sent
+        one to commit. In that case wait for its reply and log a commit."""
+        if not self._committing:
+            self._send(("verdict", False))
+            self._wait_for_reply()
+            return
+        reply = self._wait_for_reply()
+        if reply[0] == "committed":
+            log.warning("the writer committed the load before the loader stopped")
+
     def commit(self) -> dict[str, tuple[int, int]]:
         """Have the writer commit; return {table: (inserted, updated)}.
 
@@ -162,13 +185,15 @@ class ParallelWriter:
         not write; the transaction is then rolled back.
         """
         self._send(("verdict", not self._stopped))
+        self._committing = not self._stopped
         reply = self._wait_for_reply()
         self._replied = True
         if reply[0] == "committed":
+            log.info("the writer committed the load")
             return reply[1]
         if reply[0] == "error":
             raise reply[1]
-        raise RuntimeError("the writer rolled back a load that passed its check")
+        raise WriterError("the writer rolled back a load that passed its check")
 
     def _start(self) -> None:
         raise NotImplementedError
@@ -206,13 +231,13 @@ class WritingThread(ParallelWriter):
 
     def _send(self, message: Message) -> None:
         if not self._thread.is_alive():
-            raise RuntimeError("the loader's writing thread ended unexpectedly")
+            raise WriterError("the loader's writing thread ended unexpectedly")
         self._inbox.put(message)
 
     def _wait_for_reply(self) -> Message:
         self._thread.join()
         if self._thread_reply is None:
-            raise RuntimeError("the loader's writing thread ended without a reply")
+            raise WriterError("the loader's writing thread ended without a reply")
         return self._thread_reply
 
     def _close(self, *, failed: bool) -> None:
@@ -285,7 +310,7 @@ class WritingProcess(ParallelWriter):
 
     def _raise_send_error(self) -> None:
         if self._send_error is not None:
-            raise RuntimeError(
+            raise WriterError(
                 f"the loader's writing process ended unexpectedly "
                 f"({self._send_error}); nothing was committed"
             )
@@ -295,7 +320,7 @@ class WritingProcess(ParallelWriter):
         try:
             return self._pipe.recv()
         except (OSError, EOFError):
-            raise RuntimeError(
+            raise WriterError(
                 "the loader's writing process ended without a reply; "
                 "nothing was committed"
             ) from None
@@ -312,11 +337,32 @@ class WritingProcess(ParallelWriter):
             log.warning("stopping a writing process that did not end")
             self._process.kill()
             self._process.wait()
-        new_file = self._new_sqlite_file
-        if failed and new_file is not None and new_file.exists():
-            # Connecting created the file, and a rejected load leaves none.
-            if new_file.stat().st_size == 0:
-                new_file.unlink()
+        except BaseException:
+            # Interrupted while waiting: its transaction rolls back as it dies.
+            self._process.kill()
+            self._process.wait()
+            raise
+        finally:
+            if failed and self._new_sqlite_file is not None:
+                remove_new_sqlite_file(self._new_sqlite_file)
+
+
+def remove_new_sqlite_file(path: Path) -> None:
+    """Remove the SQLite file at path that a failed load created, when it
+    holds nothing.
+
+    Connecting creates the file, and a rejected load leaves none. A writer
+    killed mid-transaction leaves the pages it wrote and a hot journal;
+    reading the file first has SQLite roll that journal back, which empties
+    a file that was new.
+    """
+    if not path.exists():
+        return
+    if path.with_name(f"{path.name}-journal").exists():
+        with closing(sqlite3.connect(path)) as connection:
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    if path.stat().st_size == 0:
+        path.unlink()
 
 
 # The writing process
@@ -393,14 +439,25 @@ def write_in_child(pipe: Connection) -> None:
     from data_access.engine import create_engine
 
     engine = create_engine(url)
+    reply: Message = ("no reply",)
     try:
         reply = _write_rows(PipedRows(pipe.recv), engine, table_files, zone)
+        if reply[0] == "error":
+            reply = ("error", _picklable(reply[1]))
+        pipe.send(reply)
+    except (EOFError, OSError):
+        # The loader was stopped, and its own message says why.
+        if reply[0] == "committed":
+            log.warning("the writer committed the load before the loader stopped")
+        else:
+            log.info("the loader stopped before its verdict; nothing was committed")
     finally:
         engine.dispose()
-    if reply[0] == "error":
-        reply = ("error", _picklable(reply[1]))
-    pipe.send(reply)
-    pipe.close()
+        pipe.close()
+
+
+def _stop_on_terminate(signal_number: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _write_rows(
@@ -433,8 +490,10 @@ def _write(
     rows.peek()
     with engine.begin() as connection, sqlite_load_cache(connection):
         no_rejects: dict[str, tuple[int, ...]] = {name: () for name in table_files}
+        # The loader's progress bar shows the check; one drawn here on the
+        # same terminal would overwrite it, so the writer's goes nowhere.
         counts = write_tables(
-            connection, table_files, zone, no_rejects, None, None, rows
+            connection, table_files, zone, no_rejects, io.StringIO(), None, rows
         )
         rows.verdict()
     return {name: (count.inserted, count.updated) for name, count in counts.items()}
@@ -451,4 +510,8 @@ def _picklable(error: BaseException) -> BaseException:
 
 
 if __name__ == "__main__":
+    # Ctrl-C reaches both processes; the loader decides and sends its
+    # verdict. SIGTERM rolls the transaction back before the process ends.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_on_terminate)
     write_in_child(Connection(int(sys.argv[1])))

@@ -1,12 +1,17 @@
 """Loads that write while the loader checks the files (see write_process)."""
 
+import io
+import re
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from data_access import write_process
+from data_access import load, write_process
 from data_access.engine import create_engine
 from data_access.load import LoadError, TableCounts, load_directory
 from data_access.write_process import WritingProcess, WritingThread, parallel_writer
@@ -206,3 +211,155 @@ def test_writer_suits_the_load(
     ]
 
     assert result == [None, WritingProcess, None, WritingThread]
+
+
+def test_interrupted_load_ends_writer(
+    engine: sa.Engine,
+    database_path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Ctrl-C at the end of the check, then again while the loader waits
+    # for the writer to roll back.
+    def interrupted(*arguments: object) -> None:
+        raise KeyboardInterrupt
+
+    processes: list[subprocess.Popen[bytes]] = []
+    close = WritingProcess._close
+
+    def recording_close(writer: WritingProcess, *, failed: bool) -> None:
+        processes.append(writer._process)
+        close(writer, failed=failed)
+
+    monkeypatch.setattr(load, "_raise_for_problems", interrupted)
+    monkeypatch.setattr(WritingProcess, "_wait_for_reply", interrupted)
+    monkeypatch.setattr(WritingProcess, "_close", recording_close)
+
+    with pytest.raises(KeyboardInterrupt):
+        load_directory(engine, write_files(tmp_path / "csv", GOOD_FILES))
+
+    result = (
+        [process.poll() is not None for process in processes],
+        database_path.exists(),
+    )
+    expected = ([True], False)
+    assert result == expected
+
+
+def test_new_file_of_killed_writer_is_removed(tmp_path: Path) -> None:
+    # A writer killed mid-transaction leaves the pages it spilled and a hot
+    # journal in a file that did not exist before the load.
+    path = tmp_path / "sfa.sqlite"
+    script = (
+        "import os, sqlite3, sys\n"
+        "connection = sqlite3.connect(sys.argv[1])\n"
+        "connection.execute('PRAGMA cache_size = 10')\n"
+        "connection.execute('BEGIN')\n"
+        "connection.execute('CREATE TABLE visits (visit_id TEXT)')\n"
+        "connection.executemany('INSERT INTO visits VALUES (?)',"
+        " [('V%06d' % n,) for n in range(20000)])\n"
+        "os._exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(path)], check=True)
+    left = (path.stat().st_size > 0, path.with_name("sfa.sqlite-journal").exists())
+
+    write_process.remove_new_sqlite_file(path)
+
+    result = (left, sorted(child.name for child in tmp_path.iterdir()))
+    expected = ((True, True), [])
+    assert result == expected
+
+
+@pytest.mark.parametrize(
+    ("signal_number", "expected_code"),
+    [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+)
+def test_cli_signal_prints_one_line(
+    signal_number: int,
+    expected_code: int,
+    database_path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def stopped(*arguments: object, **options: object) -> None:
+        signal.raise_signal(signal_number)
+        raise AssertionError("the signal did not stop the load")
+
+    monkeypatch.setattr(load, "load_directory", stopped)
+    directory = write_files(tmp_path / "csv", GOOD_FILES)
+    handler_before = signal.getsignal(signal.SIGTERM)
+
+    code = load.main(["--db", f"sqlite:///{database_path}", str(directory)])
+
+    result = (
+        code,
+        capsys.readouterr().err.splitlines(),
+        signal.getsignal(signal.SIGTERM) is handler_before,
+    )
+    expected = (
+        expected_code,
+        [
+            "Loading was stopped before the end; the load is committed in one "
+            "transaction, so nothing was committed unless the log above says "
+            "'committed'."
+        ],
+        True,
+    )
+    assert result == expected
+
+
+class Terminal(io.StringIO):
+    """Standard error as a terminal, where progress bars are drawn."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_writer_draws_no_progress_bar_over_the_check(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The loader's bar shows the check; a writer's bar on the same terminal
+    # line would overwrite it.
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(load, "parallel_writer", lambda url, files: WritingThread)
+    directory = write_files(tmp_path / "csv", GOOD_FILES)
+
+    load_directory(engine, directory, progress_stream=io.StringIO())
+
+    result = terminal.getvalue()
+    expected = ""
+    assert result == expected
+
+
+def test_cli_killed_writer_prints_one_line(
+    database_path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    start = WritingProcess._start
+
+    def start_then_kill(writer: WritingProcess) -> None:
+        start(writer)
+        writer._process.kill()
+        writer._process.wait()
+
+    monkeypatch.setattr(WritingProcess, "_start", start_then_kill)
+    directory = write_files(tmp_path / "csv", GOOD_FILES)
+
+    code = load.main(["--db", f"sqlite:///{database_path}", str(directory)])
+
+    # The operating system's reason in brackets depends on when the
+    # loader notices, so it is left out.
+    lines = capsys.readouterr().err.splitlines()
+    result = (code, [re.sub(r" \(.*\)", "", line) for line in lines])
+    expected = (
+        1,
+        [
+            f"Loading into sqlite:///{database_path} failed: the loader's writing "
+            "process ended unexpectedly; nothing was committed."
+        ],
+    )
+    assert result == expected
