@@ -55,8 +55,7 @@ UNSCOPED = {
         "returns no figures"
     ),
     "data_access.health_summaries.health_summary_message": (
-        "tells whether the data health summaries serve a period; returns no "
-        "figures"
+        "tells whether the data health summaries serve a period; returns no figures"
     ),
     "data_access.summary_queries.summary_status": (
         "tells whether the summary tables cover a period; counts rows of "
