@@ -289,8 +289,14 @@ def test_cli_signal_prints_one_line(
     monkeypatch.setattr(load, "load_directory", stopped)
     directory = write_files(tmp_path / "csv", GOOD_FILES)
     handler_before = signal.getsignal(signal.SIGTERM)
+    # A shell starts a background job with SIGINT ignored, and Python then
+    # raises no KeyboardInterrupt, so the test sets the handler a terminal has.
+    interrupt_before = signal.signal(signal.SIGINT, signal.default_int_handler)
 
-    code = load.main(["--db", f"sqlite:///{database_path}", str(directory)])
+    try:
+        code = load.main(["--db", f"sqlite:///{database_path}", str(directory)])
+    finally:
+        signal.signal(signal.SIGINT, interrupt_before)
 
     result = (
         code,
