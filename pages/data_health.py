@@ -15,6 +15,7 @@ from pages.shared import (
     View,
     current_view,
     draw_health_summary_note,
+    health_summaries_serve,
     kept_figure,
     load_affected_rows,
     load_health_counts,
@@ -24,8 +25,10 @@ from pages.shared import (
 
 TREND_WEEKS = 8
 ALL_PROBLEMS = "all"
-# "All problems" lists every kind, whose rows are those of the kinds found,
-# so the page can start that listing before its counts are in.
+# With summaries, "All problems" lists every kind, whose rows are those of
+# the kinds found, so the page can start that listing before its counts are
+# in, and the summaries leave out the kinds without rows. Without them, each
+# kind is a statement over the raw tables, so only the kinds found are listed.
 ALL_KINDS = tuple(KIND_TABLES)
 CHARTED_PROBLEMS = 5
 # Outlets and reps are checked as they are now, so a weekly trend of them
@@ -106,7 +109,7 @@ def trend_figure(charted_rows: pd.DataFrame) -> go.Figure:
     return figure
 
 
-def draw_affected_rows(view: View, table: pd.DataFrame) -> None:
+def draw_affected_rows(view: View, table: pd.DataFrame, summarised: bool) -> None:
     st.subheader("Affected rows")
     found = table[table["affected"] > 0]
     if found.empty:
@@ -119,7 +122,8 @@ def draw_affected_rows(view: View, table: pd.DataFrame) -> None:
     kind = st.selectbox(
         "Problem", list(choices), format_func=choices.get, key="health_problem"
     )
-    kinds = ALL_KINDS if kind == ALL_PROBLEMS else (kind,)
+    every_kind = ALL_KINDS if summarised else tuple(found["kind"])
+    kinds = every_kind if kind == ALL_PROBLEMS else (kind,)
     rows = load_affected_rows(view, kinds)
 
     st.dataframe(
@@ -178,14 +182,15 @@ st.caption(
     f"{view.period.start:%d %b %Y} to {view.period.end:%d %b %Y} · "
     f"{markdown_text(view.scope.label)}"
 )
-load_in_background(
-    lambda: load_health_trend(view, TREND_WEEKS),
-    lambda: load_affected_rows(view, ALL_KINDS),
-)
+summarised = health_summaries_serve(view)
+loads = [lambda: load_health_trend(view, TREND_WEEKS)]
+if summarised:
+    loads.append(lambda: load_affected_rows(view, ALL_KINDS))
+load_in_background(*loads)
 draw_health_summary_note(view)
 table = health_table(load_health_counts(view), view.settings)
 trend = load_health_trend(view, TREND_WEEKS)
 draw_summary(table, trend)
 draw_trend(view, table, trend)
-draw_affected_rows(view, table)
+draw_affected_rows(view, table, summarised)
 draw_rules(view)

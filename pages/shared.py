@@ -548,6 +548,20 @@ def _health_summary_message(
     return health_summaries.health_summary_message(_engine, period, settings)
 
 
+@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+def _health_summaries_serve(
+    _engine: sa.Engine, database_key: str, period: Period, settings: Settings
+) -> bool:
+    return health_summaries.health_summaries_cover(_engine, period, settings)
+
+
+def health_summaries_serve(view: View) -> bool:
+    """True when the data health summaries cover the view's period."""
+    return _health_summaries_serve(
+        view.engine, view.database_key, view.period, view.settings
+    )
+
+
 def draw_health_summary_note(view: View) -> None:
     """Say when the data health summaries cannot serve the period, so the
     Data health page reads the raw tables."""
