@@ -246,9 +246,9 @@ def _copy_upsert_postgresql(
 # in the summary indexes, so the rows of one week are spread over every page
 # of them. With 2,000 reps, 21 built weeks and a transaction per week, a
 # week took 10 to 12 s with the default 2 MiB cache and 7 to 9 s with
-# 512 MiB, on a machine shared with other jobs. Four national weeks, 4 a
-# commit, at load about 2: 25 to 28 s and a 415 MB process peak with
-# 128 MiB, 24 s and 547 MB with 256 MiB, 22 to 24 s and 766 MB with 512 MiB.
+# 512 MiB, on a machine shared with other jobs. Four national weeks at 4 a
+# commit and load about 2 took 25 to 28 s with 128 MiB (415 MB process
+# peak), 24 s with 256 MiB (547 MB) and 22 to 24 s with 512 MiB (766 MB).
 # The loader runs the build after a load, so the middle size was taken.
 # SQLite allocates pages as it reads them, so a small database never uses
 # this much.

@@ -24,7 +24,7 @@ time zone conversion per row.
 import logging
 import math
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import sqlalchemy as sa
@@ -884,17 +884,32 @@ def weekly_health_counts(
     against 13 s for the 8 weekly statements, so take the gap as an
     estimate.
     """
-    weeks = _weeks_of(span, settings.week_start)
+    weeks = weeks_of(span, settings.week_start)
     history = scope_follows_history(engine, scope)
     moment = now or _utc_now()
-    rows = []
+    counts = {}
     for week in weeks:
         health = HealthSQL(week, scope, settings, moment, history=history)
-        counts = fetch_frame(
+        found = fetch_frame(
             engine, "weekly_health_counts", health.affected_counts(DATED_KINDS)
         )
-        affected = dict(zip(counts["kind"], counts["affected"].astype("int64")))
-        rows.extend((week.start, kind, affected.get(kind, 0)) for kind in DATED_KINDS)
+        for kind, affected in zip(found["kind"], found["affected"], strict=True):
+            counts[(week.start, kind)] = int(affected)
+    return weekly_counts_frame(weeks, counts)
+
+
+def weekly_counts_frame(
+    weeks: list[Period], counts: dict[tuple[date, str], int]
+) -> pd.DataFrame:
+    """Build the frame of weekly_health_counts from counts by (week start, kind).
+
+    One row per week and kind of DATED_KINDS, zero for a missing pair.
+    """
+    rows = [
+        (week.start, kind, counts.get((week.start, kind), 0))
+        for week in weeks
+        for kind in DATED_KINDS
+    ]
     frame = pd.DataFrame(rows, columns=["week_start", "kind", "affected"])
     frame["affected"] = frame["affected"].astype("int64")
     return frame
@@ -967,7 +982,7 @@ def health_day_rows(
     return health.affected_keys(SUMMARISED_KINDS)
 
 
-def _weeks_of(span: Period, week_start: int) -> list[Period]:
+def weeks_of(span: Period, week_start: int) -> list[Period]:
     """Split span into its weeks.
 
     Raises ValueError unless span is whole weeks that start on week_start,

@@ -16,7 +16,7 @@ future_check_in depends on the time of the request, so it is always counted
 from the visits, with one seek of the check_in index.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pandas as pd
 import sqlalchemy as sa
@@ -24,7 +24,6 @@ import sqlalchemy as sa
 from data_access import health_queries, schema
 from data_access.filters import Period, Scope, Settings
 from data_access.health_queries import (
-    DATED_KINDS,
     KIND_TABLES,
     MAX_ROWS_LISTED,
     SUMMARISED_KINDS,
@@ -139,23 +138,13 @@ def read_weekly_health_counts(
     summarised = _summarised_counts(engine, span, scope, settings)
     future = health_queries.future_check_in_days(engine, span, scope, settings, now)
     days = pd.concat([summarised, future], ignore_index=True)
-    weeks = [
-        span.start + timedelta(days=7 * index)
-        for index in range(((span.end - span.start).days + 1) // 7)
-    ]
-    week_of_day = {
-        week + timedelta(days=offset): week for week in weeks for offset in range(7)
-    }
+    weeks = health_queries.weeks_of(span, settings.week_start)
+    week_of_day = {day: week.start for week in weeks for day in week.days}
     days["week_start"] = days["day"].map(week_of_day)
     counts = days.groupby(["week_start", "kind"])["affected"].sum().to_dict()
-    rows = [
-        (week, kind, int(counts.get((week, kind), 0)))
-        for week in weeks
-        for kind in DATED_KINDS
-    ]
-    frame = pd.DataFrame(rows, columns=["week_start", "kind", "affected"])
-    frame["affected"] = frame["affected"].astype("int64")
-    return frame
+    return health_queries.weekly_counts_frame(
+        weeks, {key: int(value) for key, value in counts.items()}
+    )
 
 
 def read_affected_rows(

@@ -5,10 +5,10 @@ writer, which upserts them at once in its open transaction, so checking a
 chunk and writing the one before it run side by side. For an SQLite file the
 writer is a second Python process fed through a pipe (WritingProcess). For
 PostgreSQL it is a thread of the loader (WritingThread), because the server
-does most of the writing in its own process. Only the loader decides the outcome:
-after the last file is checked it tells the writer to commit, or to roll back
-when a problem rejects the load, so the database changes only when every file
-passed its check.
+does most of the writing in its own process. Only the loader decides the
+outcome. After the last file is checked it sends the writer the order to
+commit, or to roll back when a problem rejects the load, so the database
+changes only when every file passed its check.
 
 The writer is handed QUEUED_MESSAGES chunks at most ahead of what it wrote,
 so memory stays that of a few chunks. Starting a process costs about a
@@ -349,7 +349,7 @@ class WritingProcess(ParallelWriter):
 
 def remove_new_sqlite_file(path: Path) -> None:
     """Remove the SQLite file at path that a failed load created, when it
-    holds nothing.
+    contains nothing.
 
     Connecting creates the file, and a rejected load leaves none. A writer
     killed mid-transaction leaves the pages it wrote and a hot journal;
@@ -446,7 +446,7 @@ def write_in_child(pipe: Connection) -> None:
             reply = ("error", _picklable(reply[1]))
         pipe.send(reply)
     except (EOFError, OSError):
-        # The loader was stopped, and its own message says why.
+        # The loader was stopped, and its own message gives the reason.
         if reply[0] == "committed":
             log.warning("the writer committed the load before the loader stopped")
         else:

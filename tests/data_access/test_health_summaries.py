@@ -329,22 +329,30 @@ def test_load_refresh_keeps_health_limits(tmp_path):
     engine.dispose()
 
 
+def load_after_build(tmp_path, rows: dict, file_name: str, text: str) -> sa.Engine:
+    """Build a database of rows with summaries of SPAN, then load one file."""
+    engine = sqlite_database(tmp_path, rows)
+    summaries.build_summaries(engine, SPAN.start, SPAN.end, SETTINGS)
+    folder = tmp_path / "files"
+    folder.mkdir()
+    (folder / file_name).write_text(text, encoding="utf-8")
+    load_directory(engine, folder)
+    return engine
+
+
 def test_load_into_previous_week_refreshes_next_week(tmp_path):
     # a1 (Sunday 23:59:30 local, week 1) arrives after the build. It turns
     # a2 of Monday 00:00:40 (week 2) into its resend, and links order x2.
     without_a1 = ROWS | {
         "visits": [row for row in ROWS["visits"] if row["visit_id"] != "a1"]
     }
-    engine = sqlite_database(tmp_path, without_a1)
-    summaries.build_summaries(engine, SPAN.start, SPAN.end, SETTINGS)
-    folder = tmp_path / "files"
-    folder.mkdir()
-    (folder / "visits.csv").write_text(
+    engine = load_after_build(
+        tmp_path,
+        without_a1,
+        "visits.csv",
         "visit_id,rep_id,outlet_id,check_in,latitude,longitude\n"
         "a1,r1,o1,2026-03-08T18:29:30Z,19.0,72.8\n",
-        encoding="utf-8",
     )
-    load_directory(engine, folder)
     week_2 = weeks_of(SPAN)[1]
 
     result = health_summaries.read_health_counts(
@@ -358,16 +366,13 @@ def test_load_into_previous_week_refreshes_next_week(tmp_path):
 
 def test_load_of_order_refreshes_its_visit_week(tmp_path):
     # late1 of week 3 names e1, a visit of week 1, so e1 becomes productive.
-    engine = sqlite_database(tmp_path, ROWS)
-    summaries.build_summaries(engine, SPAN.start, SPAN.end, SETTINGS)
-    folder = tmp_path / "files"
-    folder.mkdir()
-    (folder / "orders.csv").write_text(
+    engine = load_after_build(
+        tmp_path,
+        ROWS,
+        "orders.csv",
         "order_id,rep_id,outlet_id,visit_id,ordered_at,value,line_count\n"
         "late1,r2,o2,e1,2026-03-18T06:00:00Z,50,3\n",
-        encoding="utf-8",
     )
-    load_directory(engine, folder)
     week_1 = weeks_of(SPAN)[0]
 
     result = summary_queries.read_rep_activity(engine, week_1, Scope(), SETTINGS)
@@ -383,16 +388,13 @@ def test_load_of_order_refreshes_its_visit_week(tmp_path):
 def test_load_of_visit_refreshes_week_of_its_order(tmp_path):
     # Order x4 of week 3 names v404 and has no rep. v404 arrives in week 1,
     # so x4 counts for r2 and is no longer an order of an unknown rep.
-    engine = sqlite_database(tmp_path, ROWS)
-    summaries.build_summaries(engine, SPAN.start, SPAN.end, SETTINGS)
-    folder = tmp_path / "files"
-    folder.mkdir()
-    (folder / "visits.csv").write_text(
+    engine = load_after_build(
+        tmp_path,
+        ROWS,
+        "visits.csv",
         "visit_id,rep_id,outlet_id,check_in,latitude,longitude\n"
         "v404,r2,o2,2026-03-03T06:00:00Z,19.0,72.9\n",
-        encoding="utf-8",
     )
-    load_directory(engine, folder)
     week_3 = weeks_of(SPAN)[2]
 
     result = health_summaries.read_health_counts(
