@@ -1,5 +1,6 @@
 """The values every query is bounded by: the period, the viewer's scope, settings."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -64,6 +65,38 @@ class Settings:
                 raise ValueError(
                     f"{label}: neglect window {days} must be 1 day or more"
                 )
+
+
+def parse_class_windows(value: object) -> tuple[tuple[str, int], ...]:
+    """Read neglect windows per outlet_class: a table {A = 14, C = 56} from
+    secrets.toml, or text such as "A=14,B=28,C=56" from the environment.
+
+    Raises ValueError naming the entry and the expected form.
+    """
+    if isinstance(value, Mapping):
+        entries = [(str(key), value[key]) for key in value]
+    else:
+        entries = []
+        for part in str(value).split(","):
+            if not part.strip():
+                continue
+            outlet_class, separator, days = part.partition("=")
+            if not separator or not outlet_class.strip():
+                raise ValueError(
+                    f"neglect_days_by_class entry {part.strip()!r} is not CLASS=DAYS; "
+                    "write it like A=14,B=28,C=56"
+                )
+            entries.append((outlet_class.strip(), days.strip()))
+    windows = []
+    for outlet_class, days in entries:
+        try:
+            windows.append((outlet_class, int(days)))
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"neglect_days_by_class: class {outlet_class} has {days!r} days; "
+                "use a whole number such as 14"
+            ) from error
+    return tuple(windows)
 
 
 # Dates outside this range cannot be a business period, and the first and

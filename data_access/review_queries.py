@@ -23,9 +23,9 @@ from datetime import date, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
-from data_access import schema, summary_queries, territory_history
+from data_access import outlet_trend, schema, summary_queries, territory_history
 from data_access.dialect import day_number, local_date, seconds_between, unindexed
-from data_access.filters import Period, Scope, Settings, week_containing
+from data_access.filters import Period, Scope, Settings
 from data_access.period_sql import (
     PeriodSQL,
     rep_ids_near_territories,
@@ -1267,24 +1267,27 @@ def weekly_outlet_figures(
     overdue_outlets, with one row per week.
 
     The neglect windows end on each week's last day and reach back before
-    the span. When the summaries cover the weeks they reach, every figure
-    comes from summary_outlet_weeks and the beats. Otherwise the visited and
-    planned outlets of each week come from summary_outlet_weeks when the
-    summaries cover the span, else from the raw visits and beats. The
-    windows then read the raw visits.
+    the span. When the summaries cover the weeks they reach, the figures are
+    the sums of summary_outlet_trend over the scope's territories, or, for
+    a week without them, are counted from summary_outlet_weeks and the
+    beats. Otherwise the visited and planned outlets of each week come from
+    summary_outlet_weeks when the summaries cover the span, else from the
+    raw visits and beats. The windows then read the raw visits.
     """
     _check_whole_weeks(span)
     scoped = sa.select(outlets.c.outlet_id).where(
         outlets.c.active.is_(True), *scoped_outlet_conditions(scope)
     )
-    reach = _neglect_reach(span, settings)
+    reach = outlet_trend.neglect_reach(span, settings)
     weeks_in_reach = (reach.end - reach.start).days // 7 + 1
-    if weeks_in_reach <= summary_queries.MAX_FLAG_WEEKS and _summaries_cover(
-        engine, reach, settings
-    ):
-        return _weekly_outlet_figures_from_summaries(
-            engine, span, reach, scope, settings
-        )
+    if _summaries_cover(engine, reach, settings):
+        stored = _stored_outlet_figures(engine, span, scope, settings)
+        if stored is not None:
+            return stored
+        if weeks_in_reach <= outlet_trend.MAX_FLAG_WEEKS:
+            return _weekly_outlet_figures_from_flags(
+                engine, span, reach, scope, settings
+            )
     weeks = _week_rows(span)
     window = _neglect_window(outlets.c.outlet_class, settings).label("window_days")
     grid = (
@@ -1343,133 +1346,67 @@ def weekly_outlet_figures(
     return fetch_frame(engine, name, statement)
 
 
-OUTLET_FIGURES = ["visited_outlets", "neglected_outlets", "overdue_outlets"]
+def _stored_outlet_figures(
+    engine: sa.Engine, span: Period, scope: Scope, settings: Settings
+) -> pd.DataFrame | None:
+    """Sum the frame of weekly_outlet_figures from summary_outlet_trend, or
+    return None when a week of span has no rows counted under the settings'
+    neglect windows. The summaries must cover the weeks those windows reach,
+    because a row is deleted only when one of them is rebuilt.
+    """
+    trend = schema.summary_outlet_trend
+    with engine.connect() as connection:
+        if not sa.inspect(connection).has_table(trend.name):
+            return None
+    counted = [
+        trend.c.week_start.between(span.start, span.end),
+        trend.c.neglect_rule == outlet_trend.neglect_rule(settings),
+    ]
+    weeks = (span.end - span.start).days // 7 + 1
+    found = fetch_frame(
+        engine,
+        "outlet_trend_weeks",
+        sa.select(sa.func.count(sa.distinct(trend.c.week_start)).label("weeks")).where(
+            *counted
+        ),
+    )
+    if int(found["weeks"].iloc[0]) != weeks:
+        return None
+
+    # The unrestricted scope also counts the outlets without a territory.
+    if scoped_outlet_conditions(scope):
+        counted.append(trend.c.territory_id.in_(scoped_territory_ids(scope)))
+    week_index = _week_index(trend.c.week_start, span.start)
+    statement = (
+        sa.select(
+            week_index.label("week_index"),
+            *(
+                sa.func.sum(trend.c[name]).label(name)
+                for name in ["active_outlets", *outlet_trend.OUTLET_FIGURES]
+            ),
+        )
+        .where(*counted)
+        .group_by(week_index)
+        .order_by(week_index)
+    )
+    return fetch_frame(engine, "weekly_outlet_figures_from_trend", statement).astype(
+        "int64"
+    )
 
 
-def _weekly_outlet_figures_from_summaries(
+def _weekly_outlet_figures_from_flags(
     engine: sa.Engine, span: Period, reach: Period, scope: Scope, settings: Settings
 ) -> pd.DataFrame:
     """Count the frame of weekly_outlet_figures from summary_outlet_weeks and
     the beats, with one row per scoped outlet in place of one per outlet and
     week. The summaries must cover reach, the weeks the neglect windows reach.
     """
-    in_scope = [outlets.c.active.is_(True), *scoped_outlet_conditions(scope)]
-    scoped = sa.select(outlets.c.outlet_id).where(*in_scope)
-    windows = dict(settings.neglect_days_by_class)
-    late_days = {days % 7 for days in [settings.neglect_days, *windows.values()]}
-    flags = summary_queries.outlet_week_flags(reach, scoped, late_days - {0})
-    weeks = (span.end - span.start).days // 7 + 1
-    first = (span.start - reach.start).days // 7
-    on_beat = _outlet_beat_weeks(span, weeks, scoped)
-
-    def recent(week: int) -> sa.ColumnElement[bool]:
-        # A visit in the outlet's neglect window, which its class chooses.
-        def visited_in(days: int) -> sa.ColumnElement:
-            found = summary_queries.neglect_window_visited(flags, week, days)
-            return sa.case((found, 1), else_=0)
-
-        if not windows:
-            return visited_in(settings.neglect_days) == 1
-        chosen = sa.case(
-            *(
-                (outlets.c.outlet_class == name, visited_in(days))
-                for name, days in windows.items()
-            ),
-            else_=visited_in(settings.neglect_days),
-        )
-        return chosen == 1
-
-    counts = []
-    for index in range(weeks):
-        week = first + index
-        visited = summary_queries.week_bit_set(flags.c.visited_weeks, week)
-        is_recent = recent(week)
-        neglected = sa.and_(
-            on_beat.c[f"on_beat_{index}"] == 1,
-            ~summary_queries.week_bit_set(flags.c.touched_weeks, week),
-            ~is_recent,
-        )
-        counts += [
-            sa.func.sum(sa.case((visited, 1), else_=0)).label(
-                f"visited_outlets_{index}"
-            ),
-            sa.func.sum(sa.case((neglected, 1), else_=0)).label(
-                f"neglected_outlets_{index}"
-            ),
-            sa.func.sum(sa.case((is_recent, 0), else_=1)).label(
-                f"overdue_outlets_{index}"
-            ),
-        ]
-    statement = (
-        sa.select(sa.func.count().label("active_outlets"), *counts)
-        .select_from(
-            outlets.outerjoin(
-                flags, flags.c.outlet_id == outlets.c.outlet_id
-            ).outerjoin(on_beat, on_beat.c.outlet_id == outlets.c.outlet_id)
-        )
-        .where(*in_scope)
+    statement = outlet_trend.outlet_figures_statement(
+        span, reach, scoped_outlet_conditions(scope), settings
     )
     row = fetch_frame(engine, "weekly_outlet_figures_from_summaries", statement)
-    return _weeks_of_row(row.iloc[0], weeks)
-
-
-def _outlet_beat_weeks(span: Period, weeks: int, outlet_ids: sa.Select) -> sa.CTE:
-    """Mark the weeks of span in which each outlet of outlet_ids is on a beat.
-
-    Columns: outlet_id, on_beat_0 to on_beat_{n-1}, 1 when a beat that
-    contains the outlet has dates overlapping week w of span, else 0.
-    """
-    on_beat = []
-    for index in range(weeks):
-        week_start = span.start + timedelta(weeks=index)
-        week_end = week_start + timedelta(days=6)
-        overlaps = sa.and_(
-            beats.c.start_date <= week_end,
-            sa.or_(beats.c.end_date.is_(None), beats.c.end_date >= week_start),
-        )
-        on_beat.append(
-            sa.func.max(sa.case((overlaps, 1), else_=0)).label(f"on_beat_{index}")
-        )
-    return (
-        sa.select(beat_outlets.c.outlet_id, *on_beat)
-        .select_from(
-            beat_outlets.join(beats, beats.c.beat_id == beat_outlets.c.beat_id)
-        )
-        .where(beat_outlets.c.outlet_id.in_(outlet_ids))
-        .group_by(beat_outlets.c.outlet_id)
-        .cte("outlet_beat_weeks")
-        .prefix_with("MATERIALIZED")
-    )
-
-
-def _weeks_of_row(row: pd.Series, weeks: int) -> pd.DataFrame:
-    """Turn the one-row counts of _weekly_outlet_figures_from_summaries into one
-    row per week, or no rows when the scope has no active outlet, as the grid
-    of outlets and weeks gives."""
-    columns = ["week_index", "active_outlets", *OUTLET_FIGURES]
-    active = int(row["active_outlets"])
-    if active == 0:
-        return pd.DataFrame({name: pd.Series(dtype="int64") for name in columns})
-    records = [
-        [index, active, *(int(row[f"{name}_{index}"]) for name in OUTLET_FIGURES)]
-        for index in range(weeks)
-    ]
-    return pd.DataFrame(records, columns=columns)
-
-
-def _neglect_reach(span: Period, settings: Settings) -> Period:
-    """Return the whole weeks from the first one a neglect window of the span
-    reaches into, to the span's end.
-
-    The window of the first week ends on its last day and is at most the
-    longest neglect window long.
-    """
-    longest = max(
-        [settings.neglect_days, *dict(settings.neglect_days_by_class).values()]
-    )
-    first_day = span.start + timedelta(days=7 - longest)
-    first_week = week_containing(first_day, settings.week_start, span.timezone)
-    return Period(min(first_week.start, span.start), span.end, span.timezone)
+    weeks = (span.end - span.start).days // 7 + 1
+    return outlet_trend.weeks_of_row(row.iloc[0], weeks)
 
 
 def _raw_weekly_outlet_marks(

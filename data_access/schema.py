@@ -264,6 +264,31 @@ summary_territory_weeks = sa.Table(
     sa.Column("linked_order_value", sa.Float, nullable=False),
 )
 
+# The outlet figures of the trend per week and territory, counted for every
+# active outlet by the rules of review_queries.weekly_outlet_figures under the
+# neglect windows in neglect_rule (outlet_trend.neglect_rule). territory_id is
+# NULL for the outlets without a territory. A neglect window reaches into the
+# weeks before, from reach_start on: rebuilding any of those weeks deletes
+# the row, and the build counts it again once they are all summarised.
+summary_outlet_trend = sa.Table(
+    "summary_outlet_trend",
+    metadata,
+    sa.Column("week_start", sa.Date, nullable=False),
+    sa.Column("territory_id", sa.Text),
+    sa.Column("reach_start", sa.Date, nullable=False),
+    sa.Column("neglect_rule", sa.Text, nullable=False),
+    *(
+        sa.Column(name, sa.Integer, nullable=False)
+        for name in (
+            "active_outlets",
+            "visited_outlets",
+            "neglected_outlets",
+            "overdue_outlets",
+        )
+    ),
+    sa.Index("ix_summary_outlet_trend_week", "week_start"),
+)
+
 # Data health per local date: the affected rows of each dated kind except
 # future_check_in, per rep, and per outlet for the order kinds (whose scope
 # also takes an order placed at an outlet in scope). Counted for the
@@ -299,6 +324,7 @@ SUMMARY_TABLES: dict[str, sa.Table] = {
         summary_rep_outlet_weeks,
         summary_outlet_weeks,
         summary_territory_weeks,
+        summary_outlet_trend,
         summary_health_days,
         summary_health_weeks,
     )

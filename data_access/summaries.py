@@ -2,6 +2,7 @@
 
     python -m data_access.summaries --db URL --from DATE --to DATE
         [--timezone TZ] [--week-start N] [--off-site-m M] [--duplicate-window-s S]
+        [--neglect-days N] [--neglect-days-by-class CLASS=N,...]
         [--max-visit-hours H] [--max-speed-kmh KMH]
 
 The summary tables (see data_access.schema) hold, per week of the business
@@ -13,7 +14,10 @@ as the raw queries, so a report gives the same numbers from either source.
 Each week is rebuilt whole: its rows are deleted and written again in one
 transaction, with a summary_weeks row that records the settings it was
 counted under and the raw row counts behind it. The dates given are widened
-to whole weeks. The dashboard never writes these tables.
+to whole weeks. A week's outlet trend (summary_outlet_trend) also reads the
+weeks its neglect windows reach back to, so it is counted once they are
+built, and again after any of them is rebuilt. The dashboard never writes
+these tables.
 """
 
 import argparse
@@ -24,9 +28,10 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 import sqlalchemy as sa
 
-from data_access import schema
+from data_access import outlet_trend, schema
 from data_access.dialect import (
     build_page_cache,
     distance_m,
@@ -35,7 +40,13 @@ from data_access.dialect import (
     seconds_between,
 )
 from data_access.engine import DatabaseURLError, create_engine, parse_database_url
-from data_access.filters import Period, Settings, check_timezone, week_containing
+from data_access.filters import (
+    Period,
+    Settings,
+    check_timezone,
+    parse_class_windows,
+    week_containing,
+)
 from data_access.health_queries import health_day_rows
 from data_access.period_sql import PeriodSQL, local_day, usable_fix
 
@@ -98,9 +109,127 @@ def build_summaries(
                         (time.perf_counter() - started) * 1000,
                     )
             built += [week.start for week in group]
+        _fill_outlet_trend(connection, settings)
     with engine.begin() as connection:
         refresh_statistics(connection, schema.SUMMARY_TABLES.values())
     return built
+
+
+# Weeks of the outlet trend counted by one statement, which reads each
+# outlet's summary weeks of the run and of the neglect windows before it once.
+TREND_WEEKS_PER_STATEMENT = 13
+
+
+def _fill_outlet_trend(connection: sa.Connection, settings: Settings) -> list[date]:
+    """Count summary_outlet_trend for every summarised week that lacks it under
+    the settings' neglect windows, once the weeks its windows reach are all
+    summarised under the same settings. Returns the first dates of the weeks
+    counted.
+
+    Rows of a week counted under other neglect windows are replaced.
+    """
+    trend = schema.summary_outlet_trend
+    rule = outlet_trend.neglect_rule(settings)
+    with connection.begin():
+        built = {
+            row.week_start
+            for row in connection.execute(sa.select(schema.summary_weeks))
+            if built_under(row, settings)
+        }
+        counted = set(
+            connection.execute(
+                sa.select(trend.c.week_start).where(trend.c.neglect_rule == rule)
+            ).scalars()
+        )
+    due = [
+        start
+        for start in sorted(built - counted)
+        if _weeks_of(_trend_reach(start, settings)) <= built
+    ]
+    if not due:
+        return []
+    # The flags of a run and of the weeks its windows reach share one BIGINT.
+    weeks_before = len(_weeks_of(_trend_reach(due[0], settings))) - 1
+    longest_run = min(
+        TREND_WEEKS_PER_STATEMENT, outlet_trend.MAX_FLAG_WEEKS - weeks_before
+    )
+    if longest_run < 1:
+        log.warning(
+            "summaries: neglect windows %s reach more than %d weeks, so the "
+            "outlet trend is not summarised and the pages count it from the visits",
+            rule,
+            outlet_trend.MAX_FLAG_WEEKS,
+        )
+        return []
+
+    filled = []
+    for run in _consecutive_runs(due, longest_run):
+        span = Period(run[0], run[-1] + timedelta(days=6), settings.timezone)
+        reach = outlet_trend.neglect_reach(span, settings)
+        statement = outlet_trend.outlet_figures_statement(
+            span, reach, [], settings, by_territory=True
+        )
+        started = time.perf_counter()
+        with connection.begin():
+            result = connection.execute(statement)
+            frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+            records = [
+                {
+                    **record,
+                    "reach_start": _trend_reach(record["week_start"], settings).start,
+                    "neglect_rule": rule,
+                }
+                for record in outlet_trend.territory_week_rows(frame, span)
+            ]
+            connection.execute(
+                trend.delete().where(trend.c.week_start.between(span.start, span.end))
+            )
+            if records:
+                connection.execute(trend.insert(), records)
+        log.info(
+            "summaries: outlet trend of %s to %s counted in %.0f ms",
+            span.start,
+            span.end,
+            (time.perf_counter() - started) * 1000,
+        )
+        filled += run
+    return filled
+
+
+def _trend_reach(week_start: date, settings: Settings) -> Period:
+    week = Period(week_start, week_start + timedelta(days=6), settings.timezone)
+    return outlet_trend.neglect_reach(week, settings)
+
+
+def _weeks_of(period: Period) -> set[date]:
+    count = (period.end - period.start).days // 7 + 1
+    return {period.start + timedelta(weeks=index) for index in range(count)}
+
+
+def _consecutive_runs(week_starts: list[date], longest: int) -> list[list[date]]:
+    """Split sorted week starts into runs of consecutive weeks, at most longest
+    weeks each, whose reach of flags fits one statement."""
+    runs: list[list[date]] = []
+    for start in week_starts:
+        if (
+            runs
+            and len(runs[-1]) < longest
+            and start - runs[-1][-1] == timedelta(weeks=1)
+        ):
+            runs[-1].append(start)
+        else:
+            runs.append([start])
+    return runs
+
+
+def built_under(row: sa.Row, settings: Settings) -> bool:
+    """Tell whether the summary_weeks row was counted under these settings."""
+    return (
+        row.timezone == settings.timezone
+        and row.first_weekday == settings.week_start
+        and row.duplicate_window_s == settings.duplicate_window_s
+        and row.off_site_m == settings.off_site_m
+    )
 
 
 def _create_missing_indexes(engine: sa.Engine) -> None:
@@ -230,6 +359,7 @@ def refresh_after_load(
         ).one()
         older_layout = bool(missing_summary_columns(connection))
         health_limits = _health_limits(connection, latest)
+        neglect_windows = _neglect_windows(connection)
     if latest is None:
         return []
     settings = Settings(
@@ -238,6 +368,7 @@ def refresh_after_load(
         duplicate_window_s=latest.duplicate_window_s,
         off_site_m=latest.off_site_m,
         **health_limits,
+        **neglect_windows,
     )
 
     days: list[date] = []
@@ -328,6 +459,18 @@ def _health_limits(connection: sa.Connection, latest: sa.Row | None) -> dict:
     return {} if found is None else dict(found._mapping)
 
 
+def _neglect_windows(connection: sa.Connection) -> dict:
+    """Return the neglect windows the latest outlet trend was counted under, or
+    {} (the defaults) when no week has one."""
+    trend = schema.summary_outlet_trend
+    if not sa.inspect(connection).has_table(trend.name):
+        return {}
+    rule = connection.execute(
+        sa.select(trend.c.neglect_rule).order_by(trend.c.week_start.desc()).limit(1)
+    ).scalar()
+    return {} if rule is None else outlet_trend.neglect_windows(rule)
+
+
 def _has_rep_territories(engine: sa.Engine) -> bool:
     # The territory history is optional, and older databases lack its table.
     with engine.connect() as connection:
@@ -342,9 +485,14 @@ def _rebuild_week(
 ) -> None:
     for table in schema.SUMMARY_TABLES.values():
         day_column = table.c.day if "day" in table.c else table.c.week_start
-        connection.execute(
-            table.delete().where(day_column.between(week.start, week.end))
-        )
+        in_week = day_column.between(week.start, week.end)
+        if table is schema.summary_outlet_trend:
+            # A week's trend reads the weeks from its reach_start on, so it
+            # goes with any of them. _fill_outlet_trend counts it again.
+            in_week = sa.and_(
+                table.c.reach_start <= week.start, table.c.week_start >= week.start
+            )
+        connection.execute(table.delete().where(in_week))
 
     # The week's building blocks are computed once into temporary tables,
     # because every summary table needs them and the de-duplication of visits
@@ -1076,6 +1224,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--duplicate-window-s", type=float, default=120.0, metavar="S",
                         help="seconds within which two check-ins of a rep at an "
                         "outlet are one visit (default 120)")  # fmt: skip
+    parser.add_argument("--neglect-days", type=int, default=28, metavar="N",
+                        help="an outlet with no visit in this many days is "
+                        "neglected (default 28)")  # fmt: skip
+    parser.add_argument("--neglect-days-by-class", default="", metavar="CLASS=N,...",
+                        help="neglect windows per outlet_class, such as "
+                        "A=14,B=28,C=56; other classes use --neglect-days")  # fmt: skip
     parser.add_argument("--max-visit-hours", type=float, default=12.0, metavar="H",
                         help="data health: hours after check-in beyond which a "
                         "check-out makes a visit too long (default 12)")  # fmt: skip
@@ -1100,6 +1254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             week_start=arguments.week_start,
             off_site_m=arguments.off_site_m,
             duplicate_window_s=arguments.duplicate_window_s,
+            neglect_days=arguments.neglect_days,
+            neglect_days_by_class=parse_class_windows(arguments.neglect_days_by_class),
             max_visit_hours=arguments.max_visit_hours,
             max_speed_kmh=arguments.max_speed_kmh,
         )

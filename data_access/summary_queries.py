@@ -10,7 +10,7 @@ functions named *_from_summaries assume the summaries cover the period.
 """
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -35,6 +35,7 @@ from data_access.queries import fetch_frame, last_visit_check_in, with_last_visi
 from data_access.summaries import (
     REP_DAY_COUNTS,
     REP_DAY_VISIT_COUNTS,
+    built_under,
     missing_summary_columns,
     raw_row_counts,
     rep_day_rows,
@@ -114,6 +115,12 @@ def refresh_command(period: Period, settings: Settings | None = None) -> str:
             settings.duplicate_window_s,
             defaults.duplicate_window_s,
         ),
+        ("--neglect-days", settings.neglect_days, defaults.neglect_days),
+        (
+            "--neglect-days-by-class",
+            ",".join(f"{name}={days}" for name, days in settings.neglect_days_by_class),
+            "",
+        ),
         ("--max-visit-hours", settings.max_visit_hours, defaults.max_visit_hours),
         ("--max-speed-kmh", settings.max_speed_kmh, defaults.max_speed_kmh),
     ]
@@ -147,9 +154,7 @@ def summary_status(
             )
         ).all()
         weeks = (period.end - period.start).days // 7 + 1
-        if len(built) != weeks or not all(
-            _same_settings(row, settings) for row in built
-        ):
+        if len(built) != weeks or not all(built_under(row, settings) for row in built):
             return SummaryStatus(usable=False)
         now = raw_row_counts(connection, period)
 
@@ -163,15 +168,6 @@ def summary_status(
         log.warning("summaries of %s to %s are stale", period.start, period.end)
         return SummaryStatus(usable=False, stale=True, built_at=built_at)
     return SummaryStatus(usable=True, built_at=built_at)
-
-
-def _same_settings(row: sa.Row, settings: Settings) -> bool:
-    return (
-        row.timezone == settings.timezone
-        and row.first_weekday == settings.week_start
-        and row.duplicate_window_s == settings.duplicate_window_s
-        and row.off_site_m == settings.off_site_m
-    )
 
 
 # The choice
@@ -1392,104 +1388,6 @@ def rep_outlet_calls_at_risk(
         .cte("unproductive_off_site")
     )
     return skipped, off_site
-
-
-# The weeks of a reach are bits of one BIGINT, and bit 63 is the sign.
-MAX_FLAG_WEEKS = 62
-
-
-def outlet_week_flags(
-    reach: Period, outlet_ids: sa.Select, late_days: Iterable[int] = ()
-) -> sa.CTE:
-    """Read, per outlet of outlet_ids, the weeks of reach it was visited,
-    planned and logged in, as bits of integers.
-
-    reach is whole weeks; bit w of each column stands for week w of it.
-    The CTE has one row per outlet with a summary row in reach. Columns:
-    outlet_id; visited_weeks (a kept visit in the week); touched_weeks (a
-    kept visit or a planned call); logged_weeks (any visit logged,
-    duplicates included); and late_{r}_weeks for each r of late_days (1 to
-    6), the weeks whose last logged visit fell on one of their last r days.
-    Those bits tell whether a neglect window of 7q + r days ending on a
-    week's last day contains a visit (see neglect_window_visited). Raises
-    ValueError for a reach of more than MAX_FLAG_WEEKS weeks.
-    """
-    weeks = (reach.end - reach.start).days // 7 + 1
-    if weeks > MAX_FLAG_WEEKS:
-        raise ValueError(
-            f"the weeks {reach.start} to {reach.end} are {weeks}, but "
-            f"outlet_week_flags accepts at most {MAX_FLAG_WEEKS}. "
-            "Pass a shorter span."
-        )
-    # The bit is computed from the week's day number, because a CASE over
-    # the weeks' dates costs one comparison per week on every row: 2 million
-    # rows for the national 13-week trend on SQLite.
-    week = _week_index(outlet_weeks.c.week_start, reach)
-    bit = sa.cast(sa.literal(1), sa.BigInteger).op("<<")(week)
-    last_date = outlet_weeks.c.last_visit_date
-    day_in_week = day_number(last_date) - day_number(outlet_weeks.c.week_start)
-    visited = outlet_weeks.c.visits > 0
-    late = [
-        _bit_sum(day_in_week >= 7 - days, bit).label(f"late_{days}_weeks")
-        for days in sorted(set(late_days))
-    ]
-    return (
-        sa.select(
-            outlet_weeks.c.outlet_id,
-            _bit_sum(visited, bit).label("visited_weeks"),
-            _bit_sum(sa.or_(visited, outlet_weeks.c.planned_calls > 0), bit).label(
-                "touched_weeks"
-            ),
-            _bit_sum(last_date.is_not(None), bit).label("logged_weeks"),
-            *late,
-        )
-        .where(
-            outlet_weeks.c.week_start.between(reach.start, reach.end),
-            outlet_weeks.c.outlet_id.in_(outlet_ids),
-        )
-        .group_by(outlet_weeks.c.outlet_id)
-        .cte("outlet_week_flags")
-        .prefix_with("MATERIALIZED")
-    )
-
-
-def week_bit_set(bits: sa.ColumnElement, week: int) -> sa.ColumnElement[bool]:
-    """Test whether bit `week` of the flags column bits is set (NULL reads as 0)."""
-    return _bits_from(bits, week, 1) != 0
-
-
-def neglect_window_visited(
-    flags: sa.FromClause, week: int, window_days: int
-) -> sa.ColumnElement[bool]:
-    """Test whether the outlet had a visit logged in the window_days days up to
-    the last day of week `week` of the reach of flags (outlet_week_flags).
-
-    With window_days = 7q + r, the window contains the q weeks up to that
-    week whole, and the last r days of the week before them. The reach must
-    start at or before that week, and flags must carry late_{r}_weeks.
-    """
-    whole, part = divmod(window_days, 7)
-    parts = []
-    if whole:
-        parts.append(_bits_from(flags.c.logged_weeks, week - whole + 1, whole) != 0)
-    if part:
-        parts.append(week_bit_set(flags.c[f"late_{part}_weeks"], week - whole))
-    return sa.or_(*parts) if parts else sa.false()
-
-
-def _bits_from(bits: sa.ColumnElement, first: int, count: int) -> sa.ColumnElement:
-    # PostgreSQL shifts a BIGINT by an INTEGER and has no BIGINT >> BIGINT
-    # operator, so the shift is cast to INTEGER.
-    shift = sa.cast(sa.literal(first), sa.Integer)
-    mask = sa.cast(sa.literal((1 << count) - 1), sa.BigInteger)
-    return sa.func.coalesce(bits, 0).op(">>")(shift).op("&")(mask)
-
-
-def _bit_sum(condition: sa.ColumnElement, bit: sa.ColumnElement) -> sa.ColumnElement:
-    # One row per outlet and week, so the sum of distinct week bits is their OR.
-    # PostgreSQL sums BIGINT into NUMERIC, which has no bit operators.
-    total = sa.func.sum(sa.case((condition, bit), else_=0))
-    return sa.cast(total, sa.BigInteger)
 
 
 def _weeks_from(base: date, period: Period) -> Period:

@@ -9,7 +9,6 @@ allows it (SQLite); a PostgreSQL role should be granted SELECT only.
 
 import logging
 import os
-from collections.abc import Mapping
 from dataclasses import fields
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from data_access.engine import (
     read_only_url,
     url_from_environment,
 )
-from data_access.filters import Settings
+from data_access.filters import Settings, parse_class_windows
 from metrics.exceptions import Thresholds
 
 log = logging.getLogger(__name__)
@@ -119,38 +118,6 @@ def load_settings(demo: bool = False) -> Settings:
         max_visit_hours=float(setting("max_visit_hours", "12")),
         max_speed_kmh=float(setting("max_speed_kmh", "120")),
     )
-
-
-def parse_class_windows(value: object) -> tuple[tuple[str, int], ...]:
-    """Read neglect windows per outlet_class: a table {A = 14, C = 56} from
-    secrets.toml, or text such as "A=14,B=28,C=56" from the environment.
-
-    Raises ValueError naming the entry and the expected form.
-    """
-    if isinstance(value, Mapping):
-        entries = [(str(key), value[key]) for key in value]
-    else:
-        entries = []
-        for part in str(value).split(","):
-            if not part.strip():
-                continue
-            outlet_class, separator, days = part.partition("=")
-            if not separator or not outlet_class.strip():
-                raise ValueError(
-                    f"neglect_days_by_class entry {part.strip()!r} is not CLASS=DAYS; "
-                    "write it like A=14,B=28,C=56"
-                )
-            entries.append((outlet_class.strip(), days.strip()))
-    windows = []
-    for outlet_class, days in entries:
-        try:
-            windows.append((outlet_class, int(days)))
-        except (TypeError, ValueError) as error:
-            raise ValueError(
-                f"neglect_days_by_class: class {outlet_class} has {days!r} days; "
-                "use a whole number such as 14"
-            ) from error
-    return tuple(windows)
 
 
 def load_thresholds() -> Thresholds:

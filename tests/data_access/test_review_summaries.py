@@ -9,7 +9,14 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from data_access import queries, review_queries, schema, summaries, summary_queries
+from data_access import (
+    outlet_trend,
+    queries,
+    review_queries,
+    schema,
+    summaries,
+    summary_queries,
+)
 from data_access.engine import create_engine
 from data_access.filters import Period, Scope, Settings
 from fixtures.demo import MIN_REPS, generate
@@ -45,8 +52,8 @@ SUMMARY_QUERY_NAMES = {
         "weekly_order_figures_from_summaries",
     ),
     "weekly_outlet_figures": (
-        "weekly_outlet_figures_from_summaries",
-        "weekly_outlet_figures_from_summaries",
+        "weekly_outlet_figures_from_trend",
+        "weekly_outlet_figures_from_trend",
     ),
     "weekly_skipped_calls": (
         "weekly_skipped_calls_from_summaries",
@@ -390,7 +397,7 @@ def test_load_rebuilds_older_layout_weeks(copied_engine):
 def test_neglect_reach_starts_on_first_window_week(neglect_days, expected):
     settings = Settings(timezone=TIMEZONE, neglect_days=neglect_days)
 
-    result = review_queries._neglect_reach(SPAN, settings)
+    result = outlet_trend.neglect_reach(SPAN, settings)
 
     assert result.start == expected
     assert result.end == LAST_DAY
