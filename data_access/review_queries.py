@@ -1499,15 +1499,20 @@ def weekly_skipped_calls(
         )
         # Only the skipped outlets' own weeks price their skips. The sums of
         # their whole territories come from summary_territory_weeks.
-        skipped_outlets = sa.select(skipped.c.outlet_id)
-        outlet_weeks = summary_queries.outlet_week_orders(reach, base, skipped_outlets)
+        outlet_history = summary_queries.skipped_outlet_history(
+            skipped, span, base, HISTORY_WEEKS
+        )
         territory_weeks = summary_queries.territory_week_orders(reach, base)
-        statement = _priced_weekly_skips(skipped, outlet_weeks, territory_weeks)
+        statement = _priced_weekly_skips(skipped, outlet_history, territory_weeks)
         frame = fetch_frame(engine, "weekly_skipped_calls_from_summaries", statement)
         return _float_history(frame)
     outlet_ids = _plan_territory_outlet_ids(scoped_reps.rep_ids)
     skipped, outlet_weeks = _raw_weekly_skips(span, scoped_reps, outlet_ids, settings)
-    statement = _priced_weekly_skips(skipped, outlet_weeks)
+    statement = _priced_weekly_skips(
+        skipped,
+        _weekly_outlet_history(skipped, outlet_weeks),
+        _territory_week_orders(outlet_weeks),
+    )
     return _float_history(fetch_frame(engine, "weekly_skipped_calls", statement))
 
 
@@ -1598,22 +1603,15 @@ def _territory_week_orders(outlet_weeks: sa.CTE) -> sa.CTE:
     )
 
 
-def _priced_weekly_skips(
-    skipped: sa.CTE, outlet_weeks: sa.CTE, territory_weeks: sa.CTE | None = None
-) -> sa.Select:
-    """Price each week's skipped calls of an outlet with the outlet's and its
-    territory's order history of the HISTORY_WEEKS weeks before that week.
-
-    skipped and outlet_weeks are the CTEs of _raw_weekly_skips or their
-    summary equivalents. territory_weeks (territory_id, week_number,
-    productive_visits, order_value) defaults to the sums of outlet_weeks per
-    territory. Returns the statement of weekly_skipped_calls.
-    """
+def _weekly_outlet_history(skipped: sa.CTE, outlet_weeks: sa.CTE) -> sa.CTE:
+    """Sum the outlet weeks of _raw_weekly_skips over the HISTORY_WEEKS weeks
+    before each skip: the CTE weekly_outlet_history (week_number, outlet_id,
+    productive_visits, order_value)."""
     in_history = sa.and_(
         outlet_weeks.c.week_number < skipped.c.week_number,
         outlet_weeks.c.week_number >= skipped.c.week_number - HISTORY_WEEKS,
     )
-    outlet_history = (
+    return (
         sa.select(
             skipped.c.week_number,
             skipped.c.outlet_id,
@@ -1629,8 +1627,20 @@ def _priced_weekly_skips(
         .group_by(skipped.c.week_number, skipped.c.outlet_id)
         .cte("weekly_outlet_history")
     )
-    if territory_weeks is None:
-        territory_weeks = _territory_week_orders(outlet_weeks)
+
+
+def _priced_weekly_skips(
+    skipped: sa.CTE, outlet_history: sa.CTE, territory_weeks: sa.CTE
+) -> sa.Select:
+    """Price each week's skipped calls of an outlet with the outlet's and its
+    territory's order history of the HISTORY_WEEKS weeks before that week.
+
+    skipped is the CTE weekly_skipped (week_number, outlet_id,
+    skipped_calls) and outlet_history the CTE weekly_outlet_history, from
+    the raw tables or the summaries. territory_weeks (territory_id,
+    week_number, productive_visits, order_value) has a row per territory
+    and week. Returns the statement of weekly_skipped_calls.
+    """
     skipped_territories = _distinct_cte(
         sa.select(skipped.c.week_number, outlets.c.territory_id).select_from(
             skipped.join(outlets, outlets.c.outlet_id == skipped.c.outlet_id)

@@ -1259,24 +1259,61 @@ def _productive_outlet_weeks(
     ]
 
 
-def outlet_week_orders(period: Period, base: date, outlet_ids: sa.Select) -> sa.CTE:
-    """Read the productive visits of outlet_ids and their positive linked order
-    value per week of the period.
+def skipped_outlet_history(
+    skipped: sa.CTE, period: Period, base: date, weeks: int
+) -> sa.CTE:
+    """Sum, per skip of weekly_skipped_outlets(period, base, ...), the outlet's
+    productive visits and their positive linked order value in the `weeks`
+    weeks before the week of the skip.
 
-    Columns: outlet_id, week_number (weeks since base), productive_visits,
-    order_value. Weeks without a productive visit to the outlet have no row,
-    because they add nothing to a sum.
+    Each skip carries the first dates of its week and of that week's
+    history, so it reads one range of the outlet-week index, and no date
+    arithmetic runs in SQL. Columns: week_number (weeks since base),
+    outlet_id, productive_visits, order_value; a skip whose outlet has no
+    summary row in its history weeks has no row.
     """
-    week_number = _week_index(outlet_weeks.c.week_start, _weeks_from(base, period))
+    week_starts = {}
+    for index in range((period.end - period.start).days // 7 + 1):
+        week_start = period.start + timedelta(weeks=index)
+        week_starts[(week_start - base).days // 7] = week_start
+
+    def date_of(offset: timedelta) -> sa.ColumnElement:
+        # A CASE over the period's weeks: a join to a table of them made
+        # SQLite scan the skips once per week.
+        return sa.case(
+            *(
+                (skipped.c.week_number == number, sa.literal(start - offset, sa.Date))
+                for number, start in week_starts.items()
+            )
+        )
+
+    # Materialized, so the planner reads the skips first and seeks each
+    # outlet's history weeks in the index.
+    skips = (
+        sa.select(
+            skipped.c.week_number,
+            skipped.c.outlet_id,
+            date_of(timedelta(0)).label("week_start"),
+            date_of(timedelta(weeks=weeks)).label("history_start"),
+        )
+        .cte("skips_with_history_bounds")
+        .prefix_with("MATERIALIZED")
+    )
+    in_history = sa.and_(
+        outlet_weeks.c.outlet_id == skips.c.outlet_id,
+        outlet_weeks.c.week_start >= skips.c.history_start,
+        outlet_weeks.c.week_start < skips.c.week_start,
+    )
     return (
         sa.select(
-            outlet_weeks.c.outlet_id,
-            week_number.label("week_number"),
-            outlet_weeks.c.productive_visits,
-            outlet_weeks.c.linked_order_value.label("order_value"),
+            skips.c.week_number,
+            skips.c.outlet_id,
+            sa.func.sum(outlet_weeks.c.productive_visits).label("productive_visits"),
+            sa.func.sum(outlet_weeks.c.linked_order_value).label("order_value"),
         )
-        .where(*_productive_outlet_weeks(period, outlet_ids))
-        .cte("outlet_week_orders")
+        .select_from(skips.join(outlet_weeks, in_history))
+        .group_by(skips.c.week_number, skips.c.outlet_id)
+        .cte("weekly_outlet_history")
     )
 
 
