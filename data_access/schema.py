@@ -289,6 +289,27 @@ summary_outlet_trend = sa.Table(
     sa.Index("ix_summary_outlet_trend_week", "week_start"),
 )
 
+# The territories report's outlet facts of each week: the active outlets with
+# a territory, counted per territory, class, visited and planned marks, beat
+# membership and last visit date since lookback_start (the first day of the
+# longest neglect window, see outlet_trend.neglect_lookback_start). Like
+# summary_outlet_trend, a row is deleted when a week from lookback_start on
+# is rebuilt, and counted again once those weeks are all summarised.
+summary_outlet_flags = sa.Table(
+    "summary_outlet_flags",
+    metadata,
+    sa.Column("week_start", sa.Date, nullable=False),
+    sa.Column("lookback_start", sa.Date, nullable=False),
+    sa.Column("territory_id", sa.Text, nullable=False),
+    sa.Column("outlet_class", sa.Text),
+    sa.Column("visits", sa.Integer, nullable=False),
+    sa.Column("planned", sa.Integer, nullable=False),
+    sa.Column("on_beat", sa.Integer, nullable=False),
+    sa.Column("last_visit_date", sa.Date),
+    sa.Column("outlets", sa.Integer, nullable=False),
+    sa.Index("ix_summary_outlet_flags_week", "week_start", "lookback_start"),
+)
+
 # Data health per local date: the affected rows of each dated kind except
 # future_check_in, per rep, and per outlet for the order kinds (whose scope
 # also takes an order placed at an outlet in scope). Counted for the
@@ -325,6 +346,7 @@ SUMMARY_TABLES: dict[str, sa.Table] = {
         summary_outlet_weeks,
         summary_territory_weeks,
         summary_outlet_trend,
+        summary_outlet_flags,
         summary_health_days,
         summary_health_weeks,
     )

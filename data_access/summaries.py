@@ -110,6 +110,7 @@ def build_summaries(
                     )
             built += [week.start for week in group]
         _fill_outlet_trend(connection, settings)
+        _fill_outlet_flags(connection, settings)
     with engine.begin() as connection:
         refresh_statistics(connection, schema.SUMMARY_TABLES.values())
     return built
@@ -131,11 +132,7 @@ def _fill_outlet_trend(connection: sa.Connection, settings: Settings) -> list[da
     trend = schema.summary_outlet_trend
     rule = outlet_trend.neglect_rule(settings)
     with connection.begin():
-        built = {
-            row.week_start
-            for row in connection.execute(sa.select(schema.summary_weeks))
-            if built_under(row, settings)
-        }
+        built = _weeks_built_under(connection, settings)
         counted = set(
             connection.execute(
                 sa.select(trend.c.week_start).where(trend.c.neglect_rule == rule)
@@ -194,6 +191,73 @@ def _fill_outlet_trend(connection: sa.Connection, settings: Settings) -> list[da
         )
         filled += run
     return filled
+
+
+def _fill_outlet_flags(connection: sa.Connection, settings: Settings) -> list[date]:
+    """Count summary_outlet_flags for every summarised week that lacks it for
+    the lookback of the settings' neglect windows, once the weeks from the
+    lookback's first day on are all summarised under the same settings.
+    Returns the first dates of the weeks counted.
+
+    A lookback that starts inside a week is never counted, because the
+    territories report then reads the last check-ins from the raw visits.
+    """
+    stored = schema.summary_outlet_flags
+    with connection.begin():
+        built = _weeks_built_under(connection, settings)
+        counted = {
+            (row.week_start, row.lookback_start)
+            for row in connection.execute(
+                sa.select(stored.c.week_start, stored.c.lookback_start).distinct()
+            )
+        }
+    filled = []
+    for week_start in sorted(built):
+        week = Period(week_start, week_start + timedelta(days=6), settings.timezone)
+        lookback = Period(
+            outlet_trend.neglect_lookback_start(week, settings),
+            week.end,
+            settings.timezone,
+        )
+        whole_weeks = lookback.start.isoweekday() == settings.week_start
+        if (
+            (week_start, lookback.start) in counted
+            or not whole_weeks
+            or not _weeks_of(lookback) <= built
+        ):
+            continue
+        counts = outlet_trend.summary_outlet_flags(
+            week,
+            lookback,
+            [outlets.c.active.is_(True), outlets.c.territory_id.is_not(None)],
+        ).subquery()
+        rows = sa.select(
+            sa.literal(week.start, sa.Date).label("week_start"),
+            sa.literal(lookback.start, sa.Date).label("lookback_start"),
+            *counts.c,
+        )
+        started = time.perf_counter()
+        with connection.begin():
+            connection.execute(stored.delete().where(stored.c.week_start == week.start))
+            connection.execute(
+                stored.insert().from_select(list(rows.selected_columns.keys()), rows)
+            )
+        log.info(
+            "summaries: outlet flags of the week of %s counted in %.0f ms",
+            week.start,
+            (time.perf_counter() - started) * 1000,
+        )
+        filled.append(week.start)
+    return filled
+
+
+def _weeks_built_under(connection: sa.Connection, settings: Settings) -> set[date]:
+    """Return the first dates of the summarised weeks built under these settings."""
+    return {
+        row.week_start
+        for row in connection.execute(sa.select(schema.summary_weeks))
+        if built_under(row, settings)
+    }
 
 
 def _trend_reach(week_start: date, settings: Settings) -> Period:
@@ -486,11 +550,16 @@ def _rebuild_week(
     for table in schema.SUMMARY_TABLES.values():
         day_column = table.c.day if "day" in table.c else table.c.week_start
         in_week = day_column.between(week.start, week.end)
+        # A week's trend and outlet flags read the weeks from their
+        # reach_start or lookback_start on, so they go with any of them. The
+        # fill functions count them again.
         if table is schema.summary_outlet_trend:
-            # A week's trend reads the weeks from its reach_start on, so it
-            # goes with any of them. _fill_outlet_trend counts it again.
             in_week = sa.and_(
                 table.c.reach_start <= week.start, table.c.week_start >= week.start
+            )
+        if table is schema.summary_outlet_flags:
+            in_week = sa.and_(
+                table.c.lookback_start <= week.start, table.c.week_start >= week.start
             )
         connection.execute(table.delete().where(in_week))
 

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
-from data_access import queries, schema
+from data_access import outlet_trend, queries, schema
 from data_access.dialect import day_number, unindexed
 from data_access.filters import Period, Scope, Settings
 from data_access.period_sql import (
@@ -923,27 +923,6 @@ def _territory_rep_sums(
     return frame
 
 
-def _summary_week_mark(
-    outlet_id: sa.ColumnElement, period: Period, count: sa.ColumnElement
-) -> sa.ColumnElement[int]:
-    """1 when the outlet's summary_outlet_weeks row of some week of the period
-    has a positive count (a column of that table), else 0.
-
-    The EXISTS test seeks the outlet's rows of the covering (outlet_id,
-    week_start, visits, planned_calls, ...) index. Grouping the period's
-    rows by outlet instead makes SQLite sort them and build an automatic
-    index for the join. For the national week the flags took 1.5 s either
-    way at load average 4 to 5, and 4.6 s in place of 6.4 s at load
-    average 10.
-    """
-    marked = sa.exists().where(
-        outlet_weeks.c.outlet_id == outlet_id,
-        outlet_weeks.c.week_start.between(period.start, period.end),
-        count > 0,
-    )
-    return sa.case((marked, 1), else_=0)
-
-
 def _visited_and_planned(period: Period, scope: Scope, settings: Settings) -> sa.CTE:
     """outlet_id with visits (0 or 1) and planned (0 or 1) of every outlet
     visited or planned in the period, from the raw tables."""
@@ -977,9 +956,28 @@ def _territory_outlet_flags(
     use_summaries: bool,
     lookback_start: date,
 ) -> pd.DataFrame:
+    lookback = Period(lookback_start, period.end, period.timezone)
+    in_scope = [
+        outlets.c.active.is_(True),
+        outlets.c.territory_id.in_(scoped_territory_ids(scope)),
+    ]
+    # The summaries hold local dates, the raw visits check-in instants.
+    dates_from_summaries = use_summaries and _summaries_hold_lookback(
+        engine, period, lookback, settings
+    )
+    if dates_from_summaries:
+        stored = _stored_outlet_flags(engine, period, scope, settings, lookback)
+        if stored is not None:
+            return _typed_outlet_flags(stored)
+        statement = outlet_trend.summary_outlet_flags(period, lookback, in_scope)
+        frame = fetch_frame(engine, "territory_outlet_flags_from_summaries", statement)
+        return _typed_outlet_flags(frame)
+
     if use_summaries:
-        visited = _summary_week_mark(outlets.c.outlet_id, period, outlet_weeks.c.visits)
-        planned = _summary_week_mark(
+        visited = outlet_trend.summary_week_mark(
+            outlets.c.outlet_id, period, outlet_weeks.c.visits
+        )
+        planned = outlet_trend.summary_week_mark(
             outlets.c.outlet_id, period, outlet_weeks.c.planned_calls
         )
         marked = outlets
@@ -988,59 +986,69 @@ def _territory_outlet_flags(
         visited = sa.func.coalesce(sums.c.visits, 0)
         planned = sa.func.coalesce(sums.c.planned, 0)
         marked = outlets.outerjoin(sums, sums.c.outlet_id == outlets.c.outlet_id)
-    on_beat = queries.outlets_on_beat(period)
-    lookback = Period(lookback_start, period.end, period.timezone)
-    # The summaries hold local dates, the raw visits check-in instants.
-    dates_from_summaries = use_summaries and _summaries_hold_lookback(
-        engine, period, lookback, settings
+    facts = outlet_trend.outlet_flag_facts(
+        marked,
+        visited,
+        planned,
+        _raw_last_check_in(outlets.c.outlet_id, lookback),
+        period,
+        in_scope,
     )
-    if dates_from_summaries:
-        last_visit = _summary_last_visit_date(outlets.c.outlet_id, lookback)
-        query_name = "territory_outlet_flags_from_summaries"
-    else:
-        last_visit = _raw_last_check_in(outlets.c.outlet_id, lookback)
-        query_name = "territory_outlet_flags"
-    facts = (
-        sa.select(
-            outlets.c.territory_id,
-            outlets.c.outlet_class,
-            visited.label("visits"),
-            planned.label("planned"),
-            sa.case((on_beat.c.outlet_id.is_(None), 0), else_=1).label("on_beat"),
-            last_visit.label("last_visit"),
-        )
-        .select_from(
-            marked.outerjoin(on_beat, on_beat.c.outlet_id == outlets.c.outlet_id)
-        )
-        .where(
-            outlets.c.active.is_(True),
-            outlets.c.territory_id.in_(scoped_territory_ids(scope)),
-        )
-        # Materialized, so the correlated subquery runs once per outlet: SQLite
-        # would otherwise copy it into each branch of local_day's CASE.
-        .cte("territory_outlet_facts")
-        .prefix_with("MATERIALIZED")
+    last_visit_date = sa.case(
+        (facts.c.last_visit.is_not(None), local_day(facts.c.last_visit, lookback)),
+        else_=None,
     )
-    if not dates_from_summaries:
-        last_visit_date = sa.case(
-            (facts.c.last_visit.is_not(None), local_day(facts.c.last_visit, lookback)),
-            else_=None,
-        )
-    else:
-        last_visit_date = facts.c.last_visit
-    keys = [facts.c[name] for name in facts.c.keys() if name != "last_visit"]
-    keys.append(last_visit_date.label("last_visit_date"))
-    statement = (
-        sa.select(*keys, sa.func.count().label("outlets"))
-        .group_by(*keys)
-        .order_by(*keys)
-    )
-    frame = fetch_frame(engine, query_name, statement)
+    statement = outlet_trend.outlet_flag_counts(facts, last_visit_date)
+    return _typed_outlet_flags(fetch_frame(engine, "territory_outlet_flags", statement))
+
+
+def _typed_outlet_flags(frame: pd.DataFrame) -> pd.DataFrame:
     for column in ("visits", "outlets"):
         frame[column] = frame[column].astype("int64")
     for column in ("planned", "on_beat"):
         frame[column] = frame[column].astype(bool)
     return frame
+
+
+def _stored_outlet_flags(
+    engine: sa.Engine,
+    period: Period,
+    scope: Scope,
+    settings: Settings,
+    lookback: Period,
+) -> pd.DataFrame | None:
+    """Read the frame of territory_outlet_flags_from_summaries from
+    summary_outlet_flags, or return None when the period is not one week
+    whose rows were counted for this lookback.
+
+    The summaries must cover the period and the lookback, because a row is
+    deleted only when one of those weeks is rebuilt.
+    """
+    stored = schema.summary_outlet_flags
+    days = (period.end - period.start).days + 1
+    if days != 7 or not is_whole_weeks(period, settings):
+        return None
+    with engine.connect() as connection:
+        if not sa.inspect(connection).has_table(stored.name):
+            return None
+    counted = [
+        stored.c.week_start == period.start,
+        stored.c.lookback_start == lookback.start,
+    ]
+    found = fetch_frame(
+        engine,
+        "outlet_flag_weeks",
+        sa.select(sa.func.count().label("rows")).where(*counted),
+    )
+    if int(found["rows"].iloc[0]) == 0:
+        return None
+    keys = [stored.c[name] for name in outlet_trend.OUTLET_FLAG_KEYS]
+    statement = (
+        sa.select(*keys, stored.c.outlets)
+        .where(*counted, stored.c.territory_id.in_(scoped_territory_ids(scope)))
+        .order_by(*keys)
+    )
+    return fetch_frame(engine, "territory_outlet_flags_from_stored", statement)
 
 
 def _raw_last_check_in(
@@ -1080,25 +1088,6 @@ def _summaries_hold_lookback(
         return True
     earlier = Period(lookback.start, period.start - timedelta(days=1), period.timezone)
     return summary_status(engine, earlier, settings).usable
-
-
-def _summary_last_visit_date(
-    outlet_id: sa.ColumnElement, lookback: Period
-) -> sa.ScalarSelect:
-    """Select the local date of the outlet's last visit logged in the lookback's
-    weeks, duplicates included, by anyone, from summary_outlet_weeks.
-
-    The correlated subquery reads the outlet's few rows of the covering
-    (outlet_id, week_start, ..., last_visit_date) index.
-    """
-    return (
-        sa.select(sa.func.max(outlet_weeks.c.last_visit_date))
-        .where(
-            outlet_weeks.c.outlet_id == outlet_id,
-            outlet_weeks.c.week_start.between(lookback.start, lookback.end),
-        )
-        .scalar_subquery()
-    )
 
 
 # The weekly review's trend and order history. Each block reads summary rows

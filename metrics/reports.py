@@ -5,13 +5,12 @@ Ratios of a territory are pooled from its summed counts, never averaged over
 reps.
 """
 
-from datetime import date, timedelta
-
 import pandas as pd
 import sqlalchemy as sa
 
 from data_access import queries, summary_queries
 from data_access.filters import Period, Scope, Settings
+from data_access.outlet_trend import neglect_lookback_start
 from metrics import kpi
 from metrics.status import (
     STATUSES,
@@ -271,16 +270,3 @@ def territories_report(
     return build_territories_report_from_counts(
         queries.territory_list(engine, scope), counts, period, settings
     )
-
-
-def neglect_lookback_start(period: Period, settings: Settings) -> date:
-    """Return the first day of the longest neglect window, within the lookback.
-
-    An outlet whose last visit is older is neglected under every window. The
-    outlets report reads last visits from LAST_VISITS_LOOKBACK_DAYS days only,
-    so a longer window starts there too.
-    """
-    class_windows = [days for _, days in settings.neglect_days_by_class]
-    longest = max([settings.neglect_days, *class_windows])
-    days = min(longest, queries.LAST_VISITS_LOOKBACK_DAYS)
-    return period.end - timedelta(days=days - 1)

@@ -1,5 +1,6 @@
-"""The outlet trend summarised per territory and week gives the raw numbers,
-and is counted again whenever a week its neglect windows read is rebuilt."""
+"""The outlet trend and the outlet flags summarised per territory and week
+give the raw numbers, and are counted again whenever a week their neglect
+windows read is rebuilt."""
 
 import logging
 import shutil
@@ -9,7 +10,13 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from data_access import review_queries, schema, summaries, summary_queries
+from data_access import (
+    outlet_trend,
+    review_queries,
+    schema,
+    summaries,
+    summary_queries,
+)
 from data_access.engine import create_engine
 from data_access.filters import Period, Scope, Settings
 from fixtures.demo import MIN_REPS, generate
@@ -27,6 +34,7 @@ RULE = "10;A=5,B=21,C=56"
 FIRST_DAY = date(2026, 1, 5)
 LAST_DAY = date(2026, 3, 29)
 SPAN = Period(date(2026, 3, 2), LAST_DAY, TIMEZONE)
+WEEK = Period(date(2026, 3, 23), LAST_DAY, TIMEZONE)
 SCOPES = {
     "everything": Scope(),
     "region": Scope(region_ids=("WEST",)),
@@ -262,3 +270,50 @@ def test_postgres_trend_matches_raw(fresh_postgres_url, monkeypatch, caplog):
     assert "weekly_outlet_figures_from_trend" in logged_queries(caplog)
     for name, frame in expected.items():
         assert_same_frames(result[name], frame)
+
+
+# Outlet flags of a week, stored for the territories report
+
+
+def outlet_flags(engine: sa.Engine, scope: Scope, use_summaries: bool) -> pd.DataFrame:
+    return summary_queries._territory_outlet_flags(
+        engine,
+        WEEK,
+        scope,
+        SETTINGS,
+        use_summaries,
+        outlet_trend.neglect_lookback_start(WEEK, SETTINGS),
+    )
+
+
+@pytest.mark.parametrize("scope_name", list(SCOPES))
+def test_stored_flags_match_raw(engine, caplog, scope_name):
+    scope = SCOPES[scope_name]
+    caplog.set_level(logging.INFO, logger="data_access.queries")
+
+    result = outlet_flags(engine, scope, use_summaries=True)
+
+    expected = outlet_flags(engine, scope, use_summaries=False)
+    assert "territory_outlet_flags_from_stored" in logged_queries(caplog)
+    assert (len(expected) > 0) == (scope_name != "nothing")
+    pd.testing.assert_frame_equal(result, expected)
+
+
+def test_rebuilt_week_recounts_later_flags(engine, caplog):
+    before = outlet_flags(engine, Scope(), use_summaries=True)
+    with engine.begin() as connection:
+        connection.execute(
+            schema.visits.delete().where(
+                schema.visits.c.check_in >= datetime(2026, 3, 1, 18, 30),
+                schema.visits.c.check_in < datetime(2026, 3, 15, 18, 30),
+            )
+        )
+    summaries.build_summaries(engine, date(2026, 3, 2), date(2026, 3, 15), SETTINGS)
+    caplog.set_level(logging.INFO, logger="data_access.queries")
+
+    result = outlet_flags(engine, Scope(), use_summaries=True)
+
+    expected = outlet_flags(engine, Scope(), use_summaries=False)
+    assert "territory_outlet_flags_from_stored" in logged_queries(caplog)
+    assert not result.equals(before)
+    pd.testing.assert_frame_equal(result, expected)

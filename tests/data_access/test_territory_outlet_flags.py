@@ -1,6 +1,7 @@
 """The territories report's outlet flags read each outlet's last visit date
 from summary_outlet_weeks when the neglect lookback is whole summarised
-weeks, and give the frame of the raw visits on SQLite and PostgreSQL."""
+weeks, or the whole frame of a week from summary_outlet_flags, and give the
+frame of the raw visits on SQLite and PostgreSQL."""
 
 import logging
 import shutil
@@ -30,11 +31,15 @@ SCOPES = {
     "rep": Scope(rep_ids=("R0005",)),
 }
 SUMMARY_NAME = "territory_outlet_flags_from_summaries"
+STORED_NAME = "territory_outlet_flags_from_stored"
 RAW_NAME = "territory_outlet_flags"
 # (period, neglect window in days, the query that reads the last visits).
 CASES = {
-    # The lookback from 2026-03-02 is four whole summarised weeks.
-    "week": (WEEK, 28, SUMMARY_NAME),
+    # The lookback from 2026-03-02 is four whole summarised weeks, and the
+    # build stored the week's flags for it.
+    "week": (WEEK, 28, STORED_NAME),
+    # The lookback from 2026-03-09, for which no flags were stored.
+    "week_other_window": (WEEK, 21, SUMMARY_NAME),
     # The lookback is the period's last week.
     "three_weeks": (THREE_WEEKS, 7, SUMMARY_NAME),
     # The lookback starts on Friday 2026-02-27, inside a week.
@@ -147,7 +152,7 @@ def test_postgresql_summary_path_matches_sqlite(fresh_postgres_url, engine, capl
 
     raw = outlet_flags(postgres, WEEK, Scope(), 28, use_summaries=False)
     postgres.dispose()
-    assert logged_queries(caplog) == [SUMMARY_NAME, RAW_NAME]
+    assert logged_queries(caplog)[-2:] == [STORED_NAME, RAW_NAME]
     pd.testing.assert_frame_equal(result, raw)
     expected = outlet_flags(engine, WEEK, Scope(), 28, use_summaries=True)
     pd.testing.assert_frame_equal(in_order(result), in_order(expected))
