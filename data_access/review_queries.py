@@ -1064,7 +1064,9 @@ def _weekly_rep_figures_from_summaries(
     summary_rep_outlet_weeks. The span must be whole summarised weeks."""
     rep_ids = scoped_rep_ids(scope)
     day_counts = summary_queries.weekly_rep_day_counts(span, rep_ids)
-    outlet_counts = summary_queries.weekly_planned_outlets(span, rep_ids)
+    outlet_counts = summary_queries.weekly_planned_outlets(
+        span, rep_ids, summary_queries.rep_weeks_cover(engine, span)
+    )
     days = fetch_frame(
         engine, "weekly_rep_figures_from_summaries", sa.select(day_counts)
     )

@@ -218,6 +218,18 @@ summary_rep_outlet_weeks = sa.Table(
     ),
 )
 
+# Per rep and week, the outlets with a planned call of the rep and those of
+# them the rep did not visit in the week: summary_rep_outlet_weeks summed per
+# rep, for the weekly trend. A week built before this table has no rows.
+summary_rep_weeks = sa.Table(
+    "summary_rep_weeks",
+    metadata,
+    sa.Column("week_start", sa.Date, primary_key=True),
+    sa.Column("rep_id", sa.Text, primary_key=True),
+    sa.Column("planned_outlets", sa.Integer, nullable=False),
+    sa.Column("skipped_outlets", sa.Integer, nullable=False),
+)
+
 summary_outlet_weeks = sa.Table(
     "summary_outlet_weeks",
     metadata,
@@ -343,6 +355,7 @@ SUMMARY_TABLES: dict[str, sa.Table] = {
         summary_weeks,
         summary_rep_days,
         summary_rep_outlet_weeks,
+        summary_rep_weeks,
         summary_outlet_weeks,
         summary_territory_weeks,
         summary_outlet_trend,

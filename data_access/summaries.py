@@ -570,6 +570,7 @@ def _rebuild_week(
         statements = {
             schema.summary_rep_days: rep_day_rows(source, settings, with_history),
             schema.summary_rep_outlet_weeks: _rep_outlet_week_rows(source, settings),
+            schema.summary_rep_weeks: _rep_week_rows(week),
             schema.summary_outlet_weeks: _outlet_week_rows(source),
             schema.summary_territory_weeks: _territory_week_rows(week),
         }
@@ -1116,6 +1117,27 @@ def _rep_outlet_week_rows(sql: PeriodSQL, settings: Settings) -> sa.Select:
             "unproductive_off_site_visits"
         ),
     ).select_from(pairs.outerjoin(unproductive_off_site, same_pair))
+
+
+def _rep_week_rows(week: Period) -> sa.Select:
+    """Count per rep the outlets planned in the week and those of them the rep
+    did not visit. Reads the week's summary_rep_outlet_weeks rows, so it runs
+    after them."""
+    rep_outlet_weeks = schema.summary_rep_outlet_weeks
+    skipped = sa.case((rep_outlet_weeks.c.visits == 0, 1), else_=0)
+    return (
+        sa.select(
+            rep_outlet_weeks.c.week_start,
+            rep_outlet_weeks.c.rep_id,
+            sa.func.count().label("planned_outlets"),
+            sa.func.sum(skipped).label("skipped_outlets"),
+        )
+        .where(
+            rep_outlet_weeks.c.week_start == week.start,
+            rep_outlet_weeks.c.planned_calls > 0,
+        )
+        .group_by(rep_outlet_weeks.c.week_start, rep_outlet_weeks.c.rep_id)
+    )
 
 
 OUTLET_WEEK_COUNTS = (

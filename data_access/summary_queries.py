@@ -1148,17 +1148,63 @@ def rep_time_in_market(period: Period, rep_ids: sa.Select) -> sa.Select:
     )
 
 
-def weekly_planned_outlets(period: Period, rep_ids: sa.Select) -> sa.CTE:
+def rep_weeks_cover(engine: sa.Engine, period: Period) -> bool:
+    """Tell whether summary_rep_weeks has rows in every week of the period,
+    which the summaries must cover. A week built before that table has none,
+    and so has a week without planned calls, which the slower
+    summary_rep_outlet_weeks then counts as zero."""
+    rep_weeks = schema.summary_rep_weeks
+    with engine.connect() as connection:
+        if not sa.inspect(connection).has_table(rep_weeks.name):
+            return False
+        found = connection.execute(
+            sa.select(sa.func.count(sa.distinct(rep_weeks.c.week_start))).where(
+                rep_weeks.c.week_start.between(period.start, period.end)
+            )
+        ).scalar()
+    return found == (period.end - period.start).days // 7 + 1
+
+
+def weekly_planned_outlets(
+    period: Period, rep_ids: sa.Select, by_rep_week: bool = False
+) -> sa.CTE:
     """Count per week the outlets planned for each rep of rep_ids, summed over reps.
 
     Columns: week_index, planned_outlets, skipped_outlets (those the rep did
-    not visit in the week). Weeks without planned outlets have no row.
+    not visit in the week). Weeks without planned outlets have no row. With
+    by_rep_week, the counts are summed from summary_rep_weeks, which must
+    cover the period (rep_weeks_cover).
     """
+    if by_rep_week:
+        rep_weeks = schema.summary_rep_weeks
+        counts = (
+            sa.select(
+                rep_weeks.c.week_start,
+                sa.func.sum(rep_weeks.c.planned_outlets).label("planned_outlets"),
+                sa.func.sum(rep_weeks.c.skipped_outlets).label("skipped_outlets"),
+            )
+            .where(
+                rep_weeks.c.week_start.between(period.start, period.end),
+                rep_weeks.c.rep_id.in_(rep_ids),
+            )
+            .group_by(rep_weeks.c.week_start)
+            .subquery("summary_week_skip_counts")
+        )
+    else:
+        counts = _rep_outlet_week_counts(period, rep_ids)
+    return sa.select(
+        _week_index(counts.c.week_start, period).label("week_index"),
+        counts.c.planned_outlets,
+        counts.c.skipped_outlets,
+    ).cte("summary_weekly_skip_counts")
+
+
+def _rep_outlet_week_counts(period: Period, rep_ids: sa.Select) -> sa.Subquery:
     skipped = sa.case((rep_outlet_weeks.c.visits == 0, 1), else_=0)
     # Grouped by the week_start column, which the primary key orders, and
     # numbered after: a week number computed on each of the 1.5 million rows
     # of a national quarter, and the sort it needs, cost twice the time.
-    counts = (
+    return (
         sa.select(
             rep_outlet_weeks.c.week_start,
             sa.func.count().label("planned_outlets"),
@@ -1173,11 +1219,6 @@ def weekly_planned_outlets(period: Period, rep_ids: sa.Select) -> sa.CTE:
         .group_by(rep_outlet_weeks.c.week_start)
         .subquery("summary_week_skip_counts")
     )
-    return sa.select(
-        _week_index(counts.c.week_start, period).label("week_index"),
-        counts.c.planned_outlets,
-        counts.c.skipped_outlets,
-    ).cte("summary_weekly_skip_counts")
 
 
 def weekly_order_sums(

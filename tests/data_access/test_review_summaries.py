@@ -502,3 +502,24 @@ def test_history_span_with_move_reads_raw(engines, caplog):
     expected = queries.rep_activity(engines["history_raw"], span, scope, SETTINGS)
     assert_same_frames(result, expected)
     assert "rep_activity_from_summaries" not in logged_queries(caplog)
+
+
+def test_rep_weeks_cover_built_weeks(engines):
+    result = summary_queries.rep_weeks_cover(engines["flat"], SPAN)
+
+    assert result
+
+
+def test_week_without_rep_weeks_matches_raw(copied_engine, engines):
+    with copied_engine.begin() as connection:
+        rep_weeks = schema.summary_rep_weeks
+        connection.execute(
+            rep_weeks.delete().where(rep_weeks.c.week_start == SPAN.start)
+        )
+
+    result = run("weekly_rep_figures", copied_engine, SCOPES["rep"])
+
+    expected = run("weekly_rep_figures", engines["history_raw"], SCOPES["rep"])
+    assert not summary_queries.rep_weeks_cover(copied_engine, SPAN)
+    assert expected["planned_outlets"].sum() > 0
+    assert_same_frames(result, expected)
