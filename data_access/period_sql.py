@@ -143,6 +143,33 @@ def rep_id_in_scope(
     return sa.case((hidden, sa.cast(sa.null(), sa.Text)), else_=rep_id)
 
 
+def beat_run_conditions(
+    beat: sa.FromClause, calendar: sa.FromClause
+) -> list[sa.ColumnElement[bool]]:
+    """Return the conditions under which a date of calendar (a PeriodSQL
+    calendar) is a run date of beat, a row with the weekday, start_date,
+    end_date and every_n_weeks of a beat.
+
+    A beat runs on the first date on or after its start_date that falls on
+    its weekday, then every every_n_weeks weeks, until its end_date
+    (inclusive). The first condition matches the weekday, for a join.
+    """
+    # With the beat's weekday kept off any index, SQLite joins the calendar
+    # last through an automatic index on weekday. Otherwise it may seek
+    # every beat outlet once per day of the period, which took 2 to 10
+    # times longer on the 500-rep demo company (one to 13 weeks).
+    weekday = unindexed(beat.c.weekday)
+    # Whole weeks since start_date; a date on the beat's weekday is a run
+    # date when that count is a multiple of every_n_weeks.
+    weeks_since_start = (calendar.c.day_number - day_number(beat.c.start_date)) // 7
+    return [
+        calendar.c.weekday == weekday,
+        calendar.c.plan_date >= beat.c.start_date,
+        sa.or_(beat.c.end_date.is_(None), calendar.c.plan_date <= beat.c.end_date),
+        weeks_since_start % beat.c.every_n_weeks == 0,
+    ]
+
+
 def scoped_outlet_conditions(scope: Scope) -> list[sa.ColumnElement[bool]]:
     """WHERE conditions on the outlets table that apply the scope."""
     if (
@@ -611,32 +638,16 @@ class PeriodSQL:
 
     def _build_planned_calls(self) -> sa.Select:
         calendar = self.calendar
-        # With the beat's weekday kept off any index, SQLite joins the calendar
-        # last through an automatic index on weekday. Otherwise it may seek
-        # every beat outlet once per day of the period, which took 2 to 10
-        # times longer on the 500-rep demo company (one to 13 weeks).
-        weekday = unindexed(beats.c.weekday)
-        # Whole weeks since start_date; a date on the beat's weekday is a run
-        # date when that count is a multiple of every_n_weeks.
-        weeks_since_start = (
-            calendar.c.day_number - day_number(beats.c.start_date)
-        ) // 7
+        on_weekday, *on_run_date = beat_run_conditions(beats, calendar)
         query = (
             sa.select(beats.c.rep_id, beat_outlets.c.outlet_id, calendar.c.plan_date)
             .distinct()
             .select_from(
                 beats.join(beat_outlets, beat_outlets.c.beat_id == beats.c.beat_id)
                 .join(outlets, outlets.c.outlet_id == beat_outlets.c.outlet_id)
-                .join(calendar, calendar.c.weekday == weekday)
+                .join(calendar, on_weekday)
             )
-            .where(
-                outlets.c.active.is_(True),
-                calendar.c.plan_date >= beats.c.start_date,
-                sa.or_(
-                    beats.c.end_date.is_(None), calendar.c.plan_date <= beats.c.end_date
-                ),
-                weeks_since_start % beats.c.every_n_weeks == 0,
-            )
+            .where(outlets.c.active.is_(True), *on_run_date)
         )
         if self._rep_ids is not None:
             query = query.where(beats.c.rep_id.in_(self._rep_ids))

@@ -28,6 +28,7 @@ from data_access.dialect import day_number, local_date, seconds_between, unindex
 from data_access.filters import Period, Scope, Settings
 from data_access.period_sql import (
     PeriodSQL,
+    beat_run_conditions,
     rep_ids_near_territories,
     scoped_outlet_conditions,
     scoped_rep_ids,
@@ -741,107 +742,33 @@ def skip_details(
         period.end - timedelta(days=LAST_VISIT_DAYS - 1), period.end, period.timezone
     )
     scoped_reps = _ScopedReps.of(engine, scope, lookback)
+    calendar = PeriodSQL(lookback, settings).calendar
     visited = _visited_pairs(period, scoped_reps.rep_ids)
-    planned = _unvisited_outlet_plans(
-        lookback, visited, settings, scoped_reps
-    ).planned_calls
-
-    period_pairs = (
-        sa.select(planned.c.rep_id, planned.c.outlet_id)
-        .where(planned.c.plan_date >= period.start)
-        .group_by(planned.c.rep_id, planned.c.outlet_id)
-        .cte("period_planned_pairs")
-    )
-    unvisited = (
-        sa.select(period_pairs.c.rep_id, period_pairs.c.outlet_id)
-        .where(~_visited_in(period_pairs.c.rep_id, period_pairs.c.outlet_id, visited))
-        .cte("unvisited_pairs")
-    )
-    rep_visits = _rep_last_visits(unvisited, searched)
-
-    last_date = local_date(rep_visits.c.check_in, settings.timezone)
-    in_lookback = rep_visits.c.check_in >= lookback.utc_start
-    # Without a visit in the lookback every planned call in it counts. A CASE
-    # whose condition is NULL (no visit at all) takes the ELSE branch too.
-    since = sa.case(
-        (in_lookback, last_date),
-        else_=sa.literal(lookback.start - timedelta(days=1), sa.Date),
-    )
-    consecutive = (
-        sa.select(
-            unvisited.c.rep_id,
-            unvisited.c.outlet_id,
-            sa.func.count().label("consecutive_missed_calls"),
-        )
-        .select_from(
-            unvisited.join(
-                planned,
-                sa.and_(
-                    planned.c.rep_id == unvisited.c.rep_id,
-                    planned.c.outlet_id == unvisited.c.outlet_id,
-                ),
-            ).join(
-                rep_visits,
-                sa.and_(
-                    rep_visits.c.rep_id == unvisited.c.rep_id,
-                    rep_visits.c.outlet_id == unvisited.c.outlet_id,
-                ),
-            )
-        )
-        .where(planned.c.plan_date > since)
-        .group_by(unvisited.c.rep_id, unvisited.c.outlet_id)
-        .cte("consecutive_missed_calls")
-    )
+    schedules = _unvisited_beat_outlets(visited, scoped_reps)
+    skipped = _skipped_pairs(schedules, calendar, period, scoped_reps)
+    skipped_beats = _skipped_beats(schedules, skipped, lookback, searched, settings)
+    figures = _missed_call_figures(skipped_beats, calendar, scoped_reps)
 
     # The count is a lower bound only when the rep had this outlet on a beat
     # before the lookback started and made no visit within it.
-    beat_starts = (
-        sa.select(
-            beats.c.rep_id,
-            beat_outlets.c.outlet_id,
-            sa.func.min(beats.c.start_date).label("start_date"),
-        )
-        .select_from(
-            beats.join(beat_outlets, beat_outlets.c.beat_id == beats.c.beat_id)
-        )
-        .where(beat_outlets.c.outlet_id.in_(sa.select(unvisited.c.outlet_id)))
-        .group_by(beats.c.rep_id, beat_outlets.c.outlet_id)
-        .cte("first_beat_starts")
-    )
+    rep_id = figures.c.rep_id
+    outlet_id = figures.c.outlet_id
+    check_in = figures.c.check_in
     cut_short = sa.and_(
-        sa.or_(rep_visits.c.check_in.is_(None), ~in_lookback),
-        beat_starts.c.start_date < lookback.start,
+        sa.or_(check_in.is_(None), check_in < lookback.utc_start),
+        _first_beat_start(rep_id, outlet_id) < lookback.start,
     )
-    statement = (
-        sa.select(
-            consecutive.c.rep_id,
-            consecutive.c.outlet_id,
-            consecutive.c.consecutive_missed_calls,
-            sa.case((cut_short, 1), else_=0).label("missed_since_lookback_start"),
-            last_date.label("rep_last_visit_date"),
-            rep_visits.c.no_order_reason.label("reason_at_last_visit"),
-            local_date(
-                _outlet_last_check_in(consecutive.c.outlet_id, searched),
-                settings.timezone,
-            ).label("last_visit_date"),
-        )
-        .select_from(
-            consecutive.join(
-                rep_visits,
-                sa.and_(
-                    rep_visits.c.rep_id == consecutive.c.rep_id,
-                    rep_visits.c.outlet_id == consecutive.c.outlet_id,
-                ),
-            ).outerjoin(
-                beat_starts,
-                sa.and_(
-                    beat_starts.c.rep_id == consecutive.c.rep_id,
-                    beat_starts.c.outlet_id == consecutive.c.outlet_id,
-                ),
-            )
-        )
-        .order_by(consecutive.c.rep_id, consecutive.c.outlet_id)
-    )
+    reason = _reason_at_visit(rep_id, outlet_id, check_in, searched)
+    outlet_check_in = _outlet_last_check_in(outlet_id, searched)
+    statement = sa.select(
+        rep_id,
+        outlet_id,
+        figures.c.consecutive_missed_calls,
+        sa.case((cut_short, 1), else_=0).label("missed_since_lookback_start"),
+        local_date(check_in, settings.timezone).label("rep_last_visit_date"),
+        reason.label("reason_at_last_visit"),
+        local_date(outlet_check_in, settings.timezone).label("last_visit_date"),
+    ).order_by(rep_id, outlet_id)
     frame = fetch_frame(engine, "skip_details", statement)
     frame["missed_since_lookback_start"] = frame["missed_since_lookback_start"].astype(
         bool
@@ -871,81 +798,216 @@ def _visited_in(
     )
 
 
-def _unvisited_outlet_plans(
-    lookback: Period, visited: sa.CTE, settings: Settings, scoped_reps: _ScopedReps
-) -> PeriodSQL:
-    """Build the lookback's blocks of the scoped reps, as PeriodSQL.for_scope
-    does, for the outlets on a beat of a scoped rep who made no visit to them
-    in the period.
+# skip_details dates the planned calls itself, by the rules of
+# PeriodSQL.planned_calls, because that block filters beat outlets by outlet
+# id only. PostgreSQL 15 estimates a few dozen rows for its join of beats
+# with the calendar, so there it gave every beat outlet its 13 weeks of dates
+# (1.6 million rows for 2,000 reps) before it applied that filter. Here the
+# dates start from the few beat outlets that their rep did not visit. Most
+# steps are MATERIALIZED, and each joins one CTE with the calendar or tests
+# membership with IN. PostgreSQL joined two CTEs of planned calls by nested
+# loops that compared every pair with every other, and SQLite 3.40 indexed
+# neither side of such a join.
 
-    Every skipped outlet is among them. An outlet's planned calls do not
-    depend on the other outlets, so its counts stay the same while the
-    lookback's planned calls shrink to a small share of the plan.
+
+def _unvisited_beat_outlets(visited: sa.CTE, scoped_reps: _ScopedReps) -> sa.CTE:
+    """Select each active outlet on a beat of a scoped rep that the rep did not
+    visit in the period, with the beat's schedule: rep_id, outlet_id,
+    weekday, every_n_weeks, start_date and end_date, one row per beat.
+
+    Every skipped outlet is among them, and they are a small share of the
+    plan.
     """
-    beat = beats.alias("rep_beat")
-    beat_outlet = beat_outlets.alias("rep_beat_outlet")
-    unvisited_outlets = (
-        sa.select(beat_outlet.c.outlet_id)
-        .select_from(beat_outlet.join(beat, beat.c.beat_id == beat_outlet.c.beat_id))
-        .where(
-            beat.c.rep_id.in_(scoped_reps.rep_ids),
-            ~_visited_in(beat.c.rep_id, beat_outlet.c.outlet_id, visited),
+    return (
+        sa.select(
+            beats.c.rep_id,
+            beat_outlets.c.outlet_id,
+            beats.c.weekday,
+            beats.c.every_n_weeks,
+            beats.c.start_date,
+            beats.c.end_date,
         )
-    )
-    territory_ids = (
-        scoped_territory_ids(scoped_reps.scope) if scoped_reps.history else None
-    )
-    return PeriodSQL(
-        lookback,
-        settings,
-        rep_ids=scoped_reps.rep_ids,
-        outlet_ids=unvisited_outlets,
-        territory_ids=territory_ids,
+        .select_from(
+            beat_outlets.join(beats, beats.c.beat_id == beat_outlets.c.beat_id).join(
+                outlets, outlets.c.outlet_id == beat_outlets.c.outlet_id
+            )
+        )
+        .where(
+            beats.c.rep_id.in_(scoped_reps.rep_ids),
+            outlets.c.active.is_(True),
+            ~_visited_in(beats.c.rep_id, beat_outlets.c.outlet_id, visited),
+        )
+        .cte("unvisited_beat_outlets")
+        .prefix_with("MATERIALIZED")
     )
 
 
-def _rep_last_visits(pairs: sa.CTE, searched: Period) -> sa.CTE:
-    """Find the last visit in the searched dates of each (rep_id, outlet_id) of
-    pairs.
+def _planned_on(
+    schedule: sa.FromClause, calendar: sa.CTE, scoped_reps: _ScopedReps
+) -> list[sa.ColumnElement[bool]]:
+    """Return the conditions under which a calendar date is a planned call of a
+    row with a beat's schedule: a run date of the beat (beat_run_conditions)
+    on which, with a territory history, the rep belongs to one of the
+    scope's territories.
+    """
+    conditions = beat_run_conditions(schedule, calendar)
+    if scoped_reps.history:
+        territory = territory_on(schedule.c.rep_id, calendar.c.plan_date)
+        conditions.append(territory.in_(scoped_territory_ids(scoped_reps.scope)))
+    return conditions
 
-    The CTE has the visit's check_in and no_order_reason, both NULL when there
-    is none. Each pair reads the outlet's check_in index (a visit or two a
-    week) in place of the rep's (hundreds a week).
+
+def _skipped_pairs(
+    schedules: sa.CTE, calendar: sa.CTE, period: Period, scoped_reps: _ScopedReps
+) -> sa.CTE:
+    """Select the (rep_id, outlet_id) of schedules with a planned call in the
+    period: the skipped outlets."""
+    return _distinct_cte(
+        sa.select(schedules.c.rep_id, schedules.c.outlet_id)
+        .select_from(schedules.join(calendar, calendar.c.plan_date >= period.start))
+        .where(*_planned_on(schedules, calendar, scoped_reps)),
+        "skipped_pairs",
+    ).prefix_with("MATERIALIZED")
+
+
+def _skipped_beats(
+    schedules: sa.CTE,
+    skipped: sa.CTE,
+    lookback: Period,
+    searched: Period,
+    settings: Settings,
+) -> sa.CTE:
+    """Select the rows of schedules whose (rep_id, outlet_id) is skipped, with
+    two more columns.
+
+    check_in is the rep's last check-in at the outlet in the searched dates.
+    since is the date after which the planned calls count as missed: the
+    check-in's local date, or the day before the lookback when the rep made
+    no visit in the lookback.
+    """
+    is_skipped = sa.tuple_(schedules.c.rep_id, schedules.c.outlet_id).in_(
+        sa.select(skipped.c.rep_id, skipped.c.outlet_id)
+    )
+    check_in = _rep_last_check_in(schedules.c.rep_id, schedules.c.outlet_id, searched)
+    last = (
+        sa.select(schedules, check_in.label("check_in"))
+        .where(is_skipped)
+        .cte("skipped_beats")
+        .prefix_with("MATERIALIZED")
+    )
+    # A CASE whose condition is NULL (no visit at all) takes the ELSE branch.
+    since = sa.case(
+        (
+            last.c.check_in >= lookback.utc_start,
+            local_date(last.c.check_in, settings.timezone),
+        ),
+        else_=sa.literal(lookback.start - timedelta(days=1), sa.Date),
+    )
+    # Materialized, so that each row dates its check-in once and not once
+    # per calendar date.
+    return (
+        sa.select(last, since.label("since"))
+        .cte("dated_skipped_beats")
+        .prefix_with("MATERIALIZED")
+    )
+
+
+def _missed_call_figures(
+    skipped_beats: sa.CTE, calendar: sa.CTE, scoped_reps: _ScopedReps
+) -> sa.CTE:
+    """Count the missed calls of each skipped pair, one row per pair: rep_id,
+    outlet_id, consecutive_missed_calls (the distinct planned dates in the
+    lookback after since, over the rep's beats with the outlet) and
+    check_in.
+
+    Every skipped pair has a planned call in the period, after since, so
+    none is lost to the inner join.
+    """
+    beat = skipped_beats
+    missed = [
+        *_planned_on(beat, calendar, scoped_reps),
+        calendar.c.plan_date > beat.c.since,
+    ]
+    return (
+        sa.select(
+            beat.c.rep_id,
+            beat.c.outlet_id,
+            sa.func.count(sa.distinct(calendar.c.plan_date)).label(
+                "consecutive_missed_calls"
+            ),
+            sa.func.max(beat.c.check_in).label("check_in"),
+        )
+        .select_from(beat.join(calendar, sa.and_(*missed)))
+        .group_by(beat.c.rep_id, beat.c.outlet_id)
+        .cte("missed_call_figures")
+    )
+
+
+def _first_beat_start(
+    rep_id: sa.ColumnElement, outlet_id: sa.ColumnElement
+) -> sa.ScalarSelect:
+    """Select the earliest start_date of the rep's beats with the outlet."""
+    return (
+        sa.select(sa.func.min(beats.c.start_date))
+        .select_from(
+            beat_outlets.join(beats, beats.c.beat_id == beat_outlets.c.beat_id)
+        )
+        .where(beat_outlets.c.outlet_id == outlet_id, beats.c.rep_id == rep_id)
+        .scalar_subquery()
+    )
+
+
+def _rep_last_check_in(
+    rep_id: sa.ColumnElement, outlet_id: sa.ColumnElement, searched: Period
+) -> sa.ScalarSelect:
+    """Select the rep's last check_in at the outlet in the searched dates.
+
+    It reads the outlet's check_in index (a visit or two a week) in place of
+    the rep's (hundreds a week).
     """
     last_visit = visits.alias("last_visit")
-    check_in = (
+    return (
         sa.select(sa.func.max(last_visit.c.check_in))
         .where(
-            last_visit.c.outlet_id == pairs.c.outlet_id,
-            unindexed(last_visit.c.rep_id) == pairs.c.rep_id,
+            last_visit.c.outlet_id == outlet_id,
+            unindexed(last_visit.c.rep_id) == rep_id,
             last_visit.c.check_in >= searched.utc_start,
             last_visit.c.check_in < searched.utc_end,
         )
         .scalar_subquery()
     )
-    last = sa.select(pairs.c.rep_id, pairs.c.outlet_id, check_in.label("check_in")).cte(
-        "rep_last_check_ins"
-    )
-    # Two visits at the same instant are offline-sync resends of one visit;
-    # max() picks one of their reasons. The searched dates repeat the bound
-    # that check_in already meets, so the read is bounded on its face. They
-    # stay off the index: given them, SQLite walks the outlet's whole year of
-    # check-ins and reads each row for its rep_id, where the equality on
-    # check_in seeks the one instant. That cut a national week's
-    # skip_details by 5 to 38% in paired runs (SQLite, load average 4 to 5).
+
+
+def _reason_at_visit(
+    rep_id: sa.ColumnElement,
+    outlet_id: sa.ColumnElement,
+    check_in: sa.ColumnElement,
+    searched: Period,
+) -> sa.ScalarSelect:
+    """Select the no_order_reason of the rep's visit to the outlet at check_in,
+    NULL when check_in is NULL.
+
+    Two visits at the same instant are offline-sync resends of one visit,
+    and max() picks one of their reasons.
+    """
+    # The searched dates repeat the bound that check_in already meets, so
+    # the read is bounded on its face. They stay off the index: given them,
+    # SQLite walks the outlet's whole year of check-ins and reads each row
+    # for its rep_id, where the equality on check_in seeks the one instant.
+    # That cut a national week's skip_details by 5 to 38% in paired runs
+    # (SQLite, load average 4 to 5).
     same_visit = visits.alias("same_visit")
-    reason = (
+    return (
         sa.select(sa.func.max(same_visit.c.no_order_reason))
         .where(
-            same_visit.c.outlet_id == last.c.outlet_id,
-            same_visit.c.check_in == last.c.check_in,
-            unindexed(same_visit.c.rep_id) == last.c.rep_id,
+            same_visit.c.outlet_id == outlet_id,
+            same_visit.c.check_in == check_in,
+            unindexed(same_visit.c.rep_id) == rep_id,
             unindexed(same_visit.c.check_in) >= searched.utc_start,
             unindexed(same_visit.c.check_in) < searched.utc_end,
         )
         .scalar_subquery()
     )
-    return sa.select(last, reason.label("no_order_reason")).cte("rep_last_visits")
 
 
 def _outlet_last_check_in(
