@@ -36,7 +36,7 @@ from data_access.period_sql import (
     territory_on,
 )
 from data_access.queries import fetch_frame
-from data_access.summaries import REP_DAY_VISIT_COUNTS, visit_end
+from data_access.summaries import HISTORY_WEEKS, REP_DAY_VISIT_COUNTS, visit_end
 
 reps = schema.reps
 outlets = schema.outlets
@@ -47,9 +47,6 @@ visits = schema.visits
 # Consecutive missed calls are counted back over at most this many weeks
 # before the period's last date (or over the whole period when it is longer).
 LOOKBACK_WEEKS = 13
-# An outlet's order history is its productive visits in this many weeks
-# before the period's first date.
-HISTORY_WEEKS = 8
 # The register looks this many days back for a skipped outlet's last visit.
 LAST_VISIT_DAYS = 365
 
@@ -1558,14 +1555,21 @@ def weekly_skipped_calls(
     # The rep-outlet weeks carry no territory per date, so a scope that
     # follows a territory history counts from the raw tables.
     if not scoped_reps.history and _summaries_cover(engine, reach, settings):
-        skipped = summary_queries.weekly_skipped_outlets(
-            span, base, scoped_reps.rep_ids
-        )
-        # Only the skipped outlets' own weeks price their skips. The sums of
-        # their whole territories come from summary_territory_weeks.
-        outlet_history = summary_queries.skipped_outlet_history(
-            skipped, span, base, HISTORY_WEEKS
-        )
+        # Only the skipped outlets' own weeks price their skips, stored with
+        # the skips when the build wrote them. The sums of their whole
+        # territories come from summary_territory_weeks.
+        if summary_queries.skipped_calls_cover(engine, span):
+            skipped = summary_queries.stored_skipped_calls(
+                span, base, scoped_reps.rep_ids
+            )
+            outlet_history = None
+        else:
+            skipped = summary_queries.weekly_skipped_outlets(
+                span, base, scoped_reps.rep_ids
+            )
+            outlet_history = summary_queries.skipped_outlet_history(
+                skipped, span, base, HISTORY_WEEKS
+            )
         territory_weeks = summary_queries.territory_week_orders(reach, base)
         statement = _priced_weekly_skips(skipped, outlet_history, territory_weeks)
         frame = fetch_frame(engine, "weekly_skipped_calls_from_summaries", statement)
@@ -1694,14 +1698,15 @@ def _weekly_outlet_history(skipped: sa.CTE, outlet_weeks: sa.CTE) -> sa.CTE:
 
 
 def _priced_weekly_skips(
-    skipped: sa.CTE, outlet_history: sa.CTE, territory_weeks: sa.CTE
+    skipped: sa.CTE, outlet_history: sa.CTE | None, territory_weeks: sa.CTE
 ) -> sa.Select:
     """Price each week's skipped calls of an outlet with the outlet's and its
     territory's order history of the HISTORY_WEEKS weeks before that week.
 
     skipped is the CTE weekly_skipped (week_number, outlet_id,
     skipped_calls) and outlet_history the CTE weekly_outlet_history, from
-    the raw tables or the summaries. territory_weeks (territory_id,
+    the raw tables or the summaries. Without outlet_history, skipped carries
+    its productive_visits and order_value columns. territory_weeks (territory_id,
     week_number, productive_visits, order_value) has a row per territory
     and week. Returns the statement of weekly_skipped_calls.
     """
@@ -1734,6 +1739,17 @@ def _priced_weekly_skips(
         .cte("weekly_territory_history")
     )
 
+    skips = skipped.join(outlets, outlets.c.outlet_id == skipped.c.outlet_id)
+    history = skipped
+    if outlet_history is not None:
+        history = outlet_history
+        skips = skips.outerjoin(
+            outlet_history,
+            sa.and_(
+                outlet_history.c.week_number == skipped.c.week_number,
+                outlet_history.c.outlet_id == skipped.c.outlet_id,
+            ),
+        )
     zero = lambda column: sa.func.coalesce(column, 0)  # noqa: E731
     statement = (
         sa.select(
@@ -1741,23 +1757,15 @@ def _priced_weekly_skips(
             skipped.c.outlet_id,
             outlets.c.territory_id,
             skipped.c.skipped_calls,
-            zero(outlet_history.c.productive_visits).label("outlet_productive_visits"),
-            zero(outlet_history.c.order_value).label("outlet_order_value"),
+            zero(history.c.productive_visits).label("outlet_productive_visits"),
+            zero(history.c.order_value).label("outlet_order_value"),
             zero(territory_history.c.productive_visits).label(
                 "territory_productive_visits"
             ),
             zero(territory_history.c.order_value).label("territory_order_value"),
         )
         .select_from(
-            skipped.join(outlets, outlets.c.outlet_id == skipped.c.outlet_id)
-            .outerjoin(
-                outlet_history,
-                sa.and_(
-                    outlet_history.c.week_number == skipped.c.week_number,
-                    outlet_history.c.outlet_id == skipped.c.outlet_id,
-                ),
-            )
-            .outerjoin(
+            skips.outerjoin(
                 territory_history,
                 sa.and_(
                     territory_history.c.week_number == skipped.c.week_number,

@@ -230,6 +230,24 @@ summary_rep_weeks = sa.Table(
     sa.Column("skipped_outlets", sa.Integer, nullable=False),
 )
 
+# The skipped planned calls of each rep, outlet and week (the rows of
+# summary_rep_outlet_weeks with planned calls and no visit by the rep), with
+# the outlet's order history of the weeks from history_start to the week
+# before: its productive visits and their positive linked order value. Like
+# summary_outlet_trend, a row is deleted when a week from history_start on is
+# rebuilt, and counted again once those weeks are all summarised.
+summary_skipped_calls = sa.Table(
+    "summary_skipped_calls",
+    metadata,
+    sa.Column("week_start", sa.Date, primary_key=True),
+    sa.Column("rep_id", sa.Text, primary_key=True),
+    sa.Column("outlet_id", sa.Text, primary_key=True),
+    sa.Column("history_start", sa.Date, nullable=False),
+    sa.Column("skipped_calls", sa.Integer, nullable=False),
+    sa.Column("history_productive_visits", sa.Integer, nullable=False),
+    sa.Column("history_order_value", sa.Float, nullable=False),
+)
+
 summary_outlet_weeks = sa.Table(
     "summary_outlet_weeks",
     metadata,
@@ -356,6 +374,7 @@ SUMMARY_TABLES: dict[str, sa.Table] = {
         summary_rep_days,
         summary_rep_outlet_weeks,
         summary_rep_weeks,
+        summary_skipped_calls,
         summary_outlet_weeks,
         summary_territory_weeks,
         summary_outlet_trend,

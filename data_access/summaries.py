@@ -111,6 +111,7 @@ def build_summaries(
             built += [week.start for week in group]
         _fill_outlet_trend(connection, settings)
         _fill_outlet_flags(connection, settings)
+        _fill_skipped_calls(connection, settings)
     with engine.begin() as connection:
         refresh_statistics(connection, schema.SUMMARY_TABLES.values())
     return built
@@ -249,6 +250,100 @@ def _fill_outlet_flags(connection: sa.Connection, settings: Settings) -> list[da
         )
         filled.append(week.start)
     return filled
+
+
+# An outlet's order history, which prices a skipped call, is its productive
+# visits in this many weeks before the period's first date (before the week
+# of the skip in the weekly trend).
+HISTORY_WEEKS = 8
+
+
+def _fill_skipped_calls(connection: sa.Connection, settings: Settings) -> list[date]:
+    """Write summary_skipped_calls for every summarised week whose rows are
+    missing or incomplete, once the HISTORY_WEEKS weeks before it are
+    summarised under the same settings. Returns the first dates of the weeks
+    written.
+
+    A week is complete when it has one row per skipped rep-outlet pair that
+    summary_rep_weeks counts.
+    """
+    stored = schema.summary_skipped_calls
+    rep_weeks = schema.summary_rep_weeks
+    with connection.begin():
+        built = _weeks_built_under(connection, settings)
+        expected = dict(
+            connection.execute(
+                sa.select(
+                    rep_weeks.c.week_start, sa.func.sum(rep_weeks.c.skipped_outlets)
+                ).group_by(rep_weeks.c.week_start)
+            ).all()
+        )
+        found = dict(
+            connection.execute(
+                sa.select(stored.c.week_start, sa.func.count()).group_by(
+                    stored.c.week_start
+                )
+            ).all()
+        )
+    filled = []
+    for week_start in sorted(built):
+        history_start = week_start - timedelta(weeks=HISTORY_WEEKS)
+        history = Period(
+            history_start, week_start - timedelta(days=1), settings.timezone
+        )
+        if found.get(week_start, 0) == expected.get(week_start, 0) or not (
+            _weeks_of(history) <= built
+        ):
+            continue
+        rows = _skipped_call_rows(week_start, history_start)
+        with connection.begin():
+            connection.execute(stored.delete().where(stored.c.week_start == week_start))
+            connection.execute(
+                stored.insert().from_select(list(rows.selected_columns.keys()), rows)
+            )
+        filled.append(week_start)
+    if filled:
+        log.info(
+            "summaries: skipped calls with their order history written for %d weeks",
+            len(filled),
+        )
+    return filled
+
+
+def _skipped_call_rows(week_start: date, history_start: date) -> sa.Select:
+    """Select the week's skipped rep-outlet pairs from summary_rep_outlet_weeks
+    with the outlet's order history from summary_outlet_weeks, each sum one
+    seek of the outlet's rows in the outlet-week index."""
+    rep_outlet_weeks = schema.summary_rep_outlet_weeks
+    outlet_weeks = schema.summary_outlet_weeks
+
+    def history_sum(column: sa.Column) -> sa.ColumnElement:
+        total = (
+            sa.select(sa.func.sum(column))
+            .where(
+                outlet_weeks.c.outlet_id == rep_outlet_weeks.c.outlet_id,
+                outlet_weeks.c.week_start >= history_start,
+                outlet_weeks.c.week_start < week_start,
+            )
+            .scalar_subquery()
+        )
+        return sa.func.coalesce(total, 0)
+
+    return sa.select(
+        rep_outlet_weeks.c.week_start,
+        rep_outlet_weeks.c.rep_id,
+        rep_outlet_weeks.c.outlet_id,
+        sa.literal(history_start, sa.Date).label("history_start"),
+        rep_outlet_weeks.c.planned_calls.label("skipped_calls"),
+        history_sum(outlet_weeks.c.productive_visits).label(
+            "history_productive_visits"
+        ),
+        history_sum(outlet_weeks.c.linked_order_value).label("history_order_value"),
+    ).where(
+        rep_outlet_weeks.c.week_start == week_start,
+        rep_outlet_weeks.c.planned_calls > 0,
+        rep_outlet_weeks.c.visits == 0,
+    )
 
 
 def _weeks_built_under(connection: sa.Connection, settings: Settings) -> set[date]:
@@ -550,9 +645,9 @@ def _rebuild_week(
     for table in schema.SUMMARY_TABLES.values():
         day_column = table.c.day if "day" in table.c else table.c.week_start
         in_week = day_column.between(week.start, week.end)
-        # A week's trend and outlet flags read the weeks from their
-        # reach_start or lookback_start on, so they go with any of them. The
-        # fill functions count them again.
+        # A week's trend, outlet flags and skipped calls read the weeks from
+        # their reach_start, lookback_start or history_start on, so they go
+        # with any of them. The fill functions count them again.
         if table is schema.summary_outlet_trend:
             in_week = sa.and_(
                 table.c.reach_start <= week.start, table.c.week_start >= week.start
@@ -560,6 +655,10 @@ def _rebuild_week(
         if table is schema.summary_outlet_flags:
             in_week = sa.and_(
                 table.c.lookback_start <= week.start, table.c.week_start >= week.start
+            )
+        if table is schema.summary_skipped_calls:
+            in_week = sa.and_(
+                table.c.history_start <= week.start, table.c.week_start >= week.start
             )
         connection.execute(table.delete().where(in_week))
 

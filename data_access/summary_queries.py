@@ -1289,6 +1289,58 @@ def _productive_outlet_weeks(
     ]
 
 
+def skipped_calls_cover(engine: sa.Engine, period: Period) -> bool:
+    """Tell whether summary_skipped_calls has every skipped rep-outlet pair
+    of each week of the period that summary_rep_weeks counts. The summaries
+    must cover the period and the weeks of its order history."""
+    if not rep_weeks_cover(engine, period):
+        return False
+    stored = schema.summary_skipped_calls
+    rep_weeks = schema.summary_rep_weeks
+    with engine.connect() as connection:
+        if not sa.inspect(connection).has_table(stored.name):
+            return False
+        expected = connection.execute(
+            sa.select(rep_weeks.c.week_start, sa.func.sum(rep_weeks.c.skipped_outlets))
+            .where(rep_weeks.c.week_start.between(period.start, period.end))
+            .group_by(rep_weeks.c.week_start)
+        ).all()
+        found = dict(
+            connection.execute(
+                sa.select(stored.c.week_start, sa.func.count())
+                .where(stored.c.week_start.between(period.start, period.end))
+                .group_by(stored.c.week_start)
+            ).all()
+        )
+    return all(found.get(week_start, 0) == count for week_start, count in expected)
+
+
+def stored_skipped_calls(period: Period, base: date, rep_ids: sa.Select) -> sa.CTE:
+    """Read weekly_skipped_outlets(period, base, rep_ids) from
+    summary_skipped_calls, with each outlet's order history of the weeks
+    before the skip: the columns week_number, outlet_id, skipped_calls,
+    productive_visits and order_value. skipped_calls_cover must hold."""
+    stored = schema.summary_skipped_calls
+    week_number = _week_index(stored.c.week_start, _weeks_from(base, period))
+    return (
+        sa.select(
+            week_number.label("week_number"),
+            stored.c.outlet_id,
+            sa.func.sum(stored.c.skipped_calls).label("skipped_calls"),
+            # The same for every rep of the outlet and week.
+            sa.func.max(stored.c.history_productive_visits).label("productive_visits"),
+            sa.func.max(stored.c.history_order_value).label("order_value"),
+        )
+        .where(
+            stored.c.week_start.between(period.start, period.end),
+            stored.c.rep_id.in_(rep_ids),
+        )
+        .group_by(week_number, stored.c.outlet_id)
+        .cte("weekly_skipped")
+        .prefix_with("MATERIALIZED")
+    )
+
+
 def skipped_outlet_history(
     skipped: sa.CTE, period: Period, base: date, weeks: int
 ) -> sa.CTE:

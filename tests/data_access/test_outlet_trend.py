@@ -317,3 +317,23 @@ def test_rebuilt_week_recounts_later_flags(engine, caplog):
     assert "territory_outlet_flags_from_stored" in logged_queries(caplog)
     assert not result.equals(before)
     pd.testing.assert_frame_equal(result, expected)
+
+
+def test_rebuilt_week_rewrites_later_skips(engine, monkeypatch):
+    with engine.begin() as connection:
+        connection.execute(
+            schema.visits.delete().where(
+                schema.visits.c.check_in >= datetime(2026, 3, 1, 18, 30),
+                schema.visits.c.check_in < datetime(2026, 3, 15, 18, 30),
+            )
+        )
+    summaries.build_summaries(engine, date(2026, 3, 2), date(2026, 3, 15), SETTINGS)
+
+    result = review_queries.weekly_skipped_calls(engine, SPAN, Scope(), SETTINGS)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(review_queries, "_summaries_cover", lambda *args: False)
+        expected = review_queries.weekly_skipped_calls(engine, SPAN, Scope(), SETTINGS)
+    assert summary_queries.skipped_calls_cover(engine, SPAN)
+    assert expected["outlet_productive_visits"].sum() > 0
+    assert_same_frames(result, expected)

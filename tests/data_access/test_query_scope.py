@@ -44,6 +44,10 @@ UNSCOPED = {
         "tells whether every week of a period has summary rows per rep, which "
         "picks the table the weekly trend reads; counts nothing per team"
     ),
+    "data_access.summary_queries.skipped_calls_cover": (
+        "tells whether every week of a period has its skipped calls stored, "
+        "which picks the table the weekly trend reads; counts nothing per team"
+    ),
     "data_access.queries.latest_check_in": (
         "the time of the latest check-in of anyone, which tells how fresh the "
         "data is; no figures"

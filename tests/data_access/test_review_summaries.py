@@ -523,3 +523,32 @@ def test_week_without_rep_weeks_matches_raw(copied_engine, engines):
     assert not summary_queries.rep_weeks_cover(copied_engine, SPAN)
     assert expected["planned_outlets"].sum() > 0
     assert_same_frames(result, expected)
+
+
+def test_skipped_calls_cover_built_weeks(engines):
+    result = summary_queries.skipped_calls_cover(engines["flat"], SPAN)
+
+    assert result
+
+
+def test_week_without_stored_skips_matches_raw(copied_engine, engines):
+    stored = schema.summary_skipped_calls
+    with copied_engine.begin() as connection:
+        first = connection.execute(
+            sa.select(stored.c.rep_id, stored.c.outlet_id)
+            .where(stored.c.week_start == SPAN.end - timedelta(days=6))
+            .limit(1)
+        ).one()
+        connection.execute(
+            stored.delete().where(
+                stored.c.week_start == SPAN.end - timedelta(days=6),
+                stored.c.rep_id == first.rep_id,
+                stored.c.outlet_id == first.outlet_id,
+            )
+        )
+
+    result = run("weekly_skipped_calls", copied_engine, Scope())
+
+    expected = run("weekly_skipped_calls", engines["history_raw"], Scope())
+    assert not summary_queries.skipped_calls_cover(copied_engine, SPAN)
+    assert_same_frames(result, expected)
