@@ -9,7 +9,8 @@ the loader's CSV files. It then loads them into a new database with `python
 -m data_access.load --skip-invalid` in a child process. It reports the
 peak resident memory of that child and its writing process together, the
 wall time, the rows per second, each file's check and write time from the
-loader's log, and the load average. The
+loader's log, the load average and, from the rows per second, an estimate of
+the time a national year of 18 million rows would take. The
 database is a new SQLite file, or with --postgres a new database on the server
 that the tests use (see tests/postgres_server.py). The loader must stay under
 MEMORY_LIMIT_MB. --skip-invalid is needed because the demo contains two
@@ -48,6 +49,8 @@ log = logging.getLogger("bench.load_memory")
 MEMORY_LIMIT_MB = 1_000
 SAMPLE_SECONDS = 0.05
 EXPORT_CHUNK_ROWS = 100_000
+# Visits and orders of a national distributor's year: 11 million and 7 million.
+NATIONAL_YEAR_ROWS = 18_000_000
 # A fixed end date keeps the generated company the same from run to run.
 END_DATE = date(2026, 3, 8)
 
@@ -233,6 +236,11 @@ def main(argv: list[str] | None = None) -> int:
         f"loader: {seconds:,.1f} s, {rows / seconds:,.0f} rows/s, peak resident "
         f"memory {peak_mb:,.0f} MB with its writing process "
         f"(limit {MEMORY_LIMIT_MB:,} MB)"
+    )
+    print(
+        f"at this rate a national year ({NATIONAL_YEAR_ROWS / 1e6:,.0f} million "
+        f"rows) would take about {NATIONAL_YEAR_ROWS * seconds / rows:,.0f} s "
+        "(a linear estimate)"
     )
     print(
         f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} "

@@ -10,10 +10,11 @@ outcome. After the last file is checked it sends the writer the order to
 commit, or to roll back when a problem rejects the load, so the database
 changes only when every file passed its check.
 
-The writer is handed QUEUED_MESSAGES chunks at most ahead of what it wrote,
-so memory stays that of a few chunks. Starting a process costs about a
-second (it imports the loader's modules again), so only loads of
-PARALLEL_MIN_BYTES of files or more write this way.
+The writing process is handed QUEUED_MESSAGES chunks at most ahead of what
+it wrote, so memory stays that of a few chunks. The writing thread's queue
+keeps the chunks as Arrow arrays, up to THREAD_QUEUED_BYTES of them.
+Starting a process costs about a second (it imports the loader's modules
+again), so only loads of PARALLEL_MIN_BYTES of files or more write this way.
 """
 
 import io
@@ -27,6 +28,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from multiprocessing.connection import Connection
@@ -37,6 +39,8 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from data_access.copy_formats import arrow_values
+from data_access.schema import TABLES
 from data_access.table_files import Chunk, ProblemLog
 
 log = logging.getLogger(__name__)
@@ -49,10 +53,17 @@ PARALLEL_MIN_BYTES = 32 * 1024 * 1024
 # process still running then is killed.
 EXIT_WAIT_SECONDS = 60
 LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
-# Messages the loader keeps ready while the writer is busy, such as while it
-# builds a large table's indexes. A chunk of 50,000 visits takes about 25 MB
-# of memory before it is sent.
+# Messages the loader keeps ready while a writing process is busy, such as
+# while it builds a large table's indexes. A chunk of 50,000 visits takes
+# about 25 MB of memory before it is sent.
 QUEUED_MESSAGES = 8
+# Memory that the chunks queued for a writing thread may take, as Arrow
+# arrays (a visit or an order takes about 100 bytes there, a fifth of its
+# Python objects). While the server builds the indexes of a large table after
+# its COPY, the check goes on for this much ahead, about 2.5 million rows.
+# With 8 chunks of Python objects, the check of 1.9 million visits and orders
+# waited 1.6 s for the writer in a test.
+THREAD_QUEUED_BYTES = 256 * 1024 * 1024
 
 # The loader's messages to the writer come in this order. For each table with
 # checked rows: ("table", name, header), then ("chunk", lines, values) per
@@ -218,7 +229,9 @@ class WritingThread(ParallelWriter):
     """
 
     def _start(self) -> None:
-        self._inbox: queue.Queue[Message] = queue.Queue(QUEUED_MESSAGES)
+        self._inbox = MemoryBoundedQueue(THREAD_QUEUED_BYTES)
+        # {column name: column} of the table whose chunks are being sent
+        self._columns: dict[str, sa.Column[Any]] = {}
         self._thread_reply: Message | None = None
         self._thread = threading.Thread(
             target=self._run, name="beatboard-load-writer", daemon=True
@@ -232,7 +245,23 @@ class WritingThread(ParallelWriter):
     def _send(self, message: Message) -> None:
         if not self._thread.is_alive():
             raise WriterError("the loader's writing thread ended unexpectedly")
-        self._inbox.put(message)
+        size = 0
+        if message[0] == "table":
+            table = TABLES[message[1]]
+            self._columns = {name: table.columns[name] for name in message[2]}
+        elif message[0] == "chunk" and self.engine.dialect.name != "postgresql":
+            # Only COPY takes Arrow arrays. Another engine's writer binds the
+            # values of the lists, and QUEUED_MESSAGES of them fill the queue.
+            size = THREAD_QUEUED_BYTES // QUEUED_MESSAGES
+        elif message[0] == "chunk":
+            _, lines, values = message
+            compact = {
+                name: arrow_values(self._columns[name], column_values)
+                for name, column_values in values.items()
+            }
+            message = ("chunk", lines, compact)
+            size = lines.nbytes + sum(array.nbytes for array in compact.values())
+        self._inbox.put(message, size)
 
     def _wait_for_reply(self) -> Message:
         self._thread.join()
@@ -242,6 +271,39 @@ class WritingThread(ParallelWriter):
 
     def _close(self, *, failed: bool) -> None:
         self._thread.join(EXIT_WAIT_SECONDS)
+
+
+class MemoryBoundedQueue:
+    """A first-in, first-out queue of messages that together take at most
+    max_bytes of memory.
+
+    A message larger than max_bytes is let in once the queue is empty.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self._max_bytes = max_bytes
+        self._messages: deque[tuple[Message, int]] = deque()
+        self._bytes = 0
+        self._changed = threading.Condition()
+
+    def put(self, message: Message, size: int) -> None:
+        """Add a message of size bytes, waiting until there is room for it."""
+        with self._changed:
+            while self._messages and self._bytes + size > self._max_bytes:
+                self._changed.wait()
+            self._messages.append((message, size))
+            self._bytes += size
+            self._changed.notify_all()
+
+    def get(self) -> Message:
+        """Take the oldest message, waiting for one."""
+        with self._changed:
+            while not self._messages:
+                self._changed.wait()
+            message, size = self._messages.popleft()
+            self._bytes -= size
+            self._changed.notify_all()
+            return message
 
 
 class WritingProcess(ParallelWriter):

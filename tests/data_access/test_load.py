@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from data_access import load, table_files
+from data_access import bulk_write, load, table_files
 from data_access.csv_cells import EMPTY_CELL_DEFAULTS, required_columns
 from data_access.engine import create_engine
 from data_access.load import LoadError, Problem, TableCounts, load_directory
@@ -1101,6 +1101,54 @@ def test_postgres_round_trip(fresh_postgres_url: str, tmp_path: Path) -> None:
     assert second_contents == GOOD_CONTENTS
 
 
+def test_postgres_load_keeps_keys(fresh_postgres_url: str, tmp_path: Path) -> None:
+    # A load into an empty table drops its primary key and indexes and adds
+    # them again before it commits.
+    names = [file_name.removesuffix(".csv") for file_name in GOOD_FILES]
+    engine = create_engine(fresh_postgres_url)
+    directory = write_files(tmp_path / "csv", GOOD_FILES)
+    try:
+        load_directory(engine, directory)
+        inspector = sa.inspect(engine)
+        keys = {name: inspector.get_pk_constraint(name) for name in names}
+        indexes = {name: inspector.get_indexes(name) for name in names}
+    finally:
+        engine.dispose()
+
+    assert len(names) == len(TABLES)
+    for name in names:
+        result = keys[name]["constrained_columns"]
+        expected = TABLES[name].primary_key.columns.keys()
+        assert result == expected, name
+        result_indexes = sorted(index["name"] for index in indexes[name])
+        expected_indexes = sorted(str(index.name) for index in TABLES[name].indexes)
+        assert result_indexes == expected_indexes, name
+
+
+def test_postgres_load_into_referenced_table(
+    fresh_postgres_url: str, tmp_path: Path
+) -> None:
+    # A foreign key of another table needs the primary key, so the load keeps it.
+    files = {"regions.csv": "region_id,name\nN,North\nS,South\n"}
+    engine = create_engine(fresh_postgres_url)
+    try:
+        metadata.create_all(engine)
+        with engine.begin() as connection:
+            connection.exec_driver_sql(
+                "CREATE TABLE region_notes "
+                "(region_id text REFERENCES regions (region_id), note text)"
+            )
+        result = load_directory(engine, write_files(tmp_path / "csv", files))
+        rows = table_contents(engine)["regions"]
+        primary_key = sa.inspect(engine).get_pk_constraint("regions")
+    finally:
+        engine.dispose()
+
+    assert result.counts == {"regions": TableCounts(inserted=2)}
+    assert rows == [("N", "North"), ("S", "South")]
+    assert primary_key["constrained_columns"] == ["region_id"]
+
+
 # XLSX workbooks
 
 
@@ -1814,11 +1862,27 @@ def test_failed_load_into_empty_table_keeps_indexes(
     assert result == expected
 
 
-def test_postgres_copies_special_text(fresh_postgres_url: str, tmp_path: Path) -> None:
-    # COPY's text format escapes backslashes, tabs and line ends.
-    name = 'Shop\\North\t"A"\nRoad'
-    cell = '"' + name.replace('"', '""') + '"'
-    files = {"outlets.csv": f"outlet_id,name,active\nO1,{cell},false\nO2,,\n"}
+@pytest.mark.parametrize("copy_format", ["binary", "csv"])
+def test_postgres_copies_special_text(
+    fresh_postgres_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    copy_format: str,
+) -> None:
+    # COPY's CSV format quotes texts with commas, quotes and line ends, and
+    # "\\." alone on a line outside quotes would end the data. The binary
+    # format sends each text's length and bytes.
+    if copy_format == "csv":
+        monkeypatch.setattr(bulk_write, "binary_matches", lambda *arguments: False)
+    name = 'Shop\\North\t"A",\nRoad'
+    marker_line = "first\n\\.\nlast"
+    cells = ['"' + text.replace('"', '""') + '"' for text in (name, marker_line)]
+    files = {
+        "outlets.csv": (
+            f"outlet_id,name,active\nO1,{cells[0]},false\nO2,,\n"
+            f"O3,{cells[1]},true\nO4,\\.,true\n"
+        )
+    }
     engine = create_engine(fresh_postgres_url)
     try:
         first = load_directory(engine, write_files(tmp_path / "first", files))
@@ -1827,11 +1891,13 @@ def test_postgres_copies_special_text(fresh_postgres_url: str, tmp_path: Path) -
     finally:
         engine.dispose()
 
-    assert first.counts == {"outlets": TableCounts(inserted=2)}
-    assert second.counts == {"outlets": TableCounts(updated=2)}
+    assert first.counts == {"outlets": TableCounts(inserted=4)}
+    assert second.counts == {"outlets": TableCounts(updated=4)}
     assert outlets == [
         ("O1", name, None, None, None, None, None, False),
         ("O2", None, None, None, None, None, None, True),
+        ("O3", marker_line, None, None, None, None, None, True),
+        ("O4", "\\.", None, None, None, None, None, True),
     ]
 
 
@@ -1881,6 +1947,7 @@ def test_postgres_failed_copy_rolls_back(
             load_directory(engine, write_files(tmp_path / "csv", files))
         contents = table_contents(engine)
         indexes = sa.inspect(engine).get_indexes("territories")
+        primary_key = sa.inspect(engine).get_pk_constraint("territories")
     finally:
         engine.dispose()
 
@@ -1891,3 +1958,4 @@ def test_postgres_failed_copy_rolls_back(
     assert contents["regions"] == []
     assert contents["territories"] == []
     assert [index["name"] for index in indexes] == ["ix_territories_region_id"]
+    assert primary_key["constrained_columns"] == ["territory_id"]

@@ -5,6 +5,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,12 @@ import sqlalchemy as sa
 from data_access import load, write_process
 from data_access.engine import create_engine
 from data_access.load import LoadError, TableCounts, load_directory
-from data_access.write_process import WritingProcess, WritingThread, parallel_writer
+from data_access.write_process import (
+    MemoryBoundedQueue,
+    WritingProcess,
+    WritingThread,
+    parallel_writer,
+)
 from tests.data_access.test_load import (
     GOOD_CONTENTS,
     GOOD_FILES,
@@ -190,6 +196,26 @@ def test_postgres_parallel_load(fresh_postgres_url: str, tmp_path: Path) -> None
 
     assert counts.counts == GOOD_COUNTS
     assert contents == GOOD_CONTENTS
+
+
+def test_memory_bounded_queue_waits_for_room() -> None:
+    inbox = MemoryBoundedQueue(max_bytes=10)
+    inbox.put(("first",), 6)
+    second_put = threading.Thread(target=inbox.put, args=(("second",), 6))
+    second_put.start()
+    second_put.join(0.2)
+    waited = second_put.is_alive()
+
+    received = [inbox.get()]
+    second_put.join(5)
+    received.append(inbox.get())
+    # A message larger than the bound goes in once the queue is empty.
+    inbox.put(("large",), 50)
+    received.append(inbox.get())
+
+    assert waited is True
+    assert second_put.is_alive() is False
+    assert received == [("first",), ("second",), ("large",)]
 
 
 def test_writer_suits_the_load(
