@@ -65,6 +65,16 @@ class Settings:
                 raise ValueError(
                     f"{label}: neglect window {days} must be 1 day or more"
                 )
+        # The queries keep the last of two windows of a class, but the
+        # summaries' rule text sorts them, so each class gets one window.
+        for outlet_class, _ in self.neglect_days_by_class:
+            days = [d for name, d in self.neglect_days_by_class if name == outlet_class]
+            if len(days) > 1:
+                listed = ", ".join(str(d) for d in days)
+                raise ValueError(
+                    f"neglect_days_by_class: class {outlet_class} has {len(days)} "
+                    f"neglect windows ({listed} days); give each outlet_class one window"
+                )
 
 
 def parse_class_windows(value: object) -> tuple[tuple[str, int], ...]:

@@ -238,6 +238,22 @@ def test_command_rejects_a_bad_class_window(capsys):
     )
 
 
+def test_command_rejects_a_class_listed_twice(capsys):
+    # The rule text sorts the windows, so the trend counted under A=60 would
+    # serve a dashboard that lists A=60 first and therefore uses A=14.
+    with pytest.raises(SystemExit) as stopped:
+        summaries.main(
+            ["--db", "sqlite://", "--from", "2026-03-23", "--to", "2026-03-29",
+             "--neglect-days-by-class", "A=14,B=28,A=60"]
+        )  # fmt: skip
+
+    assert stopped.value.code == 2
+    assert (
+        "neglect_days_by_class: class A has 2 neglect windows (14, 60 days); "
+        "give each outlet_class one window" in capsys.readouterr().err
+    )
+
+
 def test_refresh_command_names_the_neglect_windows():
     result = summary_queries.refresh_command(SPAN, SETTINGS)
 

@@ -35,6 +35,18 @@ def test_invalid_class_windows_are_rejected(value, message):
         parse_class_windows(value)
 
 
+def test_class_listed_twice_in_the_environment(monkeypatch):
+    monkeypatch.setenv("BEATBOARD_NEGLECT_DAYS_BY_CLASS", "A=60,C=56,A=14")
+
+    with pytest.raises(ValueError) as rejected:
+        load_settings()
+
+    assert str(rejected.value) == (
+        "neglect_days_by_class: class A has 2 neglect windows (60, 14 days); "
+        "give each outlet_class one window"
+    )
+
+
 def test_class_windows_from_the_environment_reach_outlet_status(monkeypatch):
     monkeypatch.setenv("BEATBOARD_NEGLECT_DAYS_BY_CLASS", "A=14,B=28,C=56")
     monkeypatch.setenv("BEATBOARD_NEGLECT_DAYS", "30")
