@@ -38,9 +38,12 @@ MAX_FLAG_WEEKS = 62
 
 def neglect_rule(settings: Settings) -> str:
     """Write the neglect windows of settings as one text, the same for the same
-    windows in any order, such as "28" or "28;A=14,C=56"."""
+    windows in any order, such as "28" or "28;A=14,C=56". A class window equal
+    to neglect_days is left out, because it counts as the default does."""
     by_class = ",".join(
-        f"{name}={days}" for name, days in sorted(settings.neglect_days_by_class)
+        f"{name}={days}"
+        for name, days in sorted(settings.neglect_days_by_class)
+        if days != settings.neglect_days
     )
     return (
         f"{settings.neglect_days};{by_class}"

@@ -353,3 +353,38 @@ def test_rebuilt_week_rewrites_later_skips(engine, monkeypatch):
     assert summary_queries.skipped_calls_cover(engine, SPAN)
     assert expected["outlet_productive_visits"].sum() > 0
     assert_same_frames(result, expected)
+
+
+@pytest.mark.parametrize(
+    ("by_class", "expected"),
+    [
+        ((), "28"),
+        ((("A", 28),), "28"),
+        ((("C", 56), ("A", 28), ("B", 14)), "28;B=14,C=56"),
+    ],
+)
+def test_neglect_rule_leaves_out_default_windows(by_class, expected):
+    settings = Settings(neglect_days=28, neglect_days_by_class=by_class)
+
+    result = outlet_trend.neglect_rule(settings)
+
+    assert result == expected
+
+
+def test_default_class_window_reads_stored_trend(engine, monkeypatch, caplog):
+    # The build counted under RULE. A class D given the default 10 days
+    # counts as the default does, so the stored rows serve these settings.
+    settings = Settings(
+        timezone=TIMEZONE,
+        neglect_days=10,
+        neglect_days_by_class=(("A", 5), ("B", 21), ("C", 56), ("D", 10)),
+    )
+    caplog.set_level(logging.INFO, logger="data_access.queries")
+
+    result = review_queries.weekly_outlet_figures(engine, SPAN, Scope(), settings)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(review_queries, "_summaries_cover", lambda *args: False)
+        expected = review_queries.weekly_outlet_figures(engine, SPAN, Scope(), settings)
+    assert "weekly_outlet_figures_from_trend" in logged_queries(caplog)
+    assert_same_frames(result, expected)
