@@ -405,20 +405,32 @@ def outlets_on_beat(period: Period) -> sa.CTE:
 def last_visit_check_in(
     outlet_id: sa.ColumnElement, period: Period
 ) -> sa.ColumnElement:
-    """The outlet's latest check-in in the LAST_VISITS_LOOKBACK_DAYS up to the period's end.
+    """Select the outlet's latest check-in in the LAST_VISITS_LOOKBACK_DAYS up
+    to the period's end (see outlet_last_check_in)."""
+    first_day = period.end - timedelta(days=LAST_VISITS_LOOKBACK_DAYS - 1)
+    return outlet_last_check_in(
+        outlet_id, Period(first_day, period.end, period.timezone)
+    )
+
+
+def outlet_last_check_in(
+    outlet_id: sa.ColumnElement, searched: Period
+) -> sa.ScalarSelect:
+    """Select the outlet's latest check-in by anyone in the searched dates,
+    duplicates included.
 
     A correlated subquery that the (outlet_id, check_in) index answers with
     one seek per outlet. Bounded on both sides, it never reads an outlet's
-    whole history: an outlet last visited before the lookback has none.
+    whole history. The visits are aliased, so the subquery never correlates
+    with visits of the enclosing statement.
     """
-    first_day = period.end - timedelta(days=LAST_VISITS_LOOKBACK_DAYS - 1)
-    lookback = Period(first_day, period.end, period.timezone)
+    searched_visits = visits.alias("outlet_last_visit")
     return (
-        sa.select(sa.func.max(visits.c.check_in))
+        sa.select(sa.func.max(searched_visits.c.check_in))
         .where(
-            visits.c.outlet_id == outlet_id,
-            visits.c.check_in >= lookback.utc_start,
-            visits.c.check_in < lookback.utc_end,
+            searched_visits.c.outlet_id == outlet_id,
+            searched_visits.c.check_in >= searched.utc_start,
+            searched_visits.c.check_in < searched.utc_end,
         )
         .scalar_subquery()
     )

@@ -35,8 +35,13 @@ from data_access.period_sql import (
     scoped_territory_ids,
     territory_on,
 )
-from data_access.queries import fetch_frame
-from data_access.summaries import HISTORY_WEEKS, REP_DAY_VISIT_COUNTS, visit_end
+from data_access.queries import fetch_frame, outlet_last_check_in
+from data_access.summaries import (
+    HISTORY_WEEKS,
+    REP_DAY_VISIT_COUNTS,
+    visit_end,
+    week_counts,
+)
 
 reps = schema.reps
 outlets = schema.outlets
@@ -756,7 +761,7 @@ def skip_details(
         _first_beat_start(rep_id, outlet_id) < lookback.start,
     )
     reason = _reason_at_visit(rep_id, outlet_id, check_in, searched)
-    outlet_check_in = _outlet_last_check_in(outlet_id, searched)
+    outlet_check_in = outlet_last_check_in(outlet_id, searched)
     statement = sa.select(
         rep_id,
         outlet_id,
@@ -1002,25 +1007,6 @@ def _reason_at_visit(
             unindexed(same_visit.c.rep_id) == rep_id,
             unindexed(same_visit.c.check_in) >= searched.utc_start,
             unindexed(same_visit.c.check_in) < searched.utc_end,
-        )
-        .scalar_subquery()
-    )
-
-
-def _outlet_last_check_in(
-    outlet_id: sa.ColumnElement, searched: Period
-) -> sa.ScalarSelect:
-    """Select the outlet's last check_in by anyone in the searched dates.
-
-    The scalar subquery makes one seek of the outlet's check_in index.
-    """
-    last_visit = visits.alias("outlet_last_visit")
-    return (
-        sa.select(sa.func.max(last_visit.c.check_in))
-        .where(
-            last_visit.c.outlet_id == outlet_id,
-            last_visit.c.check_in >= searched.utc_start,
-            last_visit.c.check_in < searched.utc_end,
         )
         .scalar_subquery()
     )
@@ -1416,23 +1402,13 @@ def _stored_outlet_figures(
     because a row is deleted only when one of them is rebuilt.
     """
     trend = schema.summary_outlet_trend
+    counted = [trend.c.neglect_rule == outlet_trend.neglect_rule(settings)]
     with engine.connect() as connection:
-        if not sa.inspect(connection).has_table(trend.name):
-            return None
-    counted = [
-        trend.c.week_start.between(span.start, span.end),
-        trend.c.neglect_rule == outlet_trend.neglect_rule(settings),
-    ]
+        found = week_counts(connection, trend, span, counted)
     weeks = (span.end - span.start).days // 7 + 1
-    found = fetch_frame(
-        engine,
-        "outlet_trend_weeks",
-        sa.select(sa.func.count(sa.distinct(trend.c.week_start)).label("weeks")).where(
-            *counted
-        ),
-    )
-    if int(found["weeks"].iloc[0]) != weeks:
+    if found is None or len(found) != weeks:
         return None
+    counted.append(trend.c.week_start.between(span.start, span.end))
 
     # The unrestricted scope also counts the outlets without a territory.
     if scoped_outlet_conditions(scope):

@@ -134,10 +134,10 @@ def _fill_outlet_trend(connection: sa.Connection, settings: Settings) -> list[da
     rule = outlet_trend.neglect_rule(settings)
     with connection.begin():
         built = _weeks_built_under(connection, settings)
+        # build_summaries has created the table, so the counts are a dict.
         counted = set(
-            connection.execute(
-                sa.select(trend.c.week_start).where(trend.c.neglect_rule == rule)
-            ).scalars()
+            week_counts(connection, trend, conditions=[trend.c.neglect_rule == rule])
+            or {}
         )
     due = [
         start
@@ -271,20 +271,10 @@ def _fill_skipped_calls(connection: sa.Connection, settings: Settings) -> list[d
     rep_weeks = schema.summary_rep_weeks
     with connection.begin():
         built = _weeks_built_under(connection, settings)
-        expected = dict(
-            connection.execute(
-                sa.select(
-                    rep_weeks.c.week_start, sa.func.sum(rep_weeks.c.skipped_outlets)
-                ).group_by(rep_weeks.c.week_start)
-            ).all()
+        expected = (
+            week_counts(connection, rep_weeks, value=rep_weeks.c.skipped_outlets) or {}
         )
-        found = dict(
-            connection.execute(
-                sa.select(stored.c.week_start, sa.func.count()).group_by(
-                    stored.c.week_start
-                )
-            ).all()
-        )
+        found = week_counts(connection, stored) or {}
     filled = []
     for week_start in sorted(built):
         history_start = week_start - timedelta(weeks=HISTORY_WEEKS)
@@ -344,6 +334,29 @@ def _skipped_call_rows(week_start: date, history_start: date) -> sa.Select:
         rep_outlet_weeks.c.planned_calls > 0,
         rep_outlet_weeks.c.visits == 0,
     )
+
+
+def week_counts(
+    connection: sa.Connection,
+    table: sa.Table,
+    period: Period | None = None,
+    conditions: Sequence[sa.ColumnElement[bool]] = (),
+    value: sa.ColumnElement | None = None,
+) -> dict[date, int] | None:
+    """Count the rows of a summary table per week_start, or sum value over
+    them, for the weeks of period (all weeks without one) and the rows that
+    meet conditions. Returns None when the table is missing, because a
+    version without it built the summaries."""
+    if not sa.inspect(connection).has_table(table.name):
+        return None
+    week_start = table.c.week_start
+    if period is not None:
+        conditions = [*conditions, week_start.between(period.start, period.end)]
+    total = sa.func.count() if value is None else sa.func.sum(value)
+    rows = connection.execute(
+        sa.select(week_start, total).where(*conditions).group_by(week_start)
+    )
+    return {week: int(count) for week, count in rows}
 
 
 def _weeks_built_under(connection: sa.Connection, settings: Settings) -> set[date]:
@@ -639,26 +652,27 @@ def _has_rep_territories(engine: sa.Engine) -> bool:
         return bool(connection.execute(query).scalar())
 
 
+# The summary tables whose row of a week also reads earlier weeks, with the
+# column of the first week it reads.
+FIRST_WEEK_READ = {
+    schema.summary_outlet_trend.name: "reach_start",
+    schema.summary_outlet_flags.name: "lookback_start",
+    schema.summary_skipped_calls.name: "history_start",
+}
+
+
 def _rebuild_week(
     connection: sa.Connection, week: Period, settings: Settings, with_history: bool
 ) -> None:
     for table in schema.SUMMARY_TABLES.values():
         day_column = table.c.day if "day" in table.c else table.c.week_start
         in_week = day_column.between(week.start, week.end)
-        # A week's trend, outlet flags and skipped calls read the weeks from
-        # their reach_start, lookback_start or history_start on, so they go
-        # with any of them. The fill functions count them again.
-        if table is schema.summary_outlet_trend:
+        # A row that also reads earlier weeks goes with any of them, and the
+        # fill functions write it again.
+        first_read = FIRST_WEEK_READ.get(table.name)
+        if first_read is not None:
             in_week = sa.and_(
-                table.c.reach_start <= week.start, table.c.week_start >= week.start
-            )
-        if table is schema.summary_outlet_flags:
-            in_week = sa.and_(
-                table.c.lookback_start <= week.start, table.c.week_start >= week.start
-            )
-        if table is schema.summary_skipped_calls:
-            in_week = sa.and_(
-                table.c.history_start <= week.start, table.c.week_start >= week.start
+                table.c[first_read] <= week.start, table.c.week_start >= week.start
             )
         connection.execute(table.delete().where(in_week))
 

@@ -31,7 +31,12 @@ from data_access.period_sql import (
     scoped_territory_ids,
     territory_on,
 )
-from data_access.queries import fetch_frame, last_visit_check_in, with_last_visit_date
+from data_access.queries import (
+    fetch_frame,
+    last_visit_check_in,
+    outlet_last_check_in,
+    with_last_visit_date,
+)
 from data_access.summaries import (
     REP_DAY_COUNTS,
     REP_DAY_VISIT_COUNTS,
@@ -39,6 +44,7 @@ from data_access.summaries import (
     missing_summary_columns,
     raw_row_counts,
     rep_day_rows,
+    week_counts,
 )
 
 log = logging.getLogger(__name__)
@@ -990,7 +996,7 @@ def _territory_outlet_flags(
         marked,
         visited,
         planned,
-        _raw_last_check_in(outlets.c.outlet_id, lookback),
+        outlet_last_check_in(outlets.c.outlet_id, lookback),
         period,
         in_scope,
     )
@@ -1025,51 +1031,24 @@ def _stored_outlet_flags(
     deleted only when one of those weeks is rebuilt.
     """
     stored = schema.summary_outlet_flags
-    days = (period.end - period.start).days + 1
-    if days != 7 or not is_whole_weeks(period, settings):
+    if _week_count(period) != 1 or not is_whole_weeks(period, settings):
         return None
+    counted = [stored.c.lookback_start == lookback.start]
     with engine.connect() as connection:
-        if not sa.inspect(connection).has_table(stored.name):
-            return None
-    counted = [
-        stored.c.week_start == period.start,
-        stored.c.lookback_start == lookback.start,
-    ]
-    found = fetch_frame(
-        engine,
-        "outlet_flag_weeks",
-        sa.select(sa.func.count().label("rows")).where(*counted),
-    )
-    if int(found["rows"].iloc[0]) == 0:
+        found = week_counts(connection, stored, period, counted)
+    if not found:
         return None
     keys = [stored.c[name] for name in outlet_trend.OUTLET_FLAG_KEYS]
     statement = (
         sa.select(*keys, stored.c.outlets)
-        .where(*counted, stored.c.territory_id.in_(scoped_territory_ids(scope)))
+        .where(
+            stored.c.week_start == period.start,
+            *counted,
+            stored.c.territory_id.in_(scoped_territory_ids(scope)),
+        )
         .order_by(*keys)
     )
     return fetch_frame(engine, "territory_outlet_flags_from_stored", statement)
-
-
-def _raw_last_check_in(
-    outlet_id: sa.ColumnElement, lookback: Period
-) -> sa.ScalarSelect:
-    """Select the outlet's last raw check-in in the lookback, as
-    queries.outlet_activity reads it: before de-duplication, by anyone.
-
-    The correlated subquery is one seek of the (outlet_id, check_in) index
-    per outlet. Grouping the lookback's visits by outlet sorts them, which
-    was slower on SQLite.
-    """
-    return (
-        sa.select(sa.func.max(visits.c.check_in))
-        .where(
-            visits.c.outlet_id == outlet_id,
-            visits.c.check_in >= lookback.utc_start,
-            visits.c.check_in < lookback.utc_end,
-        )
-        .scalar_subquery()
-    )
 
 
 def _summaries_hold_lookback(
@@ -1153,16 +1132,13 @@ def rep_weeks_cover(engine: sa.Engine, period: Period) -> bool:
     which the summaries must cover. A week built before that table has none,
     and so has a week without planned calls, which the slower
     summary_rep_outlet_weeks then counts as zero."""
-    rep_weeks = schema.summary_rep_weeks
     with engine.connect() as connection:
-        if not sa.inspect(connection).has_table(rep_weeks.name):
-            return False
-        found = connection.execute(
-            sa.select(sa.func.count(sa.distinct(rep_weeks.c.week_start))).where(
-                rep_weeks.c.week_start.between(period.start, period.end)
-            )
-        ).scalar()
-    return found == (period.end - period.start).days // 7 + 1
+        found = week_counts(connection, schema.summary_rep_weeks, period)
+    return found is not None and len(found) == _week_count(period)
+
+
+def _week_count(period: Period) -> int:
+    return (period.end - period.start).days // 7 + 1
 
 
 def weekly_planned_outlets(
@@ -1295,24 +1271,15 @@ def skipped_calls_cover(engine: sa.Engine, period: Period) -> bool:
     must cover the period and the weeks of its order history."""
     if not rep_weeks_cover(engine, period):
         return False
-    stored = schema.summary_skipped_calls
     rep_weeks = schema.summary_rep_weeks
     with engine.connect() as connection:
-        if not sa.inspect(connection).has_table(stored.name):
-            return False
-        expected = connection.execute(
-            sa.select(rep_weeks.c.week_start, sa.func.sum(rep_weeks.c.skipped_outlets))
-            .where(rep_weeks.c.week_start.between(period.start, period.end))
-            .group_by(rep_weeks.c.week_start)
-        ).all()
-        found = dict(
-            connection.execute(
-                sa.select(stored.c.week_start, sa.func.count())
-                .where(stored.c.week_start.between(period.start, period.end))
-                .group_by(stored.c.week_start)
-            ).all()
+        expected = week_counts(
+            connection, rep_weeks, period, value=rep_weeks.c.skipped_outlets
         )
-    return all(found.get(week_start, 0) == count for week_start, count in expected)
+        found = week_counts(connection, schema.summary_skipped_calls, period)
+    if expected is None or found is None:
+        return False
+    return all(found.get(week, 0) == count for week, count in expected.items())
 
 
 def stored_skipped_calls(period: Period, base: date, rep_ids: sa.Select) -> sa.CTE:
