@@ -4,14 +4,16 @@ Each week counts three kinds of active outlet. A visited outlet had a kept
 visit in the week. An overdue outlet had no visit logged in its neglect
 window up to the week's last day. A neglected outlet is overdue, was
 neither visited nor planned in the week, and is on a beat whose dates
-overlap the week. A neglect window of 7q + r days contains q whole
-weeks and the last r days of the week before them, so each outlet's weeks,
-packed as bits of integers, answer every week of a trend in one pass over
+overlap the week. A neglect window of 7q + r days contains q whole weeks
+and the last r days of the week before them. So each outlet's weeks, packed
+as bits of integers, give every week of a trend in one pass over
 summary_outlet_weeks.
 
 The summary build stores these counts per territory and week in
 summary_outlet_trend (see data_access.summaries), and the review queries
-read them there, or count them here when a week has no stored counts.
+read them there, or count them here when a week has no stored counts. The
+module also builds the territories report's outlet facts of a period, which
+the build stores per week in summary_outlet_flags.
 """
 
 from collections.abc import Iterable

@@ -848,9 +848,11 @@ def _planned_on(
     schedule: sa.FromClause, calendar: sa.CTE, scoped_reps: _ScopedReps
 ) -> list[sa.ColumnElement[bool]]:
     """Return the conditions under which a calendar date is a planned call of a
-    row with a beat's schedule: a run date of the beat (beat_run_conditions)
-    on which, with a territory history, the rep belongs to one of the
-    scope's territories.
+    row with a beat's schedule.
+
+    The date is a run date of the beat (beat_run_conditions). With a
+    territory history, the rep also belongs to one of the scope's
+    territories on that date.
     """
     conditions = beat_run_conditions(schedule, calendar)
     if scoped_reps.history:

@@ -344,8 +344,8 @@ def week_counts(
     value: sa.ColumnElement | None = None,
 ) -> dict[date, int] | None:
     """Count the rows of a summary table per week_start, or sum value over
-    them, for the weeks of period (all weeks without one) and the rows that
-    meet conditions. Returns None when the table is missing, because a
+    them, for the weeks of period (every week when period is None) and the
+    rows that meet conditions. Returns None when the table is missing, because a
     version without it built the summaries."""
     if not sa.inspect(connection).has_table(table.name):
         return None

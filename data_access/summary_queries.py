@@ -967,7 +967,7 @@ def _territory_outlet_flags(
         outlets.c.active.is_(True),
         outlets.c.territory_id.in_(scoped_territory_ids(scope)),
     ]
-    # The summaries hold local dates, the raw visits check-in instants.
+    # The summaries contain local dates, and the raw visits check-in instants.
     dates_from_summaries = use_summaries and _summaries_hold_lookback(
         engine, period, lookback, settings
     )
@@ -1294,7 +1294,7 @@ def stored_skipped_calls(period: Period, base: date, rep_ids: sa.Select) -> sa.C
             week_number.label("week_number"),
             stored.c.outlet_id,
             sa.func.sum(stored.c.skipped_calls).label("skipped_calls"),
-            # The same for every rep of the outlet and week.
+            # The history is the same for every rep of an outlet and week.
             sa.func.max(stored.c.history_productive_visits).label("productive_visits"),
             sa.func.max(stored.c.history_order_value).label("order_value"),
         )
