@@ -369,16 +369,9 @@ def weekly_headlines(
     for name in ("order_value", "orders", "return_value"):
         weeks[name] = weeks[name].fillna(0)
 
-    if skipped_weeks.empty:
-        at_risk = pd.Series(dtype=float)
-    else:
-        value = revenue_at_risk(
-            skipped_weeks["skipped_calls"],
-            expected_call_value(skipped_weeks)["expected_value"],
-        )
-        at_risk = value.groupby(skipped_weeks["week_index"]).sum(min_count=1)
     # A week without skipped calls risks nothing; one whose calls none could
     # be priced (no order history before it) has no estimate.
+    at_risk = skipped_weeks.set_index("week_index")["revenue_at_risk"]
     has_skips = weeks["week_index"].isin(skipped_weeks["week_index"])
     weeks["revenue_at_risk"] = weeks["week_index"].map(at_risk).where(has_skips, 0.0)
 

@@ -351,7 +351,7 @@ def test_rebuilt_week_rewrites_later_skips(engine, monkeypatch):
         patched.setattr(review_queries, "_summaries_cover", lambda *args: False)
         expected = review_queries.weekly_skipped_calls(engine, SPAN, Scope(), SETTINGS)
     assert summary_queries.skipped_calls_cover(engine, SPAN)
-    assert expected["outlet_productive_visits"].sum() > 0
+    assert expected["revenue_at_risk"].sum() > 0
     assert_same_frames(result, expected)
 
 

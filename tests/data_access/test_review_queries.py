@@ -172,7 +172,9 @@ def test_calls_at_risk_of_outlet_without_territory(tmp_path):
         "outlet_order_value",
     ]
     assert records(skipped, columns) == expected
-    assert list(weekly["outlet_id"]) == ["o2", "o6", "o9"]
+    # o2 at its own 400 / 2, o6 at T1's 1,050 / 4; o9 has no price.
+    weekly_columns = ["week_index", "skipped_calls", "revenue_at_risk"]
+    assert records(weekly, weekly_columns) == [(0, 3, 462.5)]
 
 
 def test_consecutive_missed_calls_and_last_visit(engine):
@@ -271,23 +273,23 @@ def test_weekly_skipped_calls_price_each_week(engine):
 
     result = review_queries.weekly_skipped_calls(engine, span, Scope(), SETTINGS)
 
-    # In week 0 the history is 12-29 to 02-22: o2 sold 400 in 2 visits, T1
-    # 1,050 in 4.
-    expected = [
-        (0, "o1", 1, 0, 4),
-        (0, "o2", 1, 2, 4),
-        (0, "o3", 2, 1, 4),
-        (0, "o6", 1, 0, 4),
-        (1, "o2", 1, 2, 4),
-        (1, "o6", 1, 0, 4),
-    ]
-    columns = [
-        "week_index",
-        "outlet_id",
-        "skipped_calls",
-        "outlet_productive_visits",
-        "territory_productive_visits",
-    ]
+    # In week 0 the history is 12-29 to 02-22: o2 sold 400 in 2 visits, o3
+    # 500 in 1, T1 1,050 in 4. o1 and o6 sold nothing, so their calls take
+    # T1's 262.5: 262.5 + 200 + 2 x 500 + 262.5. Week 1 skips o2 and o6.
+    expected = [(0, 5, 1725.0), (1, 2, 462.5)]
+    columns = ["week_index", "skipped_calls", "revenue_at_risk"]
+    assert records(result, columns) == expected
+
+
+def test_weekly_skipped_calls_without_order_history(engine):
+    # The beats' first week: r1 skips the 4 outlets of its Monday beat and r2
+    # o3 on Tuesday. No order came before, so none of the 5 calls has a price.
+    span = Period(date(2026, 1, 5), date(2026, 1, 11))
+
+    result = review_queries.weekly_skipped_calls(engine, span, Scope(), SETTINGS)
+
+    expected = [(0, 5, None)]
+    columns = ["week_index", "skipped_calls", "revenue_at_risk"]
     assert records(result, columns) == expected
 
 
