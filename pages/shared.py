@@ -465,6 +465,9 @@ def load_review_in_background(view: View) -> None:
     threads (see load_in_background), so that they run side by side with the
     reps report."""
     load_in_background(
+        # The register prices its skips after reading their details, so the
+        # priced calls, which the rep review needs as well, start on their own.
+        lambda: load_priced_calls(view),
         lambda: load_register(view),
         lambda: read_period(view, "rep_time_in_market"),
         lambda: read_period(view, "set_aside_counts"),
