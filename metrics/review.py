@@ -171,7 +171,10 @@ def value_by_rep(rep_ids: pd.Series, priced: pd.DataFrame) -> pd.Series:
     NaN for a rep whose calls none could be priced (no order history at all)."""
     by_rep = priced.groupby("rep_id")["value_at_risk"].sum(min_count=1)
     value = rep_ids.map(by_rep).astype(float)
-    return value.where(rep_ids.isin(priced["rep_id"]), 0.0)
+    # pandas converts each value looked up to a Python string first, so the
+    # reps with calls are looked up, not the calls (a national week has
+    # about 11,000).
+    return value.where(rep_ids.isin(by_rep.index), 0.0)
 
 
 # Reps report figures the headline sums over reps beyond metrics.summary's.
