@@ -6,7 +6,7 @@ A rep's figure is compared with the team median (the median over the reps
 in view) or with the rep's previous period. The thresholds are settings.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 
 import pandas as pd
@@ -113,9 +113,19 @@ def _median(values: pd.Series) -> float:
     return float(defined.median()) if not defined.empty else 0.0
 
 
-def _name(rep: pd.Series) -> str:
+def _name(rep: Mapping) -> str:
     name = rep["rep_name"]
     return str(rep["rep_id"]) if name is None or pd.isna(name) else str(name)
+
+
+def _reps(current: pd.DataFrame, listed: pd.Series) -> Iterator[dict]:
+    """Yield the rows of current where listed holds, in order, as dicts.
+
+    Each check selects its candidates with a vectorised test first: a
+    national company has 2,000 reps, and building a Series per rep with
+    iterrows took about 1.4 s for the six checks.
+    """
+    yield from current[listed.fillna(False).astype(bool)].to_dict("records")
 
 
 def rep_exceptions(
@@ -157,7 +167,7 @@ def rep_exceptions(
 
 
 def _line(
-    rep: pd.Series,
+    rep: Mapping,
     kind: str,
     value_at_risk: float | None,
     severity: float,
@@ -175,13 +185,13 @@ def _line(
 
 def _skipped_outlets(current: pd.DataFrame, thresholds: Thresholds) -> list[dict]:
     median = _median(current["skip_share"])
+    shares = current["skip_share"]
+    listed = (shares >= thresholds.skip_share) & (
+        shares >= thresholds.skip_share_over_median * median
+    )
     lines = []
-    for _, rep in current.iterrows():
+    for rep in _reps(current, listed):
         share = rep["skip_share"]
-        if pd.isna(share) or share < thresholds.skip_share:
-            continue
-        if share < thresholds.skip_share_over_median * median:
-            continue
         message = (
             f"{_name(rep)} skipped {rep['skipped_outlets']} of {rep['planned_outlets']} "
             f"planned outlets ({_percent(share)}) against a team median of "
@@ -199,18 +209,28 @@ def _skipped_in_a_row(
     long_runs = register[
         register["consecutive_missed_calls"] >= thresholds.consecutive_skips
     ]
-    reps = current.set_index("rep_id")
+    # Each rep's longest run first; among equal runs the costlier, then the
+    # register's order, as a stable sort of each rep's outlets would give.
+    longest_first = long_runs.sort_values(
+        ["consecutive_missed_calls", "revenue_at_risk"],
+        ascending=False,
+        kind="stable",
+    )
+    by_rep = long_runs.groupby("rep_id", sort=True)["revenue_at_risk"]
+    outlet_counts = by_rep.size()
+    # Unknown (NaN) when none of the outlets could be priced.
+    values = by_rep.sum(min_count=1)
+    names = dict(zip(current["rep_id"], current["rep_name"]))
     lines = []
-    for rep_id, outlets in long_runs.groupby("rep_id", sort=True):
-        if rep_id not in reps.index:
+    for longest in (
+        longest_first.drop_duplicates("rep_id")
+        .sort_values("rep_id", kind="stable")
+        .to_dict("records")
+    ):
+        rep_id = longest["rep_id"]
+        if rep_id not in names:
             continue
-        rep = reps.loc[rep_id].copy()
-        rep["rep_id"] = rep_id
-        longest = outlets.sort_values(
-            ["consecutive_missed_calls", "revenue_at_risk"],
-            ascending=False,
-            kind="stable",
-        ).iloc[0]
+        rep = {"rep_id": rep_id, "rep_name": names[rep_id]}
         calls = int(longest["consecutive_missed_calls"])
         at_least = "at least " if longest["missed_since_lookback_start"] else ""
         outlet = (
@@ -218,16 +238,16 @@ def _skipped_in_a_row(
             if pd.notna(longest["outlet_name"])
             else longest["outlet_id"]
         )
-        if len(outlets) == 1:
+        outlets = int(outlet_counts[rep_id])
+        if outlets == 1:
             message = f"{_name(rep)} missed {outlet} on {at_least}{calls} planned calls in a row."
         else:
             message = (
-                f"{_name(rep)} missed {len(outlets)} outlets on "
+                f"{_name(rep)} missed {outlets} outlets on "
                 f"{thresholds.consecutive_skips} or more planned calls in a row; "
                 f"the longest run is {at_least}{calls} calls at {outlet}."
             )
-        # Unknown (NaN) when none of the outlets could be priced.
-        value = float(outlets["revenue_at_risk"].sum(min_count=1))
+        value = float(values[rep_id])
         lines.append(_line(rep, SKIPPED_IN_A_ROW, value, calls, message))
     return lines
 
@@ -235,14 +255,14 @@ def _skipped_in_a_row(
 def _off_site(
     current: pd.DataFrame, off_site_m: float, thresholds: Thresholds
 ) -> list[dict]:
+    with_fixes = current["visits"] - current["visits_without_fix"]
+    listed = (with_fixes >= thresholds.min_visits) & (
+        current["off_site_share"] >= thresholds.off_site_share
+    )
     lines = []
-    for _, rep in current.iterrows():
+    for rep in _reps(current, listed):
         with_fix = rep["visits"] - rep["visits_without_fix"]
         share = rep["off_site_share"]
-        if with_fix < thresholds.min_visits or pd.isna(share):
-            continue
-        if share < thresholds.off_site_share:
-            continue
         message = (
             f"{rep['off_site_visits']} of {with_fix} visits by {_name(rep)} were "
             f"logged more than {off_site_m:,.0f} m from the outlet ({_percent(share)})."
@@ -266,11 +286,15 @@ def _strike_rate(
         enough = previous[previous["visits"] >= thresholds.min_visits]
         before = dict(zip(enough["rep_id"], enough["strike_rate"]))
 
+    rates = current["strike_rate"]
+    fell = current["rep_id"].map(before).astype(float) - rates
+    listed = judged & (
+        (fell >= thresholds.strike_rate_drop)
+        | (median - rates >= thresholds.strike_rate_gap)
+    )
     lines = []
-    for _, rep in current[judged].iterrows():
+    for rep in _reps(current, listed):
         rate = rep["strike_rate"]
-        if pd.isna(rate):
-            continue
         rate_before = before.get(rep["rep_id"], float("nan"))
         if pd.notna(rate_before) and rate_before - rate >= thresholds.strike_rate_drop:
             reference = rate_before
@@ -298,13 +322,15 @@ def _strike_rate(
 def _off_beat(current: pd.DataFrame, thresholds: Thresholds) -> list[dict]:
     judged = current["visits"] >= thresholds.min_visits
     median = _median(current.loc[judged, "off_beat_share"])
+    shares = current["off_beat_share"]
+    listed = (
+        judged
+        & (shares >= thresholds.off_beat_share)
+        & (shares >= thresholds.skip_share_over_median * median)
+    )
     lines = []
-    for _, rep in current[judged].iterrows():
+    for rep in _reps(current, listed):
         share = rep["off_beat_share"]
-        if pd.isna(share) or share < thresholds.off_beat_share:
-            continue
-        if share < thresholds.skip_share_over_median * median:
-            continue
         message = (
             f"{_name(rep)} made {rep['off_beat_visits']} of {rep['visits']} visits "
             f"off the beat ({_percent(share)}) against a team median of "
@@ -315,11 +341,10 @@ def _off_beat(current: pd.DataFrame, thresholds: Thresholds) -> list[dict]:
 
 
 def _beat_compliance(current: pd.DataFrame, thresholds: Thresholds) -> list[dict]:
+    listed = current["beat_compliance"] < thresholds.compliance_floor
     lines = []
-    for _, rep in current.iterrows():
+    for rep in _reps(current, listed):
         compliance = rep["beat_compliance"]
-        if pd.isna(compliance) or compliance >= thresholds.compliance_floor:
-            continue
         message = (
             f"{_name(rep)} made {rep['calls_on_plan']} of {rep['planned_calls']} "
             f"planned calls on the planned day ({_percent(compliance)}), below the "
