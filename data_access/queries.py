@@ -436,6 +436,18 @@ def outlet_last_check_in(
     )
 
 
+def local_dates(instants: pd.Series, timezone: str) -> pd.Series:
+    """Convert naive UTC instants to local dates in timezone, None where missing.
+
+    pandas converts a column at once with the IANA time zone database, the
+    same on every engine. In SQL, SQLite calls a Python function per row,
+    which waits for the interpreter lock while other queries run.
+    """
+    moments = pd.to_datetime(instants)
+    local = moments.dt.tz_localize("UTC").dt.tz_convert(timezone).dt.date
+    return local.where(moments.notna(), None)
+
+
 def with_last_visit_date(frame: pd.DataFrame, timezone: str) -> pd.DataFrame:
     """Replace last_check_in (naive UTC) by last_visit_date (local date, None when missing).
 
@@ -443,10 +455,9 @@ def with_last_visit_date(frame: pd.DataFrame, timezone: str) -> pd.DataFrame:
     is the same on every engine. Also gives planned, on_beat and order_value
     their types.
     """
-    moments = pd.to_datetime(frame.pop("last_check_in"))
-    local = moments.dt.tz_localize("UTC").dt.tz_convert(timezone).dt.date
+    local = local_dates(frame.pop("last_check_in"), timezone)
     position = list(frame.columns).index("on_beat") + 1
-    frame.insert(position, "last_visit_date", local.where(moments.notna(), None))
+    frame.insert(position, "last_visit_date", local)
     frame["planned"] = frame["planned"].astype(bool)
     frame["on_beat"] = frame["on_beat"].astype(bool)
     frame["order_value"] = frame["order_value"].astype(float)

@@ -35,7 +35,7 @@ from data_access.period_sql import (
     scoped_territory_ids,
     territory_on,
 )
-from data_access.queries import fetch_frame, outlet_last_check_in
+from data_access.queries import fetch_frame, local_dates, outlet_last_check_in
 from data_access.summaries import (
     HISTORY_WEEKS,
     REP_DAY_VISIT_COUNTS,
@@ -767,14 +767,17 @@ def skip_details(
         outlet_id,
         figures.c.consecutive_missed_calls,
         sa.case((cut_short, 1), else_=0).label("missed_since_lookback_start"),
-        local_date(check_in, settings.timezone).label("rep_last_visit_date"),
+        check_in.label("rep_last_visit_date"),
         reason.label("reason_at_last_visit"),
-        local_date(outlet_check_in, settings.timezone).label("last_visit_date"),
+        outlet_check_in.label("last_visit_date"),
     ).order_by(rep_id, outlet_id)
     frame = fetch_frame(engine, "skip_details", statement)
     frame["missed_since_lookback_start"] = frame["missed_since_lookback_start"].astype(
         bool
     )
+    # The check-ins become local dates here, once per column.
+    for name in ("rep_last_visit_date", "last_visit_date"):
+        frame[name] = local_dates(frame[name], settings.timezone)
     return frame
 
 
