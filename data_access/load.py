@@ -481,8 +481,7 @@ def load_directory(
         sum(count.inserted + count.updated for count in counts.values()),
         directory,
     )
-    with engine.begin() as connection:
-        refresh_statistics(connection, [TABLES[name] for name in table_files])
+    refresh_statistics(engine, [TABLES[name] for name in table_files])
     refresh_after_load(engine, moments.first, moments.last, set(table_files))
     return LoadResult(
         counts=counts,

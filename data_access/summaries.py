@@ -112,8 +112,7 @@ def build_summaries(
         _fill_outlet_trend(connection, settings)
         _fill_outlet_flags(connection, settings)
         _fill_skipped_calls(connection, settings)
-    with engine.begin() as connection:
-        refresh_statistics(connection, schema.SUMMARY_TABLES.values())
+    refresh_statistics(engine, schema.SUMMARY_TABLES.values())
     return built
 
 

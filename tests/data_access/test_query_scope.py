@@ -28,6 +28,9 @@ UNSCOPED = {
     "data_access.access.scope_for_user": "turns a login e-mail into the scope itself",
     "data_access.engine.prepare_engine": "registers SQL functions on an engine",
     "data_access.schema.create_tables": "creates tables; reads no rows",
+    "data_access.dialect.refresh_statistics": (
+        "analyzes and vacuums tables after a write; reads no rows"
+    ),
     "data_access.load.load_directory": "the loader command writes files into the database",
     "data_access.queries.fetch_frame": "runs a statement that a scoped function built",
     "data_access.queries.user_by_id": "reads the users row that decides the scope",

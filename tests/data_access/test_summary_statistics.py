@@ -1,4 +1,5 @@
-"""A load and a summary build leave PostgreSQL statistics of the tables they fill."""
+"""A load and a summary build leave PostgreSQL statistics of the tables they
+fill, and those tables vacuumed."""
 
 from datetime import date
 
@@ -22,6 +23,18 @@ def analyzed_tables(engine: sa.Engine) -> set[str]:
     they are not counted.
     """
     query = "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL"
+    with engine.connect() as connection:
+        return {row.relname for row in connection.execute(sa.text(query))}
+
+
+def tables_with_hidden_pages(engine: sa.Engine) -> set[str]:
+    """Return the names of the tables with pages that the visibility map does
+    not mark all-visible, whose rows an index-only scan must still fetch."""
+    query = (
+        "SELECT relname FROM pg_class "
+        "WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace "
+        "AND relallvisible < relpages"
+    )
     with engine.connect() as connection:
         return {row.relname for row in connection.execute(sa.text(query))}
 
@@ -50,3 +63,31 @@ def test_load_analyzes_loaded_tables(fresh_postgres_url, tmp_path):
 
     expected = set(GOOD_ROWS)
     assert expected <= result
+
+
+def test_build_vacuums_summary_tables(fresh_postgres_url):
+    engine = create_engine(fresh_postgres_url)
+    try:
+        generate(engine, reps=MIN_REPS, weeks=2, end_date=LAST_DAY)
+        summaries.build_summaries(engine, LAST_DAY, LAST_DAY, SETTINGS)
+        # A rebuild deletes the week's rows and writes them again.
+        summaries.build_summaries(engine, LAST_DAY, LAST_DAY, SETTINGS)
+        result = tables_with_hidden_pages(engine) & set(schema.SUMMARY_TABLES)
+    finally:
+        engine.dispose()
+
+    expected = set()
+    assert result == expected
+
+
+def test_load_vacuums_loaded_tables(fresh_postgres_url, tmp_path):
+    engine = create_engine(fresh_postgres_url)
+    directory = write_files(tmp_path / "csv", GOOD_FILES)
+    try:
+        load_directory(engine, directory)
+        result = tables_with_hidden_pages(engine) & set(GOOD_ROWS)
+    finally:
+        engine.dispose()
+
+    expected = set()
+    assert result == expected
