@@ -747,22 +747,20 @@ def clicked_properties(state: Mapping[str, Any] | None) -> dict[str, Any]:
     return properties if isinstance(properties, dict) else {}
 
 
-def clicked_outlets(
-    built: OutletMap, outlets: pd.DataFrame, state: Mapping[str, Any] | None
-) -> pd.DataFrame:
-    """Find the clicked outlet and the other drawn outlets at the same place,
-    the clicked one first, as rows of outlets (the report the map was built
-    from). The frame is empty when the click hit no outlet.
+def clicked_labels(built: OutletMap, state: Mapping[str, Any] | None) -> pd.Index:
+    """Find the index labels of the clicked outlet and the other drawn outlets
+    at the same place, the clicked one first, in the outlets report the map
+    was built from. The index is empty when the click hit no outlet.
 
     A click returns the outlet's index in the payload and its coordinates. A
     click whose coordinates differ from that outlet's finds nothing, because
     it came from a map built from other data.
     """
-    none = outlets.iloc[0:0]
+    layer = built.layer
+    none = layer.drawn_index[0:0]
     index = clicked_properties(state).get("outlet")
     drawing = (state or {}).get("last_active_drawing") or {}
     coordinates = (drawing.get("geometry") or {}).get("coordinates")
-    layer = built.layer
     if not isinstance(index, int) or not 0 <= index < layer.drawn:
         return none
     if not isinstance(coordinates, list) or len(coordinates) != 2:
@@ -773,5 +771,13 @@ def clicked_outlets(
         return none
     same_place = (layer.drawn_units == clicked).all(axis=1)
     same_place[index] = False
-    labels = layer.drawn_index[[index]].append(layer.drawn_index[same_place])
-    return outlets.loc[labels]
+    return layer.drawn_index[[index]].append(layer.drawn_index[same_place])
+
+
+def clicked_outlets(
+    built: OutletMap, outlets: pd.DataFrame, state: Mapping[str, Any] | None
+) -> pd.DataFrame:
+    """Return the rows of outlets (the report the map was built from) that
+    clicked_labels finds; the frame is empty when the click hit no outlet."""
+    labels = clicked_labels(built, state)
+    return outlets.loc[labels] if len(labels) else outlets.iloc[0:0]

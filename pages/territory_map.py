@@ -12,6 +12,7 @@ without the internet.
 import hashlib
 import logging
 import os
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -21,11 +22,12 @@ from streamlit_folium import st_folium
 
 from data_access.filters import Period, Scope, Settings
 from metrics.status import STATUSES
-from pages import map_details, outlet_map, route_map
+from pages import kept_map, map_details, outlet_map, route_map
 from pages.formatting import markdown_text, money_column
 from pages.shared import (
     CACHE_SECONDS,
     View,
+    cached_by_view,
     current_view,
     load_outlet_last_visits,
     load_outlets_report,
@@ -53,6 +55,8 @@ LAYER_CACHE_ENTRIES = 16
 # Only the clicked feature comes back from the browser, so panning and
 # zooming never rerun the page.
 RETURNED_OBJECTS = ["last_active_drawing"]
+# Widget key of the status and neglect layers' map.
+MAP_KEY = "territory_map"
 
 
 def choose_layer() -> str:
@@ -97,8 +101,19 @@ def view_key(view: View) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-@st.cache_data(ttl=CACHE_SECONDS, max_entries=LAYER_CACHE_ENTRIES, show_spinner=False)
-def _outlet_layer(
+@dataclass(frozen=True)
+class KeptOutletMap:
+    """An outlet map built and rendered once for one filter choice, shared by
+    every session, so callers must not change it."""
+
+    built: outlet_map.OutletMap
+    prepared: kept_map.PreparedMap
+
+
+@st.cache_resource(
+    ttl=CACHE_SECONDS, max_entries=LAYER_CACHE_ENTRIES, show_spinner=False
+)
+def _kept_outlet_map(
     _view: View,
     database_key: str,
     period: Period,
@@ -106,9 +121,10 @@ def _outlet_layer(
     settings: Settings,
     statuses: tuple[str, ...],
     mode: str,
-) -> outlet_map.OutletLayerData:
+    tiles: outlet_map.TileSettings,
+) -> KeptOutletMap:
     view = _view
-    return outlet_map.prepare_outlet_layer(
+    layer = outlet_map.prepare_outlet_layer(
         load_outlets_report(view),
         load_territories(view),
         load_territory_boundaries(view),
@@ -118,13 +134,15 @@ def _outlet_layer(
         period_end=view.period.end,
         neglect_window=neglect_window(view.settings),
     )
+    built = outlet_map.draw_outlet_map(layer, tiles=tiles, view_key=view_key(view))
+    prepared = kept_map.prepare_map(built.map, MAP_KEY, RETURNED_OBJECTS)
+    return KeptOutletMap(built, prepared)
 
 
-def build_outlet_map(
-    view: View, statuses: list[str], mode: str
-) -> outlet_map.OutletMap:
-    """Build the outlet map of the view; its data is cached per filter choice."""
-    layer = _outlet_layer(
+def build_outlet_map(view: View, statuses: list[str], mode: str) -> KeptOutletMap:
+    """Build the outlet map of the view, or return the one kept for this filter
+    choice: a rerun that draws the same map neither builds nor renders it."""
+    return _kept_outlet_map(
         view,
         view.database_key,
         view.period,
@@ -132,12 +150,20 @@ def build_outlet_map(
         view.settings,
         tuple(statuses),
         mode,
+        outlet_map.TileSettings.from_environment(os.environ),
     )
-    return outlet_map.draw_outlet_map(
-        layer,
-        tiles=outlet_map.TileSettings.from_environment(os.environ),
-        view_key=view_key(view),
-    )
+
+
+@cached_by_view
+def count_outlets(view: View) -> int:
+    """Count the rows of the view's outlets report: its active outlets in scope."""
+    return len(load_outlets_report(view))
+
+
+@cached_by_view
+def load_clicked_outlets(view: View, labels: tuple[Any, ...]) -> pd.DataFrame:
+    """Load the rows of the outlets report with these index labels, in order."""
+    return load_outlets_report(view).loc[list(labels)]
 
 
 def show_map(folium_map: Any, key: str) -> dict | None:
@@ -227,7 +253,7 @@ def draw_territory_panel(view: View, position: int) -> None:
     )
 
 
-def draw_outlet_layer(view: View, outlets: pd.DataFrame, mode: str) -> None:
+def draw_outlet_layer(view: View, mode: str) -> None:
     """Draw the status or neglect layer with its filters, notes and panel."""
     statuses = choose_statuses() if mode == "status" else list(STATUSES)
     if mode == "status" and not statuses:
@@ -236,19 +262,20 @@ def draw_outlet_layer(view: View, outlets: pd.DataFrame, mode: str) -> None:
         st.caption(
             "This database has no beat plans, so every outlet without a visit shows as unplanned."
         )
-    if outlets.empty:
+    if count_outlets(view) == 0:
         st.info(
             "No active outlets in this selection. Choose another region, territory or rep."
         )
 
     try:
-        built = build_outlet_map(view, statuses, mode)
+        outlet_layer_map = build_outlet_map(view, statuses, mode)
     except outlet_map.LeafletMissingError as error:
         log.error("territory map: %s", error)
         stop_with_error(
             "The map cannot load Leaflet because its files are not installed. "
             "Run `make setup`, then restart the dashboard."
         )
+    built = outlet_layer_map.built
     if built.drawn == 0 and built.unlocated > 0:
         st.info(
             f"None of the {built.unlocated:,} outlets in this selection has a usable "
@@ -258,7 +285,9 @@ def draw_outlet_layer(view: View, outlets: pd.DataFrame, mode: str) -> None:
 
     map_column, panel_column = st.columns(PANEL_SPLIT, gap="medium")
     with map_column:
-        state = show_map(built.map, "territory_map")
+        state = kept_map.draw_prepared_map(
+            outlet_layer_map.prepared, MAP_HEIGHT_PX, RETURNED_OBJECTS
+        )
         notes = [location_note(built.unlocated)]
         if built.drawn:
             notes.append(
@@ -269,10 +298,10 @@ def draw_outlet_layer(view: View, outlets: pd.DataFrame, mode: str) -> None:
         if caption:
             st.caption(caption)
     with panel_column:
-        clicked = outlet_map.clicked_outlets(built, outlets, state)
+        labels = outlet_map.clicked_labels(built, state)
         territory = outlet_map.clicked_properties(state).get("territory")
-        if not clicked.empty:
-            draw_outlet_panel(view, clicked)
+        if len(labels):
+            draw_outlet_panel(view, load_clicked_outlets(view, tuple(labels.tolist())))
         elif isinstance(territory, int):
             draw_territory_panel(view, territory)
         else:
@@ -381,8 +410,7 @@ st.caption(
     f"{view.period.start:%d %b %Y} to {view.period.end:%d %b %Y} · {markdown_text(view.scope.label)}"
 )
 layer = choose_layer()
-outlets = load_outlets_report(view)
 if layer == "route":
-    draw_route_layer(view, outlets)
+    draw_route_layer(view, load_outlets_report(view))
 else:
-    draw_outlet_layer(view, outlets, layer)
+    draw_outlet_layer(view, layer)

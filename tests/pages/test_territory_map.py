@@ -11,11 +11,12 @@ from typing import Any
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+import streamlit as st
 import streamlit_folium
 from streamlit.testing.v1 import AppTest
 
 from metrics.status import STATUSES
-from pages import outlet_map
+from pages import kept_map, outlet_map
 from pages.formatting import markdown_text
 from pages.map_payload import OutletPayload, decode_outlets
 from tests.database import sqlite_database
@@ -103,6 +104,12 @@ def map_company_url(tmp_path_factory) -> str:
 def folium_map(monkeypatch) -> FakeFolium:
     fake = FakeFolium()
     monkeypatch.setattr(streamlit_folium, "st_folium", fake)
+    # The outlet layers draw a map prepared once (pages/kept_map.py).
+    monkeypatch.setattr(
+        kept_map,
+        "draw_prepared_map",
+        lambda prepared, height, returned_objects: fake(prepared.map, key=prepared.key),
+    )
     return fake
 
 
@@ -225,6 +232,9 @@ def test_map_page_without_leaflet_says_run_make_setup(
         raise outlet_map.LeafletMissingError("Leaflet's files are missing")
 
     monkeypatch.setattr(outlet_map, "leaflet_assets", missing_leaflet)
+    # The page keeps each built map for all sessions, and an earlier test may
+    # have built this company's map with Leaflet present.
+    st.cache_resource.clear()
     app = map_page(monkeypatch, map_company_url)
 
     assert not app.exception
