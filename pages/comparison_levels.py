@@ -70,6 +70,8 @@ def open_clicked_row(
 def draw_path(view: View) -> None:
     """Show the current drill-down level and a button for each level above it."""
     region, territory, rep = chosen(REGION), chosen(TERRITORY), chosen(REP)
+    if region is None and territory is None and rep is None:
+        return
     names = tables.filter_names(load_territories(view), load_reps_report(view))
     steps: list[tuple[str, dict[str, None]]] = [
         ("All territories", {REGION: None, TERRITORY: None, REP: None})
@@ -82,8 +84,6 @@ def draw_path(view: View) -> None:
         steps.append((names.get(("territory", territory), territory), {REP: None}))
     if rep is not None:
         steps.append((names.get(("rep", rep), rep), {}))
-    if len(steps) == 1:
-        return
 
     columns = st.columns(len(steps))
     for position, (column, (label, clears)) in enumerate(zip(columns, steps)):
@@ -137,9 +137,11 @@ def draw_downloads(view: View, frame: pd.DataFrame, stem: str) -> None:
     """Draw CSV and XLSX buttons for a table; the files are named after it and the period."""
     name = f"{stem}-{view.period.start:%Y-%m-%d}-to-{view.period.end:%Y-%m-%d}"
     left, right, _ = st.columns([1, 1, 4])
+    # Streamlit writes the files only when a button is pressed, not on every
+    # run (about 0.05 s for the national territories table as XLSX).
     left.download_button(
         "CSV",
-        tables.csv_bytes(frame),
+        partial(tables.csv_bytes, frame),
         file_name=f"{name}.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -148,7 +150,7 @@ def draw_downloads(view: View, frame: pd.DataFrame, stem: str) -> None:
     )
     right.download_button(
         "XLSX",
-        tables.xlsx_bytes(frame, stem, view.settings.currency_symbol),
+        partial(tables.xlsx_bytes, frame, stem, view.settings.currency_symbol),
         file_name=f"{name}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         icon=":material/download:",

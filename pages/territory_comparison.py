@@ -5,11 +5,14 @@ The ranking is drawn here; pages/comparison_levels.py draws the levels below
 it and keeps the drill-down in the sidebar filters.
 """
 
+from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from data_access.filters import Period, Scope, Settings
 from metrics.comparison import group_totals, region_groups
 from pages import comparison_charts as charts
 from pages import comparison_tables as tables
@@ -29,9 +32,10 @@ from pages.comparison_levels import (
 from pages.comparison_tables import REGION, REP, TERRITORY
 from pages.formatting import markdown_text
 from pages.shared import (
+    CACHE_ENTRIES,
+    CACHE_SECONDS,
     View,
     current_view,
-    kept_figure,
     load_reps_report,
     load_territories,
     load_territory_groups,
@@ -80,24 +84,42 @@ def choose_compare() -> str:
     return compare
 
 
-def draw_comparison(view: View) -> None:
-    """Rank the territories (or regions) in scope and draw the comparison charts."""
+@dataclass(frozen=True)
+class Ranking:
+    """The comparison level of one view, KPI and comparison (territories or
+    regions), computed once and shared by every session, so callers must not
+    change it.
+
+    groups is load_territory_groups of the view, tiles the KPI tiles with the
+    previous period's values, and ranked the groups weakest first. figures
+    are the charts by tab name. table is the ranked table, and targets the
+    filters that a click on each of its rows sets.
+    """
+
+    groups: pd.DataFrame
+    tiles: list[tuple[str, str, float, float]]
+    ranked: pd.DataFrame
+    figures: dict[str, Any]
+    table: pd.DataFrame
+    targets: list[dict[str, str | None] | None]
+
+
+@st.cache_resource(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+def _kept_ranking(
+    _view: View,
+    database_key: str,
+    period: Period,
+    scope: Scope,
+    settings: Settings,
+    kpi_name: str,
+    compare: str,
+) -> Ranking:
+    # A rerun that only redraws the page then neither ranks nor builds the
+    # figures again, and hashes no frame to find them.
+    view = _view
     groups = load_territory_groups(view)
-    if groups.empty:
-        st.warning(
-            "No territories in the chosen scope. Widen the region or territory filter."
-        )
-        st.stop()
     previous = load_territory_groups(view.at(view.period.previous()))
-
-    left, right = st.columns([2, 1])
-    with left:
-        kpi_name = choose_kpi(view)
-    with right:
-        compare = choose_compare() if chosen(REGION) is None else "territories"
-
-    draw_tiles(view, kpi_tiles(view, group_totals(groups), group_totals(previous)))
-    draw_empty_period_notes(groups)
+    tiles = kpi_tiles(view, group_totals(groups), group_totals(previous))
     territories = load_territories(view)
     if compare == "regions":
         ranked = tables.ranked_regions(
@@ -105,10 +127,69 @@ def draw_comparison(view: View) -> None:
         )
     else:
         ranked = tables.ranked_territories(groups, previous, territories, kpi_name)
-    draw_comparison_charts(view, ranked, kpi_name, compare)
-    draw_ranked_table(view, ranked, kpi_name, compare)
+    return Ranking(
+        groups=groups,
+        tiles=tiles,
+        ranked=ranked,
+        figures=comparison_figures(view, ranked, kpi_name, compare),
+        table=tables.comparison_table(ranked, kpi_name, compare),
+        targets=tables.drill_targets(ranked, compare),
+    )
+
+
+def comparison_figures(
+    view: View, ranked: pd.DataFrame, kpi_name: str, compare: str
+) -> dict[str, Any]:
+    """Build the charts of the comparison tabs, by tab name."""
+    kpi = charts.KPIS[kpi_name]
+    symbol = view.settings.currency_symbol
+    colour = "region_label" if compare == "territories" else "label"
+    figures = {
+        "ranking": charts.ranking_figure(ranked, kpi_name, kpi, symbol),
+        "team_load": charts.team_load_figure(ranked),
+        "status_mix": charts.status_mix_figure(ranked),
+    }
+    if view.has("orders"):
+        code = "territory_id" if compare == "territories" else "region_id"
+        figures["coverage_strike"] = charts.coverage_strike_figure(
+            ranked, code, colour, symbol
+        )
     if compare == "territories":
-        draw_unassigned(view, groups)
+        # The ranked rows are the groups in the ranking's order.
+        shares = load_weekly_coverage(view, ranked, TREND_WEEKS)
+        figures["weekly_coverage"] = charts.coverage_heatmap(shares, ranked["label"])
+    return figures
+
+
+def draw_comparison(view: View) -> None:
+    """Rank the territories (or regions) in scope and draw the comparison charts."""
+    if load_territory_groups(view).empty:
+        st.warning(
+            "No territories in the chosen scope. Widen the region or territory filter."
+        )
+        st.stop()
+
+    left, right = st.columns([2, 1])
+    with left:
+        kpi_name = choose_kpi(view)
+    with right:
+        compare = choose_compare() if chosen(REGION) is None else "territories"
+
+    ranking = _kept_ranking(
+        view,
+        view.database_key,
+        view.period,
+        view.scope,
+        view.settings,
+        kpi_name,
+        compare,
+    )
+    draw_tiles(view, ranking.tiles)
+    draw_empty_period_notes(ranking.groups)
+    draw_comparison_charts(view, ranking, kpi_name, compare)
+    draw_ranked_table(view, ranking, kpi_name, compare)
+    if compare == "territories":
+        draw_unassigned(view, ranking.groups)
 
 
 def draw_empty_period_notes(groups: pd.DataFrame) -> None:
@@ -133,21 +214,18 @@ def draw_empty_period_notes(groups: pd.DataFrame) -> None:
 
 
 def draw_comparison_charts(
-    view: View, ranked: pd.DataFrame, kpi_name: str, compare: str
+    view: View, ranking: Ranking, kpi_name: str, compare: str
 ) -> None:
     kpi = charts.KPIS[kpi_name]
-    symbol = view.settings.currency_symbol
-    colour = "region_label" if compare == "territories" else "label"
+    ranked = ranking.ranked
+    figures = ranking.figures
     names = ["Ranking", "Coverage and strike rate", "Team load", "Outlet status"]
     if compare == "territories":
         names.append(f"{TREND_WEEKS}-week coverage")
     tabs = st.tabs(names)
 
     with tabs[0]:
-        draw_chart(
-            kept_figure(charts.ranking_figure, ranked, kpi_name, kpi, symbol),
-            f"{compare}-by-{kpi_name}",
-        )
+        draw_chart(figures["ranking"], f"{compare}-by-{kpi_name}")
         undefined = int(ranked[kpi_name].isna().sum())
         if undefined:
             st.caption(
@@ -155,11 +233,7 @@ def draw_comparison_charts(
             )
     with tabs[1]:
         if view.has("orders"):
-            code = "territory_id" if compare == "territories" else "region_id"
-            figure = kept_figure(
-                charts.coverage_strike_figure, ranked, code, colour, symbol
-            )
-            draw_chart(figure, f"{compare}-coverage-strike-rate")
+            draw_chart(figures["coverage_strike"], f"{compare}-coverage-strike-rate")
             st.caption(
                 "Right: more of the outlets visited. Up: more visits turn into orders. "
                 "Bubble size: order value. Hover for outlets and planned calls per rep."
@@ -167,44 +241,33 @@ def draw_comparison_charts(
         else:
             st.info("This database has no orders, so there is no strike rate to plot.")
     with tabs[2]:
-        draw_chart(kept_figure(charts.team_load_figure, ranked), f"{compare}-team-load")
+        draw_chart(figures["team_load"], f"{compare}-team-load")
         st.caption(
             "A team with many outlets or planned calls per rep is thin: low coverage "
             "there may call for another rep rather than more effort."
         )
     with tabs[3]:
-        draw_chart(
-            kept_figure(charts.status_mix_figure, ranked), f"{compare}-outlet-status"
-        )
+        draw_chart(figures["status_mix"], f"{compare}-outlet-status")
     if compare == "territories":
         with tabs[4]:
-            draw_weekly_coverage(view, ranked)
-
-
-def draw_weekly_coverage(view: View, ranked: pd.DataFrame) -> None:
-    # The ranked rows are the groups in the ranking's order.
-    shares = load_weekly_coverage(view, ranked, TREND_WEEKS)
-    draw_chart(
-        kept_figure(charts.coverage_heatmap, shares, ranked["label"]),
-        "territory-weekly-coverage",
-    )
-    st.caption(
-        "Share of each territory's active outlets visited by anyone in each week; "
-        "rows follow the ranking. Today's active outlets are the denominator of every week."
-    )
+            draw_chart(figures["weekly_coverage"], "territory-weekly-coverage")
+            st.caption(
+                "Share of each territory's active outlets visited by anyone in each "
+                "week; rows follow the ranking. Today's active outlets are the "
+                "denominator of every week."
+            )
 
 
 def draw_ranked_table(
-    view: View, ranked: pd.DataFrame, kpi_name: str, compare: str
+    view: View, ranking: Ranking, kpi_name: str, compare: str
 ) -> None:
-    table = tables.comparison_table(ranked, kpi_name, compare)
     key = f"{compare}_table_{kpi_name}"
     st.dataframe(
-        table,
+        ranking.table,
         hide_index=True,
         width="stretch",
         column_config=tables.column_config(view.settings.currency_symbol, kpi_name),
-        on_select=partial(open_clicked_row, key, tables.drill_targets(ranked, compare)),
+        on_select=partial(open_clicked_row, key, ranking.targets),
         selection_mode="single-row",
         key=key,
         placeholder="",
@@ -213,7 +276,7 @@ def draw_ranked_table(
     st.caption(
         f"Click a row to open the {level}. Ratios are blank where they are undefined."
     )
-    draw_downloads(view, table, compare)
+    draw_downloads(view, ranking.table, compare)
 
 
 def draw_unassigned(view: View, groups: pd.DataFrame) -> None:
