@@ -21,9 +21,12 @@ from period_sql.local_day, a CASE over the period's midnights, in place of a
 time zone conversion per row.
 """
 
+import functools
 import logging
 import math
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
@@ -45,7 +48,7 @@ from data_access.period_sql import (
     territory_on,
     usable_fix,
 )
-from data_access.queries import fetch_frame
+from data_access.queries import fetch_frame, frame_of_rows, is_dropped_connection
 from data_access.territory_history import scope_follows_history
 
 log = logging.getLogger(__name__)
@@ -840,9 +843,10 @@ def health_counts(
     others show 0 affected. One row per kind of KIND_TABLES, in that order,
     zero included. Columns: kind, table_name, affected, checked.
     """
+    moment = now or _utc_now()
     history = scope_follows_history(engine, scope)
-    health = HealthSQL(period, scope, settings, now or _utc_now(), history=history)
-    counts_statement = health.affected_counts(kinds)
+    health = HealthSQL(period, scope, settings, moment, history=history)
+    counts_statement = health.affected_counts(_skip_past_futures(kinds, period, moment))
 
     counts = fetch_frame(engine, "health_counts", counts_statement)
     checked = fetch_frame(engine, "health_checked_rows", health.checked_counts())
@@ -856,6 +860,15 @@ def health_counts(
             "checked": [checked_by_table[table] for table in KIND_TABLES.values()],
         }
     )
+
+
+def _skip_past_futures(
+    kinds: tuple[str, ...], period: Period, now: datetime
+) -> tuple[str, ...]:
+    """Leave future_check_in out of kinds when the period ended by now, so no
+    check-in of it can be in the future, unless it is the only kind."""
+    others = tuple(kind for kind in kinds if kind != "future_check_in")
+    return others if others and period.utc_end <= now else kinds
 
 
 def weekly_health_counts(
@@ -926,10 +939,16 @@ def future_check_in_days(
 
     Columns: day (datetime.date), kind ("future_check_in"), affected.
     """
+    moment = now or _utc_now()
     history = scope_follows_history(engine, scope)
-    health = HealthSQL(span, scope, settings, now or _utc_now(), history=history)
+    health = HealthSQL(span, scope, settings, moment, history=history)
     statement = health.affected_keys(("future_check_in",))
-    frame = fetch_frame(engine, "health_future_check_ins", statement)
+    if span.utc_end <= moment:
+        # Every check-in of the span lies before its end, so none is after
+        # now. The frame is the one an empty result gives.
+        frame = frame_of_rows([], list(statement.selected_columns.keys()))
+    else:
+        frame = fetch_frame(engine, "health_future_check_ins", statement)
     frame["day"] = pd.to_datetime(frame["day"]).dt.date
     frame["affected"] = frame["affected"].astype("int64")
     return frame[["day", "kind", "affected"]]
@@ -1007,14 +1026,16 @@ def affected_rows(
     kinds: tuple[str, ...] | None = None,
     limit: int = MAX_ROWS_LISTED,
     now: datetime | None = None,
-    window_rep_ids: tuple[str, ...] | None = None,
+    window_rep_ids: Mapping[str, tuple[str, ...]] | None = None,
 ) -> pd.DataFrame:
     """List the affected rows of the given kinds (default all), at most limit.
 
     Rows come in the order of KIND_TABLES, then by happened_at and
     record_id. Columns: AFFECTED_COLUMNS. Raises ValueError for an unknown
-    kind. window_rep_ids, when given, must include every rep with a row of
-    WINDOWED_KINDS in the period (see HealthSQL).
+    kind. window_rep_ids, when given, maps a kind of WINDOWED_KINDS to a
+    tuple that must include every rep with a row of that kind in the period
+    (see HealthSQL). Each kind it maps is then listed by a statement of its
+    own that sorts only those reps' visits.
     """
     chosen = tuple(KIND_TABLES) if kinds is None else kinds
     unknown = [kind for kind in chosen if kind not in KIND_TABLES]
@@ -1024,15 +1045,42 @@ def affected_rows(
             f"{', '.join(KIND_TABLES)}"
         )
     history = scope_follows_history(engine, scope)
-    health = HealthSQL(
-        period,
-        scope,
-        settings,
-        now or _utc_now(),
-        history=history,
-        window_rep_ids=window_rep_ids,
-    )
-    found = sa.union_all(*(health.affected(kind) for kind in chosen)).subquery(
+    moment = now or _utc_now()
+    listed = _skip_past_futures(chosen, period, moment)
+    narrowed = {
+        kind: rep_ids
+        for kind, rep_ids in (window_rep_ids or {}).items()
+        if kind in listed and kind in WINDOWED_KINDS
+    }
+    # One HealthSQL cannot narrow the windows of two kinds to different reps,
+    # and its CTE names clash with another's in one statement, so each
+    # narrowed kind is a statement of its own, and the other kinds share one.
+    parts: list[tuple[HealthSQL, tuple[str, ...]]] = []
+    others = tuple(kind for kind in listed if kind not in narrowed)
+    if others:
+        health = HealthSQL(period, scope, settings, moment, history=history)
+        parts.append((health, others))
+    for kind, rep_ids in narrowed.items():
+        health = HealthSQL(
+            period, scope, settings, moment, history=history, window_rep_ids=rep_ids
+        )
+        parts.append((health, (kind,)))
+    statements = [
+        _affected_rows_statement(health, part, scope, limit) for health, part in parts
+    ]
+    if len(statements) == 1:
+        frame = fetch_frame(engine, "health_affected_rows", statements[0])
+    else:
+        frame = _merged_affected_rows(engine, statements, limit)
+    frame["happened_at"] = pd.to_datetime(frame["happened_at"])
+    return frame
+
+
+def _affected_rows_statement(
+    health: HealthSQL, kinds: tuple[str, ...], scope: Scope, limit: int
+) -> sa.Select:
+    """Select the first limit affected rows of kinds, in the order of affected_rows."""
+    found = sa.union_all(*(health.affected(kind) for kind in kinds)).subquery(
         "affected_rows"
     )
     kind_order = sa.case(
@@ -1045,13 +1093,56 @@ def affected_rows(
     columns["rep_id"] = rep_id_in_scope(
         found.c.rep_id, scope, visible=health.rep_ids
     ).label("rep_id")
-    statement = (
+    return (
         sa.select(*columns.values())
         .order_by(kind_order, found.c.happened_at, found.c.record_id)
         .limit(limit)
     )
-    frame = fetch_frame(engine, "health_affected_rows", statement)
-    frame["happened_at"] = pd.to_datetime(frame["happened_at"])
+
+
+def _fetch_rows(engine: sa.Engine, statement: sa.Select) -> list[tuple]:
+    """Run statement and return its rows as tuples, retrying once on a new
+    connection after a dropped one, as fetch_frame does."""
+    try:
+        return _rows(engine, statement)
+    except sa.exc.DBAPIError as error:
+        if not is_dropped_connection(error):
+            raise
+        log.warning(
+            "query health_affected_rows: the database connection dropped; retrying once"
+        )
+        return _rows(engine, statement)
+
+
+def _rows(engine: sa.Engine, statement: sa.Select) -> list[tuple]:
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(statement).fetchall()]
+
+
+def _merged_affected_rows(
+    engine: sa.Engine, statements: list[sa.Select], limit: int
+) -> pd.DataFrame:
+    """Run statements of disjoint kinds, each ordered as affected_rows orders
+    its rows, and return their first limit rows in that order.
+
+    The rows are merged before the frame is built, so each column's dtype
+    comes from every row, as it does for one statement.
+    """
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=len(statements)) as pool:
+        fetched = list(pool.map(functools.partial(_fetch_rows, engine), statements))
+    rows = [row for part in fetched for row in part]
+    position = {kind: index for index, kind in enumerate(KIND_TABLES)}
+    # sorted() is stable, so each kind's rows keep their statement's order.
+    rows = sorted(rows, key=lambda row: position[row[0]])[:limit]
+    frame = frame_of_rows(rows, AFFECTED_COLUMNS)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    log.info(
+        "query health_affected_rows: %d rows in %.0f ms (%d statements)",
+        len(frame),
+        elapsed_ms,
+        len(statements),
+    )
     return frame
 
 

@@ -63,6 +63,12 @@ def health_summaries_cover(
     """
     if not summary_status(engine, period, settings).usable:
         return False
+    return _health_weeks_judged(engine, period, settings)
+
+
+def _health_weeks_judged(engine: sa.Engine, period: Period, settings: Settings) -> bool:
+    """True when every week of period has data health summaries judged by
+    the settings' max_visit_hours and max_speed_kmh."""
     with engine.connect() as connection:
         # Summaries of a version before data health lack both tables, and a
         # table dropped by hand may leave the other behind.
@@ -79,6 +85,14 @@ def health_summaries_cover(
     return matching == ((period.end - period.start).days + 1) // 7
 
 
+def _covers(
+    engine: sa.Engine, period: Period, settings: Settings, covered: bool | None
+) -> bool:
+    if covered is None:
+        return health_summaries_cover(engine, period, settings)
+    return covered
+
+
 def health_summary_message(
     engine: sa.Engine, period: Period, settings: Settings
 ) -> str | None:
@@ -91,7 +105,7 @@ def health_summary_message(
     """
     if not summary_status(engine, period, settings).usable:
         return None
-    if health_summaries_cover(engine, period, settings):
+    if _health_weeks_judged(engine, period, settings):
         return None
     return (
         "The data health summaries of these weeks are missing or were counted "
@@ -106,11 +120,16 @@ def read_health_counts(
     period: Period,
     scope: Scope,
     settings: Settings,
+    covered: bool | None = None,
     now: datetime | None = None,
 ) -> pd.DataFrame:
     """Return health_queries.health_counts, with the dated kinds read from
-    the summaries when they cover the period."""
-    if not health_summaries_cover(engine, period, settings):
+    the summaries when they cover the period.
+
+    covered is health_summaries_cover of the engine, period and settings
+    when the caller has it already, or None to check.
+    """
+    if not _covers(engine, period, settings, covered):
         return health_queries.health_counts(engine, period, scope, settings, now)
     summarised = _summarised_counts(engine, period, scope, settings)
     affected = summarised.groupby("kind")["affected"].sum().to_dict()
@@ -129,11 +148,12 @@ def read_weekly_health_counts(
     span: Period,
     scope: Scope,
     settings: Settings,
+    covered: bool | None = None,
     now: datetime | None = None,
 ) -> pd.DataFrame:
     """Return health_queries.weekly_health_counts, from the summaries when
-    they cover span."""
-    if not health_summaries_cover(engine, span, settings):
+    they cover span; covered as in read_health_counts."""
+    if not _covers(engine, span, settings, covered):
         return health_queries.weekly_health_counts(engine, span, scope, settings, now)
     summarised = _summarised_counts(engine, span, scope, settings)
     future = health_queries.future_check_in_days(engine, span, scope, settings, now)
@@ -153,19 +173,20 @@ def read_affected_rows(
     scope: Scope,
     settings: Settings,
     kinds: tuple[str, ...] | None = None,
+    covered: bool | None = None,
     limit: int = MAX_ROWS_LISTED,
     now: datetime | None = None,
 ) -> pd.DataFrame:
     """Return health_queries.affected_rows, narrowed by the summaries when
-    they cover the period.
+    they cover the period; covered as in read_health_counts.
 
     The rows still come from the raw tables. The summaries tell which
     summarised kinds have no row in the period, so their statements are
     left out, and which reps' visits the de-duplication and travel windows
-    must sort (window_rep_ids).
+    must sort, per kind (window_rep_ids).
     """
     chosen = tuple(KIND_TABLES) if kinds is None else kinds
-    if not health_summaries_cover(engine, period, settings):
+    if not _covers(engine, period, settings, covered):
         return health_queries.affected_rows(
             engine, period, scope, settings, chosen, limit, now
         )
@@ -178,6 +199,10 @@ def read_affected_rows(
         kind for kind in chosen if kind not in SUMMARISED_KINDS or kind in with_rows
     )
     windowed = found[found["kind"].isin(WINDOWED_KINDS) & found["rep_id"].notna()]
+    window_rep_ids = {
+        kind: tuple(sorted(set(windowed.loc[windowed["kind"] == kind, "rep_id"])))
+        for kind in WINDOWED_KINDS
+    }
     # With every chosen kind empty, the raw statements still give the frame
     # its columns and types.
     return health_queries.affected_rows(
@@ -188,7 +213,7 @@ def read_affected_rows(
         listed or chosen,
         limit,
         now,
-        window_rep_ids=tuple(sorted(set(windowed["rep_id"]))),
+        window_rep_ids=window_rep_ids,
     )
 
 

@@ -64,7 +64,12 @@ def _run(engine: sa.Engine, statement: sa.Executable) -> pd.DataFrame:
         # Plain tuples: pandas probes each SQLAlchemy Row for attributes it
         # lacks, which costs a second per 150,000 rows.
         rows = [tuple(row) for row in result.fetchall()]
-        return _decimals_as_floats(pd.DataFrame(rows, columns=list(result.keys())))
+        return frame_of_rows(rows, list(result.keys()))
+
+
+def frame_of_rows(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
+    """Build the frame of fetch_frame from a query's rows as plain tuples."""
+    return _decimals_as_floats(pd.DataFrame(rows, columns=columns))
 
 
 def _decimals_as_floats(frame: pd.DataFrame) -> pd.DataFrame:
