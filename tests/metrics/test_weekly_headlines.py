@@ -4,6 +4,7 @@ so a tile's change and its trend line agree with the week's own figures."""
 import math
 from datetime import date, timedelta
 
+import pandas as pd
 import pytest
 
 from data_access import review_queries
@@ -12,7 +13,7 @@ from data_access.filters import Period, Scope, Settings
 from fixtures.demo import build_demo_database
 from metrics import comparison, reports, review
 from metrics.summary import HEADLINE_FIELDS
-from tests.database import sqlite_database
+from tests.database import fill_database, sqlite_database
 from tests.review_company import ROWS
 
 FIELDS = [
@@ -123,3 +124,119 @@ def test_trend_weeks_start_on_the_configured_weekday(demo):
         settings,
     )
     assert_same_figures(weeks.iloc[-1].to_dict(), expected)
+
+
+def _visit_with_order(visit_id: str, outlet_id: str, day: str, value: float) -> dict:
+    """Build the rows of a visit by r1 at 09:00 on day and of its order of value."""
+    return {
+        "visits": {
+            "visit_id": visit_id,
+            "rep_id": "r1",
+            "outlet_id": outlet_id,
+            "check_in": f"{day} 09:00:00",
+            "check_out": f"{day} 09:20:00",
+        },
+        "orders": {
+            "order_id": f"{visit_id}-order",
+            "outlet_id": outlet_id,
+            "rep_id": "r1",
+            "visit_id": visit_id,
+            "ordered_at": f"{day} 09:10:00",
+            "value": value,
+            "line_count": 1,
+        },
+    }
+
+
+# review_company with dirty rows on the skipped outlets. o9 has no territory
+# and sold 120 once. o10 and o11 are in TX, which the territories table lacks,
+# and o11 sold 90. o6's only visit has a return of -40, and o2's first visit
+# a return of -100 beside its order of 100. r2 also plans o2 and o6 on Monday.
+_DIRTY_VISITS = [
+    _visit_with_order("x9", "o9", "2026-02-03", 120.0),
+    _visit_with_order("x11", "o11", "2026-02-04", 90.0),
+    _visit_with_order("x6", "o6", "2026-02-05", -40.0),
+]
+_RETURN_ON_H1 = {
+    "order_id": "h1-return",
+    "outlet_id": "o2",
+    "rep_id": "r1",
+    "visit_id": "h1",
+    "ordered_at": "2026-02-02 09:12:00",
+    "value": -100.0,
+    "line_count": 1,
+}
+DIRTY_ROWS = {
+    **ROWS,
+    "outlets": [
+        *ROWS["outlets"],
+        {"outlet_id": "o9", "name": "Shop 9"},
+        {"outlet_id": "o10", "name": "Shop 10", "territory_id": "TX"},
+        {"outlet_id": "o11", "name": "Shop 11", "territory_id": "TX"},
+    ],
+    "beats": [
+        *ROWS["beats"],
+        {
+            "beat_id": "b4",
+            "rep_id": "r2",
+            "name": "Mon",
+            "weekday": 1,
+            "every_n_weeks": 1,
+            "start_date": "2026-01-05",
+        },
+    ],
+    "beat_outlets": [
+        *ROWS["beat_outlets"],
+        {"beat_id": "b1", "outlet_id": "o9"},
+        {"beat_id": "b1", "outlet_id": "o10"},
+        {"beat_id": "b4", "outlet_id": "o2"},
+        {"beat_id": "b4", "outlet_id": "o6"},
+    ],
+    "visits": [*ROWS["visits"], *(rows["visits"] for rows in _DIRTY_VISITS)],
+    "orders": [
+        *ROWS["orders"],
+        _RETURN_ON_H1,
+        *(rows["orders"] for rows in _DIRTY_VISITS),
+    ],
+}
+DIRTY_SPAN = Period(date(2026, 2, 23), date(2026, 3, 8))
+
+
+def test_dirty_rows_revenue_at_risk(tmp_path):
+    engine = sqlite_database(tmp_path, DIRTY_ROWS)
+    settings = Settings()
+    weeks = trend(engine, DIRTY_SPAN, Scope(), settings)
+    headlines = [
+        week_headline(
+            engine, Period(start, start + timedelta(days=6)), Scope(), settings
+        )
+        for start in (date(2026, 2, 23), date(2026, 3, 2))
+    ]
+    engine.dispose()
+
+    # A return adds nothing to a visit's order value, so o2 is worth 400 / 2
+    # and o6, without a productive visit, T1's 1,050 / 4. o9 is priced at its
+    # own 120 and o10 at TX's 90. Week 0 adds them to review_company's 1,725
+    # with r2's o2 and o6: 1,725 + 120 + 90 + 200 + 262.5. In week 1 r1 skips
+    # o2, o6, o9 and o10 and r2 o2 and o6: 2 x (200 + 262.5) + 120 + 90.
+    result = list(weeks["revenue_at_risk"])
+    assert result == [2397.5, 1135.0]
+    assert [headline["revenue_at_risk"] for headline in headlines] == result
+
+
+def test_dirty_rows_postgres_matches_sqlite(tmp_path, fresh_postgres_url):
+    sqlite_engine = sqlite_database(tmp_path, DIRTY_ROWS)
+    postgres = fill_database(fresh_postgres_url, DIRTY_ROWS)
+    arguments = (DIRTY_SPAN, Scope(), Settings())
+
+    result = review_queries.weekly_skipped_calls(postgres, *arguments)
+    expected = review_queries.weekly_skipped_calls(sqlite_engine, *arguments)
+    result_trend = trend(postgres, *arguments)
+    expected_trend = trend(sqlite_engine, *arguments)
+    postgres.dispose()
+    sqlite_engine.dispose()
+
+    pd.testing.assert_frame_equal(result, expected)
+    assert list(expected_trend["revenue_at_risk"]) == [2397.5, 1135.0]
+    columns = ["week_start", "revenue_at_risk"]
+    pd.testing.assert_frame_equal(result_trend[columns], expected_trend[columns])
