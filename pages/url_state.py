@@ -2,9 +2,9 @@
 way dashboard.py keeps the sidebar filters there, so a copied link restores
 them.
 
-A choice is read from the URL once per session, before its widget is drawn,
-and written back after every run. The URL parameter has the widget's key as
-its name.
+A choice is read from the URL before its widget is drawn whenever the
+session has no state for it, and written back after every run. The URL
+parameter has the widget's key as its name.
 """
 
 from collections.abc import Collection
@@ -13,19 +13,19 @@ import streamlit as st
 
 from pages.formatting import markdown_text
 
-SEEDED_KEY = "_page_choices_seeded_from_url"
-
 
 def seed_from_url(key: str, allowed: Collection[str], label: str) -> None:
-    """Set the widget state `key` from the URL parameter `key`, once per session.
+    """Set the widget state `key` from the URL parameter `key` when the session
+    has none: on its first run, and after runs that did not draw the widget.
 
-    A value that is not among allowed is dropped with a warning naming it, so
-    an old or edited link still opens the nearest valid view.
+    Streamlit drops the state of a widget that a run does not draw, such as
+    the ranking's pickers while a drill-down shows one territory, but the URL
+    keeps the choice, so going back up restores it from there. A value that
+    is not among allowed is dropped with a warning naming it, so an old or
+    edited link still opens the nearest valid view.
     """
-    seeded = st.session_state.setdefault(SEEDED_KEY, set())
-    if key in seeded:
+    if key in st.session_state:
         return
-    seeded.add(key)
     text = st.query_params.get(key)
     if text is None:
         return

@@ -316,6 +316,27 @@ def test_link_restores_filters(open_page):
     assert list(table["strike_rate"].fillna(-1)) == [0.5, -1]
 
 
+def test_back_up_keeps_ranking_choices(open_page):
+    app = open_page(compare="regions", rank_by="strike_rate")
+    click_row(app, 0, 1)  # North: the Compare switch is not drawn there
+    click_row(app, 0, 0)  # a territory of North: neither picker is drawn
+
+    app.button(key="comparison_up_0").click().run()  # back to every region
+
+    assert app.selectbox(key="rank_by").value == "strike_rate"
+    assert app.radio(key="compare").value == "regions"
+    assert dict(app.query_params) == {
+        "week": WEEK,
+        "rank_by": "strike_rate",
+        "compare": "regions",
+    }
+    assert list(app.dataframe[0].value["region_id"].fillna("Unassigned")) == [
+        "Unassigned",
+        "N",
+        "S",
+    ]
+
+
 def test_link_with_unknown_values_opens_nearest_view(monkeypatch, database_url):
     monkeypatch.setenv("BEATBOARD_DATABASE_URL", database_url)
     app = AppTest.from_file(DASHBOARD, default_timeout=60)
