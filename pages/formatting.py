@@ -47,6 +47,12 @@ def money_column(
 # CommonMark lets a backslash escape any ASCII punctuation. These characters
 # start Markdown, HTML, LaTeX ($) or Streamlit's :colour[...] and :icon: syntax.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
+# Streamlit's Markdown (GitHub flavour) links bare URLs and e-mail addresses
+# even when their punctuation is backslash-escaped, as st.table did in Streamlit
+# 1.67 with "http\://evil\.example". A WORD JOINER (U+2060, invisible) after
+# the scheme, after "www" and after "@" breaks the patterns that it links.
+_AUTOLINK_STARTS = re.compile(r"(https?(?=://)|www(?=\.)|@)", re.IGNORECASE)
+WORD_JOINER = "\u2060"
 
 
 def markdown_text(value: object) -> str:
@@ -54,9 +60,11 @@ def markdown_text(value: object) -> str:
     as the literal text, never as formatting, links or HTML.
 
     Runs of whitespace, newlines included, become one space, because a newline
-    could start a Markdown heading or list.
+    could start a Markdown heading or list. Bare URLs and e-mail addresses get
+    an invisible WORD JOINER, which stays in text copied from the page.
     """
     text = " ".join(str(value).split())
+    text = _AUTOLINK_STARTS.sub(rf"\1{WORD_JOINER}", text)
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 

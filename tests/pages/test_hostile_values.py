@@ -142,6 +142,16 @@ def test_markdown_text_escapes_markup():
     assert result == expected
 
 
+def test_markdown_text_breaks_autolinks():
+    result = markdown_text("https://evil.example WWW.evil.example me@evil.example")
+
+    expected = (
+        "https\u2060\\://evil\\.example WWW\u2060\\.evil\\.example "
+        "me@\u2060evil\\.example"
+    )
+    assert result == expected
+
+
 def test_pages_never_allow_unsafe_html():
     sources = [
         REPOSITORY / "dashboard.py",
