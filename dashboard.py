@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from data_access import queries
+from data_access import queries, summary_queries
 from data_access.filters import FIRST_DATE, LAST_DATE, Period, Scope, week_containing
 
 # Registers the "beatboard" Plotly template as the default of every chart.
@@ -353,9 +353,10 @@ def _draw(
         presence=tuple(sorted(options["presence"].items())),
     )
     st.session_state[VIEW_KEY] = view
-    _banners(view, viewer)
     try:
-        page.run()
+        with summary_queries.sharing_counts():
+            _banners(view, viewer)
+            page.run()
     finally:
         # A page must never run on a view left from an earlier run.
         st.session_state.pop(VIEW_KEY, None)

@@ -3,15 +3,18 @@ them and the raw tables.
 
 The summary tables cover a period made of whole weeks (starting on the
 settings' week_start) when every one of those weeks was built under the same
-settings and the visits, orders and active outlets behind it have not changed
+settings and neither its visits and orders nor the active outlets have changed
 in number since. Otherwise the raw tables are read, with the same numbers, only
 slower. read_rep_activity and read_outlet_activity make that choice; the
 functions named *_from_summaries assume the summaries cover the period.
 """
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import pandas as pd
@@ -40,9 +43,10 @@ from data_access.queries import (
 from data_access.summaries import (
     REP_DAY_COUNTS,
     REP_DAY_VISIT_COUNTS,
+    active_outlet_count,
     built_under,
     missing_summary_columns,
-    raw_row_counts,
+    raw_week_row_counts,
     rep_day_rows,
     week_counts,
 )
@@ -162,18 +166,80 @@ def summary_status(
         weeks = (period.end - period.start).days // 7 + 1
         if len(built) != weeks or not all(built_under(row, settings) for row in built):
             return SummaryStatus(usable=False)
-        now = raw_row_counts(connection, period)
+        by_week = {
+            Period(
+                row.week_start, row.week_start + timedelta(days=6), period.timezone
+            ): row
+            for row in built
+        }
+        rows_now, active_now = _raw_counts(connection, engine, list(by_week))
 
     built_at = min(row.built_at for row in built)
-    changed = (
-        sum(row.visit_rows for row in built) != now["visit_rows"]
-        or sum(row.order_rows for row in built) != now["order_rows"]
-        or any(row.active_outlets != now["active_outlets"] for row in built)
+    changed = any(
+        (row.visit_rows, row.order_rows) != rows_now[week]
+        or row.active_outlets != active_now
+        for week, row in by_week.items()
     )
     if changed:
         log.warning("summaries of %s to %s are stale", period.start, period.end)
         return SummaryStatus(usable=False, stale=True, built_at=built_at)
     return SummaryStatus(usable=True, built_at=built_at)
+
+
+# The raw counts of one page run
+
+
+@dataclass
+class SharedCounts:
+    """Raw counts by (engine URL, week), and by (engine URL, None) the active
+    outlets, with the lock of the thread that counts."""
+
+    counts: dict = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_shared_counts: ContextVar[SharedCounts | None] = ContextVar(
+    "shared_counts", default=None
+)
+
+
+@contextmanager
+def sharing_counts() -> Iterator[None]:
+    """Let summary_status count each week's raw rows once inside the block.
+
+    A cold Overview asks 13 times whether the summaries cover one of seven
+    overlapping periods, and each answer counts the visits and orders of
+    its weeks: about 80 national weeks of index entries in place of the 21
+    distinct ones. A page run shares the counts, as one consistent look at
+    the data; a thread it starts shares them when it runs in a copy of the
+    run's context (contextvars.copy_context).
+    """
+    token = _shared_counts.set(SharedCounts())
+    try:
+        yield
+    finally:
+        _shared_counts.reset(token)
+
+
+def _raw_counts(
+    connection: sa.Connection, engine: sa.Engine, weeks: list[Period]
+) -> tuple[dict[Period, tuple[int, int]], int]:
+    """Return each week's (visit_rows, order_rows) and the active outlets,
+    counted now or, inside sharing_counts, earlier in the same block."""
+    shared = _shared_counts.get()
+    if shared is None:
+        shared = SharedCounts()
+    # One thread counts at a time, so that the page's queries, which start
+    # together, count their common weeks once.
+    with shared.lock:
+        counts = shared.counts
+        missing = [week for week in weeks if (engine.url, week) not in counts]
+        for week, found in raw_week_row_counts(connection, missing).items():
+            counts[(engine.url, week)] = found
+        if (engine.url, None) not in counts:
+            counts[(engine.url, None)] = active_outlet_count(connection)
+    rows = {week: counts[(engine.url, week)] for week in weeks}
+    return rows, counts[(engine.url, None)]
 
 
 # The choice

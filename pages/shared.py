@@ -5,6 +5,7 @@ The engine is passed to cached functions as `_engine`, so it stays out of the
 cache key; `database_key` names the database in the key instead.
 """
 
+import contextvars
 import functools
 import logging
 import threading
@@ -96,7 +97,12 @@ def load_in_background(*loads: Callable[[], object]) -> None:
     """
     context = get_script_run_ctx()
     for load in loads:
-        thread = threading.Thread(target=_load_quietly, args=(load,), daemon=True)
+        # A copy of the run's context variables, so that the thread shares
+        # the run's raw counts (summary_queries.sharing_counts).
+        variables = contextvars.copy_context()
+        thread = threading.Thread(
+            target=variables.run, args=(_load_quietly, load), daemon=True
+        )
         add_script_run_ctx(thread, context)
         thread.start()
 
@@ -398,7 +404,9 @@ def _weekly_figures(
     }
     with ThreadPoolExecutor(max_workers=len(queries_by_name)) as pool:
         running = {
-            name: pool.submit(query, _engine, span, scope, settings)
+            name: pool.submit(
+                contextvars.copy_context().run, query, _engine, span, scope, settings
+            )
             for name, query in queries_by_name.items()
         }
         return {name: future.result() for name, future in running.items()}

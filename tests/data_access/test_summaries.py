@@ -1,6 +1,8 @@
 """The summary tables give the raw queries' numbers, and say when they cannot."""
 
+import contextvars
 import shutil
+import threading
 from datetime import date, datetime
 
 import pandas as pd
@@ -243,6 +245,82 @@ def test_status_stale_after_new_visit(copied_engine):
         "raw visits and orders, which is slower; run `python -m data_access.summaries "
         "--db URL --from 2026-03-23 --to 2026-03-29` to refresh them."
     )
+
+
+def test_status_stale_after_visit_moved_to_another_week(copied_engine):
+    # The three weeks keep their total, but two of them change.
+    with copied_engine.begin() as connection:
+        visit_id = connection.execute(
+            sa.select(schema.visits.c.visit_id)
+            .where(schema.visits.c.check_in >= datetime(2026, 3, 10))
+            .order_by(schema.visits.c.check_in)
+            .limit(1)
+        ).scalar_one()
+        connection.execute(
+            schema.visits.update()
+            .where(schema.visits.c.visit_id == visit_id)
+            .values(check_in=datetime(2026, 3, 24, 6, 0))
+        )
+
+    result = summary_queries.summary_status(copied_engine, THREE_WEEKS, SETTINGS)
+
+    assert not result.usable
+    assert result.stale
+
+
+def test_shared_counts_count_each_week_once(engine, monkeypatch):
+    counted = []
+    count_weeks = summary_queries.raw_week_row_counts
+
+    def recording(connection, weeks):
+        counted.append([week.start for week in weeks])
+        return count_weeks(connection, weeks)
+
+    monkeypatch.setattr(summary_queries, "raw_week_row_counts", recording)
+    with summary_queries.sharing_counts():
+        summary_queries.summary_status(engine, WEEK, SETTINGS)
+        summary_queries.summary_status(engine, THREE_WEEKS, SETTINGS)
+        summary_queries.summary_status(engine, THREE_WEEKS, SETTINGS)
+    summary_queries.summary_status(engine, WEEK, SETTINGS)
+
+    result = counted
+    expected = [
+        [date(2026, 3, 23)],
+        [date(2026, 3, 9), date(2026, 3, 16)],
+        [],
+        # Outside the block every status counts again.
+        [date(2026, 3, 23)],
+    ]
+    assert result == expected
+
+
+def test_shared_counts_reach_threads_with_copied_context(engine, monkeypatch):
+    counted = []
+    count_weeks = summary_queries.raw_week_row_counts
+
+    def recording(connection, weeks):
+        counted.append([week.start for week in weeks])
+        return count_weeks(connection, weeks)
+
+    monkeypatch.setattr(summary_queries, "raw_week_row_counts", recording)
+    statuses = []
+    with summary_queries.sharing_counts():
+        summary_queries.summary_status(engine, WEEK, SETTINGS)
+        variables = contextvars.copy_context()
+        worker = threading.Thread(
+            target=variables.run,
+            args=(
+                lambda: statuses.append(
+                    summary_queries.summary_status(engine, WEEK, SETTINGS)
+                ),
+            ),
+        )
+        worker.start()
+        worker.join()
+
+    result = (counted, statuses[0].usable)
+    expected = ([[date(2026, 3, 23)], []], True)
+    assert result == expected
 
 
 def test_status_message_names_settings():
