@@ -268,7 +268,9 @@ def test_status_stale_after_visit_moved_to_another_week(copied_engine):
     assert result.stale
 
 
-def test_shared_counts_count_each_week_once(engine, monkeypatch):
+@pytest.fixture
+def counted(monkeypatch) -> list[list[date]]:
+    """The first days of the weeks each raw count asks for, in order."""
     counted = []
     count_weeks = summary_queries.raw_week_row_counts
 
@@ -277,6 +279,10 @@ def test_shared_counts_count_each_week_once(engine, monkeypatch):
         return count_weeks(connection, weeks)
 
     monkeypatch.setattr(summary_queries, "raw_week_row_counts", recording)
+    return counted
+
+
+def test_shared_counts_count_each_week_once(engine, counted):
     with summary_queries.sharing_counts():
         summary_queries.summary_status(engine, WEEK, SETTINGS)
         summary_queries.summary_status(engine, THREE_WEEKS, SETTINGS)
@@ -294,15 +300,7 @@ def test_shared_counts_count_each_week_once(engine, monkeypatch):
     assert result == expected
 
 
-def test_shared_counts_reach_threads_with_copied_context(engine, monkeypatch):
-    counted = []
-    count_weeks = summary_queries.raw_week_row_counts
-
-    def recording(connection, weeks):
-        counted.append([week.start for week in weeks])
-        return count_weeks(connection, weeks)
-
-    monkeypatch.setattr(summary_queries, "raw_week_row_counts", recording)
+def test_shared_counts_reach_threads_with_copied_context(engine, counted):
     statuses = []
     with summary_queries.sharing_counts():
         summary_queries.summary_status(engine, WEEK, SETTINGS)
