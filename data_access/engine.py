@@ -6,7 +6,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from data_access.dialect import register_sqlite_functions
+from data_access.dialect import register_sqlite_functions, turn_off_jit
 
 log = logging.getLogger(__name__)
 
@@ -54,23 +54,37 @@ def read_only_url(url: sa.URL) -> sa.URL:
     return url.set(database=f"file:{path}?mode=ro", query={"uri": "true"})
 
 
-def prepare_engine(engine: sa.Engine) -> sa.Engine:
-    """Register Beatboard's SQLite functions on every new connection of the engine."""
-    if engine.dialect.name == "sqlite" and not sa.event.contains(
-        engine, "connect", register_sqlite_functions
-    ):
-        sa.event.listen(engine, "connect", register_sqlite_functions)
+def prepare_engine(engine: sa.Engine, *, jit: bool = False) -> sa.Engine:
+    """Register Beatboard's SQLite functions on every new connection of the
+    engine. On PostgreSQL, unless jit is True, turn off JIT compilation for
+    each new session, because the dashboard's reads are short (turn_off_jit).
+    """
+    if engine.dialect.name == "sqlite":
+        listener = register_sqlite_functions
+    elif engine.dialect.name == "postgresql" and not jit:
+        listener = turn_off_jit
+    else:
+        return engine
+    if not sa.event.contains(engine, "connect", listener):
+        sa.event.listen(engine, "connect", listener)
     return engine
 
 
-def create_engine(url: str | sa.URL, *, read_only: bool = False) -> sa.Engine:
-    """Create an engine for the shared database, ready for Beatboard's queries."""
+def create_engine(
+    url: str | sa.URL, *, read_only: bool = False, jit: bool = True
+) -> sa.Engine:
+    """Create an engine for the shared database, ready for Beatboard's queries.
+
+    jit=True keeps PostgreSQL's JIT compilation as the server sets it, for the
+    loader and the summary build, whose statements run over millions of rows.
+    The dashboard's engine comes from prepare_engine and runs without it.
+    """
     parsed = parse_database_url(url) if isinstance(url, str) else url
     if read_only:
         parsed = read_only_url(parsed)
     engine = sa.create_engine(parsed, pool_pre_ping=True)
     log.info("opened %s database %s", engine.dialect.name, parsed.database)
-    return prepare_engine(engine)
+    return prepare_engine(engine, jit=jit)
 
 
 def url_from_environment() -> str | None:

@@ -12,8 +12,9 @@ from data_access.dialect import (
     local_date,
     seconds_between,
 )
-from data_access.engine import create_engine
+from data_access.engine import create_engine, prepare_engine
 from data_access.period_sql import usable_fix
+from data_access.schema import create_tables
 
 
 def expressions():
@@ -93,3 +94,43 @@ def test_usable_fix(latitude, longitude, expected):
     engine.dispose()
 
     assert bool(result) is expected
+
+
+def test_postgres_dashboard_sessions_run_without_jit(postgres_url):
+    # The dashboard prepares the engine that st.connection made.
+    dashboard = prepare_engine(sa.create_engine(postgres_url))
+    plain = sa.create_engine(postgres_url)
+    build = create_engine(postgres_url)
+    try:
+        with dashboard.connect() as connection:
+            first = connection.exec_driver_sql("SHOW jit").scalar()
+        # The pool rolls the connection back when it takes it back, and the
+        # setting must outlive that.
+        with dashboard.connect() as connection:
+            again = connection.exec_driver_sql("SHOW jit").scalar()
+        with plain.connect() as connection:
+            server_setting = connection.exec_driver_sql("SHOW jit").scalar()
+        with build.connect() as connection:
+            build_setting = connection.exec_driver_sql("SHOW jit").scalar()
+    finally:
+        for engine in (dashboard, plain, build):
+            engine.dispose()
+
+    assert first == "off"
+    assert again == "off"
+    assert build_setting == server_setting
+
+
+def test_postgres_outlet_visit_index_includes_rep(fresh_postgres_url):
+    engine = create_engine(fresh_postgres_url)
+    try:
+        create_tables(engine)
+        indexes = sa.inspect(engine).get_indexes("visits")
+    finally:
+        engine.dispose()
+
+    result = {
+        index["name"]: index.get("dialect_options", {}).get("postgresql_include")
+        for index in indexes
+    }
+    assert result["ix_visits_outlet_check_in"] == ["rep_id"]
