@@ -97,7 +97,22 @@ visits = sa.Table(
     sa.Column("no_order_reason", sa.Text),
     sa.Index("ix_visits_check_in", "check_in"),
     sa.Index("ix_visits_rep_check_in", "rep_id", "check_in"),
-    sa.Index("ix_visits_outlet_check_in", "outlet_id", "check_in"),
+    # On PostgreSQL the index also stores rep_id, so that skip_details finds a
+    # rep's last check-in at each skipped outlet by an index-only scan and not
+    # by reading a table page per visit. On the national demo company's week
+    # (2,000 reps, PostgreSQL 15, 2-core Xeon at a load average of 3 to 4),
+    # that took skip_details from 1.6 s to 0.6 s. For 2.4 million visits the
+    # index grew from 72 to 93 MB and took as long to build (1.8 s).
+    # SQLAlchemy leaves the option out of SQLite's DDL.
+    # NOTE: create_tables leaves an existing index as it is, so a database
+    # created earlier gets rep_id in it only when a load into empty tables
+    # rebuilds the indexes.
+    sa.Index(
+        "ix_visits_outlet_check_in",
+        "outlet_id",
+        "check_in",
+        postgresql_include=["rep_id"],
+    ),
 )
 
 orders = sa.Table(
