@@ -11,7 +11,6 @@ from typing import Any
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-import streamlit as st
 import streamlit_folium
 from streamlit.testing.v1 import AppTest
 
@@ -226,16 +225,17 @@ def test_territory_without_usable_location_says_so(monkeypatch, tmp_path, folium
 
 
 def test_map_page_without_leaflet_says_run_make_setup(
-    monkeypatch, map_company_url, folium_map
+    monkeypatch, tmp_path, folium_map
 ):
     def missing_leaflet() -> outlet_map.LeafletAssets:
         raise outlet_map.LeafletMissingError("Leaflet's files are missing")
 
     monkeypatch.setattr(outlet_map, "leaflet_assets", missing_leaflet)
     # The page keeps each built map for all sessions, and an earlier test may
-    # have built this company's map with Leaflet present.
-    st.cache_resource.clear()
-    app = map_page(monkeypatch, map_company_url)
+    # have built the shared company's map with Leaflet present, so this test
+    # has a database of its own. Clearing st.cache_resource would also drop
+    # earlier tests' database engines without closing their connections.
+    app = map_page(monkeypatch, database_url(tmp_path, ROWS))
 
     assert not app.exception
     assert app.error[0].value == (
