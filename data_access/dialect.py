@@ -199,7 +199,7 @@ def turn_off_jit(dbapi_connection: Any, _connection_record: Any) -> None:
     either way.
     """
     # SET is part of the transaction it runs in, and the pool rolls back
-    # every connection it takes back, so the SET runs in autocommit mode.
+    # every connection returned to it, so the SET runs in autocommit mode.
     autocommit = dbapi_connection.autocommit
     dbapi_connection.autocommit = True
     with dbapi_connection.cursor() as cursor:

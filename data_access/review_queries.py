@@ -775,7 +775,7 @@ def skip_details(
     frame["missed_since_lookback_start"] = frame["missed_since_lookback_start"].astype(
         bool
     )
-    # The check-ins become local dates here, once per column.
+    # pandas converts each column of check-ins to local dates at once.
     for name in ("rep_last_visit_date", "last_visit_date"):
         frame[name] = local_dates(frame[name], settings.timezone)
     return frame
@@ -1572,7 +1572,7 @@ def weekly_skipped_calls(
 
 
 def _float_prices(frame: pd.DataFrame) -> pd.DataFrame:
-    # PostgreSQL returns the sum of whole calls as Decimal.
+    # PostgreSQL returns the sum of integer calls as Decimal.
     frame["skipped_calls"] = frame["skipped_calls"].astype(int)
     frame["revenue_at_risk"] = frame["revenue_at_risk"].astype(float)
     return frame
@@ -1757,7 +1757,8 @@ def _priced_weekly_skips(
         sa.select(
             week_index,
             sa.func.sum(calls).label("skipped_calls"),
-            # Multiplied in this order, a price is the float pandas computes.
+            # Calls times price, in the order of metrics.review.revenue_at_risk,
+            # so each product is the float pandas computes.
             sa.func.sum(sa.cast(calls, sa.Float) * expected_value).label(
                 "revenue_at_risk"
             ),
@@ -1779,8 +1780,8 @@ def _priced_weekly_skips(
 def _average(
     order_value: sa.ColumnElement, productive_visits: sa.ColumnElement
 ) -> sa.ColumnElement:
-    """order_value per productive visit as a float, NULL without a visit, as
-    metrics.kpi.ratio divides."""
+    """Divide order_value by productive_visits as floats, NULL where there is
+    no productive visit, as metrics.kpi.ratio does."""
     return sa.case(
         (
             productive_visits > 0,

@@ -1001,7 +1001,7 @@ def _active_outlets() -> sa.Select:
 
 
 def _rows_between(instant: sa.Column, period: Period) -> sa.ScalarSelect:
-    # The check_in and ordered_at indexes answer the count alone.
+    # The check_in and ordered_at indexes alone give the count.
     return (
         sa.select(sa.func.count())
         .select_from(instant.table)

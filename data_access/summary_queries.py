@@ -186,13 +186,17 @@ def summary_status(
     return SummaryStatus(usable=True, built_at=built_at)
 
 
-# The raw counts of one page run
+# Raw row counts shared by the queries of one page run
 
 
 @dataclass
 class SharedCounts:
-    """Raw counts by (engine URL, week), and by (engine URL, None) the active
-    outlets, with the lock of the thread that counts."""
+    """Raw row counts of one page run, and the lock that lets one thread count
+    at a time.
+
+    counts maps (engine URL, week) to (visit_rows, order_rows), and
+    (engine URL, None) to the number of active outlets.
+    """
 
     counts: dict = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -207,12 +211,12 @@ _shared_counts: ContextVar[SharedCounts | None] = ContextVar(
 def sharing_counts() -> Iterator[None]:
     """Let summary_status count each week's raw rows once inside the block.
 
-    A cold Overview asks 13 times whether the summaries cover one of seven
-    overlapping periods, and each answer counts the visits and orders of
-    its weeks: about 80 national weeks of index entries in place of the 21
-    distinct ones. A page run shares the counts, as one consistent look at
-    the data; a thread it starts shares them when it runs in a copy of the
-    run's context (contextvars.copy_context).
+    A cold Overview calls summary_status 13 times for seven overlapping
+    periods, and each call counted the visits and orders of all its weeks:
+    about 80 national weeks of index entries where 21 weeks are distinct.
+    The block sees one consistent set of counts. A thread started inside it
+    shares them when it runs in a copy of the context
+    (contextvars.copy_context).
     """
     token = _shared_counts.set(SharedCounts())
     try:
@@ -224,11 +228,10 @@ def sharing_counts() -> Iterator[None]:
 def _raw_counts(
     connection: sa.Connection, engine: sa.Engine, weeks: list[Period]
 ) -> tuple[dict[Period, tuple[int, int]], int]:
-    """Return each week's (visit_rows, order_rows) and the active outlets,
-    counted now or, inside sharing_counts, earlier in the same block."""
-    shared = _shared_counts.get()
-    if shared is None:
-        shared = SharedCounts()
+    """Return each week's (visit_rows, order_rows) and the number of active
+    outlets. Inside sharing_counts, counts made earlier in the block are
+    reused."""
+    shared = _shared_counts.get() or SharedCounts()
     # One thread counts at a time, so that the page's queries, which start
     # together, count their common weeks once.
     with shared.lock:

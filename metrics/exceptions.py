@@ -119,7 +119,7 @@ def _name(rep: Mapping) -> str:
 
 
 def _reps(current: pd.DataFrame, listed: pd.Series) -> Iterator[dict]:
-    """Yield the rows of current where listed holds, in order, as dicts.
+    """Yield the rows of current where listed is true, in order, as dicts.
 
     Each check selects its candidates with a vectorised test first: a
     national company has 2,000 reps, and building a Series per rep with

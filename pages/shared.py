@@ -97,8 +97,8 @@ def load_in_background(*loads: Callable[[], object]) -> None:
     """
     context = get_script_run_ctx()
     for load in loads:
-        # A copy of the run's context variables, so that the thread shares
-        # the run's raw counts (summary_queries.sharing_counts).
+        # The thread runs in a copy of the run's context variables, so it
+        # shares the run's raw counts (summary_queries.sharing_counts).
         variables = contextvars.copy_context()
         thread = threading.Thread(
             target=variables.run, args=(_load_quietly, load), daemon=True

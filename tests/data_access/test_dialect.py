@@ -96,7 +96,7 @@ def test_usable_fix(latitude, longitude, expected):
     assert bool(result) is expected
 
 
-def test_postgres_dashboard_sessions_run_without_jit(postgres_url):
+def test_postgres_dashboard_sessions_without_jit(postgres_url):
     # The dashboard prepares the engine that st.connection made.
     dashboard = prepare_engine(sa.create_engine(postgres_url))
     plain = sa.create_engine(postgres_url)
@@ -104,7 +104,7 @@ def test_postgres_dashboard_sessions_run_without_jit(postgres_url):
     try:
         with dashboard.connect() as connection:
             first = connection.exec_driver_sql("SHOW jit").scalar()
-        # The pool rolls the connection back when it takes it back, and the
+        # The pool rolls a connection back when it is returned, and the
         # setting must outlive that.
         with dashboard.connect() as connection:
             again = connection.exec_driver_sql("SHOW jit").scalar()

@@ -247,7 +247,7 @@ def test_status_stale_after_new_visit(copied_engine):
     )
 
 
-def test_status_stale_after_visit_moved_to_another_week(copied_engine):
+def test_status_stale_after_visit_moves_week(copied_engine):
     # The three weeks keep their total, but two of them change.
     with copied_engine.begin() as connection:
         visit_id = connection.execute(
@@ -270,7 +270,8 @@ def test_status_stale_after_visit_moved_to_another_week(copied_engine):
 
 @pytest.fixture
 def counted(monkeypatch) -> list[list[date]]:
-    """The first days of the weeks each raw count asks for, in order."""
+    """Record the first day of each week that raw_week_row_counts counts, one
+    list per call."""
     counted = []
     count_weeks = summary_queries.raw_week_row_counts
 
@@ -300,7 +301,7 @@ def test_shared_counts_count_each_week_once(engine, counted):
     assert result == expected
 
 
-def test_shared_counts_reach_threads_with_copied_context(engine, counted):
+def test_shared_counts_reach_copied_threads(engine, counted):
     statuses = []
     with summary_queries.sharing_counts():
         summary_queries.summary_status(engine, WEEK, SETTINGS)
