@@ -7,6 +7,8 @@ T1. An order counts for the territory of its linked visit's local date. v4
 it 60 s later, links its order p to v4.
 """
 
+from collections.abc import Iterator
+
 import pytest
 import sqlalchemy as sa
 
@@ -56,23 +58,22 @@ def territory_sql(territory_id: str) -> PeriodSQL:
     return PeriodSQL(WEEK, SETTINGS, territory_ids=territory_ids)
 
 
-@pytest.mark.parametrize("territory_id", ["T1", "T2"])
-def test_linked_orders_by_territory_of_day(tmp_path, territory_id):
-    engine = sqlite_database(tmp_path, MOVED_ROWS)
-
-    result = linked_rows(engine, territory_sql(territory_id))
+@pytest.fixture(params=["sqlite", "postgresql"])
+def moved_engine(request, tmp_path) -> Iterator[sa.Engine]:
+    """MOVED_ROWS in SQLite and in a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        engine = sqlite_database(tmp_path, MOVED_ROWS)
+    else:
+        engine = fill_database(
+            request.getfixturevalue("fresh_postgres_url"), MOVED_ROWS
+        )
+    yield engine
     engine.dispose()
 
-    expected = LINKED_BY_TERRITORY[territory_id]
-    assert result == expected
-
 
 @pytest.mark.parametrize("territory_id", ["T1", "T2"])
-def test_linked_orders_by_territory_on_postgresql(fresh_postgres_url, territory_id):
-    engine = fill_database(fresh_postgres_url, MOVED_ROWS)
-
-    result = linked_rows(engine, territory_sql(territory_id))
-    engine.dispose()
+def test_linked_orders_by_territory_of_day(moved_engine, territory_id):
+    result = linked_rows(moved_engine, territory_sql(territory_id))
 
     expected = LINKED_BY_TERRITORY[territory_id]
     assert result == expected
