@@ -48,7 +48,7 @@ from data_access.period_sql import (
     territory_on,
     usable_fix,
 )
-from data_access.queries import fetch_frame, frame_of_rows, is_dropped_connection
+from data_access.queries import fetch_frame, fetch_rows, frame_of_rows
 from data_access.territory_history import scope_follows_history
 
 log = logging.getLogger(__name__)
@@ -1052,9 +1052,9 @@ def affected_rows(
         for kind, rep_ids in (window_rep_ids or {}).items()
         if kind in listed and kind in WINDOWED_KINDS
     }
-    # One HealthSQL cannot narrow the windows of two kinds to different reps,
-    # and its CTE names clash with another's in one statement, so each
-    # narrowed kind is a statement of its own, and the other kinds share one.
+    # One HealthSQL cannot narrow the windows of two kinds to different reps, and
+    # two of them in one statement repeat CTE names. So each narrowed kind gets a
+    # statement of its own, and the other kinds share one.
     parts: list[tuple[HealthSQL, tuple[str, ...]]] = []
     others = tuple(kind for kind in listed if kind not in narrowed)
     if others:
@@ -1100,23 +1100,9 @@ def _affected_rows_statement(
     )
 
 
-def _fetch_rows(engine: sa.Engine, statement: sa.Select) -> list[tuple]:
-    """Run statement and return its rows as tuples, retrying once on a new
-    connection after a dropped one, as fetch_frame does."""
-    try:
-        return _rows(engine, statement)
-    except sa.exc.DBAPIError as error:
-        if not is_dropped_connection(error):
-            raise
-        log.warning(
-            "query health_affected_rows: the database connection dropped; retrying once"
-        )
-        return _rows(engine, statement)
-
-
-def _rows(engine: sa.Engine, statement: sa.Select) -> list[tuple]:
-    with engine.connect() as connection:
-        return [tuple(row) for row in connection.execute(statement).fetchall()]
+def _affected_rows_of(engine: sa.Engine, statement: sa.Select) -> list[tuple]:
+    rows, _ = fetch_rows(engine, "health_affected_rows", statement)
+    return rows
 
 
 def _merged_affected_rows(
@@ -1130,7 +1116,9 @@ def _merged_affected_rows(
     """
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=len(statements)) as pool:
-        fetched = list(pool.map(functools.partial(_fetch_rows, engine), statements))
+        fetched = list(
+            pool.map(functools.partial(_affected_rows_of, engine), statements)
+        )
     rows = [row for part in fetched for row in part]
     position = {kind: index for index, kind in enumerate(KIND_TABLES)}
     # sorted() is stable, so each kind's rows keep their statement's order.

@@ -46,25 +46,33 @@ def fetch_frame(engine: sa.Engine, name: str, statement: sa.Executable) -> pd.Da
     retried once on a new connection; a second failure raises.
     """
     started = time.perf_counter()
-    try:
-        frame = _run(engine, statement)
-    except sa.exc.DBAPIError as error:
-        if not is_dropped_connection(error):
-            raise
-        log.warning("query %s: the database connection dropped; retrying once", name)
-        frame = _run(engine, statement)
+    rows, columns = fetch_rows(engine, name, statement)
+    frame = frame_of_rows(rows, columns)
     elapsed_ms = (time.perf_counter() - started) * 1000
     log.info("query %s: %d rows in %.0f ms", name, len(frame), elapsed_ms)
     return frame
 
 
-def _run(engine: sa.Engine, statement: sa.Executable) -> pd.DataFrame:
+def fetch_rows(
+    engine: sa.Engine, name: str, statement: sa.Executable
+) -> tuple[list[tuple], list[str]]:
+    """Run a query and return its rows as plain tuples and its column names,
+    retrying once on a new connection after a dropped one, as fetch_frame does."""
+    try:
+        return _run(engine, statement)
+    except sa.exc.DBAPIError as error:
+        if not is_dropped_connection(error):
+            raise
+        log.warning("query %s: the database connection dropped; retrying once", name)
+        return _run(engine, statement)
+
+
+def _run(engine: sa.Engine, statement: sa.Executable) -> tuple[list[tuple], list[str]]:
     with engine.connect() as connection:
         result = connection.execute(statement)
         # Plain tuples: pandas probes each SQLAlchemy Row for attributes it
         # lacks, which costs a second per 150,000 rows.
-        rows = [tuple(row) for row in result.fetchall()]
-        return frame_of_rows(rows, list(result.keys()))
+        return [tuple(row) for row in result.fetchall()], list(result.keys())
 
 
 def frame_of_rows(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
