@@ -67,7 +67,7 @@ def health_summaries_cover(
 
 
 def _health_weeks_judged(engine: sa.Engine, period: Period, settings: Settings) -> bool:
-    """True when every week of period has data health summaries judged by
+    """Check that every week of period has data health summaries judged by
     the settings' max_visit_hours and max_speed_kmh."""
     with engine.connect() as connection:
         # Summaries of a version before data health lack both tables, and a

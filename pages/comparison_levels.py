@@ -137,8 +137,8 @@ def draw_downloads(view: View, frame: pd.DataFrame, stem: str) -> None:
     """Draw CSV and XLSX buttons for a table; the files are named after it and the period."""
     name = f"{stem}-{view.period.start:%Y-%m-%d}-to-{view.period.end:%Y-%m-%d}"
     left, right, _ = st.columns([1, 1, 4])
-    # Streamlit writes the files only when a button is pressed, not on every
-    # run (about 0.05 s for the national territories table as XLSX).
+    # Streamlit calls these functions only when a button is pressed, so a run
+    # does not build the files (about 0.05 s for the national territories XLSX).
     left.download_button(
         "CSV",
         partial(tables.csv_bytes, frame),

@@ -94,8 +94,9 @@ def to_xlsx_bytes(
     The header row is bold and stays in view when scrolling; column widths
     follow the longest value, up to MAX_COLUMN_WIDTH characters.
     """
-    # Imported here: the import took about 0.1 s of a page's first run, and
-    # the pages write XLSX files only when a download button is pressed.
+    # openpyxl is imported here because its import took about 0.1 s of a
+    # page's first run, and the pages write XLSX files only when a download
+    # button is pressed.
     import openpyxl
 
     number_formats = dict(number_formats or {})

@@ -50,7 +50,7 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
 # Streamlit's Markdown (GitHub flavour) links bare URLs and e-mail addresses
 # even when their punctuation is backslash-escaped, as st.table did in Streamlit
 # 1.67 with "http\://evil\.example". A WORD JOINER (U+2060, invisible) after
-# the scheme, after "www" and after "@" breaks the patterns that it links.
+# the scheme, after "www" and after "@" keeps the autolinker from matching.
 _AUTOLINK_STARTS = re.compile(r"(https?(?=://)|www(?=\.)|@)", re.IGNORECASE)
 WORD_JOINER = "\u2060"
 

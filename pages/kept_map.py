@@ -4,8 +4,8 @@ st_folium renders the whole map to HTML and JavaScript on every run of the
 page, and then scans that text with regular expressions. The territory map's
 script carries every outlet: 1.8 million characters for a company of 155,000
 outlets, where this took about 0.1 s of each rerun that only redraws the same
-map (cProfile, 2 shared cores). prepare_map keeps what st_folium sends for a
-map, and draw_prepared_map sends it again.
+map (cProfile, 2 shared cores). prepare_map computes once the arguments that
+st_folium sends to its component, and draw_prepared_map sends them again.
 
 NOTE: prepare_map and draw_prepared_map repeat the steps of st_folium in
 streamlit-folium 0.27.4 (pinned in requirements.txt) and call its private
@@ -23,7 +23,7 @@ import folium.elements
 import streamlit as st
 import streamlit_folium
 
-# The d3 builds st_folium loads for a colour map (branca's ColorMap).
+# The d3 builds that st_folium loads for a colour map (branca's ColorMap).
 D3_V4_URL = "https://d3js.org/d3.v4.min.js"
 D3_V3_URL = "https://cdnjs.cloudflare.com/ajax/libs/d3/3.5.5/d3.min.js"
 

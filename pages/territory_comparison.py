@@ -114,8 +114,8 @@ def _kept_ranking(
     kpi_name: str,
     compare: str,
 ) -> Ranking:
-    # A rerun that only redraws the page then neither ranks nor builds the
-    # figures again, and hashes no frame to find them.
+    # The ranking is kept per filter choice, so a rerun that only redraws the
+    # page neither ranks nor builds the figures again, nor hashes a frame.
     view = _view
     groups = load_territory_groups(view)
     previous = load_territory_groups(view.at(view.period.previous()))

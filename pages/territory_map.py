@@ -141,7 +141,7 @@ def _kept_outlet_map(
 
 def build_outlet_map(view: View, statuses: list[str], mode: str) -> KeptOutletMap:
     """Build the outlet map of the view, or return the one kept for this filter
-    choice: a rerun that draws the same map neither builds nor renders it."""
+    choice, so a rerun that draws the same map neither builds nor renders it."""
     return _kept_outlet_map(
         view,
         view.database_key,
@@ -156,7 +156,7 @@ def build_outlet_map(view: View, statuses: list[str], mode: str) -> KeptOutletMa
 
 @cached_by_view
 def count_outlets(view: View) -> int:
-    """Count the rows of the view's outlets report: its active outlets in scope."""
+    """Count the rows of the view's outlets report, its active outlets in scope."""
     return len(load_outlets_report(view))
 
 

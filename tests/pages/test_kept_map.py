@@ -14,7 +14,7 @@ RETURNED = ["last_active_drawing"]
 
 
 class ComponentCalls:
-    """Stands in for streamlit-folium's component function and keeps its arguments."""
+    """A fake of streamlit-folium's component function that records its arguments."""
 
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
@@ -49,7 +49,7 @@ def sent_when_prepared(component: ComponentCalls, folium_map: folium.Map) -> dic
 
 
 def without_callback(arguments: dict[str, Any]) -> dict[str, Any]:
-    """The arguments without on_change, a new closure on every call."""
+    """Drop on_change from the arguments, because it is a new closure on every call."""
     return {name: value for name, value in arguments.items() if name != "on_change"}
 
 
