@@ -37,6 +37,7 @@ from data_access.dialect import EARTH_RADIUS_M, distance_m, seconds_between, uni
 from data_access.filters import Period, Scope, Settings, local_midnight_in_utc
 from data_access.period_sql import (
     PeriodSQL,
+    in_territories_on,
     local_day,
     rep_id_in_scope,
     rep_ids_near_territories,
@@ -45,7 +46,6 @@ from data_access.period_sql import (
     scoped_rep_conditions,
     scoped_rep_ids,
     scoped_territory_ids,
-    territory_on,
     usable_fix,
 )
 from data_access.queries import fetch_frame, fetch_rows, frame_of_rows
@@ -142,7 +142,7 @@ def rep_in_scope_on(
         return rep_id.in_(rep_ids)
     return sa.and_(
         rep_id.in_(rep_ids),
-        territory_on(rep_id, day).in_(scoped_territory_ids(scope)),
+        in_territories_on(rep_id, day, scoped_territory_ids(scope)),
     )
 
 
@@ -844,7 +844,7 @@ def health_counts(
     zero included. Columns: kind, table_name, affected, checked.
     """
     moment = now or _utc_now()
-    history = scope_follows_history(engine, scope)
+    history = scope_follows_history(engine, scope, period)
     health = HealthSQL(period, scope, settings, moment, history=history)
     counts_statement = health.affected_counts(_skip_past_futures(kinds, period, moment))
 
@@ -898,7 +898,7 @@ def weekly_health_counts(
     estimate.
     """
     weeks = weeks_of(span, settings.week_start)
-    history = scope_follows_history(engine, scope)
+    history = scope_follows_history(engine, scope, span)
     moment = now or _utc_now()
     counts = {}
     for week in weeks:
@@ -940,7 +940,7 @@ def future_check_in_days(
     Columns: day (datetime.date), kind ("future_check_in"), affected.
     """
     moment = now or _utc_now()
-    history = scope_follows_history(engine, scope)
+    history = scope_follows_history(engine, scope, span)
     health = HealthSQL(span, scope, settings, moment, history=history)
     statement = health.affected_keys(("future_check_in",))
     if span.utc_end <= moment:
@@ -1044,7 +1044,7 @@ def affected_rows(
             f"unknown data health kind {unknown[0]!r}; expected one of "
             f"{', '.join(KIND_TABLES)}"
         )
-    history = scope_follows_history(engine, scope)
+    history = scope_follows_history(engine, scope, period)
     moment = now or _utc_now()
     listed = _skip_past_futures(chosen, period, moment)
     narrowed = {
@@ -1148,7 +1148,7 @@ def set_aside_counts(
     counts. visits_without_fix applies the reps report's test (a usable fix
     on the visit and on its outlet) to the same kept visits.
     """
-    history = scope_follows_history(engine, scope)
+    history = scope_follows_history(engine, scope, period)
     health = HealthSQL(period, scope, settings, _utc_now(), history=history)
     kept = health.period_sql.kept_visits
     outlet = outlets.alias("visited_outlet")

@@ -293,7 +293,7 @@ def _rep_in_scope(
     """True when a row of rep_id on day counts for the scope, as
     PeriodSQL.for_scope keeps rows: by the rep's territory on that day when
     the database keeps a territory history, else among scoped_rep_ids."""
-    if scope_follows_history(engine, scope):
+    if scope_follows_history(engine, scope, period):
         near = rep_ids_near_territories(scope, period)
         return rep_in_scope_on(rep_id, day, scope, near)
     return rep_in_scope_on(rep_id, None, scope, scoped_rep_ids(scope))

@@ -243,7 +243,7 @@ def _scoped_period_sql(
     # territory_history imports this module, so it is imported here.
     from data_access.territory_history import scope_follows_history
 
-    history = scope_follows_history(engine, scope)
+    history = scope_follows_history(engine, scope, period)
     return PeriodSQL.for_scope(period, settings, scope, history=history)
 
 

@@ -28,7 +28,9 @@ from data_access.dialect import day_number, local_date, seconds_between, unindex
 from data_access.filters import Period, Scope, Settings
 from data_access.period_sql import (
     PeriodSQL,
+    RepDates,
     beat_run_conditions,
+    in_territories_on,
     rep_ids_near_territories,
     scoped_outlet_conditions,
     scoped_rep_ids,
@@ -85,7 +87,7 @@ def _scoped_period_sql(
 ) -> PeriodSQL:
     """Build the blocks of the scope's reps, by the rep's territory on each date
     when the database stores a territory history."""
-    history = territory_history.scope_follows_history(engine, scope)
+    history = territory_history.scope_follows_history(engine, scope, period)
     return PeriodSQL.for_scope(period, settings, scope, history=history)
 
 
@@ -105,7 +107,7 @@ class _ScopedReps:
 
     @classmethod
     def of(cls, engine: sa.Engine, scope: Scope, period: Period) -> "_ScopedReps":
-        history = territory_history.scope_follows_history(engine, scope)
+        history = territory_history.scope_follows_history(engine, scope, period)
         return cls(scope, period, history)
 
     @property
@@ -122,7 +124,7 @@ class _ScopedReps:
         """WHERE conditions that keep a row of rep_id on the local date day."""
         conditions = [rep_id.in_(self.rep_ids)]
         if self.history:
-            in_scope = territory_on(rep_id, day).in_(scoped_territory_ids(self.scope))
+            in_scope = in_territories_on(rep_id, day, scoped_territory_ids(self.scope))
             conditions.append(in_scope)
         return conditions
 
@@ -363,7 +365,7 @@ def _rep_period_sql(
     """Build the blocks of one rep of the scope, as PeriodSQL.for_scope does
     for all of them. With a territory history they keep only the rep's rows
     on dates in the scope's territories."""
-    if not territory_history.scope_follows_history(engine, scope):
+    if not territory_history.scope_follows_history(engine, scope, period):
         rep_ids = scoped_rep_ids(scope).where(reps.c.rep_id == rep_id)
         return PeriodSQL(period, settings, rep_ids=rep_ids)
     rep_ids = rep_ids_near_territories(scope, period).where(reps.c.rep_id == rep_id)
@@ -1056,12 +1058,16 @@ def weekly_rep_figures(
 
     Reads summary_rep_days and summary_rep_outlet_weeks when the summaries
     cover the span. A region or territory limit over a territory history
-    reads the raw tables instead, because the rep-outlet weeks carry no
-    territory per date.
+    reads them for whole weeks of each rep in or out of the scope
+    (territory_history.rep_dates_in_scope). It reads the raw tables when a
+    rep enters or leaves the scope inside a week, because the rep-outlet
+    weeks carry no territory per date.
     """
     _check_whole_weeks(span)
-    if _summaries_cover(engine, span, settings, scope):
-        return _weekly_rep_figures_from_summaries(engine, span, scope)
+    if _summaries_cover(engine, span, settings):
+        rep_dates = territory_history.rep_dates_in_scope(engine, scope, span)
+        if rep_dates is not None:
+            return _weekly_rep_figures_from_summaries(engine, span, rep_dates)
     sql = _scoped_period_sql(engine, span, scope, settings)
     weeks = _week_rows(span)
     visit_counts = _weekly_visit_counts(sql, span, settings)
@@ -1102,17 +1108,19 @@ def _summaries_cover(
 ) -> bool:
     """Tell whether the summary tables cover period, and can serve scope when
     given. A scope that follows a territory history needs the raw tables."""
-    if scope is not None and territory_history.scope_follows_history(engine, scope):
+    if scope is not None and territory_history.scope_follows_history(
+        engine, scope, period
+    ):
         return False
     return summary_queries.summary_status(engine, period, settings).usable
 
 
 def _weekly_rep_figures_from_summaries(
-    engine: sa.Engine, span: Period, scope: Scope
+    engine: sa.Engine, span: Period, rep_ids: RepDates
 ) -> pd.DataFrame:
     """Sum the frame of weekly_rep_figures from summary_rep_days and
-    summary_rep_outlet_weeks. The span must be whole summarised weeks."""
-    rep_ids = scoped_rep_ids(scope)
+    summary_rep_outlet_weeks for the reps and dates of rep_ids. The span must
+    be whole summarised weeks."""
     day_counts = summary_queries.weekly_rep_day_counts(span, rep_ids)
     outlet_counts = summary_queries.weekly_planned_outlets(
         span, rep_ids, summary_queries.rep_weeks_cover(engine, span)
@@ -1539,27 +1547,36 @@ def weekly_skipped_calls(
     base = span.start - timedelta(weeks=HISTORY_WEEKS)
     reach = Period(base, span.end, span.timezone)
     scoped_reps = _ScopedReps.of(engine, scope, reach)
-    # The rep-outlet weeks carry no territory per date, so a scope that
-    # follows a territory history counts from the raw tables.
-    if not scoped_reps.history and _summaries_cover(engine, reach, settings):
+    if _summaries_cover(engine, reach, settings):
         # Only the skipped outlets' own weeks price their skips, stored with
         # the skips when the build wrote them. The sums of their whole
         # territories come from summary_territory_weeks.
-        if summary_queries.skipped_calls_cover(engine, span):
-            skipped = summary_queries.stored_skipped_calls(
-                span, base, scoped_reps.rep_ids
+        name = "weekly_skipped_calls_from_summaries"
+        rep_dates = territory_history.rep_dates_in_scope(engine, scope, reach)
+        if rep_dates is None:
+            # A rep entered or left the scope inside a week, and the
+            # rep-outlet weeks carry no territory per date, so the skips are
+            # counted from the raw tables of the span. Their prices depend
+            # on no rep, so they still come from the summaries: the raw
+            # order history of every outlet of the reps' territories over
+            # the reach took 40 to 50 s for one national territory.
+            outlet_ids = _plan_territory_outlet_ids(scoped_reps.rep_ids)
+            span_sql = PeriodSQL(span, settings, outlet_ids=outlet_ids)
+            skipped = _raw_skipped_calls(span_sql, span, base, scoped_reps)
+            outlet_history = summary_queries.skipped_outlet_history(
+                skipped, span, base, HISTORY_WEEKS
             )
+            name = "weekly_skipped_calls_with_summaries"
+        elif summary_queries.skipped_calls_cover(engine, span):
+            skipped = summary_queries.stored_skipped_calls(span, base, rep_dates)
             outlet_history = None
         else:
-            skipped = summary_queries.weekly_skipped_outlets(
-                span, base, scoped_reps.rep_ids
-            )
+            skipped = summary_queries.weekly_skipped_outlets(span, base, rep_dates)
             outlet_history = summary_queries.skipped_outlet_history(
                 skipped, span, base, HISTORY_WEEKS
             )
         territory_weeks = summary_queries.territory_week_orders(reach, base)
         statement = _priced_weekly_skips(skipped, outlet_history, territory_weeks)
-        name = "weekly_skipped_calls_from_summaries"
         return _float_prices(fetch_frame(engine, name, statement))
     outlet_ids = _plan_territory_outlet_ids(scoped_reps.rep_ids)
     skipped, outlet_weeks = _raw_weekly_skips(span, scoped_reps, outlet_ids, settings)
@@ -1578,20 +1595,12 @@ def _float_prices(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _raw_weekly_skips(
-    span: Period, scoped_reps: _ScopedReps, outlet_ids: sa.Select, settings: Settings
-) -> tuple[sa.CTE, sa.CTE]:
-    """Count the skipped calls of weekly_skipped_calls and the outlet weeks that
-    price them from the raw tables.
-
-    scoped_reps bounds the span and the HISTORY_WEEKS weeks before it. Returns
-    the CTEs weekly_skipped (week_number, outlet_id, skipped_calls) and
-    outlet_week_orders (outlet_id, week_number, productive_visits,
-    order_value), week numbers counting from the first history week.
-    """
-    reach = scoped_reps.period
-    base = reach.start
-    sql = PeriodSQL(reach, settings, outlet_ids=outlet_ids)
+def _raw_skipped_calls(
+    sql: PeriodSQL, span: Period, base: date, scoped_reps: _ScopedReps
+) -> sa.CTE:
+    """Count the skipped calls of the span's weeks from the raw tables of sql,
+    whose period contains the span: the CTE weekly_skipped (week_number,
+    outlet_id, skipped_calls), week numbers counting from base."""
     planned = sql.planned_calls
     kept = sql.period_visits
 
@@ -1605,7 +1614,7 @@ def _raw_weekly_skips(
         ).where(*scoped_reps.rows(kept.c.rep_id, kept.c.visit_date)),
         "weekly_rep_visited",
     )
-    skipped = (
+    return (
         sa.select(
             plan_week.label("week_number"),
             planned.c.outlet_id,
@@ -1629,6 +1638,23 @@ def _raw_weekly_skips(
         .group_by(plan_week, planned.c.outlet_id)
         .cte("weekly_skipped")
     )
+
+
+def _raw_weekly_skips(
+    span: Period, scoped_reps: _ScopedReps, outlet_ids: sa.Select, settings: Settings
+) -> tuple[sa.CTE, sa.CTE]:
+    """Count the skipped calls of weekly_skipped_calls and the outlet weeks that
+    price them from the raw tables.
+
+    scoped_reps bounds the span and the HISTORY_WEEKS weeks before it. Returns
+    the CTEs weekly_skipped (week_number, outlet_id, skipped_calls) and
+    outlet_week_orders (outlet_id, week_number, productive_visits,
+    order_value), week numbers counting from the first history week.
+    """
+    reach = scoped_reps.period
+    base = reach.start
+    sql = PeriodSQL(reach, settings, outlet_ids=outlet_ids)
+    skipped = _raw_skipped_calls(sql, span, base, scoped_reps)
 
     history = _visit_order_values(sql, base, span.end)
     productive = history.c.productive == 1

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -25,6 +26,8 @@ from data_access.dialect import day_number, unindexed
 from data_access.filters import Period, Scope, Settings
 from data_access.period_sql import (
     PeriodSQL,
+    RepDates,
+    keeps_rep_rows,
     local_day,
     rep_ids_near_territories,
     scoped_outlet_conditions,
@@ -154,9 +157,12 @@ def summary_status(
     if not is_whole_weeks(period, settings) or settings.timezone != period.timezone:
         return SummaryStatus(usable=False)
     with engine.connect() as connection:
-        if not sa.inspect(connection).has_table(summary_weeks.name):
+        has_weeks, older_layout = read_once_per_run(
+            engine, "summary layout", lambda: _summary_layout(connection)
+        )
+        if not has_weeks:
             return SummaryStatus(usable=False)
-        if missing_summary_columns(connection):
+        if older_layout:
             return SummaryStatus(usable=False, older_layout=True)
         built = connection.execute(
             sa.select(summary_weeks).where(
@@ -186,6 +192,14 @@ def summary_status(
     return SummaryStatus(usable=True, built_at=built_at)
 
 
+def _summary_layout(connection: sa.Connection) -> tuple[bool, bool]:
+    """Return whether summary_weeks exists, and whether a summary table lacks
+    a column of the current layout."""
+    if not sa.inspect(connection).has_table(summary_weeks.name):
+        return False, False
+    return True, bool(missing_summary_columns(connection))
+
+
 # Raw row counts shared by the queries of one page run
 
 
@@ -195,10 +209,12 @@ class SharedCounts:
     at a time.
 
     counts maps (engine URL, week) to (visit_rows, order_rows), and
-    (engine URL, None) to the number of active outlets.
+    (engine URL, None) to the number of active outlets. facts maps
+    (engine URL, name) to the values of read_once_per_run.
     """
 
     counts: dict = field(default_factory=dict)
+    facts: dict = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -223,6 +239,24 @@ def sharing_counts() -> Iterator[None]:
         yield
     finally:
         _shared_counts.reset(token)
+
+
+def read_once_per_run(engine: sa.Engine, name: str, read: Callable[[], Any]) -> Any:
+    """Return read(), called once per sharing_counts block for the engine and
+    name, and on every call outside one.
+
+    For the tables and their layout, which summary_status checks for each of
+    a page's queries: on PostgreSQL each check is a catalog query, about 10
+    of them for every summary_status.
+    """
+    shared = _shared_counts.get()
+    if shared is None:
+        return read()
+    key = (engine.url, name)
+    with shared.lock:
+        if key not in shared.facts:
+            shared.facts[key] = read()
+        return shared.facts[key]
 
 
 def _raw_counts(
@@ -261,7 +295,7 @@ def read_rep_activity(
     """
     if not summary_status(engine, period, settings).usable:
         return queries.rep_activity(engine, period, scope, settings)
-    if not _history_scope(engine, scope):
+    if not _history_scope(engine, scope, period):
         return rep_activity_from_summaries(engine, period, scope, settings)
     with engine.connect() as connection:
         settled = not connection.execute(
@@ -624,7 +658,7 @@ def weekly_rep_activity(
         )
     # Over a history, a region or territory limit keeps the rep-days whose
     # territory_id (the rep's territory on that date) is in scope.
-    by_day = _history_scope(engine, scope)
+    by_day = _history_scope(engine, scope, period)
     if by_day:
         rep_ids = rep_ids_near_territories(scope, period)
     else:
@@ -769,10 +803,10 @@ def _has_history(engine: sa.Engine) -> bool:
     return has_rep_territories(engine)
 
 
-def _history_scope(engine: sa.Engine, scope: Scope) -> bool:
+def _history_scope(engine: sa.Engine, scope: Scope, period: Period) -> bool:
     from data_access.territory_history import scope_follows_history
 
-    return scope_follows_history(engine, scope)
+    return scope_follows_history(engine, scope, period)
 
 
 def read_territory_rep_activity(
@@ -1143,7 +1177,7 @@ def _summaries_hold_lookback(
 # the raw block it replaces in data_access.review_queries.
 
 
-def weekly_rep_day_counts(period: Period, rep_ids: sa.Select) -> sa.CTE:
+def weekly_rep_day_counts(period: Period, rep_ids: sa.Select | RepDates) -> sa.CTE:
     """Sum the rep-days of rep_ids per week of the period.
 
     Columns: week_index, REP_DAY_VISIT_COUNTS, working_days (rep-days with a
@@ -1166,7 +1200,7 @@ def weekly_rep_day_counts(period: Period, rep_ids: sa.Select) -> sa.CTE:
         )
         .where(
             rep_days.c.day.between(period.start, period.end),
-            rep_days.c.rep_id.in_(rep_ids),
+            keeps_rep_rows(rep_ids, rep_days.c.rep_id, rep_days.c.day),
         )
         .group_by(week_index)
         .cte("summary_weekly_visit_counts")
@@ -1211,7 +1245,7 @@ def _week_count(period: Period) -> int:
 
 
 def weekly_planned_outlets(
-    period: Period, rep_ids: sa.Select, by_rep_week: bool = False
+    period: Period, rep_ids: sa.Select | RepDates, by_rep_week: bool = False
 ) -> sa.CTE:
     """Count per week the outlets planned for each rep of rep_ids, summed over reps.
 
@@ -1230,7 +1264,7 @@ def weekly_planned_outlets(
             )
             .where(
                 rep_weeks.c.week_start.between(period.start, period.end),
-                rep_weeks.c.rep_id.in_(rep_ids),
+                keeps_rep_rows(rep_ids, rep_weeks.c.rep_id, rep_weeks.c.week_start),
             )
             .group_by(rep_weeks.c.week_start)
             .subquery("summary_week_skip_counts")
@@ -1244,7 +1278,9 @@ def weekly_planned_outlets(
     ).cte("summary_weekly_skip_counts")
 
 
-def _rep_outlet_week_counts(period: Period, rep_ids: sa.Select) -> sa.Subquery:
+def _rep_outlet_week_counts(
+    period: Period, rep_ids: sa.Select | RepDates
+) -> sa.Subquery:
     skipped = sa.case((rep_outlet_weeks.c.visits == 0, 1), else_=0)
     # Grouped by the week_start column, which the primary key orders, and
     # numbered after: a week number computed on each of the 1.5 million rows
@@ -1258,7 +1294,11 @@ def _rep_outlet_week_counts(period: Period, rep_ids: sa.Select) -> sa.Subquery:
         .where(
             rep_outlet_weeks.c.week_start.between(period.start, period.end),
             # Off the rep-week index, whose order would need a sort by week.
-            unindexed(rep_outlet_weeks.c.rep_id).in_(rep_ids),
+            keeps_rep_rows(
+                rep_ids,
+                unindexed(rep_outlet_weeks.c.rep_id),
+                rep_outlet_weeks.c.week_start,
+            ),
             rep_outlet_weeks.c.planned_calls > 0,
         )
         .group_by(rep_outlet_weeks.c.week_start)
@@ -1297,7 +1337,9 @@ def weekly_order_sums(
     )
 
 
-def weekly_skipped_outlets(period: Period, base: date, rep_ids: sa.Select) -> sa.CTE:
+def weekly_skipped_outlets(
+    period: Period, base: date, rep_ids: sa.Select | RepDates
+) -> sa.CTE:
     """Count per week and outlet the planned calls of rep_ids that were skipped.
 
     A rep's planned calls of an outlet are skipped in a week when the rep did
@@ -1313,7 +1355,9 @@ def weekly_skipped_outlets(period: Period, base: date, rep_ids: sa.Select) -> sa
         )
         .where(
             rep_outlet_weeks.c.week_start.between(period.start, period.end),
-            rep_outlet_weeks.c.rep_id.in_(rep_ids),
+            keeps_rep_rows(
+                rep_ids, rep_outlet_weeks.c.rep_id, rep_outlet_weeks.c.week_start
+            ),
             rep_outlet_weeks.c.planned_calls > 0,
             rep_outlet_weeks.c.visits == 0,
         )
@@ -1351,7 +1395,9 @@ def skipped_calls_cover(engine: sa.Engine, period: Period) -> bool:
     return all(found.get(week, 0) == count for week, count in expected.items())
 
 
-def stored_skipped_calls(period: Period, base: date, rep_ids: sa.Select) -> sa.CTE:
+def stored_skipped_calls(
+    period: Period, base: date, rep_ids: sa.Select | RepDates
+) -> sa.CTE:
     """Read weekly_skipped_outlets(period, base, rep_ids) from
     summary_skipped_calls, with each outlet's order history of the weeks
     before the skip: the columns week_number, outlet_id, skipped_calls,
@@ -1369,7 +1415,7 @@ def stored_skipped_calls(period: Period, base: date, rep_ids: sa.Select) -> sa.C
         )
         .where(
             stored.c.week_start.between(period.start, period.end),
-            stored.c.rep_id.in_(rep_ids),
+            keeps_rep_rows(rep_ids, stored.c.rep_id, stored.c.week_start),
         )
         .group_by(week_number, stored.c.outlet_id)
         .cte("weekly_skipped")

@@ -7,6 +7,7 @@ figures as grouping reps by their current territory.
 """
 
 import logging
+from datetime import date, timedelta
 
 import pandas as pd
 import sqlalchemy as sa
@@ -15,7 +16,10 @@ from data_access import schema
 from data_access.filters import Period, Scope, Settings
 from data_access.period_sql import (
     PeriodSQL,
+    RepDates,
     limits_territories,
+    rep_ids_near_territories,
+    scoped_rep_ids,
     scoped_territory_ids,
     territory_on,
 )
@@ -43,6 +47,15 @@ def has_rep_territories(engine: sa.Engine) -> bool:
     A database created before the rep_territories table existed has no such
     table, so it has no history; the dashboard never creates tables.
     """
+    # summary_queries imports this module, so it is imported here.
+    from data_access.summary_queries import read_once_per_run
+
+    return read_once_per_run(
+        engine, "rep_territories rows", lambda: _has_history_rows(engine)
+    )
+
+
+def _has_history_rows(engine: sa.Engine) -> bool:
     with engine.connect() as connection:
         if not sa.inspect(connection).has_table(rep_territories.name):
             return False
@@ -52,13 +65,170 @@ def has_rep_territories(engine: sa.Engine) -> bool:
     return found
 
 
-def scope_follows_history(engine: sa.Engine, scope: Scope) -> bool:
+def scope_follows_history(engine: sa.Engine, scope: Scope, period: Period) -> bool:
     """Tell whether period queries must scope reps by their territory on each date.
 
-    That is so when the scope names regions or territories and the database
-    stores a territory history. Other scopes skip the look-up.
+    That is so when the scope names regions or territories and a
+    rep_territories row near the period puts its rep in the scope where the
+    rep's current territory does not, or the reverse. Otherwise the rep's
+    territory on every date of the period is in the scope exactly when the
+    current one is, so the queries scope reps by their current territory,
+    which the summary tables can serve. A move between two territories of a
+    region, for example, leaves the region's reps the same on every date.
     """
-    return limits_territories(scope) and has_rep_territories(engine)
+    if not limits_territories(scope) or not has_rep_territories(engine):
+        return False
+    with engine.connect() as connection:
+        found = bool(connection.execute(_scope_changes(scope, period)).scalar())
+    log.info("query scope_follows_history: %s", found)
+    return found
+
+
+# Rows this many days outside the period count too, so that rows a period
+# query reads at its edges (the de-duplication margin before its first
+# check-in) find the same territory either way.
+HISTORY_MARGIN_DAYS = 1
+
+
+def _scope_changes(scope: Scope, period: Period) -> sa.Select:
+    """Select whether a rep_territories row near the period and its rep's
+    current territory disagree about the scope."""
+    in_scope = scoped_territory_ids(scope)
+
+    def member(territory_id: sa.ColumnElement) -> sa.ColumnElement:
+        # A NULL territory is in no scope, as in territory_on(...).in_().
+        return sa.case((territory_id.in_(in_scope), 1), else_=0)
+
+    current = reps.alias("current_rep")
+    margin = timedelta(days=HISTORY_MARGIN_DAYS)
+    disagreeing = (
+        sa.select(rep_territories.c.rep_id)
+        .select_from(
+            rep_territories.outerjoin(
+                current, current.c.rep_id == rep_territories.c.rep_id
+            )
+        )
+        .where(
+            rep_territories.c.valid_from <= period.end + margin,
+            sa.or_(
+                rep_territories.c.valid_to.is_(None),
+                rep_territories.c.valid_to >= period.start - margin,
+            ),
+            member(rep_territories.c.territory_id) != member(current.c.territory_id),
+        )
+    )
+    return sa.select(sa.exists(disagreeing))
+
+
+def rep_dates_in_scope(
+    engine: sa.Engine, scope: Scope, period: Period
+) -> RepDates | None:
+    """Return the reps and dates a scope keeps over a territory history, for
+    summary rows of whole weeks; None when a rep enters or leaves the scope
+    inside a week, which only the raw tables can count.
+
+    period must be whole weeks. The reps with rep_territories rows near the
+    period are tested day by day by territory_on's rule, and each of their
+    weeks in the scope becomes a run. Every other rep is kept or left by the
+    current territory, as scoped_rep_ids keeps it.
+    """
+    if not limits_territories(scope) or not has_rep_territories(engine):
+        return RepDates(scoped_rep_ids(scope))
+    margin = timedelta(days=HISTORY_MARGIN_DAYS)
+    near = Period(period.start - margin, period.end + margin, period.timezone)
+    moved_reps = (
+        sa.select(rep_territories.c.rep_id)
+        .where(
+            rep_territories.c.valid_from <= near.end,
+            sa.or_(
+                rep_territories.c.valid_to.is_(None),
+                rep_territories.c.valid_to >= near.start,
+            ),
+        )
+        .distinct()
+    )
+    with engine.connect() as connection:
+        if not connection.execute(_scope_changes(scope, period)).scalar():
+            return RepDates(scoped_rep_ids(scope))
+        in_scope = set(connection.execute(scoped_territory_ids(scope)).scalars())
+        moved = sorted(connection.execute(moved_reps).scalars())
+        history = connection.execute(
+            sa.select(rep_territories).where(rep_territories.c.rep_id.in_(moved))
+        ).all()
+        current = dict(
+            connection.execute(
+                sa.select(reps.c.rep_id, reps.c.territory_id).where(
+                    reps.c.rep_id.in_(moved),
+                    reps.c.rep_id.in_(rep_ids_near_territories(scope, period)),
+                )
+            ).all()
+        )
+    rows_by_rep: dict[str, list] = {}
+    for row in history:
+        rows_by_rep.setdefault(row.rep_id, []).append(row)
+
+    runs = []
+    for rep_id in moved:
+        if rep_id not in current:
+            # Not among rep_ids_near_territories, so in scope on no date.
+            continue
+        weeks = _weeks_in_scope(
+            rows_by_rep.get(rep_id, []), current[rep_id], in_scope, period
+        )
+        if weeks is None:
+            return None
+        runs += [(rep_id, first, last) for first, last in _runs_of(weeks)]
+    settled = scoped_rep_ids(scope).where(reps.c.rep_id.not_in(moved))
+    return RepDates(settled, tuple(runs))
+
+
+def _weeks_in_scope(
+    rows: list, current: str | None, in_scope: set[str], period: Period
+) -> list[date] | None:
+    """Return the first dates of the period's weeks in which the rep is in
+    scope, or None when the rep is in scope on only some days of a week or
+    two rows of the same valid_from cover a day with different territories."""
+    weeks = []
+    week_start = period.start
+    while week_start <= period.end:
+        members = set()
+        for offset in range(7):
+            day = week_start + timedelta(days=offset)
+            covering = [
+                row
+                for row in rows
+                if row.valid_from <= day
+                and (row.valid_to is None or row.valid_to >= day)
+            ]
+            if covering:
+                latest = max(row.valid_from for row in covering)
+                territories = {
+                    row.territory_id for row in covering if row.valid_from == latest
+                }
+                if len(territories) > 1:
+                    return None
+                territory = territories.pop()
+            else:
+                territory = current
+            members.add(territory in in_scope)
+        if len(members) > 1:
+            return None
+        if members.pop():
+            weeks.append(week_start)
+        week_start += timedelta(days=7)
+    return weeks
+
+
+def _runs_of(weeks: list[date]) -> list[tuple[date, date]]:
+    """Merge consecutive week starts into (first date, last date) runs."""
+    runs: list[tuple[date, date]] = []
+    for week_start in weeks:
+        last = week_start + timedelta(days=6)
+        if runs and runs[-1][1] + timedelta(days=1) == week_start:
+            runs[-1] = (runs[-1][0], last)
+        else:
+            runs.append((week_start, last))
+    return runs
 
 
 def territory_rep_activity(

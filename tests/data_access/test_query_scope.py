@@ -40,6 +40,13 @@ UNSCOPED = {
         "tells whether any territory history exists, which picks the query of "
         "the territories report; counts nothing per team"
     ),
+    "data_access.territory_history.rep_dates_in_scope": (
+        "returns the reps and dates a scope keeps, as conditions for the "
+        "summary queries that apply them; counts nothing per team"
+    ),
+    "data_access.summary_queries.read_once_per_run": (
+        "calls a function once per page run; reads nothing itself"
+    ),
     "data_access.territory_history.scope_follows_history": (
         "tells whether a scope's territory limit follows the territory history, "
         "which picks how the period queries scope reps; counts nothing per team"

@@ -19,6 +19,7 @@ from data_access import (
 )
 from data_access.engine import create_engine
 from data_access.filters import Period, Scope, Settings
+from data_access.territory_history import scope_follows_history
 from fixtures.demo import MIN_REPS, generate
 from tests.data_access.test_review_query_plans import nested_scans, statement_of
 
@@ -33,6 +34,8 @@ WEEK = Period(date(2026, 3, 23), LAST_DAY, TIMEZONE)
 SCOPES = {
     "all_reps": Scope(),
     "territory": Scope(territory_ids=("KOL",)),
+    # The demo's moved rep left Pune inside the summarised weeks.
+    "moved_from": Scope(territory_ids=("PUN",)),
     "rep": Scope(rep_ids=("R0005",)),
 }
 QUERIES = {
@@ -43,10 +46,28 @@ QUERIES = {
     "calls_at_risk": WEEK,
     "rep_time_in_market": WEEK,
 }
+# The dates whose rows each function scopes: the prices of skipped calls
+# read the HISTORY_WEEKS weeks before the span or week.
+REACH = {
+    **QUERIES,
+    **{
+        name: Period(
+            QUERIES[name].start - timedelta(weeks=summaries.HISTORY_WEEKS),
+            LAST_DAY,
+            TIMEZONE,
+        )
+        for name in ("weekly_skipped_calls", "calls_at_risk")
+    },
+}
 # The query each function logs when it reads the summaries, by whether the
 # scope follows a territory history.
 SUMMARY_QUERY_NAMES = {
-    "weekly_rep_figures": ("weekly_rep_figures_from_summaries", "weekly_rep_figures"),
+    # The demo's rep moves on a Monday, so the trend reads whole summary weeks
+    # of each rep in or out of the scope.
+    "weekly_rep_figures": (
+        "weekly_rep_figures_from_summaries",
+        "weekly_rep_figures_from_summaries",
+    ),
     "weekly_order_figures": (
         "weekly_order_figures_from_summaries",
         "weekly_order_figures_from_summaries",
@@ -57,7 +78,7 @@ SUMMARY_QUERY_NAMES = {
     ),
     "weekly_skipped_calls": (
         "weekly_skipped_calls_from_summaries",
-        "weekly_skipped_calls",
+        "weekly_skipped_calls_from_summaries",
     ),
     "calls_at_risk": ("calls_at_risk_from_summaries", "calls_at_risk_with_summaries"),
     "rep_time_in_market": ("rep_time_in_market_from_summaries", "rep_time_in_market"),
@@ -156,7 +177,7 @@ def run(name: str, engine: sa.Engine, scope: Scope) -> pd.DataFrame:
 def test_summary_path_matches_raw(engines, caplog, name, scope_name, history):
     database = "history" if history else "flat"
     scope = SCOPES[scope_name]
-    follows_history = history and scope_name == "territory"
+    follows_history = scope_follows_history(engines[database], scope, REACH[name])
     caplog.set_level(logging.INFO, logger="data_access.queries")
 
     result = run(name, engines[database], scope)
@@ -488,10 +509,19 @@ def test_history_week_reps_from_summaries(engines, caplog, territory, week):
     assert "rep_activity_from_summaries" in logged_queries(caplog)
 
 
-def test_history_span_with_move_reads_raw(engines, caplog):
+# Pune and Mumbai are both in WEST, so the move changes no WEST rep, and the
+# region reads the summaries.
+SPAN_SCOPES = {
+    "moved_from": (SCOPES["moved_from"], False),
+    "region": (Scope(region_ids=("WEST",)), True),
+}
+
+
+@pytest.mark.parametrize("scope_name", list(SPAN_SCOPES))
+def test_history_span_with_move(engines, caplog, scope_name):
+    scope, reads_summaries = SPAN_SCOPES[scope_name]
     monday = move_monday(engines["history"])
     span = Period(monday - timedelta(days=7), monday + timedelta(days=6), TIMEZONE)
-    scope = Scope(region_ids=("WEST",))
     caplog.set_level(logging.INFO, logger="data_access.queries")
 
     result = summary_queries.read_rep_activity(
@@ -500,7 +530,8 @@ def test_history_span_with_move_reads_raw(engines, caplog):
 
     expected = queries.rep_activity(engines["history_raw"], span, scope, SETTINGS)
     assert_same_frames(result, expected)
-    assert "rep_activity_from_summaries" not in logged_queries(caplog)
+    read = "rep_activity_from_summaries" in logged_queries(caplog)
+    assert read is reads_summaries
 
 
 def test_rep_weeks_cover_built_weeks(engines):
@@ -551,3 +582,13 @@ def test_week_without_stored_skips_matches_raw(copied_engine, engines):
     expected = run("weekly_skipped_calls", engines["history_raw"], Scope())
     assert not summary_queries.skipped_calls_cover(copied_engine, SPAN)
     assert_same_frames(result, expected)
+
+
+def test_moved_from_scope_follows_history(engines):
+    reach = REACH["weekly_skipped_calls"]
+
+    follows = scope_follows_history(engines["history"], SCOPES["moved_from"], reach)
+
+    assert follows
+    assert not scope_follows_history(engines["history"], SCOPES["territory"], reach)
+    assert not scope_follows_history(engines["flat"], SCOPES["moved_from"], reach)

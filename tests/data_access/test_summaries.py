@@ -515,7 +515,7 @@ def test_weekly_outlet_figures_over_history_match_raw(copied_engine):
         )  # fmt: skip
     summaries.build_summaries(copied_engine, THREE_WEEKS.start, LAST_DAY, SETTINGS)
     scope = SCOPES["territory"]
-    assert territory_history.scope_follows_history(copied_engine, scope)
+    assert territory_history.scope_follows_history(copied_engine, scope, THREE_WEEKS)
 
     result = review_queries.weekly_outlet_figures(
         copied_engine, THREE_WEEKS, scope, SETTINGS
