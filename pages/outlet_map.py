@@ -141,8 +141,9 @@ class OutletLayerData:
     outlines' FeatureCollection; legend the legend's HTML (None for none);
     bounds the first view. status_counts: outlets in scope per shown
     status, with or without a usable location, in STATUSES order (empty in
-    neglect mode). unlocated: outlets that the layer would show but that
-    have no usable location. drawn_index: the outlets report's index labels
+    neglect mode). outlets: rows of the outlets report, shown or not.
+    unlocated: outlets that the layer would show but that have no usable
+    location. drawn_index: the outlets report's index labels
     of the outlets on the map in payload order, so a click on outlet i is
     row drawn_index[i]. drawn_units has their longitude and latitude in the
     payload's units (1e-5 degrees). outlined_territories: territory_id
@@ -155,6 +156,7 @@ class OutletLayerData:
     legend: str | None
     bounds: list[list[float]] | None
     status_counts: dict[str, int]
+    outlets: int
     unlocated: int
     drawn_index: pd.Index
     drawn_units: np.ndarray
@@ -177,6 +179,11 @@ class OutletMap:
     def drawn(self) -> int:
         """Outlets on the map."""
         return self.layer.drawn
+
+    @property
+    def outlets(self) -> int:
+        """Rows of the outlets report the map was built from, shown or not."""
+        return self.layer.outlets
 
     @property
     def unlocated(self) -> int:
@@ -689,6 +696,7 @@ def prepare_outlet_layer(
         legend=legend,
         bounds=located_bounds(located) or outline_bounds(outlines),
         status_counts=counts,
+        outlets=len(outlets),
         unlocated=int((~usable & shown).sum()),
         drawn_index=outlets.index[order],
         drawn_units=np.round(places * COORDINATE_SCALE).astype(np.int64),

@@ -155,12 +155,6 @@ def build_outlet_map(view: View, statuses: list[str], mode: str) -> KeptOutletMa
 
 
 @cached_by_view
-def count_outlets(view: View) -> int:
-    """Count the rows of the view's outlets report, its active outlets in scope."""
-    return len(load_outlets_report(view))
-
-
-@cached_by_view
 def load_clicked_outlets(view: View, labels: tuple[Any, ...]) -> pd.DataFrame:
     """Load the rows of the outlets report with these index labels, in order."""
     return load_outlets_report(view).loc[list(labels)]
@@ -262,11 +256,8 @@ def draw_outlet_layer(view: View, mode: str) -> None:
         st.caption(
             "This database has no beat plans, so every outlet without a visit shows as unplanned."
         )
-    if count_outlets(view) == 0:
-        st.info(
-            "No active outlets in this selection. Choose another region, territory or rep."
-        )
-
+    # The kept map carries the count of outlets, so a cold run reads the
+    # outlets report once, without copying it back out of the cache.
     try:
         outlet_layer_map = build_outlet_map(view, statuses, mode)
     except outlet_map.LeafletMissingError as error:
@@ -276,6 +267,10 @@ def draw_outlet_layer(view: View, mode: str) -> None:
             "Run `make setup`, then restart the dashboard."
         )
     built = outlet_layer_map.built
+    if built.outlets == 0:
+        st.info(
+            "No active outlets in this selection. Choose another region, territory or rep."
+        )
     if built.drawn == 0 and built.unlocated > 0:
         st.info(
             f"None of the {built.unlocated:,} outlets in this selection has a usable "
