@@ -322,6 +322,21 @@ def prefers_index_lookups(connection: sa.Connection) -> bool:
     return connection.dialect.name == "sqlite"
 
 
+def needs_lateral_lookups(dialect: sa.Dialect) -> bool:
+    """Tell whether the engine needs a LATERAL subquery with LIMIT 1 to join
+    by one index seek per row.
+
+    PostgreSQL 15 rates an index seek per row costlier than a hash join. So
+    it joined the 71,000 orders of a national week to their visits by a full
+    scan of all 2.4 million visits, in 0.48 to 0.67 s. The LATERAL subquery
+    took 0.14 to 0.20 s (2-core AMD EPYC, load average 4.6). The planner
+    cannot merge a LATERAL subquery with LIMIT 1 into the outer query, so it
+    runs that subquery once per row. SQLite has no LATERAL, and it already
+    joins by one index seek per row wherever an index fits.
+    """
+    return dialect.name == "postgresql"
+
+
 def refresh_statistics(engine: sa.Engine, tables: Iterable[sa.Table]) -> None:
     """Analyze and vacuum tables that were just filled, on PostgreSQL.
 

@@ -4,10 +4,12 @@ from datetime import date, datetime
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from data_access.filters import Period, Scope, Settings
 from data_access.health_queries import (
     KIND_TABLES,
+    HealthSQL,
     affected_rows,
     health_counts,
     set_aside_counts,
@@ -162,6 +164,28 @@ def test_postgres_matches_sqlite(engine, fresh_postgres_url):
     assert result_counts.equals(expected_counts)
     assert summarize(result_rows) == summarize(expected_rows)
     assert result_set_aside == set_aside_counts(engine, WEEK, Scope(), SETTINGS)
+
+
+def test_lateral_order_visits_match_join(fresh_postgres_url):
+    postgres = fill_database(fresh_postgres_url, ROWS)
+    order_kinds = [kind for kind, table in KIND_TABLES.items() if table == "orders"]
+    statements = {}
+    for lateral in (False, True):
+        health = HealthSQL(WEEK, Scope(), SETTINGS, NOW, lateral_lookups=lateral)
+        statements[lateral] = sa.union_all(*map(health.affected, order_kinds))
+    try:
+        with postgres.connect() as connection:
+            rows = {
+                lateral: sorted(connection.execute(statement).all())
+                for lateral, statement in statements.items()
+            }
+    finally:
+        postgres.dispose()
+
+    compiled = str(statements[True].compile(dialect=postgres.dialect))
+    assert "LATERAL" in compiled
+    assert rows[True] == rows[False]
+    assert len(rows[False]) == sum(len(EXPECTED_ROWS[kind]) for kind in order_kinds)
 
 
 # Resends of one visit, each less than 120 s after the one before. v2 and v3
