@@ -403,6 +403,10 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
 
     if arguments.one_page:
+        # The dashboard reads its database from the environment, which a
+        # child started by time_page_in_process already has. Set it here
+        # too, so that --db also holds when the option is run by hand.
+        os.environ.update(page_environment(arguments.db, arguments.timezone))
         run_one_page(
             arguments.week,
             arguments.one_page,
