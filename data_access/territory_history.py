@@ -93,6 +93,13 @@ HISTORY_MARGIN_DAYS = 1
 def _scope_changes(scope: Scope, period: Period) -> sa.Select:
     """Select whether a rep_territories row near the period and its rep's
     current territory disagree about the scope."""
+    return sa.select(sa.exists(_reps_changing_scope(scope, period)))
+
+
+def _reps_changing_scope(scope: Scope, period: Period) -> sa.Select:
+    """Select the rep_id of the rep_territories rows near the period that put
+    their rep in the scope where the current territory does not, or the
+    reverse."""
     in_scope = scoped_territory_ids(scope)
 
     def member(territory_id: sa.ColumnElement) -> sa.ColumnElement:
@@ -117,7 +124,13 @@ def _scope_changes(scope: Scope, period: Period) -> sa.Select:
             member(rep_territories.c.territory_id) != member(current.c.territory_id),
         )
     )
-    return sa.select(sa.exists(disagreeing))
+    return disagreeing
+
+
+# Each run is a term of an OR in the summary queries. SQLite 3.40 parses a
+# chain of ORs to a tree as deep as the chain and rejects one deeper than
+# 1,000 levels, so past this many runs the raw tables count the trend.
+MAX_RUNS = 200
 
 
 def rep_dates_in_scope(
@@ -127,31 +140,21 @@ def rep_dates_in_scope(
     summary rows of whole weeks; None when a rep enters or leaves the scope
     inside a week, which only the raw tables can count.
 
-    period must be whole weeks. The reps with rep_territories rows near the
-    period are tested day by day by territory_on's rule, and each of their
-    weeks in the scope becomes a run. Every other rep is kept or left by the
-    current territory, as scoped_rep_ids keeps it.
+    period must be whole weeks. The reps whose history rows near the period
+    disagree with their current territory about the scope are tested day by
+    day by territory_on's rule, and each of their weeks in the scope becomes
+    a run. Every other rep is kept or left by the current territory, as
+    scoped_rep_ids keeps it.
     """
     if not limits_territories(scope) or not has_rep_territories(engine):
         return RepDates(scoped_rep_ids(scope))
-    margin = timedelta(days=HISTORY_MARGIN_DAYS)
-    near = Period(period.start - margin, period.end + margin, period.timezone)
-    moved_reps = (
-        sa.select(rep_territories.c.rep_id)
-        .where(
-            rep_territories.c.valid_from <= near.end,
-            sa.or_(
-                rep_territories.c.valid_to.is_(None),
-                rep_territories.c.valid_to >= near.start,
-            ),
-        )
-        .distinct()
-    )
     with engine.connect() as connection:
-        if not connection.execute(_scope_changes(scope, period)).scalar():
+        moved = sorted(
+            set(connection.execute(_reps_changing_scope(scope, period)).scalars())
+        )
+        if not moved:
             return RepDates(scoped_rep_ids(scope))
         in_scope = set(connection.execute(scoped_territory_ids(scope)).scalars())
-        moved = sorted(connection.execute(moved_reps).scalars())
         history = connection.execute(
             sa.select(rep_territories).where(rep_territories.c.rep_id.in_(moved))
         ).all()
@@ -178,6 +181,8 @@ def rep_dates_in_scope(
         if weeks is None:
             return None
         runs += [(rep_id, first, last) for first, last in _runs_of(weeks)]
+    if len(runs) > MAX_RUNS:
+        return None
     settled = scoped_rep_ids(scope).where(reps.c.rep_id.not_in(moved))
     return RepDates(settled, tuple(runs))
 

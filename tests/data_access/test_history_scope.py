@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from data_access import review_queries, summaries
+from data_access import review_queries, summaries, territory_history
 from data_access.filters import Period, Scope, Settings
 from data_access.period_sql import (
     in_territories_on,
@@ -223,3 +223,31 @@ def test_trend_on_postgres_equals_raw(postgres_url):
         finally:
             for engine in engines:
                 engine.dispose()
+
+
+def test_rep_dates_skip_agreeing_rows(tmp_path):
+    # Bilal's own row names his current territory, so it changes no scope.
+    rows = dict(MOVED_ROWS)
+    rows["rep_territories"] = [
+        *MOVED_ROWS["rep_territories"],
+        {"rep_id": "r2", "territory_id": "T1", "valid_from": "2025-01-01"},
+    ]
+    engine = sqlite_database(tmp_path, rows)
+    try:
+        result = rep_dates_in_scope(engine, SCOPES["T1"], BEFORE_MOVE)
+
+        assert result.runs == (("r1", date(2026, 2, 16), date(2026, 3, 1)),)
+        with engine.connect() as connection:
+            settled = set(connection.execute(result.rep_ids).scalars())
+        assert settled == {"r2"}
+    finally:
+        engine.dispose()
+
+
+def test_too_many_runs_read_raw_tables(trend_engines, monkeypatch):
+    monkeypatch.setattr(territory_history, "MAX_RUNS", 0)
+
+    result = rep_dates_in_scope(trend_engines[0], SCOPES["T1"], BEFORE_MOVE)
+
+    assert result is None
+    assert_trend_equal(trend_engines, "weekly_rep_figures", BEFORE_MOVE, SCOPES["T1"])
