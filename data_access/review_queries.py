@@ -1099,8 +1099,7 @@ def weekly_rep_figures(
         .order_by(weeks.c.week_index)
     )
     frame = fetch_frame(engine, "weekly_rep_figures", statement)
-    frame["time_in_market_s"] = frame["time_in_market_s"].astype(float)
-    return frame
+    return _rep_figure_types(frame)
 
 
 def _summaries_cover(
@@ -1140,6 +1139,12 @@ def _weekly_rep_figures_from_summaries(
         .merge(planned, on="week_index", how="left")
         .fillna(0)
     )
+    return _rep_figure_types(frame)
+
+
+def _rep_figure_types(frame: pd.DataFrame) -> pd.DataFrame:
+    """Make the counts int64 and the time in market float, whichever path and
+    engine summed them: PostgreSQL returns sums of integers as numeric."""
     for name in frame.columns:
         frame[name] = frame[name].astype(
             float if name == "time_in_market_s" else "int64"

@@ -665,6 +665,7 @@ def test_trend_on_postgres_matches_sqlite(split_engine, fresh_postgres_url):
     ]
     for result_frame, expected_frame in zip(result, expected, strict=True):
         pd.testing.assert_frame_equal(result_frame, expected_frame, check_dtype=False)
+    pd.testing.assert_series_equal(result[0].dtypes, expected[0].dtypes)
 
 
 @pytest.fixture(scope="module")
