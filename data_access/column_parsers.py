@@ -13,7 +13,7 @@ cell, and returns a ParsedColumn.
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -125,7 +125,7 @@ def parse_text_column(texts: list[str]) -> ParsedColumn:
     """Keep the text, with None for empty cells, and reject a NUL character."""
     if "\x00" in "".join(texts):
         return parse_each_cell(parse_text, texts)
-    if "" not in texts:
+    if all(texts):
         return ParsedColumn(texts)
     return ParsedColumn([text if text else None for text in texts])
 
@@ -159,9 +159,10 @@ def parse_number_column(
     if len(numbers) == len(texts):
         values = numbers
     else:
-        values = [None] * len(texts)
-        for index, position in enumerate(positions):
-            values[position] = numbers[index]
+        # numpy scatters the numbers in C, in place of a Python loop.
+        scattered = np.full(len(texts), None, dtype=object)
+        scattered[positions] = np.array(numbers, dtype=object)
+        values = scattered.tolist()
     errors: dict[int, str] = {}
     for index in np.flatnonzero(~valid).tolist():
         # The per-cell parser raises the error message for a value out of range.
@@ -174,11 +175,12 @@ def parse_number_column(
     return ParsedColumn(values, errors)
 
 
-def _present_cells(texts: list[str]) -> tuple[list[int], list[str]]:
-    if "" not in texts:
-        return list(range(len(texts))), texts
-    positions = [position for position, text in enumerate(texts) if text]
-    return positions, [texts[position] for position in positions]
+def _present_cells(texts: list[str]) -> tuple[Sequence[int], list[str]]:
+    """Return the positions of the non-empty cells and their texts."""
+    if all(texts):
+        return range(len(texts)), texts
+    present = np.fromiter(map(bool, texts), dtype=bool, count=len(texts))
+    return np.flatnonzero(present).tolist(), list(filter(None, texts))
 
 
 class TimestampColumnParser:
@@ -204,17 +206,19 @@ class TimestampColumnParser:
         values = np.full(len(texts), NOT_A_TIME)
         lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
         fast = np.zeros(len(texts), dtype=bool)
+        empty_cells = int(np.count_nonzero(lengths == 0))
         for length in _DIGIT_POSITIONS:
             positions = np.flatnonzero(lengths == length)
-            if positions.size:
-                cells = [texts[i] for i in positions.tolist()]
-                local = _local_microseconds(cells, length)
-                offsets = self._offsets(local)
-                read = local != _UNREAD
-                read &= offsets != _UNREAD
-                utc = local[read] - offsets[read] * 1_000_000
-                values[positions[read]] = utc.view("datetime64[us]")
-                fast[positions[read]] = True
+            if not positions.size:
+                continue
+            cells = _cells_at(texts, positions, empty_cells)
+            local = _local_microseconds(cells, length)
+            offsets = self._offsets(local)
+            read = local != _UNREAD
+            read &= offsets != _UNREAD
+            utc = local[read] - offsets[read] * 1_000_000
+            values[positions[read]] = utc.view("datetime64[us]")
+            fast[positions[read]] = True
 
         errors: dict[int, str] = {}
         for position in np.flatnonzero(~fast & (lengths > 0)).tolist():
@@ -257,6 +261,18 @@ class TimestampColumnParser:
     def _utc_offset(self, local: datetime) -> int:
         moment = local.replace(tzinfo=self.zone).astimezone(UTC).replace(tzinfo=None)
         return round((local - moment).total_seconds())
+
+
+def _cells_at(texts: list[str], positions: np.ndarray, empty_cells: int) -> list[str]:
+    """Return the texts at positions, given in order, of a column with
+    empty_cells empty texts."""
+    if positions.size == len(texts):
+        return texts
+    if positions.size + empty_cells == len(texts):
+        # The positions are those of all the non-empty texts, which filter()
+        # picks in C.
+        return list(filter(None, texts))
+    return [texts[position] for position in positions.tolist()]
 
 
 # Marks a cell that the fast path does not read.

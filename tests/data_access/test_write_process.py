@@ -1,6 +1,7 @@
 """Loads that write while the loader checks the files (see write_process)."""
 
 import io
+import pickle
 import re
 import signal
 import subprocess
@@ -9,12 +10,14 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
 from data_access import load, write_process
 from data_access.engine import create_engine
 from data_access.load import LoadError, TableCounts, load_directory
+from data_access.schema import TABLES
 from data_access.write_process import (
     MemoryBoundedQueue,
     WritingProcess,
@@ -395,3 +398,40 @@ def test_cli_killed_writer_prints_one_line(
         ],
     )
     assert result == expected
+
+
+def test_text_columns_cross_pipe_unchanged() -> None:
+    check_ins = np.array(["2026-03-02T09:15", "2026-03-02T10:00"], "datetime64[us]")
+    values = {
+        "visit_id": ["V1", "V2"],
+        "rep_id": ["R1", None],
+        "outlet_id": ["O1", ""],
+        "no_order_reason": ["shop\x00closed", "owner absent"],
+        "latitude": [12.5, None],
+        "check_in": check_ins,
+    }
+    message = ("chunk", np.array([2, 3]), values)
+
+    sent = write_process._with_joined_texts(message, TABLES["visits"])
+    received = write_process._with_split_texts(pickle.loads(pickle.dumps(sent)))
+
+    assert isinstance(sent[2]["visit_id"], write_process.JoinedTexts)
+    # Once joined, None, an empty text and a NUL could not be distinguished.
+    assert sent[2]["rep_id"] is values["rep_id"]
+    assert sent[2]["outlet_id"] is values["outlet_id"]
+    assert sent[2]["no_order_reason"] is values["no_order_reason"]
+    assert received[1].tolist() == [2, 3]
+    assert {name: received[2][name] for name in values if name != "check_in"} == {
+        name: column for name, column in values.items() if name != "check_in"
+    }
+    assert received[2]["check_in"].tolist() == check_ins.tolist()
+
+
+@pytest.mark.parametrize("ids", [[], ["V1"], ["V1", "V2", "V3"]])
+def test_joined_texts_keep_their_count(ids: list[str]) -> None:
+    message = ("chunk", np.arange(len(ids)), {"visit_id": ids})
+
+    sent = write_process._with_joined_texts(message, TABLES["visits"])
+    received = write_process._with_split_texts(pickle.loads(pickle.dumps(sent)))
+
+    assert received[2]["visit_id"] == ids
