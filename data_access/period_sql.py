@@ -142,7 +142,11 @@ def in_territories_on(
     with the scope's territories, and then joined whole CTEs to each other
     row by row: a region's week of raw visits took 114 s in place of a few.
     """
-    history_reps = sa.select(rep_territories.c.rep_id)
+    # NOT IN over a NULL rep_id would keep no rep, and a table made outside
+    # Beatboard may lack the primary key's NOT NULL.
+    history_reps = sa.select(rep_territories.c.rep_id).where(
+        rep_territories.c.rep_id.is_not(None)
+    )
     reps_without_history = sa.select(reps.c.rep_id).where(
         reps.c.territory_id.in_(territory_ids), reps.c.rep_id.not_in(history_reps)
     )

@@ -103,7 +103,10 @@ def _reps_changing_scope(scope: Scope, period: Period) -> sa.Select:
     in_scope = scoped_territory_ids(scope)
 
     def member(territory_id: sa.ColumnElement) -> sa.ColumnElement:
-        # A NULL territory is in no scope, as in territory_on(...).in_().
+        # A NULL territory counts as outside the scope. For a history row
+        # that only errs on the safe side: territory_on falls back to the
+        # current territory there, and rep_dates_in_scope tests such a
+        # rep's dates one by one.
         return sa.case((territory_id.in_(in_scope), 1), else_=0)
 
     current = reps.alias("current_rep")
@@ -116,6 +119,9 @@ def _reps_changing_scope(scope: Scope, period: Period) -> sa.Select:
             )
         )
         .where(
+            # A row without a rep_id changes no rep, and a NULL among the
+            # rep_ids would empty the scope's NOT IN.
+            rep_territories.c.rep_id.is_not(None),
             rep_territories.c.valid_from <= period.end + margin,
             sa.or_(
                 rep_territories.c.valid_to.is_(None),
@@ -213,6 +219,9 @@ def _weeks_in_scope(
                 if len(territories) > 1:
                     return None
                 territory = territories.pop()
+                if territory is None:
+                    # territory_on coalesces a NULL territory_id to the current one.
+                    territory = current
             else:
                 territory = current
             members.add(territory in in_scope)
