@@ -79,10 +79,14 @@ class RepDates:
     rep_ids selects, and of other reps only the dates of their runs.
 
     runs holds (rep_id, first date, last date), both dates included.
+    raw_rep_ids names the reps in the scope on only some days of a week.
+    Neither rep_ids nor runs keeps their rows, because rows of whole weeks
+    cannot split them, so callers count these reps from the raw tables.
     """
 
     rep_ids: sa.Select
     runs: tuple[tuple[str, date, date], ...] = ()
+    raw_rep_ids: tuple[str, ...] = ()
 
 
 def keeps_rep_rows(

@@ -104,6 +104,8 @@ class _ScopedReps:
     scope: Scope
     period: Period
     history: bool
+    # When given, only these reps of the scope.
+    among_rep_ids: tuple[str, ...] | None = None
 
     @classmethod
     def of(cls, engine: sa.Engine, scope: Scope, period: Period) -> "_ScopedReps":
@@ -115,8 +117,12 @@ class _ScopedReps:
         """rep_id of the reps who may have rows in scope. With history this is
         a superset, which rows() narrows date by date."""
         if self.history:
-            return rep_ids_near_territories(self.scope, self.period)
-        return scoped_rep_ids(self.scope)
+            rep_ids = rep_ids_near_territories(self.scope, self.period)
+        else:
+            rep_ids = scoped_rep_ids(self.scope)
+        if self.among_rep_ids is not None:
+            rep_ids = rep_ids.where(reps.c.rep_id.in_(self.among_rep_ids))
+        return rep_ids
 
     def rows(
         self, rep_id: sa.ColumnElement, day: sa.ColumnElement
@@ -381,6 +387,18 @@ def _lookback_start(period: Period) -> date:
     return min(period.start, period.end - timedelta(weeks=LOOKBACK_WEEKS, days=-1))
 
 
+def _plan_outlet_ids(rep_ids: sa.Select) -> sa.Select:
+    """Select the outlets on the beats of rep_ids, the only outlets whose
+    visits decide which of those reps' planned calls were skipped."""
+    return (
+        sa.select(beat_outlets.c.outlet_id)
+        .select_from(
+            beat_outlets.join(beats, beats.c.beat_id == beat_outlets.c.beat_id)
+        )
+        .where(beats.c.rep_id.in_(rep_ids))
+    )
+
+
 def _plan_territory_outlet_ids(rep_ids: sa.Select) -> sa.Select:
     """Select the outlets on the beats of rep_ids and every outlet of their territories.
 
@@ -389,13 +407,7 @@ def _plan_territory_outlet_ids(rep_ids: sa.Select) -> sa.Select:
     outlet without a territory is selected through its beat, because a
     NULL territory_id matches no territory.
     """
-    plan_outlets = (
-        sa.select(beat_outlets.c.outlet_id)
-        .select_from(
-            beat_outlets.join(beats, beats.c.beat_id == beat_outlets.c.beat_id)
-        )
-        .where(beats.c.rep_id.in_(rep_ids))
-    )
+    plan_outlets = _plan_outlet_ids(rep_ids)
     plan_territories = sa.select(outlets.c.territory_id).where(
         outlets.c.outlet_id.in_(plan_outlets)
     )
@@ -1059,16 +1071,33 @@ def weekly_rep_figures(
     Reads summary_rep_days and summary_rep_outlet_weeks when the summaries
     cover the span. A region or territory limit over a territory history
     reads them for whole weeks of each rep in or out of the scope
-    (territory_history.rep_dates_in_scope). It reads the raw tables when a
-    rep enters or leaves the scope inside a week, because the rep-outlet
-    weeks carry no territory per date.
+    (territory_history.rep_dates_in_scope). The reps who enter or leave the
+    scope inside a week are counted from the raw tables, because the
+    rep-outlet weeks carry no territory per date, and added to the others.
     """
     _check_whole_weeks(span)
     if _summaries_cover(engine, span, settings):
         rep_dates = territory_history.rep_dates_in_scope(engine, scope, span)
         if rep_dates is not None:
-            return _weekly_rep_figures_from_summaries(engine, span, rep_dates)
+            frame = _weekly_rep_figures_from_summaries(engine, span, rep_dates)
+            if not rep_dates.raw_rep_ids:
+                return frame
+            # The reps count apart, so their figures add up week by week.
+            sql = PeriodSQL.for_scope(
+                span, settings, scope, history=True,
+                among_rep_ids=rep_dates.raw_rep_ids,
+            )  # fmt: skip
+            raw = _raw_weekly_rep_figures(engine, sql, span, settings)
+            summed = frame.set_index("week_index").add(raw.set_index("week_index"))
+            return _rep_figure_types(summed.reset_index()[list(frame.columns)])
     sql = _scoped_period_sql(engine, span, scope, settings)
+    return _raw_weekly_rep_figures(engine, sql, span, settings)
+
+
+def _raw_weekly_rep_figures(
+    engine: sa.Engine, sql: PeriodSQL, span: Period, settings: Settings
+) -> pd.DataFrame:
+    """Count the frame of weekly_rep_figures from the raw tables of sql."""
     weeks = _week_rows(span)
     visit_counts = _weekly_visit_counts(sql, span, settings)
     plan_counts = _weekly_plan_counts(sql, span)
@@ -1559,15 +1588,33 @@ def weekly_skipped_calls(
         name = "weekly_skipped_calls_from_summaries"
         rep_dates = territory_history.rep_dates_in_scope(engine, scope, reach)
         if rep_dates is None:
-            # A rep entered or left the scope inside a week, and the
-            # rep-outlet weeks carry no territory per date, so the skips are
-            # counted from the raw tables of the span. Their prices depend
-            # on no rep, so they still come from the summaries: the raw
-            # order history of every outlet of the reps' territories over
-            # the reach took 40 to 50 s for one national territory.
-            outlet_ids = _plan_territory_outlet_ids(scoped_reps.rep_ids)
+            # Too many reps move in and out of the scope to pick their summary
+            # rows, so the skips are counted from the raw tables of the span.
+            # Their prices depend on no rep, so they still come from the
+            # summaries: the raw order history of every outlet of the reps'
+            # territories over the reach took 40 to 50 s for one national
+            # territory.
+            outlet_ids = _plan_outlet_ids(scoped_reps.rep_ids)
             span_sql = PeriodSQL(span, settings, outlet_ids=outlet_ids)
             skipped = _raw_skipped_calls(span_sql, span, base, scoped_reps)
+            outlet_history = summary_queries.skipped_outlet_history(
+                skipped, span, base, HISTORY_WEEKS
+            )
+            name = "weekly_skipped_calls_with_summaries"
+        elif rep_dates.raw_rep_ids:
+            # The reps in the scope on only some days of a week are counted
+            # from the raw tables of the span, the others from the summaries,
+            # and each outlet-week's calls are summed before they are priced.
+            raw_reps = _ScopedReps(scope, reach, True, rep_dates.raw_rep_ids)
+            outlet_ids = _plan_outlet_ids(raw_reps.rep_ids)
+            span_sql = PeriodSQL(span, settings, outlet_ids=outlet_ids)
+            raw_skips = _raw_skipped_calls(
+                span_sql, span, base, raw_reps, "weekly_raw_skipped"
+            )
+            summary_skips = summary_queries.weekly_skipped_outlets(
+                span, base, rep_dates
+            )
+            skipped = _summed_skips(summary_skips, raw_skips)
             outlet_history = summary_queries.skipped_outlet_history(
                 skipped, span, base, HISTORY_WEEKS
             )
@@ -1600,12 +1647,36 @@ def _float_prices(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _summed_skips(*skips: sa.CTE) -> sa.CTE:
+    """Sum CTEs of weekly skipped calls (week_number, outlet_id,
+    skipped_calls) of disjoint sets of reps per week and outlet."""
+    rows = sa.union_all(
+        *(
+            sa.select(part.c.week_number, part.c.outlet_id, part.c.skipped_calls)
+            for part in skips
+        )
+    ).subquery("skip_parts")
+    return (
+        sa.select(
+            rows.c.week_number,
+            rows.c.outlet_id,
+            sa.func.sum(rows.c.skipped_calls).label("skipped_calls"),
+        )
+        .group_by(rows.c.week_number, rows.c.outlet_id)
+        .cte("weekly_skipped_sums")
+    )
+
+
 def _raw_skipped_calls(
-    sql: PeriodSQL, span: Period, base: date, scoped_reps: _ScopedReps
+    sql: PeriodSQL,
+    span: Period,
+    base: date,
+    scoped_reps: _ScopedReps,
+    name: str = "weekly_skipped",
 ) -> sa.CTE:
     """Count the skipped calls of the span's weeks from the raw tables of sql,
-    whose period contains the span: the CTE weekly_skipped (week_number,
-    outlet_id, skipped_calls), week numbers counting from base."""
+    whose period contains the span: the CTE name (week_number, outlet_id,
+    skipped_calls), week numbers counting from base."""
     planned = sql.planned_calls
     kept = sql.period_visits
 
@@ -1641,7 +1712,7 @@ def _raw_skipped_calls(
             visited.c.rep_id.is_(None),
         )
         .group_by(plan_week, planned.c.outlet_id)
-        .cte("weekly_skipped")
+        .cte(name)
     )
 
 

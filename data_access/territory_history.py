@@ -143,8 +143,9 @@ def rep_dates_in_scope(
     engine: sa.Engine, scope: Scope, period: Period
 ) -> RepDates | None:
     """Return the reps and dates a scope keeps over a territory history, for
-    summary rows of whole weeks; None when a rep enters or leaves the scope
-    inside a week, which only the raw tables can count.
+    summary rows of whole weeks. A rep who enters or leaves the scope inside
+    a week goes to raw_rep_ids, whose rows only the raw tables can count.
+    None means that the runs would pass MAX_RUNS.
 
     period must be whole weeks. The reps whose history rows near the period
     disagree with their current territory about the scope are tested day by
@@ -177,6 +178,7 @@ def rep_dates_in_scope(
         rows_by_rep.setdefault(row.rep_id, []).append(row)
 
     runs = []
+    raw_rep_ids = []
     for rep_id in moved:
         if rep_id not in current:
             # Not among rep_ids_near_territories, so in scope on no date.
@@ -185,12 +187,13 @@ def rep_dates_in_scope(
             rows_by_rep.get(rep_id, []), current[rep_id], in_scope, period
         )
         if weeks is None:
-            return None
+            raw_rep_ids.append(rep_id)
+            continue
         runs += [(rep_id, first, last) for first, last in _runs_of(weeks)]
     if len(runs) > MAX_RUNS:
         return None
     settled = scoped_rep_ids(scope).where(reps.c.rep_id.not_in(moved))
-    return RepDates(settled, tuple(runs))
+    return RepDates(settled, tuple(runs), tuple(raw_rep_ids))
 
 
 def _weeks_in_scope(

@@ -140,10 +140,14 @@ AFTER_MOVE = Period(date(2026, 3, 9), date(2026, 3, 22), "UTC")
 TREND_QUERIES = ("weekly_rep_figures", "weekly_skipped_calls")
 
 
-def test_rep_dates_none_for_move_inside_week(sqlite_engine):
+def test_rep_dates_raw_rep_moves_inside_week(sqlite_engine):
     result = rep_dates_in_scope(sqlite_engine, SCOPES["T1"], SPAN)
 
-    assert result is None
+    assert result.raw_rep_ids == ("r1",)
+    assert result.runs == ()
+    with sqlite_engine.connect() as connection:
+        settled = set(connection.execute(result.rep_ids).scalars())
+    assert settled == {"r2"}
 
 
 def test_rep_dates_run_before_move(sqlite_engine):
