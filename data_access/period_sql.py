@@ -78,7 +78,7 @@ class RepDates:
     """The rows of a scope by rep and local date: every date of the reps that
     rep_ids selects, and of other reps only the dates of their runs.
 
-    runs holds (rep_id, first date, last date), both dates included.
+    runs contains (rep_id, first date, last date), both dates included.
     raw_rep_ids names the reps in the scope on only some days of a week.
     Neither rep_ids nor runs keeps their rows, because rows of whole weeks
     cannot split them, so callers count these reps from the raw tables.
@@ -96,14 +96,14 @@ def keeps_rep_rows(
     one that rep_ids keeps, as SQL."""
     if not isinstance(rep_ids, RepDates):
         return rep_id.in_(rep_ids)
-    kept = rep_id.in_(rep_ids.rep_ids)
+    of_rep_ids = rep_id.in_(rep_ids.rep_ids)
     if not rep_ids.runs:
-        return kept
+        return of_rep_ids
     in_runs = (
         sa.and_(rep_id == run_rep, day.between(first, last))
         for run_rep, first, last in rep_ids.runs
     )
-    return sa.or_(kept, *in_runs)
+    return sa.or_(of_rep_ids, *in_runs)
 
 
 def territory_on(rep_id: sa.ColumnElement, day: sa.ColumnElement) -> sa.ColumnElement:
@@ -141,10 +141,11 @@ def in_territories_on(
 
     A rep without rep_territories rows is tested by the current territory
     alone, and only the other reps look up their history for each date.
-    The result is the same as territory_on(...).in_(territory_ids), but
-    PostgreSQL 15 estimated one row for that join of every row's subqueries
-    with the scope's territories, and then joined whole CTEs to each other
-    row by row: a region's week of raw visits took 114 s in place of a few.
+    The result is the same as territory_on(...).in_(territory_ids). For that
+    join of every row's subqueries with the scope's territories, PostgreSQL
+    15 estimated one row and then joined whole CTEs to each other row by row.
+    The raw reps counts of a national region's week took 114 s that way and
+    take about 1.4 s this way.
     """
     # NOT IN over a NULL rep_id would keep no rep, and a table made outside
     # Beatboard may lack the primary key's NOT NULL.

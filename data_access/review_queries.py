@@ -1587,34 +1587,28 @@ def weekly_skipped_calls(
         # territories come from summary_territory_weeks.
         name = "weekly_skipped_calls_from_summaries"
         rep_dates = territory_history.rep_dates_in_scope(engine, scope, reach)
-        if rep_dates is None:
-            # Too many reps move in and out of the scope to pick their summary
-            # rows, so the skips are counted from the raw tables of the span.
-            # Their prices depend on no rep, so they still come from the
-            # summaries: the raw order history of every outlet of the reps'
-            # territories over the reach took 40 to 50 s for one national
-            # territory.
-            outlet_ids = _plan_outlet_ids(scoped_reps.rep_ids)
-            span_sql = PeriodSQL(span, settings, outlet_ids=outlet_ids)
-            skipped = _raw_skipped_calls(span_sql, span, base, scoped_reps)
-            outlet_history = summary_queries.skipped_outlet_history(
-                skipped, span, base, HISTORY_WEEKS
+        if rep_dates is None or rep_dates.raw_rep_ids:
+            # The reps whose summary rows cannot be picked (past MAX_RUNS, all
+            # of them) or split (in the scope on only some days of a week)
+            # count their skips from the raw tables of their beat outlets.
+            # The prices depend on no rep, so they still come from the
+            # summaries: the raw order history of every outlet of a national
+            # territory over the reach took 40 to 50 s.
+            raw_reps = scoped_reps
+            if rep_dates is not None:
+                raw_reps = _ScopedReps(scope, reach, True, rep_dates.raw_rep_ids)
+            span_sql = PeriodSQL(
+                span, settings, outlet_ids=_plan_outlet_ids(raw_reps.rep_ids)
             )
-            name = "weekly_skipped_calls_with_summaries"
-        elif rep_dates.raw_rep_ids:
-            # The reps in the scope on only some days of a week are counted
-            # from the raw tables of the span, the others from the summaries,
-            # and each outlet-week's calls are summed before they are priced.
-            raw_reps = _ScopedReps(scope, reach, True, rep_dates.raw_rep_ids)
-            outlet_ids = _plan_outlet_ids(raw_reps.rep_ids)
-            span_sql = PeriodSQL(span, settings, outlet_ids=outlet_ids)
-            raw_skips = _raw_skipped_calls(
+            skipped = _raw_skipped_calls(
                 span_sql, span, base, raw_reps, "weekly_raw_skipped"
             )
-            summary_skips = summary_queries.weekly_skipped_outlets(
-                span, base, rep_dates
-            )
-            skipped = _summed_skips(summary_skips, raw_skips)
+            if rep_dates is not None:
+                # Each outlet-week's calls are summed before they are priced.
+                summary_skips = summary_queries.weekly_skipped_outlets(
+                    span, base, rep_dates
+                )
+                skipped = _summed_skips(summary_skips, skipped)
             outlet_history = summary_queries.skipped_outlet_history(
                 skipped, span, base, HISTORY_WEEKS
             )

@@ -200,40 +200,42 @@ def _weeks_in_scope(
     rows: list, current: str | None, in_scope: set[str], period: Period
 ) -> list[date] | None:
     """Return the first dates of the period's weeks in which the rep is in
-    scope, or None when the rep is in scope on only some days of a week or
-    two rows of the same valid_from cover a day with different territories."""
+    scope. Return None when the rep is in scope on only some days of a week,
+    or when two rows of the same valid_from name different territories."""
     weeks = []
     week_start = period.start
     while week_start <= period.end:
         members = set()
         for offset in range(7):
-            day = week_start + timedelta(days=offset)
-            covering = [
-                row
-                for row in rows
-                if row.valid_from <= day
-                and (row.valid_to is None or row.valid_to >= day)
-            ]
-            if covering:
-                latest = max(row.valid_from for row in covering)
-                territories = {
-                    row.territory_id for row in covering if row.valid_from == latest
-                }
-                if len(territories) > 1:
-                    return None
-                territory = territories.pop()
-                if territory is None:
-                    # territory_on coalesces a NULL territory_id to the current one.
-                    territory = current
-            else:
-                territory = current
-            members.add(territory in in_scope)
+            territories = _territories_on(rows, current, week_start + timedelta(offset))
+            if len(territories) > 1:
+                return None
+            members.add(territories.pop() in in_scope)
         if len(members) > 1:
             return None
         if members.pop():
             weeks.append(week_start)
         week_start += timedelta(days=7)
     return weeks
+
+
+def _territories_on(rows: list, current: str | None, day: date) -> set[str | None]:
+    """Return the rep's territory on day by territory_on's rule, as a set that
+    has two or more territories when rows of the same valid_from disagree."""
+    covering = [
+        row
+        for row in rows
+        if row.valid_from <= day and (row.valid_to is None or row.valid_to >= day)
+    ]
+    if not covering:
+        return {current}
+    latest = max(row.valid_from for row in covering)
+    # territory_on falls back to the current territory for a NULL territory_id.
+    return {
+        current if row.territory_id is None else row.territory_id
+        for row in covering
+        if row.valid_from == latest
+    }
 
 
 def _runs_of(weeks: list[date]) -> list[tuple[date, date]]:

@@ -18,7 +18,7 @@ from data_access.territory_history import (
     rep_dates_in_scope,
     scope_follows_history,
 )
-from tests.data_access.test_history_scope import SCOPES, kept_rows
+from tests.data_access.test_history_scope import SCOPES, matching_cases
 from tests.database import sqlite_database
 from tests.metrics.test_territory_history import MOVED_ROWS
 
@@ -59,13 +59,13 @@ def engine(tmp_path):
 def test_null_rep_row_keeps_same_rows(engine, scope_name):
     scope = SCOPES[scope_name]
 
-    result = kept_rows(engine, scope, fast=True)
+    result = matching_cases(engine, scope, fast=True)
 
-    assert result == kept_rows(engine, scope, fast=False)
+    assert result == matching_cases(engine, scope, fast=False)
 
 
 def test_null_rep_row_keeps_rep_without_history(engine):
-    result = kept_rows(engine, SCOPES["T1"], fast=True)
+    result = matching_cases(engine, SCOPES["T1"], fast=True)
 
     assert ("r2", date(2026, 3, 5)) in result
 

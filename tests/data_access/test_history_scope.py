@@ -45,7 +45,7 @@ SCOPES = {
 }
 
 
-def kept_rows(engine: sa.Engine, scope: Scope, fast: bool) -> set[tuple]:
+def matching_cases(engine: sa.Engine, scope: Scope, fast: bool) -> set[tuple]:
     """Return the (rep_id, day) cases that the condition keeps for the scope."""
     cases = sa.union_all(
         *(
@@ -69,8 +69,8 @@ def kept_rows(engine: sa.Engine, scope: Scope, fast: bool) -> set[tuple]:
 
 def assert_same_rows(engine: sa.Engine) -> None:
     for name, scope in SCOPES.items():
-        expected = kept_rows(engine, scope, fast=False)
-        assert kept_rows(engine, scope, fast=True) == expected, name
+        expected = matching_cases(engine, scope, fast=False)
+        assert matching_cases(engine, scope, fast=True) == expected, name
 
 
 @pytest.fixture(scope="module")
@@ -81,11 +81,11 @@ def sqlite_engine(tmp_path_factory):
 
 
 def test_cases_cover_both_outcomes(sqlite_engine):
-    kept = kept_rows(sqlite_engine, SCOPES["T1"], fast=False)
-    assert ("r1", date(2026, 3, 4)) in kept
-    assert ("r1", date(2026, 3, 5)) not in kept
-    assert ("r2", date(2026, 3, 5)) in kept
-    assert ("r1", date(2025, 12, 31)) not in kept
+    matching = matching_cases(sqlite_engine, SCOPES["T1"], fast=False)
+    assert ("r1", date(2026, 3, 4)) in matching
+    assert ("r1", date(2026, 3, 5)) not in matching
+    assert ("r2", date(2026, 3, 5)) in matching
+    assert ("r1", date(2025, 12, 31)) not in matching
 
 
 def test_same_rows_on_sqlite(sqlite_engine):
