@@ -311,6 +311,26 @@ def build_page_cache(connection: sa.Connection) -> Iterator[None]:
             driver.execute(f"PRAGMA {schema}.cache_size = {int(size)}")
 
 
+@contextmanager
+def wait_for_locks(connection: sa.Connection, seconds: float) -> Iterator[None]:
+    """Let an SQLite connection wait up to seconds for another connection's
+    lock before it raises "database is locked", and restore its own wait after.
+
+    PostgreSQL waits for row locks without a limit unless lock_timeout is
+    set, so there it changes nothing.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver = connection.connection.driver_connection
+    previous = driver.execute("PRAGMA busy_timeout").fetchone()[0]
+    driver.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+    try:
+        yield
+    finally:
+        driver.execute(f"PRAGMA busy_timeout = {int(previous)}")
+
+
 def prefers_index_lookups(connection: sa.Connection) -> bool:
     """Tell whether the summary build should replace window functions by
     index lookups on its temporary tables.

@@ -3,7 +3,7 @@
     python -m data_access.summaries --db URL --from DATE --to DATE
         [--timezone TZ] [--week-start N] [--off-site-m M] [--duplicate-window-s S]
         [--neglect-days N] [--neglect-days-by-class CLASS=N,...]
-        [--max-visit-hours H] [--max-speed-kmh KMH]
+        [--max-visit-hours H] [--max-speed-kmh KMH] [--workers N]
 
 The summary tables (see data_access.schema) hold, per week of the business
 calendar, the counts that the period queries compute from visits and orders:
@@ -13,8 +13,9 @@ as the raw queries, so a report gives the same numbers from either source.
 
 Each week is rebuilt whole: its rows are deleted and written again in one
 transaction, with a summary_weeks row that records the settings it was
-counted under and the raw row counts behind it. The dates given are widened
-to whole weeks. A week's outlet trend (summary_outlet_trend) also reads the
+counted under and the raw row counts behind it. Several connections count
+weeks side by side, and one at a time writes them. The dates given are
+widened to whole weeks. A week's outlet trend (summary_outlet_trend) also reads the
 weeks its neglect windows reach back to, so it is counted once they are
 built, and again after any of them is rebuilt. The dashboard never writes
 these tables.
@@ -22,9 +23,13 @@ these tables.
 
 import argparse
 import logging
+import os
 import sys
+import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -38,6 +43,7 @@ from data_access.dialect import (
     prefers_index_lookups,
     refresh_statistics,
     seconds_between,
+    wait_for_locks,
 )
 from data_access.engine import DatabaseURLError, create_engine, parse_database_url
 from data_access.filters import (
@@ -68,22 +74,20 @@ def summary_weeks_between(first: date, last: date, settings: Settings) -> list[P
     return weeks
 
 
-# Weeks written in one transaction. An outlet's weeks, and a rep's, sit on
-# the same pages of the summary indexes, so one commit writes those pages
-# once for all its weeks. On 2,000 reps a commit took about 0.6 s whether
-# it wrote one week or three. More weeks keep more changed pages in the
-# page cache until the commit.
-WEEKS_PER_TRANSACTION = 4
-
-
 def build_summaries(
-    engine: sa.Engine, first: date, last: date, settings: Settings
+    engine: sa.Engine,
+    first: date,
+    last: date,
+    settings: Settings,
+    workers: int | None = None,
 ) -> list[date]:
     """Rebuild the summary tables for every week that contains a date of [first, last].
 
     Creates the summary tables and their indexes when they are missing.
-    Weeks are written WEEKS_PER_TRANSACTION to a transaction, so a stopped
-    build leaves whole weeks. Returns the first dates of the weeks built.
+    workers connections (default_workers() when None) count weeks side by
+    side; one at a time writes what it counted, WEEKS_PER_TRANSACTION weeks
+    to a transaction, so a stopped build leaves whole weeks. Returns the
+    first dates of the weeks built, in order.
     """
     if last < first:
         raise ValueError(f"the range ends on {last} before it starts on {first}")
@@ -93,27 +97,118 @@ def build_summaries(
     with_history = _has_rep_territories(engine)
 
     weeks = summary_weeks_between(first, last, settings)
-    built = []
-    # One connection for every week, so its page cache keeps the summary
-    # indexes from one transaction to the next.
+    groups = [
+        weeks[index : index + WEEKS_PER_TRANSACTION]
+        for index in range(0, len(weeks), WEEKS_PER_TRANSACTION)
+    ]
+    build = _WeekBuild(engine, groups, settings, with_history)
+    build.run(usable_workers(engine, workers or default_workers(), len(groups)))
+
     with engine.connect() as connection, build_page_cache(connection):
-        for first_of_group in range(0, len(weeks), WEEKS_PER_TRANSACTION):
-            group = weeks[first_of_group : first_of_group + WEEKS_PER_TRANSACTION]
-            with connection.begin():
-                for week in group:
-                    started = time.perf_counter()
-                    _rebuild_week(connection, week, settings, with_history)
-                    log.info(
-                        "summaries: week of %s built in %.0f ms",
-                        week.start,
-                        (time.perf_counter() - started) * 1000,
-                    )
-            built += [week.start for week in group]
         _fill_outlet_trend(connection, settings)
         _fill_outlet_flags(connection, settings)
         _fill_skipped_calls(connection, settings)
     refresh_statistics(engine, schema.SUMMARY_TABLES.values())
-    return built
+    return sorted(build.built)
+
+
+# Weeks written in one transaction. An outlet's weeks, and a rep's, sit on
+# the same pages of the summary indexes, so one commit writes those pages
+# once for all its weeks. On 2,000 reps a commit took about 0.6 s whether
+# it wrote one week or three. More weeks keep more changed pages in the
+# page cache until the commit.
+WEEKS_PER_TRANSACTION = 4
+# Workers beyond this gain little, because the writes, one worker at a
+# time, take about a sixth of a week's build. Each worker has its own page
+# caches, BUILD_CACHE_KIB each for the database and its temporary tables on
+# SQLite: the national demo's build peaked at 0.6 GB with one worker and
+# 1.25 GB with two.
+MAX_DEFAULT_WORKERS = 4
+# Seconds an SQLite write waits for another worker's read to finish. One
+# statement of a national week reads for up to about 4 s on a busy machine.
+SQLITE_LOCK_WAIT_S = 300
+
+
+def default_workers() -> int:
+    """Return the number of workers a build uses by default: one per CPU, at
+    most MAX_DEFAULT_WORKERS."""
+    return max(1, min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS))
+
+
+def usable_workers(engine: sa.Engine, requested: int, groups: int) -> int:
+    """Return how many workers can build groups week groups on engine.
+
+    An in-memory SQLite database exists once per connection, or is shared
+    through a single connection, so it gets one worker.
+    """
+    if requested < 1:
+        raise ValueError(f"workers must be 1 or more, not {requested}")
+    url = engine.url
+    in_memory = url.get_backend_name() == "sqlite" and (
+        url.database in (None, "", ":memory:") or "mode=memory" in url.database
+    )
+    return 1 if in_memory else max(1, min(requested, groups))
+
+
+class _WeekBuild:
+    """Counts groups of weeks on one or more connections and writes them.
+
+    Each worker takes the next group and counts its weeks into temporary
+    tables without writing the database's own tables (_count_week). It then
+    writes them in one transaction while it holds _writing, so two workers'
+    writes never wait on each other's row locks. A failure stops the other
+    workers after their current group and is raised.
+    """
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        groups: list[list[Period]],
+        settings: Settings,
+        with_history: bool,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.with_history = with_history
+        self.built: list[date] = []
+        self._groups = iter(groups)
+        self._taking = threading.Lock()
+        self._writing = threading.Lock()
+        self._failed = threading.Event()
+
+    def run(self, workers: int) -> None:
+        if workers == 1:
+            self._work()
+            return
+        with ThreadPoolExecutor(workers, thread_name_prefix="summaries") as pool:
+            futures = [pool.submit(self._work) for _ in range(workers)]
+        for future in futures:
+            future.result()
+
+    def _next_group(self) -> list[Period] | None:
+        with self._taking:
+            if self._failed.is_set():
+                return None
+            return next(self._groups, None)
+
+    def _work(self) -> None:
+        try:
+            with (
+                self.engine.connect() as connection,
+                build_page_cache(connection),
+                wait_for_locks(connection, SQLITE_LOCK_WAIT_S),
+            ):
+                while (group := self._next_group()) is not None:
+                    counted = [
+                        _count_week(connection, week, self.settings, self.with_history)
+                        for week in group
+                    ]
+                    with self._writing:
+                        _write_weeks(connection, counted, self.settings)
+                    self.built += [week.start for week in group]
+        except BaseException:
+            self._failed.set()
+            raise
 
 
 # Weeks of the outlet trend counted by one statement, which reads each
@@ -660,9 +755,125 @@ FIRST_WEEK_READ = {
 }
 
 
-def _rebuild_week(
+@dataclass
+class _CountedWeek:
+    """A week's summary rows, counted into temporary tables by _count_week."""
+
+    week: Period
+    raw_counts: dict[str, int]
+    # Summary table name to the temporary table with its rows.
+    tables: dict[str, sa.Table] = field(default_factory=dict)
+    metadata: sa.MetaData = field(default_factory=sa.MetaData)
+
+    def fill(
+        self, connection: sa.Connection, table: sa.Table, rows: sa.Select
+    ) -> sa.Table:
+        """Copy rows into a new temporary table shaped like table, and commit."""
+        copy = sa.Table(
+            f"counted_{table.name}_{self.week.start:%Y%m%d}",
+            self.metadata,
+            *(sa.Column(column.name, column.type) for column in table.c),
+            prefixes=["TEMPORARY"],
+        )
+        copy.create(connection)
+        columns = list(rows.selected_columns.keys())
+        connection.execute(copy.insert().from_select(columns, rows))
+        connection.commit()
+        self.tables[table.name] = copy
+        return copy
+
+
+def _count_week(
     connection: sa.Connection, week: Period, settings: Settings, with_history: bool
+) -> _CountedWeek:
+    """Count a week's summary rows into temporary tables.
+
+    Writes nothing to the database's own tables and commits after every
+    statement, so on SQLite its reads never hold a lock that another
+    worker's write must wait for beyond one statement. The raw row counts
+    are read first: rows loaded while the week is counted make the week
+    stale rather than silently missing.
+    """
+    started = time.perf_counter()
+    counted = _CountedWeek(week, raw_row_counts(connection, week))
+    connection.commit()
+    # The week's building blocks are computed once into temporary tables,
+    # because every summary table needs them and the de-duplication of visits
+    # and the window functions over them are the costly steps.
+    with _WeekScratch(connection, PeriodSQL(week, settings)) as source:
+        rep_outlet_weeks = counted.fill(
+            connection,
+            schema.summary_rep_outlet_weeks,
+            _rep_outlet_week_rows(source, settings),
+        )
+        outlet_weeks = counted.fill(
+            connection, schema.summary_outlet_weeks, _outlet_week_rows(source)
+        )
+        rows_of_tables = {
+            schema.summary_rep_days: rep_day_rows(source, settings, with_history),
+            schema.summary_rep_weeks: _rep_week_rows(week, rep_outlet_weeks),
+            schema.summary_territory_weeks: _territory_week_rows(week, outlet_weeks),
+            schema.summary_health_days: health_day_rows(
+                week, settings, built=source.sql
+            ),
+        }
+        for table, rows in rows_of_tables.items():
+            counted.fill(connection, table, rows)
+    connection.commit()
+    log.info(
+        "summaries: week of %s counted in %.0f ms",
+        week.start,
+        (time.perf_counter() - started) * 1000,
+    )
+    return counted
+
+
+def _write_weeks(
+    connection: sa.Connection, weeks: list[_CountedWeek], settings: Settings
 ) -> None:
+    """Replace the summary rows of the counted weeks in one transaction, then
+    drop their temporary tables."""
+    started = time.perf_counter()
+    with connection.begin():
+        for counted in weeks:
+            _delete_week(connection, counted.week)
+            for name, copy in counted.tables.items():
+                table = schema.SUMMARY_TABLES[name]
+                columns = [column.name for column in copy.c]
+                connection.execute(
+                    table.insert().from_select(columns, sa.select(*copy.c))
+                )
+            connection.execute(
+                schema.summary_health_weeks.insert().values(
+                    week_start=counted.week.start,
+                    max_visit_hours=settings.max_visit_hours,
+                    max_speed_kmh=settings.max_speed_kmh,
+                )
+            )
+            connection.execute(
+                schema.summary_weeks.insert().values(
+                    week_start=counted.week.start,
+                    timezone=settings.timezone,
+                    first_weekday=settings.week_start,
+                    duplicate_window_s=settings.duplicate_window_s,
+                    off_site_m=settings.off_site_m,
+                    **counted.raw_counts,
+                    built_at=datetime.now(UTC).replace(tzinfo=None),
+                )
+            )
+    log.info(
+        "summaries: weeks of %s to %s written in %.0f ms",
+        weeks[0].week.start,
+        weeks[-1].week.start,
+        (time.perf_counter() - started) * 1000,
+    )
+    with connection.begin():
+        for counted in weeks:
+            for copy in counted.tables.values():
+                copy.drop(connection)
+
+
+def _delete_week(connection: sa.Connection, week: Period) -> None:
     for table in schema.SUMMARY_TABLES.values():
         day_column = table.c.day if "day" in table.c else table.c.week_start
         in_week = day_column.between(week.start, week.end)
@@ -674,46 +885,6 @@ def _rebuild_week(
                 table.c[first_read] <= week.start, table.c.week_start >= week.start
             )
         connection.execute(table.delete().where(in_week))
-
-    # The week's building blocks are computed once into temporary tables,
-    # because every summary table needs them and the de-duplication of visits
-    # and the window functions over them are the costly steps.
-    with _WeekScratch(connection, PeriodSQL(week, settings)) as source:
-        statements = {
-            schema.summary_rep_days: rep_day_rows(source, settings, with_history),
-            schema.summary_rep_outlet_weeks: _rep_outlet_week_rows(source, settings),
-            schema.summary_rep_weeks: _rep_week_rows(week),
-            schema.summary_outlet_weeks: _outlet_week_rows(source),
-            schema.summary_territory_weeks: _territory_week_rows(week),
-        }
-        for table, rows in statements.items():
-            columns = list(rows.selected_columns.keys())
-            connection.execute(table.insert().from_select(columns, rows))
-        health_rows = health_day_rows(week, settings, built=source.sql)
-        connection.execute(
-            schema.summary_health_days.insert().from_select(
-                list(health_rows.selected_columns.keys()), health_rows
-            )
-        )
-    connection.execute(
-        schema.summary_health_weeks.insert().values(
-            week_start=week.start,
-            max_visit_hours=settings.max_visit_hours,
-            max_speed_kmh=settings.max_speed_kmh,
-        )
-    )
-
-    connection.execute(
-        schema.summary_weeks.insert().values(
-            week_start=week.start,
-            timezone=settings.timezone,
-            first_weekday=settings.week_start,
-            duplicate_window_s=settings.duplicate_window_s,
-            off_site_m=settings.off_site_m,
-            **raw_row_counts(connection, week),
-            built_at=datetime.now(UTC).replace(tzinfo=None),
-        )
-    )
 
 
 class _WeekScratch:
@@ -816,6 +987,8 @@ class _WeekScratch:
         for number, index_columns in enumerate(indexes):
             key = [table.c[column] for column in index_columns]
             sa.Index(f"ix_scratch_{name}_{number}", *key).create(self.connection)
+        # Ends the read of the database's tables (see _count_week).
+        self.connection.commit()
         return table
 
     def __exit__(self, *exc_info: object) -> None:
@@ -1251,11 +1424,10 @@ def _rep_outlet_week_rows(sql: PeriodSQL, settings: Settings) -> sa.Select:
     ).select_from(pairs.outerjoin(unproductive_off_site, same_pair))
 
 
-def _rep_week_rows(week: Period) -> sa.Select:
+def _rep_week_rows(week: Period, rep_outlet_weeks: sa.Table) -> sa.Select:
     """Count per rep the outlets planned in the week and those of them the rep
-    did not visit. Reads the week's summary_rep_outlet_weeks rows, so it runs
-    after them."""
-    rep_outlet_weeks = schema.summary_rep_outlet_weeks
+    did not visit, from the week's rows of rep_outlet_weeks, a table shaped
+    like summary_rep_outlet_weeks."""
     skipped = sa.case((rep_outlet_weeks.c.visits == 0, 1), else_=0)
     return (
         sa.select(
@@ -1344,13 +1516,13 @@ def _outlet_week_rows(sql: PeriodSQL) -> sa.Select:
     )
 
 
-def _territory_week_rows(week: Period) -> sa.Select:
+def _territory_week_rows(week: Period, outlet_weeks: sa.Table) -> sa.Select:
     """Active outlets and those visited in the week, and the productive visits
     and linked order value of all its outlets, per territory.
 
-    Reads the week's summary_outlet_weeks rows, so it runs after them.
+    Reads the week's rows of outlet_weeks, a table shaped like
+    summary_outlet_weeks.
     """
-    outlet_weeks = schema.summary_outlet_weeks
     is_active = outlets.c.active.is_(True)
     active = sa.case((is_active, 1), else_=0)
     visited = sa.case((sa.and_(is_active, outlet_weeks.c.visits > 0), 1), else_=0)
@@ -1459,7 +1631,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-speed-kmh", type=float, default=120.0, metavar="KMH",
                         help="data health: speed between a rep's visits of a day "
                         "beyond which travel is impossible (default 120)")  # fmt: skip
+    parser.add_argument(
+        "--workers",
+        type=_worker_count,
+        default=None,
+        metavar="N",
+        help="connections that count weeks side by side (default: one per CPU, "
+        f"at most {MAX_DEFAULT_WORKERS}); 1 builds one week at a time",
+    )
     return parser
+
+
+def _worker_count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a valid number of workers; use a whole number of 1 or more"
+        )
+    return count
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1490,7 +1682,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     engine = create_engine(url)
     started = time.perf_counter()
     try:
-        weeks = build_summaries(engine, arguments.first, arguments.last, settings)
+        weeks = build_summaries(
+            engine, arguments.first, arguments.last, settings, arguments.workers
+        )
     except sa.exc.SQLAlchemyError as error:
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
         print(

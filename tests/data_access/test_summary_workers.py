@@ -1,0 +1,157 @@
+"""Workers that count summary weeks side by side write what one worker writes."""
+
+import shutil
+from datetime import date, timedelta
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from data_access import schema, summaries
+from data_access.engine import create_engine
+from data_access.filters import Settings
+from fixtures.demo import MIN_REPS, generate
+
+SETTINGS = Settings(timezone="Asia/Kolkata")
+FIRST_DAY = date(2026, 3, 2)
+LAST_DAY = date(2026, 3, 29)
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory) -> str:
+    """The demo company's last 4 weeks, without summaries."""
+    path = tmp_path_factory.mktemp("workers") / "demo.sqlite"
+    engine = create_engine(f"sqlite:///{path}")
+    generate(engine, reps=MIN_REPS, weeks=4, end_date=LAST_DAY)
+    engine.dispose()
+    return str(path)
+
+
+@pytest.fixture
+def copy_engine(demo_file, tmp_path):
+    """Return a function that opens a new copy of the demo file."""
+    engines = []
+
+    def open_copy(name: str) -> sa.Engine:
+        copy = tmp_path / f"{name}.sqlite"
+        shutil.copy(demo_file, copy)
+        engines.append(create_engine(f"sqlite:///{copy}"))
+        return engines[-1]
+
+    yield open_copy
+    for engine in engines:
+        engine.dispose()
+
+
+def summary_frames(engine: sa.Engine) -> dict[str, pd.DataFrame]:
+    """Every summary table's rows, without the build time, sorted by pandas
+    because the engines' collations may order text differently."""
+    frames = {}
+    with engine.connect() as connection:
+        for name, table in schema.SUMMARY_TABLES.items():
+            columns = [column for column in table.c if column.name != "built_at"]
+            frame = pd.DataFrame(connection.execute(sa.select(*columns)).fetchall())
+            if not frame.empty:
+                frame = frame.sort_values(list(frame.columns), ignore_index=True)
+            frames[name] = frame
+    return frames
+
+
+def test_workers_write_one_workers_rows(copy_engine, monkeypatch):
+    # One week a transaction, so the four weeks make four groups to share.
+    monkeypatch.setattr(summaries, "WEEKS_PER_TRANSACTION", 1)
+    alone, side_by_side = copy_engine("alone"), copy_engine("side_by_side")
+
+    built_alone = summaries.build_summaries(
+        alone, FIRST_DAY, LAST_DAY, SETTINGS, workers=1
+    )
+    built_side_by_side = summaries.build_summaries(
+        side_by_side, FIRST_DAY, LAST_DAY, SETTINGS, workers=3
+    )
+
+    assert built_side_by_side == built_alone
+    assert len(built_alone) == 4
+    expected = summary_frames(alone)
+    result = summary_frames(side_by_side)
+    for name, frame in expected.items():
+        # The tables that read earlier weeks need more than four weeks.
+        assert len(frame) > 0 or name in summaries.FIRST_WEEK_READ, name
+        pd.testing.assert_frame_equal(result[name], frame, obj=name)
+
+
+def test_worker_failure_keeps_whole_weeks(copy_engine, monkeypatch):
+    monkeypatch.setattr(summaries, "WEEKS_PER_TRANSACTION", 1)
+    engine = copy_engine("failing")
+    count_week = summaries._count_week
+    failing_week = date(2026, 3, 16)
+
+    def count_or_fail(connection, week, settings, with_history):
+        if week.start == failing_week:
+            raise sa.exc.OperationalError("SELECT 1", {}, RuntimeError("disk full"))
+        return count_week(connection, week, settings, with_history)
+
+    monkeypatch.setattr(summaries, "_count_week", count_or_fail)
+
+    with pytest.raises(sa.exc.OperationalError, match="disk full"):
+        summaries.build_summaries(engine, FIRST_DAY, LAST_DAY, SETTINGS, workers=2)
+
+    with engine.connect() as connection:
+        weeks = set(connection.scalars(sa.select(schema.summary_weeks.c.week_start)))
+        rep_day_weeks = {
+            day - timedelta(days=day.weekday())
+            for day in connection.scalars(sa.select(schema.summary_rep_days.c.day))
+        }
+    assert failing_week not in weeks
+    assert weeks, "the other worker's weeks before the failure are kept"
+    # Every week with a summary_weeks row has all its rows, and no other
+    # week has any.
+    assert rep_day_weeks == weeks
+
+
+def test_in_memory_database_gets_one_worker():
+    engine = sa.create_engine("sqlite://")
+
+    assert summaries.usable_workers(engine, requested=4, groups=10) == 1
+
+
+def test_workers_capped_by_groups(copy_engine):
+    engine = copy_engine("capped")
+
+    assert summaries.usable_workers(engine, requested=4, groups=2) == 2
+
+
+def test_zero_workers_rejected(copy_engine):
+    engine = copy_engine("zero")
+
+    with pytest.raises(ValueError, match="workers must be 1 or more, not 0"):
+        summaries.usable_workers(engine, requested=0, groups=2)
+
+
+def test_command_rejects_zero_workers(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        summaries.main(
+            ["--db", "sqlite://", "--from", "2026-03-02", "--to", "2026-03-08",
+             "--workers", "0"]
+        )  # fmt: skip
+
+    assert stopped.value.code == 2
+    assert "'0' is not a valid number of workers" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_postgres_workers_match_sqlite(
+    copy_engine, fresh_postgres_url, monkeypatch, workers
+):
+    monkeypatch.setattr(summaries, "WEEKS_PER_TRANSACTION", 1)
+    sqlite = copy_engine("sqlite")
+    postgres = create_engine(fresh_postgres_url)
+    try:
+        generate(postgres, reps=MIN_REPS, weeks=4, end_date=LAST_DAY)
+        summaries.build_summaries(postgres, FIRST_DAY, LAST_DAY, SETTINGS, workers)
+        result = summary_frames(postgres)
+    finally:
+        postgres.dispose()
+    summaries.build_summaries(sqlite, FIRST_DAY, LAST_DAY, SETTINGS, workers=1)
+
+    for name, frame in summary_frames(sqlite).items():
+        pd.testing.assert_frame_equal(result[name], frame, check_dtype=False, obj=name)
