@@ -108,6 +108,27 @@ def test_worker_failure_keeps_whole_weeks(copy_engine, monkeypatch):
     assert rep_day_weeks == weeks
 
 
+def test_build_after_failure_finds_no_leftover_tables(copy_engine, monkeypatch):
+    monkeypatch.setattr(summaries, "WEEKS_PER_TRANSACTION", 1)
+    engine = copy_engine("again")
+    count_week = summaries._count_week
+
+    def count_then_fail(connection, week, settings, with_history):
+        count_week(connection, week, settings, with_history)
+        raise sa.exc.OperationalError("SELECT 1", {}, RuntimeError("disk full"))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(summaries, "_count_week", count_then_fail)
+        with pytest.raises(sa.exc.OperationalError, match="disk full"):
+            summaries.build_summaries(engine, FIRST_DAY, LAST_DAY, SETTINGS, workers=1)
+
+    # The failed week's temporary tables would make this build fail with
+    # "table already exists" on a connection the pool kept.
+    built = summaries.build_summaries(engine, FIRST_DAY, LAST_DAY, SETTINGS, workers=1)
+
+    assert len(built) == 4
+
+
 def test_in_memory_database_gets_one_worker():
     engine = sa.create_engine("sqlite://")
 
