@@ -27,7 +27,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -101,15 +101,25 @@ def build_summaries(
         weeks[index : index + WEEKS_PER_TRANSACTION]
         for index in range(0, len(weeks), WEEKS_PER_TRANSACTION)
     ]
-    build = _WeekBuild(engine, groups, settings, with_history)
-    build.run(usable_workers(engine, workers or default_workers(), len(groups)))
+    workers = workers or default_workers()
+    built: list[date] = []
+    week_tasks = [
+        _week_group_task(group, settings, with_history, built) for group in groups
+    ]
+    _SideBySide(engine, week_tasks).run(usable_workers(engine, workers, len(groups)))
 
-    with engine.connect() as connection, build_page_cache(connection):
-        _fill_outlet_trend(connection, settings)
-        _fill_outlet_flags(connection, settings)
-        _fill_skipped_calls(connection, settings)
+    # The rows that read earlier weeks, once every week is written.
+    with engine.connect() as connection:
+        fill_tasks = [
+            *_outlet_trend_tasks(connection, settings),
+            *_outlet_flag_tasks(connection, settings),
+            *_skipped_call_tasks(connection, settings),
+        ]
+    _SideBySide(engine, fill_tasks).run(
+        usable_workers(engine, workers, len(fill_tasks))
+    )
     refresh_statistics(engine, schema.SUMMARY_TABLES.values())
-    return sorted(build.built)
+    return sorted(built)
 
 
 # Weeks written in one transaction. An outlet's weeks, and a rep's, sit on
@@ -150,29 +160,27 @@ def usable_workers(engine: sa.Engine, requested: int, groups: int) -> int:
     return 1 if in_memory else max(1, min(requested, groups))
 
 
-class _WeekBuild:
-    """Counts groups of weeks on one or more connections and writes them.
+# A task counts on a worker's connection, without writing the database's
+# own tables, and returns the function that writes what it counted, or None
+# when it stopped because the event was set.
+Writer = Callable[[sa.Connection], None]
+Task = Callable[[sa.Connection, threading.Event], Writer | None]
 
-    Each worker takes the next group and counts its weeks into temporary
-    tables without writing the database's own tables (_count_week). It then
-    writes them in one transaction while it holds _writing, so two workers'
+
+class _SideBySide:
+    """Runs tasks on one or more connections side by side.
+
+    Each worker takes the next task and runs it, then runs the writer it
+    returns in one transaction while it holds _writing, so two workers'
     writes never wait on each other's row locks. A failure stops the other
-    workers before their next week and is raised. Each worker's connection
+    workers before their next task, or their next week in a group of weeks,
+    and is raised. Each worker's connection
     is closed at the end, with whatever temporary tables it still has.
     """
 
-    def __init__(
-        self,
-        engine: sa.Engine,
-        groups: list[list[Period]],
-        settings: Settings,
-        with_history: bool,
-    ) -> None:
+    def __init__(self, engine: sa.Engine, tasks: Iterable[Task]) -> None:
         self.engine = engine
-        self.settings = settings
-        self.with_history = with_history
-        self.built: list[date] = []
-        self._groups = iter(groups)
+        self._tasks = iter(tasks)
         self._taking = threading.Lock()
         self._writing = threading.Lock()
         self._failed = threading.Event()
@@ -194,11 +202,11 @@ class _WeekBuild:
         finally:
             pool.shutdown(wait=True)
 
-    def _next_group(self) -> list[Period] | None:
+    def _next_task(self) -> Task | None:
         with self._taking:
             if self._failed.is_set():
                 return None
-            return next(self._groups, None)
+            return next(self._tasks, None)
 
     def _work(self) -> None:
         with self.engine.connect() as connection:
@@ -207,29 +215,43 @@ class _WeekBuild:
                     build_page_cache(connection),
                     wait_for_locks(connection, SQLITE_LOCK_WAIT_S),
                 ):
-                    while (group := self._next_group()) is not None:
-                        self._build_group(connection, group)
+                    while (task := self._next_task()) is not None:
+                        write = task(connection, self._failed)
+                        if write is None:
+                            return
+                        with self._writing, connection.begin():
+                            write(connection)
             except BaseException:
                 self._failed.set()
                 raise
             finally:
-                # The temporary tables of a week left half counted go with
+                # The temporary tables of a task left half done go with
                 # the connection, which the pool then replaces.
                 connection.invalidate()
 
-    def _build_group(self, connection: sa.Connection, group: list[Period]) -> None:
+
+def _week_group_task(
+    group: list[Period], settings: Settings, with_history: bool, built: list[date]
+) -> Task:
+    """Return the task that counts a group of weeks and writes them in one
+    transaction, adding their first dates to built."""
+
+    def count(connection: sa.Connection, stop: threading.Event) -> Writer | None:
         counted = []
         for week in group:
             # Stops before the next week when another worker failed or the
             # build was interrupted.
-            if self._failed.is_set():
-                return
-            counted.append(
-                _count_week(connection, week, self.settings, self.with_history)
-            )
-        with self._writing:
-            _write_weeks(connection, counted, self.settings)
-        self.built += [week.start for week in group]
+            if stop.is_set():
+                return None
+            counted.append(_count_week(connection, week, settings, with_history))
+
+        def write(connection: sa.Connection) -> None:
+            _write_weeks(connection, counted, settings)
+            built.extend(week.start for week in group)
+
+        return write
+
+    return count
 
 
 # Weeks of the outlet trend counted by one statement, which reads each
@@ -237,11 +259,10 @@ class _WeekBuild:
 TREND_WEEKS_PER_STATEMENT = 13
 
 
-def _fill_outlet_trend(connection: sa.Connection, settings: Settings) -> list[date]:
-    """Count summary_outlet_trend for every summarised week that lacks it under
-    the settings' neglect windows, once the weeks its windows reach are all
-    summarised under the same settings. Returns the first dates of the weeks
-    counted.
+def _outlet_trend_tasks(connection: sa.Connection, settings: Settings) -> list[Task]:
+    """Return the tasks that count summary_outlet_trend for every summarised
+    week that lacks it under the settings' neglect windows, once the weeks
+    its windows reach are all summarised under the same settings.
 
     Rows of a week counted under other neglect windows are replaced.
     """
@@ -274,46 +295,57 @@ def _fill_outlet_trend(connection: sa.Connection, settings: Settings) -> list[da
             outlet_trend.MAX_FLAG_WEEKS,
         )
         return []
+    return [
+        _outlet_trend_task(run, rule, settings)
+        for run in _consecutive_runs(due, longest_run)
+    ]
 
-    filled = []
-    for run in _consecutive_runs(due, longest_run):
-        span = Period(run[0], run[-1] + timedelta(days=6), settings.timezone)
-        reach = outlet_trend.neglect_reach(span, settings)
+
+def _outlet_trend_task(run: list[date], rule: str, settings: Settings) -> Task:
+    trend = schema.summary_outlet_trend
+    span = Period(run[0], run[-1] + timedelta(days=6), settings.timezone)
+    reach = outlet_trend.neglect_reach(span, settings)
+
+    def count(connection: sa.Connection, stop: threading.Event) -> Writer:
+        started = time.perf_counter()
         statement = outlet_trend.outlet_figures_statement(
             span, reach, [], settings, by_territory=True
         )
-        started = time.perf_counter()
-        with connection.begin():
-            result = connection.execute(statement)
-            frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-            records = [
-                {
-                    **record,
-                    "reach_start": _trend_reach(record["week_start"], settings).start,
-                    "neglect_rule": rule,
-                }
-                for record in outlet_trend.territory_week_rows(frame, span)
-            ]
+        result = connection.execute(statement)
+        frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        connection.commit()
+        records = [
+            {
+                **record,
+                "reach_start": _trend_reach(record["week_start"], settings).start,
+                "neglect_rule": rule,
+            }
+            for record in outlet_trend.territory_week_rows(frame, span)
+        ]
+
+        def write(connection: sa.Connection) -> None:
             connection.execute(
                 trend.delete().where(trend.c.week_start.between(span.start, span.end))
             )
             if records:
                 connection.execute(trend.insert(), records)
-        log.info(
-            "summaries: outlet trend of %s to %s counted in %.0f ms",
-            span.start,
-            span.end,
-            (time.perf_counter() - started) * 1000,
-        )
-        filled += run
-    return filled
+            log.info(
+                "summaries: outlet trend of %s to %s counted in %.0f ms",
+                span.start,
+                span.end,
+                (time.perf_counter() - started) * 1000,
+            )
+
+        return write
+
+    return count
 
 
-def _fill_outlet_flags(connection: sa.Connection, settings: Settings) -> list[date]:
-    """Count summary_outlet_flags for every summarised week that lacks it for
-    the lookback of the settings' neglect windows, once the weeks from the
-    lookback's first day on are all summarised under the same settings.
-    Returns the first dates of the weeks counted.
+def _outlet_flag_tasks(connection: sa.Connection, settings: Settings) -> list[Task]:
+    """Return the tasks that count summary_outlet_flags for every summarised
+    week that lacks it for the lookback of the settings' neglect windows,
+    once the weeks from the lookback's first day on are all summarised under
+    the same settings.
 
     A lookback that starts inside a week is never counted, because the
     territories report then reads the last check-ins from the raw visits.
@@ -327,7 +359,7 @@ def _fill_outlet_flags(connection: sa.Connection, settings: Settings) -> list[da
                 sa.select(stored.c.week_start, stored.c.lookback_start).distinct()
             )
         }
-    filled = []
+    tasks = []
     for week_start in sorted(built):
         week = Period(week_start, week_start + timedelta(days=6), settings.timezone)
         lookback = Period(
@@ -352,19 +384,34 @@ def _fill_outlet_flags(connection: sa.Connection, settings: Settings) -> list[da
             sa.literal(lookback.start, sa.Date).label("lookback_start"),
             *counts.c,
         )
+        tasks.append(_week_rows_task(stored, week.start, rows, "outlet flags"))
+    return tasks
+
+
+def _week_rows_task(
+    table: sa.Table, week_start: date, rows: sa.Select, what: str
+) -> Task:
+    """Return the task that counts rows into a temporary table and then
+    replaces table's rows of the week with them."""
+
+    def count(connection: sa.Connection, stop: threading.Event) -> Writer:
         started = time.perf_counter()
-        with connection.begin():
-            connection.execute(stored.delete().where(stored.c.week_start == week.start))
-            connection.execute(
-                stored.insert().from_select(list(rows.selected_columns.keys()), rows)
+        name = f"counted_{table.name}_{week_start:%Y%m%d}"
+        copy = _count_into(connection, table, rows, name)
+
+        def write(connection: sa.Connection) -> None:
+            connection.execute(table.delete().where(table.c.week_start == week_start))
+            _insert_from(connection, table, copy)
+            log.info(
+                "summaries: %s of the week of %s counted in %.0f ms",
+                what,
+                week_start,
+                (time.perf_counter() - started) * 1000,
             )
-        log.info(
-            "summaries: outlet flags of the week of %s counted in %.0f ms",
-            week.start,
-            (time.perf_counter() - started) * 1000,
-        )
-        filled.append(week.start)
-    return filled
+
+        return write
+
+    return count
 
 
 # An outlet's order history, which prices a skipped call, is its productive
@@ -373,11 +420,10 @@ def _fill_outlet_flags(connection: sa.Connection, settings: Settings) -> list[da
 HISTORY_WEEKS = 8
 
 
-def _fill_skipped_calls(connection: sa.Connection, settings: Settings) -> list[date]:
-    """Write summary_skipped_calls for every summarised week whose rows are
-    missing or incomplete, once the HISTORY_WEEKS weeks before it are
-    summarised under the same settings. Returns the first dates of the weeks
-    written.
+def _skipped_call_tasks(connection: sa.Connection, settings: Settings) -> list[Task]:
+    """Return the tasks that write summary_skipped_calls for every summarised
+    week whose rows are missing or incomplete, once the HISTORY_WEEKS weeks
+    before it are summarised under the same settings.
 
     A week is complete when it has one row per skipped rep-outlet pair that
     summary_rep_weeks counts.
@@ -390,7 +436,7 @@ def _fill_skipped_calls(connection: sa.Connection, settings: Settings) -> list[d
             week_counts(connection, rep_weeks, value=rep_weeks.c.skipped_outlets) or {}
         )
         found = week_counts(connection, stored) or {}
-    filled = []
+    tasks = []
     for week_start in sorted(built):
         history_start = week_start - timedelta(weeks=HISTORY_WEEKS)
         history = Period(
@@ -401,18 +447,8 @@ def _fill_skipped_calls(connection: sa.Connection, settings: Settings) -> list[d
         ):
             continue
         rows = _skipped_call_rows(week_start, history_start)
-        with connection.begin():
-            connection.execute(stored.delete().where(stored.c.week_start == week_start))
-            connection.execute(
-                stored.insert().from_select(list(rows.selected_columns.keys()), rows)
-            )
-        filled.append(week_start)
-    if filled:
-        log.info(
-            "summaries: skipped calls with their order history written for %d weeks",
-            len(filled),
-        )
-    return filled
+        tasks.append(_week_rows_task(stored, week_start, rows, "skipped calls"))
+    return tasks
 
 
 def _skipped_call_rows(week_start: date, history_start: date) -> sa.Select:
@@ -784,24 +820,14 @@ class _CountedWeek:
     raw_counts: dict[str, int]
     # Summary table name to the temporary table with its rows.
     tables: dict[str, sa.Table] = field(default_factory=dict)
-    metadata: sa.MetaData = field(default_factory=sa.MetaData)
 
     def fill(
         self, connection: sa.Connection, table: sa.Table, rows: sa.Select
     ) -> sa.Table:
         """Copy rows into a new temporary table shaped like table, and commit."""
-        copy = sa.Table(
-            f"counted_{table.name}_{self.week.start:%Y%m%d}",
-            self.metadata,
-            *(sa.Column(column.name, column.type) for column in table.c),
-            prefixes=["TEMPORARY"],
-        )
-        copy.create(connection)
-        columns = list(rows.selected_columns.keys())
-        connection.execute(copy.insert().from_select(columns, rows))
-        connection.commit()
-        self.tables[table.name] = copy
-        return copy
+        name = f"counted_{table.name}_{self.week.start:%Y%m%d}"
+        self.tables[table.name] = _count_into(connection, table, rows, name)
+        return self.tables[table.name]
 
 
 def _count_week(
@@ -852,46 +878,63 @@ def _count_week(
 def _write_weeks(
     connection: sa.Connection, weeks: list[_CountedWeek], settings: Settings
 ) -> None:
-    """Replace the summary rows of the counted weeks in one transaction, then
-    drop their temporary tables."""
+    """Replace the summary rows of the counted weeks, in the caller's
+    transaction, and drop their temporary tables."""
     started = time.perf_counter()
-    with connection.begin():
-        for counted in weeks:
-            _delete_week(connection, counted.week)
-            for name, copy in counted.tables.items():
-                table = schema.SUMMARY_TABLES[name]
-                columns = [column.name for column in copy.c]
-                connection.execute(
-                    table.insert().from_select(columns, sa.select(*copy.c))
-                )
-            connection.execute(
-                schema.summary_health_weeks.insert().values(
-                    week_start=counted.week.start,
-                    max_visit_hours=settings.max_visit_hours,
-                    max_speed_kmh=settings.max_speed_kmh,
-                )
+    for counted in weeks:
+        _delete_week(connection, counted.week)
+        for name, copy in counted.tables.items():
+            _insert_from(connection, schema.SUMMARY_TABLES[name], copy)
+        connection.execute(
+            schema.summary_health_weeks.insert().values(
+                week_start=counted.week.start,
+                max_visit_hours=settings.max_visit_hours,
+                max_speed_kmh=settings.max_speed_kmh,
             )
-            connection.execute(
-                schema.summary_weeks.insert().values(
-                    week_start=counted.week.start,
-                    timezone=settings.timezone,
-                    first_weekday=settings.week_start,
-                    duplicate_window_s=settings.duplicate_window_s,
-                    off_site_m=settings.off_site_m,
-                    **counted.raw_counts,
-                    built_at=datetime.now(UTC).replace(tzinfo=None),
-                )
+        )
+        connection.execute(
+            schema.summary_weeks.insert().values(
+                week_start=counted.week.start,
+                timezone=settings.timezone,
+                first_weekday=settings.week_start,
+                duplicate_window_s=settings.duplicate_window_s,
+                off_site_m=settings.off_site_m,
+                **counted.raw_counts,
+                built_at=datetime.now(UTC).replace(tzinfo=None),
             )
+        )
     log.info(
         "summaries: weeks of %s to %s written in %.0f ms",
         weeks[0].week.start,
         weeks[-1].week.start,
         (time.perf_counter() - started) * 1000,
     )
-    with connection.begin():
-        for counted in weeks:
-            for copy in counted.tables.values():
-                copy.drop(connection)
+
+
+def _count_into(
+    connection: sa.Connection, table: sa.Table, rows: sa.Select, name: str
+) -> sa.Table:
+    """Copy rows into a new temporary table called name, shaped like table,
+    and commit, which ends the read of the database's tables."""
+    copy = sa.Table(
+        name,
+        sa.MetaData(),
+        *(sa.Column(column.name, column.type) for column in table.c),
+        prefixes=["TEMPORARY"],
+    )
+    copy.create(connection)
+    connection.execute(
+        copy.insert().from_select(list(rows.selected_columns.keys()), rows)
+    )
+    connection.commit()
+    return copy
+
+
+def _insert_from(connection: sa.Connection, table: sa.Table, copy: sa.Table) -> None:
+    """Insert the rows of copy, a table from _count_into, into table, and drop copy."""
+    columns = [column.name for column in copy.c]
+    connection.execute(table.insert().from_select(columns, sa.select(*copy.c)))
+    copy.drop(connection)
 
 
 def _delete_week(connection: sa.Connection, week: Period) -> None:
@@ -899,7 +942,8 @@ def _delete_week(connection: sa.Connection, week: Period) -> None:
         day_column = table.c.day if "day" in table.c else table.c.week_start
         in_week = day_column.between(week.start, week.end)
         # A row that also reads earlier weeks goes with any of them, and the
-        # fill functions write it again.
+        # tasks of _outlet_trend_tasks, _outlet_flag_tasks and
+        # _skipped_call_tasks write it again.
         first_read = FIRST_WEEK_READ.get(table.name)
         if first_read is not None:
             in_week = sa.and_(
