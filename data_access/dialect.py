@@ -6,6 +6,11 @@ a UTC timestamp in the business time zone, day arithmetic, the seconds between
 two timestamps, the great-circle distance and the upsert. SQLite has no time
 zone database and no trigonometric functions in every build, so on SQLite
 those two are Python functions registered on each new connection.
+
+The loader's bulk path is the exception to "one place": COPY on PostgreSQL
+and batched executemany on SQLite are different protocols, so their
+statements, catalog look-ups and session settings sit beside the writers in
+bulk_write, copy_formats, write_process and load.
 """
 
 import math
