@@ -312,8 +312,11 @@ def build_page_cache(connection: sa.Connection) -> Iterator[None]:
     try:
         yield
     finally:
-        for schema, size in sizes.items():
-            driver.execute(f"PRAGMA {schema}.cache_size = {int(size)}")
+        # An interrupt inside a statement closes the connection, and with it
+        # the cache.
+        if not connection.invalidated:
+            for schema, size in sizes.items():
+                driver.execute(f"PRAGMA {schema}.cache_size = {int(size)}")
 
 
 @contextmanager
@@ -333,7 +336,8 @@ def wait_for_locks(connection: sa.Connection, seconds: float) -> Iterator[None]:
     try:
         yield
     finally:
-        driver.execute(f"PRAGMA busy_timeout = {int(previous)}")
+        if not connection.invalidated:
+            driver.execute(f"PRAGMA busy_timeout = {int(previous)}")
 
 
 def prefers_index_lookups(connection: sa.Connection) -> bool:

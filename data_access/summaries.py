@@ -27,8 +27,9 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -91,6 +92,13 @@ def build_summaries(
     """
     if last < first:
         raise ValueError(f"the range ends on {last} before it starts on {first}")
+    if workers is None:
+        workers = default_workers()
+    elif not 1 <= workers <= MAX_WORKERS:
+        raise ValueError(
+            f"workers must be 1 to {MAX_WORKERS}, not {workers}; "
+            "more would pass the connection pool's size"
+        )
     _drop_older_layout(engine)
     schema.metadata.create_all(engine, tables=list(schema.SUMMARY_TABLES.values()))
     _create_missing_indexes(engine)
@@ -101,7 +109,6 @@ def build_summaries(
         weeks[index : index + WEEKS_PER_TRANSACTION]
         for index in range(0, len(weeks), WEEKS_PER_TRANSACTION)
     ]
-    workers = workers or default_workers()
     built: list[date] = []
     week_tasks = [
         _week_group_task(group, settings, with_history, built) for group in groups
@@ -134,6 +141,10 @@ WEEKS_PER_TRANSACTION = 4
 # SQLite: the national demo's build peaked at 0.6 GB with one worker and
 # 1.25 GB with two.
 MAX_DEFAULT_WORKERS = 4
+# SQLAlchemy's default pool keeps 5 connections and opens up to 10 more,
+# which also serve the build's own connection, and on SQLite each worker's
+# page caches take up to 0.5 GB.
+MAX_WORKERS = 8
 # Seconds an SQLite write waits for another worker's read to finish. One
 # statement of a national week reads for up to about 4 s on a busy machine.
 SQLITE_LOCK_WAIT_S = 300
@@ -146,13 +157,14 @@ def default_workers() -> int:
 
 
 def usable_workers(engine: sa.Engine, requested: int, groups: int) -> int:
-    """Return how many workers can build groups week groups on engine.
+    """Return how many of the requested workers can build groups week
+    groups on engine: at most one a group.
 
     An in-memory SQLite database exists once per connection, or is shared
     through a single connection, so it gets one worker.
     """
-    if requested < 1:
-        raise ValueError(f"workers must be 1 or more, not {requested}")
+    if not 1 <= requested <= MAX_WORKERS:
+        raise ValueError(f"workers must be 1 to {MAX_WORKERS}, not {requested}")
     url = engine.url
     in_memory = url.get_backend_name() == "sqlite" and (
         url.database in (None, "", ":memory:") or "mode=memory" in url.database
@@ -165,6 +177,59 @@ def usable_workers(engine: sa.Engine, requested: int, groups: int) -> int:
 # when it stopped because the event was set.
 Writer = Callable[[sa.Connection], None]
 Task = Callable[[sa.Connection, threading.Event], Writer | None]
+
+
+class _TransactionGate:
+    """Lets the workers' transactions run side by side, except a write,
+    which runs alone.
+
+    An SQLite commit waits until no other connection is inside a read,
+    and meanwhile every new read waits, the dashboard's too. So a
+    worker about to write waits here, outside SQLite, until the other
+    workers' transactions end, and they begin no new one until its write
+    ends. Its commit then waits for the dashboard's short reads only, as
+    with one worker.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._inside: set[int] = set()
+        self._writer: int | None = None
+
+    def watch(self, connection: sa.Connection) -> None:
+        """Make each transaction of connection wait for a write to end."""
+        sa.event.listen(connection, "begin", self.enter)
+        sa.event.listen(connection, "commit", self.leave)
+        sa.event.listen(connection, "rollback", self.leave)
+
+    def enter(self, connection: sa.Connection) -> None:
+        """Wait for a write of another worker to end, then count this worker in."""
+        me = threading.get_ident()
+        with self._changed:
+            self._changed.wait_for(lambda: self._writer in (None, me))
+            self._inside.add(me)
+
+    def leave(self, connection: sa.Connection | None = None) -> None:
+        """Count this worker out."""
+        with self._changed:
+            self._inside.discard(threading.get_ident())
+            self._changed.notify_all()
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Wait until no other worker is inside a transaction, and keep
+        them out until the block ends."""
+        me = threading.get_ident()
+        with self._changed:
+            self._changed.wait_for(lambda: self._writer is None)
+            self._writer = me
+            self._changed.wait_for(lambda: not self._inside - {me})
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._writer = None
+                self._changed.notify_all()
 
 
 class _SideBySide:
@@ -183,6 +248,7 @@ class _SideBySide:
         self._tasks = iter(tasks)
         self._taking = threading.Lock()
         self._writing = threading.Lock()
+        self._gate = _TransactionGate()
         self._failed = threading.Event()
 
     def run(self, workers: int) -> None:
@@ -209,25 +275,36 @@ class _SideBySide:
             return next(self._tasks, None)
 
     def _work(self) -> None:
-        with self.engine.connect() as connection:
-            try:
-                with (
-                    build_page_cache(connection),
-                    wait_for_locks(connection, SQLITE_LOCK_WAIT_S),
-                ):
-                    while (task := self._next_task()) is not None:
-                        write = task(connection, self._failed)
-                        if write is None:
-                            return
-                        with self._writing, connection.begin():
-                            write(connection)
-            except BaseException:
-                self._failed.set()
-                raise
-            finally:
-                # The temporary tables of a task left half done go with
-                # the connection, which the pool then replaces.
-                connection.invalidate()
+        try:
+            with self.engine.connect() as connection:
+                try:
+                    self._run_tasks(connection)
+                finally:
+                    # The temporary tables of a task left half done go with
+                    # the connection, which the pool then replaces.
+                    connection.invalidate()
+        except BaseException:
+            self._failed.set()
+            raise
+        finally:
+            self._gate.leave()
+
+    def _run_tasks(self, connection: sa.Connection) -> None:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            self._gate.watch(connection)
+        with (
+            build_page_cache(connection),
+            wait_for_locks(connection, SQLITE_LOCK_WAIT_S),
+        ):
+            while (task := self._next_task()) is not None:
+                write = task(connection, self._failed)
+                if write is None:
+                    return
+                with self._writing:
+                    writing = self._gate.writing() if sqlite else nullcontext()
+                    with writing, connection.begin():
+                        write(connection)
 
 
 def _week_group_task(
@@ -1705,8 +1782,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=_worker_count,
         default=None,
         metavar="N",
-        help="connections that count weeks side by side (default: one per CPU, "
-        f"at most {MAX_DEFAULT_WORKERS}); 1 builds one week at a time",
+        help=f"connections that count weeks side by side, 1 to {MAX_WORKERS} "
+        f"(default: one per CPU, at most {MAX_DEFAULT_WORKERS}); 1 builds one "
+        "week at a time",
     )
     return parser
 
@@ -1716,9 +1794,10 @@ def _worker_count(text: str) -> int:
         count = int(text)
     except ValueError:
         count = 0
-    if count < 1:
+    if not 1 <= count <= MAX_WORKERS:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a valid number of workers; use a whole number of 1 or more"
+            f"{text!r} is not a valid number of workers; use a whole number "
+            f"from 1 to {MAX_WORKERS}"
         )
     return count
 

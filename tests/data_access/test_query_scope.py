@@ -66,6 +66,9 @@ UNSCOPED = {
     "data_access.summaries.refresh_after_load": (
         "the loader's refresh of the summary tables it touched; serves no viewer"
     ),
+    "data_access.summaries.usable_workers": (
+        "counts the summary command's workers from the engine's URL; reads no rows"
+    ),
     "data_access.summaries.build_summaries": (
         "the summary command writes every team's summary rows; it serves no viewer"
     ),

@@ -1,6 +1,8 @@
 """Workers that count summary weeks side by side write what one worker writes."""
 
 import shutil
+import threading
+import time
 from datetime import date, timedelta
 
 import pandas as pd
@@ -141,11 +143,75 @@ def test_workers_capped_by_groups(copy_engine):
     assert summaries.usable_workers(engine, requested=4, groups=2) == 2
 
 
-def test_zero_workers_rejected(copy_engine):
-    engine = copy_engine("zero")
+@pytest.mark.parametrize("workers", [0, -1, summaries.MAX_WORKERS + 1])
+def test_build_rejects_worker_count(copy_engine, workers):
+    engine = copy_engine("rejected")
 
-    with pytest.raises(ValueError, match="workers must be 1 or more, not 0"):
-        summaries.usable_workers(engine, requested=0, groups=2)
+    with pytest.raises(ValueError, match=f"workers must be 1 to 8, not {workers}"):
+        summaries.build_summaries(engine, FIRST_DAY, LAST_DAY, SETTINGS, workers)
+
+    with engine.connect() as connection:
+        assert not sa.inspect(connection).has_table(schema.summary_weeks.name)
+
+
+def test_interrupt_inside_statement_propagates(copy_engine):
+    engine = copy_engine("interrupted")
+
+    def interrupt_counting(connection, cursor, statement, parameters, context, many):
+        if "INSERT INTO scratch_" in statement:
+            raise KeyboardInterrupt
+
+    sa.event.listen(engine, "after_cursor_execute", interrupt_counting)
+
+    # Restoring the page cache on the closed connection would replace the
+    # KeyboardInterrupt with sqlite3.ProgrammingError.
+    with pytest.raises(KeyboardInterrupt):
+        summaries.build_summaries(engine, FIRST_DAY, LAST_DAY, SETTINGS, workers=1)
+
+
+def test_gate_keeps_reads_out_of_a_write():
+    gate = summaries._TransactionGate()
+    reader_inside = threading.Event()
+    reader_may_leave = threading.Event()
+    writer_inside = threading.Event()
+    events = []
+
+    def reader():
+        gate.enter(None)
+        reader_inside.set()
+        reader_may_leave.wait(5)
+        events.append("reader left")
+        gate.leave()
+        # A new transaction waits for the write to end.
+        gate.enter(None)
+        events.append("reader entered again")
+        gate.leave()
+
+    def writer():
+        reader_inside.wait(5)
+        with gate.writing():
+            events.append("writer writing")
+            writer_inside.set()
+            time.sleep(0.2)
+            events.append("writer done")
+
+    threads = [threading.Thread(target=reader), threading.Thread(target=writer)]
+    for thread in threads:
+        thread.start()
+    reader_inside.wait(5)
+    time.sleep(0.2)
+    # The writer waits for the reader's transaction to end.
+    assert events == []
+    reader_may_leave.set()
+    for thread in threads:
+        thread.join(5)
+
+    assert events == [
+        "reader left",
+        "writer writing",
+        "writer done",
+        "reader entered again",
+    ]
 
 
 def test_command_rejects_zero_workers(capsys):
@@ -157,6 +223,17 @@ def test_command_rejects_zero_workers(capsys):
 
     assert stopped.value.code == 2
     assert "'0' is not a valid number of workers" in capsys.readouterr().err
+
+
+def test_command_rejects_too_many_workers(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        summaries.main(
+            ["--db", "sqlite://", "--from", "2026-03-02", "--to", "2026-03-08",
+             "--workers", "9"]
+        )  # fmt: skip
+
+    assert stopped.value.code == 2
+    assert "use a whole number from 1 to 8" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("workers", [1, 2])
