@@ -41,7 +41,6 @@ from data_access.queries import (
     fetch_frame,
     last_visit_check_in,
     outlet_last_check_in,
-    with_last_visit_date,
 )
 from data_access.summaries import (
     REP_DAY_COUNTS,
@@ -571,8 +570,76 @@ def outlet_activity_from_summaries(
     period must be whole summarised weeks.
 
     The weekly sums cover every outlet, unless outlet_conditions narrow them;
-    the outer query keeps the scoped ones.
+    the outer query keeps the scoped ones. An outlet visited in the period's
+    last week takes its last visit date from that week's row, because the
+    lookback of last visits ends with the period. Only the others look up
+    their last check-in in the visits: for the national week 45,000 of
+    152,536 outlets.
     """
+    sums, sums_of_outlet = _outlet_week_sums(period, outlet_conditions)
+    source = outlets.outerjoin(sums, sums_of_outlet)
+    last_week = outlet_weeks
+    if sums is not outlet_weeks:
+        last_week = outlet_weeks.alias("last_week")
+        source = source.outerjoin(
+            last_week,
+            sa.and_(
+                last_week.c.week_start == period.end - timedelta(days=6),
+                last_week.c.outlet_id == outlets.c.outlet_id,
+            ),
+        )
+    known_day = last_week.c.last_visit_date
+    check_in = last_visit_check_in(outlets.c.outlet_id, period)
+    statement = (
+        sa.select(
+            outlets.c.outlet_id,
+            outlets.c.name.label("outlet_name"),
+            outlets.c.territory_id,
+            outlets.c.channel,
+            outlets.c.outlet_class,
+            outlets.c.latitude,
+            outlets.c.longitude,
+            sa.func.coalesce(sums.c.visits, 0).label("visits"),
+            sa.case((sums.c.planned_calls > 0, True), else_=False).label("planned"),
+            sa.case(
+                (_is_on_beat(outlets.c.outlet_id, period), True), else_=False
+            ).label("on_beat"),
+            sa.case((known_day.is_(None), check_in), else_=None).label("last_check_in"),
+            sa.func.coalesce(sums.c.order_value, 0).label("order_value"),
+            known_day.label("last_visit_day"),
+        )
+        .select_from(source)
+        .where(
+            outlets.c.active.is_(True),
+            *scoped_outlet_conditions(scope),
+            *outlet_conditions,
+        )
+        .order_by(outlets.c.outlet_id)
+    )
+    return queries.fetch_outlet_activity(
+        engine, "outlet_activity_from_summaries", statement, settings.timezone
+    )
+
+
+def _outlet_week_sums(
+    period: Period, outlet_conditions: tuple[sa.ColumnElement[bool], ...]
+) -> tuple[sa.FromClause, sa.ColumnElement[bool]]:
+    """Return a source of outlet_id, visits, planned_calls and order_value
+    summed over the period's weeks of summary_outlet_weeks, and the condition
+    that joins an outlet to its row of it.
+
+    A one-week period joins the week's rows as they are, because the
+    primary key gives each outlet one row a week, so each outlet seeks its
+    row. Grouping made SQLite sort the week's rows and index them again: the
+    national week's statement took 0.62 s with grouping and 0.48 s without,
+    counted in the database alone at load average 2.6.
+    """
+    if _week_count(period) == 1:
+        joined = sa.and_(
+            outlet_weeks.c.week_start == period.start,
+            outlet_weeks.c.outlet_id == outlets.c.outlet_id,
+        )
+        return outlet_weeks, joined
     in_period = [outlet_weeks.c.week_start.between(period.start, period.end)]
     if outlet_conditions:
         chosen = sa.select(outlets.c.outlet_id).where(*outlet_conditions)
@@ -588,38 +655,15 @@ def outlet_activity_from_summaries(
         .group_by(outlet_weeks.c.outlet_id)
         .cte("summary_outlet_sums")
     )
-    on_beat = queries.outlets_on_beat(period)
-    statement = (
-        sa.select(
-            outlets.c.outlet_id,
-            outlets.c.name.label("outlet_name"),
-            outlets.c.territory_id,
-            outlets.c.channel,
-            outlets.c.outlet_class,
-            outlets.c.latitude,
-            outlets.c.longitude,
-            sa.func.coalesce(sums.c.visits, 0).label("visits"),
-            sa.case((sums.c.planned_calls > 0, True), else_=False).label("planned"),
-            sa.case((on_beat.c.outlet_id.is_(None), False), else_=True).label(
-                "on_beat"
-            ),
-            last_visit_check_in(outlets.c.outlet_id, period).label("last_check_in"),
-            sa.func.coalesce(sums.c.order_value, 0).label("order_value"),
-        )
-        .select_from(
-            outlets.outerjoin(sums, sums.c.outlet_id == outlets.c.outlet_id).outerjoin(
-                on_beat, on_beat.c.outlet_id == outlets.c.outlet_id
-            )
-        )
-        .where(
-            outlets.c.active.is_(True),
-            *scoped_outlet_conditions(scope),
-            *outlet_conditions,
-        )
-        .order_by(outlets.c.outlet_id)
-    )
-    frame = fetch_frame(engine, "outlet_activity_from_summaries", statement)
-    return with_last_visit_date(frame, settings.timezone)
+    return sums, sums.c.outlet_id == outlets.c.outlet_id
+
+
+def _is_on_beat(outlet_id: sa.ColumnElement, period: Period) -> sa.ColumnElement[bool]:
+    """Test whether the outlet is on a beat that overlaps the period, as the
+    on_beat column of queries.outlet_activity does. Written as IN, both
+    engines read the beats' outlets once into a set that each outlet probes,
+    where a join to the distinct outlets made SQLite sort and index them."""
+    return outlet_id.in_(queries.beat_outlet_ids(period))
 
 
 # Week by week

@@ -34,6 +34,12 @@ UNSCOPED = {
     "data_access.load.load_directory": "the loader command writes files into the database",
     "data_access.queries.fetch_frame": "runs a statement that a scoped function built",
     "data_access.queries.fetch_rows": "runs a statement that a scoped function built",
+    "data_access.queries.fetch_driver_rows": (
+        "runs a statement that a scoped function built"
+    ),
+    "data_access.queries.fetch_outlet_activity": (
+        "runs a statement that a scoped function built"
+    ),
     "data_access.queries.user_by_id": "reads the users row that decides the scope",
     "data_access.queries.user_list": "users rows: who may sign in, no sales figures",
     "data_access.territory_history.has_rep_territories": (

@@ -350,3 +350,24 @@ def test_route_layer_shows_clicked_call(monkeypatch, map_company_url, folium_map
     assert facts["Outlet"] == markdown_text(HOSTILE)
     assert facts["Call"] == markdown_text("On plan")
     assert facts["Order value"] == "126"
+
+
+def test_route_layer_reuses_status_layer_outlets(
+    monkeypatch, tmp_path, folium_map, queries
+):
+    # A database of its own, so that no earlier test has kept its outlets.
+    monkeypatch.setenv("BEATBOARD_DATABASE_URL", database_url(tmp_path, ROWS))
+    app = AppTest.from_file(DASHBOARD, default_timeout=60)
+    app.query_params["week"] = WEEK
+    app.run()
+    overview_end = len(queries.statements)
+    app.switch_page(MAP_PAGE).run()
+    status_end = len(queries.statements)
+    app.segmented_control(key="map_layer").set_value("route").run()
+
+    assert not app.exception
+    status_statements = queries.statements[overview_end:status_end]
+    route_statements = queries.statements[status_end:]
+    # The outlets report's statement is the only one with last_check_in.
+    assert len([text for text in status_statements if "last_check_in" in text]) == 1
+    assert not [text for text in route_statements if "last_check_in" in text]
