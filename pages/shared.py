@@ -9,6 +9,7 @@ import contextvars
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -105,6 +106,49 @@ def load_in_background(*loads: Callable[[], object]) -> None:
         )
         add_script_run_ctx(thread, context)
         thread.start()
+
+
+# When each background load of a view last finished, as time.monotonic()
+# seconds, by (name, database, period, scope, settings) and the load's
+# position. Every session of the process shares the caches, so it shares
+# these marks too.
+_finished_loads: dict[tuple, float] = {}
+_finished_loads_lock = threading.Lock()
+
+
+def load_in_background_once(
+    name: str, view: View, *loads: Callable[[], object]
+) -> None:
+    """Start the loads as load_in_background does, unless each of them
+    finished for the view less than CACHE_SECONDS ago.
+
+    Their values are then cached, unless the cache dropped one for room,
+    and starting the threads again took about 10% of a cached rerun of the
+    Overview. A page that finds a value missing computes it in its own call.
+    """
+    key = (name, view.database_key, view.period, view.scope, view.settings)
+    now = time.monotonic()
+    with _finished_loads_lock:
+        for mark in [
+            mark
+            for mark, finished in _finished_loads.items()
+            if now - finished >= CACHE_SECONDS
+        ]:
+            del _finished_loads[mark]
+        if all((key, position) in _finished_loads for position in range(len(loads))):
+            return
+    load_in_background(
+        *(
+            functools.partial(_load_and_mark, (key, position), load)
+            for position, load in enumerate(loads)
+        )
+    )
+
+
+def _load_and_mark(mark: tuple, load: Callable[[], object]) -> None:
+    load()
+    with _finished_loads_lock:
+        _finished_loads[mark] = time.monotonic()
 
 
 def _load_quietly(load: Callable[[], object]) -> None:
@@ -481,7 +525,9 @@ def load_review_in_background(view: View) -> None:
     set-aside note and the previous period's reps report on background
     threads (see load_in_background), so that they run side by side with the
     reps report."""
-    load_in_background(
+    load_in_background_once(
+        "review",
+        view,
         # The register prices its skips after reading their details, so the
         # priced calls, which the rep review needs as well, start on their own.
         lambda: load_priced_calls(view),

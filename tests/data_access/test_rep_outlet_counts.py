@@ -224,3 +224,39 @@ def test_postgres_counts_match_hand_counts(fresh_postgres_url):
         assert outlet_counts(frame) == EXPECTED_COUNTS[name]
     pd.testing.assert_frame_equal(results["four_weeks"], raw, check_dtype=False)
     pd.testing.assert_frame_equal(without_index, results["four_weeks"])
+
+
+def test_week_without_rep_weeks_counts_outlets(engine):
+    stored = summary_queries.rep_activity_from_summaries(
+        engine, WEEK_ONE, Scope(), SETTINGS
+    )
+    rep_weeks = schema.summary_rep_weeks
+    with engine.begin() as connection:
+        connection.execute(
+            rep_weeks.delete().where(rep_weeks.c.week_start == WEEK_ONE.start)
+        )
+
+    result = summary_queries.rep_activity_from_summaries(
+        engine, WEEK_ONE, Scope(), SETTINGS
+    )
+
+    assert not summary_queries.rep_weeks_cover(engine, WEEK_ONE)
+    assert outlet_counts(result) == EXPECTED_COUNTS["week_one"]
+    pd.testing.assert_frame_equal(result, stored)
+
+
+def test_rep_list_limits_stored_week_counts(engine):
+    rep_ids = sa.select(schema.reps.c.rep_id).where(schema.reps.c.rep_id == "r1")
+
+    frame = summary_queries.rep_activity_from_summaries(
+        engine, WEEK_ONE, Scope(), SETTINGS, rep_ids=rep_ids
+    )
+
+    result = outlet_counts(frame)
+    expected = EXPECTED_COUNTS["week_one"]
+    assert summary_queries.rep_weeks_cover(engine, WEEK_ONE)
+    assert result == {
+        "rep_id": ["r1"],
+        "planned_outlets": expected["planned_outlets"][:1],
+        "skipped_outlets": expected["skipped_outlets"][:1],
+    }

@@ -3,12 +3,13 @@ itself. These cases check those rules on both engines: fortnightly beats,
 start dates off the beat's weekday, end dates, two beats with the same
 outlet, inactive outlets, and visits before the lookback."""
 
+import logging
 from datetime import date
 
 import pandas as pd
 import pytest
 
-from data_access import review_queries
+from data_access import review_queries, summaries
 from data_access.engine import create_engine
 from data_access.filters import Period, Scope, Settings
 from fixtures.demo import MIN_REPS, generate
@@ -142,3 +143,44 @@ def test_demo_week_same_on_both_engines(tmp_path, fresh_postgres_url):
     for scope, (expected, result) in zip(scopes, frames):
         assert len(expected) > 0, scope
         pd.testing.assert_frame_equal(result, expected, check_dtype=False)
+
+
+# Weekly Monday beats of r1 with o1 and o2. In WEEK, r1's only check-in at
+# o1 is an offline resend of a Sunday visit of the week before, 60 seconds
+# later: the summaries count no kept visit there, the raw visits one. o2 is
+# skipped.
+RESEND_ROWS = {
+    "territories": [{"territory_id": "T1"}],
+    "reps": [{"rep_id": "r1", "territory_id": "T1"}],
+    "outlets": [{"outlet_id": f"o{number}", "territory_id": "T1"} for number in (1, 2)],
+    "beats": [beat("b1", "r1", 1, 1, "2026-01-05")],
+    "beat_outlets": [
+        {"beat_id": "b1", "outlet_id": "o1"},
+        {"beat_id": "b1", "outlet_id": "o2"},
+    ],
+    "visits": [
+        visit("v1", "r1", "o1", "2026-03-01T23:59:30"),
+        visit("v2", "r1", "o1", "2026-03-02T00:00:30"),
+        visit("v3", "r1", "o2", "2026-02-23T10:00:00", "closed"),
+    ],
+}
+
+
+def test_summary_candidates_match_raw_visits(tmp_path, monkeypatch, caplog):
+    engine = sqlite_database(tmp_path, RESEND_ROWS)
+    summaries.build_summaries(engine, date(2026, 2, 23), WEEK.end, Settings())
+    caplog.set_level(logging.INFO, logger="data_access.queries")
+
+    result = review_queries.skip_details(engine, WEEK, Scope(), Settings())
+
+    monkeypatch.setattr(review_queries, "_summaries_cover", lambda *_: False)
+    expected = review_queries.skip_details(engine, WEEK, Scope(), Settings())
+    engine.dispose()
+    logged = [record.getMessage() for record in caplog.records]
+    assert any(
+        message.startswith("query skip_details_with_summaries") for message in logged
+    )
+    assert records(result) == [
+        ("r1", "o2", 1, False, date(2026, 2, 23), "closed", date(2026, 2, 23))
+    ]
+    pd.testing.assert_frame_equal(result, expected)

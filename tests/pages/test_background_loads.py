@@ -1,5 +1,7 @@
 """Loads started in the background share the page's cache and its errors."""
 
+import time
+
 from streamlit.testing.v1 import AppTest
 
 
@@ -60,3 +62,55 @@ def test_background_failure_shows_on_page():
 
     assert len(app.exception) == 1
     assert app.markdown.len == 0
+
+
+def started_once_script():
+    import threading
+    from datetime import date
+
+    import streamlit as st
+
+    from data_access.filters import Period, Scope, Settings
+    from pages.shared import View, load_in_background_once
+
+    view = View(
+        None, st.session_state["database_key"], Period(date(2026, 3, 2),
+        date(2026, 3, 8)), Scope(), Settings(), False, (),
+    )  # fmt: skip
+    starts = st.session_state.setdefault("starts", [])
+    done = st.session_state.setdefault("done", threading.Event())
+
+    def load() -> None:
+        starts.append(threading.current_thread().name)
+        if st.session_state["fail"]:
+            done.set()
+            raise ValueError("no rows")
+        done.set()
+
+    done.clear()
+    load_in_background_once("test", view, load)
+    # Wait for the load, so that the next run finds it finished.
+    done.wait(timeout=10)
+
+
+def run_twice(database_key: str, fail: bool) -> list[str]:
+    app = AppTest.from_function(started_once_script, default_timeout=30)
+    app.session_state["database_key"] = database_key
+    app.session_state["fail"] = fail
+    app.run()
+    # The load marks itself finished just after done is set.
+    time.sleep(0.5)
+    app.run()
+    return app.session_state["starts"]
+
+
+def test_finished_loads_start_once():
+    result = run_twice("finished", fail=False)
+
+    assert len(result) == 1
+
+
+def test_failed_load_starts_again():
+    result = run_twice("failed", fail=True)
+
+    assert len(result) == 2

@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from streamlit.elements.widgets.button import ButtonMixin
 from streamlit.testing.v1 import AppTest
 
 from fixtures.demo import STORY, build_demo_database
@@ -114,6 +115,34 @@ def test_downloads_are_offered(overview):
         "All three (XLSX)",
         "Printable summary (HTML)",
     ]
+
+
+def test_downloads_build_files_when_pressed(monkeypatch, demo_url):
+    # Outside a server, AppTest registers no file of a download button, so
+    # the files are built here from the data the page passed.
+    offered = {}
+    download_button = ButtonMixin.download_button
+
+    def record(self, label, data, *args, **kwargs):
+        offered[label] = data
+        return download_button(self, label, data, *args, **kwargs)
+
+    monkeypatch.setattr(ButtonMixin, "download_button", record)
+    monkeypatch.setenv("BEATBOARD_DATABASE_URL", demo_url)
+    app = AppTest.from_file(DASHBOARD, default_timeout=180)
+    app.run()
+    exceptions = exceptions_table(app)
+
+    csv_lines = offered["Exceptions (CSV)"]().decode("utf-8-sig").split("\r\n")
+    register_lines = offered["Skipped outlets (CSV)"]().decode("utf-8-sig")
+    workbook = offered["All three (XLSX)"]()
+    summary = offered["Printable summary (HTML)"]()
+    assert not app.exception
+    assert csv_lines[0].startswith("Rep id,Rep,What")
+    assert len([line for line in csv_lines[1:] if line]) == len(exceptions)
+    assert register_lines.startswith("Rep id,Rep,Outlet id")
+    assert workbook[:2] == b"PK"
+    assert "Skipped outlets" in summary
 
 
 def main_elements(app: AppTest) -> list:
