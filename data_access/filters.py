@@ -1,5 +1,6 @@
 """The values every query is bounded by: the period, the viewer's scope, settings."""
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -54,6 +55,18 @@ class Settings:
             raise ValueError(
                 f"week_start {self.week_start} is invalid; use an ISO weekday, 1 to 7"
             )
+        # A NaN passes every comparison as False, so each limit is checked to
+        # be finite as well as in range.
+        limits = (
+            ("off_site_m", self.off_site_m, "metres above 0", False),
+            ("duplicate_window_s", self.duplicate_window_s, "seconds, 0 or more", True),
+            ("max_visit_hours", self.max_visit_hours, "hours above 0", False),
+            ("max_speed_kmh", self.max_speed_kmh, "km/h above 0", False),
+        )
+        for name, value, unit, zero_allowed in limits:
+            in_range = value >= 0 if zero_allowed else value > 0
+            if not (math.isfinite(value) and in_range):
+                raise ValueError(f"{name} {value} is invalid; use a number of {unit}")
         for outlet_class, days in (
             (None, self.neglect_days),
             *self.neglect_days_by_class,

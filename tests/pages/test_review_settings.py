@@ -111,3 +111,26 @@ def test_settings_default_outside_demo(monkeypatch):
     settings = load_settings()
 
     assert (settings.timezone, settings.currency_symbol) == ("UTC", "")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("OFF_SITE_M", "-1", "off_site_m -1.0 is invalid; use a number of metres above 0"),
+        ("OFF_SITE_M", "0", "off_site_m 0.0 is invalid"),
+        ("DUPLICATE_WINDOW_S", "nan", "duplicate_window_s nan is invalid; use a number of seconds, 0 or more"),
+        ("MAX_VISIT_HOURS", "inf", "max_visit_hours inf is invalid; use a number of hours above 0"),
+        ("MAX_SPEED_KMH", "0", "max_speed_kmh 0.0 is invalid; use a number of km/h above 0"),
+    ],
+)  # fmt: skip
+def test_invalid_limit_is_rejected(monkeypatch, name, value, message):
+    monkeypatch.setenv(f"BEATBOARD_{name}", value)
+
+    with pytest.raises(ValueError, match=message):
+        load_settings()
+
+
+def test_zero_duplicate_window_is_accepted(monkeypatch):
+    monkeypatch.setenv("BEATBOARD_DUPLICATE_WINDOW_S", "0")
+
+    assert load_settings().duplicate_window_s == 0.0
