@@ -32,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -1826,6 +1827,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(error))
     if arguments.last < arguments.first:
         parser.error(f"--to {arguments.last} is before --from {arguments.first}")
+    # SQLite would create an empty file, and the build would then fail on a
+    # missing visits table.
+    missing_file = (
+        url.get_backend_name() == "sqlite"
+        and url.database not in (None, "", ":memory:")
+        and not url.database.startswith("file:")
+        and not Path(url.database).exists()
+    )
+    if missing_file:
+        parser.error(
+            f"--db names the SQLite file {url.database}, which does not exist; "
+            "give the file that data_access.load or fixtures.demo wrote"
+        )
 
     engine = create_engine(url)
     started = time.perf_counter()

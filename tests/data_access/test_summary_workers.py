@@ -253,3 +253,17 @@ def test_postgres_workers_match_sqlite(
 
     for name, frame in summary_frames(sqlite).items():
         pd.testing.assert_frame_equal(result[name], frame, check_dtype=False, obj=name)
+
+
+def test_command_rejects_missing_sqlite_file(tmp_path, capsys):
+    missing = tmp_path / "typo.sqlite"
+
+    with pytest.raises(SystemExit) as stopped:
+        summaries.main(
+            ["--db", f"sqlite:///{missing}", "--from", "2026-03-02", "--to",
+             "2026-03-08"]
+        )  # fmt: skip
+
+    assert stopped.value.code == 2
+    assert f"the SQLite file {missing}, which does not exist" in capsys.readouterr().err
+    assert not missing.exists()
