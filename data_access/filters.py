@@ -55,8 +55,7 @@ class Settings:
             raise ValueError(
                 f"week_start {self.week_start} is invalid; use an ISO weekday, 1 to 7"
             )
-        # A NaN passes every comparison as False, so each limit is checked to
-        # be finite as well as in range.
+        # Infinity passes the range check, so each limit must also be finite.
         limits = (
             ("off_site_m", self.off_site_m, "metres above 0", False),
             ("duplicate_window_s", self.duplicate_window_s, "seconds, 0 or more", True),
