@@ -1570,7 +1570,9 @@ def territory_week_orders(period: Period, base: date) -> sa.CTE:
     )
 
 
-def outlet_order_history(period: Period, outlet_ids: sa.Select) -> sa.CTE:
+def outlet_order_history(
+    period: Period, outlet_ids: sa.Select, name: str = "outlet_order_history"
+) -> sa.CTE:
     """Sum the productive visits of outlet_ids and their positive linked order
     value over the period. Columns: outlet_id, productive_visits, order_value.
     Outlets without a productive visit have no row."""
@@ -1582,7 +1584,40 @@ def outlet_order_history(period: Period, outlet_ids: sa.Select) -> sa.CTE:
         )
         .where(*_productive_outlet_weeks(period, outlet_ids))
         .group_by(outlet_weeks.c.outlet_id)
-        .cte("outlet_order_history")
+        .cte(name)
+    )
+
+
+def stored_outlet_history(
+    week: Period, history: Period, outlet_ids: sa.Select
+) -> sa.CTE:
+    """Read outlet_order_history(history, outlet_ids) from the rows of
+    summary_skipped_calls of the week whose history starts on history.start.
+
+    The build summed each skipped outlet's rows of summary_outlet_weeks over
+    the same weeks. It also summed the weeks without a productive visit,
+    whose linked order value is zero, because only productive visits have a
+    positive linked order. Only the outlets that some rep skipped in the week
+    have a row, with zeros when the outlet has no productive visit.
+    skipped_calls_cover(week) must hold. Columns: outlet_id,
+    productive_visits, order_value.
+    """
+    stored = schema.summary_skipped_calls
+    return (
+        sa.select(
+            stored.c.outlet_id,
+            # The history is the same for every rep of an outlet and week.
+            sa.func.max(stored.c.history_productive_visits).label("productive_visits"),
+            sa.func.max(stored.c.history_order_value).label("order_value"),
+        )
+        .where(
+            stored.c.week_start == week.start,
+            stored.c.history_start == history.start,
+            stored.c.outlet_id.in_(outlet_ids),
+        )
+        .group_by(stored.c.outlet_id)
+        .cte("stored_outlet_history")
+        .prefix_with("MATERIALIZED")
     )
 
 

@@ -620,3 +620,99 @@ def test_moved_from_scope_follows_history(engines):
     assert follows
     assert not scope_follows_history(engines["history"], SCOPES["territory"], reach)
     assert not scope_follows_history(engines["flat"], SCOPES["moved_from"], reach)
+
+
+def spy_on_stored_history(monkeypatch) -> list[Period]:
+    """Record the week of each call of summary_queries.stored_outlet_history."""
+    weeks = []
+    stored_outlet_history = summary_queries.stored_outlet_history
+
+    def spy(week: Period, *arguments) -> sa.CTE:
+        weeks.append(week)
+        return stored_outlet_history(week, *arguments)
+
+    monkeypatch.setattr(summary_queries, "stored_outlet_history", spy)
+    return weeks
+
+
+def delete_stored_skips(engine: sa.Engine, week_start: date, limit: int | None) -> None:
+    """Delete the summary_skipped_calls rows of a week, or only `limit` of them."""
+    stored = schema.summary_skipped_calls
+    keys = sa.select(stored.c.rep_id, stored.c.outlet_id).where(
+        stored.c.week_start == week_start
+    )
+    if limit is not None:
+        keys = keys.order_by(stored.c.rep_id, stored.c.outlet_id).limit(limit)
+    with engine.begin() as connection:
+        for key in connection.execute(keys).all():
+            connection.execute(
+                stored.delete().where(
+                    stored.c.week_start == week_start,
+                    stored.c.rep_id == key.rep_id,
+                    stored.c.outlet_id == key.outlet_id,
+                )
+            )
+
+
+@pytest.mark.parametrize("scope_name", list(SCOPES))
+def test_calls_at_risk_stored_history_matches_computed(
+    monkeypatch, copied_engine, scope_name
+):
+    scope = SCOPES[scope_name]
+    stored_weeks = spy_on_stored_history(monkeypatch)
+
+    result = review_queries.calls_at_risk(copied_engine, WEEK, scope, SETTINGS)
+
+    assert stored_weeks == [WEEK]
+    delete_stored_skips(copied_engine, WEEK.start, limit=None)
+    expected = review_queries.calls_at_risk(copied_engine, WEEK, scope, SETTINGS)
+    assert stored_weeks == [WEEK]
+    assert expected["outlet_order_value"].sum() > 0
+    pd.testing.assert_frame_equal(result, expected, check_exact=True)
+
+
+def test_calls_at_risk_incomplete_stored_week_matches_raw(
+    monkeypatch, copied_engine, engines
+):
+    delete_stored_skips(copied_engine, WEEK.start, limit=1)
+    stored_weeks = spy_on_stored_history(monkeypatch)
+
+    result = run("calls_at_risk", copied_engine, Scope())
+
+    expected = run("calls_at_risk", engines["history_raw"], Scope())
+    assert not summary_queries.skipped_calls_cover(copied_engine, WEEK)
+    assert stored_weeks == []
+    assert_same_frames(result, expected)
+
+
+@pytest.mark.parametrize("scope_name", ["all_reps", "territory", "moved_from"])
+def test_two_week_calls_at_risk_match_raw(monkeypatch, engines, scope_name):
+    scope = SCOPES[scope_name]
+    stored_weeks = spy_on_stored_history(monkeypatch)
+
+    result = review_queries.calls_at_risk(engines["history"], SPAN, scope, SETTINGS)
+
+    expected = review_queries.calls_at_risk(
+        engines["history_raw"], SPAN, scope, SETTINGS
+    )
+    first_week = Period(SPAN.start, SPAN.start + timedelta(days=6), TIMEZONE)
+    assert stored_weeks == [first_week]
+    assert expected["outlet_productive_visits"].sum() > 0
+    assert_same_frames(result, expected)
+
+
+def test_calls_at_risk_prices_unstored_outlets(monkeypatch, engines):
+    stored_weeks = spy_on_stored_history(monkeypatch)
+
+    result = run("calls_at_risk", engines["flat"], Scope())
+
+    expected = run("calls_at_risk", engines["flat_raw"], Scope())
+    # The outlets visited off-site and skipped by no rep have no stored
+    # history, so summary_outlet_weeks prices them.
+    skipped = result.loc[result["kind"] == "skipped", "outlet_id"]
+    unstored = result[
+        (result["kind"] == "off_site") & ~result["outlet_id"].isin(skipped)
+    ]
+    assert stored_weeks == [WEEK]
+    assert unstored["outlet_productive_visits"].sum() > 0
+    assert_same_frames(result, expected)
