@@ -132,7 +132,11 @@ def format_cell(value: object) -> str:
         # Six decimals hide binary noise such as 0.30000000000000004. A value
         # that ends on a half at the seventh decimal, such as 116645.43 / 32,
         # would round either way with the noise of each engine's sum, so it
-        # is rounded to nine decimals first.
+        # is rounded to nine decimals first. A sum of money in the hundreds
+        # of millions carries noise at the sixth decimal that changes with
+        # the order PostgreSQL's parallel workers add in, so every value is
+        # first cut to 12 significant digits: cents up to 10,000,000,000.
+        value = float(f"{value:.12g}")
         text = f"{round(value, 9):.6f}".rstrip("0").rstrip(".")
         return "0" if text in ("-0", "") else text
     if isinstance(value, date):

@@ -238,3 +238,11 @@ def test_half_at_seventh_decimal_rounds_one_way():
     result = [format_cell(exact), format_cell(noisy)]
 
     assert result == ["3645.169687", "3645.169687"]
+
+
+def test_large_sum_noise_is_cut():
+    # Two orders of adding the same money values on PostgreSQL's parallel
+    # workers gave these sums for one territory's quarter.
+    result = [format_cell(631085549.940002), format_cell(631085549.940003)]
+
+    assert result == ["631085549.94", "631085549.94"]
