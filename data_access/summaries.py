@@ -746,7 +746,8 @@ def refresh_after_load(
     to the loaded range are refreshed too (see _linked_days). A load of a
     master table refreshes every summarised week,
     and so does a load into summary tables of an older layout, which the
-    rebuild replaces. Does nothing in a database without summaries.
+    rebuild replaces. Weeks before the first summarised week are left
+    unbuilt. Does nothing in a database without summaries.
     """
     with engine.connect() as connection:
         if not sa.inspect(connection).has_table(schema.summary_weeks.name):
@@ -793,8 +794,14 @@ def refresh_after_load(
         days += [built[0], built[1] + timedelta(days=6)]
     if not days:
         return []
-    log.info("summaries: refreshing %s to %s after the load", min(days), max(days))
-    rebuilt = build_summaries(engine, min(days), max(days), settings)
+    # Weeks before the first summarised one were never built, so rows loaded
+    # there change no summary, and the pages read the raw tables for them.
+    # Later weeks are built, so that a daily load extends the summaries.
+    first_day, last_day = max(min(days), built[0]), max(days)
+    if last_day < first_day:
+        return []
+    log.info("summaries: refreshing %s to %s after the load", first_day, last_day)
+    rebuilt = build_summaries(engine, first_day, last_day, settings)
 
     # Only summarised weeks can be stale, so a linked date outside them is
     # left to the next build that covers it.

@@ -429,6 +429,30 @@ def test_load_refreshes_touched_weeks(copied_engine, tmp_path):
     )
 
 
+def test_load_skips_weeks_before_summaries(copied_engine, tmp_path):
+    folder = tmp_path / "files"
+    folder.mkdir()
+    (folder / "visits.csv").write_text(
+        "visit_id,rep_id,outlet_id,check_in\n"
+        "old-visit,R0001,O000001,2025-01-07T06:00:00Z\n"
+        "late-sync,R0001,O000001,2026-03-24T06:00:00Z\n",
+        encoding="utf-8",
+    )
+
+    load_directory(copied_engine, folder)
+
+    with copied_engine.connect() as connection:
+        weeks = sorted(connection.scalars(sa.select(schema.summary_weeks.c.week_start)))
+    # The three summarised weeks, and none of the 60 weeks before them.
+    assert weeks == [date(2026, 3, 9), date(2026, 3, 16), date(2026, 3, 23)]
+    after = summary_queries.rep_activity_from_summaries(
+        copied_engine, WEEK, Scope(), SETTINGS
+    )
+    assert_same_frames(
+        after, queries.rep_activity(copied_engine, WEEK, Scope(), SETTINGS)
+    )
+
+
 def test_territory_week_visited_outlets_matches_raw(engine):
     result = summary_queries.read_territory_week_visited_outlets(
         engine, THREE_WEEKS, Scope(), SETTINGS
