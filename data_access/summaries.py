@@ -1854,6 +1854,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         weeks = build_summaries(
             engine, arguments.first, arguments.last, settings, arguments.workers
         )
+        empty = _rows_in_weeks(engine, weeks) == 0
     except sa.exc.SQLAlchemyError as error:
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
         print(
@@ -1875,7 +1876,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"built {len(weeks)} summary weeks, {weeks[0]} to "
         f"{weeks[-1] + timedelta(days=6)}, in {time.perf_counter() - started:.1f} s"
     )
+    if empty:
+        print(
+            "Warning: those weeks have no visits or orders in the "
+            f"{settings.timezone} time zone; check --from, --to and --timezone.",
+            file=sys.stderr,
+        )
     return 0
+
+
+def _rows_in_weeks(engine: sa.Engine, week_starts: list[date]) -> int:
+    """Sum the raw visits and orders that summary_weeks recorded for the weeks."""
+    weeks = schema.summary_weeks
+    total = sa.func.coalesce(sa.func.sum(weeks.c.visit_rows + weeks.c.order_rows), 0)
+    with engine.connect() as connection:
+        return connection.execute(
+            sa.select(total).where(weeks.c.week_start.in_(week_starts))
+        ).scalar_one()
 
 
 if __name__ == "__main__":

@@ -267,3 +267,29 @@ def test_command_rejects_missing_sqlite_file(tmp_path, capsys):
     assert stopped.value.code == 2
     assert f"the SQLite file {missing}, which does not exist" in capsys.readouterr().err
     assert not missing.exists()
+
+
+def test_command_warns_about_empty_weeks(copy_engine, capsys):
+    engine = copy_engine("empty")
+    url = engine.url.render_as_string(hide_password=False)
+
+    exit_code = summaries.main(
+        ["--db", url, "--from", "2024-03-04", "--to", "2024-03-10"]
+    )
+
+    captured = capsys.readouterr()
+    assert exit_code == 0, captured.err
+    assert captured.out.startswith("built 1 summary weeks, 2024-03-04 to 2024-03-10")
+    assert "those weeks have no visits or orders in the UTC time zone" in captured.err
+
+
+def test_command_warns_not_about_weeks_with_rows(copy_engine, capsys):
+    engine = copy_engine("full")
+    url = engine.url.render_as_string(hide_password=False)
+
+    exit_code = summaries.main(
+        ["--db", url, "--from", "2026-03-23", "--to", "2026-03-29"]
+    )
+
+    assert exit_code == 0
+    assert "Warning" not in capsys.readouterr().err
