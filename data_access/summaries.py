@@ -24,6 +24,7 @@ these tables.
 import argparse
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -1850,6 +1851,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     engine = create_engine(url)
     started = time.perf_counter()
+    handler_before = signal.signal(signal.SIGTERM, _stop_on_terminate)
     try:
         weeks = build_summaries(
             engine, arguments.first, arguments.last, settings, arguments.workers
@@ -1863,14 +1865,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as error:
         print(
             "Building the summaries was interrupted. Weeks finished before the "
             "interruption are kept; run the command again to build the rest.",
             file=sys.stderr,
         )
-        return 130
+        return 128 + (
+            signal.SIGTERM if isinstance(error, _Terminated) else signal.SIGINT
+        )
     finally:
+        signal.signal(signal.SIGTERM, handler_before)
         engine.dispose()
     print(
         f"built {len(weeks)} summary weeks, {weeks[0]} to "
@@ -1883,6 +1888,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+class _Terminated(KeyboardInterrupt):
+    """A SIGTERM received by the command, which stops it as Ctrl-C does."""
+
+
+def _stop_on_terminate(signal_number: int, frame: object) -> None:
+    raise _Terminated
 
 
 def _rows_in_weeks(engine: sa.Engine, week_starts: list[date]) -> int:
