@@ -8,9 +8,11 @@ empty frame with the same columns.
 
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 import pandas as pd
 import sqlalchemy as sa
@@ -29,6 +31,8 @@ from data_access.period_sql import (
 )
 
 log = logging.getLogger(__name__)
+
+Rows = TypeVar("Rows")
 
 reps = schema.reps
 outlets = schema.outlets
@@ -59,13 +63,18 @@ def fetch_rows(
 ) -> tuple[list[tuple], list[str]]:
     """Run a query and return its rows as plain tuples and its column names,
     retrying once on a new connection after a dropped one, as fetch_frame does."""
+    return _retried_after_drop(name, lambda: _run(engine, statement))
+
+
+def _retried_after_drop(name: str, run: Callable[[], Rows]) -> Rows:
+    """Return run(), called a second time when the server dropped the connection."""
     try:
-        return _run(engine, statement)
+        return run()
     except sa.exc.DBAPIError as error:
         if not is_dropped_connection(error):
             raise
         log.warning("query %s: the database connection dropped; retrying once", name)
-        return _run(engine, statement)
+        return run()
 
 
 def _run(engine: sa.Engine, statement: sa.Executable) -> tuple[list[tuple], list[str]]:
@@ -88,13 +97,7 @@ def fetch_driver_rows(
     report this fetch took 1.2 s where fetch_rows took 1.7 s (SQLite, 2
     shared cores at load average 4.5).
     """
-    try:
-        return _run_driver(engine, statement)
-    except sa.exc.DBAPIError as error:
-        if not is_dropped_connection(error):
-            raise
-        log.warning("query %s: the database connection dropped; retrying once", name)
-        return _run_driver(engine, statement)
+    return _retried_after_drop(name, lambda: _run_driver(engine, statement))
 
 
 def _run_driver(

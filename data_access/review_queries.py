@@ -898,6 +898,19 @@ def _visited_in(
 # neither side of such a join.
 
 
+def _beat_schedule() -> list[sa.ColumnElement]:
+    """Return the columns of a beat outlet with its beat's schedule, as the
+    unvisited beat outlets select them."""
+    return [
+        beats.c.rep_id,
+        beat_outlets.c.outlet_id,
+        beats.c.weekday,
+        beats.c.every_n_weeks,
+        beats.c.start_date,
+        beats.c.end_date,
+    ]
+
+
 def _unvisited_beat_outlets(visited: sa.CTE, scoped_reps: _ScopedReps) -> sa.CTE:
     """Select each active outlet on a beat of a scoped rep that the rep did not
     visit in the period, with the beat's schedule: rep_id, outlet_id,
@@ -907,14 +920,7 @@ def _unvisited_beat_outlets(visited: sa.CTE, scoped_reps: _ScopedReps) -> sa.CTE
     plan.
     """
     return (
-        sa.select(
-            beats.c.rep_id,
-            beat_outlets.c.outlet_id,
-            beats.c.weekday,
-            beats.c.every_n_weeks,
-            beats.c.start_date,
-            beats.c.end_date,
-        )
+        sa.select(*_beat_schedule())
         .select_from(
             beat_outlets.join(beats, beats.c.beat_id == beat_outlets.c.beat_id).join(
                 outlets, outlets.c.outlet_id == beat_outlets.c.outlet_id
@@ -947,14 +953,7 @@ def _unvisited_candidate_outlets(candidates: sa.CTE, period: Period) -> sa.CTE:
         unindexed(period_visit.c.rep_id) == candidates.c.rep_id,
     )
     return (
-        sa.select(
-            beats.c.rep_id,
-            beat_outlets.c.outlet_id,
-            beats.c.weekday,
-            beats.c.every_n_weeks,
-            beats.c.start_date,
-            beats.c.end_date,
-        )
+        sa.select(*_beat_schedule())
         .select_from(
             candidates.join(
                 beat_outlets, beat_outlets.c.outlet_id == candidates.c.outlet_id

@@ -96,11 +96,7 @@ def build_summaries(
         raise ValueError(f"the range ends on {last} before it starts on {first}")
     if workers is None:
         workers = default_workers()
-    elif not 1 <= workers <= MAX_WORKERS:
-        raise ValueError(
-            f"workers must be 1 to {MAX_WORKERS}, not {workers}; "
-            "more would pass the connection pool's size"
-        )
+    _check_workers(workers)
     _drop_older_layout(engine)
     schema.metadata.create_all(engine, tables=list(schema.SUMMARY_TABLES.values()))
     _create_missing_indexes(engine)
@@ -158,6 +154,14 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS))
 
 
+def _check_workers(count: int) -> None:
+    if not 1 <= count <= MAX_WORKERS:
+        raise ValueError(
+            f"workers must be 1 to {MAX_WORKERS}, not {count}; more would "
+            "exceed the connection pool's size"
+        )
+
+
 def usable_workers(engine: sa.Engine, requested: int, groups: int) -> int:
     """Return how many of the requested workers can build groups week
     groups on engine: at most one a group.
@@ -165,8 +169,7 @@ def usable_workers(engine: sa.Engine, requested: int, groups: int) -> int:
     An in-memory SQLite database exists once per connection, or is shared
     through a single connection, so it gets one worker.
     """
-    if not 1 <= requested <= MAX_WORKERS:
-        raise ValueError(f"workers must be 1 to {MAX_WORKERS}, not {requested}")
+    _check_workers(requested)
     url = engine.url
     in_memory = url.get_backend_name() == "sqlite" and (
         url.database in (None, "", ":memory:") or "mode=memory" in url.database
@@ -235,7 +238,7 @@ class _TransactionGate:
 
 
 class _SideBySide:
-    """Runs tasks on one or more connections side by side.
+    """A runner of tasks on one or more connections side by side.
 
     Each worker takes the next task and runs it, then runs the writer it
     returns in one transaction while it holds _writing, so two workers'
