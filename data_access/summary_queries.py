@@ -377,6 +377,18 @@ def read_unassigned_outlet_activity(
     lacks. They are the outlets of a territories report's Unassigned row.
     """
     unassigned = _has_no_territory_in(scope)
+    candidates = sa.select(outlets.c.outlet_id).where(
+        outlets.c.active.is_(True), *scoped_outlet_conditions(scope), unassigned
+    )
+    with engine.connect() as connection:
+        found = connection.execute(sa.select(sa.exists(candidates))).scalar()
+    if not found:
+        # Most companies put every outlet in a territory, and a region or
+        # territory scope has no such outlet at all. PostgreSQL joined the
+        # week's 120,000 outlet rows before it filtered them to none: 0.08 s
+        # alone, 0.25 s on a cold Overview's busy cores. The false condition
+        # returns the same empty frame at once.
+        unassigned = sa.false()
     return read_outlet_activity(engine, period, scope, settings, (unassigned,))
 
 

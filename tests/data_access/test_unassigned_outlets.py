@@ -45,6 +45,37 @@ def test_unassigned_outlets_match_full_report(engines, name):
     pd.testing.assert_frame_equal(result, expected)
 
 
+@pytest.mark.parametrize("summarised", [False, True])
+def test_company_without_unassigned_outlets_gets_empty_frame(tmp_path, summarised):
+    # o11, the one outlet of no territory, moves into a territory.
+    outlets = [
+        {**row, "territory_id": "007"} if row["outlet_id"] == "o11" else row
+        for row in ROWS["outlets"]
+    ]
+    engine = sqlite_database(tmp_path, {**ROWS, "outlets": outlets})
+    if summarised:
+        summaries.build_summaries(engine, WEEK.start, WEEK.end, SETTINGS)
+    territories = reports.territories_report(engine, WEEK, Scope(), SETTINGS)
+    rep_rows = reports.reps_report(engine, WEEK, Scope(), SETTINGS)
+    full = reports.outlets_report(engine, WEEK, Scope(), SETTINGS)
+
+    result = summary_queries.read_unassigned_outlet_activity(
+        engine, WEEK, Scope(), SETTINGS
+    )
+    groups = comparison.territory_groups(
+        territories, rep_rows, reports.build_outlets_report(result, WEEK, SETTINGS)
+    )
+    engine.dispose()
+
+    assert result.empty
+    assert list(result.columns) == list(
+        queries.outlet_activity(engine, WEEK, Scope(), SETTINGS).columns
+    )
+    pd.testing.assert_frame_equal(
+        groups, comparison.territory_groups(territories, rep_rows, full)
+    )
+
+
 def test_territory_scope_has_no_unassigned_outlets(engines):
     result = summary_queries.read_unassigned_outlet_activity(
         engines["summarised"], WEEK, Scope(territory_ids=("007",)), SETTINGS
