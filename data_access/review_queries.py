@@ -41,6 +41,7 @@ from data_access.queries import fetch_frame, local_dates, outlet_last_check_in
 from data_access.summaries import (
     HISTORY_WEEKS,
     REP_DAY_VISIT_COUNTS,
+    order_value_per_visit,
     visit_end,
     week_counts,
 )
@@ -1730,6 +1731,11 @@ def weekly_skipped_calls(
                 skipped, span, base, HISTORY_WEEKS
             )
             name = "weekly_skipped_calls_with_summaries"
+        elif summary_queries.rep_week_risk_cover(engine, span):
+            # The build priced each rep's skips of a week by the same rule.
+            statement = summary_queries.stored_weekly_risk(span, rep_dates)
+            name = "weekly_skipped_calls_from_stored_risk"
+            return _float_prices(fetch_frame(engine, name, statement))
         elif summary_queries.skipped_calls_cover(engine, span):
             skipped = summary_queries.stored_skipped_calls(span, base, rep_dates)
             outlet_history = None
@@ -1971,10 +1977,11 @@ def _priced_weekly_skips(
             ),
         )
     # NOTE: this repeats the pricing rule of metrics.review.expected_call_value
-    # in SQL, a second place for one KPI rule. Fetching the 147,000 priced
-    # outlet-weeks of a national quarter for pandas took 1.4 s, against 0.7 s
-    # summed here. tests/metrics/test_weekly_headlines.py pins both to the
-    # same figures on both engines.
+    # in SQL, a second place for one KPI rule, and summaries._rep_week_risk_rows
+    # applies it again at build time. Fetching the 147,000 priced outlet-weeks
+    # of a national quarter for pandas took 1.4 s, against 0.7 s summed here.
+    # tests/metrics/test_weekly_headlines.py pins both to the same figures on
+    # both engines.
     # The territory's price is looked up only for the skips whose outlet has
     # no order history (6% of a national quarter's), because COALESCE stops
     # at its first value on both engines. Joining every skip to its outlet
@@ -1983,7 +1990,7 @@ def _priced_weekly_skips(
     skip_outlet = outlets.alias("skip_outlet")
     territory_price = (
         sa.select(
-            _average(
+            order_value_per_visit(
                 territory_history.c.order_value, territory_history.c.productive_visits
             )
         )
@@ -2000,7 +2007,7 @@ def _priced_weekly_skips(
         .scalar_subquery()
     )
     expected_value = sa.func.coalesce(
-        _average(history.c.order_value, history.c.productive_visits),
+        order_value_per_visit(history.c.order_value, history.c.productive_visits),
         territory_price,
     )
     calls = skipped.c.skipped_calls
@@ -2018,18 +2025,4 @@ def _priced_weekly_skips(
         .select_from(skips)
         .group_by(week_index)
         .order_by(week_index)
-    )
-
-
-def _average(
-    order_value: sa.ColumnElement, productive_visits: sa.ColumnElement
-) -> sa.ColumnElement:
-    """Divide order_value by productive_visits as floats, NULL where there is
-    no productive visit, as metrics.kpi.ratio does."""
-    return sa.case(
-        (
-            productive_visits > 0,
-            sa.cast(sa.func.coalesce(order_value, 0), sa.Float)
-            / sa.cast(productive_visits, sa.Float),
-        )
     )

@@ -263,6 +263,24 @@ summary_skipped_calls = sa.Table(
     sa.Column("history_order_value", sa.Float, nullable=False),
 )
 
+# Per rep and week, the skipped planned calls of summary_skipped_calls and
+# their revenue at risk: each outlet's calls times its expected call value,
+# summed. A call's expected value is the outlet's order value per productive
+# visit in its history weeks, else its territory's in summary_territory_weeks
+# over the same weeks, else unknown. revenue_at_risk is NULL when none of the
+# rep's skipped outlets has a price. Only reps with a skipped call have a
+# row. As for summary_skipped_calls, rebuilding a week from history_start on
+# deletes the row, and the build counts it again.
+summary_rep_week_risk = sa.Table(
+    "summary_rep_week_risk",
+    metadata,
+    sa.Column("week_start", sa.Date, primary_key=True),
+    sa.Column("rep_id", sa.Text, primary_key=True),
+    sa.Column("history_start", sa.Date, nullable=False),
+    sa.Column("skipped_calls", sa.Integer, nullable=False),
+    sa.Column("revenue_at_risk", sa.Float),
+)
+
 summary_outlet_weeks = sa.Table(
     "summary_outlet_weeks",
     metadata,
@@ -390,6 +408,7 @@ SUMMARY_TABLES: dict[str, sa.Table] = {
         summary_rep_outlet_weeks,
         summary_rep_weeks,
         summary_skipped_calls,
+        summary_rep_week_risk,
         summary_outlet_weeks,
         summary_territory_weeks,
         summary_outlet_trend,

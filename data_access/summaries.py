@@ -123,6 +123,12 @@ def build_summaries(
     _SideBySide(engine, fill_tasks).run(
         usable_workers(engine, workers, len(fill_tasks))
     )
+    # A week's revenue at risk sums its skipped calls, once they are written.
+    with engine.connect() as connection:
+        risk_tasks = _rep_week_risk_tasks(connection, settings)
+    _SideBySide(engine, risk_tasks).run(
+        usable_workers(engine, workers, len(risk_tasks))
+    )
     refresh_statistics(engine, schema.SUMMARY_TABLES.values())
     return sorted(built)
 
@@ -569,6 +575,111 @@ def _skipped_call_rows(week_start: date, history_start: date) -> sa.Select:
     )
 
 
+def _rep_week_risk_tasks(connection: sa.Connection, settings: Settings) -> list[Task]:
+    """Return the tasks that write summary_rep_week_risk for every summarised
+    week whose rows are missing or incomplete, once the week's
+    summary_skipped_calls rows are complete.
+
+    A week is complete when it has one row per rep that summary_rep_weeks
+    counts with a skipped outlet.
+    """
+    stored = schema.summary_rep_week_risk
+    rep_weeks = schema.summary_rep_weeks
+    with connection.begin():
+        built = _weeks_built_under(connection, settings)
+        skipped_outlets = (
+            week_counts(connection, rep_weeks, value=rep_weeks.c.skipped_outlets) or {}
+        )
+        skipping_reps = (
+            week_counts(
+                connection, rep_weeks, conditions=[rep_weeks.c.skipped_outlets > 0]
+            )
+            or {}
+        )
+        skipped_calls = week_counts(connection, schema.summary_skipped_calls) or {}
+        found = week_counts(connection, stored) or {}
+    tasks = []
+    for week_start in sorted(built):
+        history_start = week_start - timedelta(weeks=HISTORY_WEEKS)
+        history = Period(
+            history_start, week_start - timedelta(days=1), settings.timezone
+        )
+        done = found.get(week_start, 0) == skipping_reps.get(week_start, 0)
+        skips_stored = skipped_calls.get(week_start, 0) == skipped_outlets.get(
+            week_start, 0
+        )
+        if done or not skips_stored or not _weeks_of(history) <= built:
+            continue
+        rows = _rep_week_risk_rows(week_start, history_start)
+        tasks.append(_week_rows_task(stored, week_start, rows, "revenue at risk"))
+    return tasks
+
+
+def _rep_week_risk_rows(week_start: date, history_start: date) -> sa.Select:
+    """Sum the week's summary_skipped_calls rows per rep, each outlet's calls
+    priced by its own order history, else by its territory's in
+    summary_territory_weeks from history_start to the week before."""
+    skips = schema.summary_skipped_calls
+    territory_weeks = schema.summary_territory_weeks
+    territory_history = (
+        sa.select(
+            territory_weeks.c.territory_id,
+            sa.func.sum(territory_weeks.c.productive_visits).label("productive_visits"),
+            sa.func.sum(territory_weeks.c.linked_order_value).label("order_value"),
+        )
+        .where(
+            territory_weeks.c.week_start >= history_start,
+            territory_weeks.c.week_start < week_start,
+        )
+        .group_by(territory_weeks.c.territory_id)
+        .subquery("territory_history")
+    )
+    expected_value = sa.func.coalesce(
+        order_value_per_visit(
+            skips.c.history_order_value, skips.c.history_productive_visits
+        ),
+        order_value_per_visit(
+            territory_history.c.order_value, territory_history.c.productive_visits
+        ),
+    )
+    with_territory = skips.outerjoin(
+        outlets, outlets.c.outlet_id == skips.c.outlet_id
+    ).outerjoin(
+        territory_history, territory_history.c.territory_id == outlets.c.territory_id
+    )
+    calls = skips.c.skipped_calls
+    return (
+        sa.select(
+            skips.c.week_start,
+            skips.c.rep_id,
+            sa.literal(history_start, sa.Date).label("history_start"),
+            sa.func.sum(calls).label("skipped_calls"),
+            # SUM skips NULL prices, and is NULL when every price is.
+            sa.func.sum(sa.cast(calls, sa.Float) * expected_value).label(
+                "revenue_at_risk"
+            ),
+        )
+        .select_from(with_territory)
+        .where(skips.c.week_start == week_start)
+        .group_by(skips.c.week_start, skips.c.rep_id)
+    )
+
+
+def order_value_per_visit(
+    order_value: sa.ColumnElement, productive_visits: sa.ColumnElement
+) -> sa.ColumnElement:
+    """Divide order_value by productive_visits as floats, NULL where there is
+    no productive visit, as metrics.kpi.ratio does. This is the expected
+    value of a skipped call, as metrics.review.expected_call_value prices it."""
+    return sa.case(
+        (
+            productive_visits > 0,
+            sa.cast(sa.func.coalesce(order_value, 0), sa.Float)
+            / sa.cast(productive_visits, sa.Float),
+        )
+    )
+
+
 def week_counts(
     connection: sa.Connection,
     table: sa.Table,
@@ -898,6 +1009,7 @@ FIRST_WEEK_READ = {
     schema.summary_outlet_trend.name: "reach_start",
     schema.summary_outlet_flags.name: "lookback_start",
     schema.summary_skipped_calls.name: "history_start",
+    schema.summary_rep_week_risk.name: "history_start",
 }
 
 
@@ -1031,8 +1143,8 @@ def _delete_week(connection: sa.Connection, week: Period) -> None:
         day_column = table.c.day if "day" in table.c else table.c.week_start
         in_week = day_column.between(week.start, week.end)
         # A row that also reads earlier weeks goes with any of them, and the
-        # tasks of _outlet_trend_tasks, _outlet_flag_tasks and
-        # _skipped_call_tasks write it again.
+        # tasks of _outlet_trend_tasks, _outlet_flag_tasks,
+        # _skipped_call_tasks and _rep_week_risk_tasks write it again.
         first_read = FIRST_WEEK_READ.get(table.name)
         if first_read is not None:
             in_week = sa.and_(

@@ -1475,6 +1475,49 @@ def skipped_calls_cover(engine: sa.Engine, period: Period) -> bool:
     return all(found.get(week, 0) == count for week, count in expected.items())
 
 
+def rep_week_risk_cover(engine: sa.Engine, period: Period) -> bool:
+    """Tell whether summary_rep_week_risk has a row for every rep of each
+    week of the period that summary_rep_weeks counts with a skipped outlet.
+    The summaries must cover the period and the weeks of its order history.
+    A database built before that table has none."""
+    if not rep_weeks_cover(engine, period):
+        return False
+    rep_weeks = schema.summary_rep_weeks
+    with engine.connect() as connection:
+        expected = week_counts(
+            connection, rep_weeks, period, conditions=[rep_weeks.c.skipped_outlets > 0]
+        )
+        found = week_counts(connection, schema.summary_rep_week_risk, period)
+    return expected is not None and found == expected
+
+
+def stored_weekly_risk(period: Period, rep_ids: sa.Select | RepDates) -> sa.Select:
+    """Sum the skipped calls and revenue at risk of rep_ids per week of the
+    period from summary_rep_week_risk, which rep_week_risk_cover must show
+    complete. rep_ids keeps whole rep-weeks only.
+
+    Columns: week_index (weeks since period.start), skipped_calls and
+    revenue_at_risk (NULL when no skipped call of the week has a price),
+    one row per week with a skipped call, as
+    review_queries.weekly_skipped_calls returns them.
+    """
+    stored = schema.summary_rep_week_risk
+    week_index = _week_index(stored.c.week_start, period).label("week_index")
+    return (
+        sa.select(
+            week_index,
+            sa.func.sum(stored.c.skipped_calls).label("skipped_calls"),
+            sa.func.sum(stored.c.revenue_at_risk).label("revenue_at_risk"),
+        )
+        .where(
+            stored.c.week_start.between(period.start, period.end),
+            keeps_rep_rows(rep_ids, stored.c.rep_id, stored.c.week_start),
+        )
+        .group_by(week_index)
+        .order_by(week_index)
+    )
+
+
 def stored_skipped_calls(
     period: Period, base: date, rep_ids: sa.Select | RepDates
 ) -> sa.CTE:

@@ -65,6 +65,10 @@ UNSCOPED = {
         "tells whether every week of a period has its skipped calls stored, "
         "which picks the table the weekly trend reads; counts nothing per team"
     ),
+    "data_access.summary_queries.rep_week_risk_cover": (
+        "tells whether every week of a period has its revenue at risk stored per "
+        "rep, which picks the table the weekly trend reads; counts nothing per team"
+    ),
     "data_access.queries.latest_check_in": (
         "the time of the latest check-in of anyone, which tells how fresh the "
         "data is; no figures"

@@ -1,11 +1,12 @@
 """The review queries against the hand-computed week of review_company."""
 
+import logging
 from datetime import date, datetime
 
 import pandas as pd
 import pytest
 
-from data_access import review_queries
+from data_access import review_queries, summaries
 from data_access.filters import Period, Scope, Settings
 from tests.database import fill_database, sqlite_database
 from tests.review_company import ROWS
@@ -291,6 +292,42 @@ def test_weekly_skipped_calls_without_order_history(engine):
     expected = [(0, 5, None)]
     columns = ["week_index", "skipped_calls", "revenue_at_risk"]
     assert records(result, columns) == expected
+
+
+@pytest.fixture(scope="module")
+def summarised_engine(tmp_path_factory):
+    """review_company with summaries of its weeks from 2025-11-10 on, so the
+    trend's weeks from 2026-01-05 on have their 8 history weeks built."""
+    engine = sqlite_database(tmp_path_factory.mktemp("review_summarised"), ROWS)
+    summaries.build_summaries(engine, date(2025, 11, 10), WEEK.end, SETTINGS)
+    yield engine
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("span", "expected"),
+    [
+        # As in the two tests above, from the rows the build stored per rep.
+        (
+            Period(date(2026, 2, 23), date(2026, 3, 8)),
+            [(0, 5, 1725.0), (1, 2, 462.5)],
+        ),
+        (Period(date(2026, 1, 5), date(2026, 1, 11)), [(0, 5, None)]),
+    ],
+    ids=["priced", "without_order_history"],
+)
+def test_weekly_skipped_calls_from_stored_risk(
+    summarised_engine, caplog, span, expected
+):
+    caplog.set_level(logging.INFO, logger="data_access.queries")
+
+    result = review_queries.weekly_skipped_calls(
+        summarised_engine, span, Scope(), SETTINGS
+    )
+
+    columns = ["week_index", "skipped_calls", "revenue_at_risk"]
+    assert records(result, columns) == expected
+    assert "query weekly_skipped_calls_from_stored_risk" in caplog.text
 
 
 @pytest.mark.parametrize(

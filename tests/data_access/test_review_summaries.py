@@ -84,8 +84,8 @@ SUMMARY_QUERY_NAMES = {
         "weekly_outlet_figures_from_trend",
     ),
     "weekly_skipped_calls": (
-        "weekly_skipped_calls_from_summaries",
-        "weekly_skipped_calls_from_summaries",
+        "weekly_skipped_calls_from_stored_risk",
+        "weekly_skipped_calls_from_stored_risk",
     ),
     "calls_at_risk": ("calls_at_risk_from_summaries", "calls_at_risk_with_summaries"),
     "rep_time_in_market": ("rep_time_in_market_from_summaries", "rep_time_in_market"),
@@ -461,6 +461,10 @@ def test_postgres_summary_path_matches_raw(fresh_postgres_url, monkeypatch, capl
             for scope_name, scope in SCOPES.items()
         }
         names = logged_queries(caplog)
+        stored_skips = {
+            scope_name: skipped_calls_without_stored_risk(monkeypatch, postgres, scope)
+            for scope_name, scope in SCOPES.items()
+        }
         monkeypatch.setattr(review_queries, "_summaries_cover", lambda *args: False)
         expected = {
             (name, scope_name): run(name, postgres, scope)
@@ -475,6 +479,9 @@ def test_postgres_summary_path_matches_raw(fresh_postgres_url, monkeypatch, capl
     for key, frame in expected.items():
         assert len(frame) > 0, key
         assert_same_frames(result[key], frame)
+    for scope_name in SCOPES:
+        key = ("weekly_skipped_calls", scope_name)
+        assert_same_frames(result[key], stored_skips[scope_name])
 
 
 def test_postgres_outlet_figures_with_class_windows(
@@ -609,6 +616,138 @@ def test_week_without_stored_skips_matches_raw(copied_engine, engines):
 
     expected = run("weekly_skipped_calls", engines["history_raw"], Scope())
     assert not summary_queries.skipped_calls_cover(copied_engine, SPAN)
+    assert_same_frames(result, expected)
+
+
+def test_rep_week_risk_cover_built_weeks(engines):
+    result = summary_queries.rep_week_risk_cover(engines["flat"], SPAN)
+
+    assert result
+
+
+def skipped_calls_without_stored_risk(
+    monkeypatch, engine: sa.Engine, scope: Scope
+) -> pd.DataFrame:
+    """Run weekly_skipped_calls as if summary_rep_week_risk were incomplete."""
+    with monkeypatch.context() as patched:
+        patched.setattr(summary_queries, "rep_week_risk_cover", lambda *args: False)
+        return run("weekly_skipped_calls", engine, scope)
+
+
+@pytest.mark.parametrize("history", [True, False], ids=["history", "flat"])
+@pytest.mark.parametrize("scope_name", list(SCOPES))
+def test_stored_risk_matches_stored_skips(
+    monkeypatch, engines, caplog, scope_name, history
+):
+    engine = engines["history" if history else "flat"]
+    scope = SCOPES[scope_name]
+    caplog.set_level(logging.INFO, logger="data_access.queries")
+
+    result = run("weekly_skipped_calls", engine, scope)
+
+    expected = skipped_calls_without_stored_risk(monkeypatch, engine, scope)
+    assert logged_queries(caplog) == [
+        "weekly_skipped_calls_from_stored_risk",
+        "weekly_skipped_calls_from_summaries",
+    ]
+    assert expected["skipped_calls"].sum() > 0
+    assert_same_frames(result, expected)
+    assert list(result["skipped_calls"]) == list(expected["skipped_calls"])
+
+
+def stored_risk_rows(engine: sa.Engine) -> pd.DataFrame:
+    stored = schema.summary_rep_week_risk
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(stored).order_by(stored.c.week_start, stored.c.rep_id)
+        )
+        return pd.DataFrame(rows.all(), columns=list(rows.keys()))
+
+
+def test_rebuilt_history_week_refills_stored_risk(monkeypatch, copied_engine, caplog):
+    history_week = SPAN.start - timedelta(weeks=2)
+    before = stored_risk_rows(copied_engine)
+    # Without the week's orders its visits are not productive, so the skips
+    # of later weeks lose part of their order history.
+    with copied_engine.begin() as connection:
+        connection.execute(
+            schema.orders.delete().where(
+                schema.orders.c.ordered_at >= datetime(2026, 3, 1, 18, 30),
+                schema.orders.c.ordered_at < datetime(2026, 3, 8, 18, 30),
+            )
+        )
+    rewritten = []
+    risk_rows = summaries._rep_week_risk_rows
+
+    def spy(week_start: date, history_start: date) -> sa.Select:
+        rewritten.append(week_start)
+        return risk_rows(week_start, history_start)
+
+    monkeypatch.setattr(summaries, "_rep_week_risk_rows", spy)
+
+    summaries.build_summaries(copied_engine, history_week, history_week, SETTINGS)
+    caplog.set_level(logging.INFO, logger="data_access.queries")
+
+    result = run("weekly_skipped_calls", copied_engine, Scope())
+    after = stored_risk_rows(copied_engine)
+    with monkeypatch.context() as patched:
+        patched.setattr(review_queries, "_summaries_cover", lambda *args: False)
+        expected = run("weekly_skipped_calls", copied_engine, Scope())
+    # The weeks whose order history includes that week and is all built.
+    assert rewritten == [SPAN.start, WEEK.start]
+    assert "weekly_skipped_calls_from_stored_risk" in logged_queries(caplog)
+    assert summary_queries.rep_week_risk_cover(copied_engine, SPAN)
+    assert len(after) == len(before)
+    assert not after["revenue_at_risk"].equals(before["revenue_at_risk"])
+    assert_same_frames(result, expected)
+
+
+def test_missing_risk_table_reads_stored_skips(copied_engine, engines, caplog):
+    expected = run("weekly_skipped_calls", engines["history"], Scope())
+    with copied_engine.begin() as connection:
+        schema.summary_rep_week_risk.drop(connection)
+    caplog.set_level(logging.INFO, logger="data_access.queries")
+
+    result = run("weekly_skipped_calls", copied_engine, Scope())
+
+    assert not summary_queries.rep_week_risk_cover(copied_engine, SPAN)
+    assert logged_queries(caplog) == ["weekly_skipped_calls_from_summaries"]
+    assert_same_frames(result, expected)
+
+
+def test_build_fills_missing_risk_table(copied_engine, engines):
+    expected = stored_risk_rows(engines["history"])
+    with copied_engine.begin() as connection:
+        schema.summary_rep_week_risk.drop(connection)
+
+    built = summaries.build_summaries(copied_engine, WEEK.start, LAST_DAY, SETTINGS)
+
+    result = stored_risk_rows(copied_engine)
+    assert built == [WEEK.start]
+    assert len(expected) > 0
+    pd.testing.assert_frame_equal(result, expected)
+
+
+def test_incomplete_stored_risk_reads_stored_skips(copied_engine, engines, caplog):
+    stored = schema.summary_rep_week_risk
+    with copied_engine.begin() as connection:
+        rep_id = connection.execute(
+            sa.select(sa.func.min(stored.c.rep_id)).where(
+                stored.c.week_start == WEEK.start
+            )
+        ).scalar_one()
+        connection.execute(
+            stored.delete().where(
+                stored.c.week_start == WEEK.start, stored.c.rep_id == rep_id
+            )
+        )
+    caplog.set_level(logging.INFO, logger="data_access.queries")
+
+    result = run("weekly_skipped_calls", copied_engine, Scope())
+
+    expected = run("weekly_skipped_calls", engines["history_raw"], Scope())
+    assert not summary_queries.rep_week_risk_cover(copied_engine, SPAN)
+    assert "weekly_skipped_calls_from_summaries" in logged_queries(caplog)
     assert_same_frames(result, expected)
 
 
