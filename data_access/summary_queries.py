@@ -12,6 +12,7 @@ functions named *_from_summaries assume the summaries cover the period.
 import logging
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -204,12 +205,13 @@ def _summary_layout(connection: sa.Connection) -> tuple[bool, bool]:
 
 @dataclass
 class SharedCounts:
-    """Raw row counts of one page run, and the lock that lets one thread count
-    at a time.
+    """Raw row counts of one page run, and the lock that guards them.
 
-    counts maps (engine URL, week) to (visit_rows, order_rows), and
-    (engine URL, None) to the number of active outlets. facts maps
-    (engine URL, name) to the values of read_once_per_run.
+    counts maps (engine URL, week) to a Future of (visit_rows, order_rows),
+    and (engine URL, None) to a Future of the number of active outlets. The
+    thread that first needs a count makes its Future and counts it, and the
+    others wait for that Future alone. facts maps (engine URL, name) to the
+    values of read_once_per_run.
     """
 
     counts: dict = field(default_factory=dict)
@@ -265,17 +267,46 @@ def _raw_counts(
     outlets. Inside sharing_counts, counts made earlier in the block are
     reused."""
     shared = _shared_counts.get() or SharedCounts()
-    # One thread counts at a time, so that the page's queries, which start
-    # together, count their common weeks once.
+    outlets_key = (engine.url, None)
+    # The latest week first: it is the page's own week, which most of the
+    # page's queries need, while the trend's thread may have claimed all 21
+    # weeks. Counted together, they kept the week's queries waiting about
+    # 0.4 s on a cold national Overview.
+    needed = [
+        (engine.url, week)
+        for week in sorted(weeks, key=lambda week: week.start, reverse=True)
+    ]
+    needed.append(outlets_key)
     with shared.lock:
-        counts = shared.counts
-        missing = [week for week in weeks if (engine.url, week) not in counts]
-        for week, found in raw_week_row_counts(connection, missing).items():
-            counts[(engine.url, week)] = found
-        if (engine.url, None) not in counts:
-            counts[(engine.url, None)] = active_outlet_count(connection)
-    rows = {week: counts[(engine.url, week)] for week in weeks}
-    return rows, counts[(engine.url, None)]
+        claimed = [key for key in needed if key not in shared.counts]
+        for key in claimed:
+            shared.counts[key] = Future()
+    claimed_weeks = [key[1] for key in claimed if key[1] is not None]
+    # The latest claimed week alone, then the others in one statement,
+    # because on PostgreSQL each statement starts its own parallel workers.
+    latest, earlier = claimed_weeks[:1], claimed_weeks[1:]
+    try:
+        if latest:
+            _keep_week_counts(shared, engine, raw_week_row_counts(connection, latest))
+        if outlets_key in claimed:
+            shared.counts[outlets_key].set_result(active_outlet_count(connection))
+        if earlier:
+            _keep_week_counts(shared, engine, raw_week_row_counts(connection, earlier))
+    except BaseException as error:
+        # The threads that wait for these counts raise the same error.
+        for key in claimed:
+            if not shared.counts[key].done():
+                shared.counts[key].set_exception(error)
+        raise
+    rows = {week: shared.counts[(engine.url, week)].result() for week in weeks}
+    return rows, shared.counts[outlets_key].result()
+
+
+def _keep_week_counts(
+    shared: SharedCounts, engine: sa.Engine, counts: dict[Period, tuple[int, int]]
+) -> None:
+    for week, found in counts.items():
+        shared.counts[(engine.url, week)].set_result(found)
 
 
 # The choice

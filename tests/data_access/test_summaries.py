@@ -293,12 +293,99 @@ def test_shared_counts_count_each_week_once(engine, counted):
     result = counted
     expected = [
         [date(2026, 3, 23)],
-        [date(2026, 3, 9), date(2026, 3, 16)],
-        [],
+        # The latest week alone, then the others.
+        [date(2026, 3, 16)],
+        [date(2026, 3, 9)],
         # Outside the block every status counts again.
         [date(2026, 3, 23)],
     ]
     assert result == expected
+
+
+def test_shared_counts_wait_for_claimed_week(engine, monkeypatch):
+    # The first thread claims the three weeks and stops in the count of the
+    # two earlier ones. The latest week, counted first, is ready meanwhile.
+    count_weeks = summary_queries.raw_week_row_counts
+    counted = []
+    second_week_started = threading.Event()
+    release = threading.Event()
+
+    def slow_counts(connection, weeks):
+        counted.append([week.start for week in weeks])
+        if weeks[0].start == date(2026, 3, 16):
+            second_week_started.set()
+            assert release.wait(10)
+        return count_weeks(connection, weeks)
+
+    monkeypatch.setattr(summary_queries, "raw_week_row_counts", slow_counts)
+    statuses = {}
+
+    def status_of(name, period):
+        statuses[name] = summary_queries.summary_status(engine, period, SETTINGS)
+
+    with summary_queries.sharing_counts():
+        variables = contextvars.copy_context()
+        claiming = threading.Thread(
+            target=variables.run,
+            args=(status_of, "three weeks", THREE_WEEKS),
+            daemon=True,
+        )
+        claiming.start()
+        assert second_week_started.wait(10)
+        waiting = threading.Thread(
+            target=contextvars.copy_context().run,
+            args=(status_of, "week", WEEK),
+            daemon=True,
+        )
+        waiting.start()
+        waiting.join(10)
+        week_done_early = not waiting.is_alive()
+        release.set()
+        claiming.join(10)
+
+    assert week_done_early
+    assert statuses["week"].usable
+    assert statuses["three weeks"].usable
+    assert counted == [[date(2026, 3, 23)], [date(2026, 3, 16), date(2026, 3, 9)]]
+
+
+def test_shared_counts_pass_error_to_waiters(engine, monkeypatch):
+    started = threading.Event()
+    release = threading.Event()
+
+    def failing_counts(connection, weeks):
+        started.set()
+        assert release.wait(10)
+        raise sa.exc.OperationalError("count", {}, Exception("server closed"))
+
+    monkeypatch.setattr(summary_queries, "raw_week_row_counts", failing_counts)
+    errors = {}
+
+    def status_of(name):
+        try:
+            summary_queries.summary_status(engine, WEEK, SETTINGS)
+        except sa.exc.OperationalError as error:
+            errors[name] = error
+
+    with summary_queries.sharing_counts():
+        counting = threading.Thread(
+            target=contextvars.copy_context().run,
+            args=(status_of, "counting"),
+            daemon=True,
+        )
+        counting.start()
+        assert started.wait(10)
+        waiting = threading.Thread(
+            target=contextvars.copy_context().run,
+            args=(status_of, "waiting"),
+            daemon=True,
+        )
+        waiting.start()
+        release.set()
+        counting.join(10)
+        waiting.join(10)
+
+    assert set(errors) == {"counting", "waiting"}
 
 
 def test_shared_counts_reach_copied_threads(engine, counted):
@@ -318,7 +405,7 @@ def test_shared_counts_reach_copied_threads(engine, counted):
         worker.join()
 
     result = (counted, statuses[0].usable)
-    expected = ([[date(2026, 3, 23)], []], True)
+    expected = ([[date(2026, 3, 23)]], True)
     assert result == expected
 
 
