@@ -526,7 +526,12 @@ SPLIT_MIN_OUTLETS = 20_000
 
 
 def fetch_outlet_activity(
-    engine: sa.Engine, name: str, statement: sa.Select, timezone: str
+    engine: sa.Engine,
+    name: str,
+    statement: sa.Select,
+    timezone: str,
+    *,
+    in_halves: bool = True,
 ) -> pd.DataFrame:
     """Run an outlet activity statement (the columns of outlet_activity, with
     last_check_in, then last_visit_day) through fetch_driver_rows, and
@@ -539,10 +544,11 @@ def fetch_outlet_activity(
     table is read in two halves of outlet_id (see _outlet_activity_rows).
     Its order_value must not be a NUMERIC column: SQLAlchemy returns those
     as Decimal rounded to the column's scale, and the driver's floats would
-    differ from them in the last digits.
+    differ from them in the last digits. in_halves=False reads it on one
+    connection, for a statement that selects few outlets.
     """
     started = time.perf_counter()
-    rows, columns = _outlet_activity_rows(engine, name, statement)
+    rows, columns = _outlet_activity_rows(engine, name, statement, in_halves)
     frame = frame_of_rows(rows, columns)
     # SQLite returns instants and dates as ISO text, PostgreSQL as objects.
     frame["last_check_in"] = pd.to_datetime(frame["last_check_in"], format="ISO8601")
@@ -571,7 +577,7 @@ def _as_date(value: date | str) -> date:
 
 
 def _outlet_activity_rows(
-    engine: sa.Engine, name: str, statement: sa.Select
+    engine: sa.Engine, name: str, statement: sa.Select, in_halves: bool
 ) -> tuple[list[tuple], list[str]]:
     """Return the driver's rows of a statement over the outlets table ordered
     by outlet_id, and its column names.
@@ -586,7 +592,9 @@ def _outlet_activity_rows(
     SQLite and the whole statement 1.4 to 1.6 s. On PostgreSQL the halves
     took 1.3 to 1.5 s and the whole 1.4 to 1.7 s.
     """
-    middle = _middle_outlet_id(engine) if engine.dialect.name == "postgresql" else None
+    middle = None
+    if in_halves and engine.dialect.name == "postgresql":
+        middle = _middle_outlet_id(engine)
     if middle is None:
         return fetch_driver_rows(engine, name, statement)
     lower = statement.where(outlets.c.outlet_id < middle)

@@ -683,8 +683,14 @@ def outlet_activity_from_summaries(
         )
         .order_by(outlets.c.outlet_id)
     )
+    # Conditions narrow the read to a few outlets, such as those of no
+    # territory, which one connection reads sooner than two halves.
     return queries.fetch_outlet_activity(
-        engine, "outlet_activity_from_summaries", statement, settings.timezone
+        engine,
+        "outlet_activity_from_summaries",
+        statement,
+        settings.timezone,
+        in_halves=not outlet_conditions,
     )
 
 

@@ -65,9 +65,9 @@ def test_driver_rows_equal_sqlalchemy_rows(sqlite_engine, monkeypatch, period_na
     statements = []
     fetch = queries.fetch_outlet_activity
 
-    def keep_statement(engine, name, statement, timezone):
+    def keep_statement(engine, name, statement, timezone, **options):
         statements.append(statement)
-        return fetch(engine, name, statement, timezone)
+        return fetch(engine, name, statement, timezone, **options)
 
     monkeypatch.setattr(queries, "fetch_outlet_activity", keep_statement)
 
@@ -149,6 +149,31 @@ def test_postgres_halves_equal_one_statement(
     assert (whole["outlet_id"] >= middle).any()
     pd.testing.assert_frame_equal(halves, whole, check_exact=True)
     pd.testing.assert_frame_equal(whole, raw)
+
+
+def test_postgres_narrowed_read_runs_whole(fresh_postgres_url, monkeypatch):
+    monkeypatch.setattr(queries, "SPLIT_MIN_OUTLETS", 1)
+    conditions = (schema.outlets.c.territory_id == "MUM",)
+    statements = []
+
+    def count(connection, cursor, statement, *arguments) -> None:
+        if "outlet_last_visit" in statement:
+            statements.append(statement)
+
+    engine = demo_engine(fresh_postgres_url)
+    try:
+        sa.event.listen(engine, "before_cursor_execute", count)
+        result = summary_queries.outlet_activity_from_summaries(
+            engine, WEEK, Scope(), SETTINGS, conditions
+        )
+        sa.event.remove(engine, "before_cursor_execute", count)
+        expected = queries.outlet_activity(engine, WEEK, Scope(), SETTINGS, conditions)
+    finally:
+        engine.dispose()
+
+    assert len(statements) == 1
+    assert set(result["territory_id"]) == {"MUM"}
+    pd.testing.assert_frame_equal(result, expected)
 
 
 def test_last_week_dates_without_look_ups(sqlite_engine):
