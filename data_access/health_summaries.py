@@ -37,6 +37,7 @@ from data_access.period_sql import (
     scoped_rep_ids,
 )
 from data_access.queries import fetch_frame
+from data_access.summaries import has_table_once
 from data_access.summary_queries import refresh_command, summary_status
 from data_access.territory_history import scope_follows_history
 
@@ -72,8 +73,7 @@ def _health_weeks_judged(engine: sa.Engine, period: Period, settings: Settings) 
     with engine.connect() as connection:
         # Summaries of a version before data health lack both tables, and a
         # table dropped by hand may leave the other behind.
-        inspector = sa.inspect(connection)
-        if not all(inspector.has_table(table.name) for table in TABLES_READ):
+        if not all(has_table_once(connection, table.name) for table in TABLES_READ):
             return False
         matching = connection.execute(
             sa.select(sa.func.count()).where(

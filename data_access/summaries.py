@@ -691,7 +691,7 @@ def week_counts(
     them, for the weeks of period (every week when period is None) and the
     rows that meet conditions. Returns None when the table is missing, because a
     version without it built the summaries."""
-    if not sa.inspect(connection).has_table(table.name):
+    if not has_table_once(connection, table.name):
         return None
     week_start = table.c.week_start
     if period is not None:
@@ -701,6 +701,20 @@ def week_counts(
         sa.select(week_start, total).where(*conditions).group_by(week_start)
     )
     return {week: int(count) for week, count in rows}
+
+
+def has_table_once(connection: sa.Connection, name: str) -> bool:
+    """Tell whether the table exists, asking the database once per page run
+    (summary_queries.read_once_per_run). A cold national Overview asked
+    about 30 times, a catalog query each on PostgreSQL."""
+    # summary_queries imports this module, so it is imported here.
+    from data_access.summary_queries import read_once_per_run
+
+    return read_once_per_run(
+        connection.engine,
+        f"table {name}",
+        lambda: sa.inspect(connection).has_table(name),
+    )
 
 
 def _weeks_built_under(connection: sa.Connection, settings: Settings) -> set[date]:

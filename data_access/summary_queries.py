@@ -426,6 +426,11 @@ def read_unassigned_outlet_activity(
 # Reads
 
 
+def _has_rep_week_index(engine: sa.Engine) -> bool:
+    with engine.connect() as connection:
+        return sa.inspect(connection).has_index(rep_outlet_weeks.name, REP_WEEK_INDEX)
+
+
 def _day_sums(period: Period, rep_ids: sa.Select) -> sa.CTE:
     return (
         sa.select(
@@ -577,10 +582,9 @@ def rep_activity_from_summaries(
         conditions = [reps.c.rep_id.in_(rep_ids)]
     # Summary tables built by an older version lack REP_WEEK_INDEX until the
     # next build_summaries adds it.
-    with engine.connect() as connection:
-        per_rep = sa.inspect(connection).has_index(
-            rep_outlet_weeks.name, REP_WEEK_INDEX
-        )
+    per_rep = read_once_per_run(
+        engine, "rep-week index", lambda: _has_rep_week_index(engine)
+    )
     sums = _day_sums(period, rep_ids)
     if _week_count(period) == 1 and rep_weeks_cover(engine, period):
         # summary_rep_weeks stores the week's counts per rep: 2,000 rows of a

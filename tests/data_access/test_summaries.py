@@ -302,6 +302,26 @@ def test_shared_counts_count_each_week_once(engine, counted):
     assert result == expected
 
 
+def test_page_run_checks_each_table_once(engine, monkeypatch):
+    asked = []
+    has_table = sa.engine.reflection.Inspector.has_table
+
+    def recording(inspector, name, *arguments, **options):
+        asked.append(name)
+        return has_table(inspector, name, *arguments, **options)
+
+    monkeypatch.setattr(sa.engine.reflection.Inspector, "has_table", recording)
+    table = schema.summary_rep_weeks
+    with engine.connect() as connection:
+        with summary_queries.sharing_counts():
+            inside = [summaries.week_counts(connection, table) for _ in range(3)]
+        outside = [summaries.week_counts(connection, table) for _ in range(2)]
+
+    assert asked == [table.name] * 3
+    assert inside[0] == inside[2] == outside[1]
+    assert inside[0]
+
+
 def test_shared_counts_wait_for_claimed_week(engine, monkeypatch):
     # The first thread claims the three weeks and stops in the count of the
     # two earlier ones. The latest week, counted first, is ready meanwhile.
