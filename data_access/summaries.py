@@ -1980,13 +1980,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     engine = create_engine(url)
     started = time.perf_counter()
-    handler_before = signal.signal(signal.SIGTERM, _stop_on_terminate)
+    received: list[int] = []
+
+    def stop(signal_number: int, frame: object) -> None:
+        # A signal that lands in one of the Python functions SQLite calls
+        # (dialect.register_sqlite_functions) reaches the command as an
+        # OperationalError, "user-defined function raised exception", so
+        # the signal is noted here too.
+        received.append(signal_number)
+        raise _Terminated if signal_number == signal.SIGTERM else KeyboardInterrupt
+
+    handlers_before = {signal.SIGTERM: signal.signal(signal.SIGTERM, stop)}
+    # A shell starts a background job with SIGINT ignored, and the command
+    # keeps it ignored.
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        handlers_before[signal.SIGINT] = signal.signal(signal.SIGINT, stop)
     try:
         weeks = build_summaries(
             engine, arguments.first, arguments.last, settings, arguments.workers
         )
         empty = _rows_in_weeks(engine, weeks) == 0
     except sa.exc.SQLAlchemyError as error:
+        if received:
+            return _interrupted(received[0])
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
         print(
             f"Building the summaries in {url.render_as_string(hide_password=True)} "
@@ -1995,16 +2011,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     except KeyboardInterrupt as error:
-        print(
-            "Building the summaries was interrupted. Weeks finished before the "
-            "interruption are kept; run the command again to build the rest.",
-            file=sys.stderr,
-        )
-        return 128 + (
+        return _interrupted(
             signal.SIGTERM if isinstance(error, _Terminated) else signal.SIGINT
         )
     finally:
-        signal.signal(signal.SIGTERM, handler_before)
+        for signal_number, handler in handlers_before.items():
+            signal.signal(signal_number, handler)
         engine.dispose()
     print(
         f"built {len(weeks)} summary weeks, {weeks[0]} to "
@@ -2023,8 +2035,14 @@ class _Terminated(KeyboardInterrupt):
     """A SIGTERM received by the command, which stops it as Ctrl-C does."""
 
 
-def _stop_on_terminate(signal_number: int, frame: object) -> None:
-    raise _Terminated
+def _interrupted(signal_number: int) -> int:
+    """Print that the build was stopped and return the exit code of the signal."""
+    print(
+        "Building the summaries was interrupted. Weeks finished before the "
+        "interruption are kept; run the command again to build the rest.",
+        file=sys.stderr,
+    )
+    return 128 + signal_number
 
 
 def _rows_in_weeks(engine: sa.Engine, week_starts: list[date]) -> int:

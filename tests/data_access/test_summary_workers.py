@@ -1,6 +1,8 @@
 """Workers that count summary weeks side by side write what one worker writes."""
 
 import shutil
+import signal
+import sqlite3
 import threading
 import time
 from datetime import date, timedelta
@@ -293,3 +295,46 @@ def test_command_warns_not_about_weeks_with_rows(copy_engine, capsys):
 
     assert exit_code == 0
     assert "Warning" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("signal_number", "expected_code"),
+    [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+)
+def test_signal_inside_sqlite_function_reads_as_interrupt(
+    copy_engine, monkeypatch, capsys, signal_number, expected_code
+):
+    url = copy_engine("signalled").url.render_as_string(hide_password=False)
+
+    def signalled(*arguments, **options):
+        # SQLite turns an exception raised in a Python function it calls
+        # into an OperationalError.
+        try:
+            signal.raise_signal(signal_number)
+        except KeyboardInterrupt as error:
+            raise sa.exc.OperationalError(
+                "SELECT bb_local_date(...)",
+                {},
+                sqlite3.OperationalError("user-defined function raised exception"),
+            ) from error
+        raise AssertionError("the signal did not stop the build")
+
+    monkeypatch.setattr(summaries, "build_summaries", signalled)
+    terminate_before = signal.getsignal(signal.SIGTERM)
+    # A shell starts a background job with SIGINT ignored, and Python then
+    # raises no KeyboardInterrupt, so the test sets the handler a terminal has.
+    interrupt_before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        exit_code = summaries.main(
+            ["--db", url, "--from", "2026-03-23", "--to", "2026-03-29"]
+        )
+        restored = (
+            signal.getsignal(signal.SIGINT) is signal.default_int_handler
+            and signal.getsignal(signal.SIGTERM) is terminate_before
+        )
+    finally:
+        signal.signal(signal.SIGINT, interrupt_before)
+
+    assert exit_code == expected_code
+    assert "Building the summaries was interrupted." in capsys.readouterr().err
+    assert restored
