@@ -26,6 +26,7 @@ from pages.review_export import (
 )
 from pages.shared import (
     View,
+    cached_by_view,
     caption_set_aside,
     current_view,
     draw_open_rep_button,
@@ -161,16 +162,15 @@ def with_changes(view: View, review: pd.DataFrame, kpis: list[Kpi]) -> pd.DataFr
     return changed
 
 
-def draw_rep_table(view: View) -> None:
-    review = load_rep_review(view)
-    if review.empty:
-        st.warning(
-            "No reps in the chosen scope. Widen the region, territory or rep filter."
-        )
-        st.stop()
-    kpis = available_kpis(TABLE_CHANGE_KPIS, view.has("beats"), view.has("orders"))
-    review = with_changes(view, review, kpis)
-    columns = table_columns(view, kpis)
+@cached_by_view
+def load_rep_table(view: View, kpis: tuple[Kpi, ...]) -> pd.DataFrame:
+    """Load the rep table's rows: the rep review with each KPI's change,
+    costliest reps first.
+
+    Kept with the view, so a rerun reads one cached frame in place of the
+    review and the previous reps report, and does not match them again.
+    """
+    review = with_changes(view, load_rep_review(view), list(kpis))
     # As in the review's files: reps whose skips have no order history to
     # price them come first, because their cost is unknown, not zero.
     shown = review.sort_values(
@@ -180,6 +180,18 @@ def draw_rep_table(view: View) -> None:
         kind="stable",
     ).reset_index(drop=True)
     shown["revenue_at_risk"] = shown["revenue_at_risk"].round()
+    return shown
+
+
+def draw_rep_table(view: View) -> None:
+    kpis = available_kpis(TABLE_CHANGE_KPIS, view.has("beats"), view.has("orders"))
+    shown = load_rep_table(view, tuple(kpis))
+    if shown.empty:
+        st.warning(
+            "No reps in the chosen scope. Widen the region, territory or rep filter."
+        )
+        st.stop()
+    columns = table_columns(view, kpis)
     event = st.dataframe(
         shown[[name for name in columns if name in shown.columns]],
         hide_index=True,

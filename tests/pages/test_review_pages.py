@@ -6,9 +6,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.elements.widgets.button import ButtonMixin
 from streamlit.testing.v1 import AppTest
 
+import metrics.review
 from fixtures.demo import STORY, build_demo_database
 from pages.formatting import markdown_text
 
@@ -193,6 +195,27 @@ def test_rep_table_costliest_first(overview):
     ]
     # Undefined ratios show as blank cells, not as the word None.
     assert table.proto.placeholder == ""
+
+
+def test_rep_table_rerun_reuses_its_rows(overview, monkeypatch):
+    matched = []
+    rep_changes = metrics.review.rep_changes
+
+    def counted(*arguments, **options):
+        matched.append(1)
+        return rep_changes(*arguments, **options)
+
+    monkeypatch.setattr(metrics.review, "rep_changes", counted)
+    # Another test may have left the table of the same week in the cache.
+    st.cache_data.clear()
+    app = overview.switch_page("pages/rep_performance.py").run()
+    first = app.dataframe(key="rep_table").value
+
+    app.run()
+
+    assert len(matched) == 1
+    assert not app.exception
+    assert app.dataframe(key="rep_table").value.equals(first)
 
 
 def test_skip_exception_opens_the_reps_week(overview):
