@@ -269,8 +269,8 @@ summary_skipped_calls = sa.Table(
 # visit in its history weeks, else its territory's in summary_territory_weeks
 # over the same weeks, else unknown. revenue_at_risk is NULL when none of the
 # rep's skipped outlets has a price. Only reps with a skipped call have a
-# row. As for summary_skipped_calls, rebuilding a week from history_start on
-# deletes the row, and the build counts it again.
+# row. As for summary_skipped_calls, rebuilding any week from history_start
+# to week_start deletes the row, and the next build writes it again.
 summary_rep_week_risk = sa.Table(
     "summary_rep_week_risk",
     metadata,

@@ -618,7 +618,12 @@ def _rep_week_risk_tasks(connection: sa.Connection, settings: Settings) -> list[
 def _rep_week_risk_rows(week_start: date, history_start: date) -> sa.Select:
     """Sum the week's summary_skipped_calls rows per rep, each outlet's calls
     priced by its own order history, else by its territory's in
-    summary_territory_weeks from history_start to the week before."""
+    summary_territory_weeks from history_start to the week before.
+
+    NOTE: the territory is the outlet's at build time. The other paths of
+    weekly_skipped_calls join the outlet's current territory, so after an
+    edit of outlets by another program they differ until the next build.
+    """
     skips = schema.summary_skipped_calls
     territory_weeks = schema.summary_territory_weeks
     territory_history = (

@@ -210,13 +210,38 @@ class SharedCounts:
     counts maps (engine URL, week) to a Future of (visit_rows, order_rows),
     and (engine URL, None) to a Future of the number of active outlets. The
     thread that first needs a count makes its Future and counts it, and the
-    others wait for that Future alone. facts maps (engine URL, name) to the
-    values of read_once_per_run.
+    others wait for that Future alone. facts maps (engine URL, name) to a
+    Future of the value of read_once_per_run, kept the same way.
     """
 
-    counts: dict = field(default_factory=dict)
-    facts: dict = field(default_factory=dict)
+    counts: dict[tuple[sa.URL, Period | None], Future] = field(default_factory=dict)
+    facts: dict[tuple[sa.URL, str], Future] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def claim(self, values: dict, keys: list) -> tuple[dict[Any, Future], list[Any]]:
+        """Return the Future of each key in values, and the keys this thread
+        made a Future for and must now set. The Futures are made directly,
+        as placeholders that other threads wait on."""
+        with self.lock:
+            claimed = [key for key in keys if key not in values]
+            for key in claimed:
+                values[key] = Future()
+            return {key: values[key] for key in keys}, claimed
+
+    def fail(
+        self,
+        values: dict,
+        futures: dict[Any, Future],
+        claimed: list,
+        error: BaseException,
+    ) -> None:
+        """Pass error to the threads that wait for the claimed keys not yet
+        set, and forget those keys, so that a later call reads them again."""
+        with self.lock:
+            for key in claimed:
+                if not futures[key].done():
+                    futures[key].set_exception(error)
+                    del values[key]
 
 
 _shared_counts: ContextVar[SharedCounts | None] = ContextVar(
@@ -248,16 +273,24 @@ def read_once_per_run(engine: sa.Engine, name: str, read: Callable[[], Any]) -> 
 
     For the tables and their layout, which summary_status checks for each of
     a page's queries: on PostgreSQL each check is a catalog query, about 10
-    of them for every summary_status.
+    of them for every summary_status. A read that fails is tried again by
+    the next call. read must not ask for its own name, which would wait for
+    itself.
     """
     shared = _shared_counts.get()
     if shared is None:
         return read()
     key = (engine.url, name)
-    with shared.lock:
-        if key not in shared.facts:
-            shared.facts[key] = read()
-        return shared.facts[key]
+    # The read runs outside the lock: it may take a connection of the pool,
+    # which the threads waiting for the lock could otherwise hold up.
+    futures, claimed = shared.claim(shared.facts, [key])
+    if claimed:
+        try:
+            futures[key].set_result(read())
+        except BaseException as error:
+            shared.fail(shared.facts, futures, claimed, error)
+            raise
+    return futures[key].result()
 
 
 def _raw_counts(
@@ -272,41 +305,34 @@ def _raw_counts(
     # page's queries need, while the trend's thread may have claimed all 21
     # weeks. Counted together, they kept the week's queries waiting about
     # 0.4 s on a cold national Overview.
-    needed = [
-        (engine.url, week)
-        for week in sorted(weeks, key=lambda week: week.start, reverse=True)
-    ]
-    needed.append(outlets_key)
-    with shared.lock:
-        claimed = [key for key in needed if key not in shared.counts]
-        for key in claimed:
-            shared.counts[key] = Future()
+    ordered = sorted(weeks, key=lambda week: week.start, reverse=True)
+    needed = [(engine.url, week) for week in ordered] + [outlets_key]
+    futures, claimed = shared.claim(shared.counts, needed)
     claimed_weeks = [key[1] for key in claimed if key[1] is not None]
-    # The latest claimed week alone, then the others in one statement,
-    # because on PostgreSQL each statement starts its own parallel workers.
-    latest, earlier = claimed_weeks[:1], claimed_weeks[1:]
+    # The latest week alone when this thread counts it, then the others in
+    # one statement, because on PostgreSQL each statement starts its own
+    # parallel workers.
+    alone = 1 if claimed_weeks[:1] == ordered[:1] else 0
     try:
-        if latest:
-            _keep_week_counts(shared, engine, raw_week_row_counts(connection, latest))
+        if alone:
+            _set_week_counts(futures, engine, connection, claimed_weeks[:1])
         if outlets_key in claimed:
-            shared.counts[outlets_key].set_result(active_outlet_count(connection))
-        if earlier:
-            _keep_week_counts(shared, engine, raw_week_row_counts(connection, earlier))
+            futures[outlets_key].set_result(active_outlet_count(connection))
+        if claimed_weeks[alone:]:
+            _set_week_counts(futures, engine, connection, claimed_weeks[alone:])
     except BaseException as error:
         # The threads that wait for these counts raise the same error.
-        for key in claimed:
-            if not shared.counts[key].done():
-                shared.counts[key].set_exception(error)
+        shared.fail(shared.counts, futures, claimed, error)
         raise
-    rows = {week: shared.counts[(engine.url, week)].result() for week in weeks}
-    return rows, shared.counts[outlets_key].result()
+    rows = {week: futures[(engine.url, week)].result() for week in weeks}
+    return rows, futures[outlets_key].result()
 
 
-def _keep_week_counts(
-    shared: SharedCounts, engine: sa.Engine, counts: dict[Period, tuple[int, int]]
+def _set_week_counts(
+    futures: dict, engine: sa.Engine, connection: sa.Connection, weeks: list[Period]
 ) -> None:
-    for week, found in counts.items():
-        shared.counts[(engine.url, week)].set_result(found)
+    for week, found in raw_week_row_counts(connection, weeks).items():
+        futures[(engine.url, week)].set_result(found)
 
 
 # The choice
@@ -413,6 +439,7 @@ def read_unassigned_outlet_activity(
     )
     with engine.connect() as connection:
         found = connection.execute(sa.select(sa.exists(candidates))).scalar()
+    log.info("query unassigned_outlets_exist: %s", found)
     if not found:
         # Most companies put every outlet in a territory, and a region or
         # territory scope has no such outlet at all. PostgreSQL joined the
@@ -1519,8 +1546,9 @@ def skipped_calls_cover(engine: sa.Engine, period: Period) -> bool:
 def rep_week_risk_cover(engine: sa.Engine, period: Period) -> bool:
     """Tell whether summary_rep_week_risk has a row for every rep of each
     week of the period that summary_rep_weeks counts with a skipped outlet.
-    The summaries must cover the period and the weeks of its order history.
-    A database built before that table has none."""
+    A database built before that table has none. The build writes a week's
+    rows only once its order history weeks are built, and callers check
+    that those weeks are still current (_summaries_cover of the reach)."""
     if not rep_weeks_cover(engine, period):
         return False
     rep_weeks = schema.summary_rep_weeks

@@ -3,6 +3,7 @@
 import contextvars
 import shutil
 import threading
+from concurrent.futures import Future
 from datetime import date, datetime
 
 import pandas as pd
@@ -293,9 +294,8 @@ def test_shared_counts_count_each_week_once(engine, counted):
     result = counted
     expected = [
         [date(2026, 3, 23)],
-        # The latest week alone, then the others.
-        [date(2026, 3, 16)],
-        [date(2026, 3, 9)],
+        # The weeks not counted yet, in one statement.
+        [date(2026, 3, 16), date(2026, 3, 9)],
         # Outside the block every status counts again.
         [date(2026, 3, 23)],
     ]
@@ -370,42 +370,98 @@ def test_shared_counts_wait_for_claimed_week(engine, monkeypatch):
 
 
 def test_shared_counts_pass_error_to_waiters(engine, monkeypatch):
+    count_weeks = summary_queries.raw_week_row_counts
+    calls = []
     started = threading.Event()
+    waiter_blocked = threading.Event()
     release = threading.Event()
 
-    def failing_counts(connection, weeks):
+    def failing_once(connection, weeks):
+        calls.append([week.start for week in weeks])
+        if len(calls) > 1:
+            return count_weeks(connection, weeks)
         started.set()
         assert release.wait(10)
         raise sa.exc.OperationalError("count", {}, Exception("server closed"))
 
-    monkeypatch.setattr(summary_queries, "raw_week_row_counts", failing_counts)
+    class ObservedFuture(Future):
+        def result(self, timeout=None):
+            # Only the count that the first thread holds up is still pending.
+            if threading.current_thread().name == "waiting" and not self.done():
+                waiter_blocked.set()
+            return super().result(timeout)
+
+    monkeypatch.setattr(summary_queries, "raw_week_row_counts", failing_once)
+    monkeypatch.setattr(summary_queries, "Future", ObservedFuture)
     errors = {}
 
-    def status_of(name):
+    def status_of():
         try:
             summary_queries.summary_status(engine, WEEK, SETTINGS)
         except sa.exc.OperationalError as error:
-            errors[name] = error
+            errors[threading.current_thread().name] = error
+
+    def thread(name):
+        return threading.Thread(
+            target=contextvars.copy_context().run, args=(status_of,), name=name
+        )
 
     with summary_queries.sharing_counts():
-        counting = threading.Thread(
-            target=contextvars.copy_context().run,
-            args=(status_of, "counting"),
-            daemon=True,
-        )
+        counting = thread("counting")
+        counting.daemon = True
         counting.start()
         assert started.wait(10)
-        waiting = threading.Thread(
-            target=contextvars.copy_context().run,
-            args=(status_of, "waiting"),
-            daemon=True,
-        )
+        waiting = thread("waiting")
+        waiting.daemon = True
         waiting.start()
+        assert waiter_blocked.wait(10)
         release.set()
         counting.join(10)
         waiting.join(10)
+        # The failed week is forgotten, so the next status counts it again.
+        later = summary_queries.summary_status(engine, WEEK, SETTINGS)
 
     assert set(errors) == {"counting", "waiting"}
+    assert calls == [[date(2026, 3, 23)], [date(2026, 3, 23)]]
+    assert later.usable
+
+
+def test_read_once_per_run_reads_outside_the_lock(engine):
+    reads = []
+
+    def outer():
+        reads.append("outer")
+        # A read that needs another fact must not wait for the first read.
+        return summary_queries.read_once_per_run(engine, "inner", inner) + 1
+
+    def inner():
+        reads.append("inner")
+        return 41
+
+    with summary_queries.sharing_counts():
+        first = summary_queries.read_once_per_run(engine, "outer", outer)
+        again = summary_queries.read_once_per_run(engine, "outer", outer)
+
+    assert (first, again) == (42, 42)
+    assert reads == ["outer", "inner"]
+
+
+def test_read_once_per_run_reads_again_after_failure(engine):
+    attempts = []
+
+    def flaky():
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise sa.exc.OperationalError("inspect", {}, Exception("server closed"))
+        return "read"
+
+    with summary_queries.sharing_counts():
+        with pytest.raises(sa.exc.OperationalError):
+            summary_queries.read_once_per_run(engine, "flaky", flaky)
+        result = summary_queries.read_once_per_run(engine, "flaky", flaky)
+
+    assert result == "read"
+    assert len(attempts) == 2
 
 
 def test_shared_counts_reach_copied_threads(engine, counted):

@@ -4,6 +4,7 @@ from datetime import date
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from data_access import queries, summaries, summary_queries
 from data_access.filters import Period, Scope, Settings
@@ -59,15 +60,26 @@ def test_company_without_unassigned_outlets_gets_empty_frame(tmp_path, summarise
     rep_rows = reports.reps_report(engine, WEEK, Scope(), SETTINGS)
     full = reports.outlets_report(engine, WEEK, Scope(), SETTINGS)
 
+    statements = []
+
+    def record(connection, cursor, statement, *arguments) -> None:
+        if "outlet_last_visit" in statement:
+            statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
     result = summary_queries.read_unassigned_outlet_activity(
         engine, WEEK, Scope(), SETTINGS
     )
+    sa.event.remove(engine, "before_cursor_execute", record)
     groups = comparison.territory_groups(
         territories, rep_rows, reports.build_outlets_report(result, WEEK, SETTINGS)
     )
     engine.dispose()
 
     assert result.empty
+    # The read ran with the false condition in place of the territory test.
+    assert len(statements) == 1
+    assert "territory_id IS NULL" not in statements[0]
     assert list(result.columns) == list(
         queries.outlet_activity(engine, WEEK, Scope(), SETTINGS).columns
     )
