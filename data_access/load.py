@@ -47,6 +47,7 @@ from data_access.engine import DatabaseURLError, create_engine, parse_database_u
 from data_access.load_references import ReferenceCheck
 from data_access.progress import ProgressBar
 from data_access.schema import TABLES, metadata
+from data_access.stopping import StopSignals, Terminated
 from data_access.summaries import refresh_after_load
 from data_access.table_files import (
     CHUNK_ROWS,
@@ -438,7 +439,9 @@ def load_directory(
     skip_invalid, rows with a problem are written to rejects files and the
     other rows load; a problem with a whole file still raises LoadError, and
     a load that raises leaves no rejects file. progress_stream (default
-    standard error) shows a progress bar when it is a terminal.
+    standard error) shows a progress bar when it is a terminal. Raises
+    SummaryRefreshError when the load committed but the summary weeks it
+    touched could not be refreshed.
     """
     zone = time_zone(timezone)
     table_files = find_table_files(directory)
@@ -481,8 +484,11 @@ def load_directory(
         sum(count.inserted + count.updated for count in counts.values()),
         directory,
     )
-    refresh_statistics(engine, [TABLES[name] for name in table_files])
-    refresh_after_load(engine, moments.first, moments.last, set(table_files))
+    try:
+        refresh_statistics(engine, [TABLES[name] for name in table_files])
+        refresh_after_load(engine, moments.first, moments.last, set(table_files))
+    except sa.exc.SQLAlchemyError as error:
+        raise SummaryRefreshError(_first_line(error)) from error
     return LoadResult(
         counts=counts,
         rejects_files={} if rejects is None else dict(rejects.paths),
@@ -677,26 +683,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
     engine = create_engine(url)
-    handler_before = signal.signal(signal.SIGTERM, _stop_on_terminate)
     try:
-        result = load_directory(
-            engine,
-            arguments.directory,
-            arguments.timezone,
-            skip_invalid=arguments.skip_invalid,
-        )
+        with StopSignals() as stops:
+            try:
+                result = load_directory(
+                    engine,
+                    arguments.directory,
+                    arguments.timezone,
+                    skip_invalid=arguments.skip_invalid,
+                )
+            except (sa.exc.SQLAlchemyError, SummaryRefreshError):
+                if stops.exit_code is not None:
+                    return _stopped(stops.exit_code)
+                raise
     except KeyboardInterrupt as error:
         # The transaction rolls back as the exception leaves it, unless it
         # had committed and the summaries were being refreshed.
-        print(
-            "Loading was stopped before the end; the load is committed in one "
-            "transaction, so nothing was committed unless the log above says "
-            "'committed'.",
-            file=sys.stderr,
+        signal_number = (
+            signal.SIGTERM if isinstance(error, Terminated) else signal.SIGINT
         )
-        return 128 + (
-            signal.SIGTERM if isinstance(error, _Terminated) else signal.SIGINT
-        )
+        return _stopped(128 + signal_number)
     except LoadError as error:
         print(error, file=sys.stderr)
         if not arguments.skip_invalid and not error.fatal:
@@ -712,16 +718,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    except SummaryRefreshError as error:
+        print(
+            f"The files were loaded into {url.render_as_string(hide_password=True)} "
+            f"and committed, but refreshing the summaries failed: {error}. The "
+            "pages read the raw tables for the weeks the files touched until "
+            "python -m data_access.summaries builds them again.",
+            file=sys.stderr,
+        )
+        return 1
     except sa.exc.SQLAlchemyError as error:
-        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
         print(
             f"Loading into {url.render_as_string(hide_password=True)} failed: "
-            f"{reason}. Nothing was committed.",
+            f"{_first_line(error)}. Nothing was committed.",
             file=sys.stderr,
         )
         return 1
     finally:
-        signal.signal(signal.SIGTERM, handler_before)
         engine.dispose()
 
     _print_rejected(result)
@@ -730,12 +743,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-class _Terminated(KeyboardInterrupt):
-    """A SIGTERM received by the loader, which rolls back as after Ctrl-C."""
+class SummaryRefreshError(Exception):
+    """The load committed, but refreshing the summary weeks it touched failed."""
 
 
-def _stop_on_terminate(signal_number: int, frame: object) -> None:
-    raise _Terminated
+def _stopped(exit_code: int) -> int:
+    """Print that the load was stopped and return exit_code."""
+    print(
+        "Loading was stopped before the end; the load is committed in one "
+        "transaction, so nothing was committed unless the log above says "
+        "'committed'.",
+        file=sys.stderr,
+    )
+    return exit_code
+
+
+def _first_line(error: sa.exc.SQLAlchemyError) -> str:
+    """Return the first line of the driver's message, without the statement."""
+    return str(getattr(error, "orig", None) or error).splitlines()[0]
 
 
 def _print_rejected(result: LoadResult) -> None:

@@ -58,6 +58,7 @@ from data_access.filters import (
 )
 from data_access.health_queries import health_day_rows
 from data_access.period_sql import PeriodSQL, local_day, usable_fix
+from data_access.stopping import StopSignals, Terminated
 
 log = logging.getLogger(__name__)
 
@@ -1985,43 +1986,30 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     engine = create_engine(url)
     started = time.perf_counter()
-    received: list[int] = []
-
-    def stop(signal_number: int, frame: object) -> None:
-        # A signal that lands in one of the Python functions SQLite calls
-        # (dialect.register_sqlite_functions) reaches the command as an
-        # OperationalError, "user-defined function raised exception", so
-        # the signal is noted here too.
-        received.append(signal_number)
-        raise _Terminated if signal_number == signal.SIGTERM else KeyboardInterrupt
-
-    handlers_before = {signal.SIGTERM: signal.signal(signal.SIGTERM, stop)}
-    # A shell starts a background job with SIGINT ignored, and the command
-    # keeps it ignored.
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        handlers_before[signal.SIGINT] = signal.signal(signal.SIGINT, stop)
     try:
-        weeks = build_summaries(
-            engine, arguments.first, arguments.last, settings, arguments.workers
-        )
-        empty = _rows_in_weeks(engine, weeks) == 0
-    except sa.exc.SQLAlchemyError as error:
-        if received:
-            return _interrupted(received[0])
-        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
-        print(
-            f"Building the summaries in {url.render_as_string(hide_password=True)} "
-            f"failed: {reason}. Weeks finished before the failure are kept.",
-            file=sys.stderr,
-        )
-        return 1
+        with StopSignals() as stops:
+            try:
+                weeks = build_summaries(
+                    engine, arguments.first, arguments.last, settings, arguments.workers
+                )
+                empty = _rows_in_weeks(engine, weeks) == 0
+            except sa.exc.SQLAlchemyError as error:
+                if stops.exit_code is not None:
+                    return _interrupted(stops.exit_code)
+                reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+                print(
+                    "Building the summaries in "
+                    f"{url.render_as_string(hide_password=True)} failed: {reason}. "
+                    "Weeks finished before the failure are kept.",
+                    file=sys.stderr,
+                )
+                return 1
     except KeyboardInterrupt as error:
-        return _interrupted(
-            signal.SIGTERM if isinstance(error, _Terminated) else signal.SIGINT
+        signal_number = (
+            signal.SIGTERM if isinstance(error, Terminated) else signal.SIGINT
         )
+        return _interrupted(128 + signal_number)
     finally:
-        for signal_number, handler in handlers_before.items():
-            signal.signal(signal_number, handler)
         engine.dispose()
     print(
         f"built {len(weeks)} summary weeks, {weeks[0]} to "
@@ -2036,18 +2024,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-class _Terminated(KeyboardInterrupt):
-    """A SIGTERM received by the command, which stops it as Ctrl-C does."""
-
-
-def _interrupted(signal_number: int) -> int:
-    """Print that the build was stopped and return the exit code of the signal."""
+def _interrupted(exit_code: int) -> int:
+    """Print that the build was stopped and return exit_code."""
     print(
         "Building the summaries was interrupted. Weeks finished before the "
         "interruption are kept; run the command again to build the rest.",
         file=sys.stderr,
     )
-    return 128 + signal_number
+    return exit_code
 
 
 def _rows_in_weeks(engine: sa.Engine, week_starts: list[date]) -> int:

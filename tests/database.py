@@ -52,3 +52,30 @@ def sqlite_database(
 ) -> sa.Engine:
     """fill_database into a new SQLite file in folder."""
     return fill_database(f"sqlite:///{folder / 'sfa.sqlite'}", rows)
+
+
+def signal_in_sqlite_functions(monkeypatch, signal_number: int) -> list[str]:
+    """Make the Python functions that SQLite calls (dialect) raise the signal
+    on each call, for connections opened from now on; return the list that
+    records the calls.
+
+    The signal handler raises KeyboardInterrupt inside the function, and
+    SQLite turns that into an OperationalError, as when Ctrl-C lands there.
+    """
+    import signal
+
+    from data_access import dialect
+
+    calls: list[str] = []
+
+    def signalling(function):
+        def signalled(*arguments):
+            calls.append(function.__name__)
+            signal.raise_signal(signal_number)
+            return function(*arguments)
+
+        return signalled
+
+    for name in ("_sqlite_local_date", "_sqlite_distance_m"):
+        monkeypatch.setattr(dialect, name, signalling(getattr(dialect, name)))
+    return calls

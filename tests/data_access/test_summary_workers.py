@@ -2,7 +2,6 @@
 
 import shutil
 import signal
-import sqlite3
 import threading
 import time
 from datetime import date, timedelta
@@ -15,6 +14,7 @@ from data_access import schema, summaries
 from data_access.engine import create_engine
 from data_access.filters import Settings
 from fixtures.demo import MIN_REPS, generate
+from tests.database import signal_in_sqlite_functions
 
 SETTINGS = Settings(timezone="Asia/Kolkata")
 FIRST_DAY = date(2026, 3, 2)
@@ -305,29 +305,17 @@ def test_signal_inside_sqlite_function_reads_as_interrupt(
     copy_engine, monkeypatch, capsys, signal_number, expected_code
 ):
     url = copy_engine("signalled").url.render_as_string(hide_password=False)
-
-    def signalled(*arguments, **options):
-        # SQLite turns an exception raised in a Python function it calls
-        # into an OperationalError.
-        try:
-            signal.raise_signal(signal_number)
-        except KeyboardInterrupt as error:
-            raise sa.exc.OperationalError(
-                "SELECT bb_local_date(...)",
-                {},
-                sqlite3.OperationalError("user-defined function raised exception"),
-            ) from error
-        raise AssertionError("the signal did not stop the build")
-
-    monkeypatch.setattr(summaries, "build_summaries", signalled)
+    calls = signal_in_sqlite_functions(monkeypatch, signal_number)
     terminate_before = signal.getsignal(signal.SIGTERM)
     # A shell starts a background job with SIGINT ignored, and Python then
     # raises no KeyboardInterrupt, so the test sets the handler a terminal has.
     interrupt_before = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
+        # One worker: the build runs on this thread, where the handler raises.
         exit_code = summaries.main(
-            ["--db", url, "--from", "2026-03-23", "--to", "2026-03-29"]
-        )
+            ["--db", url, "--from", "2026-03-23", "--to", "2026-03-29",
+             "--workers", "1"]
+        )  # fmt: skip
         restored = (
             signal.getsignal(signal.SIGINT) is signal.default_int_handler
             and signal.getsignal(signal.SIGTERM) is terminate_before
@@ -335,6 +323,7 @@ def test_signal_inside_sqlite_function_reads_as_interrupt(
     finally:
         signal.signal(signal.SIGINT, interrupt_before)
 
+    assert calls
     assert exit_code == expected_code
     assert "Building the summaries was interrupted." in capsys.readouterr().err
     assert restored
