@@ -2,6 +2,8 @@
 names the reps the demo was built to expose, and two clicks lead from an
 exception to the visits behind it."""
 
+import shutil
+import sqlite3
 from datetime import date
 from pathlib import Path
 
@@ -216,6 +218,30 @@ def test_rep_table_rerun_reuses_its_rows(overview, monkeypatch):
     assert len(matched) == 1
     assert not app.exception
     assert app.dataframe(key="rep_table").value.equals(first)
+
+
+def test_rep_table_of_territory_without_reps_warns(monkeypatch, demo_url, tmp_path):
+    path = tmp_path / "empty_territory.sqlite"
+    shutil.copy(demo_url.removeprefix("sqlite:///"), path)
+    with sqlite3.connect(path) as connection:
+        region = connection.execute("SELECT region_id FROM regions").fetchone()[0]
+        connection.execute(
+            "INSERT INTO territories (territory_id, name, region_id) "
+            "VALUES ('NEW', 'New territory', ?)",
+            (region,),
+        )
+    connection.close()
+    monkeypatch.setenv("BEATBOARD_DATABASE_URL", f"sqlite:///{path}")
+    app = AppTest.from_file(DASHBOARD, default_timeout=180)
+    app.query_params["territory"] = "NEW"
+    app.run()
+
+    app = app.switch_page("pages/rep_performance.py").run()
+
+    assert not app.exception
+    assert [warning.value for warning in app.warning] == [
+        "No reps in the chosen scope. Widen the region, territory or rep filter."
+    ]
 
 
 def test_skip_exception_opens_the_reps_week(overview):
