@@ -47,7 +47,7 @@ from data_access.engine import DatabaseURLError, create_engine, parse_database_u
 from data_access.load_references import ReferenceCheck
 from data_access.progress import ProgressBar
 from data_access.schema import TABLES, metadata
-from data_access.stopping import StopSignals, Terminated
+from data_access.stopping import StopSignals
 from data_access.summaries import refresh_after_load
 from data_access.table_files import (
     CHUNK_ROWS,
@@ -683,26 +683,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
     engine = create_engine(url)
+    stops = StopSignals()
     try:
-        with StopSignals() as stops:
-            try:
-                result = load_directory(
-                    engine,
-                    arguments.directory,
-                    arguments.timezone,
-                    skip_invalid=arguments.skip_invalid,
-                )
-            except (sa.exc.SQLAlchemyError, SummaryRefreshError):
-                if stops.exit_code is not None:
-                    return _stopped(stops.exit_code)
-                raise
-    except KeyboardInterrupt as error:
+        with stops:
+            result = load_directory(
+                engine,
+                arguments.directory,
+                arguments.timezone,
+                skip_invalid=arguments.skip_invalid,
+            )
+    except KeyboardInterrupt:
         # The transaction rolls back as the exception leaves it, unless it
         # had committed and the summaries were being refreshed.
-        signal_number = (
-            signal.SIGTERM if isinstance(error, Terminated) else signal.SIGINT
-        )
-        return _stopped(128 + signal_number)
+        return _stopped(stops.exit_code or 128 + signal.SIGINT)
+    except (sa.exc.SQLAlchemyError, SummaryRefreshError) as error:
+        if stops.exit_code is not None:
+            return _stopped(stops.exit_code)
+        _print_database_error(url, error)
+        return 1
     except LoadError as error:
         print(error, file=sys.stderr)
         if not arguments.skip_invalid and not error.fatal:
@@ -715,22 +713,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WriterError as error:
         print(
             f"Loading into {url.render_as_string(hide_password=True)} failed: {error}.",
-            file=sys.stderr,
-        )
-        return 1
-    except SummaryRefreshError as error:
-        print(
-            f"The files were loaded into {url.render_as_string(hide_password=True)} "
-            f"and committed, but refreshing the summaries failed: {error}. The "
-            "pages read the raw tables for the weeks the files touched until "
-            "python -m data_access.summaries builds them again.",
-            file=sys.stderr,
-        )
-        return 1
-    except sa.exc.SQLAlchemyError as error:
-        print(
-            f"Loading into {url.render_as_string(hide_password=True)} failed: "
-            f"{_first_line(error)}. Nothing was committed.",
             file=sys.stderr,
         )
         return 1
@@ -756,6 +738,27 @@ def _stopped(exit_code: int) -> int:
         file=sys.stderr,
     )
     return exit_code
+
+
+def _print_database_error(
+    url: sa.URL, error: sa.exc.SQLAlchemyError | SummaryRefreshError
+) -> None:
+    """Print why the load or its summary refresh failed, and what was kept."""
+    shown_url = url.render_as_string(hide_password=True)
+    if isinstance(error, SummaryRefreshError):
+        print(
+            f"The files were loaded into {shown_url} and committed, but "
+            f"refreshing the summaries failed: {error}. The pages read the raw "
+            "tables for the weeks the files touched until python -m "
+            "data_access.summaries builds them again.",
+            file=sys.stderr,
+        )
+    else:
+        print(
+            f"Loading into {shown_url} failed: {_first_line(error)}. "
+            "Nothing was committed.",
+            file=sys.stderr,
+        )
 
 
 def _first_line(error: sa.exc.SQLAlchemyError) -> str:

@@ -11,13 +11,9 @@ import signal
 from types import TracebackType
 
 
-class Terminated(KeyboardInterrupt):
-    """A SIGTERM received by a command, which stops it as Ctrl-C does."""
-
-
 class StopSignals:
-    """Inside the block, SIGTERM raises Terminated and SIGINT raises
-    KeyboardInterrupt, and received lists the signals in order. The handlers
+    """Inside the block, SIGTERM and SIGINT raise KeyboardInterrupt, and
+    received lists the signals in order. The handlers
     set before the block are restored after it. Must be used in the main
     thread, as signal.signal requires.
     """
@@ -49,11 +45,10 @@ class StopSignals:
 
     @property
     def exit_code(self) -> int | None:
-        """128 plus the first signal received, as a shell reports it, or None."""
+        """Return 128 plus the first signal received, as a shell reports it,
+        or None when no signal came."""
         return 128 + self.received[0] if self.received else None
 
     def _stop(self, signal_number: int, frame: object) -> None:
         self.received.append(signal_number)
-        if signal_number == signal.SIGTERM:
-            raise Terminated
         raise KeyboardInterrupt

@@ -58,7 +58,7 @@ from data_access.filters import (
 )
 from data_access.health_queries import health_day_rows
 from data_access.period_sql import PeriodSQL, local_day, usable_fix
-from data_access.stopping import StopSignals, Terminated
+from data_access.stopping import StopSignals
 
 log = logging.getLogger(__name__)
 
@@ -1986,29 +1986,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     engine = create_engine(url)
     started = time.perf_counter()
+    stops = StopSignals()
     try:
-        with StopSignals() as stops:
-            try:
-                weeks = build_summaries(
-                    engine, arguments.first, arguments.last, settings, arguments.workers
-                )
-                empty = _rows_in_weeks(engine, weeks) == 0
-            except sa.exc.SQLAlchemyError as error:
-                if stops.exit_code is not None:
-                    return _interrupted(stops.exit_code)
-                reason = str(getattr(error, "orig", None) or error).splitlines()[0]
-                print(
-                    "Building the summaries in "
-                    f"{url.render_as_string(hide_password=True)} failed: {reason}. "
-                    "Weeks finished before the failure are kept.",
-                    file=sys.stderr,
-                )
-                return 1
-    except KeyboardInterrupt as error:
-        signal_number = (
-            signal.SIGTERM if isinstance(error, Terminated) else signal.SIGINT
+        with stops:
+            weeks = build_summaries(
+                engine, arguments.first, arguments.last, settings, arguments.workers
+            )
+            empty = _rows_in_weeks(engine, weeks) == 0
+    except KeyboardInterrupt:
+        return _interrupted(stops.exit_code or 128 + signal.SIGINT)
+    except sa.exc.SQLAlchemyError as error:
+        if stops.exit_code is not None:
+            return _interrupted(stops.exit_code)
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        print(
+            f"Building the summaries in {url.render_as_string(hide_password=True)} "
+            f"failed: {reason}. Weeks finished before the failure are kept.",
+            file=sys.stderr,
         )
-        return _interrupted(128 + signal_number)
+        return 1
     finally:
         engine.dispose()
     print(
