@@ -526,18 +526,26 @@ def _skipped_call_tasks(connection: sa.Connection, settings: Settings) -> list[T
         )
         found = week_counts(connection, stored) or {}
     tasks = []
+    for week_start, history_start in _weeks_with_history(built, settings):
+        if found.get(week_start, 0) == expected.get(week_start, 0):
+            continue
+        rows = _skipped_call_rows(week_start, history_start)
+        tasks.append(_week_rows_task(stored, week_start, rows, "skipped calls"))
+    return tasks
+
+
+def _weeks_with_history(
+    built: set[date], settings: Settings
+) -> Iterator[tuple[date, date]]:
+    """Yield the first date of each built week whose HISTORY_WEEKS weeks
+    before it are built too, with the first date of those weeks."""
     for week_start in sorted(built):
         history_start = week_start - timedelta(weeks=HISTORY_WEEKS)
         history = Period(
             history_start, week_start - timedelta(days=1), settings.timezone
         )
-        if found.get(week_start, 0) == expected.get(week_start, 0) or not (
-            _weeks_of(history) <= built
-        ):
-            continue
-        rows = _skipped_call_rows(week_start, history_start)
-        tasks.append(_week_rows_task(stored, week_start, rows, "skipped calls"))
-    return tasks
+        if _weeks_of(history) <= built:
+            yield week_start, history_start
 
 
 def _skipped_call_rows(week_start: date, history_start: date) -> sa.Select:
@@ -600,16 +608,12 @@ def _rep_week_risk_tasks(connection: sa.Connection, settings: Settings) -> list[
         skipped_calls = week_counts(connection, schema.summary_skipped_calls) or {}
         found = week_counts(connection, stored) or {}
     tasks = []
-    for week_start in sorted(built):
-        history_start = week_start - timedelta(weeks=HISTORY_WEEKS)
-        history = Period(
-            history_start, week_start - timedelta(days=1), settings.timezone
-        )
+    for week_start, history_start in _weeks_with_history(built, settings):
         done = found.get(week_start, 0) == skipping_reps.get(week_start, 0)
         skips_stored = skipped_calls.get(week_start, 0) == skipped_outlets.get(
             week_start, 0
         )
-        if done or not skips_stored or not _weeks_of(history) <= built:
+        if done or not skips_stored:
             continue
         rows = _rep_week_risk_rows(week_start, history_start)
         tasks.append(_week_rows_task(stored, week_start, rows, "revenue at risk"))
@@ -711,8 +715,8 @@ def week_counts(
 
 def has_table_once(connection: sa.Connection, name: str) -> bool:
     """Tell whether the table exists, asking the database once per page run
-    (summary_queries.read_once_per_run). A cold national Overview asked
-    about 30 times, a catalog query each on PostgreSQL."""
+    (summary_queries.read_once_per_run). A cold national Overview checked
+    tables about 30 times, a catalog query each on PostgreSQL."""
     # summary_queries imports this module, so it is imported here.
     from data_access.summary_queries import read_once_per_run
 

@@ -1,5 +1,7 @@
-"""Tiny hand-built SFA databases for tests: rows in, a ready engine out."""
+"""Databases for tests: tiny hand-built ones (rows in, a ready engine out)
+and summarised demo companies."""
 
+import signal
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -7,8 +9,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from data_access import dialect, summaries
 from data_access.engine import create_engine
+from data_access.filters import Period, Settings
 from data_access.schema import TABLES, create_tables
+from fixtures.demo import MIN_REPS, generate
 
 
 def _value(column: sa.Column, value: Any) -> Any:
@@ -55,17 +60,12 @@ def sqlite_database(
 
 
 def signal_in_sqlite_functions(monkeypatch, signal_number: int) -> list[str]:
-    """Make the Python functions that SQLite calls (dialect) raise the signal
-    on each call, for connections opened from now on; return the list that
-    records the calls.
+    """Make the Python functions that SQLite calls raise the signal on each
+    call, in connections opened from now on. Return the list of calls.
 
     The signal handler raises KeyboardInterrupt inside the function, and
-    SQLite turns that into an OperationalError, as when Ctrl-C lands there.
+    SQLite turns it into an OperationalError, as when Ctrl-C lands there.
     """
-    import signal
-
-    from data_access import dialect
-
     calls: list[str] = []
 
     def signalling(function):
@@ -79,3 +79,14 @@ def signal_in_sqlite_functions(monkeypatch, signal_number: int) -> list[str]:
     for name in ("_sqlite_local_date", "_sqlite_distance_m"):
         monkeypatch.setattr(dialect, name, signalling(getattr(dialect, name)))
     return calls
+
+
+def summarised_demo(
+    url: str, weeks: int, summarised: Period, settings: Settings
+) -> sa.Engine:
+    """Generate the demo company's last `weeks` weeks up to summarised.end at
+    url, and build the summaries of the summarised period's weeks."""
+    engine = create_engine(url)
+    generate(engine, reps=MIN_REPS, weeks=weeks, end_date=summarised.end)
+    summaries.build_summaries(engine, summarised.start, summarised.end, settings)
+    return engine

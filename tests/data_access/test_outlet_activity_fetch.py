@@ -8,10 +8,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from data_access import queries, schema, summaries, summary_queries
-from data_access.engine import create_engine
+from data_access import queries, schema, summary_queries
 from data_access.filters import Period, Scope, Settings
-from fixtures.demo import MIN_REPS, generate
+from tests.database import summarised_demo
 
 TIMEZONE = "Asia/Kolkata"
 SETTINGS = Settings(timezone=TIMEZONE)
@@ -28,10 +27,7 @@ SCOPES = {
 
 def demo_engine(url: str) -> sa.Engine:
     """The demo company's last 2 weeks at url, with summaries of those weeks."""
-    engine = create_engine(url)
-    generate(engine, reps=MIN_REPS, weeks=2, end_date=LAST_DAY)
-    summaries.build_summaries(engine, TWO_WEEKS.start, LAST_DAY, SETTINGS)
-    return engine
+    return summarised_demo(url, 2, TWO_WEEKS, SETTINGS)
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from data_access.filters import Period, Scope, Settings
 from data_access.load import load_directory
 from data_access.period_sql import PeriodSQL
 from data_access.queries import fetch_frame
-from fixtures.demo import MIN_REPS, generate
+from tests.database import summarised_demo
 
 TIMEZONE = "Asia/Kolkata"
 SETTINGS = Settings(timezone=TIMEZONE)
@@ -39,10 +39,7 @@ SCOPES = {
 
 def demo_engine(url: str) -> sa.Engine:
     """The demo company's last 3 weeks at url, with summaries of those weeks."""
-    engine = create_engine(url)
-    generate(engine, reps=MIN_REPS, weeks=3, end_date=LAST_DAY)
-    summaries.build_summaries(engine, THREE_WEEKS.start, LAST_DAY, SETTINGS)
-    return engine
+    return summarised_demo(url, 3, THREE_WEEKS, SETTINGS)
 
 
 @pytest.fixture(scope="module")
@@ -303,11 +300,11 @@ def test_shared_counts_count_each_week_once(engine, counted):
 
 
 def test_page_run_checks_each_table_once(engine, monkeypatch):
-    asked = []
+    checked = []
     has_table = sa.engine.reflection.Inspector.has_table
 
     def recording(inspector, name, *arguments, **options):
-        asked.append(name)
+        checked.append(name)
         return has_table(inspector, name, *arguments, **options)
 
     monkeypatch.setattr(sa.engine.reflection.Inspector, "has_table", recording)
@@ -317,7 +314,7 @@ def test_page_run_checks_each_table_once(engine, monkeypatch):
             inside = [summaries.week_counts(connection, table) for _ in range(3)]
         outside = [summaries.week_counts(connection, table) for _ in range(2)]
 
-    assert asked == [table.name] * 3
+    assert checked == [table.name] * 3
     assert inside[0] == inside[2] == outside[1]
     assert inside[0]
 

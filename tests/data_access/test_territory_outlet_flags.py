@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from data_access import schema, summaries, summary_queries
+from data_access import schema, summary_queries
 from data_access.engine import create_engine
 from data_access.filters import Period, Scope, Settings
-from fixtures.demo import MIN_REPS, generate
 from metrics.reports import neglect_lookback_start
+from tests.database import summarised_demo
 
 TIMEZONE = "Asia/Kolkata"
 LAST_DAY = date(2026, 3, 29)
@@ -51,10 +51,7 @@ CASES = {
 
 def demo_engine(url: str) -> sa.Engine:
     """Generate the demo company's last 6 weeks at url and summarise the last 5."""
-    engine = create_engine(url)
-    generate(engine, reps=MIN_REPS, weeks=6, end_date=LAST_DAY)
-    summaries.build_summaries(engine, FIRST_DAY, LAST_DAY, SETTINGS)
-    return engine
+    return summarised_demo(url, 6, Period(FIRST_DAY, LAST_DAY, TIMEZONE), SETTINGS)
 
 
 @pytest.fixture(scope="module")
