@@ -167,33 +167,34 @@ def load_rep_table(view: View, kpis: tuple[Kpi, ...]) -> pd.DataFrame:
     """Load the rep table's rows: the rep review with each KPI's change,
     costliest reps first.
 
-    Kept with the view, so a rerun reads one cached frame in place of the
-    review and the previous reps report, and does not match them again.
+    The rows are cached with the view, so a rerun reads one cached frame in
+    place of the review and the previous reps report, and does not match
+    them again.
     """
     review = with_changes(view, load_rep_review(view), list(kpis))
     # As in the review's files: reps whose skips have no order history to
     # price them come first, because their cost is unknown, not zero.
-    shown = review.sort_values(
+    table = review.sort_values(
         ["revenue_at_risk", "rep_id"],
         ascending=[False, True],
         na_position="first",
         kind="stable",
     ).reset_index(drop=True)
-    shown["revenue_at_risk"] = shown["revenue_at_risk"].round()
-    return shown
+    table["revenue_at_risk"] = table["revenue_at_risk"].round()
+    return table
 
 
 def draw_rep_table(view: View) -> None:
     kpis = available_kpis(TABLE_CHANGE_KPIS, view.has("beats"), view.has("orders"))
-    shown = load_rep_table(view, tuple(kpis))
-    if shown.empty:
+    table = load_rep_table(view, tuple(kpis))
+    if table.empty:
         st.warning(
             "No reps in the chosen scope. Widen the region, territory or rep filter."
         )
         st.stop()
     columns = table_columns(view, kpis)
     event = st.dataframe(
-        shown[[name for name in columns if name in shown.columns]],
+        table[[name for name in columns if name in table.columns]],
         hide_index=True,
         width="stretch",
         column_config=columns,
@@ -202,9 +203,9 @@ def draw_rep_table(view: View) -> None:
         on_select="rerun",
         selection_mode="single-row",
     )
-    rows = [row for row in event.selection.rows if row < len(shown)]
+    rows = [row for row in event.selection.rows if row < len(table)]
     if rows:
-        rep = shown.iloc[rows[0]]
+        rep = table.iloc[rows[0]]
         draw_open_rep_button(rep["rep_id"], rep["rep_name"], key="open_table_rep")
     else:
         st.caption(
