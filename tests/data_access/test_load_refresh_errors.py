@@ -36,7 +36,7 @@ def late_visits(url: str) -> int:
     return count
 
 
-def test_failed_refresh_says_the_load_committed(summarised, monkeypatch, capsys):
+def test_failed_refresh_reports_commit(summarised, monkeypatch, capsys):
     url, folder = summarised
 
     def failing(*arguments, **options):

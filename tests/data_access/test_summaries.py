@@ -423,7 +423,7 @@ def test_shared_counts_pass_error_to_waiters(engine, monkeypatch):
     assert later.usable
 
 
-def test_read_once_per_run_reads_outside_the_lock(engine):
+def test_read_once_reads_outside_lock(engine):
     reads = []
 
     def outer():
@@ -443,7 +443,7 @@ def test_read_once_per_run_reads_outside_the_lock(engine):
     assert reads == ["outer", "inner"]
 
 
-def test_read_once_per_run_reads_again_after_failure(engine):
+def test_read_once_retries_after_failure(engine):
     attempts = []
 
     def flaky():

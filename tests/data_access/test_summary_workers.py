@@ -297,7 +297,7 @@ def test_command_warns_not_about_weeks_with_rows(copy_engine, capsys):
     ("signal_number", "expected_code"),
     [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
 )
-def test_signal_inside_sqlite_function_reads_as_interrupt(
+def test_signal_in_sqlite_function_interrupts(
     copy_engine, monkeypatch, capsys, signal_number, expected_code
 ):
     url = copy_engine("signalled").url.render_as_string(hide_password=False)

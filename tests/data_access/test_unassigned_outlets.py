@@ -47,7 +47,7 @@ def test_unassigned_outlets_match_full_report(engines, name):
 
 
 @pytest.mark.parametrize("summarised", [False, True])
-def test_company_without_unassigned_outlets_gets_empty_frame(tmp_path, summarised):
+def test_no_unassigned_outlets_empty_frame(tmp_path, summarised):
     # o11, the one outlet of no territory, moves into a territory.
     outlets = [
         {**row, "territory_id": "007"} if row["outlet_id"] == "o11" else row

@@ -220,7 +220,7 @@ def test_rep_table_rerun_reuses_its_rows(overview, monkeypatch):
     assert app.dataframe(key="rep_table").value.equals(first)
 
 
-def test_rep_table_of_territory_without_reps_warns(monkeypatch, demo_url, tmp_path):
+def test_rep_table_empty_territory_warns(monkeypatch, demo_url, tmp_path):
     path = tmp_path / "empty_territory.sqlite"
     shutil.copy(demo_url.removeprefix("sqlite:///"), path)
     with sqlite3.connect(path) as connection:
