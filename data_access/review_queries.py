@@ -1705,7 +1705,14 @@ def weekly_skipped_calls(
         # territories come from summary_territory_weeks.
         name = "weekly_skipped_calls_from_summaries"
         rep_dates = territory_history.rep_dates_in_scope(engine, scope, reach)
-        if rep_dates is None or rep_dates.raw_rep_ids:
+        whole_rep_weeks = rep_dates is not None and not rep_dates.raw_rep_ids
+        if whole_rep_weeks and summary_queries.rep_week_risk_cover(engine, span):
+            # The build priced each rep's skips of a week by the same rule.
+            statement = summary_queries.stored_weekly_risk(span, rep_dates)
+            return _float_prices(
+                fetch_frame(engine, "weekly_skipped_calls_from_stored_risk", statement)
+            )
+        if not whole_rep_weeks:
             # The reps whose summary rows cannot be picked (past MAX_RUNS, all
             # of them) or split (in the scope on only some days of a week)
             # count their skips from the raw tables of their beat outlets.
@@ -1731,11 +1738,6 @@ def weekly_skipped_calls(
                 skipped, span, base, HISTORY_WEEKS
             )
             name = "weekly_skipped_calls_with_summaries"
-        elif summary_queries.rep_week_risk_cover(engine, span):
-            # The build priced each rep's skips of a week by the same rule.
-            statement = summary_queries.stored_weekly_risk(span, rep_dates)
-            name = "weekly_skipped_calls_from_stored_risk"
-            return _float_prices(fetch_frame(engine, name, statement))
         elif summary_queries.skipped_calls_cover(engine, span):
             skipped = summary_queries.stored_skipped_calls(span, base, rep_dates)
             outlet_history = None
