@@ -441,7 +441,8 @@ def load_directory(
     a load that raises leaves no rejects file. progress_stream (default
     standard error) shows a progress bar when it is a terminal. Raises
     SummaryRefreshError when the load committed but the summary weeks it
-    touched could not be refreshed.
+    touched could not be refreshed, and SummaryRefreshStopped when Ctrl-C
+    stopped that refresh.
     """
     zone = time_zone(timezone)
     table_files = find_table_files(directory)
@@ -489,6 +490,8 @@ def load_directory(
         refresh_after_load(engine, moments.first, moments.last, set(table_files))
     except sa.exc.SQLAlchemyError as error:
         raise SummaryRefreshError(_first_line(error)) from error
+    except KeyboardInterrupt as error:
+        raise SummaryRefreshStopped from error
     return LoadResult(
         counts=counts,
         rejects_files={} if rejects is None else dict(rejects.paths),
@@ -692,14 +695,25 @@ def main(argv: Sequence[str] | None = None) -> int:
                 arguments.timezone,
                 skip_invalid=arguments.skip_invalid,
             )
+    except SummaryRefreshStopped:
+        _print_refresh_failure(url, "it was stopped")
+        return stops.exit_code or 128 + signal.SIGINT
     except KeyboardInterrupt:
-        # The transaction rolls back as the exception leaves it, unless it
-        # had committed and the summaries were being refreshed.
+        # The transaction rolls back as the exception leaves it.
         return _stopped(stops.exit_code or 128 + signal.SIGINT)
-    except (sa.exc.SQLAlchemyError, SummaryRefreshError) as error:
+    except SummaryRefreshError as error:
+        # A signal that lands in a SQLite function fails the refresh.
+        reason = f"it failed: {error}" if stops.exit_code is None else "it was stopped"
+        _print_refresh_failure(url, reason)
+        return stops.exit_code or 1
+    except sa.exc.SQLAlchemyError as error:
         if stops.exit_code is not None:
             return _stopped(stops.exit_code)
-        _print_database_error(url, error)
+        print(
+            f"Loading into {url.render_as_string(hide_password=True)} failed: "
+            f"{_first_line(error)}. Nothing was committed.",
+            file=sys.stderr,
+        )
         return 1
     except LoadError as error:
         print(error, file=sys.stderr)
@@ -729,6 +743,10 @@ class SummaryRefreshError(Exception):
     """The load committed, but refreshing the summary weeks it touched failed."""
 
 
+class SummaryRefreshStopped(KeyboardInterrupt):
+    """The load committed, and Ctrl-C or SIGTERM stopped the summary refresh."""
+
+
 def _stopped(exit_code: int) -> int:
     """Print that the load was stopped and return exit_code."""
     print(
@@ -740,25 +758,15 @@ def _stopped(exit_code: int) -> int:
     return exit_code
 
 
-def _print_database_error(
-    url: sa.URL, error: sa.exc.SQLAlchemyError | SummaryRefreshError
-) -> None:
-    """Print why the load or its summary refresh failed, and what was kept."""
-    shown_url = url.render_as_string(hide_password=True)
-    if isinstance(error, SummaryRefreshError):
-        print(
-            f"The files were loaded into {shown_url} and committed, but "
-            f"refreshing the summaries failed: {error}. The pages read the raw "
-            "tables for the weeks the files touched until python -m "
-            "data_access.summaries builds them again.",
-            file=sys.stderr,
-        )
-    else:
-        print(
-            f"Loading into {shown_url} failed: {_first_line(error)}. "
-            "Nothing was committed.",
-            file=sys.stderr,
-        )
+def _print_refresh_failure(url: sa.URL, reason: str) -> None:
+    """Print that the load committed but its summary refresh did not finish."""
+    print(
+        f"The files were loaded into {url.render_as_string(hide_password=True)} "
+        f"and committed, but refreshing the summaries did not finish: {reason}. "
+        "The pages read the raw tables for the weeks the files touched until "
+        "python -m data_access.summaries builds them again.",
+        file=sys.stderr,
+    )
 
 
 def _first_line(error: sa.exc.SQLAlchemyError) -> str:

@@ -10,6 +10,9 @@ from data_access import load, summaries
 from tests.data_access.test_weekly_health_counts import ROWS, SETTINGS, SPAN
 from tests.database import signal_in_sqlite_functions, sqlite_database
 
+REFRESH_STOPPED = (
+    "and committed, but refreshing the summaries did not finish: it was stopped"
+)
 LATE_VISIT = "visit_id,rep_id,outlet_id,check_in\nlate1,r2,o2,2026-03-03T06:00:00Z\n"
 
 
@@ -48,7 +51,10 @@ def test_failed_refresh_reports_commit(summarised, monkeypatch, capsys):
 
     error = capsys.readouterr().err
     assert exit_code == 1
-    assert "and committed, but refreshing the summaries failed: disk I/O error" in error
+    assert (
+        "and committed, but refreshing the summaries did not finish: it failed: "
+        "disk I/O error" in error
+    )
     assert "Nothing was committed" not in error
     assert late_visits(url) == 1
 
@@ -74,5 +80,31 @@ def test_signal_in_refresh_reads_as_stopped(
 
     assert calls
     assert exit_code == expected_code
-    assert "Loading was stopped before the end" in capsys.readouterr().err
+    assert REFRESH_STOPPED in capsys.readouterr().err
+    assert late_visits(url) == 1
+
+
+@pytest.mark.parametrize(
+    ("signal_number", "expected_code"),
+    [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+)
+def test_signal_in_refresh_python_reads_as_stopped(
+    summarised, monkeypatch, capsys, signal_number, expected_code
+):
+    url, folder = summarised
+
+    def signalled(*arguments, **options):
+        signal.raise_signal(signal_number)
+
+    monkeypatch.setattr(load, "refresh_after_load", signalled)
+    interrupt_before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        exit_code = load.main(["--db", url, str(folder)])
+    finally:
+        signal.signal(signal.SIGINT, interrupt_before)
+
+    error = capsys.readouterr().err
+    assert exit_code == expected_code
+    assert REFRESH_STOPPED in error
+    assert "Loading was stopped before the end" not in error
     assert late_visits(url) == 1
