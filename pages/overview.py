@@ -17,8 +17,8 @@ from pages.review_export import (
     REPORT_KPIS,
     Kpi,
     available_kpis,
-    format_change,
     format_figure,
+    metric_change,
 )
 from pages.shared import (
     View,
@@ -59,13 +59,6 @@ def tile_places(count: int) -> list:
     return places
 
 
-def change_colour(kpi: Kpi) -> str:
-    """Colour a tile's change: green for good news, red for bad, grey for neither."""
-    if kpi.neutral:
-        return "off"
-    return "inverse" if kpi.rise_is_bad else "normal"
-
-
 def draw_tiles(
     view: View,
     tiles: list[tuple[object, Kpi]],
@@ -84,8 +77,7 @@ def draw_tiles(
         place.metric(
             kpi.label,
             format_figure(now.get(kpi.field), kpi.unit, symbol, compact=True),
-            format_change(now.get(kpi.field), before.get(kpi.field), kpi.unit, symbol),
-            delta_color=change_colour(kpi),
+            **metric_change(kpi, now.get(kpi.field), before.get(kpi.field), symbol),
             help=f"{kpi.meaning} This period: {exact}. Change against the previous "
             f"period of the same length; the line shows the last {TREND_WEEKS} weeks.",
             chart_data=chart,

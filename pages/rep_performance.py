@@ -20,8 +20,8 @@ from pages.formatting import markdown_text, money_column, percent_column
 from pages.review_export import (
     Kpi,
     available_kpis,
-    format_change,
     format_figure,
+    metric_change,
     register_display,
 )
 from pages.shared import (
@@ -295,8 +295,7 @@ def draw_rep_figures(view: View, rep_id: str) -> None:
         column.metric(
             kpi.label,
             format_figure(now.get(kpi.field), kpi.unit, symbol),
-            format_change(now.get(kpi.field), before.get(kpi.field), kpi.unit, symbol),
-            delta_color="inverse" if kpi.rise_is_bad else "normal",
+            **metric_change(kpi, now.get(kpi.field), before.get(kpi.field), symbol),
             help="Change against the previous period of the same length.",
             border=True,
         )

@@ -9,6 +9,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import pandas as pd
 
@@ -237,6 +238,38 @@ def format_figure(
     return f"{sign}{prefix}{size:,.0f}"
 
 
+def _shown_change(now: float | None, before: float | None, unit: str) -> float | None:
+    """Return now minus before, rounded as format_change shows it (percent in
+    points), or None when undefined."""
+    if _missing(now) or _missing(before):
+        return None
+    scale = 100 if unit == "percent" else 1
+    digits = 1 if unit == "decimal" else 0
+    # Adding 0.0 turns the -0.0 that round() can return into 0.0.
+    return round((now - before) * scale, digits) + 0.0
+
+
+def metric_change(
+    kpi: Kpi, now: float | None, before: float | None, symbol: str
+) -> dict[str, Any]:
+    """Return st.metric's delta, delta_color and delta_arrow for a KPI tile.
+
+    A rise is green, or red where it is bad news, and a neutral figure's
+    change is grey. A change that rounds to zero is grey and has no arrow,
+    because "+0" would otherwise show as a coloured rise.
+    """
+    change = _shown_change(now, before, kpi.unit)
+    look: dict[str, Any] = {
+        "delta": format_change(now, before, kpi.unit, symbol),
+        "delta_color": "inverse" if kpi.rise_is_bad else "normal",
+    }
+    if kpi.neutral or change == 0:
+        look["delta_color"] = "off"
+    if change == 0:
+        look["delta_arrow"] = "off"
+    return look
+
+
 def format_change(
     now: float | None, before: float | None, unit: str, symbol: str = ""
 ) -> str | None:
@@ -246,12 +279,9 @@ def format_change(
     A change that rounds to zero shows as +0, never -0, because a minus sign
     would draw a falling arrow for no change.
     """
-    if _missing(now) or _missing(before):
+    change = _shown_change(now, before, unit)
+    if change is None:
         return None
-    scale = 100 if unit == "percent" else 1
-    digits = 1 if unit == "decimal" else 0
-    # Adding 0.0 turns the -0.0 that round() can return into 0.0.
-    change = round((now - before) * scale, digits) + 0.0
     if unit == "decimal":
         return f"{change:+,.1f}"
     if unit == "percent":

@@ -201,6 +201,31 @@ def test_format_change(now, before, unit, expected):
     assert review_export.format_change(now, before, unit, "₹") == expected
 
 
+SKIPS = review_export.Kpi("skipped_outlets", "Skipped outlets", "count", True)
+VISITS = review_export.Kpi("visits", "Visits", "count")
+PLANNED = review_export.Kpi("planned_calls", "Planned calls", "count", neutral=True)
+
+
+@pytest.mark.parametrize(
+    ("kpi", "now", "before", "expected"),
+    [
+        (VISITS, 50.0, 45.0, {"delta": "+5", "delta_color": "normal"}),
+        (SKIPS, 12.0, 10.0, {"delta": "+2", "delta_color": "inverse"}),
+        (PLANNED, 60.0, 58.0, {"delta": "+2", "delta_color": "off"}),
+        # No change: grey and without the arrow of a rise.
+        (
+            SKIPS,
+            10.0,
+            10.0,
+            {"delta": "+0", "delta_color": "off", "delta_arrow": "off"},
+        ),
+        (VISITS, 5.0, float("nan"), {"delta": None, "delta_color": "normal"}),
+    ],
+)
+def test_metric_change(kpi, now, before, expected):
+    assert review_export.metric_change(kpi, now, before, "₹") == expected
+
+
 def review_tables() -> dict[str, pd.DataFrame]:
     exceptions = pd.DataFrame(
         {
