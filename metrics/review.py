@@ -137,7 +137,8 @@ def build_rep_review(
     """Add the review's figures to the reps report, one row per rep.
 
     Adds working_days, time_in_market_s and time_in_market_min. Adds
-    revenue_at_risk, the value at risk of the rep's skipped outlets, and
+    revenue_at_risk, the value at risk of the rep's skipped outlets,
+    unpriced_skipped_outlets, those of them without a price, and
     off_site_value_at_risk, that of the rep's off-site visits without an
     order, which may not have happened. Adds the shares skip_share (skipped
     / planned outlets), off_site_share (off-site visits / visits with a
@@ -156,6 +157,11 @@ def build_rep_review(
     ):
         rows = priced_calls[priced_calls["kind"] == kind]
         review[column] = value_by_rep(review["rep_id"], rows)
+    skipped = priced_calls[priced_calls["kind"] == "skipped"]
+    unpriced = skipped.loc[skipped["value_at_risk"].isna(), "rep_id"].value_counts()
+    review["unpriced_skipped_outlets"] = (
+        review["rep_id"].map(unpriced).fillna(0).astype("int64")
+    )
 
     review["skip_share"] = kpi.ratio(
         review["skipped_outlets"], review["planned_outlets"]
@@ -209,9 +215,29 @@ def review_headline(
     figures["time_in_market_min"] = float(time_in_market_minutes(seconds, days).iloc[0])
     for name in REP_TOTALS:
         figures[name] = float(rep_review[name].sum())
+    # The Overview states it beside the headline. The 13-week trend does
+    # not count it.
+    figures["unpriced_skipped_outlets"] = float(
+        rep_review["unpriced_skipped_outlets"].sum()
+    )
     ratios = pooled_order_ratios(pd.DataFrame([figures]))
     figures.update({name: float(ratios[name].iloc[0]) for name in ratios})
     return figures
+
+
+def unpriced_note(figures: dict[str, float]) -> str | None:
+    """Describe how many skipped outlets revenue at risk leaves out for want
+    of a price. Return None when every skipped outlet has a price."""
+    count = int(figures.get("unpriced_skipped_outlets", 0))
+    if count == 0:
+        return None
+    outlets = "outlet has" if count == 1 else "outlets have"
+    return (
+        f"{count:,} skipped {outlets} no price, so revenue at risk leaves them "
+        "out: neither the outlet nor its territory, if it has one, had an order "
+        f"in the {HISTORY_WEEKS} weeks before the period. Rep performance lists "
+        "them with Priced from: none."
+    )
 
 
 def pooled_order_ratios(totals: pd.DataFrame) -> pd.DataFrame:
@@ -413,5 +439,6 @@ __all__ = [
     "review_headline",
     "time_in_market_minutes",
     "trend_span",
+    "unpriced_note",
     "weekly_headlines",
 ]

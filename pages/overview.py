@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from metrics.exceptions import Thresholds
-from metrics.review import REVENUE_AT_RISK_METHOD
+from metrics.review import REVENUE_AT_RISK_METHOD, unpriced_note
 from pages import review_export
 from pages.connection import load_thresholds
 from pages.formatting import markdown_text, money_column
@@ -325,6 +325,9 @@ kpis = shown_kpis(view, HEADLINE_KPIS)
 tiles = list(zip(tile_places(len(kpis)), kpis))
 if view.has("beats"):
     st.caption(REVENUE_AT_RISK_METHOD)
+    unpriced = unpriced_note(now)
+    if unpriced:
+        st.caption(unpriced)
 # The reps report's other figures, in a second group under the headline.
 kpis = shown_kpis(view, REPORT_KPIS)
 tiles += list(zip(tile_places(len(kpis)), kpis))

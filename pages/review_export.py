@@ -13,7 +13,11 @@ from typing import Any
 
 import pandas as pd
 
-from metrics.review import REVENUE_AT_RISK_METHOD, describe_consecutive
+from metrics.review import (
+    REVENUE_AT_RISK_METHOD,
+    describe_consecutive,
+    unpriced_note,
+)
 from pages import exports
 
 # How many rows of each table the one-page summary shows.
@@ -438,6 +442,9 @@ def summary_html(
         _two_halves(figures_table(now, before, symbol)),
         exports.paragraph(REVENUE_AT_RISK_METHOD, note=True),
     ]
+    unpriced = unpriced_note(now)
+    if unpriced:
+        sections.append(exports.paragraph(unpriced, note=True))
 
     exceptions = sheets["Exceptions"]
     sections.append(exports.heading("Exceptions, costliest first"))

@@ -74,6 +74,47 @@ def test_revenue_at_risk_of_skipped_calls():
     assert list(priced["value_at_risk"]) == [400.0, 262.5, 270.0]
 
 
+def test_headline_counts_unpriced_skips():
+    calls = pd.DataFrame(
+        {
+            "rep_id": ["r1", "r1", "r2", "r2"],
+            "outlet_id": ["o2", "o6", "o9", "o10"],
+            "kind": ["skipped", "skipped", "skipped", "off_site"],
+            "calls": [2, 1, 3, 1],
+        }
+    )
+    # o6 and its territory had no order in the history weeks. So had o10,
+    # but an off-site visit is not a skipped outlet.
+    no_orders = (0, 0.0, 0, 0.0)
+    priced = review.price_calls(
+        pd.concat(
+            [
+                calls,
+                history(
+                    [(2, 400.0, 4, 1050.0), no_orders, (1, 90.0, 5, 500.0), no_orders]
+                ),
+            ],
+            axis=1,
+        )
+    )
+    counts = ["skipped_outlets", "planned_outlets", "visits"]
+    counts += ["visits_without_fix", "off_site_visits", "off_beat_visits"]
+    reps_report = pd.DataFrame({"rep_id": ["r1", "r2", "r3"]}).assign(
+        **dict.fromkeys(counts, 1)
+    )
+    time_in_market = pd.DataFrame(
+        {"rep_id": ["r1"], "working_days": [1], "time_in_market_s": [60.0]}
+    )
+    rep_review = review.build_rep_review(reps_report, time_in_market, priced)
+
+    assert list(rep_review["unpriced_skipped_outlets"]) == [1, 0, 0]
+    # The priced skip of r1 still counts; the unpriced one is left out.
+    assert list(rep_review["revenue_at_risk"]) == [400.0, 270.0, 0.0]
+    note = review.unpriced_note({"unpriced_skipped_outlets": 1.0})
+    assert note.startswith("1 skipped outlet has no price, so revenue at risk")
+    assert review.unpriced_note({"unpriced_skipped_outlets": 0.0}) is None
+
+
 @pytest.fixture(scope="module")
 def company(tmp_path_factory):
     engine = sqlite_database(tmp_path_factory.mktemp("review_metrics"), ROWS)

@@ -316,3 +316,12 @@ def test_summary_html_escapes_names_and_shows_the_headline():
     assert "Shop &amp; Sons" in result
     assert "<td>Revenue at risk</td><td>₹462</td><td>₹100</td><td>+₹362</td>" in result
     assert "<td>Strike rate</td><td>33%</td><td>50%</td><td>-17 pts</td>" in result
+    assert "no price" not in result
+
+
+def test_summary_html_names_unpriced_skips():
+    now = {"revenue_at_risk": 462.5, "unpriced_skipped_outlets": 3.0}
+
+    result = review_export.summary_html([], now, {}, review_tables(), "₹")
+
+    assert "3 skipped outlets have no price, so revenue at risk leaves them" in result

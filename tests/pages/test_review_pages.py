@@ -244,6 +244,44 @@ def test_rep_table_empty_territory_warns(monkeypatch, demo_url, tmp_path):
     ]
 
 
+def test_overview_names_unpriced_skips(monkeypatch, demo_url, tmp_path):
+    # A new outlet without a territory on a weekly beat: skipped, with no
+    # order of its own or of a territory to price it.
+    path = tmp_path / "unpriced.sqlite"
+    shutil.copy(demo_url.removeprefix("sqlite:///"), path)
+    with sqlite3.connect(path) as connection:
+        beat = connection.execute(
+            "SELECT beat_id FROM beats WHERE every_n_weeks = 1 "
+            "AND start_date <= '2026-02-23' "
+            "AND (end_date IS NULL OR end_date >= '2026-03-01') ORDER BY beat_id"
+        ).fetchone()[0]
+        connection.execute(
+            "INSERT INTO outlets (outlet_id, name, territory_id, active) "
+            "VALUES ('NEW1', 'New kirana', NULL, 1)"
+        )
+        connection.execute(
+            "INSERT INTO beat_outlets (beat_id, outlet_id) VALUES (?, 'NEW1')", (beat,)
+        )
+    connection.close()
+    monkeypatch.setenv("BEATBOARD_DATABASE_URL", f"sqlite:///{path}")
+    app = AppTest.from_file(DASHBOARD, default_timeout=180)
+    app.run()
+
+    assert not app.exception
+    captions = [element.value for element in app.caption]
+    assert any(
+        caption.startswith("1 skipped outlet has no price, so revenue at risk")
+        for caption in captions
+    )
+
+
+def test_overview_without_unpriced_skips(overview):
+    captions = [element.value for element in overview.caption]
+    assert not any(
+        "has no price" in caption or "have no price" in caption for caption in captions
+    )
+
+
 def test_skip_exception_opens_the_reps_week(overview):
     app = open_line(overview, "Arjun Mehta", "skipped outlets")
 
