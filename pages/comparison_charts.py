@@ -140,14 +140,18 @@ def format_value(kpi: Kpi, value: float | None, symbol: str = "") -> str:
     return f"{value:,.1f}"
 
 
-def format_change(kpi: Kpi, change: float | None) -> str:
-    """Format a change against the previous period: points for a ratio, units otherwise."""
+def format_change(kpi: Kpi, change: float | None, symbol: str = "") -> str:
+    """Format a change against the previous period: points for a ratio, an
+    amount with the currency symbol for money, units otherwise."""
     if change is None or pd.isna(change):
         return "–"
     if kpi.kind == "ratio":
         return f"{change * 100:+.0f} pts"
     if kpi.kind == "decimal":
         return f"{change:+,.1f}"
+    if kpi.kind == "money":
+        sign = "-" if round(change) < 0 else "+"
+        return f"{sign}{symbol}{abs(change):,.0f}"
     return f"{change:+,.0f}"
 
 
@@ -234,7 +238,7 @@ def ranking_figure(
     hover = [
         f"{label}<br>{kpi.label}: {format_value(kpi, value, symbol)}"
         f"<br>Previous period: {format_value(kpi, before, symbol)}"
-        f" ({format_change(kpi, delta)})"
+        f" ({format_change(kpi, delta, symbol)})"
         for label, value, before, delta in zip(
             labels, shown[column], shown[previous], shown[change]
         )

@@ -15,6 +15,7 @@ import streamlit as st
 
 from pages import comparison_charts as charts
 from pages import comparison_tables as tables
+from pages import review_export
 from pages.comparison_tables import REGION, REP, TERRITORY
 from pages.formatting import markdown_text
 from pages.shared import (
@@ -110,22 +111,41 @@ def draw_notice() -> None:
 # Shared drawing
 
 
+# The territories report's kinds of figure in the units of the Overview's tiles.
+TILE_UNITS = {
+    "ratio": "percent",
+    "money": "money",
+    "count": "count",
+    "decimal": "decimal",
+}
+
+
 def draw_tiles(view: View, tiles: list[tuple[str, str, float, float]]) -> None:
-    """Draw KPI tiles with the change against the previous period.
+    """Draw KPI tiles with the change against the previous period, as the
+    Overview draws its tiles.
 
     Each tile is (label, KPI name of charts.KPIS, value now, value before).
     """
     symbol = view.settings.currency_symbol
     columns = st.columns(len(tiles))
     for column, (label, name, now, before) in zip(columns, tiles):
-        kpi = charts.KPIS[name]
-        change = None if pd.isna(now) or pd.isna(before) else now - before
+        ranked = charts.KPIS[name]
+        kpi = review_export.Kpi(
+            name,
+            label,
+            TILE_UNITS[ranked.kind],
+            rise_is_bad=ranked.better == "lower",
+            neutral=ranked.better is None,
+        )
+        exact = review_export.format_figure(now, kpi.unit, symbol)
+        # Compact figures fit six tiles to a row: "₹6.25M" in place of
+        # "₹6,247,812", which a 1366 px window cut short.
         column.metric(
             label,
-            charts.format_value(kpi, now, symbol),
-            None if change is None else charts.format_change(kpi, change),
-            delta_color="inverse" if kpi.better == "lower" else "normal",
-            help="Change against the previous period of the same length.",
+            review_export.format_figure(now, kpi.unit, symbol, compact=True),
+            **review_export.metric_change(kpi, now, before, symbol),
+            help=f"This period: {exact}. Change against the previous period of "
+            "the same length.",
         )
 
 

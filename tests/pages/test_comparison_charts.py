@@ -184,7 +184,8 @@ def test_heatmap_rows_follow_labels():
     ("name", "value", "change", "expected"),
     [
         ("coverage", 0.635, 0.25, ("64%", "+25 pts")),
-        ("order_value", 1234.5, -70.0, ("₹1,234", "-70")),
+        ("order_value", 1234.5, -70.0, ("₹1,234", "-₹70")),
+        ("order_value", 80.0, -0.4, ("₹80", "+₹0")),
         ("visits", 7, 0, ("7", "+0")),
         ("outlets_per_rep", 2.26, 0.5, ("2.3", "+0.5")),
         ("strike_rate", None, None, ("–", "–")),
@@ -193,6 +194,6 @@ def test_heatmap_rows_follow_labels():
 def test_format_value_and_change(name, value, change, expected):
     kpi = KPIS[name]
 
-    result = (format_value(kpi, value, "₹"), format_change(kpi, change))
+    result = (format_value(kpi, value, "₹"), format_change(kpi, change, "₹"))
 
     assert result == expected

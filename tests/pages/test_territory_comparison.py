@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from streamlit.proto.Metric_pb2 import Metric
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
@@ -101,6 +102,21 @@ def report_of(
         "outlets": reports.outlets_report,
     }
     return builders[kind](engine, period, scope, Settings())
+
+
+def test_tiles_show_changes_as_overview(open_page, monkeypatch):
+    monkeypatch.setenv("BEATBOARD_CURRENCY_SYMBOL", "₹")
+    app = open_page()
+
+    result = {metric.label: metric.proto for metric in app.metric}
+
+    assert result["Order value"].body == "₹250"
+    assert result["Order value"].delta == "+₹170"
+    assert result["Order value"].color == Metric.MetricColor.GREEN
+    # The same number of reps: grey and without an arrow, as on the Overview.
+    assert result["Reps"].delta == "+0"
+    assert result["Reps"].color == Metric.MetricColor.GRAY
+    assert result["Reps"].direction == Metric.MetricDirection.NONE
 
 
 def test_totals_add_up_to_headline(week_page):
