@@ -231,12 +231,15 @@ def unpriced_note(figures: dict[str, float]) -> str | None:
     count = int(figures.get("unpriced_skipped_outlets", 0))
     if count == 0:
         return None
-    outlets = "outlet has" if count == 1 else "outlets have"
+    if count == 1:
+        outlets, them = "1 skipped outlet has", "it"
+    else:
+        outlets, them = f"{count:,} skipped outlets have", "them"
     return (
-        f"{count:,} skipped {outlets} no price, so revenue at risk leaves them "
-        "out: neither the outlet nor its territory, if it has one, had an order "
-        f"in the {HISTORY_WEEKS} weeks before the period. Rep performance lists "
-        "them with Priced from: none."
+        f"{outlets} no price, so revenue at risk leaves {them} out: neither "
+        "the outlet nor its territory, if it has one, had an order in the "
+        f"{HISTORY_WEEKS} weeks before the period. Rep performance lists "
+        f"{them} with Priced from: none."
     )
 
 

@@ -111,7 +111,9 @@ def test_headline_counts_unpriced_skips():
     # The priced skip of r1 still counts; the unpriced one is left out.
     assert list(rep_review["revenue_at_risk"]) == [400.0, 270.0, 0.0]
     note = review.unpriced_note({"unpriced_skipped_outlets": 1.0})
-    assert note.startswith("1 skipped outlet has no price, so revenue at risk")
+    assert note.startswith(
+        "1 skipped outlet has no price, so revenue at risk leaves it out"
+    )
     assert review.unpriced_note({"unpriced_skipped_outlets": 0.0}) is None
 
 

@@ -270,7 +270,9 @@ def test_overview_names_unpriced_skips(monkeypatch, demo_url, tmp_path):
     assert not app.exception
     captions = [element.value for element in app.caption]
     assert any(
-        caption.startswith("1 skipped outlet has no price, so revenue at risk")
+        caption.startswith(
+            "1 skipped outlet has no price, so revenue at risk leaves it"
+        )
         for caption in captions
     )
 
