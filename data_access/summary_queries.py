@@ -258,8 +258,12 @@ def sharing_counts() -> Iterator[None]:
     about 80 national weeks of index entries where 21 weeks are distinct.
     The block sees one consistent set of counts. A thread started inside it
     shares them when it runs in a copy of the context
-    (contextvars.copy_context).
+    (contextvars.copy_context). A block inside another shares the outer
+    block's counts.
     """
+    if _shared_counts.get() is not None:
+        yield
+        return
     token = _shared_counts.set(SharedCounts())
     try:
         yield

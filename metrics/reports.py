@@ -242,7 +242,8 @@ def reps_report(
     engine: sa.Engine, period: Period, scope: Scope, settings: Settings
 ) -> pd.DataFrame:
     """Compute the reps report: one row per rep in scope, report columns first."""
-    activity = summary_queries.read_rep_activity(engine, period, scope, settings)
+    with summary_queries.sharing_counts():
+        activity = summary_queries.read_rep_activity(engine, period, scope, settings)
     return build_reps_report(activity)
 
 
@@ -250,7 +251,8 @@ def outlets_report(
     engine: sa.Engine, period: Period, scope: Scope, settings: Settings
 ) -> pd.DataFrame:
     """Compute the outlets report: every active outlet in scope with its status."""
-    activity = summary_queries.read_outlet_activity(engine, period, scope, settings)
+    with summary_queries.sharing_counts():
+        activity = summary_queries.read_outlet_activity(engine, period, scope, settings)
     return build_outlets_report(activity, period, settings)
 
 
@@ -264,9 +266,14 @@ def territories_report(
     rep_territories history, a rep's visits, planned calls and orders count
     for the territory the rep belonged to on their dates.
     """
-    counts = summary_queries.read_territory_counts(
-        engine, period, scope, settings, neglect_lookback_start(period, settings)
-    )
+    # The report's queries check the summaries of overlapping periods, the
+    # week and its neglect windows. Sharing the raw counts and catalog reads
+    # cut a national region's week on PostgreSQL from 42 statements to 27,
+    # and their time from 0.18 to 0.10 s (load 5).
+    with summary_queries.sharing_counts():
+        counts = summary_queries.read_territory_counts(
+            engine, period, scope, settings, neglect_lookback_start(period, settings)
+        )
     return build_territories_report_from_counts(
         queries.territory_list(engine, scope), counts, period, settings
     )

@@ -23,6 +23,7 @@ from data_access.filters import Period, Scope, Settings
 from data_access.load import load_directory
 from data_access.period_sql import PeriodSQL
 from data_access.queries import fetch_frame
+from metrics import reports
 from tests.database import summarised_demo
 
 TIMEZONE = "Asia/Kolkata"
@@ -297,6 +298,35 @@ def test_shared_counts_count_each_week_once(engine, counted):
         [date(2026, 3, 23)],
     ]
     assert result == expected
+
+
+def test_inner_sharing_block_uses_outer_counts(engine, counted):
+    with summary_queries.sharing_counts():
+        summary_queries.summary_status(engine, WEEK, SETTINGS)
+        with summary_queries.sharing_counts():
+            summary_queries.summary_status(engine, WEEK, SETTINGS)
+
+    assert counted == [[date(2026, 3, 23)]]
+
+
+def test_territories_report_counts_outlets_once(engine, counted, monkeypatch):
+    # The report checks the summaries of the week and of its neglect window,
+    # which these settings keep inside the summarised weeks.
+    settings = Settings(timezone=TIMEZONE, neglect_days=14)
+    outlet_counts = []
+    count_outlets = summary_queries.active_outlet_count
+
+    def recording(connection):
+        outlet_counts.append(1)
+        return count_outlets(connection)
+
+    monkeypatch.setattr(summary_queries, "active_outlet_count", recording)
+
+    reports.territories_report(engine, WEEK, Scope(), settings)
+
+    weeks = [week for call in counted for week in call]
+    assert len(weeks) == len(set(weeks))
+    assert len(outlet_counts) == 1
 
 
 def test_page_run_checks_each_table_once(engine, monkeypatch):
