@@ -209,8 +209,12 @@ def _period_filter(
         _to_url({"period": None, "week": start, "from": None, "to": None})
         return Period(start, start + timedelta(days=6), timezone)
 
-    start = st.sidebar.date_input("From", value=last_week, key="from")
-    end = st.sidebar.date_input("To", value=last_week + timedelta(days=6), key="to")
+    # The defaults go through the session state, as a link's dates do: a
+    # widget given both a value and a state logs a warning with a stack.
+    st.session_state.setdefault("from", last_week)
+    st.session_state.setdefault("to", last_week + timedelta(days=6))
+    start = st.sidebar.date_input("From", key="from")
+    end = st.sidebar.date_input("To", key="to")
     if end < start:
         st.sidebar.warning(
             f"'To' ({end}) is before 'From' ({start}); showing {start} alone."

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import streamlit as st
+from streamlit.elements.lib import policies
 from streamlit.testing.v1 import AppTest
 
 from data_access import summaries
@@ -133,3 +134,32 @@ def test_page_reads_within_dates(monkeypatch, database_url, recorded_sql, page, 
         if (problems := unbounded_reads(statement))
     }
     assert result == {}
+
+
+def test_range_link_dates_without_defaults(monkeypatch, database_url):
+    # Streamlit logs a warning with a stack when a widget gets a value both
+    # from its argument and from the session state, as a link's dates are.
+    defaults = {}
+    check = policies.check_session_state_rules
+
+    def recording(default_value, key, writes_allowed=True):
+        defaults[key] = default_value
+        return check(default_value, key, writes_allowed)
+
+    monkeypatch.setattr(policies, "check_session_state_rules", recording)
+    monkeypatch.setenv("BEATBOARD_DATABASE_URL", database_url)
+    app = AppTest.from_file(DASHBOARD, default_timeout=120)
+    for key, value in {
+        "period": "range",
+        "from": "2026-03-09",
+        "to": "2026-03-29",
+    }.items():
+        app.query_params[key] = value
+    app.run()
+
+    assert not app.exception
+    assert (defaults["from"], defaults["to"]) == (None, None)
+    assert [widget.value for widget in app.sidebar.date_input] == [
+        date(2026, 3, 9),
+        date(2026, 3, 29),
+    ]
