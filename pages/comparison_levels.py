@@ -138,8 +138,7 @@ def draw_tiles(view: View, tiles: list[tuple[str, str, float, float]]) -> None:
             neutral=ranked.better is None,
         )
         exact = review_export.format_figure(now, kpi.unit, symbol)
-        # Compact figures fit six tiles to a row: "₹6.25M" in place of
-        # "₹6,247,812", which a 1366 px window cut short.
+        # Compact figures ("₹6.25M" for ₹6,247,812) fit six tiles to a row.
         column.metric(
             label,
             review_export.format_figure(now, kpi.unit, symbol, compact=True),

@@ -220,7 +220,9 @@ def format_figure(
     """Show a figure in its unit: 1,234 · 61% · ₹12,400 · 6h 05m · 3.4.
 
     Undefined figures show as a dash. compact shortens counts and money of
-    100,000 or more to ₹122K or ₹1.25M, so that a figure fits a narrow tile.
+    100,000 or more to three significant digits, ₹122K, ₹1.25M, ₹12.3M or
+    ₹410M, so that a figure fits one of five or six tiles in a row at
+    1280 px ("₹409.77M" was cut short there).
     """
     if _missing(value):
         return "–"
@@ -234,12 +236,24 @@ def format_figure(
     prefix = symbol if unit == "money" else ""
     sign = "-" if value < 0 else ""
     size = abs(value)
-    # 999,500 and more would round to 1,000K, so they are shown in millions.
-    if compact and size >= 999_500:
-        return f"{sign}{prefix}{size / 1_000_000:,.2f}M"
     if compact and size >= 100_000:
-        return f"{sign}{prefix}{size / 1_000:,.0f}K"
+        return f"{sign}{prefix}{_three_digits(size)}"
     return f"{sign}{prefix}{size:,.0f}"
+
+
+def _three_digits(size: float) -> str:
+    """Write a size of 100,000 or more in thousands, millions or billions
+    with three significant digits: 122K, 1.25M, 12.3M, 410M, 1.20B."""
+    for scale, suffix in ((1e3, "K"), (1e6, "M"), (1e9, "B")):
+        scaled = size / scale
+        # 999.5 and more would round to 1,000 of this scale.
+        if scaled < 999.5 or suffix == "B":
+            break
+    if scaled < 9.995:
+        return f"{scaled:.2f}{suffix}"
+    if scaled < 99.95:
+        return f"{scaled:.1f}{suffix}"
+    return f"{scaled:,.0f}{suffix}"
 
 
 def _shown_change(now: float | None, before: float | None, unit: str) -> float | None:
