@@ -20,7 +20,7 @@ REVENUE_AT_RISK_METHOD = (
     "Revenue at risk is an estimate: each planned call of an outlet that the rep "
     "did not visit in the period, priced at that outlet's average order value per "
     f"productive visit in the {HISTORY_WEEKS} weeks before the period, or at its "
-    "territory's average when the outlet had no order then."
+    "territory's average when the outlet had no productive visit then."
 )
 
 # Outcomes of a rep's calls, as the day-by-day view shows them.
@@ -237,9 +237,9 @@ def unpriced_note(figures: dict[str, float]) -> str | None:
         outlets, them = f"{count:,} skipped outlets have", "them"
     return (
         f"{outlets} no price, so revenue at risk leaves {them} out: neither "
-        "the outlet nor its territory, if it has one, had an order in the "
-        f"{HISTORY_WEEKS} weeks before the period. Rep performance lists "
-        f"{them} with Priced from: none."
+        "the outlet nor its territory, if it has one, had a productive visit "
+        f"in the {HISTORY_WEEKS} weeks before the period. Rep performance "
+        f"lists {them} with Priced from: none."
     )
 
 

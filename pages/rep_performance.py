@@ -272,8 +272,9 @@ def draw_register(view: View, register: pd.DataFrame, with_rep: bool) -> None:
             ),
             "value_basis": st.column_config.TextColumn(
                 "Priced from",
-                help="outlet: its own orders of the previous 8 weeks; territory: its "
-                "territory's average; none: no orders to price it.",
+                help="outlet: its own productive visits of the previous 8 weeks; "
+                "territory: its territory's average; none: no productive visit "
+                "to price it.",
             ),
         },
     )
