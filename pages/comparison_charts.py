@@ -10,6 +10,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
@@ -230,8 +231,14 @@ def ranking_figure(
     ranked: pd.DataFrame, column: str, kpi: Kpi, symbol: str = ""
 ) -> go.Figure:
     """Horizontal bars of column per group, weakest at the top, with the previous
-    period's value as a hollow marker on each bar."""
-    shown = ranked[ranked[column].notna()]
+    period's value as a hollow marker on each bar.
+
+    Each bar and marker carries its row's position in ranked as customdata,
+    so a click can open that row's group.
+    """
+    has_value = ranked[column].notna().to_numpy()
+    shown = ranked[has_value]
+    positions = np.flatnonzero(has_value)
     labels = [chart_text(label) for label in shown["label"]]
     previous = f"previous_{column}"
     change = f"change_{column}"
@@ -254,12 +261,14 @@ def ranking_figure(
         cliponaxis=False,
         hovertext=hover,
         hoverinfo="text",
+        customdata=positions,
     )
     figure.add_scatter(
         x=shown[previous],
         y=labels,
         mode="markers",
         name="Previous period",
+        customdata=positions,
         marker={"symbol": "line-ns-open", "size": 18, "line": {"width": 3}},
         hoverinfo="skip",
     )

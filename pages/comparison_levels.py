@@ -9,6 +9,7 @@ filters.
 """
 
 from functools import partial
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -62,6 +63,26 @@ def open_clicked_row(
     if not rows:
         return
     target = targets[rows[0]]
+    if target is None:
+        st.session_state[NOTICE_KEY] = UNASSIGNED_NOTICE
+        return
+    set_filters(**target)
+
+
+def open_clicked_bar(
+    chart_key: str, targets: list[dict[str, str | None] | None]
+) -> None:
+    """Apply the filters of a clicked bar of the ranking chart, whose
+    customdata is the bar's row in targets (see charts.ranking_figure)."""
+    points = st.session_state[chart_key].selection.points
+    if not points:
+        return
+    position = points[0].get("customdata")
+    if isinstance(position, list):
+        position = position[0] if position else None
+    if position is None:
+        return
+    target = targets[int(position)]
     if target is None:
         st.session_state[NOTICE_KEY] = UNASSIGNED_NOTICE
         return
@@ -148,8 +169,10 @@ def draw_tiles(view: View, tiles: list[tuple[str, str, float, float]]) -> None:
         )
 
 
-def draw_chart(figure, filename: str) -> None:
-    st.plotly_chart(figure, width="stretch", config=chart_config(filename))
+def draw_chart(figure, filename: str, **selection: Any) -> None:
+    """Draw a chart; selection takes st.plotly_chart's key, on_select and
+    selection_mode for a chart that reacts to a click."""
+    st.plotly_chart(figure, width="stretch", config=chart_config(filename), **selection)
 
 
 def draw_downloads(view: View, frame: pd.DataFrame, stem: str) -> None:

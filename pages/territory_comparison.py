@@ -27,6 +27,7 @@ from pages.comparison_levels import (
     draw_territory,
     draw_tiles,
     kpi_tiles,
+    open_clicked_bar,
     open_clicked_row,
 )
 from pages.comparison_tables import REGION, REP, TERRITORY
@@ -225,7 +226,16 @@ def draw_comparison_charts(
     tabs = st.tabs(names)
 
     with tabs[0]:
-        draw_chart(figures["ranking"], f"{compare}-by-{kpi_name}")
+        key = f"{compare}_chart_{kpi_name}"
+        draw_chart(
+            figures["ranking"],
+            f"{compare}-by-{kpi_name}",
+            key=key,
+            on_select=partial(open_clicked_bar, key, ranking.targets),
+            selection_mode="points",
+        )
+        level = "region" if compare == "regions" else "territory"
+        st.caption(f"Click a bar to open its {level}.")
         undefined = int(ranked[kpi_name].isna().sum())
         if undefined:
             st.caption(

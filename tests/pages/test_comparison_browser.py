@@ -1,23 +1,30 @@
 """The territory comparison in Debian's Chromium: a shared link opens the same
-drill-down level, and its table and chart download as XLSX and PNG."""
+drill-down level, its table and chart download as XLSX and PNG, and a click
+on a bar of the ranking opens that territory."""
 
 import io
 
 import openpyxl
+import pytest
 from playwright.sync_api import expect
 
-from tests.comparison_company import PREVIOUS_WEEK, ROWS
+from tests.comparison_company import PREVIOUS_WEEK, ROWS, WEEK
 from tests.database import sqlite_database
 
 TIMEOUT_MS = 60_000
 LINK = f"territories?week={PREVIOUS_WEEK}&region=N&territory=12.1&rank_by=strike_rate"
 
 
-def test_link_opens_territory_and_downloads(tmp_path, start_streamlit, browser_page):
+@pytest.fixture
+def url(tmp_path, start_streamlit) -> str:
+    """Serve the comparison company; return the server's address."""
     sqlite_database(tmp_path, ROWS).dispose()
-    url = start_streamlit(
+    return start_streamlit(
         env={"BEATBOARD_DATABASE_URL": f"sqlite:///{tmp_path / 'sfa.sqlite'}"}
     )
+
+
+def test_link_opens_territory_and_downloads(url, browser_page):
     page = browser_page.page
     # The link is the first page this server serves, as for a colleague who
     # opens it after a restart.
@@ -50,4 +57,23 @@ def test_link_opens_territory_and_downloads(tmp_path, start_streamlit, browser_p
     assert png.value.suggested_filename == "territory-reps.png"
     assert png.value.path().read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert browser_page.blocked_urls == []
+    assert browser_page.page_errors == []
+
+
+def test_bar_click_opens_territory(url, browser_page):
+    page = browser_page.page
+    page.goto(f"{url}/territories?week={WEEK}")
+    # The bars run weakest first: Lakes (no visit, a bar of no width), then
+    # Harbour.
+    bar = page.locator(".js-plotly-plot").first.locator(".bars .point path").nth(1)
+    expect(bar).to_be_visible(timeout=TIMEOUT_MS)
+
+    # Plotly's drag layer covers the bars, so the click goes to the bar's
+    # place on the page, as a person's would.
+    box = bar.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+    expect(page.get_by_role("heading", name="Reps")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page.get_by_text("Harbour (007)", exact=True)).to_be_visible()
+    assert "territory=007" in page.url
     assert browser_page.page_errors == []

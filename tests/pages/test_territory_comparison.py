@@ -237,6 +237,33 @@ def test_regions_pool_their_territories(open_page):
     }
 
 
+def click_bar(app: AppTest, position: int) -> None:
+    """Click the bar of the ranking chart whose customdata is position, as
+    the browser reports a clicked point."""
+    chart = app.get("plotly_chart")[0]
+    point = {"customdata": position, "curve_number": 0}
+    selection = {"selection": {"points": [point], "box": [], "lasso": []}}
+    states = app._tree.get_widget_states()
+    states.widgets.append(
+        WidgetState(id=chart.proto.id, string_value=json.dumps(selection))
+    )
+    app._run(states)
+    assert not app.exception
+    assert not app.error
+
+
+def test_bar_click_opens_territory(week_page, open_page):
+    # The bars follow the table's rows, weakest first.
+    table = week_page.dataframe[0].value
+    app = open_page()
+
+    click_bar(app, 1)
+
+    assert app.query_params["territory"] == table["territory_id"].iloc[1]
+    # The page now lists that territory's reps.
+    assert "rep_id" in app.dataframe[0].value.columns
+
+
 def test_drill_down_and_back_up(open_page, engine):
     app = open_page()
 
