@@ -4,8 +4,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
+from data_access.engine import create_engine
+from data_access.schema import summary_weeks
+from fixtures.demo import DEFAULT_WEEKS
+from pages import connection
 from tests.database import sqlite_database
 from tests.metrics.small_company import ROWS
 
@@ -154,3 +159,27 @@ def test_unknown_territory_in_link_is_ignored(app):
     assert "'T9' is not available" in app.sidebar.warning[0].value
     result = {metric.label: metric.value for metric in app.metric}
     assert result["Visits"] == "7"
+
+
+def test_first_start_builds_summarised_demo(monkeypatch, tmp_path):
+    # Without a configured database the dashboard builds the demo company,
+    # with the summaries of its weeks, so that its pages read them.
+    monkeypatch.delenv("BEATBOARD_DATABASE_URL", raising=False)
+    for name in ("TIMEZONE", "WEEK_START", "NEGLECT_DAYS", "OFF_SITE_M"):
+        monkeypatch.delenv(f"BEATBOARD_{name}", raising=False)
+    demo = tmp_path / "demo.sqlite"
+    monkeypatch.setattr(connection, "DEMO_DATABASE", demo)
+    connection._demo_database.clear()
+    try:
+        app = AppTest.from_file(DASHBOARD, default_timeout=180)
+        app.run()
+    finally:
+        connection._demo_database.clear()
+
+    assert not app.exception
+    assert not app.error
+    engine = create_engine(f"sqlite:///{demo}")
+    with engine.connect() as database:
+        weeks = database.execute(sa.select(sa.func.count()).select_from(summary_weeks))
+        assert weeks.scalar() == DEFAULT_WEEKS
+    engine.dispose()
