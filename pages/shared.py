@@ -603,8 +603,11 @@ def _freshness(
 ) -> tuple[datetime | None, datetime, str | None]:
     latest = queries.latest_check_in(_engine)
     status = summary_queries.summary_status(_engine, period, settings)
+    message = status.message(period, settings)
+    if message is None and status.uncovered:
+        message = summary_queries.uncovered_message(_engine, period, settings)
     read_at = datetime.now(UTC).replace(tzinfo=None)
-    return latest, read_at, status.message(period, settings)
+    return latest, read_at, message
 
 
 @st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)

@@ -53,6 +53,10 @@ UNSCOPED = {
     "data_access.summary_queries.read_once_per_run": (
         "calls a function once per page run; reads nothing itself"
     ),
+    "data_access.summary_queries.uncovered_message": (
+        "tells whether the whole company's visits are many enough for the "
+        "summaries to speed the pages up; a sentence, no figures"
+    ),
     "data_access.territory_history.scope_follows_history": (
         "tells whether a scope's territory limit follows the territory history, "
         "which picks how the period queries scope reps; counts nothing per team"

@@ -7,10 +7,11 @@ import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
+from data_access import summary_queries
 from data_access.engine import create_engine
 from data_access.schema import summary_weeks
 from fixtures.demo import DEFAULT_WEEKS
-from pages import connection
+from pages import connection, shared
 from tests.database import sqlite_database
 from tests.metrics.small_company import ROWS
 
@@ -183,3 +184,25 @@ def test_first_start_builds_summarised_demo(monkeypatch, tmp_path):
         weeks = database.execute(sa.select(sa.func.count()).select_from(summary_weeks))
         assert weeks.scalar() == DEFAULT_WEEKS
     engine.dispose()
+
+
+def test_raw_page_of_large_company_hints_summaries(monkeypatch, database_url):
+    # A threshold of one visit a week makes the small company large. The
+    # freshness line is cached across runs, so the cache starts empty.
+    monkeypatch.setattr(summary_queries, "SUMMARY_HINT_VISITS_PER_WEEK", 1)
+    shared._freshness.clear()
+    monkeypatch.setenv("BEATBOARD_DATABASE_URL", database_url)
+    app = AppTest.from_file(DASHBOARD, default_timeout=60)
+    app.run()
+
+    shared._freshness.clear()
+    warnings = [warning.value for warning in app.warning]
+    assert any(
+        warning.startswith("The summary tables do not cover these weeks")
+        for warning in warnings
+    )
+
+
+def test_raw_page_of_small_company_is_quiet(app):
+    warnings = [warning.value for warning in app.warning]
+    assert not any("summary tables" in warning for warning in warnings)
