@@ -307,6 +307,36 @@ def summary_outlet_flags(
     return outlet_flag_counts(facts, facts.c.last_visit)
 
 
+def summary_week_outlet_flags(
+    week: Period, lookback: Period, outlet_conditions: list[sa.ColumnElement[bool]]
+) -> sa.Select:
+    """Count the outlets of one summarised week as summary_outlet_flags does.
+
+    The week's visits and planned calls come from the outlet's own
+    summary_outlet_weeks row, joined on the primary key, which takes one
+    lookup per outlet in place of the two seeks of summary_week_mark. That
+    row is the week's only one, because the build replaces the rows of all
+    seven dates when it writes a week.
+    """
+    this_week = outlet_weeks.alias("this_week")
+    marked = outlets.outerjoin(
+        this_week,
+        sa.and_(
+            this_week.c.outlet_id == outlets.c.outlet_id,
+            this_week.c.week_start == week.start,
+        ),
+    )
+    facts = outlet_flag_facts(
+        marked,
+        sa.case((this_week.c.visits > 0, 1), else_=0),
+        sa.case((this_week.c.planned_calls > 0, 1), else_=0),
+        summary_last_visit_date(outlets.c.outlet_id, lookback),
+        week,
+        outlet_conditions,
+    )
+    return outlet_flag_counts(facts, facts.c.last_visit)
+
+
 def summary_week_mark(
     outlet_id: sa.ColumnElement, period: Period, count: sa.ColumnElement
 ) -> sa.ColumnElement[int]:
@@ -334,15 +364,22 @@ def summary_last_visit_date(
     """Select the local date of the outlet's last visit logged in the lookback's
     weeks, duplicates included, by anyone, from summary_outlet_weeks.
 
-    The correlated subquery reads the outlet's few rows of the covering
-    (outlet_id, week_start, ..., last_visit_date) index.
+    A row's last_visit_date lies inside its own week, so the latest week
+    with a visit contains the latest date. The correlated subquery reads the
+    outlet's rows of the covering (outlet_id, week_start, ...,
+    last_visit_date) index backwards from the lookback's last week and stops
+    at the first with a visit. For an outlet visited in that week, it reads
+    one row in place of every week of the lookback.
     """
     return (
-        sa.select(sa.func.max(outlet_weeks.c.last_visit_date))
+        sa.select(outlet_weeks.c.last_visit_date)
         .where(
             outlet_weeks.c.outlet_id == outlet_id,
             outlet_weeks.c.week_start.between(lookback.start, lookback.end),
+            outlet_weeks.c.last_visit_date.is_not(None),
         )
+        .order_by(outlet_weeks.c.week_start.desc())
+        .limit(1)
         .scalar_subquery()
     )
 

@@ -4,7 +4,7 @@ import contextvars
 import shutil
 import threading
 from concurrent.futures import Future
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -644,6 +644,76 @@ def test_load_skips_weeks_before_summaries(copied_engine, tmp_path):
     assert_same_frames(
         after, queries.rep_activity(copied_engine, WEEK, Scope(), SETTINGS)
     )
+
+
+def stored_week_rows(engine: sa.Engine, table: sa.Table) -> list[tuple]:
+    query = (
+        sa.select(table)
+        .where(table.c.week_start.between(WEEK.start, WEEK.end))
+        .order_by(*table.c)
+    )
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(query)]
+
+
+def make_week_stale(engine: sa.Engine, table: sa.Table) -> None:
+    """Change one stored row of WEEK, delete another and add a third one
+    with a week_start of another weekday inside WEEK."""
+    first_rows = (
+        sa.select(table)
+        .where(table.c.week_start == WEEK.start)
+        .order_by(*table.primary_key.columns)
+        .limit(3)
+    )
+    key = [column.name for column in table.primary_key.columns]
+
+    def is_row(row) -> sa.ColumnElement[bool]:
+        return sa.and_(*(table.c[name] == row[name] for name in key))
+
+    with engine.begin() as connection:
+        changed, deleted, moved = (
+            row._mapping for row in connection.execute(first_rows)
+        )
+        connection.execute(
+            table.update().where(is_row(changed)).values(visits=table.c.visits + 1)
+        )
+        connection.execute(table.delete().where(is_row(deleted)))
+        connection.execute(
+            table.insert().values(
+                {**moved, "week_start": WEEK.start + timedelta(days=2)}
+            )
+        )
+
+
+@pytest.mark.parametrize(
+    "table",
+    [schema.summary_outlet_weeks, schema.summary_rep_outlet_weeks],
+    ids=lambda table: table.name,
+)
+def test_rebuild_replaces_stale_rows(copied_engine, table):
+    expected = stored_week_rows(copied_engine, table)
+    make_week_stale(copied_engine, table)
+
+    summaries.build_summaries(copied_engine, WEEK.start, WEEK.end, SETTINGS)
+
+    result = stored_week_rows(copied_engine, table)
+    assert len(result) == len(expected)
+    assert result == expected
+
+
+def test_postgres_rebuild_replaces_stale_rows(fresh_postgres_url):
+    postgres = demo_engine(fresh_postgres_url)
+    table = schema.summary_outlet_weeks
+    try:
+        expected = stored_week_rows(postgres, table)
+        make_week_stale(postgres, table)
+        summaries.build_summaries(postgres, WEEK.start, WEEK.end, SETTINGS)
+        result = stored_week_rows(postgres, table)
+    finally:
+        postgres.dispose()
+
+    assert len(result) == len(expected)
+    assert result == expected
 
 
 def test_territory_week_visited_outlets_matches_raw(engine):
