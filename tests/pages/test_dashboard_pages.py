@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from data_access import summary_queries
 from data_access.engine import create_engine
 from data_access.schema import summary_weeks
+from data_access.summaries import HISTORY_WEEKS
 from fixtures.demo import DEFAULT_WEEKS
 from pages import connection, shared
 from tests.database import sqlite_database
@@ -182,7 +183,7 @@ def test_first_start_builds_summarised_demo(monkeypatch, tmp_path):
     engine = create_engine(f"sqlite:///{demo}")
     with engine.connect() as database:
         weeks = database.execute(sa.select(sa.func.count()).select_from(summary_weeks))
-        assert weeks.scalar() == DEFAULT_WEEKS
+        assert weeks.scalar() == DEFAULT_WEEKS + HISTORY_WEEKS
     engine.dispose()
 
 
