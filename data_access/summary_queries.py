@@ -44,6 +44,7 @@ from data_access.queries import (
     outlet_last_check_in,
 )
 from data_access.summaries import (
+    HISTORY_WEEKS,
     REP_DAY_COUNTS,
     REP_DAY_VISIT_COUNTS,
     active_outlet_count,
@@ -200,6 +201,11 @@ def summary_status(
 # 200 reps (10,700 visits a week) took 19 to 21 s cold, and that of the
 # 48-rep demo (2,500 a week) 5 s, against 1.7 s with the demo's summaries.
 SUMMARY_HINT_VISITS_PER_WEEK = 5_000
+# Weeks before a period that the suggested command builds too: the
+# Overview's 13-week trend ends with the period's last week, and prices the
+# skipped calls of each of its weeks from the HISTORY_WEEKS weeks before it.
+# Built for the period alone, the summaries left the trend on the raw tables.
+SUMMARY_HINT_WEEKS_BEFORE = 12 + HISTORY_WEEKS
 
 
 def uncovered_message(
@@ -220,10 +226,16 @@ def uncovered_message(
     visit_rows = sum(visit_count for visit_count, _ in rows.values())
     if visit_rows < SUMMARY_HINT_VISITS_PER_WEEK * len(weeks):
         return None
+    reach = Period(
+        period.start - timedelta(weeks=SUMMARY_HINT_WEEKS_BEFORE),
+        period.end,
+        period.timezone,
+    )
     return (
         "The summary tables do not cover these weeks, so this page reads the raw "
         "visits and orders, which is slower; run "
-        f"`{refresh_command(period, settings)}` to build them."
+        f"`{refresh_command(reach, settings)}` to build them, with the "
+        f"{SUMMARY_HINT_WEEKS_BEFORE} weeks before that the Overview's trend reads."
     )
 
 

@@ -33,7 +33,8 @@ def test_uncovered_week_of_many_visits_hints(engine, monkeypatch):
 
     assert status.uncovered
     assert result.startswith("The summary tables do not cover these weeks")
-    assert "--from 2026-03-16 --to 2026-03-22 --timezone Asia/Kolkata" in result
+    # The command reaches back over the Overview's trend and its history.
+    assert "--from 2025-10-27 --to 2026-03-22 --timezone Asia/Kolkata" in result
 
 
 def test_uncovered_week_of_few_visits_is_quiet(engine):
