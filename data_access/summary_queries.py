@@ -199,7 +199,7 @@ def summary_status(
 # Visits a week from which a page read from the raw tables suggests building
 # the summaries. Without summaries the Overview of a company of
 # 200 reps (10,700 visits a week) took 19 to 21 s cold, and that of the
-# 48-rep demo (2,500 a week) 5 s, against 1.7 s with the demo's summaries.
+# 48-rep demo (2,500 a week) 5 s, against 0.64 s with the demo's summaries.
 SUMMARY_HINT_VISITS_PER_WEEK = 5_000
 # Weeks before a period that the suggested command builds too: the
 # Overview's 13-week trend ends with the period's last week, and prices the
