@@ -54,19 +54,10 @@ def set_filters(**values: str | None) -> None:
 def open_clicked_row(
     table_key: str, targets: list[dict[str, str | None] | None]
 ) -> None:
-    """Apply the filters of a clicked table row; targets follow the table's rows.
-
-    A row without a target (an Unassigned group) leaves the filters as they are
-    and explains why.
-    """
+    """Apply the filters of a clicked table row; targets follow the table's rows."""
     rows = st.session_state[table_key].selection.rows
-    if not rows:
-        return
-    target = targets[rows[0]]
-    if target is None:
-        st.session_state[NOTICE_KEY] = UNASSIGNED_NOTICE
-        return
-    set_filters(**target)
+    if rows:
+        _open_target(targets[rows[0]])
 
 
 def open_clicked_bar(
@@ -80,9 +71,13 @@ def open_clicked_bar(
     position = points[0].get("customdata")
     if isinstance(position, list):
         position = position[0] if position else None
-    if position is None:
-        return
-    target = targets[int(position)]
+    if position is not None:
+        _open_target(targets[int(position)])
+
+
+def _open_target(target: dict[str, str | None] | None) -> None:
+    """Set the filters of a clicked group. A group without a target (an
+    Unassigned group) leaves the filters as they are and explains why."""
     if target is None:
         st.session_state[NOTICE_KEY] = UNASSIGNED_NOTICE
         return

@@ -497,6 +497,15 @@ def test_unassigned_row_explains_itself(open_page):
     assert dict(app.query_params) == {"week": WEEK}
 
 
+def test_unassigned_bar_explains_itself(open_page):
+    app = open_page()
+
+    click_bar(app, 4)
+
+    assert app.main.info[0].value.startswith("The Unassigned group has no territory")
+    assert dict(app.query_params) == {"week": WEEK}
+
+
 def test_unassigned_reps_open_their_figures(open_page):
     app = open_page()
 
