@@ -2071,8 +2071,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         engine.dispose()
+    noun = "week" if len(weeks) == 1 else "weeks"
     print(
-        f"built {len(weeks)} summary weeks, {weeks[0]} to "
+        f"built {len(weeks)} summary {noun}, {weeks[0]} to "
         f"{weeks[-1] + timedelta(days=6)}, in {time.perf_counter() - started:.1f} s"
     )
     if empty:

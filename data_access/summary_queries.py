@@ -69,7 +69,10 @@ rep_outlet_weeks = schema.summary_rep_outlet_weeks
 outlet_weeks = schema.summary_outlet_weeks
 territory_weeks = schema.summary_territory_weeks
 
-REFRESH_HINT = "python -m data_access.summaries --db URL --from {start} --to {end}"
+# The project's virtualenv, as in the README: a system Python lacks pandas.
+REFRESH_HINT = (
+    ".venv/bin/python -m data_access.summaries --db URL --from {start} --to {end}"
+)
 
 
 @dataclass(frozen=True)

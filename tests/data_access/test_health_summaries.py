@@ -414,7 +414,7 @@ def test_refresh_command_names_health_limits():
     result = summary_queries.refresh_command(weeks_of(SPAN)[0], settings)
 
     assert result == (
-        "python -m data_access.summaries --db URL --from 2026-03-02 --to 2026-03-08 "
+        ".venv/bin/python -m data_access.summaries --db URL --from 2026-03-02 --to 2026-03-08 "
         "--max-visit-hours 8 --max-speed-kmh 80"
     )
 
@@ -519,7 +519,7 @@ def test_message_names_the_rebuild_command(summarised):
     assert result == (
         "The data health summaries of these weeks are missing or were counted "
         "with other limits for long visits and travel speed, so this page reads "
-        "the raw visits and orders, which is slower; run `python -m "
+        "the raw visits and orders, which is slower; run `.venv/bin/python -m "
         "data_access.summaries --db URL --from 2026-03-02 --to 2026-03-08 "
         "--timezone Asia/Kolkata` to rebuild them."
     )

@@ -258,7 +258,7 @@ def test_refresh_command_names_the_neglect_windows():
     result = summary_queries.refresh_command(SPAN, SETTINGS)
 
     assert result == (
-        "python -m data_access.summaries --db URL --from 2026-03-02 --to 2026-03-29 "
+        ".venv/bin/python -m data_access.summaries --db URL --from 2026-03-02 --to 2026-03-29 "
         "--timezone Asia/Kolkata --neglect-days 10 "
         "--neglect-days-by-class C=56,A=5,B=21"
     )

@@ -382,7 +382,7 @@ def test_older_layout_reads_raw(copied_engine, engines, caplog):
     assert status == summary_queries.SummaryStatus(usable=False, older_layout=True)
     assert status.message(SPAN) == (
         "The summary tables were built by an older version of Beatboard, so this "
-        "page reads the raw visits and orders, which is slower; run `python -m "
+        "page reads the raw visits and orders, which is slower; run `.venv/bin/python -m "
         "data_access.summaries --db URL --from 2026-03-16 --to 2026-03-29` to "
         "rebuild them."
     )

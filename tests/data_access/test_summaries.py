@@ -244,7 +244,7 @@ def test_status_stale_after_new_visit(copied_engine):
     assert result.stale
     assert result.message(WEEK) == (
         "The summary tables are out of date for these weeks, so this page reads the "
-        "raw visits and orders, which is slower; run `python -m data_access.summaries "
+        "raw visits and orders, which is slower; run `.venv/bin/python -m data_access.summaries "
         "--db URL --from 2026-03-23 --to 2026-03-29` to refresh them."
     )
 
@@ -525,7 +525,7 @@ def test_status_message_names_settings():
 
     assert result == (
         "The summary tables were built by an older version of Beatboard, so this "
-        "page reads the raw visits and orders, which is slower; run `python -m "
+        "page reads the raw visits and orders, which is slower; run `.venv/bin/python -m "
         "data_access.summaries --db URL --from 2026-03-22 --to 2026-03-28 "
         "--timezone Asia/Kolkata --week-start 7 --off-site-m 500` to rebuild them."
     )
@@ -562,7 +562,7 @@ def test_command_builds_whole_weeks(tmp_path, capsys, demo_file):
     captured = capsys.readouterr()
     assert exit_code == 0, captured.err
     assert captured.out.startswith(
-        "built 1 summary weeks, 2026-03-23 to 2026-03-29, in "
+        "built 1 summary week, 2026-03-23 to 2026-03-29, in "
     )
 
 

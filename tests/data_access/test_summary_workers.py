@@ -277,7 +277,7 @@ def test_command_warns_about_empty_weeks(copy_engine, capsys):
 
     captured = capsys.readouterr()
     assert exit_code == 0, captured.err
-    assert captured.out.startswith("built 1 summary weeks, 2024-03-04 to 2024-03-10")
+    assert captured.out.startswith("built 1 summary week, 2024-03-04 to 2024-03-10")
     assert "those weeks have no visits or orders in the UTC time zone" in captured.err
 
 
