@@ -662,4 +662,10 @@ def draw_freshness(view: View) -> None:
         f"{CACHE_SECONDS // 60} minutes."
     )
     if stale:
-        st.warning(stale, icon=":material/update:")
+        # The message is cached with the freshness line for CACHE_SECONDS,
+        # so it can outlive a build of the summaries by up to that long.
+        st.warning(
+            f"{stale} The page checks the summaries again every "
+            f"{CACHE_SECONDS // 60} minutes.",
+            icon=":material/update:",
+        )

@@ -200,6 +200,7 @@ def test_raw_page_of_large_company_hints_summaries(monkeypatch, database_url):
     warnings = [warning.value for warning in app.warning]
     assert any(
         warning.startswith("The summary tables do not cover these weeks")
+        and warning.endswith("The page checks the summaries again every 10 minutes.")
         for warning in warnings
     )
 
