@@ -214,15 +214,20 @@ def _missing(value: float | None) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+# Characters of a figure that a tile shows whole at 1280 px: "₹99,999" fits,
+# "-₹84,719" and "₹409.77M" were cut short.
+COMPACT_CHARACTERS = 7
+
+
 def format_figure(
     value: float | None, unit: str, symbol: str = "", compact: bool = False
 ) -> str:
     """Show a figure in its unit: 1,234 · 61% · ₹12,400 · 6h 05m · 3.4.
 
-    Undefined figures show as a dash. compact shortens counts and money of
-    100,000 or more to three significant digits, ₹122K, ₹1.25M, ₹12.3M or
-    ₹410M, so that a figure fits one of five or six tiles in a row at
-    1280 px ("₹409.77M" was cut short there).
+    Undefined figures show as a dash. compact shortens counts and money
+    whose text would pass COMPACT_CHARACTERS to three significant digits,
+    -₹84.7K, ₹122K, ₹1.25M, ₹12.3M or ₹410M, so that the figure fits one of
+    five or six tiles in a row at 1280 px.
     """
     if _missing(value):
         return "–"
@@ -236,14 +241,15 @@ def format_figure(
     prefix = symbol if unit == "money" else ""
     sign = "-" if value < 0 else ""
     size = abs(value)
-    if compact and size >= 100_000:
+    full = f"{sign}{prefix}{size:,.0f}"
+    if compact and len(full) > COMPACT_CHARACTERS and size >= 1_000:
         return f"{sign}{prefix}{_three_digits(size)}"
-    return f"{sign}{prefix}{size:,.0f}"
+    return full
 
 
 def _three_digits(size: float) -> str:
-    """Write a size of 100,000 or more in thousands, millions or billions
-    with three significant digits: 122K, 1.25M, 12.3M, 410M, 1.20B."""
+    """Write a size of 1,000 or more in thousands, millions or billions with
+    three significant digits: 84.7K, 122K, 1.25M, 12.3M, 410M, 1.20B."""
     for scale, suffix in ((1e3, "K"), (1e6, "M"), (1e9, "B")):
         scaled = size / scale
         # 999.5 and more would round to 1,000 of this scale.

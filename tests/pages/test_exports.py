@@ -168,6 +168,9 @@ def test_format_figure(value, unit, expected):
     ("value", "unit", "expected"),
     [
         (99_999.0, "money", "₹99,999"),
+        (-84_719.0, "money", "-₹84.7K"),
+        (-9_999.0, "money", "-₹9,999"),
+        (123_456.0, "count", "123,456"),
         (122_479.4, "money", "₹122K"),
         (999_600.0, "money", "₹1.00M"),
         (1_000_482.0, "money", "₹1.00M"),
