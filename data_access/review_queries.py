@@ -42,6 +42,7 @@ from data_access.summaries import (
     HISTORY_WEEKS,
     REP_DAY_VISIT_COUNTS,
     order_value_per_visit,
+    territory_order_history,
     visit_end,
     week_counts,
 )
@@ -680,7 +681,7 @@ def _summary_order_history(
     priced_outlets = sa.union(
         sa.select(skipped.c.outlet_id), sa.select(off_site.c.outlet_id)
     )
-    territory_history = summary_queries.territory_order_history(history)
+    territory_history = territory_order_history(history.start, history.end)
     first_week = Period(period.start, period.start + timedelta(days=6), period.timezone)
     starts_week = summary_queries.is_whole_weeks(first_week, settings)
     if not (starts_week and summary_queries.skipped_calls_cover(engine, first_week)):

@@ -631,19 +631,8 @@ def _rep_week_risk_rows(week_start: date, history_start: date) -> sa.Select:
     edit of outlets by another program they differ until the next build.
     """
     skips = schema.summary_skipped_calls
-    territory_weeks = schema.summary_territory_weeks
-    territory_history = (
-        sa.select(
-            territory_weeks.c.territory_id,
-            sa.func.sum(territory_weeks.c.productive_visits).label("productive_visits"),
-            sa.func.sum(territory_weeks.c.linked_order_value).label("order_value"),
-        )
-        .where(
-            territory_weeks.c.week_start >= history_start,
-            territory_weeks.c.week_start < week_start,
-        )
-        .group_by(territory_weeks.c.territory_id)
-        .subquery("territory_history")
+    territory_history = territory_order_history(
+        history_start, week_start - timedelta(days=1)
     )
     expected_value = sa.func.coalesce(
         order_value_per_visit(
@@ -673,6 +662,25 @@ def _rep_week_risk_rows(week_start: date, history_start: date) -> sa.Select:
         .select_from(with_territory)
         .where(skips.c.week_start == week_start)
         .group_by(skips.c.week_start, skips.c.rep_id)
+    )
+
+
+def territory_order_history(first: date, last: date) -> sa.CTE:
+    """Sum the productive visits and positive linked order value of every
+    territory's outlets over the summary weeks from first to last.
+
+    Columns: territory_id, productive_visits, order_value.
+    """
+    territory_weeks = schema.summary_territory_weeks
+    return (
+        sa.select(
+            territory_weeks.c.territory_id,
+            sa.func.sum(territory_weeks.c.productive_visits).label("productive_visits"),
+            sa.func.sum(territory_weeks.c.linked_order_value).label("order_value"),
+        )
+        .where(territory_weeks.c.week_start.between(first, last))
+        .group_by(territory_weeks.c.territory_id)
+        .cte("territory_order_history")
     )
 
 

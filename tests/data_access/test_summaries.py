@@ -840,7 +840,7 @@ def test_territory_order_sums_count_inactive_outlets(copied_engine):
         .group_by(schema.outlets.c.territory_id)
         .order_by(schema.outlets.c.territory_id)
     )
-    history = summary_queries.territory_order_history(THREE_WEEKS)
+    history = summaries.territory_order_history(THREE_WEEKS.start, THREE_WEEKS.end)
 
     result = fetch_frame(
         copied_engine,
