@@ -52,6 +52,7 @@ from data_access.summaries import (
     missing_summary_columns,
     raw_week_row_counts,
     rep_day_rows,
+    summary_weeks_between,
     week_counts,
 )
 
@@ -217,13 +218,7 @@ def uncovered_message(
     """Return one sentence for the page when the summaries do not cover a
     period of whole weeks with SUMMARY_HINT_VISITS_PER_WEEK visits a week or
     more, else None. Call it when summary_status(...).uncovered is True."""
-    weeks = [
-        Period(start, start + timedelta(days=6), period.timezone)
-        for start in (
-            period.start + timedelta(days=7 * index)
-            for index in range(((period.end - period.start).days + 1) // 7)
-        )
-    ]
+    weeks = summary_weeks_between(period.start, period.end, settings)
     with engine.connect() as connection:
         rows, _ = _raw_counts(connection, engine, weeks)
     visit_rows = sum(visit_count for visit_count, _ in rows.values())
@@ -1796,24 +1791,6 @@ def stored_outlet_history(
         .group_by(stored.c.outlet_id)
         .cte("stored_outlet_history")
         .prefix_with("MATERIALIZED")
-    )
-
-
-def territory_order_history(period: Period) -> sa.CTE:
-    """Sum the productive visits and positive linked order value of every
-    territory's outlets over the period's weeks.
-
-    Columns: territory_id, productive_visits, order_value.
-    """
-    return (
-        sa.select(
-            territory_weeks.c.territory_id,
-            sa.func.sum(territory_weeks.c.productive_visits).label("productive_visits"),
-            sa.func.sum(territory_weeks.c.linked_order_value).label("order_value"),
-        )
-        .where(territory_weeks.c.week_start.between(period.start, period.end))
-        .group_by(territory_weeks.c.territory_id)
-        .cte("territory_order_history")
     )
 
 
