@@ -59,6 +59,19 @@ def test_failed_refresh_reports_commit(summarised, monkeypatch, capsys):
     assert late_visits(url) == 1
 
 
+def load_as_from_terminal(url: str, folder) -> int:
+    """Run the load command with the SIGINT handler a terminal gives it.
+
+    A shell starts a background job with SIGINT ignored, and Python then
+    raises no KeyboardInterrupt, so the handler is set for the run.
+    """
+    interrupt_before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return load.main(["--db", url, str(folder)])
+    finally:
+        signal.signal(signal.SIGINT, interrupt_before)
+
+
 @pytest.mark.parametrize(
     ("signal_number", "expected_code"),
     [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
@@ -70,13 +83,7 @@ def test_signal_in_refresh_reads_as_stopped(
     calls = signal_in_sqlite_functions(monkeypatch, signal_number)
     # One worker: the build runs on this thread, where the handler raises.
     monkeypatch.setattr(summaries, "MAX_DEFAULT_WORKERS", 1)
-    # A shell starts a background job with SIGINT ignored, and Python then
-    # raises no KeyboardInterrupt, so the test sets the handler a terminal has.
-    interrupt_before = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        exit_code = load.main(["--db", url, str(folder)])
-    finally:
-        signal.signal(signal.SIGINT, interrupt_before)
+    exit_code = load_as_from_terminal(url, folder)
 
     assert calls
     assert exit_code == expected_code
@@ -97,11 +104,7 @@ def test_signal_in_refresh_python_reads_as_stopped(
         signal.raise_signal(signal_number)
 
     monkeypatch.setattr(load, "refresh_after_load", signalled)
-    interrupt_before = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        exit_code = load.main(["--db", url, str(folder)])
-    finally:
-        signal.signal(signal.SIGINT, interrupt_before)
+    exit_code = load_as_from_terminal(url, folder)
 
     error = capsys.readouterr().err
     assert exit_code == expected_code
