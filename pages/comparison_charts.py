@@ -237,9 +237,9 @@ def ranking_figure(
     so a click can open that row's group.
     """
     has_value = ranked[column].notna().to_numpy()
-    shown = ranked[has_value]
+    drawn = ranked[has_value]
     positions = np.flatnonzero(has_value)
-    labels = [chart_text(label) for label in shown["label"]]
+    labels = [chart_text(label) for label in drawn["label"]]
     previous = f"previous_{column}"
     change = f"change_{column}"
     hover = [
@@ -247,16 +247,16 @@ def ranking_figure(
         f"<br>Previous period: {format_value(kpi, before, symbol)}"
         f" ({format_change(kpi, delta, symbol)})"
         for label, value, before, delta in zip(
-            labels, shown[column], shown[previous], shown[change]
+            labels, drawn[column], drawn[previous], drawn[change]
         )
     ]
     figure = go.Figure()
     figure.add_bar(
-        x=shown[column],
+        x=drawn[column],
         y=labels,
         orientation="h",
         name="This period",
-        text=[format_value(kpi, value, symbol) for value in shown[column]],
+        text=[format_value(kpi, value, symbol) for value in drawn[column]],
         textposition="outside",
         cliponaxis=False,
         hovertext=hover,
@@ -264,7 +264,7 @@ def ranking_figure(
         customdata=positions,
     )
     figure.add_scatter(
-        x=shown[previous],
+        x=drawn[previous],
         y=labels,
         mode="markers",
         name="Previous period",
@@ -273,8 +273,8 @@ def ranking_figure(
         hoverinfo="skip",
     )
     _category_axis(figure, labels)
-    _value_axis(figure, kpi, shown[column])
-    figure.update_layout(height=_height(len(shown)), xaxis_title=kpi.label)
+    _value_axis(figure, kpi, drawn[column])
+    figure.update_layout(height=_height(len(drawn)), xaxis_title=kpi.label)
     return figure
 
 

@@ -165,8 +165,8 @@ def draw_tiles(view: View, tiles: list[tuple[str, str, float, float]]) -> None:
 
 
 def draw_chart(figure, filename: str, **selection: Any) -> None:
-    """Draw a chart; selection takes st.plotly_chart's key, on_select and
-    selection_mode for a chart that reacts to a click."""
+    """Draw a chart. For a chart that reacts to a click, selection passes
+    st.plotly_chart's key, on_select and selection_mode."""
     st.plotly_chart(figure, width="stretch", config=chart_config(filename), **selection)
 
 

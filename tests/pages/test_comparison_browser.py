@@ -18,7 +18,7 @@ LINK = f"territories?week={PREVIOUS_WEEK}&region=N&territory=12.1&rank_by=strike
 
 @pytest.fixture
 def url(tmp_path, start_streamlit) -> str:
-    """Serve the comparison company; return the server's address."""
+    """Serve the comparison company and return the server's address."""
     sqlite_database(tmp_path, ROWS).dispose()
     return start_streamlit(
         env={"BEATBOARD_DATABASE_URL": f"sqlite:///{tmp_path / 'sfa.sqlite'}"}
