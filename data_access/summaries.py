@@ -1188,8 +1188,8 @@ CHANGED_ROWS_ONLY = frozenset(
 def _replace_changed_rows(
     connection: sa.Connection, table: sa.Table, copy: sa.Table, week: Period
 ) -> None:
-    """Make table's rows of the week those of copy, a table from _count_into,
-    and drop copy.
+    """Replace the week's rows of table with those of copy, a table from
+    _count_into, and drop copy.
 
     Deletes the stored rows that copy lacks or contains with other values, then
     inserts the rows of copy that are no longer stored, each found by the

@@ -83,8 +83,8 @@ def test_headline_counts_unpriced_skips():
             "calls": [2, 1, 3, 1],
         }
     )
-    # o6 and its territory had no order in the history weeks. So had o10,
-    # but an off-site visit is not a skipped outlet.
+    # o6 and its territory had no productive visit in the history weeks.
+    # Nor had o10, but an off-site visit is not a skipped outlet.
     no_orders = (0, 0.0, 0, 0.0)
     priced = review.price_calls(
         pd.concat(

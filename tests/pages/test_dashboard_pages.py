@@ -187,7 +187,7 @@ def test_first_start_builds_summarised_demo(monkeypatch, tmp_path):
     engine.dispose()
 
 
-def test_raw_page_of_large_company_hints_summaries(monkeypatch, database_url):
+def test_large_raw_page_hints_summaries(monkeypatch, database_url):
     # A threshold of one visit a week makes the small company large. The
     # freshness line is cached across runs, so the cache starts empty.
     monkeypatch.setattr(summary_queries, "SUMMARY_HINT_VISITS_PER_WEEK", 1)
@@ -205,6 +205,6 @@ def test_raw_page_of_large_company_hints_summaries(monkeypatch, database_url):
     )
 
 
-def test_raw_page_of_small_company_is_quiet(app):
+def test_small_raw_page_is_quiet(app):
     warnings = [warning.value for warning in app.warning]
     assert not any("summary tables" in warning for warning in warnings)

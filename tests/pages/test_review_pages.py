@@ -245,8 +245,8 @@ def test_rep_table_empty_territory_warns(monkeypatch, demo_url, tmp_path):
 
 
 def test_overview_names_unpriced_skips(monkeypatch, demo_url, tmp_path):
-    # A new outlet without a territory on a weekly beat: skipped, with no
-    # order of its own or of a territory to price it.
+    # A new outlet without a territory on a weekly beat is skipped, with no
+    # productive visit of its own or of a territory to price it.
     path = tmp_path / "unpriced.sqlite"
     shutil.copy(demo_url.removeprefix("sqlite:///"), path)
     with sqlite3.connect(path) as connection:
