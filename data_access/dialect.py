@@ -25,6 +25,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
+from data_access.sql_types import TEXT
+
 # Mean Earth radius in metres (IUGG), the radius the haversine formula uses.
 EARTH_RADIUS_M = 6_371_008.8
 
@@ -37,7 +39,7 @@ class local_date(FunctionElement):
 
     def __init__(self, timestamp: Any, timezone: str) -> None:
         self.timezone = timezone
-        super().__init__(timestamp, sa.literal(timezone, sa.Text))
+        super().__init__(timestamp, sa.literal(timezone, TEXT))
 
 
 @compiles(local_date, "sqlite")

@@ -55,6 +55,7 @@ from data_access.period_sql import (
     usable_fix,
 )
 from data_access.queries import fetch_frame, fetch_rows, frame_of_rows
+from data_access.sql_types import DATETIME, FLOAT, TEXT
 from data_access.territory_history import scope_follows_history
 
 log = logging.getLogger(__name__)
@@ -121,8 +122,8 @@ AFFECTED_COLUMNS = [
 ]
 MAX_ROWS_LISTED = 50_000
 # Typed NULLs, because UNION ALL on PostgreSQL needs one type per column.
-NULL_TEXT = sa.cast(sa.null(), sa.Text)
-NULL_TIMESTAMP = sa.cast(sa.null(), sa.DateTime)
+NULL_TEXT = sa.cast(sa.null(), TEXT)
+NULL_TIMESTAMP = sa.cast(sa.null(), DATETIME)
 
 
 def is_unrestricted(scope: Scope) -> bool:
@@ -512,7 +513,7 @@ class HealthSQL:
     def future_check_ins(self) -> sa.Select:
         """Visits checked in after now; measure is how many hours ahead."""
         checked = self.visits
-        now = sa.literal(self.now, sa.DateTime)
+        now = sa.literal(self.now, DATETIME)
         hours = seconds_between(now, checked.c.check_in) / 3600.0
         return self._visit_row("future_check_in", checked.c.check_in > now, hours)
 
@@ -818,11 +819,11 @@ def _instant_of_day(
     last: int,
 ) -> sa.ColumnElement:
     if first == last:
-        return sa.literal(instants[first], sa.DateTime)
+        return sa.literal(instants[first], DATETIME)
     middle = (first + last + 1) // 2
     return sa.case(
         (
-            timestamp < sa.literal(starts[middle], sa.DateTime),
+            timestamp < sa.literal(starts[middle], DATETIME),
             _instant_of_day(timestamp, starts, instants, first, middle - 1),
         ),
         else_=_instant_of_day(timestamp, starts, instants, middle, last),
@@ -831,8 +832,8 @@ def _instant_of_day(
 
 def _float(value: sa.ColumnElement | None) -> sa.ColumnElement:
     if value is None:
-        return sa.cast(sa.null(), sa.Float)
-    return sa.cast(value, sa.Float)
+        return sa.cast(sa.null(), FLOAT)
+    return sa.cast(value, FLOAT)
 
 
 KIND_BUILDERS: dict[str, Callable[[HealthSQL], sa.Select]] = {

@@ -26,6 +26,7 @@ from data_access import schema
 from data_access.dialect import day_number
 from data_access.filters import Period, Settings, parse_class_windows, week_containing
 from data_access.queries import LAST_VISITS_LOOKBACK_DAYS, outlets_on_beat
+from data_access.sql_types import BIGINT, INTEGER
 
 outlets = schema.outlets
 beats = schema.beats
@@ -414,7 +415,7 @@ def outlet_week_flags(
     # the weeks' dates costs one comparison per week on every row: 2 million
     # rows for the national 13-week trend on SQLite.
     week = (day_number(outlet_weeks.c.week_start) - _day_number_of(reach.start)) // 7
-    bit = sa.cast(sa.literal(1), sa.BigInteger).op("<<")(week)
+    bit = sa.cast(sa.literal(1), BIGINT).op("<<")(week)
     last_date = outlet_weeks.c.last_visit_date
     day_in_week = day_number(last_date) - day_number(outlet_weeks.c.week_start)
     visited = outlet_weeks.c.visits > 0
@@ -469,8 +470,8 @@ def neglect_window_visited(
 def _bits_from(bits: sa.ColumnElement, first: int, count: int) -> sa.ColumnElement:
     # PostgreSQL shifts a BIGINT by an INTEGER and has no BIGINT >> BIGINT
     # operator, so the shift is cast to INTEGER.
-    shift = sa.cast(sa.literal(first), sa.Integer)
-    mask = sa.cast(sa.literal((1 << count) - 1), sa.BigInteger)
+    shift = sa.cast(sa.literal(first), INTEGER)
+    mask = sa.cast(sa.literal((1 << count) - 1), BIGINT)
     return sa.func.coalesce(bits, 0).op(">>")(shift).op("&")(mask)
 
 
@@ -478,7 +479,7 @@ def _bit_sum(condition: sa.ColumnElement, bit: sa.ColumnElement) -> sa.ColumnEle
     # One row per outlet and week, so the sum of distinct week bits is their OR.
     # PostgreSQL sums BIGINT into NUMERIC, which has no bit operators.
     total = sa.func.sum(sa.case((condition, bit), else_=0))
-    return sa.cast(total, sa.BigInteger)
+    return sa.cast(total, BIGINT)
 
 
 def _day_number_of(day: date) -> int:

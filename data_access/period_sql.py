@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from data_access import schema
 from data_access.dialect import day_number, distance_m, seconds_between, unindexed
 from data_access.filters import Period, Scope, Settings, local_midnight_in_utc
+from data_access.sql_types import DATE, DATETIME, FLOAT, INTEGER, TEXT
 
 visits = schema.visits
 orders = schema.orders
@@ -204,7 +205,7 @@ def rep_id_in_scope(
         reps.c.rep_id.is_not(None)
     )
     hidden = sa.and_(rep_id.in_(sa.select(reps.c.rep_id)), rep_id.not_in(visible))
-    return sa.case((hidden, sa.cast(sa.null(), sa.Text)), else_=rep_id)
+    return sa.case((hidden, sa.cast(sa.null(), TEXT)), else_=rep_id)
 
 
 def beat_run_conditions(
@@ -286,11 +287,11 @@ def _day_between(
     last: int,
 ) -> sa.ColumnElement[date]:
     if first == last:
-        return sa.literal(days[first], sa.Date)
+        return sa.literal(days[first], DATE)
     middle = (first + last + 1) // 2
     return sa.case(
         (
-            timestamp < sa.literal(midnights[middle], sa.DateTime),
+            timestamp < sa.literal(midnights[middle], DATETIME),
             _day_between(timestamp, days, midnights, first, middle - 1),
         ),
         else_=_day_between(timestamp, days, midnights, middle, last),
@@ -677,9 +678,9 @@ class PeriodSQL:
         epoch_ordinal = 719163  # date(1970, 1, 1).toordinal()
         days = [
             sa.select(
-                sa.literal(day, sa.Date).label("plan_date"),
-                sa.literal(day.isoweekday(), sa.Integer).label("weekday"),
-                sa.literal(day.toordinal() - epoch_ordinal, sa.Integer).label(
+                sa.literal(day, DATE).label("plan_date"),
+                sa.literal(day.isoweekday(), INTEGER).label("weekday"),
+                sa.literal(day.toordinal() - epoch_ordinal, INTEGER).label(
                     "day_number"
                 ),
             )
@@ -796,7 +797,7 @@ class PeriodSQL:
             return sa.cast(sa.null(), type_)
 
         def number(value: int) -> sa.ColumnElement:
-            return sa.literal(value, sa.Integer)
+            return sa.literal(value, INTEGER)
 
         positive = linked.c.value > 0
         visit_rows = sa.select(
@@ -807,13 +808,13 @@ class PeriodSQL:
             number(0).label("positive"), number(0).label("order_lines"),
         )  # fmt: skip
         plan_rows = sa.select(
-            none(sa.Text), planned.c.rep_id, planned.c.outlet_id, planned.c.plan_date,
-            none(sa.DateTime), none(sa.DateTime), none(sa.Float), none(sa.Float),
+            none(TEXT), planned.c.rep_id, planned.c.outlet_id, planned.c.plan_date,
+            none(DATETIME), none(DATETIME), none(FLOAT), none(FLOAT),
             number(0), number(1), number(0), number(0),
         )  # fmt: skip
         order_rows = sa.select(
-            linked.c.visit_id, none(sa.Text), none(sa.Text), none(sa.Date),
-            none(sa.DateTime), none(sa.DateTime), none(sa.Float), none(sa.Float),
+            linked.c.visit_id, none(TEXT), none(TEXT), none(DATE),
+            none(DATETIME), none(DATETIME), none(FLOAT), none(FLOAT),
             number(0), number(0),
             sa.case((positive, 1), else_=0),
             sa.case((positive, sa.func.coalesce(linked.c.line_count, 0)), else_=0),

@@ -38,6 +38,7 @@ from data_access.period_sql import (
     territory_on,
 )
 from data_access.queries import fetch_frame, local_dates, outlet_last_check_in
+from data_access.sql_types import DATE, DATETIME, FLOAT, INTEGER, TEXT
 from data_access.summaries import (
     HISTORY_WEEKS,
     REP_DAY_VISIT_COUNTS,
@@ -77,7 +78,7 @@ def _text_key(column: sa.ColumnElement) -> sa.ColumnElement:
     type affinity in SQLite. SQLite then builds no automatic index for a join
     of it with a text visit_id and scans it once per row instead.
     """
-    return sa.cast(column, sa.Text).label(column.name)
+    return sa.cast(column, TEXT).label(column.name)
 
 
 def _off_site(facts: sa.FromClause, settings: Settings) -> sa.ColumnElement:
@@ -289,7 +290,7 @@ def rep_call_list(
         facts.c.productive,
         sa.func.coalesce(visit_values.c.order_value, 0).label("order_value"),
         kept.c.no_order_reason,
-        sa.cast(sa.null(), sa.Date).label("other_visit_date"),
+        sa.cast(sa.null(), DATE).label("other_visit_date"),
     ).select_from(
         facts.join(kept, kept.c.visit_id == facts.c.visit_id).outerjoin(
             visit_values, visit_values.c.visit_id == facts.c.visit_id
@@ -313,16 +314,16 @@ def rep_call_list(
         sa.select(
             planned.c.plan_date.label("call_date"),
             planned.c.outlet_id,
-            sa.literal(1, sa.Integer).label("planned"),
-            sa.cast(sa.null(), sa.Text).label("visit_id"),
-            sa.cast(sa.null(), sa.DateTime).label("check_in"),
-            sa.cast(sa.null(), sa.DateTime).label("check_out"),
-            sa.cast(sa.null(), sa.Float).label("latitude"),
-            sa.cast(sa.null(), sa.Float).label("longitude"),
-            sa.cast(sa.null(), sa.Float).label("distance_m"),
-            sa.literal(0, sa.Integer).label("productive"),
-            sa.literal(0.0, sa.Float).label("order_value"),
-            sa.cast(sa.null(), sa.Text).label("no_order_reason"),
+            sa.literal(1, INTEGER).label("planned"),
+            sa.cast(sa.null(), TEXT).label("visit_id"),
+            sa.cast(sa.null(), DATETIME).label("check_in"),
+            sa.cast(sa.null(), DATETIME).label("check_out"),
+            sa.cast(sa.null(), FLOAT).label("latitude"),
+            sa.cast(sa.null(), FLOAT).label("longitude"),
+            sa.cast(sa.null(), FLOAT).label("distance_m"),
+            sa.literal(0, INTEGER).label("productive"),
+            sa.literal(0.0, FLOAT).label("order_value"),
+            sa.cast(sa.null(), TEXT).label("no_order_reason"),
             first_visits.c.first_visit_date.label("other_visit_date"),
         )
         .select_from(
@@ -613,7 +614,7 @@ def calls_at_risk(
         sa.select(
             skipped.c.rep_id,
             skipped.c.outlet_id,
-            sa.literal("skipped", sa.Text).label("kind"),
+            sa.literal("skipped", TEXT).label("kind"),
             skipped.c.planned_calls.label("calls"),
             skipped.c.first_plan_date,
             skipped.c.last_plan_date,
@@ -621,10 +622,10 @@ def calls_at_risk(
         sa.select(
             off_site.c.rep_id,
             off_site.c.outlet_id,
-            sa.literal("off_site", sa.Text).label("kind"),
+            sa.literal("off_site", TEXT).label("kind"),
             off_site.c.visits.label("calls"),
-            sa.cast(sa.null(), sa.Date).label("first_plan_date"),
-            sa.cast(sa.null(), sa.Date).label("last_plan_date"),
+            sa.cast(sa.null(), DATE).label("first_plan_date"),
+            sa.cast(sa.null(), DATE).label("last_plan_date"),
         ),
     )
     # Materialized, so that SQLite 3.40 joins the calls with an automatic
@@ -1036,7 +1037,7 @@ def _skipped_beats(
             last.c.check_in >= lookback.utc_start,
             local_date(last.c.check_in, settings.timezone),
         ),
-        else_=sa.literal(lookback.start - timedelta(days=1), sa.Date),
+        else_=sa.literal(lookback.start - timedelta(days=1), DATE),
     )
     # Materialized, so that each row dates its check-in once and not once
     # per calendar date.
@@ -1445,10 +1446,10 @@ def _week_rows(span: Period) -> sa.CTE:
         end = start + timedelta(days=6)
         rows.append(
             sa.select(
-                sa.literal(index, sa.Integer).label("week_index"),
-                sa.literal(start, sa.Date).label("week_start"),
-                sa.literal(end, sa.Date).label("week_end"),
-                sa.literal(_day_number_of(end), sa.Integer).label("end_number"),
+                sa.literal(index, INTEGER).label("week_index"),
+                sa.literal(start, DATE).label("week_start"),
+                sa.literal(end, DATE).label("week_end"),
+                sa.literal(_day_number_of(end), INTEGER).label("end_number"),
             )
         )
     return sa.union_all(*rows).cte("trend_weeks")
@@ -1460,7 +1461,7 @@ def _neglect_window(
     """Return the outlet's neglect window in days, from its class or the default."""
     windows = dict(settings.neglect_days_by_class)
     if not windows:
-        return sa.literal(settings.neglect_days, sa.Integer)
+        return sa.literal(settings.neglect_days, INTEGER)
     return sa.case(
         *((outlet_class == name, days) for name, days in windows.items()),
         else_=settings.neglect_days,
@@ -1951,7 +1952,7 @@ def _priced_weekly_skips(
     territory_history = sa.union_all(
         *(
             sa.select(
-                sa.literal(number, sa.Integer).label("week_number"),
+                sa.literal(number, INTEGER).label("week_number"),
                 territory_weeks.c.territory_id,
                 sa.func.sum(territory_weeks.c.productive_visits).label(
                     "productive_visits"
@@ -2021,7 +2022,7 @@ def _priced_weekly_skips(
             sa.func.sum(calls).label("skipped_calls"),
             # Calls times price, in the order of metrics.review.revenue_at_risk,
             # so each product is the float pandas computes.
-            sa.func.sum(sa.cast(calls, sa.Float) * expected_value).label(
+            sa.func.sum(sa.cast(calls, FLOAT) * expected_value).label(
                 "revenue_at_risk"
             ),
         )

@@ -59,6 +59,7 @@ from data_access.filters import (
 )
 from data_access.health_queries import health_day_rows
 from data_access.period_sql import PeriodSQL, local_day, usable_fix
+from data_access.sql_types import DATE, DATETIME, FLOAT, INTEGER
 from data_access.stopping import StopSignals
 
 log = logging.getLogger(__name__)
@@ -470,8 +471,8 @@ def _outlet_flag_tasks(connection: sa.Connection, settings: Settings) -> list[Ta
             [outlets.c.active.is_(True), outlets.c.territory_id.is_not(None)],
         ).subquery()
         rows = sa.select(
-            sa.literal(week.start, sa.Date).label("week_start"),
-            sa.literal(lookback.start, sa.Date).label("lookback_start"),
+            sa.literal(week.start, DATE).label("week_start"),
+            sa.literal(lookback.start, DATE).label("lookback_start"),
             *counts.c,
         )
         tasks.append(_week_rows_task(stored, week.start, rows, "outlet flags"))
@@ -572,7 +573,7 @@ def _skipped_call_rows(week_start: date, history_start: date) -> sa.Select:
         rep_outlet_weeks.c.week_start,
         rep_outlet_weeks.c.rep_id,
         rep_outlet_weeks.c.outlet_id,
-        sa.literal(history_start, sa.Date).label("history_start"),
+        sa.literal(history_start, DATE).label("history_start"),
         rep_outlet_weeks.c.planned_calls.label("skipped_calls"),
         history_sum(outlet_weeks.c.productive_visits).label(
             "history_productive_visits"
@@ -652,10 +653,10 @@ def _rep_week_risk_rows(week_start: date, history_start: date) -> sa.Select:
         sa.select(
             skips.c.week_start,
             skips.c.rep_id,
-            sa.literal(history_start, sa.Date).label("history_start"),
+            sa.literal(history_start, DATE).label("history_start"),
             sa.func.sum(calls).label("skipped_calls"),
             # SUM skips NULL prices, and is NULL when every price is.
-            sa.func.sum(sa.cast(calls, sa.Float) * expected_value).label(
+            sa.func.sum(sa.cast(calls, FLOAT) * expected_value).label(
                 "revenue_at_risk"
             ),
         )
@@ -693,8 +694,8 @@ def order_value_per_visit(
     return sa.case(
         (
             productive_visits > 0,
-            sa.cast(sa.func.coalesce(order_value, 0), sa.Float)
-            / sa.cast(productive_visits, sa.Float),
+            sa.cast(sa.func.coalesce(order_value, 0), FLOAT)
+            / sa.cast(productive_visits, FLOAT),
         )
     )
 
@@ -1546,7 +1547,7 @@ def _rows_between(instant: sa.Column, period: Period) -> sa.ScalarSelect:
 
 
 def _number(value: int | float) -> sa.ColumnElement:
-    return sa.literal(value, sa.Float if isinstance(value, float) else sa.Integer)
+    return sa.literal(value, FLOAT if isinstance(value, float) else INTEGER)
 
 
 def _call_days(sql: PeriodSQL) -> sa.FromClause:
@@ -1615,7 +1616,7 @@ def rep_day_rows(sql: PeriodSQL, settings: Settings, with_history: bool) -> sa.S
     period_orders = sql.period_orders
     zero, zero_value = _number(0), _number(0.0)
 
-    no_time = sa.cast(sa.null(), sa.DateTime)
+    no_time = sa.cast(sa.null(), DATETIME)
 
     def row(rep_id, day, start=no_time, end=no_time, **counts) -> sa.Select:
         values = [
@@ -1778,7 +1779,7 @@ def _rep_outlet_week_rows(sql: PeriodSQL, settings: Settings) -> sa.Select:
         unproductive_off_site.c.outlet_id == pairs.c.outlet_id,
     )
     return sa.select(
-        sa.literal(sql.period.start, sa.Date).label("week_start"),
+        sa.literal(sql.period.start, DATE).label("week_start"),
         *pairs.c,
         sa.func.coalesce(unproductive_off_site.c.visits, 0).label(
             "unproductive_off_site_visits"
@@ -1830,7 +1831,7 @@ def _outlet_week_rows(sql: PeriodSQL) -> sa.Select:
     linked = sql.linked_orders
     week = sql.period
     zero, zero_value = _number(0), _number(0.0)
-    no_time = sa.cast(sa.null(), sa.DateTime)
+    no_time = sa.cast(sa.null(), DATETIME)
 
     def row(outlet_id, check_in=no_time, **counts) -> sa.Select:
         values = [
@@ -1868,7 +1869,7 @@ def _outlet_week_rows(sql: PeriodSQL) -> sa.Select:
     )
     return (
         sa.select(
-            sa.literal(week.start, sa.Date).label("week_start"),
+            sa.literal(week.start, DATE).label("week_start"),
             marks.c.outlet_id,
             *(sa.func.sum(marks.c[name]).label(name) for name in OUTLET_WEEK_COUNTS),
             last_visit_date.label("last_visit_date"),
@@ -1890,7 +1891,7 @@ def _territory_week_rows(week: Period, outlet_weeks: sa.Table) -> sa.Select:
     visited = sa.case((sa.and_(is_active, outlet_weeks.c.visits > 0), 1), else_=0)
     return (
         sa.select(
-            sa.literal(week.start, sa.Date).label("week_start"),
+            sa.literal(week.start, DATE).label("week_start"),
             outlets.c.territory_id,
             sa.func.sum(active).label("active_outlets"),
             sa.func.sum(visited).label("visited_outlets"),

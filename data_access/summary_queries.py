@@ -43,6 +43,7 @@ from data_access.queries import (
     last_visit_check_in,
     outlet_last_check_in,
 )
+from data_access.sql_types import BIGINT, DATE
 from data_access.summaries import (
     HISTORY_WEEKS,
     REP_DAY_COUNTS,
@@ -445,7 +446,7 @@ def _reps_in_territories_on(scope: Scope, period: Period) -> sa.Select:
     territory is the rep's territory on every date.
     """
     near_reps = rep_ids_near_territories(scope, period).subquery("near_reps")
-    territory = territory_on(near_reps.c.rep_id, sa.literal(period.start, sa.Date))
+    territory = territory_on(near_reps.c.rep_id, sa.literal(period.start, DATE))
     return sa.select(near_reps.c.rep_id).where(
         territory.in_(scoped_territory_ids(scope))
     )
@@ -587,7 +588,7 @@ def _outlet_counts_per_rep(period: Period, rep_ids: sa.Select) -> sa.CTE:
     )
     # Typed BIGINT, because in count() * base SQLAlchemy would bind the int
     # with count()'s INTEGER type, which PostgreSQL rejects as out of range.
-    base = sa.literal(OUTLET_COUNT_BASE, sa.BigInteger)
+    base = sa.literal(OUTLET_COUNT_BASE, BIGINT)
     skipped = sa.func.sum(sa.case((pairs.c.visits == 0, 1), else_=0))
     packed = (
         sa.select(sa.func.count() * base + sa.func.coalesce(skipped, 0))
@@ -1687,7 +1688,7 @@ def skipped_outlet_history(
         # SQLite scan the skips once per week.
         return sa.case(
             *(
-                (skipped.c.week_number == number, sa.literal(start - offset, sa.Date))
+                (skipped.c.week_number == number, sa.literal(start - offset, DATE))
                 for number, start in week_starts.items()
             )
         )
