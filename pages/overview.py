@@ -3,7 +3,6 @@ the rep's week), KPI tiles with the change against the previous period and a
 13-week trend, what skipping costs, and the review as files to forward."""
 
 import pandas as pd
-import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -43,6 +42,7 @@ TILES_PER_ROW = 5
 # The exceptions table shows this many lines before it scrolls.
 EXCEPTION_ROWS_SHOWN = 10
 ROW_HEIGHT_PX = 35
+WEEKS_START = "Week starting"
 
 
 def shown_kpis(view: View, kpis: tuple[Kpi, ...]) -> list[Kpi]:
@@ -190,24 +190,38 @@ def trend_figures(
     trend: pd.DataFrame, ratios: tuple[tuple[str, str], ...], measure: tuple[str, str]
 ) -> tuple[go.Figure, go.Figure]:
     """Build the trend's two charts: the ratios (name, label) by week as
-    lines, and the measure (name, label) by week as bars."""
-    weeks_start = "Week starting"
-    labels = dict(ratios)
-    long = trend.melt(
-        id_vars="week_start",
-        value_vars=list(labels),
-        var_name="KPI",
-        value_name="share",
+    lines, and the measure (name, label) by week as bars.
+
+    The traces are built directly: Plotly Express took 45 to 80 ms for the
+    two, about a sixth of a cold national run's Python time, and these 4 ms.
+    """
+    weeks = trend["week_start"]
+    shares = go.Figure(
+        [
+            go.Scatter(
+                x=weeks,
+                y=trend[name],
+                name=label,
+                mode="lines+markers",
+                hovertemplate=f"{label}<br>%{{x|%d %b %Y}}: %{{y:.0%}}<extra></extra>",
+            )
+            for name, label in ratios
+        ]
     )
-    long["KPI"] = long["KPI"].map(labels)
-    shares = px.line(long, x="week_start", y="share", color="KPI", markers=True)
-    shares.update_yaxes(tickformat=".0%", rangemode="tozero", title=None)
-    shares.update_xaxes(title=weeks_start)
+    shares.update_layout(legend_title_text="KPI")
+    shares.update_yaxes(tickformat=".0%", rangemode="tozero")
+    shares.update_xaxes(title=WEEKS_START)
 
     name, label = measure
-    amounts = px.bar(
-        trend, x="week_start", y=name, labels={name: label, "week_start": weeks_start}
+    amounts = go.Figure(
+        go.Bar(
+            x=weeks,
+            y=trend[name],
+            hovertemplate=f"{label}<br>%{{x|%d %b %Y}}: %{{y:,.0f}}<extra></extra>",
+        )
     )
+    amounts.update_xaxes(title=WEEKS_START)
+    amounts.update_yaxes(title=label)
     return shares, amounts
 
 
