@@ -6,6 +6,7 @@ cache key; `database_key` names the database in the key instead.
 """
 
 import contextvars
+import copy
 import functools
 import logging
 import threading
@@ -39,6 +40,45 @@ log = logging.getLogger(__name__)
 VIEW_KEY = "beatboard_view"
 CACHE_SECONDS = 600
 CACHE_ENTRIES = 256
+
+
+def cached_copies(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Cache function's value per key, for CACHE_SECONDS and at most
+    CACHE_ENTRIES values, and give each caller a copy of its own.
+
+    st.cache_data pickles a value when it stores it and unpickles it on every
+    read, which took about a tenth of a cold national Overview's Python time:
+    the skipped-outlet register is stored once and read twice. This keeps the
+    value itself, as st.cache_resource does, and hands out frames as shallow
+    copies: pandas copies on write, so a caller that changes its copy copies
+    the changed columns first and the kept frame stays as it was.
+    """
+    kept = st.cache_resource(
+        ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False
+    )(function)
+
+    @functools.wraps(function)
+    def copied(*args: Any) -> Any:
+        return _own_copy(kept(*args))
+
+    copied.clear = kept.clear  # type: ignore[attr-defined]
+    return copied
+
+
+def clear_cached_results() -> None:
+    """Drop every cached query result and value derived from them, and the
+    other cached data (st.cache_data), but not the kept engines and charts."""
+    for cached in (_read_period, _derive, _weekly_figures):
+        cached.clear()
+    st.cache_data.clear()
+
+
+def _own_copy(value: Any) -> Any:
+    if isinstance(value, (pd.DataFrame, pd.Series)):
+        return value.copy(deep=False)
+    if isinstance(value, dict):
+        return {key: _own_copy(item) for key, item in value.items()}
+    return copy.deepcopy(value)
 
 
 @dataclass(frozen=True)
@@ -198,7 +238,7 @@ PERIOD_QUERIES: dict[str, Callable[..., Any]] = {
 }
 
 
-@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+@cached_copies
 def _read_period(
     query_name: str,
     _engine: sa.Engine,
@@ -226,7 +266,7 @@ def read_period(view: View, query_name: str, *more: object) -> Any:
     )
 
 
-@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+@cached_copies
 def _derive(
     loader_name: str,
     _loader: Callable[..., Any],
@@ -246,8 +286,8 @@ def cached_by_view(loader: Callable[..., Any]) -> Callable[..., Any]:
     """Cache what a loader derives from the view's cached query results.
 
     A page's rerun then skips the metrics code as well as the queries. The
-    loader takes the view and hashable values, and returns a value that
-    st.cache_data can copy.
+    loader takes the view and hashable values, and returns a frame, or a
+    value that copy.deepcopy can copy (see cached_copies).
     """
 
     @functools.wraps(loader)
@@ -433,7 +473,7 @@ def load_rep_call_list(view: View, rep_id: str) -> pd.DataFrame:
 # Weekly review
 
 
-@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+@cached_copies
 def _weekly_figures(
     _engine: sa.Engine,
     database_key: str,

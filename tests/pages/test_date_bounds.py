@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-import streamlit as st
 from streamlit.elements.lib import policies
 from streamlit.testing.v1 import AppTest
 
@@ -23,6 +22,7 @@ from data_access import summaries
 from data_access.engine import create_engine
 from data_access.filters import Settings
 from fixtures.demo import MIN_REPS, generate
+from pages import shared
 
 DASHBOARD = str(Path(__file__).resolve().parents[2] / "dashboard.py")
 LAST_DAY = date(2026, 3, 29)
@@ -96,7 +96,7 @@ def database_url(tmp_path_factory):
 @pytest.fixture
 def recorded_sql():
     # Cached loaders would answer a page from an earlier test without SQL.
-    st.cache_data.clear()
+    shared.clear_cached_results()
     statements: list[str] = []
 
     def record(connection, cursor, statement, parameters, context, executemany):

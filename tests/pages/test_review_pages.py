@@ -8,12 +8,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.elements.widgets.button import ButtonMixin
 from streamlit.testing.v1 import AppTest
 
 import metrics.review
 from fixtures.demo import STORY, build_demo_database
+from pages import shared
 from pages.formatting import markdown_text
 
 DASHBOARD = str(Path(__file__).resolve().parents[2] / "dashboard.py")
@@ -209,7 +209,7 @@ def test_rep_table_rerun_reuses_its_rows(overview, monkeypatch):
 
     monkeypatch.setattr(metrics.review, "rep_changes", counted)
     # Another test may have left the table of the same week in the cache.
-    st.cache_data.clear()
+    shared.clear_cached_results()
     app = overview.switch_page("pages/rep_performance.py").run()
     first = app.dataframe(key="rep_table").value
 
