@@ -178,11 +178,54 @@ def column_config(symbol: str, kpi_name: str) -> dict:
         config[name] = _kpi_column(kpi, kpi.label, symbol, kpi.help)
     kpi = KPIS[kpi_name]
     config[f"previous_{kpi_name}"] = _kpi_column(kpi, "Previous period", symbol)
-    change_help = "Against the previous period of the same length"
-    if kpi.kind == "ratio":
-        change_help += "; a change of 5% is 5 percentage points"
-    config[f"change_{kpi_name}"] = _kpi_column(kpi, "Change", symbol, change_help + ".")
+    config[f"change_{kpi_name}"] = _change_column(kpi, symbol)
     return config
+
+
+# printf formats (sprintf-js in Streamlit 1.67) of a change, which give it a
+# sign as the tiles and the ranking chart do: +3 pts, -1,200, +0.4, +2. The
+# "," flag adds thousands separators whatever the browser's locale.
+CHANGE_FORMATS = {
+    "ratio": "%+.0f pts",
+    "money": "%+,.0f",
+    "decimal": "%+,.1f",
+    "count": "%+,.0f",
+}
+# Decimals each format of CHANGE_FORMATS shows.
+CHANGE_DECIMALS = {"ratio": 0, "money": 0, "decimal": 1, "count": 0}
+
+
+def _change_column(kpi: Kpi, symbol: str) -> st.column_config.NumberColumn:
+    label = "Change"
+    help_text = "Against the previous period of the same length."
+    if kpi.kind == "ratio":
+        help_text = (
+            "Against the previous period of the same length, in percentage points."
+        )
+    if kpi.kind == "money" and symbol:
+        # A printf prefix would put the symbol before the sign (₹-1,200), so
+        # the symbol goes in the label, as in the other columns of amounts.
+        label = f"Change ({symbol})"
+    return st.column_config.NumberColumn(
+        label, help=help_text, format=CHANGE_FORMATS[kpi.kind]
+    )
+
+
+def screen_table(table: pd.DataFrame, kpi_name: str) -> pd.DataFrame:
+    """Return the comparison table as the page shows it: a ratio's change in
+    percentage points, because a printf format cannot scale a fraction, and
+    every change rounded as its format shows it.
+
+    A change that rounds to zero shows as +0, never -0, as on the tiles;
+    rows that differ by less than the shown precision sort as ties. The
+    downloads keep the exact change, a ratio's as a fraction.
+    """
+    kind = KPIS[kpi_name].kind
+    change = f"change_{kpi_name}"
+    points = table[change] * 100 if kind == "ratio" else table[change]
+    # Adding 0.0 turns a rounded -0.0 into 0.0, which printf shows as +0.
+    shown = points.round(CHANGE_DECIMALS[kind]) + 0.0
+    return table.assign(**{change: shown})
 
 
 def rep_table(reps: pd.DataFrame) -> pd.DataFrame:

@@ -273,7 +273,7 @@ def draw_ranked_table(
 ) -> None:
     key = f"{compare}_table_{kpi_name}"
     st.dataframe(
-        ranking.table,
+        tables.screen_table(ranking.table, kpi_name),
         hide_index=True,
         width="stretch",
         column_config=tables.column_config(view.settings.currency_symbol, kpi_name),

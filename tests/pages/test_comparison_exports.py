@@ -5,7 +5,9 @@ import csv
 import io
 from datetime import date
 
+import numpy as np
 import openpyxl
+import pandas as pd
 import pytest
 
 from data_access.filters import Period, Scope, Settings
@@ -116,3 +118,56 @@ def test_csv_keeps_codes_and_numbers(ranked):
         "rank,territory_id,territory_name,region_id,region_name,coverage"
     )
     assert lines[2].startswith("2,007,Harbour,N,North,0.75,0.5,0.25,4,3,")
+
+
+@pytest.mark.parametrize(
+    ("kpi_name", "label", "number_format"),
+    [
+        ("strike_rate", "Change", "%+.0f pts"),
+        ("beat_compliance", "Change", "%+.0f pts"),
+        ("order_value", "Change (₹)", "%+,.0f"),
+        ("outlets_per_rep", "Change", "%+,.1f"),
+        ("visits", "Change", "%+,.0f"),
+    ],
+)
+def test_change_column_signed_by_kind(kpi_name, label, number_format):
+    result = tables.column_config("₹", kpi_name)[f"change_{kpi_name}"]
+
+    assert result["label"] == label
+    assert result["type_config"]["format"] == number_format
+
+
+def test_money_change_label_without_symbol():
+    result = tables.column_config("", "order_value")["change_order_value"]
+
+    assert result["label"] == "Change"
+
+
+def test_screen_table_scales_only_ratio_change():
+    table = pd.DataFrame(
+        {"change_strike_rate": [0.0301, -0.12], "change_visits": [3.0, -1.0]}
+    )
+
+    ratio = tables.screen_table(table, "strike_rate")
+    count = tables.screen_table(table, "visits")
+
+    assert list(ratio["change_strike_rate"]) == [3.0, -12.0]
+    assert list(table["change_strike_rate"]) == [0.0301, -0.12]
+    assert list(count["change_visits"]) == [3.0, -1.0]
+
+
+def test_screen_table_shows_a_change_that_rounds_to_zero_as_plus_zero():
+    table = pd.DataFrame(
+        {
+            "change_strike_rate": [-0.004, float("nan")],
+            "change_order_value": [-0.3, -0.6],
+        }
+    )
+
+    ratio = tables.screen_table(table, "strike_rate")["change_strike_rate"]
+    money = tables.screen_table(table, "order_value")["change_order_value"]
+
+    assert np.copysign(1, ratio.iloc[0]) == 1
+    assert ratio.iloc[0] == 0 and ratio.isna().iloc[1]
+    assert np.copysign(1, money.iloc[0]) == 1
+    assert money.iloc[1] == -1

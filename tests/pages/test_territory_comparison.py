@@ -148,7 +148,8 @@ def test_ranking_is_weakest_first(week_page):
         "Unassigned",
     ]
     assert list(table["rank"]) == [1, 2, 3, 4, 5]
-    assert list(table["change_coverage"]) == [0.0, 0.25, 1.0, 1.0, 1.0]
+    # The page shows a ratio's change in percentage points.
+    assert list(table["change_coverage"]) == [0.0, 25.0, 100.0, 100.0, 100.0]
 
 
 def test_ranking_table_matches_territories_report(week_page, engine):
@@ -579,3 +580,36 @@ def test_tables_show_missing_values_blank(week_page):
 
     assert result
     assert set(result) == {""}
+
+
+def change_column(app: AppTest, kpi_name: str) -> dict:
+    """Return the column config of the ranked table's change column."""
+    return json.loads(app.dataframe[0].proto.columns)[f"change_{kpi_name}"]
+
+
+def test_ratio_change_in_signed_points(open_page):
+    app = open_page(rank_by="strike_rate")
+    table = app.dataframe[0].value
+    column = change_column(app, "strike_rate")
+
+    result = table["change_strike_rate"]
+
+    expected = ((table["strike_rate"] - table["previous_strike_rate"]) * 100).round()
+    pd.testing.assert_series_equal(result, expected + 0.0, check_names=False)
+    assert column["label"] == "Change"
+    assert column["type_config"]["format"] == "%+.0f pts"
+    assert "percentage points" in column["help"]
+
+
+def test_money_change_signed_with_symbol(open_page, monkeypatch):
+    monkeypatch.setenv("BEATBOARD_CURRENCY_SYMBOL", "₹")
+    app = open_page(rank_by="order_value")
+    table = app.dataframe[0].value
+    column = change_column(app, "order_value")
+
+    result = table["change_order_value"]
+
+    expected = (table["order_value"] - table["previous_order_value"]).round()
+    pd.testing.assert_series_equal(result, expected + 0.0, check_names=False)
+    assert column["label"] == "Change (₹)"
+    assert column["type_config"]["format"] == "%+,.0f"
