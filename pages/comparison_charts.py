@@ -20,6 +20,7 @@ from metrics.comparison import UNASSIGNED
 from metrics.status import STATUSES
 from pages.formatting import chart_text, count, money, percent
 from pages.outlet_map import STATUS_COLOURS, STATUS_LABELS
+from pages.review_export import signed_money
 
 ROW_HEIGHT_PX = 28
 MIN_CHART_HEIGHT_PX = 320
@@ -151,8 +152,7 @@ def format_change(kpi: Kpi, change: float | None, symbol: str = "") -> str:
     if kpi.kind == "decimal":
         return f"{change:+,.1f}"
     if kpi.kind == "money":
-        sign = "-" if round(change) < 0 else "+"
-        return f"{sign}{symbol}{abs(change):,.0f}"
+        return signed_money(change, symbol)
     return f"{change:+,.0f}"
 
 

@@ -313,9 +313,18 @@ def format_change(
     if unit == "minutes":
         return f"{change:+.0f} min"
     if unit == "money":
-        sign = "+" if change >= 0 else "-"
-        return f"{sign}{symbol}{abs(change):,.0f}"
+        return signed_money(change, symbol)
     return f"{change:+,.0f}"
+
+
+def signed_money(change: float, symbol: str = "") -> str:
+    """Show a change of money in whole units, the sign before the currency
+    symbol: +₹1,200, -₹84.
+
+    A change that rounds to zero shows as +₹0, never -₹0.
+    """
+    sign = "-" if round(change) < 0 else "+"
+    return f"{sign}{symbol}{abs(change):,.0f}"
 
 
 # The tables, with the headers that the files show

@@ -9,7 +9,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pages import exports, review_export
+from pages import comparison_charts, exports, review_export
 
 HOSTILE = pd.DataFrame(
     {
@@ -207,6 +207,31 @@ def test_format_figure_compact(value, unit, expected):
 )
 def test_format_change(now, before, unit, expected):
     assert review_export.format_change(now, before, unit, "₹") == expected
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (1200.0, "+₹1,200"),
+        (-84.0, "-₹84"),
+        (-0.4, "+₹0"),
+        (-0.5, "+₹0"),
+        (-1.5, "-₹2"),
+        (0.0, "+₹0"),
+    ],
+)
+def test_signed_money(change, expected):
+    assert review_export.signed_money(change, "₹") == expected
+
+
+@pytest.mark.parametrize("change", [1200.0, -84.0, -0.4, -0.5, -1.5, 2.5, 0.0])
+def test_money_change_same_on_tiles_and_chart(change):
+    tile = review_export.format_change(change, 0.0, "money", "₹")
+    chart = comparison_charts.format_change(
+        comparison_charts.KPIS["order_value"], change, "₹"
+    )
+
+    assert tile == chart
 
 
 SKIPS = review_export.Kpi("skipped_outlets", "Skipped outlets", "count", True)
