@@ -46,11 +46,13 @@ PAGES = [
     # equals its file name then reruns without this script, so without the view.
     # A server started with `streamlit run` does the same until a session has
     # run this script, which serve.py prevents.
+    # Streamlit serves the default page at the app's root only, so its url_path
+    # is never a route. The url_path must still be unique among the pages.
     st.Page(
         "pages/overview.py",
         title="Overview",
         icon=":material/dashboard:",
-        url_path="home",
+        url_path="overview-at-root",
         default=True,
     ),
     st.Page(
@@ -78,6 +80,20 @@ PAGES = [
         url_path="health",
     ),
 ]
+
+
+def _open_overview() -> None:
+    """Send the browser to the Overview at the app's root, with the link's filters."""
+    st.switch_page(PAGES[0], query_params=st.query_params.to_dict())
+
+
+# A link to /home would otherwise open Streamlit's "Page not found" dialog
+# before the Overview, because the default page has no route but the root.
+# This hidden page takes /home and sends the browser on to the root.
+HOME_REDIRECT = st.Page(
+    _open_overview, title="Overview", url_path="home", visibility="hidden"
+)
+NAVIGATION = [*PAGES, HOME_REDIRECT]
 
 
 @st.cache_data(ttl=600, show_spinner=False)
@@ -296,7 +312,9 @@ def main() -> None:
         _stop_before_pages(f"The dashboard cannot start: {error}")
 
     viewer = _viewer(engine, database_key)
-    page = st.navigation(PAGES)
+    page = st.navigation(NAVIGATION)
+    if page is HOME_REDIRECT:
+        _open_overview()
     with errors.logged_for_viewer(viewer.user_id, page.title):
         _draw(page, viewer, engine, database_key, is_demo, settings)
 
@@ -304,7 +322,7 @@ def main() -> None:
 def _stop_before_pages(message: str) -> None:
     """Show one sentence and stop, with the page menu hidden: the viewer may not
     be known yet, so no page may run."""
-    st.navigation(PAGES, position="hidden")
+    st.navigation(NAVIGATION, position="hidden")
     st.error(message)
     st.stop()
 
@@ -321,7 +339,7 @@ def _viewer(engine, database_key: str) -> identity.Viewer:
             "details are in the server log."
         )
     if isinstance(viewer, identity.AccessDenied):
-        st.navigation(PAGES, position="hidden")
+        st.navigation(NAVIGATION, position="hidden")
         identity.draw_access_denied(viewer)
     return viewer
 
