@@ -161,20 +161,11 @@ def run_one_page(week: date, page: str, limit_s: float, cached_runs: int) -> Non
 
 
 def _import_page_libraries() -> None:
-    """Import what dashboard.py and the pages import, so a cold run times the
-    data, not imports."""
-    import folium  # noqa: F401
-    import plotly.express  # noqa: F401
-    import streamlit_folium  # noqa: F401
+    """Import what the pages import, as serve.py does when the server starts,
+    so a cold run times the data, not imports."""
+    import serve
 
-    import metrics.reports  # noqa: F401
-    import pages.errors  # noqa: F401
-    import pages.identity  # noqa: F401
-    import pages.shared  # noqa: F401
-
-    # The theme registers its Plotly template when first imported, about
-    # 0.05 s that a running server pays once.
-    import pages.theme  # noqa: F401
+    serve.import_page_modules()
 
 
 def _seconds(action) -> float:

@@ -1,0 +1,29 @@
+"""serve.py imports the modules of pages/ when the server starts, and never a
+page script, which runs only inside a page run."""
+
+import re
+import sys
+from pathlib import Path
+
+import serve
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+def test_page_scripts_are_the_navigation_pages():
+    dashboard = (REPOSITORY / "dashboard.py").read_text(encoding="utf-8")
+
+    result = set(re.findall(r'"pages/(\w+)\.py"', dashboard))
+
+    assert result == serve.PAGE_SCRIPTS
+
+
+def test_import_page_modules_leaves_out_page_scripts():
+    serve.import_page_modules()
+
+    imported = {name.removeprefix("pages.") for name in sys.modules}
+    assert "shared" in imported
+    assert "map_details" in imported
+    assert "psycopg" in sys.modules
+    assert not serve.PAGE_SCRIPTS & imported
+    assert "__init__" not in imported
