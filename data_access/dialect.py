@@ -322,6 +322,36 @@ def build_page_cache(connection: sa.Connection) -> Iterator[None]:
 
 
 @contextmanager
+def snapshot_connection(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """Open a connection whose statements all read one snapshot of the
+    database, so that a check of the summary rows and the read that relies
+    on it agree while a build rewrites those rows.
+
+    PostgreSQL gives each statement its own snapshot under READ COMMITTED,
+    its default, and one to the whole transaction under REPEATABLE READ.
+    Python's sqlite3 begins no transaction before a SELECT, so each statement
+    reads the latest commit. An explicit BEGIN keeps the snapshot that the
+    first statement takes until the rollback that ends the block. Outside WAL
+    mode the open read also keeps a writer's commit waiting until then, as
+    one long SELECT would.
+    """
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            yield connection.execution_options(isolation_level="REPEATABLE READ")
+        elif engine.dialect.name == "sqlite":
+            connection.connection.driver_connection.execute("BEGIN")
+            try:
+                yield connection
+            finally:
+                if not connection.invalidated:
+                    connection.rollback()
+        else:
+            # NOTE: other engines keep their default isolation, under which a
+            # build's commit between the check and the read may still show.
+            yield connection
+
+
+@contextmanager
 def wait_for_locks(connection: sa.Connection, seconds: float) -> Iterator[None]:
     """Let an SQLite connection wait up to seconds for another connection's
     lock before it raises "database is locked", and restore its own wait after.

@@ -18,7 +18,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from data_access import schema
-from data_access.dialect import day_number, local_date
+from data_access.dialect import day_number, local_date, snapshot_connection
 from data_access.filters import Period, Scope, Settings
 from data_access.period_sql import (
     PeriodSQL,
@@ -53,6 +53,38 @@ def fetch_frame(engine: sa.Engine, name: str, statement: sa.Executable) -> pd.Da
     started = time.perf_counter()
     rows, columns = fetch_rows(engine, name, statement)
     frame = frame_of_rows(rows, columns)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    log.info("query %s: %d rows in %.0f ms", name, len(frame), elapsed_ms)
+    return frame
+
+
+def fetch_frame_if(
+    engine: sa.Engine,
+    name: str,
+    check: Callable[[sa.Connection], bool],
+    statement: sa.Executable,
+) -> pd.DataFrame | None:
+    """Run check, then the query when it passed, in one snapshot of the
+    database (dialect.snapshot_connection), and return the query's rows as
+    fetch_frame does, or None when the check failed.
+
+    A summary build deletes a week's stored rows and writes them again in
+    a later transaction. Checked and read on two connections, a week whose
+    rows the build deleted in between would be missing from the frame.
+    """
+    started = time.perf_counter()
+
+    def run() -> tuple[list[tuple], list[str]] | None:
+        with snapshot_connection(engine) as connection:
+            if not check(connection):
+                return None
+            result = connection.execute(statement)
+            return [tuple(row) for row in result.fetchall()], list(result.keys())
+
+    fetched = _retried_after_drop(name, run)
+    if fetched is None:
+        return None
+    frame = frame_of_rows(*fetched)
     elapsed_ms = (time.perf_counter() - started) * 1000
     log.info("query %s: %d rows in %.0f ms", name, len(frame), elapsed_ms)
     return frame

@@ -37,7 +37,12 @@ from data_access.period_sql import (
     scoped_territory_ids,
     territory_on,
 )
-from data_access.queries import fetch_frame, local_dates, outlet_last_check_in
+from data_access.queries import (
+    fetch_frame,
+    fetch_frame_if,
+    local_dates,
+    outlet_last_check_in,
+)
 from data_access.sql_types import DATE, DATETIME, FLOAT, INTEGER, TEXT
 from data_access.summaries import (
     HISTORY_WEEKS,
@@ -1569,13 +1574,14 @@ def _stored_outlet_figures(
     because a row is deleted only when one of them is rebuilt.
     """
     trend = schema.summary_outlet_trend
-    counted = [trend.c.neglect_rule == outlet_trend.neglect_rule(settings)]
-    with engine.connect() as connection:
-        found = week_counts(connection, trend, span, counted)
+    rule = trend.c.neglect_rule == outlet_trend.neglect_rule(settings)
     weeks = (span.end - span.start).days // 7 + 1
-    if found is None or len(found) != weeks:
-        return None
-    counted.append(trend.c.week_start.between(span.start, span.end))
+
+    def every_week_counted(connection: sa.Connection) -> bool:
+        found = week_counts(connection, trend, span, [rule])
+        return found is not None and len(found) == weeks
+
+    counted = [rule, trend.c.week_start.between(span.start, span.end)]
 
     # The unrestricted scope also counts the outlets without a territory.
     if scoped_outlet_conditions(scope):
@@ -1593,9 +1599,10 @@ def _stored_outlet_figures(
         .group_by(week_index)
         .order_by(week_index)
     )
-    return fetch_frame(engine, "weekly_outlet_figures_from_trend", statement).astype(
-        "int64"
+    stored = fetch_frame_if(
+        engine, "weekly_outlet_figures_from_trend", every_week_counted, statement
     )
+    return None if stored is None else stored.astype("int64")
 
 
 def _weekly_outlet_figures_from_flags(
@@ -1708,12 +1715,18 @@ def weekly_skipped_calls(
         name = "weekly_skipped_calls_from_summaries"
         rep_dates = territory_history.rep_dates_in_scope(engine, scope, reach)
         whole_rep_weeks = rep_dates is not None and not rep_dates.raw_rep_ids
-        if whole_rep_weeks and summary_queries.rep_week_risk_cover(engine, span):
+        if whole_rep_weeks:
             # The build priced each rep's skips of a week by the same rule.
-            statement = summary_queries.stored_weekly_risk(span, rep_dates)
-            return _float_prices(
-                fetch_frame(engine, "weekly_skipped_calls_from_stored_risk", statement)
+            stored = fetch_frame_if(
+                engine,
+                "weekly_skipped_calls_from_stored_risk",
+                lambda connection: summary_queries.rep_week_risk_cover(
+                    connection, span
+                ),
+                summary_queries.stored_weekly_risk(span, rep_dates),
             )
+            if stored is not None:
+                return _float_prices(stored)
         if not whole_rep_weeks:
             # The reps whose summary rows cannot be picked (past MAX_RUNS, all
             # of them) or split (in the scope on only some days of a week)
@@ -1740,10 +1753,23 @@ def weekly_skipped_calls(
                 skipped, span, base, HISTORY_WEEKS
             )
             name = "weekly_skipped_calls_with_summaries"
-        elif summary_queries.skipped_calls_cover(engine, span):
-            skipped = summary_queries.stored_skipped_calls(span, base, rep_dates)
-            outlet_history = None
         else:
+            statement = _priced_weekly_skips(
+                summary_queries.stored_skipped_calls(span, base, rep_dates),
+                None,
+                summary_queries.territory_week_orders(reach, base),
+                _skip_week_numbers(span),
+            )
+            stored = fetch_frame_if(
+                engine,
+                name,
+                lambda connection: summary_queries.skipped_calls_cover(
+                    connection, span
+                ),
+                statement,
+            )
+            if stored is not None:
+                return _float_prices(stored)
             skipped = summary_queries.weekly_skipped_outlets(span, base, rep_dates)
             outlet_history = summary_queries.skipped_outlet_history(
                 skipped, span, base, HISTORY_WEEKS

@@ -1335,10 +1335,6 @@ def _stored_outlet_flags(
     if _week_count(period) != 1 or not is_whole_weeks(period, settings):
         return None
     counted = [stored.c.lookback_start == lookback.start]
-    with engine.connect() as connection:
-        found = week_counts(connection, stored, period, counted)
-    if not found:
-        return None
     keys = [stored.c[name] for name in outlet_trend.OUTLET_FLAG_KEYS]
     statement = (
         sa.select(*keys, stored.c.outlets)
@@ -1349,7 +1345,12 @@ def _stored_outlet_flags(
         )
         .order_by(*keys)
     )
-    return fetch_frame(engine, "territory_outlet_flags_from_stored", statement)
+    return queries.fetch_frame_if(
+        engine,
+        "territory_outlet_flags_from_stored",
+        lambda connection: bool(week_counts(connection, stored, period, counted)),
+        statement,
+    )
 
 
 def _summaries_hold_lookback(
@@ -1434,7 +1435,11 @@ def rep_weeks_cover(engine: sa.Engine, period: Period) -> bool:
     and so has a week without planned calls, which the slower
     summary_rep_outlet_weeks then counts as zero."""
     with engine.connect() as connection:
-        found = week_counts(connection, schema.summary_rep_weeks, period)
+        return _rep_weeks_cover(connection, period)
+
+
+def _rep_weeks_cover(connection: sa.Connection, period: Period) -> bool:
+    found = week_counts(connection, schema.summary_rep_weeks, period)
     return found is not None and len(found) == _week_count(period)
 
 
@@ -1576,14 +1581,16 @@ def _productive_outlet_weeks(
     ]
 
 
-def skipped_calls_cover(engine: sa.Engine, period: Period) -> bool:
+def skipped_calls_cover(bind: sa.Engine | sa.Connection, period: Period) -> bool:
     """Tell whether summary_skipped_calls has every skipped rep-outlet pair
     of each week of the period that summary_rep_weeks counts. The summaries
-    must cover the period and the weeks of its order history."""
-    if not rep_weeks_cover(engine, period):
-        return False
-    rep_weeks = schema.summary_rep_weeks
-    with engine.connect() as connection:
+    must cover the period and the weeks of its order history. bind is an
+    engine, or the connection of a snapshot that a read of those rows shares
+    (queries.fetch_frame_if)."""
+    with _connected(bind) as connection:
+        if not _rep_weeks_cover(connection, period):
+            return False
+        rep_weeks = schema.summary_rep_weeks
         expected = week_counts(
             connection, rep_weeks, period, value=rep_weeks.c.skipped_outlets
         )
@@ -1593,21 +1600,31 @@ def skipped_calls_cover(engine: sa.Engine, period: Period) -> bool:
     return all(found.get(week, 0) == count for week, count in expected.items())
 
 
-def rep_week_risk_cover(engine: sa.Engine, period: Period) -> bool:
+def rep_week_risk_cover(bind: sa.Engine | sa.Connection, period: Period) -> bool:
     """Tell whether summary_rep_week_risk has a row for every rep of each
     week of the period that summary_rep_weeks counts with a skipped outlet.
     A database built before that table has none. The build writes a week's
     rows only once its order history weeks are built, and callers check
-    that those weeks are still current (_summaries_cover of the reach)."""
-    if not rep_weeks_cover(engine, period):
-        return False
-    rep_weeks = schema.summary_rep_weeks
-    with engine.connect() as connection:
+    that those weeks are still current (_summaries_cover of the reach).
+    bind is an engine or a snapshot's connection, as for skipped_calls_cover."""
+    with _connected(bind) as connection:
+        if not _rep_weeks_cover(connection, period):
+            return False
+        rep_weeks = schema.summary_rep_weeks
         expected = week_counts(
             connection, rep_weeks, period, conditions=[rep_weeks.c.skipped_outlets > 0]
         )
         found = week_counts(connection, schema.summary_rep_week_risk, period)
     return expected is not None and found == expected
+
+
+@contextmanager
+def _connected(bind: sa.Engine | sa.Connection) -> Iterator[sa.Connection]:
+    if isinstance(bind, sa.Connection):
+        yield bind
+        return
+    with bind.connect() as connection:
+        yield connection
 
 
 def stored_weekly_risk(period: Period, rep_ids: sa.Select | RepDates) -> sa.Select:

@@ -34,6 +34,13 @@ UNSCOPED = {
     "data_access.load.load_directory": "the loader command writes files into the database",
     "data_access.queries.fetch_frame": "runs a statement that a scoped function built",
     "data_access.queries.fetch_rows": "runs a statement that a scoped function built",
+    "data_access.dialect.snapshot_connection": (
+        "opens a connection for scoped statements that must share one snapshot"
+    ),
+    "data_access.queries.fetch_frame_if": (
+        "runs a statement that a scoped function built, after a check of the "
+        "summary rows it reads"
+    ),
     "data_access.queries.fetch_driver_rows": (
         "runs a statement that a scoped function built"
     ),
@@ -64,14 +71,6 @@ UNSCOPED = {
     "data_access.summary_queries.rep_weeks_cover": (
         "tells whether every week of a period has summary rows per rep, which "
         "picks the table the weekly trend reads; counts nothing per team"
-    ),
-    "data_access.summary_queries.skipped_calls_cover": (
-        "tells whether every week of a period has its skipped calls stored, "
-        "which picks the table the weekly trend reads; counts nothing per team"
-    ),
-    "data_access.summary_queries.rep_week_risk_cover": (
-        "tells whether every week of a period has its revenue at risk stored per "
-        "rep, which picks the table the weekly trend reads; counts nothing per team"
     ),
     "data_access.queries.latest_check_in": (
         "the time of the latest check-in of anyone, which tells how fresh the "

@@ -48,7 +48,11 @@ def statement_of(
         captured.append(statement)
         raise LookupError("statement captured")
 
+    def capture_checked(_engine, _name, _check, statement):
+        capture(_engine, _name, statement)
+
     monkeypatch.setattr(review_queries, "fetch_frame", capture)
+    monkeypatch.setattr(review_queries, "fetch_frame_if", capture_checked)
     with pytest.raises(LookupError):
         getattr(review_queries, name)(engine, *arguments)
     return captured[0]
