@@ -32,6 +32,12 @@ PAGE_SCRIPTS = frozenset(
         "data_health",
     }
 )
+# Modules of pages/ that declare a Streamlit component when first imported.
+# Streamlit 1.67 registers a component only when a page run declares it, so
+# one imported at the server's start would never be served. The libraries
+# they import are imported at the start instead (LIBRARIES).
+DECLARE_COMPONENTS = frozenset({"kept_map"})
+LIBRARIES = ("branca", "folium.elements", "psycopg")
 
 
 def main(argv: list[str]) -> None:
@@ -39,26 +45,29 @@ def main(argv: list[str]) -> None:
     # NOTE: a class attribute of Streamlit's, not a documented setting. The
     # browser test of a shared comparison link fails if an upgrade drops it.
     PagesManager.uses_pages_directory = False
-    # A thread imports them while the server starts, which it does no later.
+    # The imports run on a thread, so the server starts listening no later.
     threading.Thread(target=import_page_modules, daemon=True).start()
     cli.main(["run", str(DASHBOARD), *argv], prog_name="streamlit")
 
 
 def import_page_modules() -> None:
-    """Import the modules of pages/ and the PostgreSQL driver, which the
-    first page a viewer opens would import otherwise.
+    """Import the modules of pages/, except DECLARE_COMPONENTS, and
+    LIBRARIES, which the first page a viewer opens would import otherwise.
 
     They took about 0.1 s of the territory map's first run on PostgreSQL,
-    the driver half of it, and a running server imports them only once.
+    the PostgreSQL driver half of it, and a running server imports them
+    only once.
     """
+    skipped = PAGE_SCRIPTS | DECLARE_COMPONENTS
     for path in sorted((REPOSITORY / "pages").glob("*.py")):
-        if path.stem not in PAGE_SCRIPTS and not path.stem.startswith("_"):
+        if path.stem not in skipped and not path.stem.startswith("_"):
             importlib.import_module(f"pages.{path.stem}")
-    try:
-        importlib.import_module("psycopg")
-    except ImportError:
-        # SQLAlchemy names the missing driver when a PostgreSQL URL needs it.
-        pass
+    for name in LIBRARIES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            # SQLAlchemy names a missing driver when a URL needs it.
+            pass
 
 
 if __name__ == "__main__":

@@ -166,6 +166,9 @@ def _import_page_libraries() -> None:
     import serve
 
     serve.import_page_modules()
+    # Imported outside a page run, its map component is not registered,
+    # which AppTest does not draw anyway.
+    import pages.kept_map  # noqa: F401
 
 
 def _seconds(action) -> float:

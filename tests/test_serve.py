@@ -2,6 +2,7 @@
 page script, which runs only inside a page run."""
 
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -27,3 +28,21 @@ def test_import_page_modules_leaves_out_page_scripts():
     assert "psycopg" in sys.modules
     assert not serve.PAGE_SCRIPTS & imported
     assert "__init__" not in imported
+
+
+def test_start_imports_no_component_module():
+    # A new interpreter, because other tests import the map's modules.
+    code = (
+        "import sys, serve; serve.import_page_modules(); "
+        "print('streamlit_folium' in sys.modules, 'folium' in sys.modules)"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert result.stdout.split() == ["False", "True"]
