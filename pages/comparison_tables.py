@@ -10,6 +10,7 @@ the viewer's browser locale.
 
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -216,16 +217,19 @@ def screen_table(table: pd.DataFrame, kpi_name: str) -> pd.DataFrame:
     percentage points, because a printf format cannot scale a fraction, and
     every change rounded as its format shows it.
 
-    A change that rounds to zero shows as +0, never -0, as on the tiles;
-    rows that differ by less than the shown precision sort as ties. The
+    A change that rounds to zero shows as +0, never -0, as on the tiles.
+    Rows that differ by less than the shown precision sort as ties. The
     downloads keep the exact change, a ratio's as a fraction.
     """
     kind = KPIS[kpi_name].kind
     change = f"change_{kpi_name}"
     points = table[change] * 100 if kind == "ratio" else table[change]
-    # Adding 0.0 turns a rounded -0.0 into 0.0, which printf shows as +0.
-    shown = points.round(CHANGE_DECIMALS[kind]) + 0.0
-    return table.assign(**{change: shown})
+    # Half away from zero, as the browser rounds the other columns (2.25 to
+    # 2.3, where pandas rounds to even). Adding 0.0 turns -0.0 into 0.0,
+    # which printf shows as +0.
+    scale = 10 ** CHANGE_DECIMALS[kind]
+    rounded = np.sign(points) * np.floor(points.abs() * scale + 0.5) / scale + 0.0
+    return table.assign(**{change: rounded})
 
 
 def rep_table(reps: pd.DataFrame) -> pd.DataFrame:

@@ -171,3 +171,11 @@ def test_screen_table_shows_a_change_that_rounds_to_zero_as_plus_zero():
     assert ratio.iloc[0] == 0 and ratio.isna().iloc[1]
     assert np.copysign(1, money.iloc[0]) == 1
     assert money.iloc[1] == -1
+
+
+def test_screen_table_rounds_half_away_from_zero():
+    table = pd.DataFrame({"change_planned_calls_per_rep": [2.25, -0.625, -2.25]})
+
+    result = tables.screen_table(table, "planned_calls_per_rep")
+
+    assert list(result["change_planned_calls_per_rep"]) == [2.3, -0.6, -2.3]
