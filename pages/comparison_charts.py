@@ -289,9 +289,10 @@ def coverage_strike_figure(
     full on hover. Groups without a coverage or strike rate are left out.
     """
     shown = groups.dropna(subset=["coverage", "strike_rate"]).copy()
-    shown["label"] = shown["label"].map(chart_text)
     shown["code"] = shown[code_column].fillna(UNASSIGNED).map(chart_text)
-    shown[colour_column] = shown[colour_column].map(chart_text)
+    # The colour column may be the label itself, which is escaped once.
+    for column in {"label", colour_column}:
+        shown[column] = shown[column].map(chart_text)
     shown["order value"] = [money(value, symbol) for value in shown["order_value"]]
     shown["outlets per rep"] = shown["outlets_per_rep"].map(
         lambda value: "–" if pd.isna(value) else f"{value:,.1f}"
@@ -299,11 +300,12 @@ def coverage_strike_figure(
     shown["planned calls per rep"] = shown["planned_calls_per_rep"].map(
         lambda value: "–" if pd.isna(value) else f"{value:,.1f}"
     )
+    shown["bubble_size"] = shown["order_value"].clip(lower=0)
     figure = px.scatter(
         shown,
         x="coverage",
         y="strike_rate",
-        size=shown["order_value"].clip(lower=0),
+        size="bubble_size",
         size_max=40,
         color=colour_column,
         text="code",
@@ -317,6 +319,7 @@ def coverage_strike_figure(
             "planned calls per rep": True,
             colour_column: False,
             "code": False,
+            "bubble_size": False,
         },
         labels={
             "coverage": "Coverage",

@@ -197,3 +197,21 @@ def test_format_value_and_change(name, value, change, expected):
     result = (format_value(kpi, value, "₹"), format_change(kpi, change, "₹"))
 
     assert result == expected
+
+
+def test_coverage_strike_escapes_a_label_colour_once():
+    frame = groups(
+        territory_id=["N&E"],
+        territory_name=["North & East"],
+        coverage=[0.5],
+        strike_rate=[0.5],
+        order_value=[900.0],
+        reps=[2],
+        outlets_per_rep=[2.0],
+        planned_calls_per_rep=[4.0],
+    )
+
+    figure = coverage_strike_figure(frame, "territory_id", "label")
+
+    assert [trace.name for trace in figure.data] == ["North &amp; East (N&amp;E)"]
+    assert "bubble_size" not in figure.data[0].hovertemplate
