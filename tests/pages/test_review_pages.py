@@ -2,6 +2,7 @@
 names the reps the demo was built to expose, and two clicks lead from an
 exception to the visits behind it."""
 
+import json
 import shutil
 import sqlite3
 from datetime import date
@@ -324,3 +325,17 @@ def test_another_day_of_the_week_shows_its_calls(overview):
     assert not app.error
     calls = app.dataframe[1].value
     assert set(calls["local_check_in"].dropna().dt.date) == {date(2026, 2, 26)}
+
+
+def test_revenue_trend_shows_the_currency(monkeypatch, demo_url):
+    monkeypatch.setenv("BEATBOARD_DATABASE_URL", demo_url)
+    monkeypatch.setenv("BEATBOARD_CURRENCY_SYMBOL", "₹")
+    shared.clear_cached_results()
+    app = AppTest.from_file(DASHBOARD, default_timeout=180).run()
+
+    charts = [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+
+    amounts = charts[-1]
+    assert amounts["layout"]["yaxis"]["tickprefix"] == "₹"
+    assert amounts["layout"]["yaxis"]["title"]["text"] == "Revenue at risk"
+    assert ": ₹%{y:,.0f}" in amounts["data"][0]["hovertemplate"]
