@@ -220,6 +220,11 @@ def screen_table(table: pd.DataFrame, kpi_name: str) -> pd.DataFrame:
     A change that rounds to zero shows as +0, never -0, as on the tiles.
     Rows that differ by less than the shown precision sort as ties. The
     downloads keep the exact change, a ratio's as a fraction.
+
+    NOTE: a change of exactly half a unit rounds away from zero here, as the
+    browser rounds the table's other columns, but to even on the tiles and
+    in the chart's hover, which Python formats with the figures beside them
+    (12.5 points shows as +13 here and +12 there).
     """
     kind = KPIS[kpi_name].kind
     change = f"change_{kpi_name}"
