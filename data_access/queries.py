@@ -52,10 +52,7 @@ def fetch_frame(engine: sa.Engine, name: str, statement: sa.Executable) -> pd.Da
     """
     started = time.perf_counter()
     rows, columns = fetch_rows(engine, name, statement)
-    frame = frame_of_rows(rows, columns)
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    log.info("query %s: %d rows in %.0f ms", name, len(frame), elapsed_ms)
-    return frame
+    return _logged_frame(name, rows, columns, started)
 
 
 def fetch_frame_if(
@@ -76,15 +73,20 @@ def fetch_frame_if(
 
     def run() -> tuple[list[tuple], list[str]] | None:
         with snapshot_connection(engine) as connection:
-            if not check(connection):
-                return None
-            result = connection.execute(statement)
-            return [tuple(row) for row in result.fetchall()], list(result.keys())
+            return _rows(connection, statement) if check(connection) else None
 
     fetched = _retried_after_drop(name, run)
     if fetched is None:
         return None
-    frame = frame_of_rows(*fetched)
+    return _logged_frame(name, *fetched, started)
+
+
+def _logged_frame(
+    name: str, rows: list[tuple], columns: list[str], started: float
+) -> pd.DataFrame:
+    """Build the frame of a query's rows and log its size and the time since
+    started (time.perf_counter() seconds)."""
+    frame = frame_of_rows(rows, columns)
     elapsed_ms = (time.perf_counter() - started) * 1000
     log.info("query %s: %d rows in %.0f ms", name, len(frame), elapsed_ms)
     return frame
@@ -111,10 +113,16 @@ def _retried_after_drop(name: str, run: Callable[[], Rows]) -> Rows:
 
 def _run(engine: sa.Engine, statement: sa.Executable) -> tuple[list[tuple], list[str]]:
     with engine.connect() as connection:
-        result = connection.execute(statement)
-        # Plain tuples: pandas probes each SQLAlchemy Row for attributes it
-        # lacks, which costs a second per 150,000 rows.
-        return [tuple(row) for row in result.fetchall()], list(result.keys())
+        return _rows(connection, statement)
+
+
+def _rows(
+    connection: sa.Connection, statement: sa.Executable
+) -> tuple[list[tuple], list[str]]:
+    result = connection.execute(statement)
+    # Plain tuples: pandas probes each SQLAlchemy Row for attributes it
+    # lacks, which costs a second per 150,000 rows.
+    return [tuple(row) for row in result.fetchall()], list(result.keys())
 
 
 def fetch_driver_rows(

@@ -1713,6 +1713,7 @@ def weekly_skipped_calls(
         # the skips when the build wrote them. The sums of their whole
         # territories come from summary_territory_weeks.
         name = "weekly_skipped_calls_from_summaries"
+        territory_weeks = summary_queries.territory_week_orders(reach, base)
         rep_dates = territory_history.rep_dates_in_scope(engine, scope, reach)
         whole_rep_weeks = rep_dates is not None and not rep_dates.raw_rep_ids
         if whole_rep_weeks:
@@ -1757,7 +1758,7 @@ def weekly_skipped_calls(
             statement = _priced_weekly_skips(
                 summary_queries.stored_skipped_calls(span, base, rep_dates),
                 None,
-                summary_queries.territory_week_orders(reach, base),
+                territory_weeks,
                 _skip_week_numbers(span),
             )
             stored = fetch_frame_if(
@@ -1774,7 +1775,6 @@ def weekly_skipped_calls(
             outlet_history = summary_queries.skipped_outlet_history(
                 skipped, span, base, HISTORY_WEEKS
             )
-        territory_weeks = summary_queries.territory_week_orders(reach, base)
         statement = _priced_weekly_skips(
             skipped, outlet_history, territory_weeks, _skip_week_numbers(span)
         )

@@ -1429,17 +1429,15 @@ def rep_time_in_market(period: Period, rep_ids: sa.Select) -> sa.Select:
     )
 
 
-def rep_weeks_cover(engine: sa.Engine, period: Period) -> bool:
+def rep_weeks_cover(bind: sa.Engine | sa.Connection, period: Period) -> bool:
     """Tell whether summary_rep_weeks has rows in every week of the period,
     which the summaries must cover. A week built before that table has none,
     and so has a week without planned calls, which the slower
-    summary_rep_outlet_weeks then counts as zero."""
-    with engine.connect() as connection:
-        return _rep_weeks_cover(connection, period)
-
-
-def _rep_weeks_cover(connection: sa.Connection, period: Period) -> bool:
-    found = week_counts(connection, schema.summary_rep_weeks, period)
+    summary_rep_outlet_weeks then counts as zero. bind is an engine, or the
+    connection of a snapshot that a read of the summary rows shares
+    (queries.fetch_frame_if)."""
+    with _connected(bind) as connection:
+        found = week_counts(connection, schema.summary_rep_weeks, period)
     return found is not None and len(found) == _week_count(period)
 
 
@@ -1585,10 +1583,9 @@ def skipped_calls_cover(bind: sa.Engine | sa.Connection, period: Period) -> bool
     """Tell whether summary_skipped_calls has every skipped rep-outlet pair
     of each week of the period that summary_rep_weeks counts. The summaries
     must cover the period and the weeks of its order history. bind is an
-    engine, or the connection of a snapshot that a read of those rows shares
-    (queries.fetch_frame_if)."""
+    engine or a snapshot's connection, as for rep_weeks_cover."""
     with _connected(bind) as connection:
-        if not _rep_weeks_cover(connection, period):
+        if not rep_weeks_cover(connection, period):
             return False
         rep_weeks = schema.summary_rep_weeks
         expected = week_counts(
@@ -1606,9 +1603,9 @@ def rep_week_risk_cover(bind: sa.Engine | sa.Connection, period: Period) -> bool
     A database built before that table has none. The build writes a week's
     rows only once its order history weeks are built, and callers check
     that those weeks are still current (_summaries_cover of the reach).
-    bind is an engine or a snapshot's connection, as for skipped_calls_cover."""
+    bind is an engine or a snapshot's connection, as for rep_weeks_cover."""
     with _connected(bind) as connection:
-        if not _rep_weeks_cover(connection, period):
+        if not rep_weeks_cover(connection, period):
             return False
         rep_weeks = schema.summary_rep_weeks
         expected = week_counts(
@@ -1620,6 +1617,7 @@ def rep_week_risk_cover(bind: sa.Engine | sa.Connection, period: Period) -> bool
 
 @contextmanager
 def _connected(bind: sa.Engine | sa.Connection) -> Iterator[sa.Connection]:
+    """Yield bind when it is a connection, else a new connection of it."""
     if isinstance(bind, sa.Connection):
         yield bind
         return

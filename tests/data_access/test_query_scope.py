@@ -68,10 +68,6 @@ UNSCOPED = {
         "tells whether a scope's territory limit follows the territory history, "
         "which picks how the period queries scope reps; counts nothing per team"
     ),
-    "data_access.summary_queries.rep_weeks_cover": (
-        "tells whether every week of a period has summary rows per rep, which "
-        "picks the table the weekly trend reads; counts nothing per team"
-    ),
     "data_access.queries.latest_check_in": (
         "the time of the latest check-in of anyone, which tells how fresh the "
         "data is; no figures"
