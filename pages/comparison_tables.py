@@ -222,9 +222,9 @@ def screen_table(table: pd.DataFrame, kpi_name: str) -> pd.DataFrame:
     downloads keep the exact change, a ratio's as a fraction.
 
     NOTE: a change of exactly half a unit rounds away from zero here, as the
-    browser rounds the table's other columns, but to even on the tiles and
-    in the chart's hover, which Python formats with the figures beside them
-    (12.5 points shows as +13 here and +12 there).
+    browser rounds the table's other columns. The tiles and the chart's
+    hover round it to even, as Python formats the figures beside them, so
+    12.5 points shows as +13 here and +12 there.
     """
     kind = KPIS[kpi_name].kind
     change = f"change_{kpi_name}"

@@ -51,17 +51,17 @@ def cached_copies(function: Callable[..., Any]) -> Callable[..., Any]:
     the skipped-outlet register is stored once and read twice. This keeps the
     value itself, as st.cache_resource does, and hands out frames as shallow
     copies: pandas copies on write, so a caller that changes its copy copies
-    the changed columns first and the kept frame stays as it was.
+    the changed columns first and the cached frame stays as it was.
     """
-    kept = st.cache_resource(
+    cached = st.cache_resource(
         ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False
     )(function)
 
     @functools.wraps(function)
     def copied(*args: Any) -> Any:
-        return _own_copy(kept(*args))
+        return _own_copy(cached(*args))
 
-    copied.clear = kept.clear  # type: ignore[attr-defined]
+    copied.clear = cached.clear  # type: ignore[attr-defined]
     return copied
 
 

@@ -37,7 +37,7 @@ def changed_copies_script():
     st.session_state["same_object"] = first is second
 
 
-def test_a_changed_copy_leaves_the_cached_frame_as_it_was():
+def test_cached_copies_keep_cached_frame():
     app = AppTest.from_function(changed_copies_script, default_timeout=30)
 
     app.run()

@@ -156,7 +156,7 @@ def test_screen_table_scales_only_ratio_change():
     assert list(count["change_visits"]) == [3.0, -1.0]
 
 
-def test_screen_table_shows_a_change_that_rounds_to_zero_as_plus_zero():
+def test_screen_table_rounds_to_plus_zero():
     table = pd.DataFrame(
         {
             "change_strike_rate": [-0.004, float("nan")],
@@ -168,7 +168,8 @@ def test_screen_table_shows_a_change_that_rounds_to_zero_as_plus_zero():
     money = tables.screen_table(table, "order_value")["change_order_value"]
 
     assert np.copysign(1, ratio.iloc[0]) == 1
-    assert ratio.iloc[0] == 0 and ratio.isna().iloc[1]
+    assert ratio.iloc[0] == 0
+    assert ratio.isna().iloc[1]
     assert np.copysign(1, money.iloc[0]) == 1
     assert money.iloc[1] == -1
 
