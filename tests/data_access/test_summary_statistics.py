@@ -1,7 +1,7 @@
 """A load and a summary build leave PostgreSQL statistics of the tables they
 fill, and those tables vacuumed."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
@@ -50,6 +50,38 @@ def test_build_analyzes_summary_tables(fresh_postgres_url):
 
     expected = set(schema.SUMMARY_TABLES)
     assert expected <= result
+
+
+def test_build_analyzes_week_tables_before_reading_them(fresh_postgres_url):
+    engine = create_engine(fresh_postgres_url)
+    statements: list[str] = []
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def record(connection, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    try:
+        generate(engine, reps=MIN_REPS, weeks=10, end_date=LAST_DAY)
+        first_day = LAST_DAY - timedelta(weeks=10, days=-1)
+        summaries.build_summaries(engine, first_day, LAST_DAY, SETTINGS, workers=1)
+    finally:
+        engine.dispose()
+
+    def first(*parts: str) -> int:
+        return next(
+            index
+            for index, statement in enumerate(statements)
+            if all(part in statement for part in parts)
+        )
+
+    # The outlet flags read summary_outlet_weeks, and revenue at risk reads
+    # summary_skipped_calls.
+    analyzed_weeks = first("ANALYZE", "summary_outlet_weeks")
+    analyzed_skips = first("ANALYZE", "summary_skipped_calls")
+    flags_counted = first("INSERT INTO counted_summary_outlet_flags")
+    risk_counted = first("INSERT INTO counted_summary_rep_week_risk")
+    assert analyzed_weeks < flags_counted
+    assert analyzed_skips < risk_counted
 
 
 def test_load_analyzes_loaded_tables(fresh_postgres_url, tmp_path):
