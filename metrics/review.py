@@ -225,6 +225,37 @@ def review_headline(
     return figures
 
 
+def trend_risk_note(revenue: pd.Series) -> str | None:
+    """Return the note that explains the weeks drawn without a bar in the
+    revenue at risk trend, or None when every week has a bar.
+
+    A week's revenue at risk is 0 when no planned outlet went unvisited,
+    and NaN when none of its skipped outlets had a price (see
+    weekly_headlines).
+    """
+    has_bar = revenue > 0
+    if has_bar.all():
+        return None
+    unpriced = revenue.isna().any()
+    unskipped = (revenue == 0).any()
+    if unpriced and unskipped:
+        reason = "had no skipped outlet, or none with a price"
+    elif unpriced:
+        reason = "had skipped outlets, but none with a price"
+    else:
+        reason = "had no skipped outlet"
+    if has_bar.any():
+        note = f"A week without a bar {reason}"
+    else:
+        note = f"No week of these {len(revenue)} has revenue at risk: each {reason}"
+    if unpriced:
+        note += (
+            ", because neither the outlet nor its territory had a productive "
+            f"visit in the {HISTORY_WEEKS} weeks before the week"
+        )
+    return note + "."
+
+
 def unpriced_note(figures: dict[str, float]) -> str | None:
     """Describe how many skipped outlets revenue at risk leaves out for want
     of a price. Return None when every skipped outlet has a price."""
@@ -439,6 +470,7 @@ __all__ = [
     "price_calls",
     "rep_changes",
     "revenue_at_risk",
+    "trend_risk_note",
     "review_headline",
     "time_in_market_minutes",
     "trend_span",

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from metrics.exceptions import Thresholds
-from metrics.review import REVENUE_AT_RISK_METHOD, unpriced_note
+from metrics.review import REVENUE_AT_RISK_METHOD, trend_risk_note, unpriced_note
 from pages import review_export
 from pages.connection import load_thresholds
 from pages.formatting import chart_text, markdown_text, money_column
@@ -170,6 +170,10 @@ def draw_trend(view: View, trend: pd.DataFrame) -> None:
     left, right = st.columns(2)
     left.plotly_chart(shares, width="stretch")
     right.plotly_chart(amounts, width="stretch")
+    if view.has("beats"):
+        note = trend_risk_note(trend["revenue_at_risk"])
+        if note is not None:
+            right.caption(note)
 
 
 def kept_trend_figures(view: View, trend: pd.DataFrame) -> tuple[go.Figure, go.Figure]:

@@ -117,6 +117,39 @@ def test_headline_counts_unpriced_skips():
     assert review.unpriced_note({"unpriced_skipped_outlets": 0.0}) is None
 
 
+PRICE_REASON = (
+    ", because neither the outlet nor its territory had a productive visit in "
+    "the 8 weeks before the week."
+)
+TREND_RISK_NOTES = [
+    ([1.0, 2.0], None),
+    ([0.0, 2.0], "A week without a bar had no skipped outlet."),
+    (
+        [math.nan, 2.0],
+        "A week without a bar had skipped outlets, but none with a price"
+        + PRICE_REASON,
+    ),
+    (
+        [0.0, math.nan, 2.0],
+        "A week without a bar had no skipped outlet, or none with a price"
+        + PRICE_REASON,
+    ),
+    ([0.0, 0.0], "No week of these 2 has revenue at risk: each had no skipped outlet."),
+    (
+        [math.nan, math.nan, math.nan],
+        "No week of these 3 has revenue at risk: each had skipped outlets, but "
+        "none with a price" + PRICE_REASON,
+    ),
+]
+
+
+@pytest.mark.parametrize(("revenue", "expected"), TREND_RISK_NOTES)
+def test_trend_risk_note_explains_blank_weeks(revenue, expected):
+    result = review.trend_risk_note(pd.Series(revenue, dtype=float))
+
+    assert result == expected
+
+
 @pytest.fixture(scope="module")
 def company(tmp_path_factory):
     engine = sqlite_database(tmp_path_factory.mktemp("review_metrics"), ROWS)

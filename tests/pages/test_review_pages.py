@@ -339,3 +339,15 @@ def test_revenue_trend_shows_the_currency(monkeypatch, demo_url):
     assert amounts["layout"]["yaxis"]["tickprefix"] == "₹"
     assert amounts["layout"]["yaxis"]["title"]["text"] == "Revenue at risk"
     assert ": ₹%{y:,.0f}" in amounts["data"][0]["hovertemplate"]
+
+
+def test_revenue_trend_explains_blank_week(overview):
+    # The demo's first week has no order history before it to price a skip.
+    captions = [element.value for element in overview.caption]
+
+    expected = (
+        "A week without a bar had skipped outlets, but none with a price, "
+        "because neither the outlet nor its territory had a productive visit "
+        "in the 8 weeks before the week."
+    )
+    assert expected in captions
