@@ -117,11 +117,11 @@ def build_summaries(
     _SideBySide(engine, week_tasks).run(usable_workers(engine, workers, len(groups)))
     # The tasks below read the tables just written. PostgreSQL's autovacuum
     # may have analyzed them part way through the writes, and a plan made
-    # for weeks missing from those statistics ran for minutes in place of a
-    # second: two weeks' outlet flags of a 21-week national build on
-    # PostgreSQL 15 still ran after 4 min, and took 1.6 s once analyzed.
-    # The vacuum lets their index-only scans skip the table rows: 0.7 s a
-    # week in place of 1.0 to 1.4 s.
+    # for weeks missing from those statistics can run for minutes. In a
+    # 21-week national build on PostgreSQL 15, the outlet flags of the last
+    # two weeks still ran after 4 min, and the same statement planned again
+    # minutes later took 1.6 s. The vacuum lets the flags' index-only scans
+    # skip the table rows: 0.7 s a week in place of 1.0 to 1.4 s.
     refresh_statistics(engine, WEEK_TABLES)
 
     # The rows that read earlier weeks, once every week is written.
