@@ -236,11 +236,11 @@ def trend_risk_note(revenue: pd.Series) -> str | None:
     has_bar = revenue > 0
     if has_bar.all():
         return None
-    unpriced = revenue.isna().any()
-    unskipped = (revenue == 0).any()
-    if unpriced and unskipped:
+    any_unpriced = revenue.isna().any()
+    any_without_skips = (revenue == 0).any()
+    if any_unpriced and any_without_skips:
         reason = "had no skipped outlet, or none with a price"
-    elif unpriced:
+    elif any_unpriced:
         reason = "had skipped outlets, but none with a price"
     else:
         reason = "had no skipped outlet"
@@ -248,7 +248,7 @@ def trend_risk_note(revenue: pd.Series) -> str | None:
         note = f"A week without a bar {reason}"
     else:
         note = f"No week of these {len(revenue)} has revenue at risk: each {reason}"
-    if unpriced:
+    if any_unpriced:
         note += (
             ", because neither the outlet nor its territory had a productive "
             f"visit in the {HISTORY_WEEKS} weeks before the week"
@@ -470,9 +470,9 @@ __all__ = [
     "price_calls",
     "rep_changes",
     "revenue_at_risk",
-    "trend_risk_note",
     "review_headline",
     "time_in_market_minutes",
+    "trend_risk_note",
     "trend_span",
     "unpriced_note",
     "weekly_headlines",
