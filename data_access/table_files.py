@@ -10,7 +10,6 @@ an id that appears twice). Each problem is reported with the file, the line
 import csv
 import gc
 import io
-import operator
 import zipfile
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
@@ -1040,14 +1039,10 @@ def _key_text(value: Any) -> str:
 
 def _empty_cells(texts: list[str]) -> np.ndarray | None:
     """Return which cells of a column are empty, or None when none is."""
-    # all() tests each text's length, faster than a search for "". The
-    # comparison through map() takes half the time of numpy's comparison of
-    # an object array: 1.7 against 3.5 ms for a block of 48,000 visits.
+    # all() tests each text's length, faster than a search for "".
     if all(texts):
         return None
-    return np.fromiter(
-        map(operator.eq, texts, repeat("")), dtype=bool, count=len(texts)
-    )
+    return np.array(texts, dtype=object) == ""
 
 
 def _blank_rows(empty: list[np.ndarray | None]) -> np.ndarray | None:
