@@ -938,10 +938,17 @@ class ChunkParser:
             cells, line = rows[position], records.lines[position]
             if not any(cell.strip() for cell in cells):
                 continue
-            hint = (
-                "" if self.file._is_xlsx else "; quote each cell that contains a comma"
-            )
-            reason = f"has {len(cells)} cells but the header has {width} columns{hint}"
+            reason = f"has {len(cells)} cells but the header has {width} columns"
+            if self.file._is_xlsx:
+                hint = ""
+            elif len(cells) > width:
+                hint = "; quote each cell that contains a comma"
+            else:
+                hint = (
+                    "; add the missing cells, an empty cell as nothing between "
+                    "two commas"
+                )
+            reason += hint
             problem = self.file.problem(reason, line)
             rejections.append(self.file.rejection(line, cells, [problem]))
         return records.take(np.flatnonzero(widths == width).tolist())

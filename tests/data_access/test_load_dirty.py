@@ -116,7 +116,8 @@ def test_unreadable_file_names_line(
         ),
         (
             "V1,R1,O1,2026-03-02T09:00:00,,",
-            "has 6 cells but the header has 8 columns; quote each cell that contains a comma",
+            "has 6 cells but the header has 8 columns; add the missing cells, an "
+            "empty cell as nothing between two commas",
         ),
         (
             "V1,R1,O1,2026-03-02T09:00:00,,,,shut\x00",
