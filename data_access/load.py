@@ -240,6 +240,7 @@ def check_table_files(
         if rejects is not None:
             rejects.start(name, path)
         started = time.perf_counter()
+        fatal_before = problems.fatal
         rejected: list[int] = []
         table_file = TableFile(path, TABLES[name], zone, problems)
         accepted = 0
@@ -258,6 +259,8 @@ def check_table_files(
                         rejects.write(name, path, rejection)
                 bar.update(table_file.fraction_read, accepted + len(rejected))
         rejected_lines[name] = np.array(sorted(rejected), dtype=np.int64)
+        if problems.fatal > fatal_before:
+            references.stop_checking(name)
         log.info(
             "checked %s: %d valid rows, %d rejected in %.0f ms",
             path.name,
@@ -721,6 +724,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(
                 "To load the valid rows and set the others aside, run again with "
                 "--skip-invalid.",
+                file=sys.stderr,
+            )
+        elif arguments.skip_invalid and error.fatal:
+            print(
+                "--skip-invalid sets aside invalid rows only, not a file that "
+                "cannot be read as a whole. Fix the file's problem above, then run "
+                "the load again.",
                 file=sys.stderr,
             )
         return 1

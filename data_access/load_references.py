@@ -53,6 +53,8 @@ class ReferenceCheck:
         self._rejected: dict[str, dict[str, str]] = {
             name: {} for name in REFERENCED_TABLES
         }
+        # The referenced tables whose file failed as a whole (see stop_checking).
+        self._unchecked: set[str] = set()
 
     def __enter__(self) -> "ReferenceCheck":
         return self
@@ -123,6 +125,18 @@ class ReferenceCheck:
             if value:
                 rejected.setdefault(value, f"{rejection.file} {unit} {rejection.line}")
 
+    def stop_checking(self, table_name: str) -> None:
+        """Stop checking the references to table_name, whose file failed as a
+        whole (not UTF-8, a bad header).
+
+        The load then fails whatever the other files hold. Each row that
+        refers to an id of the rest of that file would otherwise get a
+        problem of its own: 194,664 visits for one outlets.csv that is not
+        UTF-8, where the file's problem is the one to fix.
+        """
+        if table_name in REFERENCED_TABLES:
+            self._unchecked.add(table_name)
+
     def problems(
         self, table_name: str, file_name: str, chunk: Chunk
     ) -> dict[int, list[Problem]]:
@@ -130,6 +144,8 @@ class ReferenceCheck:
         references do not resolve."""
         found: dict[int, list[Problem]] = {}
         for column, referenced in REFERENCES.get(table_name, ()):
+            if referenced in self._unchecked:
+                continue
             ids = chunk.values[column]
             unknown = self._unknown(referenced, set(ids))
             if not unknown:

@@ -794,6 +794,42 @@ def test_file_not_utf8_names_line(engine: sa.Engine, tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize("skip_invalid", [False, True])
+def test_failed_outlets_file_is_the_only_problem(
+    engine: sa.Engine, tmp_path: Path, skip_invalid: bool
+) -> None:
+    # The visits name O1 and O2, which the unreadable line hides.
+    outlets = "outlet_id,name\nO1,Caf\xe9\nO2,Patel Kirana\n".encode("cp1252")
+    files = {**GOOD_FILES, "outlets.csv": outlets}
+
+    with pytest.raises(LoadError) as error:
+        load_directory(
+            engine, write_files(tmp_path / "csv", files), skip_invalid=skip_invalid
+        )
+
+    assert problem_messages(error) == [
+        "outlets.csv line 2: is not UTF-8 text (byte 0xe9); save the file as CSV UTF-8"
+    ]
+    assert error.value.total == 1
+
+
+def test_skip_invalid_says_it_skips_rows_only(tmp_path: Path, capsys) -> None:
+    outlets = "outlet_id,name\nO1,Caf\xe9\n".encode("cp1252")
+    directory = write_files(tmp_path / "csv", {**GOOD_FILES, "outlets.csv": outlets})
+    database = tmp_path / "load.sqlite"
+
+    code = load.main(
+        ["--db", f"sqlite:///{database}", "--skip-invalid", str(directory)]
+    )
+
+    assert code == 1
+    assert not database.exists()
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "--skip-invalid sets aside invalid rows only, not a file that cannot be "
+        "read as a whole. Fix the file's problem above, then run the load again."
+    )
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
