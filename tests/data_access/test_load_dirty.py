@@ -464,6 +464,8 @@ def test_cli_skip_invalid_reports_unclosed_quote(tmp_path: Path) -> None:
     assert result.stderr.endswith(
         "Nothing was loaded: 1 problem to fix in the files.\n"
         f"visits.csv line 2: {UNCLOSED_SHUT}\n"
+        "--skip-invalid sets aside invalid rows only, not a file that cannot be "
+        "read as a whole. Fix the file's problem above, then run the load again.\n"
     )
     assert not database.exists()
 
