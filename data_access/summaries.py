@@ -2089,7 +2089,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
         print(
             f"Building the summaries in {url.render_as_string(hide_password=True)} "
-            f"failed: {reason}. Weeks finished before the failure are kept.",
+            f"failed: {reason}. Weeks finished before the failure are kept, and "
+            "the pages count the rest from the raw tables, more slowly.",
             file=sys.stderr,
         )
         return 1
@@ -2113,7 +2114,8 @@ def _interrupted(exit_code: int) -> int:
     """Print that the build was stopped and return exit_code."""
     print(
         "Building the summaries was interrupted. Weeks finished before the "
-        "interruption are kept; run the command again to build the rest.",
+        "interruption are kept, and the pages count the rest from the raw "
+        "tables, more slowly. Run the command again to build the rest.",
         file=sys.stderr,
     )
     return exit_code
