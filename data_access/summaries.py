@@ -2090,7 +2090,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"Building the summaries in {url.render_as_string(hide_password=True)} "
             f"failed: {reason}. Weeks finished before the failure are kept, and "
-            "the pages count the rest from the raw tables, more slowly.",
+            "the pages count what is missing from the other tables, more slowly.",
             file=sys.stderr,
         )
         return 1
@@ -2114,8 +2114,8 @@ def _interrupted(exit_code: int) -> int:
     """Print that the build was stopped and return exit_code."""
     print(
         "Building the summaries was interrupted. Weeks finished before the "
-        "interruption are kept, and the pages count the rest from the raw "
-        "tables, more slowly. Run the command again to build the rest.",
+        "interruption are kept, and the pages count what is missing from the "
+        "other tables, more slowly. Run the command again to build the rest.",
         file=sys.stderr,
     )
     return exit_code
