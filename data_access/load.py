@@ -728,9 +728,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         elif arguments.skip_invalid and error.fatal:
             print(
-                "--skip-invalid sets aside invalid rows only, not a file that "
-                "cannot be read as a whole. Fix the file's problem above, then run "
-                "the load again.",
+                "--skip-invalid sets aside invalid rows only, not a problem with a "
+                "whole file or the folder. Fix the problems above, then run the "
+                "load again.",
                 file=sys.stderr,
             )
         return 1

@@ -126,13 +126,11 @@ class ReferenceCheck:
                 rejected.setdefault(value, f"{rejection.file} {unit} {rejection.line}")
 
     def stop_checking(self, table_name: str) -> None:
-        """Stop checking the references to table_name, whose file failed as a
-        whole (not UTF-8, a bad header).
+        """Stop checking references to table_name once its file failed as a
+        whole, such as a file that is not UTF-8 or has an invalid header.
 
-        The load then fails whatever the other files hold. Each row that
-        refers to an id of the rest of that file would otherwise get a
-        problem of its own: 194,664 visits for one outlets.csv that is not
-        UTF-8, where the file's problem is the one to fix.
+        The load fails anyway, and otherwise every visit that names an id in
+        the unread rest of the file would be listed as a problem of its own.
         """
         if table_name in REFERENCED_TABLES:
             self._unchecked.add(table_name)

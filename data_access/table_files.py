@@ -938,15 +938,18 @@ class ChunkParser:
             cells, line = rows[position], records.lines[position]
             if not any(cell.strip() for cell in cells):
                 continue
-            reason = f"has {len(cells)} cells but the header has {width} columns"
+            noun = "cell" if len(cells) == 1 else "cells"
+            reason = f"has {len(cells)} {noun} but the header has {width} columns"
             if self.file._is_xlsx:
                 hint = ""
             elif len(cells) > width:
                 hint = "; quote each cell that contains a comma"
+            elif len(cells) == 1 and any(mark in cells[0] for mark in ";\t"):
+                hint = "; separate the cells with commas, not semicolons or tabs"
             else:
                 hint = (
-                    "; add the missing cells, an empty cell as nothing between "
-                    "two commas"
+                    "; add the missing cells, writing an empty one as two commas "
+                    "in a row, or quote a cell that contains a line break"
                 )
             reason += hint
             problem = self.file.problem(reason, line)

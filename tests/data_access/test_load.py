@@ -813,7 +813,7 @@ def test_failed_outlets_file_is_the_only_problem(
     assert error.value.total == 1
 
 
-def test_skip_invalid_says_it_skips_rows_only(tmp_path: Path, capsys) -> None:
+def test_skip_invalid_prints_it_skips_rows_only(tmp_path: Path, capsys) -> None:
     outlets = "outlet_id,name\nO1,Caf\xe9\n".encode("cp1252")
     directory = write_files(tmp_path / "csv", {**GOOD_FILES, "outlets.csv": outlets})
     database = tmp_path / "load.sqlite"
@@ -825,8 +825,8 @@ def test_skip_invalid_says_it_skips_rows_only(tmp_path: Path, capsys) -> None:
     assert code == 1
     assert not database.exists()
     assert capsys.readouterr().err.splitlines()[-1] == (
-        "--skip-invalid sets aside invalid rows only, not a file that cannot be "
-        "read as a whole. Fix the file's problem above, then run the load again."
+        "--skip-invalid sets aside invalid rows only, not a problem with a whole "
+        "file or the folder. Fix the problems above, then run the load again."
     )
 
 

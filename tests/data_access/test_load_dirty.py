@@ -116,8 +116,14 @@ def test_unreadable_file_names_line(
         ),
         (
             "V1,R1,O1,2026-03-02T09:00:00,,",
-            "has 6 cells but the header has 8 columns; add the missing cells, an "
-            "empty cell as nothing between two commas",
+            "has 6 cells but the header has 8 columns; add the missing cells, "
+            "writing an empty one as two commas in a row, or quote a cell that "
+            "contains a line break",
+        ),
+        (
+            "V1;R1;O1;2026-03-02T09:00:00;;;;",
+            "has 1 cell but the header has 8 columns; separate the cells with "
+            "commas, not semicolons or tabs",
         ),
         (
             "V1,R1,O1,2026-03-02T09:00:00,,,,shut\x00",
@@ -146,6 +152,7 @@ def test_unreadable_file_names_line(
     ids=[
         "too-many-cells",
         "too-few-cells",
+        "semicolons",
         "nul",
         "decimal-comma",
         "nan",
@@ -464,8 +471,8 @@ def test_cli_skip_invalid_reports_unclosed_quote(tmp_path: Path) -> None:
     assert result.stderr.endswith(
         "Nothing was loaded: 1 problem to fix in the files.\n"
         f"visits.csv line 2: {UNCLOSED_SHUT}\n"
-        "--skip-invalid sets aside invalid rows only, not a file that cannot be "
-        "read as a whole. Fix the file's problem above, then run the load again.\n"
+        "--skip-invalid sets aside invalid rows only, not a problem with a whole "
+        "file or the folder. Fix the problems above, then run the load again.\n"
     )
     assert not database.exists()
 
