@@ -115,13 +115,9 @@ def build_summaries(
         _week_group_task(group, settings, with_history, built) for group in groups
     ]
     _SideBySide(engine, week_tasks).run(usable_workers(engine, workers, len(groups)))
-    # The tasks below read the tables just written. PostgreSQL's autovacuum
-    # may have analyzed them part way through the writes, and a plan made
-    # for weeks missing from those statistics can run for minutes. In a
-    # 21-week national build on PostgreSQL 15, the outlet flags of the last
-    # two weeks still ran after 4 min, and the same statement planned again
-    # minutes later took 1.6 s. The vacuum lets the flags' index-only scans
-    # skip the table rows: 0.7 s a week in place of 1.0 to 1.4 s.
+    # The tasks below read these tables. Planned from statistics taken part
+    # way through the writes, a national week's outlet flags ran for minutes
+    # (docs/benchmarks.md, "Summary build on PostgreSQL, loads and the map's read").
     refresh_statistics(engine, WEEK_TABLES)
 
     # The rows that read earlier weeks, once every week is written.
@@ -141,7 +137,7 @@ def build_summaries(
     _SideBySide(engine, risk_tasks).run(
         usable_workers(engine, workers, len(risk_tasks))
     )
-    refresh_statistics(engine, schema.SUMMARY_TABLES.values())
+    refresh_statistics(engine, FILLED_TABLES)
     return sorted(built)
 
 
@@ -1056,9 +1052,20 @@ FIRST_WEEK_READ = {
 }
 # The tables written by _write_weeks, which the tables above read.
 WEEK_TABLES = [
-    table
-    for name, table in schema.SUMMARY_TABLES.items()
-    if name not in FIRST_WEEK_READ
+    schema.summary_rep_days,
+    schema.summary_rep_outlet_weeks,
+    schema.summary_rep_weeks,
+    schema.summary_outlet_weeks,
+    schema.summary_territory_weeks,
+    schema.summary_health_days,
+    schema.summary_health_weeks,
+    schema.summary_weeks,
+]
+# The tables that the last steps of build_summaries write, refreshed at its end.
+FILLED_TABLES = [
+    schema.summary_outlet_trend,
+    schema.summary_outlet_flags,
+    schema.summary_rep_week_risk,
 ]
 
 
@@ -2090,7 +2097,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"Building the summaries in {url.render_as_string(hide_password=True)} "
             f"failed: {reason}. Weeks finished before the failure are kept, and "
-            "the pages count what is missing from the other tables, more slowly.",
+            "the pages count what the build left out from the raw tables or the "
+            "other summary tables, more slowly.",
             file=sys.stderr,
         )
         return 1
@@ -2114,8 +2122,9 @@ def _interrupted(exit_code: int) -> int:
     """Print that the build was stopped and return exit_code."""
     print(
         "Building the summaries was interrupted. Weeks finished before the "
-        "interruption are kept, and the pages count what is missing from the "
-        "other tables, more slowly. Run the command again to build the rest.",
+        "interruption are kept, and the pages count what the build left out "
+        "from the raw tables or the other summary tables, more slowly. Run the "
+        "command again to build the rest.",
         file=sys.stderr,
     )
     return exit_code

@@ -52,7 +52,19 @@ def test_build_analyzes_summary_tables(fresh_postgres_url):
     assert expected <= result
 
 
-def test_build_analyzes_week_tables_before_reading_them(fresh_postgres_url):
+def test_build_steps_refresh_every_summary_table():
+    steps = [
+        *summaries.WEEK_TABLES,
+        schema.summary_skipped_calls,
+        *summaries.FILLED_TABLES,
+    ]
+
+    result = sorted(table.name for table in steps)
+
+    assert result == sorted(schema.SUMMARY_TABLES)
+
+
+def test_build_analyzes_week_tables_first(fresh_postgres_url):
     engine = create_engine(fresh_postgres_url)
     statements: list[str] = []
 
@@ -62,7 +74,7 @@ def test_build_analyzes_week_tables_before_reading_them(fresh_postgres_url):
 
     try:
         generate(engine, reps=MIN_REPS, weeks=10, end_date=LAST_DAY)
-        first_day = LAST_DAY - timedelta(weeks=10, days=-1)
+        first_day = LAST_DAY - timedelta(days=7 * 10 - 1)
         summaries.build_summaries(engine, first_day, LAST_DAY, SETTINGS, workers=1)
     finally:
         engine.dispose()
