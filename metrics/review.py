@@ -226,8 +226,8 @@ def review_headline(
 
 
 def trend_risk_note(revenue: pd.Series) -> str | None:
-    """Return the note that explains the weeks drawn without a bar in the
-    revenue at risk trend, or None when every week has a bar.
+    """Explain the weeks drawn without a bar in the revenue at risk trend,
+    or return None when every week has a bar.
 
     A week's revenue at risk is 0 when no planned outlet went unvisited,
     and NaN when none of its skipped outlets had a price (see
@@ -245,15 +245,20 @@ def trend_risk_note(revenue: pd.Series) -> str | None:
     else:
         reason = "had no skipped outlet"
     if has_bar.any():
-        note = f"A week without a bar {reason}"
+        note = f"A week without a bar {reason}."
+    elif len(revenue) == 1:
+        note = f"The week has no revenue at risk, because it {reason}."
     else:
-        note = f"No week of these {len(revenue)} has revenue at risk: each {reason}"
+        note = (
+            f"None of these {len(revenue)} weeks has revenue at risk, because "
+            f"each {reason}."
+        )
     if any_unpriced:
         note += (
-            ", because neither the outlet nor its territory had a productive "
-            f"visit in the {HISTORY_WEEKS} weeks before the week"
+            " An outlet is priced only when it or its territory had a productive "
+            f"visit in the {HISTORY_WEEKS} weeks before the week."
         )
-    return note + "."
+    return note
 
 
 def unpriced_note(figures: dict[str, float]) -> str | None:

@@ -170,10 +170,16 @@ def draw_trend(view: View, trend: pd.DataFrame) -> None:
     left, right = st.columns(2)
     left.plotly_chart(shares, width="stretch")
     right.plotly_chart(amounts, width="stretch")
-    if view.has("beats"):
-        note = trend_risk_note(trend["revenue_at_risk"])
-        if note is not None:
-            right.caption(note)
+    if not view.has("beats"):
+        return
+    note = trend_risk_note(trend["revenue_at_risk"])
+    if not view.has("orders"):
+        note = (
+            "Revenue at risk prices skipped calls by the orders before them, and "
+            "this database has no orders."
+        )
+    if note is not None:
+        right.caption(note)
 
 
 def kept_trend_figures(view: View, trend: pd.DataFrame) -> tuple[go.Figure, go.Figure]:

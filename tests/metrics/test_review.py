@@ -118,28 +118,33 @@ def test_headline_counts_unpriced_skips():
 
 
 PRICE_REASON = (
-    ", because neither the outlet nor its territory had a productive visit in "
-    "the 8 weeks before the week."
+    " An outlet is priced only when it or its territory had a productive visit "
+    "in the 8 weeks before the week."
 )
 TREND_RISK_NOTES = [
     ([1.0, 2.0], None),
     ([0.0, 2.0], "A week without a bar had no skipped outlet."),
     (
         [math.nan, 2.0],
-        "A week without a bar had skipped outlets, but none with a price"
+        "A week without a bar had skipped outlets, but none with a price."
         + PRICE_REASON,
     ),
     (
         [0.0, math.nan, 2.0],
-        "A week without a bar had no skipped outlet, or none with a price"
+        "A week without a bar had no skipped outlet, or none with a price."
         + PRICE_REASON,
     ),
-    ([0.0, 0.0], "No week of these 2 has revenue at risk: each had no skipped outlet."),
+    (
+        [0.0, 0.0],
+        "None of these 2 weeks has revenue at risk, because each had no skipped "
+        "outlet.",
+    ),
     (
         [math.nan, math.nan, math.nan],
-        "No week of these 3 has revenue at risk: each had skipped outlets, but "
-        "none with a price" + PRICE_REASON,
+        "None of these 3 weeks has revenue at risk, because each had skipped "
+        "outlets, but none with a price." + PRICE_REASON,
     ),
+    ([0.0], "The week has no revenue at risk, because it had no skipped outlet."),
 ]
 
 

@@ -346,8 +346,27 @@ def test_revenue_trend_explains_blank_week(overview):
     captions = [element.value for element in overview.caption]
 
     expected = (
-        "A week without a bar had skipped outlets, but none with a price, "
-        "because neither the outlet nor its territory had a productive visit "
+        "A week without a bar had skipped outlets, but none with a price. An "
+        "outlet is priced only when it or its territory had a productive visit "
         "in the 8 weeks before the week."
     )
     assert expected in captions
+
+
+def test_revenue_trend_without_orders_says_so(monkeypatch, demo_url, tmp_path):
+    path = tmp_path / "no_orders.sqlite"
+    shutil.copy(demo_url.removeprefix("sqlite:///"), path)
+    with sqlite3.connect(path) as connection:
+        connection.execute("DELETE FROM orders")
+    connection.close()
+    monkeypatch.setenv("BEATBOARD_DATABASE_URL", f"sqlite:///{path}")
+    app = AppTest.from_file(DASHBOARD, default_timeout=180)
+    app.run()
+
+    captions = [element.value for element in app.caption]
+
+    assert not app.exception
+    assert (
+        "Revenue at risk prices skipped calls by the orders before them, and this "
+        "database has no orders."
+    ) in captions
