@@ -18,9 +18,8 @@ from plotly.subplots import make_subplots
 
 from metrics.comparison import UNASSIGNED
 from metrics.status import STATUSES
-from pages.formatting import chart_text, count, money, percent
+from pages.formatting import chart_text, count, money, percent, signed_money
 from pages.outlet_map import STATUS_COLOURS, STATUS_LABELS
-from pages.review_export import signed_money
 
 ROW_HEIGHT_PX = 28
 MIN_CHART_HEIGHT_PX = 320

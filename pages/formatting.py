@@ -22,6 +22,16 @@ def money(value: float | None, symbol: str = "") -> str:
     return f"{symbol}{value:,.0f}"
 
 
+def signed_money(change: float, symbol: str = "") -> str:
+    """A change of money in whole units, the sign before the currency
+    symbol: +₹1,200, -₹84.
+
+    A change that rounds to zero shows as +₹0, never -₹0.
+    """
+    sign = "-" if round(change) < 0 else "+"
+    return f"{sign}{symbol}{abs(change):,.0f}"
+
+
 def count(value: float | None) -> str:
     """A whole number with thousands separators."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

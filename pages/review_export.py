@@ -19,6 +19,7 @@ from metrics.review import (
     unpriced_note,
 )
 from pages import exports
+from pages.formatting import signed_money
 
 # How many rows of each table the one-page summary shows.
 SUMMARY_ROWS = 6
@@ -315,16 +316,6 @@ def format_change(
     if unit == "money":
         return signed_money(change, symbol)
     return f"{change:+,.0f}"
-
-
-def signed_money(change: float, symbol: str = "") -> str:
-    """Show a change of money in whole units, the sign before the currency
-    symbol: +₹1,200, -₹84.
-
-    A change that rounds to zero shows as +₹0, never -₹0.
-    """
-    sign = "-" if round(change) < 0 else "+"
-    return f"{sign}{symbol}{abs(change):,.0f}"
 
 
 # The tables, with the headers that the files show

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from pages import comparison_charts, exports, review_export
+from pages.formatting import signed_money
 
 HOSTILE = pd.DataFrame(
     {
@@ -221,7 +222,7 @@ def test_format_change(now, before, unit, expected):
     ],
 )
 def test_signed_money(change, expected):
-    assert review_export.signed_money(change, "₹") == expected
+    assert signed_money(change, "₹") == expected
 
 
 @pytest.mark.parametrize("change", [1200.0, -84.0, -0.4, -0.5, -1.5, 2.5, 0.0])
