@@ -104,6 +104,23 @@ def test_parallel_bad_row_leaves_database_unchanged(
     assert database_path.read_bytes() == before
 
 
+def test_parallel_failed_reps_file_reported_once(
+    engine: sa.Engine, database_path: Path, tmp_path: Path
+) -> None:
+    # R0 is read before the line that is not UTF-8, and the visits' R1 is on it.
+    reps = "rep_id,name\nR0,Other\nR1,Asha R\xe3o\n".encode("cp1252")
+    files = {**GOOD_FILES, "reps.csv": reps}
+
+    with pytest.raises(LoadError) as error:
+        load_directory(engine, write_files(tmp_path / "bad", files), skip_invalid=True)
+
+    assert problem_messages(error) == [
+        "reps.csv line 3: is not UTF-8 text (byte 0xe3); save the file as CSV UTF-8"
+    ]
+    assert error.value.total == 1
+    assert not database_path.exists()
+
+
 def test_parallel_rejected_load_creates_no_database(
     engine: sa.Engine, database_path: Path, tmp_path: Path
 ) -> None:
