@@ -23,7 +23,7 @@ def money(value: float | None, symbol: str = "") -> str:
 
 
 def signed_money(change: float, symbol: str = "") -> str:
-    """A change of money in whole units, the sign before the currency
+    """Format a change of money in whole units, the sign before the currency
     symbol: +₹1,200, -₹84.
 
     A change that rounds to zero shows as +₹0, never -₹0.

@@ -172,8 +172,9 @@ def draw_trend(view: View, trend: pd.DataFrame) -> None:
     right.plotly_chart(amounts, width="stretch")
     if not view.has("beats"):
         return
-    note = trend_risk_note(trend["revenue_at_risk"])
-    if not view.has("orders"):
+    if view.has("orders"):
+        note = trend_risk_note(trend["revenue_at_risk"])
+    else:
         note = (
             "Revenue at risk prices skipped calls by the orders before them, and "
             "this database has no orders."

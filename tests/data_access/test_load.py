@@ -795,10 +795,10 @@ def test_file_not_utf8_names_line(engine: sa.Engine, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("skip_invalid", [False, True])
-def test_failed_outlets_file_is_the_only_problem(
+def test_failed_outlets_file_reported_once(
     engine: sa.Engine, tmp_path: Path, skip_invalid: bool
 ) -> None:
-    # The visits name O1 and O2, which the unreadable line hides.
+    # The visits name O1, on the line that is not UTF-8, and O2 after it.
     outlets = "outlet_id,name\nO1,Caf\xe9\nO2,Patel Kirana\n".encode("cp1252")
     files = {**GOOD_FILES, "outlets.csv": outlets}
 
@@ -813,7 +813,7 @@ def test_failed_outlets_file_is_the_only_problem(
     assert error.value.total == 1
 
 
-def test_skip_invalid_prints_it_skips_rows_only(tmp_path: Path, capsys) -> None:
+def test_skip_invalid_note_after_failed_file(tmp_path: Path, capsys) -> None:
     outlets = "outlet_id,name\nO1,Caf\xe9\n".encode("cp1252")
     directory = write_files(tmp_path / "csv", {**GOOD_FILES, "outlets.csv": outlets})
     database = tmp_path / "load.sqlite"

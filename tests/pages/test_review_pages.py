@@ -353,7 +353,7 @@ def test_revenue_trend_explains_blank_week(overview):
     assert expected in captions
 
 
-def test_revenue_trend_without_orders_says_so(monkeypatch, demo_url, tmp_path):
+def test_revenue_trend_notes_missing_orders(monkeypatch, demo_url, tmp_path):
     path = tmp_path / "no_orders.sqlite"
     shutil.copy(demo_url.removeprefix("sqlite:///"), path)
     with sqlite3.connect(path) as connection:
