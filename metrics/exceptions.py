@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 import pandas as pd
 
 from metrics import kpi
+from metrics.rounding import percent_text
 
 COLUMNS = ["rep_id", "rep_name", "kind", "value_at_risk", "severity", "message"]
 
@@ -105,7 +106,7 @@ class Thresholds:
 
 
 def _percent(value: float) -> str:
-    return f"{value:.0%}"
+    return percent_text(value)
 
 
 def _median(values: pd.Series) -> float:

@@ -17,8 +17,16 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from metrics.comparison import UNASSIGNED
+from metrics.rounding import half_up
 from metrics.status import STATUSES
-from pages.formatting import chart_text, count, money, percent, signed_money
+from pages.formatting import (
+    chart_text,
+    count,
+    money,
+    one_decimal,
+    percent,
+    signed_money,
+)
 from pages.outlet_map import STATUS_COLOURS, STATUS_LABELS
 
 ROW_HEIGHT_PX = 28
@@ -138,7 +146,7 @@ def format_value(kpi: Kpi, value: float | None, symbol: str = "") -> str:
         return money(value, symbol)
     if kpi.kind == "count":
         return count(value)
-    return f"{value:,.1f}"
+    return one_decimal(value)
 
 
 def format_change(kpi: Kpi, change: float | None, symbol: str = "") -> str:
@@ -147,12 +155,12 @@ def format_change(kpi: Kpi, change: float | None, symbol: str = "") -> str:
     if change is None or pd.isna(change):
         return "–"
     if kpi.kind == "ratio":
-        return f"{change * 100:+.0f} pts"
+        return f"{half_up(change * 100):+.0f} pts"
     if kpi.kind == "decimal":
-        return f"{change:+,.1f}"
+        return f"{half_up(change, 1):+,.1f}"
     if kpi.kind == "money":
         return signed_money(change, symbol)
-    return f"{change:+,.0f}"
+    return f"{half_up(change):+,.0f}"
 
 
 def group_labels(ids: pd.Series, names: pd.Series) -> pd.Series:
@@ -293,12 +301,8 @@ def coverage_strike_figure(
     for column in {"label", colour_column}:
         shown[column] = shown[column].map(chart_text)
     shown["order value"] = [money(value, symbol) for value in shown["order_value"]]
-    shown["outlets per rep"] = shown["outlets_per_rep"].map(
-        lambda value: "–" if pd.isna(value) else f"{value:,.1f}"
-    )
-    shown["planned calls per rep"] = shown["planned_calls_per_rep"].map(
-        lambda value: "–" if pd.isna(value) else f"{value:,.1f}"
-    )
+    shown["outlets per rep"] = shown["outlets_per_rep"].map(one_decimal)
+    shown["planned calls per rep"] = shown["planned_calls_per_rep"].map(one_decimal)
     shown["bubble_size"] = shown["order_value"].clip(lower=0)
     figure = px.scatter(
         shown,
@@ -358,7 +362,9 @@ def team_load_figure(ranked: pd.DataFrame) -> go.Figure:
             y=labels,
             orientation="h",
             showlegend=False,
-            text=["no reps" if pd.isna(value) else f"{value:,.1f}" for value in values],
+            text=[
+                "no reps" if pd.isna(value) else one_decimal(value) for value in values
+            ],
             textposition="outside",
             cliponaxis=False,
             hovertemplate="%{y}: %{text}<extra></extra>",

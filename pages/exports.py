@@ -31,6 +31,8 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
+from metrics.rounding import half_up
+
 # A spreadsheet runs a cell that starts with one of these as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -224,7 +226,7 @@ def _shown_cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:,.0f}"
+        return f"{half_up(value):,.0f}"
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)

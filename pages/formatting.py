@@ -7,19 +7,24 @@ import re
 
 import streamlit as st
 
+from metrics.rounding import half_up, percent_text
+
 
 def percent(value: float | None) -> str:
-    """A fraction as a whole percentage; a dash when undefined."""
+    """Format a fraction as a whole percentage, a half away from zero as the
+    browser rounds it, or a dash when undefined."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    return f"{value:.0%}"
+    return percent_text(value)
 
 
 def money(value: float | None, symbol: str = "") -> str:
     """An amount with thousands separators and the configured currency symbol."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    return f"{symbol}{value:,.0f}"
+    rounded = half_up(value)
+    sign = "-" if rounded < 0 else ""
+    return f"{sign}{symbol}{abs(rounded):,.0f}"
 
 
 def signed_money(change: float, symbol: str = "") -> str:
@@ -28,15 +33,24 @@ def signed_money(change: float, symbol: str = "") -> str:
 
     A change that rounds to zero shows as +₹0, never -₹0.
     """
-    sign = "-" if round(change) < 0 else "+"
-    return f"{sign}{symbol}{abs(change):,.0f}"
+    rounded = half_up(change)
+    sign = "-" if rounded < 0 else "+"
+    return f"{sign}{symbol}{abs(rounded):,.0f}"
 
 
 def count(value: float | None) -> str:
     """A whole number with thousands separators."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    return f"{value:,.0f}"
+    return f"{half_up(value):,.0f}"
+
+
+def one_decimal(value: float | None) -> str:
+    """Format a number with thousands separators and one decimal, or a dash
+    when undefined."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{half_up(value, 1):,.1f}"
 
 
 def percent_column(

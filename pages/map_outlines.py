@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from metrics.rounding import percent_text
+
 log = logging.getLogger(__name__)
 
 
@@ -67,7 +69,7 @@ def describe_coverage(report_row: Mapping[str, Any] | None) -> str:
     if report_row is None or not report_row.get("active_outlets"):
         return "Coverage: no active outlets"
     return (
-        f"Coverage {report_row['coverage']:.0%} "
+        f"Coverage {percent_text(report_row['coverage'])} "
         f"({report_row['visited_outlets']} of {report_row['active_outlets']} active outlets)"
     )
 

@@ -8,6 +8,7 @@ import streamlit as st
 
 from metrics.exceptions import Thresholds
 from metrics.review import REVENUE_AT_RISK_METHOD, trend_risk_note, unpriced_note
+from metrics.rounding import half_up_values
 from pages import review_export
 from pages.connection import load_thresholds
 from pages.formatting import chart_text, markdown_text, money_column
@@ -98,7 +99,7 @@ def draw_exceptions(view: View, exceptions: pd.DataFrame) -> None:
     table = exceptions[
         ["rep_id", "rep_name", "kind", "value_at_risk", "message"]
     ].copy()
-    table["value_at_risk"] = table["value_at_risk"].round()
+    table["value_at_risk"] = half_up_values(table["value_at_risk"])
     event = st.dataframe(
         table,
         column_order=["rep_name", "kind", "value_at_risk", "message"],

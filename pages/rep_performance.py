@@ -15,6 +15,7 @@ from metrics.review import (
     day_summary,
     rep_changes,
 )
+from metrics.rounding import half_up_values
 from pages import day_route, outlet_map, route_map
 from pages.formatting import markdown_text, money_column, percent_column
 from pages.review_export import (
@@ -180,7 +181,7 @@ def load_rep_table(view: View, kpis: tuple[Kpi, ...]) -> pd.DataFrame:
         na_position="first",
         kind="stable",
     ).reset_index(drop=True)
-    table["revenue_at_risk"] = table["revenue_at_risk"].round()
+    table["revenue_at_risk"] = half_up_values(table["revenue_at_risk"])
     return table
 
 
@@ -225,7 +226,7 @@ def draw_register(view: View, register: pd.DataFrame, with_rep: bool) -> None:
         st.success("Every planned outlet was visited in this period.")
         return
     shown = register_display(register)
-    shown["revenue_at_risk"] = shown["revenue_at_risk"].round()
+    shown["revenue_at_risk"] = half_up_values(shown["revenue_at_risk"])
     names = [
         "outlet_id",
         "outlet_name",

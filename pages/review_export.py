@@ -9,6 +9,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -18,7 +19,8 @@ from metrics.review import (
     describe_consecutive,
     unpriced_note,
 )
-from pages import exports
+from metrics.rounding import half_up, percent_text
+from pages import exports, formatting
 from pages.formatting import signed_money
 
 # How many rows of each table the one-page summary shows.
@@ -233,15 +235,16 @@ def format_figure(
     if _missing(value):
         return "–"
     if unit == "percent":
-        return f"{value:.0%}"
+        return percent_text(value)
     if unit == "minutes":
-        hours, minutes = divmod(round(value), 60)
+        hours, minutes = divmod(int(half_up(value)), 60)
         return f"{hours}h {minutes:02d}m"
     if unit == "decimal":
-        return f"{value:,.1f}"
+        return f"{half_up(value, 1):,.1f}"
     prefix = symbol if unit == "money" else ""
-    sign = "-" if value < 0 else ""
-    size = abs(value)
+    rounded = half_up(value)
+    sign = "-" if rounded < 0 else ""
+    size = abs(rounded)
     full = f"{sign}{prefix}{size:,.0f}"
     if compact and len(full) > COMPACT_CHARACTERS and size >= 1_000:
         return f"{sign}{prefix}{_three_digits(size)}"
@@ -257,10 +260,10 @@ def _three_digits(size: float) -> str:
         if scaled < 999.5 or suffix == "B":
             break
     if scaled < 9.995:
-        return f"{scaled:.2f}{suffix}"
+        return f"{half_up(scaled, 2):.2f}{suffix}"
     if scaled < 99.95:
-        return f"{scaled:.1f}{suffix}"
-    return f"{scaled:,.0f}{suffix}"
+        return f"{half_up(scaled, 1):.1f}{suffix}"
+    return f"{half_up(scaled):,.0f}{suffix}"
 
 
 def _shown_change(now: float | None, before: float | None, unit: str) -> float | None:
@@ -270,8 +273,7 @@ def _shown_change(now: float | None, before: float | None, unit: str) -> float |
         return None
     scale = 100 if unit == "percent" else 1
     digits = 1 if unit == "decimal" else 0
-    # Adding 0.0 turns the -0.0 that round() can return into 0.0.
-    return round((now - before) * scale, digits) + 0.0
+    return half_up((now - before) * scale, digits)
 
 
 def metric_change(
@@ -454,8 +456,8 @@ def summary_html(
     sheets is review_sheets(). Each table shows its first SUMMARY_ROWS rows
     and a note with the number of further rows in the XLSX file.
     """
-    money = lambda value: f"{symbol}{value:,.0f}"  # noqa: E731
-    percent = lambda value: f"{value:.0%}"  # noqa: E731
+    money = partial(formatting.money, symbol=symbol)
+    percent = formatting.percent
     sections = [exports.paragraph(line) for line in heading_lines]
     sections += [
         exports.heading("Headline"),
@@ -491,7 +493,7 @@ def summary_html(
             "Strike rate": percent,
             "Beat compliance": percent,
             "Revenue at risk": money,
-            "Time in market (min per day)": lambda value: f"{value:,.0f}",
+            "Time in market (min per day)": formatting.count,
         },
         "No reps in this selection.",
     )

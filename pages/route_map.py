@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from folium.template import Template
 
+from pages.formatting import money
 from pages.map_outlines import outline_bounds, territory_outlines
 from pages.outlet_map import (
     COORDINATE_SCALE,
@@ -136,7 +137,7 @@ def describe_call(call: Mapping[str, Any], currency_symbol: str = "") -> str:
         times += f"–{end:%H:%M}"
     parts = [times, str(call["kind"])]
     if call["order_value"] > 0:
-        parts.append(f"order {currency_symbol}{call['order_value']:,.0f}")
+        parts.append(f"order {money(call['order_value'], currency_symbol)}")
     elif call["kind"] != "missed":
         parts.append("no order")
     return " · ".join(parts)

@@ -184,7 +184,7 @@ def test_heatmap_rows_follow_labels():
     ("name", "value", "change", "expected"),
     [
         ("coverage", 0.635, 0.25, ("64%", "+25 pts")),
-        ("order_value", 1234.5, -70.0, ("₹1,234", "-₹70")),
+        ("order_value", 1234.5, -70.0, ("₹1,235", "-₹70")),
         ("order_value", 80.0, -0.4, ("₹80", "+₹0")),
         ("visits", 7, 0, ("7", "+0")),
         ("outlets_per_rep", 2.26, 0.5, ("2.3", "+0.5")),

@@ -216,7 +216,9 @@ def test_format_change(now, before, unit, expected):
         (1200.0, "+₹1,200"),
         (-84.0, "-₹84"),
         (-0.4, "+₹0"),
-        (-0.5, "+₹0"),
+        # A half rounds away from zero, as the browser rounds the tables.
+        (-0.5, "-₹1"),
+        (2.5, "+₹3"),
         (-1.5, "-₹2"),
         (0.0, "+₹0"),
     ],
@@ -348,7 +350,7 @@ def test_summary_html_escapes_names_and_shows_the_headline():
     assert "&lt;img src=x onerror=alert(1)&gt;" in result
     assert "Scope: &lt;everything&gt;" in result
     assert "Shop &amp; Sons" in result
-    assert "<td>Revenue at risk</td><td>₹462</td><td>₹100</td><td>+₹362</td>" in result
+    assert "<td>Revenue at risk</td><td>₹463</td><td>₹100</td><td>+₹363</td>" in result
     assert "<td>Strike rate</td><td>33%</td><td>50%</td><td>-17 pts</td>" in result
     assert "no price" not in result
 

@@ -1,0 +1,51 @@
+"""Rounding of the figures that Python writes as text, the way the browser
+rounds the figures it formats.
+
+The dashboard's tables and the charts' hover text round in the browser, a half
+away from zero: a chart's whole percentage shows a strike rate of 0.125 as 13 %,
+and a table's whole amount shows ₹1,234.50 as ₹1,235. Streamlit's printf-style
+column formats (sprintf-js) and Plotly's d3-format call JavaScript's toFixed(),
+and Streamlit's "localized" and "percent" formats call Intl.NumberFormat, whose
+default rounding is also a half away from zero. Python's round() and format()
+round a half to even, 12 % and ₹1,234, so a tile beside a table or chart could
+show another figure for the same number. Every figure written in Python goes
+through half_up first.
+"""
+
+import math
+from decimal import ROUND_HALF_UP, Context, Decimal
+
+import pandas as pd
+
+# Enough digits for the largest double (309 before the point) and the places.
+_EXACT = Context(prec=400)
+
+
+def half_up(value: float, places: int = 0) -> float:
+    """Round value to places decimals, a half away from zero: 2.5 gives 3.0,
+    -0.5 gives -1.0, and 0.125 at two places gives 0.13.
+
+    The exact binary value decides, as JavaScript's toFixed() does: 1.005 is
+    stored as 1.00499999999999989..., so it rounds to 1.0 at two places. NaN
+    and infinities are returned as they are, and a result of zero is never
+    -0.0, which would print as "-0".
+    """
+    # float() also takes numpy's numbers, which Decimal() rejects.
+    value = float(value)
+    if not math.isfinite(value):
+        return value
+    step = Decimal(1).scaleb(-places)
+    exact = Decimal(value).quantize(step, rounding=ROUND_HALF_UP, context=_EXACT)
+    return float(exact) + 0.0
+
+
+def half_up_values(values: pd.Series, places: int = 0) -> pd.Series:
+    """Return half_up of each value of a column, missing values left missing."""
+    numbers = pd.to_numeric(values).astype(float)
+    return numbers.map(lambda value: half_up(value, places), na_action="ignore")
+
+
+def percent_text(fraction: float) -> str:
+    """Write a fraction as a whole percentage, 0.125 as "13%", as d3-format's
+    ".0%" writes it."""
+    return f"{half_up(fraction * 100):.0f}%"
