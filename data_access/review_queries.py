@@ -17,6 +17,8 @@ expressions have the same names. A query that needs dates before the period
 PeriodSQL over a longer span and filters by date inside it.
 """
 
+import contextvars
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -1788,6 +1790,70 @@ def weekly_skipped_calls(
         _skip_week_numbers(span),
     )
     return _float_prices(fetch_frame(engine, "weekly_skipped_calls", statement))
+
+
+def _history_reach(span: Period) -> Period:
+    """Return span with the HISTORY_WEEKS weeks before it, whose orders price
+    its skipped calls."""
+    return Period(span.start - timedelta(weeks=HISTORY_WEEKS), span.end, span.timezone)
+
+
+def weekly_figures(
+    engine: sa.Engine, span: Period, scope: Scope, settings: Settings
+) -> dict[str, pd.DataFrame]:
+    """Run the four weekly queries of the trend over span, by the names that
+    metrics.review.weekly_headlines takes.
+
+    Each query reads span in the runs of summary_queries.split_by_summary_use,
+    so that a week of the trend reads the same tables as a page of that week
+    alone while another week is stale.
+    """
+    queries_by_name = {
+        "rep_weeks": (weekly_rep_figures, None),
+        "order_weeks": (weekly_order_figures, None),
+        "outlet_weeks": (
+            weekly_outlet_figures,
+            lambda period: outlet_trend.neglect_reach(period, settings),
+        ),
+        "skipped_weeks": (weekly_skipped_calls, _history_reach),
+    }
+    runs = {
+        name: summary_queries.split_by_summary_use(engine, span, settings, reach)
+        for name, (_, reach) in queries_by_name.items()
+    }
+    # The queries share nothing, so they run at once, each on its own
+    # connection; the database does the work, which it spreads over its cores.
+    with ThreadPoolExecutor(max_workers=len(queries_by_name)) as pool:
+        running = {
+            (name, run): pool.submit(
+                contextvars.copy_context().run, query, engine, run, scope, settings
+            )
+            for name, (query, _) in queries_by_name.items()
+            for run in runs[name]
+        }
+        return {
+            name: _joined_weeks(
+                span, {run: running[name, run].result() for run in runs[name]}
+            )
+            for name in queries_by_name
+        }
+
+
+def _joined_weeks(span: Period, frames: dict[Period, pd.DataFrame]) -> pd.DataFrame:
+    """Join the weekly frames of the runs of span, with week_index counted
+    from span.start."""
+    if len(frames) == 1:
+        return next(iter(frames.values()))
+    shifted = [
+        frame.assign(
+            week_index=frame["week_index"] + (run.start - span.start).days // 7
+        )
+        for run, frame in frames.items()
+    ]
+    # Empty frames, such as a run without orders, add no week, and pandas
+    # warns when it concatenates them.
+    filled = [frame for frame in shifted if not frame.empty] or shifted[:1]
+    return pd.concat(filled, ignore_index=True)
 
 
 def _skip_week_numbers(span: Period) -> range:

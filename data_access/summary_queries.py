@@ -201,6 +201,44 @@ def summary_status(
     return SummaryStatus(usable=True, built_at=built_at)
 
 
+def split_by_summary_use(
+    engine: sa.Engine,
+    span: Period,
+    settings: Settings,
+    reach: Callable[[Period], Period] | None = None,
+) -> list[Period]:
+    """Split a span of whole weeks into runs that a weekly query reads one at
+    a time, so that each week reads the tables a query of that week alone reads.
+
+    summary_status serves a span only when all its weeks are usable, so one
+    stale week sends the other weeks of the span to the raw tables, while
+    each of them alone reads its summaries. The two differ for rows changed
+    in place, such as an order value negated by another program, because the
+    staleness check counts rows only. reach maps a period to the weeks a
+    query reads for it, such as the order history before it. Without reach,
+    a query reads the period itself. A run contains consecutive weeks whose
+    own summaries, and those of their reach, are usable alike.
+    """
+    whole = summary_status(engine, span if reach is None else reach(span), settings)
+    # Neither flag is set when the summaries serve the span, are of an older
+    # layout, or cannot serve a span that is not whole weeks of the settings'
+    # time zone. Each week alone then reads the same tables as the span.
+    if not (whole.stale or whole.uncovered):
+        return [span]
+    runs: list[tuple[tuple[bool, bool], Period]] = []
+    for week in summary_weeks_between(span.start, span.end, settings):
+        usable = summary_status(engine, week, settings).usable
+        if reach is not None:
+            uses = (usable, summary_status(engine, reach(week), settings).usable)
+        else:
+            uses = (usable, usable)
+        if runs and runs[-1][0] == uses:
+            runs[-1] = (uses, Period(runs[-1][1].start, week.end, span.timezone))
+        else:
+            runs.append((uses, week))
+    return [run for _, run in runs]
+
+
 # Visits a week from which a page read from the raw tables suggests building
 # the summaries. Without summaries the Overview of a company of
 # 200 reps (10,700 visits a week) took 19 to 21 s cold, and that of the
@@ -1065,7 +1103,18 @@ def read_territory_week_visited_outlets(
     summary_territory_weeks has no row for outlets without a territory_id,
     and the territories in scope leave out a territory_id the territories
     table lacks, so those outlets' weeks are counted from summary_outlet_weeks.
+    While some weeks are stale, each run of split_by_summary_use is read
+    apart, so a week counts as it does in a period of that week alone.
     """
+    runs = split_by_summary_use(engine, period, settings)
+    if len(runs) > 1:
+        frames = [
+            read_territory_week_visited_outlets(engine, run, scope, settings)
+            for run in runs
+        ]
+        return _sorted_territory_weeks(
+            [frame for frame in frames if not frame.empty] or frames[:1]
+        )
     if not summary_status(engine, period, settings).usable:
         return queries.territory_week_visited_outlets(engine, period, scope, settings)
     coverage = weekly_territory_coverage(engine, period, scope, settings)
@@ -1073,6 +1122,10 @@ def read_territory_week_visited_outlets(
     columns = ["territory_id", "week_start", "visited_outlets"]
     unassigned = _unassigned_week_visited_outlets(engine, period, scope)
     frames = [visited[columns]] if unassigned.empty else [unassigned, visited[columns]]
+    return _sorted_territory_weeks(frames)
+
+
+def _sorted_territory_weeks(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return (
         pd.concat(frames, ignore_index=True)
         .sort_values(["territory_id", "week_start"], na_position="first")

@@ -12,7 +12,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -481,22 +480,7 @@ def _weekly_figures(
     scope: Scope,
     settings: Settings,
 ) -> dict[str, pd.DataFrame]:
-    # The four queries share nothing, so they run at once, each on its own
-    # connection; the database does the work, which it spreads over its cores.
-    queries_by_name = {
-        "rep_weeks": review_queries.weekly_rep_figures,
-        "order_weeks": review_queries.weekly_order_figures,
-        "outlet_weeks": review_queries.weekly_outlet_figures,
-        "skipped_weeks": review_queries.weekly_skipped_calls,
-    }
-    with ThreadPoolExecutor(max_workers=len(queries_by_name)) as pool:
-        running = {
-            name: pool.submit(
-                contextvars.copy_context().run, query, _engine, span, scope, settings
-            )
-            for name, query in queries_by_name.items()
-        }
-        return {name: future.result() for name, future in running.items()}
+    return review_queries.weekly_figures(_engine, span, scope, settings)
 
 
 @cached_by_view

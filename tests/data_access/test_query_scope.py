@@ -92,6 +92,10 @@ UNSCOPED = {
         "tells whether the summary tables cover a period; counts rows of "
         "everyone, returns no figures"
     ),
+    "data_access.summary_queries.split_by_summary_use": (
+        "splits a span into runs of weeks by whether the summary tables cover "
+        "them; returns periods, no figures"
+    ),
     "data_access.queries.data_presence": (
         "says whether the database has beats, orders, outlines and GPS at all, "
         "which decides the pages' layout and counts nothing per team"

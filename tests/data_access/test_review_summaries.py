@@ -344,6 +344,65 @@ def test_stale_span_week_matches_raw(copied_engine, caplog):
         assert_same_frames(stale[name], result[name])
 
 
+def move_outlet_visits(engine: sa.Engine, week: Period) -> None:
+    """Point the visits of one outlet in week at an outlet of another
+    territory without a visit in it. The rows change in place, so the week's
+    row counts, and its summaries' use, stay the same."""
+    visits = schema.visits
+    outlets = schema.outlets
+    in_week = sa.and_(
+        visits.c.check_in >= week.utc_start, visits.c.check_in < week.utc_end
+    )
+    with engine.begin() as connection:
+        moved, territory = connection.execute(
+            sa.select(outlets.c.outlet_id, outlets.c.territory_id)
+            .join(visits, visits.c.outlet_id == outlets.c.outlet_id)
+            .where(in_week, outlets.c.territory_id.is_not(None))
+            .order_by(outlets.c.outlet_id)
+            .limit(1)
+        ).one()
+        target = connection.execute(
+            sa.select(sa.func.min(outlets.c.outlet_id)).where(
+                outlets.c.active.is_(True),
+                outlets.c.territory_id.is_not(None),
+                outlets.c.territory_id != territory,
+                outlets.c.outlet_id.not_in(
+                    sa.select(visits.c.outlet_id).where(in_week)
+                ),
+            )
+        ).scalar_one()
+        connection.execute(
+            visits.update()
+            .where(in_week, visits.c.outlet_id == moved)
+            .values(outlet_id=target)
+        )
+
+
+def test_stale_week_leaves_other_weeks_visited_outlets(copied_engine):
+    first_week = Period(SPAN.start, SPAN.start + timedelta(days=6), TIMEZONE)
+    move_outlet_visits(copied_engine, first_week)
+    with copied_engine.begin() as connection:
+        connection.execute(
+            schema.visits.insert().values(
+                visit_id="late-sync", rep_id="R0005", outlet_id="O000001",
+                check_in=datetime(2026, 3, 24, 6, 0),
+            )
+        )  # fmt: skip
+
+    frame = summary_queries.read_territory_week_visited_outlets(
+        copied_engine, SPAN, Scope(), SETTINGS
+    )
+    result = frame[frame["week_start"] == first_week.start].reset_index(drop=True)
+
+    # The first week keeps its summaries, as when it is read alone.
+    expected = summary_queries.read_territory_week_visited_outlets(
+        copied_engine, first_week, Scope(), SETTINGS
+    )
+    assert summary_queries.summary_status(copied_engine, SPAN, SETTINGS).stale
+    assert len(expected) > 0
+    assert_same_frames(result, expected)
+
+
 def drop_new_columns(engine: sa.Engine) -> None:
     """Turn the summary tables into the layout before time in market, linked
     order values, last visit dates, planned dates and off-site visits were

@@ -10,7 +10,7 @@ import pytest
 from data_access import review_queries
 from data_access.engine import create_engine
 from data_access.filters import Period, Scope, Settings
-from fixtures.demo import build_demo_database
+from fixtures.demo import MIN_REPS, build_demo_database
 from metrics import comparison, reports, review
 from metrics.summary import HEADLINE_FIELDS
 from tests.database import fill_database, sqlite_database
@@ -43,14 +43,8 @@ def week_headline(engine, week: Period, scope: Scope, settings: Settings) -> dic
 
 
 def trend(engine, span: Period, scope: Scope, settings: Settings):
-    arguments = (engine, span, scope, settings)
-    return review.weekly_headlines(
-        span.start,
-        review_queries.weekly_rep_figures(*arguments),
-        review_queries.weekly_order_figures(*arguments),
-        review_queries.weekly_outlet_figures(*arguments),
-        review_queries.weekly_skipped_calls(*arguments),
-    )
+    figures = review_queries.weekly_figures(engine, span, scope, settings)
+    return review.weekly_headlines(span.start, **figures)
 
 
 def assert_same_figures(result: dict, expected: dict) -> None:
@@ -124,6 +118,45 @@ def test_trend_weeks_start_on_the_configured_weekday(demo):
         settings,
     )
     assert_same_figures(weeks.iloc[-1].to_dict(), expected)
+
+
+@pytest.fixture
+def stale_demo(tmp_path):
+    """The demo with summaries, edited without a rebuild. A visit of the first
+    week is deleted, so that week is stale. An order value of the week before
+    the last is negated in place, so that week keeps its row counts."""
+    path = tmp_path / "demo.sqlite"
+    settings = Settings(timezone="Asia/Kolkata")
+    build_demo_database(
+        path, reps=MIN_REPS, end_date=date(2026, 3, 1), summary_settings=settings
+    )
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "UPDATE orders SET value = -value WHERE order_id = (SELECT min(order_id) "
+            "FROM orders WHERE ordered_at BETWEEN '2026-02-17' AND '2026-02-21' "
+            "AND value > 0)"
+        )
+        connection.exec_driver_sql(
+            "DELETE FROM visits WHERE visit_id = (SELECT min(visit_id) FROM visits "
+            "WHERE check_in BETWEEN '2025-12-02' AND '2025-12-06')"
+        )
+    yield engine
+    engine.dispose()
+
+
+def test_stale_week_leaves_other_weeks_on_summaries(stale_demo):
+    settings = Settings(timezone="Asia/Kolkata")
+    span = review.trend_span(date(2026, 3, 1), 1, 13, settings.timezone)
+    weeks = trend(stale_demo, span, Scope(), settings)
+
+    # The week before the last reads its summaries, which keep the order value
+    # before the edit, as its reports do. The stale first week reads raw rows.
+    for week_index in (0, 11, 12):
+        start = span.start + timedelta(weeks=week_index)
+        week = Period(start, start + timedelta(days=6), settings.timezone)
+        expected = week_headline(stale_demo, week, Scope(), settings)
+        assert_same_figures(weeks.iloc[week_index].to_dict(), expected)
 
 
 def _visit_with_order(visit_id: str, outlet_id: str, day: str, value: float) -> dict:
