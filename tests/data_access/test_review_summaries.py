@@ -296,15 +296,20 @@ def test_rep_day_time_in_market_matches_rep_days(engines):
     assert_same_frames(result, expected)
 
 
-def test_stale_history_week_falls_back(copied_engine, caplog):
-    # A late-synced visit in a history week before the trend span.
-    with copied_engine.begin() as connection:
+def add_late_visit(engine: sa.Engine, check_in: datetime) -> None:
+    """Insert a visit synced late, which changes its week's row counts."""
+    with engine.begin() as connection:
         connection.execute(
             schema.visits.insert().values(
                 visit_id="late-sync", rep_id="R0005", outlet_id="O000001",
-                check_in=datetime(2026, 2, 10, 6, 0),
+                check_in=check_in,
             )
         )  # fmt: skip
+
+
+def test_stale_history_week_falls_back(copied_engine, caplog):
+    # A late-synced visit in a history week before the trend span.
+    add_late_visit(copied_engine, datetime(2026, 2, 10, 6, 0))
     caplog.set_level(logging.INFO, logger="data_access.queries")
 
     skipped = run("weekly_skipped_calls", copied_engine, Scope())
@@ -320,13 +325,7 @@ def test_stale_history_week_falls_back(copied_engine, caplog):
 
 
 def test_stale_span_week_matches_raw(copied_engine, caplog):
-    with copied_engine.begin() as connection:
-        connection.execute(
-            schema.visits.insert().values(
-                visit_id="late-sync", rep_id="R0005", outlet_id="O000001",
-                check_in=datetime(2026, 3, 24, 6, 0),
-            )
-        )  # fmt: skip
+    add_late_visit(copied_engine, datetime(2026, 3, 24, 6, 0))
     caplog.set_level(logging.INFO, logger="data_access.queries")
     stale = {name: run(name, copied_engine, Scope()) for name in QUERIES}
 
@@ -381,13 +380,7 @@ def move_outlet_visits(engine: sa.Engine, week: Period) -> None:
 def test_stale_week_leaves_other_weeks_visited_outlets(copied_engine):
     first_week = Period(SPAN.start, SPAN.start + timedelta(days=6), TIMEZONE)
     move_outlet_visits(copied_engine, first_week)
-    with copied_engine.begin() as connection:
-        connection.execute(
-            schema.visits.insert().values(
-                visit_id="late-sync", rep_id="R0005", outlet_id="O000001",
-                check_in=datetime(2026, 3, 24, 6, 0),
-            )
-        )  # fmt: skip
+    add_late_visit(copied_engine, datetime(2026, 3, 24, 6, 0))
 
     frame = summary_queries.read_territory_week_visited_outlets(
         copied_engine, SPAN, Scope(), SETTINGS
