@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     # The reports and baselines run as the dashboard and the report command
     # run their reads, without PostgreSQL's JIT compilation. The build keeps
     # the server's setting, as the summaries command does.
-    engine = create_engine(arguments.db, jit=False)
+    engine = create_engine(arguments.db)
     settings = Settings(timezone=arguments.timezone)
     last = arguments.last_day
     week = Period(last - timedelta(days=6), last, arguments.timezone)

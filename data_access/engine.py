@@ -54,14 +54,14 @@ def read_only_url(url: sa.URL) -> sa.URL:
     return url.set(database=f"file:{path}?mode=ro", query={"uri": "true"})
 
 
-def prepare_engine(engine: sa.Engine, *, jit: bool = False) -> sa.Engine:
+def prepare_engine(engine: sa.Engine) -> sa.Engine:
     """Register Beatboard's SQLite functions on every new connection of the
-    engine. On PostgreSQL, unless jit is True, turn off JIT compilation for
-    each new session, because the dashboard's reads are short (turn_off_jit).
+    engine. On PostgreSQL, turn off JIT compilation for each new session,
+    which costs more than it saves on Beatboard's statements (turn_off_jit).
     """
     if engine.dialect.name == "sqlite":
         listener = register_sqlite_functions
-    elif engine.dialect.name == "postgresql" and not jit:
+    elif engine.dialect.name == "postgresql":
         listener = turn_off_jit
     else:
         return engine
@@ -70,21 +70,16 @@ def prepare_engine(engine: sa.Engine, *, jit: bool = False) -> sa.Engine:
     return engine
 
 
-def create_engine(
-    url: str | sa.URL, *, read_only: bool = False, jit: bool = True
-) -> sa.Engine:
-    """Create an engine for the shared database, ready for Beatboard's queries.
-
-    jit=True keeps PostgreSQL's JIT compilation as the server sets it, for the
-    loader and the summary build, whose statements run over millions of rows.
-    The dashboard's engine comes from prepare_engine and runs without it.
-    """
+def create_engine(url: str | sa.URL, *, read_only: bool = False) -> sa.Engine:
+    """Create an engine for the shared database, ready for Beatboard's
+    queries (see prepare_engine). The dashboard prepares the engine that
+    st.connection creates instead."""
     parsed = parse_database_url(url) if isinstance(url, str) else url
     if read_only:
         parsed = read_only_url(parsed)
     engine = sa.create_engine(parsed, pool_pre_ping=True)
     log.info("opened %s database %s", engine.dialect.name, parsed.database)
-    return prepare_engine(engine, jit=jit)
+    return prepare_engine(engine)
 
 
 def url_from_environment() -> str | None:

@@ -195,11 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         timezone=arguments.timezone, neglect_days=arguments.neglect_days
     )
     try:
-        # The reports are reads as short as the dashboard's, which JIT
-        # compilation does not repay (see dialect.turn_off_jit).
-        engine = create_engine(
-            parse_database_url(arguments.db), read_only=True, jit=False
-        )
+        engine = create_engine(parse_database_url(arguments.db), read_only=True)
     except DatabaseURLError as error:
         parser.error(str(error))
 

@@ -96,7 +96,7 @@ def test_usable_fix(latitude, longitude, expected):
     assert bool(result) is expected
 
 
-def test_postgres_dashboard_sessions_without_jit(postgres_url):
+def test_postgres_sessions_without_jit(postgres_url):
     # The dashboard prepares the engine that st.connection made.
     dashboard = prepare_engine(sa.create_engine(postgres_url))
     plain = sa.create_engine(postgres_url)
@@ -118,7 +118,8 @@ def test_postgres_dashboard_sessions_without_jit(postgres_url):
 
     assert first == "off"
     assert again == "off"
-    assert build_setting == server_setting
+    assert server_setting == "on"
+    assert build_setting == "off"
 
 
 def test_postgres_outlet_visit_index_includes_rep(fresh_postgres_url):
