@@ -45,6 +45,7 @@ from data_access.period_sql import (
     PeriodSQL,
     in_territories_on,
     local_day,
+    order_visit,
     rep_id_in_scope,
     rep_ids_near_territories,
     scoped_outlet_conditions,
@@ -224,23 +225,23 @@ class HealthSQL:
         return rep_in_scope_on(rep_id, day, self.scope, self.rep_ids)
 
     def _checked_orders(self) -> sa.Select:
-        order_visit, order_visit_on = self._order_visit()
-        rep_id = sa.func.coalesce(orders.c.rep_id, order_visit.c.rep_id)
+        found_visit, found_on = order_visit(self.lateral_lookups)
+        rep_id = sa.func.coalesce(orders.c.rep_id, found_visit.c.rep_id)
         query = (
             sa.select(
                 orders.c.order_id,
                 orders.c.outlet_id,
                 rep_id.label("rep_id"),
                 orders.c.visit_id,
-                order_visit.c.visit_id.label("found_visit_id"),
-                order_visit.c.rep_id.label("found_visit_rep_id"),
-                order_visit.c.check_in.label("found_visit_check_in"),
+                found_visit.c.visit_id.label("found_visit_id"),
+                found_visit.c.rep_id.label("found_visit_rep_id"),
+                found_visit.c.check_in.label("found_visit_check_in"),
                 orders.c.ordered_at,
                 orders.c.value,
                 local_day(orders.c.ordered_at, self.period).label("order_date"),
                 *_day_bounds(orders.c.ordered_at, self.period),
             )
-            .select_from(orders.outerjoin(order_visit, order_visit_on))
+            .select_from(orders.outerjoin(found_visit, found_on))
             .where(
                 orders.c.ordered_at >= self.period.utc_start,
                 orders.c.ordered_at < self.period.utc_end,
@@ -254,26 +255,6 @@ class HealthSQL:
                 )
             )
         return query
-
-    def _order_visit(self) -> tuple[sa.FromClause, sa.ColumnElement[bool]]:
-        """Return the visit that an order's visit_id names, with columns
-        visit_id, rep_id and check_in, and the ON clause that outer-joins it
-        to orders."""
-        if not self.lateral_lookups:
-            order_visit = visits.alias("order_visit")
-            return order_visit, order_visit.c.visit_id == orders.c.visit_id
-        named_visit = visits.alias("named_visit")
-        # visit_id is the primary key, so LIMIT 1 drops no row. It only keeps
-        # PostgreSQL from turning the subquery back into a hash join.
-        lookup = (
-            sa.select(
-                named_visit.c.visit_id, named_visit.c.rep_id, named_visit.c.check_in
-            )
-            .where(named_visit.c.visit_id == orders.c.visit_id)
-            .limit(1)
-            .lateral("order_visit")
-        )
-        return lookup, sa.true()
 
     def _checked_outlets(self) -> sa.Select:
         return sa.select(outlets).where(
@@ -990,7 +971,10 @@ def future_check_in_days(
 
 
 def health_day_rows(
-    week: Period, settings: Settings, built: PeriodSQL | None = None
+    week: Period,
+    settings: Settings,
+    built: PeriodSQL | None = None,
+    lateral_lookups: bool = False,
 ) -> sa.Select:
     """Select the summary_health_days rows of a week: the affected rows of
     every kind of SUMMARISED_KINDS per local date, kind, rep and outlet,
@@ -1000,10 +984,13 @@ def health_day_rows(
     period_visits blocks read from tables filled before, as in the summary
     build. The duplicates and kept visits then come from those rows, which
     spares the de-duplication's window over the week's visits (about half
-    of this statement's time on a national week).
+    of this statement's time on a national week). lateral_lookups is as in
+    HealthSQL.
     """
     # The moment only decides future_check_in, which is not summarised.
-    health = HealthSQL(week, Scope(), settings, week.utc_end)
+    health = HealthSQL(
+        week, Scope(), settings, week.utc_end, lateral_lookups=lateral_lookups
+    )
     if built is not None:
         # The unrestricted scope's blocks keep the reps of the reps table only.
         known = scoped_rep_ids(Scope())

@@ -314,6 +314,30 @@ VISIT_COLUMNS = (
 )
 
 
+def order_visit(lateral: bool) -> tuple[sa.FromClause, sa.ColumnElement[bool]]:
+    """Return the visit that an order's visit_id names, as order_visit with
+    columns visit_id, rep_id and check_in, and the ON clause that outer-joins
+    it to orders.
+
+    lateral is True to look the visit up by a LATERAL subquery, for an engine
+    where dialect.needs_lateral_lookups is True. Both spellings give the same
+    rows.
+    """
+    if not lateral:
+        joined = visits.alias("order_visit")
+        return joined, joined.c.visit_id == orders.c.visit_id
+    named_visit = visits.alias("named_visit")
+    # visit_id is the primary key, so LIMIT 1 drops no row. It only keeps
+    # PostgreSQL from turning the subquery back into a hash join.
+    lookup = (
+        sa.select(named_visit.c.visit_id, named_visit.c.rep_id, named_visit.c.check_in)
+        .where(named_visit.c.visit_id == orders.c.visit_id)
+        .limit(1)
+        .lateral("order_visit")
+    )
+    return lookup, sa.true()
+
+
 class PeriodSQL:
     """The common table expressions of one period, settings and visit filter.
 
@@ -322,7 +346,8 @@ class PeriodSQL:
     territory_ids keeps only the visits, duplicates, planned calls and orders
     whose rep belonged to one of those territories on the row's local date
     (territory_on), so a rep who moved counts for each territory on its own
-    days.
+    days. lateral_lookups is True to look up each order's visit by a LATERAL
+    subquery (order_visit).
     """
 
     def __init__(
@@ -333,8 +358,10 @@ class PeriodSQL:
         rep_ids: sa.Select | None = None,
         outlet_ids: sa.Select | None = None,
         territory_ids: sa.Select | None = None,
+        lateral_lookups: bool = False,
     ) -> None:
         self.period = period
+        self.lateral_lookups = lateral_lookups
         self.settings = settings
         self.timezone = settings.timezone
         self._rep_ids = rep_ids
@@ -831,7 +858,7 @@ class PeriodSQL:
         return self._once("period_orders", self._build_period_orders)
 
     def _build_period_orders(self) -> sa.Select:
-        linked_visit = visits.alias("order_visit")
+        linked_visit, linked_on = order_visit(self.lateral_lookups)
         query = (
             sa.select(
                 orders.c.order_id,
@@ -842,11 +869,7 @@ class PeriodSQL:
                 orders.c.value,
                 local_day(orders.c.ordered_at, self.period).label("order_date"),
             )
-            .select_from(
-                orders.outerjoin(
-                    linked_visit, linked_visit.c.visit_id == orders.c.visit_id
-                )
-            )
+            .select_from(orders.outerjoin(linked_visit, linked_on))
             .where(
                 orders.c.ordered_at >= self.period.utc_start,
                 orders.c.ordered_at < self.period.utc_end,

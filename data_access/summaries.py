@@ -44,6 +44,7 @@ from data_access import outlet_trend, schema
 from data_access.dialect import (
     build_page_cache,
     distance_m,
+    needs_lateral_lookups,
     prefers_index_lookups,
     refresh_statistics,
     seconds_between,
@@ -1104,7 +1105,11 @@ def _count_week(
     # The week's building blocks are computed once into temporary tables,
     # because every summary table needs them and the de-duplication of visits
     # and the window functions over them are the costly steps.
-    with _WeekScratch(connection, PeriodSQL(week, settings)) as source:
+    # The week's orders find their visits by index seeks, not by a scan of
+    # every visit of the database (dialect.needs_lateral_lookups).
+    lateral = needs_lateral_lookups(connection.dialect)
+    sql = PeriodSQL(week, settings, lateral_lookups=lateral)
+    with _WeekScratch(connection, sql) as source:
         rep_outlet_weeks = counted.fill(
             connection,
             schema.summary_rep_outlet_weeks,
@@ -1118,7 +1123,7 @@ def _count_week(
             schema.summary_rep_weeks: _rep_week_rows(week, rep_outlet_weeks),
             schema.summary_territory_weeks: _territory_week_rows(week, outlet_weeks),
             schema.summary_health_days: health_day_rows(
-                week, settings, built=source.sql
+                week, settings, built=source.sql, lateral_lookups=lateral
             ),
         }
         for table, rows in rows_of_tables.items():
