@@ -12,7 +12,6 @@ since anyone who runs it already holds the database credentials.
 import argparse
 import csv
 import logging
-import math
 import os
 import sys
 from datetime import date
@@ -120,11 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def format_cell(value: object) -> str:
     """Format one report value for CSV: blank when missing, floats without noise."""
-    if (
-        value is None
-        or value is pd.NA
-        or (isinstance(value, float) and math.isnan(value))
-    ):
+    # pd.isna also finds NaT, which a date column holds when every value of
+    # it is missing, such as last_visit_date of outlets without a visit.
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"

@@ -2,6 +2,7 @@
 
 import math
 
+import pandas as pd
 import pytest
 
 from metrics.report import format_cell, main
@@ -246,3 +247,22 @@ def test_large_sum_noise_is_cut():
     result = [format_cell(631085549.940002), format_cell(631085549.940003)]
 
     assert result == ["631085549.94", "631085549.94"]
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), pd.NA, pd.NaT])
+def test_format_cell_missing_is_blank(missing):
+    assert format_cell(missing) == ""
+
+
+def test_outlets_without_visits_blank_last_visit(capsys, database_url):
+    # A week long before the company's first visit: every last_visit_date is
+    # missing, and pandas then holds the whole column as NaT.
+    exit_code = main(
+        ["outlets", "--db", database_url, "--from", "2025-01-06", "--to", "2025-01-12"]
+    )
+    lines = capsys.readouterr().out.splitlines()
+
+    assert exit_code == 0
+    assert len(lines) > 1
+    assert "NaT" not in "\n".join(lines)
+    assert all(line.split(",")[4] == "" for line in lines[1:])
