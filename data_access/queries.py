@@ -514,6 +514,11 @@ def outlet_last_check_in(
     """Select the outlet's latest check-in by anyone in the searched dates,
     duplicates included.
 
+    NOTE: a resend that crosses local midnight moves the last visit date to
+    the resend's date, where the design dates a visit by its kept check-in.
+    summary_outlet_weeks.last_visit_date, the neglect windows and the skip
+    details read check-ins the same way, so all of them would change together.
+
     A correlated subquery that the (outlet_id, check_in) index answers with
     one seek per outlet. Bounded on both sides, it never reads an outlet's
     whole history. The visits are aliased, so the subquery never correlates
