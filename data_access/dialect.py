@@ -3,9 +3,10 @@
 Every query is written with SQLAlchemy Core and stays portable, except for a
 few expressions that SQLite and PostgreSQL spell differently: the local date of
 a UTC timestamp in the business time zone, day arithmetic, the seconds between
-two timestamps, the great-circle distance and the upsert. SQLite has no time
-zone database and no trigonometric functions in every build, so on SQLite
-those two are Python functions registered on each new connection.
+two timestamps, a timestamp some seconds earlier, the great-circle distance and
+the upsert. SQLite has no time zone database and no trigonometric functions in
+every build, so on SQLite those two are Python functions registered on each new
+connection.
 
 The loader's bulk path is the exception to "one place": COPY on PostgreSQL
 and batched executemany on SQLite are different protocols, so their
@@ -25,7 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
-from data_access.sql_types import TEXT
+from data_access.sql_types import INTEGER, TEXT
 
 # Mean Earth radius in metres (IUGG), the radius the haversine formula uses.
 EARTH_RADIUS_M = 6_371_008.8
@@ -101,6 +102,41 @@ def _seconds_between_postgresql(
 ) -> str:
     start, end = (compiler.process(clause, **kw) for clause in element.clauses)
     return f"EXTRACT(EPOCH FROM ({end} - {start}))"
+
+
+class seconds_before(FunctionElement):
+    """A lower bound of a naive UTC timestamp minus a whole number of seconds,
+    for a range condition that an index on the timestamp serves.
+
+    On SQLite the bound is cut to the millisecond, so it may lie up to 1 ms
+    before the exact instant. A query that needs the exact limit also tests
+    seconds_between.
+    """
+
+    type = sa.DateTime()
+    inherit_cache = True
+
+    def __init__(self, timestamp: Any, seconds: int) -> None:
+        # The seconds are a bound value, so that the statement cache, which
+        # ignores attributes of the element, never reuses another count.
+        super().__init__(timestamp, sa.literal(int(seconds), INTEGER))
+
+
+@compiles(seconds_before, "sqlite")
+def _seconds_before_sqlite(element: seconds_before, compiler: Any, **kw: Any) -> str:
+    timestamp, seconds = (compiler.process(clause, **kw) for clause in element.clauses)
+    # Stored timestamps are text such as 2026-03-10 23:59:30.000000, and
+    # strftime writes the same form with three decimals, which sorts before
+    # any six-decimal text of the same millisecond.
+    return f"strftime('%Y-%m-%d %H:%M:%f', {timestamp}, '-' || {seconds} || ' seconds')"
+
+
+@compiles(seconds_before, "postgresql")
+def _seconds_before_postgresql(
+    element: seconds_before, compiler: Any, **kw: Any
+) -> str:
+    timestamp, seconds = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"({timestamp} - make_interval(secs => {seconds}))"
 
 
 class distance_m(FunctionElement):

@@ -1,7 +1,7 @@
 """The weekly outlet figures of the trend, counted from the outlet-week summaries.
 
 Each week counts three kinds of active outlet. A visited outlet had a kept
-visit in the week. An overdue outlet had no visit logged in its neglect
+visit in the week. An overdue outlet had no kept visit in its neglect
 window up to the week's last day. A neglected outlet is overdue, was
 neither visited nor planned in the week, and is on a beat whose dates
 overlap the week. A neglect window of 7q + r days contains q whole weeks
@@ -362,8 +362,9 @@ def summary_week_mark(
 def summary_last_visit_date(
     outlet_id: sa.ColumnElement, lookback: Period
 ) -> sa.ScalarSelect:
-    """Select the local date of the outlet's last visit logged in the lookback's
-    weeks, duplicates included, by anyone, from summary_outlet_weeks.
+    """Select the local date of the outlet's last kept visit in the lookback's
+    weeks, by anyone, from summary_outlet_weeks (a resend has the date of the
+    visit it repeats).
 
     A row's last_visit_date lies inside its own week, so the latest week
     with a visit contains the latest date. The correlated subquery reads the
@@ -397,8 +398,8 @@ def outlet_week_flags(
     reach is whole weeks; bit w of each column stands for week w of it.
     The CTE has one row per outlet with a summary row in reach. Columns:
     outlet_id; visited_weeks (a kept visit in the week); touched_weeks (a
-    kept visit or a planned call); logged_weeks (any visit logged,
-    duplicates included); and late_{r}_weeks for each r of late_days (1 to
+    kept visit or a planned call); logged_weeks (a last_visit_date, the
+    date of a kept visit); and late_{r}_weeks for each r of late_days (1 to
     6), the weeks whose last logged visit fell on one of their last r days.
     Those bits tell whether a neglect window of 7q + r days ending on a
     week's last day contains a visit (see neglect_window_visited). Raises

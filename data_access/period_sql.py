@@ -11,7 +11,13 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from data_access import schema
-from data_access.dialect import day_number, distance_m, seconds_between, unindexed
+from data_access.dialect import (
+    day_number,
+    distance_m,
+    seconds_before,
+    seconds_between,
+    unindexed,
+)
 from data_access.filters import Period, Scope, Settings, local_midnight_in_utc
 from data_access.sql_types import DATE, DATETIME, FLOAT, INTEGER, TEXT
 
@@ -312,6 +318,29 @@ VISIT_COLUMNS = (
     "longitude",
     "no_order_reason",
 )
+
+
+def is_resend(visit: sa.FromClause, window_s: int) -> sa.ColumnElement[bool]:
+    """Tell whether a row of visits, or of an alias of it, repeats an earlier
+    check-in: one by the same rep at the same outlet less than window_s
+    seconds before, or at the same instant under a smaller visit_id.
+
+    This is the rule of PeriodSQL.flagged_visits for one visit, because the
+    previous check-in of a chain is that close exactly when some earlier
+    check-in is. The test is one seek of the (outlet_id, check_in) index.
+    """
+    earlier = visits.alias()
+    return sa.exists().where(
+        earlier.c.outlet_id == visit.c.outlet_id,
+        earlier.c.rep_id == visit.c.rep_id,
+        earlier.c.check_in >= seconds_before(visit.c.check_in, window_s),
+        earlier.c.check_in <= visit.c.check_in,
+        sa.or_(
+            earlier.c.check_in < visit.c.check_in,
+            earlier.c.visit_id < visit.c.visit_id,
+        ),
+        seconds_between(earlier.c.check_in, visit.c.check_in) < window_s,
+    )
 
 
 def order_visit(lateral: bool) -> tuple[sa.FromClause, sa.ColumnElement[bool]]:

@@ -22,6 +22,7 @@ from data_access.dialect import day_number, local_date, snapshot_connection
 from data_access.filters import Period, Scope, Settings
 from data_access.period_sql import (
     PeriodSQL,
+    is_resend,
     scoped_outlet_conditions,
     scoped_outlet_ids,
     scoped_rep_conditions,
@@ -457,7 +458,9 @@ def outlet_activity(
             sa.case((on_beat.c.outlet_id.is_(None), False), else_=True).label(
                 "on_beat"
             ),
-            last_visit_check_in(outlets.c.outlet_id, period).label("last_check_in"),
+            last_visit_check_in(
+                outlets.c.outlet_id, period, settings.duplicate_window_s
+            ).label("last_check_in"),
             _zero(order_values.c.order_value).label("order_value"),
         )
         .select_from(
@@ -498,40 +501,40 @@ def beat_outlet_ids(period: Period) -> sa.Select:
 
 
 def last_visit_check_in(
-    outlet_id: sa.ColumnElement, period: Period
+    outlet_id: sa.ColumnElement, period: Period, window_s: int
 ) -> sa.ColumnElement:
-    """Select the outlet's latest check-in in the LAST_VISITS_LOOKBACK_DAYS up
-    to the period's end (see outlet_last_check_in)."""
+    """Select the outlet's latest kept check-in in the LAST_VISITS_LOOKBACK_DAYS
+    up to the period's end (see outlet_last_check_in)."""
     first_day = period.end - timedelta(days=LAST_VISITS_LOOKBACK_DAYS - 1)
     return outlet_last_check_in(
-        outlet_id, Period(first_day, period.end, period.timezone)
+        outlet_id, Period(first_day, period.end, period.timezone), window_s
     )
 
 
 def outlet_last_check_in(
-    outlet_id: sa.ColumnElement, searched: Period
+    outlet_id: sa.ColumnElement, searched: Period, window_s: int
 ) -> sa.ScalarSelect:
     """Select the outlet's latest check-in by anyone in the searched dates,
-    duplicates included.
+    of a kept visit: a resend (period_sql.is_resend, window_s seconds) has
+    the date of the visit it repeats, which may be the day before.
 
-    NOTE: a resend that crosses local midnight moves the last visit date to
-    the resend's date, where the design dates a visit by its kept check-in.
-    summary_outlet_weeks.last_visit_date, the neglect windows and the skip
-    details read check-ins the same way, so all of them would change together.
-
-    A correlated subquery that the (outlet_id, check_in) index answers with
-    one seek per outlet. Bounded on both sides, it never reads an outlet's
-    whole history. The visits are aliased, so the subquery never correlates
-    with visits of the enclosing statement.
+    A correlated subquery that walks the (outlet_id, check_in) index back
+    from the latest check-in, usually one seek per outlet plus one for the
+    resend test. Bounded on both sides, it never reads an outlet's whole
+    history. The visits are aliased, so the subquery never correlates with
+    visits of the enclosing statement.
     """
     searched_visits = visits.alias("outlet_last_visit")
     return (
-        sa.select(sa.func.max(searched_visits.c.check_in))
+        sa.select(searched_visits.c.check_in)
         .where(
             searched_visits.c.outlet_id == outlet_id,
             searched_visits.c.check_in >= searched.utc_start,
             searched_visits.c.check_in < searched.utc_end,
+            ~is_resend(searched_visits, window_s),
         )
+        .order_by(searched_visits.c.check_in.desc())
+        .limit(1)
         .scalar_subquery()
     )
 

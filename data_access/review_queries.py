@@ -33,6 +33,7 @@ from data_access.period_sql import (
     RepDates,
     beat_run_conditions,
     in_territories_on,
+    is_resend,
     rep_ids_near_territories,
     scoped_outlet_conditions,
     scoped_rep_ids,
@@ -808,9 +809,9 @@ def skip_details(
       for a skip itself. Both are missing when there is no such visit.
     - last_visit_date: the outlet's last visit by anyone in those days.
 
-    Visit dates come from every visit, duplicates included, as the
-    outlets report's last_visit_date does: a duplicate shares its
-    original's date unless an offline resend crossed midnight.
+    Visit dates are those of kept visits, as the outlets report's
+    last_visit_date: a resend that crossed midnight keeps the date of the
+    visit it repeats.
     """
     lookback = Period(_lookback_start(period), period.end, period.timezone)
     searched = Period(
@@ -834,10 +835,14 @@ def skip_details(
         candidates = summary_queries.unvisited_planned_pairs(
             period, scoped_reps.rep_ids
         )
-        schedules = _unvisited_candidate_outlets(candidates, period)
+        schedules = _unvisited_candidate_outlets(
+            candidates, period, settings.duplicate_window_s
+        )
         name = "skip_details_with_summaries"
     else:
-        visited = _visited_pairs(period, scoped_reps.rep_ids)
+        visited = _visited_pairs(
+            period, scoped_reps.rep_ids, settings.duplicate_window_s
+        )
         schedules = _unvisited_beat_outlets(visited, scoped_reps)
         name = "skip_details"
     skipped = _skipped_pairs(schedules, calendar, period, scoped_reps)
@@ -854,7 +859,9 @@ def skip_details(
         _first_beat_start(rep_id, outlet_id) < lookback.start,
     )
     reason = _reason_at_visit(rep_id, outlet_id, check_in, searched)
-    outlet_check_in = outlet_last_check_in(outlet_id, searched)
+    outlet_check_in = outlet_last_check_in(
+        outlet_id, searched, settings.duplicate_window_s
+    )
     statement = sa.select(
         rep_id,
         outlet_id,
@@ -874,14 +881,16 @@ def skip_details(
     return frame
 
 
-def _visited_pairs(period: Period, rep_ids: sa.Select) -> sa.CTE:
-    """Select the distinct (rep_id, outlet_id) of every check-in of rep_ids in
-    the period, duplicates included, in one pass over the period's visits."""
+def _visited_pairs(period: Period, rep_ids: sa.Select, window_s: int) -> sa.CTE:
+    """Select the distinct (rep_id, outlet_id) of every kept check-in of
+    rep_ids in the period, in one pass over the period's visits. A resend
+    (period_sql.is_resend) of a visit before the period is no visit in it."""
     return _distinct_cte(
         sa.select(visits.c.rep_id, visits.c.outlet_id).where(
             visits.c.check_in >= period.utc_start,
             visits.c.check_in < period.utc_end,
             visits.c.rep_id.in_(rep_ids),
+            ~is_resend(visits, window_s),
         ),
         "period_visited_outlets",
     )
@@ -946,14 +955,17 @@ def _unvisited_beat_outlets(visited: sa.CTE, scoped_reps: _ScopedReps) -> sa.CTE
     )
 
 
-def _unvisited_candidate_outlets(candidates: sa.CTE, period: Period) -> sa.CTE:
+def _unvisited_candidate_outlets(
+    candidates: sa.CTE, period: Period, window_s: int
+) -> sa.CTE:
     """Select the rows of _unvisited_beat_outlets for the candidate pairs
     (rep_id, outlet_id) of scoped reps that contain every unvisited pair.
 
-    Each candidate is tested on its own visits in the period, duplicates
-    included, through the outlet's check_in index: 11,500 index ranges for
-    a national week. Reading the week's 110,000 visits and 132,000 beat
-    outlets took 0.35 s of the query's 0.55 s (SQLite 3.40).
+    Each candidate is tested on its own kept visits in the period (a resend,
+    period_sql.is_resend, is none), through the outlet's check_in index:
+    11,500 index ranges for a national week. Reading the week's 110,000
+    visits and 132,000 beat outlets took 0.35 s of the query's 0.55 s
+    (SQLite 3.40).
     """
     period_visit = visits.alias("period_visit")
     visited = sa.exists().where(
@@ -961,6 +973,7 @@ def _unvisited_candidate_outlets(candidates: sa.CTE, period: Period) -> sa.CTE:
         period_visit.c.check_in >= period.utc_start,
         period_visit.c.check_in < period.utc_end,
         unindexed(period_visit.c.rep_id) == candidates.c.rep_id,
+        ~is_resend(period_visit, window_s),
     )
     return (
         sa.select(*_beat_schedule())
@@ -1031,7 +1044,9 @@ def _skipped_beats(
     is_skipped = sa.tuple_(schedules.c.rep_id, schedules.c.outlet_id).in_(
         sa.select(skipped.c.rep_id, skipped.c.outlet_id)
     )
-    check_in = _rep_last_check_in(schedules.c.rep_id, schedules.c.outlet_id, searched)
+    check_in = _rep_last_check_in(
+        schedules.c.rep_id, schedules.c.outlet_id, searched, settings.duplicate_window_s
+    )
     last = (
         sa.select(schedules, check_in.label("check_in"))
         .where(is_skipped)
@@ -1101,9 +1116,13 @@ def _first_beat_start(
 
 
 def _rep_last_check_in(
-    rep_id: sa.ColumnElement, outlet_id: sa.ColumnElement, searched: Period
+    rep_id: sa.ColumnElement,
+    outlet_id: sa.ColumnElement,
+    searched: Period,
+    window_s: int,
 ) -> sa.ScalarSelect:
-    """Select the rep's last check_in at the outlet in the searched dates.
+    """Select the rep's last check_in at the outlet in the searched dates, of
+    a kept visit (a resend, period_sql.is_resend, is passed over).
 
     It reads the outlet's check_in index (a visit or two a week) in place of
     the rep's (hundreds a week), newest first, and stops at the rep's first
@@ -1119,6 +1138,7 @@ def _rep_last_check_in(
             unindexed(last_visit.c.rep_id) == rep_id,
             last_visit.c.check_in >= searched.utc_start,
             last_visit.c.check_in < searched.utc_end,
+            ~is_resend(last_visit, window_s),
         )
         .order_by(last_visit.c.check_in.desc())
         .limit(1)
@@ -1657,8 +1677,8 @@ def _recently_visited(
     grid: sa.CTE, span: Period, scoped: sa.Select, settings: Settings
 ) -> sa.CTE:
     """(outlet_id, week_index) with a visit in the outlet's neglect window up to
-    the week's last day. Like the outlets report, this reads every visit,
-    duplicates included, because a duplicate shares its original's date."""
+    the week's last day. Like the outlets report, this dates each visit by
+    its kept check-in, so a resend (period_sql.is_resend) adds no date."""
     longest = max(
         [settings.neglect_days, *dict(settings.neglect_days_by_class).values()]
     )
@@ -1672,6 +1692,7 @@ def _recently_visited(
             visits.c.check_in >= reach.utc_start,
             visits.c.check_in < reach.utc_end,
             visits.c.outlet_id.in_(scoped),
+            ~is_resend(visits, settings.duplicate_window_s),
         ),
         "outlet_visit_dates",
     )

@@ -294,8 +294,9 @@ summary_outlet_weeks = sa.Table(
     # those orders, by visit date. This order history prices a skipped call.
     sa.Column("productive_visits", sa.Integer, nullable=False),
     sa.Column("linked_order_value", sa.Float, nullable=False),
-    # Local date of the outlet's last visit in the week, duplicates included,
-    # as the neglect window reads it. It is NULL when no visit was logged.
+    # Local date of the outlet's last kept visit in the week, as the neglect
+    # window reads it (a resend has the date of the visit it repeats). It is
+    # NULL when no visit was kept in the week.
     sa.Column("last_visit_date", sa.Date),
     # An outlet's weeks in one index range, with the columns that the trend's
     # week flags and the order history of skipped calls read, so those

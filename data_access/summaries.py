@@ -1848,9 +1848,9 @@ def _outlet_week_rows(sql: PeriodSQL) -> sa.Select:
 
     visits and productive_visits count kept visits, linked_order_value sums
     the positive orders linked to them, and order_value the positive orders
-    dated in the week. last_visit_date is the local date of the latest visit
-    logged, duplicates included, so an outlet whose only visit in the week is
-    a duplicate has a row with zero counts.
+    dated in the week. last_visit_date is the local date of the latest kept
+    visit, so a resend just after midnight keeps the date of the visit it
+    repeats, as in queries.outlet_last_check_in.
     """
     facts = sql.visit_facts
     planned = sql.planned_calls
@@ -1872,7 +1872,10 @@ def _outlet_week_rows(sql: PeriodSQL) -> sa.Select:
         )
 
     visit_rows = row(
-        facts.c.outlet_id, visits=_number(1), productive_visits=facts.c.productive
+        facts.c.outlet_id,
+        facts.c.check_in,
+        visits=_number(1),
+        productive_visits=facts.c.productive,
     )
     plan_rows = row(planned.c.outlet_id, planned_calls=_number(1))
     order_rows = row(
@@ -1883,13 +1886,9 @@ def _outlet_week_rows(sql: PeriodSQL) -> sa.Select:
         .select_from(linked.join(facts, facts.c.visit_id == linked.c.visit_id))
         .where(linked.c.value > 0)
     )
-    # Every visit logged in the week, before de-duplication, by anyone.
-    logged_rows = row(visits.c.outlet_id, visits.c.check_in).where(
-        visits.c.check_in >= week.utc_start, visits.c.check_in < week.utc_end
+    marks = sa.union_all(visit_rows, plan_rows, order_rows, linked_rows).subquery(
+        "outlet_marks"
     )
-    marks = sa.union_all(
-        visit_rows, plan_rows, order_rows, linked_rows, logged_rows
-    ).subquery("outlet_marks")
     last_check_in = sa.func.max(marks.c.check_in)
     last_visit_date = sa.case(
         (last_check_in.is_not(None), local_day(last_check_in, week)), else_=None

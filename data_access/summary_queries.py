@@ -775,7 +775,9 @@ def outlet_activity_from_summaries(
             ),
         )
     known_day = last_week.c.last_visit_date
-    check_in = last_visit_check_in(outlets.c.outlet_id, period)
+    check_in = last_visit_check_in(
+        outlets.c.outlet_id, period, settings.duplicate_window_s
+    )
     statement = (
         sa.select(
             outlets.c.outlet_id,
@@ -1350,7 +1352,9 @@ def _territory_outlet_flags(
         marked,
         visited,
         planned,
-        outlet_last_check_in(outlets.c.outlet_id, lookback),
+        outlet_last_check_in(
+            outlets.c.outlet_id, lookback, settings.duplicate_window_s
+        ),
         period,
         in_scope,
     )

@@ -147,8 +147,8 @@ def test_demo_week_same_on_both_engines(tmp_path, fresh_postgres_url):
 
 # Weekly Monday beats of r1 with o1 and o2. In WEEK, r1's only check-in at
 # o1 is an offline resend of a Sunday visit of the week before, 60 seconds
-# later: the summaries count no kept visit there, the raw visits one. o2 is
-# skipped.
+# later, which is no visit in WEEK: o1 is skipped, its last visit on that
+# Sunday. o2 is skipped too.
 RESEND_ROWS = {
     "territories": [{"territory_id": "T1"}],
     "reps": [{"rep_id": "r1", "territory_id": "T1"}],
@@ -181,6 +181,7 @@ def test_summary_candidates_match_raw_visits(tmp_path, monkeypatch, caplog):
         message.startswith("query skip_details_with_summaries") for message in logged
     )
     assert records(result) == [
-        ("r1", "o2", 1, False, date(2026, 2, 23), "closed", date(2026, 2, 23))
+        ("r1", "o1", 1, False, date(2026, 3, 1), None, date(2026, 3, 1)),
+        ("r1", "o2", 1, False, date(2026, 2, 23), "closed", date(2026, 2, 23)),
     ]
     pd.testing.assert_frame_equal(result, expected)

@@ -1,0 +1,105 @@
+"""period_sql.is_resend, the one-visit test of a resend, against the
+de-duplication of PeriodSQL.flagged_visits, on both engines."""
+
+import random
+from datetime import date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from data_access import schema
+from data_access.dialect import seconds_before
+from data_access.filters import Period, Settings
+from data_access.period_sql import PeriodSQL, is_resend
+from tests.database import fill_database
+
+WINDOW_S = 120
+PERIOD = Period(date(2026, 3, 2), date(2026, 3, 8), "UTC")
+
+
+def random_visits(count: int) -> list[dict]:
+    """Visits of 3 reps at 4 outlets, many within the window of the one
+    before, some at the same instant, some a few milliseconds apart."""
+    generator = random.Random(11)
+    moment = datetime(2026, 3, 1, 23, 50)
+    rows = []
+    for number in range(count):
+        step = generator.choice([0, 0.004, 30, 119.999, 120, 120.001, 200, 3_600])
+        moment += timedelta(seconds=step)
+        rows.append(
+            {
+                "visit_id": f"v{generator.randrange(10_000):04d}-{number}",
+                "rep_id": generator.choice(["r1", "r2", "r3"]),
+                "outlet_id": generator.choice(["o1", "o2", "o3", "o4"]),
+                "check_in": moment,
+            }
+        )
+    return rows
+
+
+def company(count: int) -> dict:
+    return {
+        "territories": [{"territory_id": "T1", "name": "Mumbai"}],
+        "reps": [
+            {"rep_id": rep, "name": rep, "territory_id": "T1"}
+            for rep in ("r1", "r2", "r3")
+        ],
+        "outlets": [
+            {"outlet_id": outlet, "name": outlet, "territory_id": "T1"}
+            for outlet in ("o1", "o2", "o3", "o4")
+        ],
+        "visits": random_visits(count),
+    }
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'sfa.sqlite'}"
+    else:
+        url = request.getfixturevalue("fresh_postgres_url")
+    engine = fill_database(url, company(600))
+    yield engine
+    engine.dispose()
+
+
+def test_resend_test_matches_flagged_visits(engine):
+    flagged = PeriodSQL(PERIOD, Settings(duplicate_window_s=WINDOW_S)).flagged_visits
+    visits = schema.visits
+    in_period = sa.and_(
+        visits.c.check_in >= PERIOD.utc_start, visits.c.check_in < PERIOD.utc_end
+    )
+    with engine.connect() as connection:
+        expected = set(
+            connection.execute(
+                sa.select(flagged.c.visit_id).where(
+                    flagged.c.starts_visit == 0,
+                    flagged.c.check_in >= PERIOD.utc_start,
+                    flagged.c.check_in < PERIOD.utc_end,
+                )
+            ).scalars()
+        )
+        result = set(
+            connection.execute(
+                sa.select(visits.c.visit_id).where(
+                    in_period, is_resend(visits, WINDOW_S)
+                )
+            ).scalars()
+        )
+
+    assert len(expected) > 20
+    assert result == expected
+
+
+def test_seconds_before_is_a_lower_bound(engine):
+    visits = schema.visits
+    bound = seconds_before(visits.c.check_in, 90).label("bound")
+    with engine.connect() as connection:
+        rows = connection.execute(sa.select(visits.c.check_in, bound).limit(20)).all()
+
+    for check_in, bound_value in rows:
+        if isinstance(bound_value, str):
+            bound_value = datetime.fromisoformat(bound_value)
+        exact = check_in - timedelta(seconds=90)
+        assert bound_value <= exact
+        assert exact - bound_value < timedelta(milliseconds=1)
