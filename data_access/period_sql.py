@@ -327,12 +327,18 @@ def is_resend(visit: sa.FromClause, window_s: int) -> sa.ColumnElement[bool]:
 
     This is the rule of PeriodSQL.flagged_visits for one visit, because the
     previous check-in of a chain is that close exactly when some earlier
-    check-in is. The test is one seek of the (outlet_id, check_in) index.
+    check-in is. The test is one seek of the (outlet_id, check_in) index. It
+    is a scalar subquery with LIMIT 1, not EXISTS, because PostgreSQL 15 turns
+    EXISTS into an anti-join that reads every visit of the outlet for each
+    visit tested: the last visits of 10,000 national outlets took 0.68 s
+    that way.
     """
     earlier = visits.alias()
-    return sa.exists().where(
+    earlier_visit_id = sa.select(earlier.c.visit_id).where(
         earlier.c.outlet_id == visit.c.outlet_id,
-        earlier.c.rep_id == visit.c.rep_id,
+        # SQLite would seek the rep's index, with hundreds of check-ins a week
+        # where the outlet has one or two (see dialect.unindexed).
+        unindexed(earlier.c.rep_id) == visit.c.rep_id,
         earlier.c.check_in >= seconds_before(visit.c.check_in, window_s),
         earlier.c.check_in <= visit.c.check_in,
         sa.or_(
@@ -341,6 +347,7 @@ def is_resend(visit: sa.FromClause, window_s: int) -> sa.ColumnElement[bool]:
         ),
         seconds_between(earlier.c.check_in, visit.c.check_in) < window_s,
     )
+    return earlier_visit_id.limit(1).scalar_subquery().is_not(None)
 
 
 def order_visit(lateral: bool) -> tuple[sa.FromClause, sa.ColumnElement[bool]]:
