@@ -327,11 +327,11 @@ def is_resend(visit: sa.FromClause, window_s: int) -> sa.ColumnElement[bool]:
 
     This is the rule of PeriodSQL.flagged_visits for one visit, because the
     previous check-in of a chain is that close exactly when some earlier
-    check-in is. The test is one seek of the (outlet_id, check_in) index. It
-    is a scalar subquery with LIMIT 1, not EXISTS, because PostgreSQL 15 turns
+    check-in is. The test is one seek of the (outlet_id, check_in) index.
+    It is a scalar subquery with LIMIT 1, not EXISTS. PostgreSQL 15 turns
     EXISTS into an anti-join that reads every visit of the outlet for each
-    visit tested: the last visits of 10,000 national outlets took 0.68 s
-    that way.
+    visit tested, and the last visits of 10,000 national outlets took 0.68 s
+    in place of 0.06 s.
     """
     earlier = visits.alias()
     earlier_visit_id = sa.select(earlier.c.visit_id).where(
