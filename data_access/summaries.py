@@ -48,6 +48,7 @@ from data_access.dialect import (
     prefers_index_lookups,
     refresh_statistics,
     seconds_between,
+    sorts_bulk_inserts,
     wait_for_locks,
 )
 from data_access.engine import DatabaseURLError, create_engine, parse_database_url
@@ -1242,6 +1243,11 @@ def _replace_changed_rows(
 
         stored = sa.exists().where(*(table.c[name] == copy.c[name] for name in key))
         rows = rows.where(~stored)
+    if sorts_bulk_inserts(connection):
+        # The order of the table's other index, (outlet_id, week_start, ...)
+        # or (rep_id, week_start, outlet_id, ...).
+        key = [column.name for column in table.primary_key.columns]
+        rows = rows.order_by(*(copy.c[name] for name in key if name != "week_start"))
     connection.execute(table.insert().from_select(columns, rows))
     copy.drop(connection)
 
