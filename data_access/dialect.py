@@ -105,8 +105,8 @@ def _seconds_between_postgresql(
 
 
 class seconds_before(FunctionElement):
-    """A lower bound of a naive UTC timestamp minus a whole number of seconds,
-    for a range condition that an index on the timestamp serves.
+    """A lower bound of a naive UTC timestamp minus some seconds, for a range
+    condition that an index on the timestamp serves.
 
     On SQLite the bound is cut to the millisecond, so it may lie up to 1 ms
     before the exact instant. A query that needs the exact limit also tests
@@ -116,10 +116,11 @@ class seconds_before(FunctionElement):
     type = sa.DateTime()
     inherit_cache = True
 
-    def __init__(self, timestamp: Any, seconds: int) -> None:
+    def __init__(self, timestamp: Any, seconds: float) -> None:
         # The seconds are a bound value, so that the statement cache, which
-        # ignores attributes of the element, never reuses another count.
-        super().__init__(timestamp, sa.literal(int(seconds), INTEGER))
+        # ignores attributes of the element, never reuses another count. A
+        # fraction is rounded up, which keeps the bound a lower bound.
+        super().__init__(timestamp, sa.literal(math.ceil(seconds), INTEGER))
 
 
 @compiles(seconds_before, "sqlite")

@@ -44,6 +44,7 @@ from data_access.filters import Period, Scope, Settings, local_midnight_in_utc
 from data_access.period_sql import (
     PeriodSQL,
     in_territories_on,
+    is_resend,
     local_day,
     order_visit,
     rep_id_in_scope,
@@ -267,8 +268,10 @@ class HealthSQL:
         )
 
     def _visit_on_order_day(self, *, same_outlet: bool) -> sa.Exists:
-        """Test with EXISTS for a visit by the order's rep (at its outlet, with
-        same_outlet) on the order's local date, whoever's scope the visit is in.
+        """Test with EXISTS for a kept visit by the order's rep (at its outlet,
+        with same_outlet) on the order's local date, whoever's scope the visit
+        is in. A resend (period_sql.is_resend) dates no visit, as the linking
+        of orders to visits reads it.
 
         The date's UTC bounds turn the test into one seek of a check_in index.
         """
@@ -277,6 +280,7 @@ class HealthSQL:
         on_day = [
             visit.c.check_in >= checked.c.day_start,
             visit.c.check_in < checked.c.day_end,
+            ~is_resend(visit, self.settings.duplicate_window_s),
         ]
         if not same_outlet:
             return sa.exists().where(visit.c.rep_id == checked.c.rep_id, *on_day)

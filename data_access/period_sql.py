@@ -320,7 +320,7 @@ VISIT_COLUMNS = (
 )
 
 
-def is_resend(visit: sa.FromClause, window_s: int) -> sa.ColumnElement[bool]:
+def is_resend(visit: sa.FromClause, window_s: float) -> sa.ColumnElement[bool]:
     """Tell whether a row of visits, or of an alias of it, repeats an earlier
     check-in: one by the same rep at the same outlet less than window_s
     seconds before, or at the same instant under a smaller visit_id.

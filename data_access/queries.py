@@ -501,7 +501,7 @@ def beat_outlet_ids(period: Period) -> sa.Select:
 
 
 def last_visit_check_in(
-    outlet_id: sa.ColumnElement, period: Period, window_s: int
+    outlet_id: sa.ColumnElement, period: Period, window_s: float
 ) -> sa.ColumnElement:
     """Select the outlet's latest kept check-in in the LAST_VISITS_LOOKBACK_DAYS
     up to the period's end (see outlet_last_check_in)."""
@@ -512,7 +512,7 @@ def last_visit_check_in(
 
 
 def outlet_last_check_in(
-    outlet_id: sa.ColumnElement, searched: Period, window_s: int
+    outlet_id: sa.ColumnElement, searched: Period, window_s: float
 ) -> sa.ScalarSelect:
     """Select the outlet's latest check-in by anyone in the searched dates,
     of a kept visit: a resend (period_sql.is_resend, window_s seconds) has

@@ -881,7 +881,7 @@ def skip_details(
     return frame
 
 
-def _visited_pairs(period: Period, rep_ids: sa.Select, window_s: int) -> sa.CTE:
+def _visited_pairs(period: Period, rep_ids: sa.Select, window_s: float) -> sa.CTE:
     """Select the distinct (rep_id, outlet_id) of every kept check-in of
     rep_ids in the period, in one pass over the period's visits. A resend
     (period_sql.is_resend) of a visit before the period is no visit in it."""
@@ -956,7 +956,7 @@ def _unvisited_beat_outlets(visited: sa.CTE, scoped_reps: _ScopedReps) -> sa.CTE
 
 
 def _unvisited_candidate_outlets(
-    candidates: sa.CTE, period: Period, window_s: int
+    candidates: sa.CTE, period: Period, window_s: float
 ) -> sa.CTE:
     """Select the rows of _unvisited_beat_outlets for the candidate pairs
     (rep_id, outlet_id) of scoped reps that contain every unvisited pair.
@@ -1119,7 +1119,7 @@ def _rep_last_check_in(
     rep_id: sa.ColumnElement,
     outlet_id: sa.ColumnElement,
     searched: Period,
-    window_s: int,
+    window_s: float,
 ) -> sa.ScalarSelect:
     """Select the rep's last check_in at the outlet in the searched dates, of
     a kept visit (a resend, period_sql.is_resend, is passed over).

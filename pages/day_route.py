@@ -11,6 +11,7 @@ import html
 import folium
 import pandas as pd
 
+from pages.formatting import count
 from pages.outlet_map import (
     Legend,
     fit_view,
@@ -37,7 +38,7 @@ def describe_off_site(call: pd.Series) -> str:
     name = "" if pd.isna(call["outlet_name"]) else str(call["outlet_name"])
     stop = "" if pd.isna(call.get("stop")) else f"Stop {int(call['stop'])}, "
     return (
-        f"{stop}{name}: checked in {float(call['distance_m']):,.0f} m from the outlet"
+        f"{stop}{name}: checked in {count(float(call['distance_m']))} m from the outlet"
     )
 
 

@@ -138,7 +138,7 @@ def call_facts(call: Mapping[str, Any], currency_symbol: str = "") -> pd.DataFra
                 "Check-in distance",
                 "no usable fix"
                 if distance is None or pd.isna(distance)
-                else f"{distance:,.0f} m",
+                else f"{count(distance)} m",
             ),
         ]
     if not call["located"]:
