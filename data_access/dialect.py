@@ -5,8 +5,8 @@ few expressions that SQLite and PostgreSQL spell differently: the local date of
 a UTC timestamp in the business time zone, day arithmetic, the seconds between
 two timestamps, a timestamp some seconds earlier, the great-circle distance and
 the upsert. SQLite has no time zone database and no trigonometric functions in
-every build, so on SQLite those two are Python functions registered on each new
-connection.
+every build, so on SQLite the local date and the distance are Python functions
+registered on each new connection.
 
 The loader's bulk path is the exception to "one place": COPY on PostgreSQL
 and batched executemany on SQLite are different protocols, so their
@@ -238,9 +238,9 @@ def turn_off_jit(dbapi_connection: Any, _connection_record: Any) -> None:
     ran for 2.0 s, of which 1.2 s was compiling, and 1.3 s without JIT. In
     the summary build (2-core AMD EPYC, load average 1.8 to 2.0), the data
     health rows of a national week took 2.6 to 2.8 s with JIT and 1.2 to
-    1.3 s without. Three rebuilds of
-    two weeks, in turns, took 17.7 to 19.0 s with JIT and 14.1 to 15.9 s
-    without, so every engine of Beatboard runs without it.
+    1.3 s without. Three rebuilds of two weeks, in turns, took 17.7 to
+    19.0 s with JIT and 14.1 to 15.9 s without, so every engine of
+    Beatboard runs without it.
     """
     # SET is part of the transaction it runs in, and the pool rolls back
     # every connection returned to it, so the SET runs in autocommit mode.
@@ -427,10 +427,10 @@ def sorts_bulk_inserts(connection: sa.Connection) -> bool:
     The rows of a week go to every part of an index that starts with
     outlet_id or rep_id. When they come at random, PostgreSQL read and
     dirtied about 69,000 pages for 119,000 rows of summary_outlet_weeks
-    (with its default 128 MB of shared buffers). On the
-    national company (2-core AMD EPYC, load 2 to 3.7), a first build of
-    three weeks inserted into summary_outlet_weeks in 2.1 to 2.2 s sorted
-    and 3.6 to 3.9 s unsorted. SQLite took 1.2 to 1.3 s either way, and
+    (with its default 128 MB of shared buffers). On the national company
+    (2-core AMD EPYC, load 2 to 3.7), a first build of three weeks inserted
+    into summary_outlet_weeks in 2.1 to 2.2 s sorted and 3.6 to 3.9 s
+    unsorted. SQLite took 1.2 to 1.3 s either way, and
     the sort cost it more than it saved on summary_rep_outlet_weeks.
     """
     return connection.dialect.name == "postgresql"

@@ -228,10 +228,10 @@ def split_by_summary_use(
     runs: list[tuple[tuple[bool, bool], Period]] = []
     for week in summary_weeks_between(span.start, span.end, settings):
         usable = summary_status(engine, week, settings).usable
+        reach_usable = usable
         if reach is not None:
-            uses = (usable, summary_status(engine, reach(week), settings).usable)
-        else:
-            uses = (usable, usable)
+            reach_usable = summary_status(engine, reach(week), settings).usable
+        uses = (usable, reach_usable)
         if runs and runs[-1][0] == uses:
             runs[-1] = (uses, Period(runs[-1][1].start, week.end, span.timezone))
         else:

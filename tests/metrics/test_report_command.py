@@ -256,7 +256,7 @@ def test_format_cell_missing_is_blank(missing):
 
 def test_outlets_without_visits_blank_last_visit(capsys, database_url):
     # A week long before the company's first visit: every last_visit_date is
-    # missing, and pandas then holds the whole column as NaT.
+    # missing, and pandas then stores the whole column as NaT.
     exit_code = main(
         ["outlets", "--db", database_url, "--from", "2025-01-06", "--to", "2025-01-12"]
     )

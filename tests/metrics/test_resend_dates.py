@@ -57,7 +57,7 @@ CASES = [
         ["--from", "2026-04-08", "--to", "2026-04-08", "--neglect-days", "29"],
         "O3,Shop 3,T1,neglected,2026-03-10,29,0,0",
     ),
-    # A week that holds both check-ins counts one visit, dated by the kept one.
+    # A week with both check-ins counts one visit, dated by the kept one.
     (["--from", "2026-03-09", "--to", "2026-03-15"], "O3,Shop 3,T1,visited,2026-03-10,5,1,0"),
 ]  # fmt: skip
 

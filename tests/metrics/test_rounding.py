@@ -63,8 +63,8 @@ def test_half_up_values_keeps_missing_values():
 
 
 def _browser_texts(values: list[float], places: int) -> list[str]:
-    """Each value written by JavaScript's toFixed, which Plotly's d3-format
-    and Streamlit's printf-style column formats use, run by the Node.js that
+    """Write each value with JavaScript's toFixed, which Plotly's d3-format
+    and Streamlit's printf-style column formats call, in the Node.js that
     Playwright ships."""
     node, _ = compute_driver_executable()
     script = (
