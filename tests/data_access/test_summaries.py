@@ -332,6 +332,36 @@ def test_territories_report_counts_outlets_once(engine, counted, monkeypatch):
     assert len(outlet_counts) == 1
 
 
+def test_territories_report_counts_beside_its_week(engine, monkeypatch):
+    # A neglect window of 14 days reaches the weeks before WEEK, whose counts
+    # are made on another thread while the caller counts WEEK, and so are
+    # the active outlets.
+    settings = Settings(timezone=TIMEZONE, neglect_days=14)
+    threads = {}
+    count_weeks = summary_queries.raw_week_row_counts
+    count_outlets = summary_queries.active_outlet_count
+
+    def recording_weeks(connection, weeks):
+        threads.update((week.start, threading.get_ident()) for week in weeks)
+        return count_weeks(connection, weeks)
+
+    def recording_outlets(connection):
+        threads["outlets"] = threading.get_ident()
+        return count_outlets(connection)
+
+    monkeypatch.setattr(summary_queries, "raw_week_row_counts", recording_weeks)
+    monkeypatch.setattr(summary_queries, "active_outlet_count", recording_outlets)
+
+    reports.territories_report(engine, WEEK, Scope(), settings)
+
+    caller = threading.get_ident()
+    earlier = [day for day in threads if day not in ("outlets", WEEK.start)]
+    assert threads[WEEK.start] == caller
+    assert earlier
+    assert all(threads[day] != caller for day in earlier)
+    assert threads["outlets"] != caller
+
+
 def test_page_run_checks_each_table_once(engine, monkeypatch):
     checked = []
     has_table = sa.engine.reflection.Inspector.has_table
