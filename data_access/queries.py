@@ -8,7 +8,7 @@ empty frame with the same columns.
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -580,6 +580,7 @@ def fetch_outlet_activity(
     timezone: str,
     *,
     in_halves: bool = True,
+    scope_conditions: Sequence[sa.ColumnElement[bool]] = (),
 ) -> pd.DataFrame:
     """Run an outlet activity statement (the columns of outlet_activity, with
     last_check_in, then last_visit_day) through fetch_driver_rows, and
@@ -593,10 +594,14 @@ def fetch_outlet_activity(
     Its order_value must not be a NUMERIC column: SQLAlchemy returns those
     as Decimal rounded to the column's scale, and the driver's floats would
     differ from them in the last digits. in_halves=False reads it on one
-    connection, for a statement that selects few outlets.
+    connection, for a statement that selects few outlets. scope_conditions,
+    conditions on the outlets table that the statement applies too, place
+    the middle outlet_id among the outlets in scope.
     """
     started = time.perf_counter()
-    rows, columns = _outlet_activity_rows(engine, name, statement, in_halves)
+    rows, columns = _outlet_activity_rows(
+        engine, name, statement, in_halves, scope_conditions
+    )
     frame = frame_of_rows(rows, columns)
     # SQLite returns instants and dates as ISO text, PostgreSQL as objects.
     frame["last_check_in"] = pd.to_datetime(frame["last_check_in"], format="ISO8601")
@@ -625,12 +630,16 @@ def _as_date(value: date | str) -> date:
 
 
 def _outlet_activity_rows(
-    engine: sa.Engine, name: str, statement: sa.Select, in_halves: bool
+    engine: sa.Engine,
+    name: str,
+    statement: sa.Select,
+    in_halves: bool,
+    scope_conditions: Sequence[sa.ColumnElement[bool]],
 ) -> tuple[list[tuple], list[str]]:
     """Return the driver's rows of a statement over the outlets table ordered
     by outlet_id, and its column names.
 
-    On PostgreSQL with SPLIT_MIN_OUTLETS outlets or more, the outlets below
+    On PostgreSQL with SPLIT_MIN_OUTLETS outlets or more in scope, the outlets below
     the middle outlet_id and the others are read on two connections side by
     side, and their rows joined in order, so two server processes run the
     per-outlet look-ups. The halves are two snapshots, as two queries of a
@@ -642,7 +651,7 @@ def _outlet_activity_rows(
     """
     middle = None
     if in_halves and engine.dialect.name == "postgresql":
-        middle = _middle_outlet_id(engine)
+        middle = _middle_outlet_id(engine, scope_conditions)
     if middle is None:
         return fetch_driver_rows(engine, name, statement)
     lower = statement.where(outlets.c.outlet_id < middle)
@@ -654,17 +663,27 @@ def _outlet_activity_rows(
     return lower_rows + upper_rows, columns
 
 
-def _middle_outlet_id(engine: sa.Engine) -> str | None:
-    """Return the outlet_id in the middle of the outlets table's order, or
-    None when the table has fewer than SPLIT_MIN_OUTLETS rows."""
+def _middle_outlet_id(
+    engine: sa.Engine, scope_conditions: Sequence[sa.ColumnElement[bool]] = ()
+) -> str | None:
+    """Return the outlet_id in the middle of the order of the outlets that
+    meet scope_conditions, or None when fewer than SPLIT_MIN_OUTLETS do.
+
+    The middle of the whole table split a region's outlets unevenly: the
+    WEST region's national week read 39,035 outlets in one half (0.22 s)
+    and few in the other (0.03 s). Inactive outlets count too, because the
+    split needs no exact middle, and without a condition the count reads the
+    primary key index alone.
+    """
     with engine.connect() as connection:
         count = connection.execute(
-            sa.select(sa.func.count()).select_from(outlets)
+            sa.select(sa.func.count()).select_from(outlets).where(*scope_conditions)
         ).scalar_one()
         if count < SPLIT_MIN_OUTLETS:
             return None
         return connection.execute(
             sa.select(outlets.c.outlet_id)
+            .where(*scope_conditions)
             .order_by(outlets.c.outlet_id)
             .offset(count // 2)
             .limit(1)

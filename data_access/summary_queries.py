@@ -827,6 +827,7 @@ def outlet_activity_from_summaries(
         statement,
         settings.timezone,
         in_halves=not outlet_conditions,
+        scope_conditions=scoped_outlet_conditions(scope),
     )
 
 

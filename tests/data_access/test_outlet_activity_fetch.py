@@ -147,6 +147,31 @@ def test_postgres_halves_equal_one_statement(
     pd.testing.assert_frame_equal(whole, raw)
 
 
+def test_postgres_region_halves_split_its_outlets(fresh_postgres_url, monkeypatch):
+    # The demo numbers its outlets territory by territory, so the middle of
+    # the whole table would leave one half of a region's read nearly empty.
+    scope = SCOPES["region"]
+    engine = demo_engine(fresh_postgres_url)
+    try:
+        monkeypatch.setattr(queries, "SPLIT_MIN_OUTLETS", 10**9)
+        whole = summary_queries.outlet_activity_from_summaries(
+            engine, WEEK, scope, SETTINGS
+        )
+        monkeypatch.setattr(queries, "SPLIT_MIN_OUTLETS", 1)
+        middle = queries._middle_outlet_id(
+            engine, summary_queries.scoped_outlet_conditions(scope)
+        )
+        halves = summary_queries.outlet_activity_from_summaries(
+            engine, WEEK, scope, SETTINGS
+        )
+    finally:
+        engine.dispose()
+
+    lower_share = (whole["outlet_id"] < middle).mean()
+    assert 0.4 <= lower_share <= 0.6
+    pd.testing.assert_frame_equal(halves, whole, check_exact=True)
+
+
 def test_postgres_narrowed_read_runs_whole(fresh_postgres_url, monkeypatch):
     monkeypatch.setattr(queries, "SPLIT_MIN_OUTLETS", 1)
     conditions = (schema.outlets.c.territory_id == "MUM",)
