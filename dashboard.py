@@ -97,7 +97,9 @@ NAVIGATION = [*PAGES, HOME_REDIRECT]
 
 
 @st.cache_data(ttl=600, show_spinner=False)
-def _filter_options(_engine, database_key: str, timezone: str, scope: Scope) -> dict:
+def _filter_options(
+    _engine, database_key: str, timezone: str, duplicate_window_s: float, scope: Scope
+) -> dict:
     """Regions, territories, reps and the visit date range in the viewer's scope,
     for the filter widgets. The scope is part of the cache key, so viewers with
     different scopes never share these lists."""
@@ -105,7 +107,9 @@ def _filter_options(_engine, database_key: str, timezone: str, scope: Scope) -> 
         "regions": queries.region_list(_engine, scope),
         "territories": queries.territory_list(_engine, scope),
         "reps": queries.rep_list(_engine, scope),
-        "date_range": queries.visit_date_range(_engine, scope, timezone),
+        "date_range": queries.visit_date_range(
+            _engine, scope, timezone, duplicate_window_s
+        ),
         "presence": queries.data_presence(_engine),
     }
 
@@ -349,7 +353,13 @@ def _draw(
 ) -> None:
     """Draw the sidebar filters for the viewer's scope, then run the page."""
     try:
-        options = _filter_options(engine, database_key, settings.timezone, viewer.scope)
+        options = _filter_options(
+            engine,
+            database_key,
+            settings.timezone,
+            settings.duplicate_window_s,
+            viewer.scope,
+        )
     except Exception:
         log.exception("could not read the filter options from %s", database_key)
         st.error(

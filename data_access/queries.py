@@ -753,7 +753,7 @@ def user_by_id(engine: sa.Engine, user_id: str) -> dict | None:
 
 
 def visit_date_range(
-    engine: sa.Engine, scope: Scope, timezone: str
+    engine: sa.Engine, scope: Scope, timezone: str, duplicate_window_s: float
 ) -> tuple[date, date] | None:
     """Return the local dates of the first and last visit by a rep in scope, or
     None when those reps have no visits.
@@ -761,16 +761,26 @@ def visit_date_range(
     An unrestricted scope also counts visits whose rep_id is not in the reps table.
     Check-ins later than now are left out: a phone with a wrong clock must not
     make a future week the default one (data health counts those visits).
+    The last visit is the last check-in that is not a resend (see
+    period_sql.is_resend under duplicate_window_s), so a resend just after
+    midnight on the first day of a week does not make that week, without a
+    kept visit, the default one. The first check-in is never a resend.
     """
     now = datetime.now(UTC).replace(tzinfo=None)
     conditions = [visits.c.check_in <= now]
     if scoped_rep_conditions(scope):
         conditions.append(visits.c.rep_id.in_(scoped_rep_ids(scope)))
-    # One subquery per bound, because SQLite resolves a lone min() or max()
-    # with one seek of the check_in index but scans the index for both in one
-    # SELECT (1.4 s for 5.6 million visits, SQLite 3.40).
+    # One subquery per bound, because SQLite resolves a lone min() with one
+    # seek of the check_in index but scans the index for min() and max() in
+    # one SELECT (1.4 s for 5.6 million visits, SQLite 3.40). The last kept
+    # check-in reads the index backwards and stops at the first one.
     first = sa.select(sa.func.min(visits.c.check_in)).where(*conditions)
-    last = sa.select(sa.func.max(visits.c.check_in)).where(*conditions)
+    last = (
+        sa.select(visits.c.check_in)
+        .where(*conditions, ~is_resend(visits, duplicate_window_s))
+        .order_by(visits.c.check_in.desc())
+        .limit(1)
+    )
     statement = sa.select(
         local_date(first.scalar_subquery(), timezone).label("first_date"),
         local_date(last.scalar_subquery(), timezone).label("last_date"),

@@ -112,6 +112,7 @@ ARGUMENTS = {
     "span": SPAN,
     "settings": Settings(),
     "timezone": "UTC",
+    "duplicate_window_s": Settings().duplicate_window_s,
     "day": date(2026, 3, 4),
     # Inside PERIOD, so the visits after it are check-ins in the future.
     "now": datetime(2026, 3, 4, 12, 0),
