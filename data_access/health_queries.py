@@ -267,13 +267,17 @@ class HealthSQL:
             reps.c.active.is_(True), *scoped_rep_conditions(self.scope)
         )
 
-    def _visit_on_order_day(self, *, same_outlet: bool) -> sa.Exists:
-        """Test with EXISTS for a kept visit by the order's rep (at its outlet,
-        with same_outlet) on the order's local date, whoever's scope the visit
+    def _visit_on_order_day(self, *, same_outlet: bool) -> sa.ColumnElement[bool]:
+        """Test for a kept visit by the order's rep (at its outlet, with
+        same_outlet) on the order's local date, whoever's scope the visit
         is in. A resend (period_sql.is_resend) dates no visit, as the linking
         of orders to visits reads it.
 
         The date's UTC bounds turn the test into one seek of a check_in index.
+        It is a scalar subquery with LIMIT 1, not EXISTS: PostgreSQL 15 turned
+        NOT EXISTS into an anti-join that tested every one of the 2.4 million
+        national visits for a resend, 11 s for a week's orders, where the
+        orders left to test take one seek each.
         """
         checked = self.orders
         visit = visits.alias("order_day_visit")
@@ -282,13 +286,15 @@ class HealthSQL:
             visit.c.check_in < checked.c.day_end,
             ~is_resend(visit, self.settings.duplicate_window_s),
         ]
-        if not same_outlet:
-            return sa.exists().where(visit.c.rep_id == checked.c.rep_id, *on_day)
-        return sa.exists().where(
-            visit.c.outlet_id == checked.c.outlet_id,
-            unindexed(visit.c.rep_id) == checked.c.rep_id,
-            *on_day,
-        )
+        if same_outlet:
+            on_day += [
+                visit.c.outlet_id == checked.c.outlet_id,
+                unindexed(visit.c.rep_id) == checked.c.rep_id,
+            ]
+        else:
+            on_day.append(visit.c.rep_id == checked.c.rep_id)
+        found = sa.select(visit.c.visit_id).where(*on_day).limit(1)
+        return found.scalar_subquery().is_not(None)
 
     def checked_counts(self) -> sa.Select:
         """Count the visits, orders, outlets and reps checked, in one row."""
