@@ -274,10 +274,10 @@ class HealthSQL:
         of orders to visits reads it.
 
         The date's UTC bounds turn the test into one seek of a check_in index.
-        It is a scalar subquery with LIMIT 1, not EXISTS: PostgreSQL 15 turned
-        NOT EXISTS into an anti-join that tested every one of the 2.4 million
-        national visits for a resend, 11 s for a week's orders, where the
-        orders left to test take one seek each.
+        It is a scalar subquery with LIMIT 1, not EXISTS. PostgreSQL 15 turned
+        NOT EXISTS into an anti-join that tested each of the 2.4 million
+        national visits for a resend: 11 s for a week's orders. The subquery
+        takes one seek for each order left to test.
         """
         checked = self.orders
         visit = visits.alias("order_day_visit")
