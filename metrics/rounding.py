@@ -15,6 +15,7 @@ through half_up first.
 import math
 from decimal import ROUND_HALF_UP, Context, Decimal
 
+import numpy as np
 import pandas as pd
 
 # Enough digits for the largest double (309 before the point) and the places.
@@ -39,10 +40,38 @@ def half_up(value: float, places: int = 0) -> float:
     return float(exact) + 0.0
 
 
+# Scaled values this close to a half, relative to their size, go to half_up:
+# the product with 10**places is off by half a unit in the last place
+# (1.1e-16 relative), which could decide which way they round.
+_NEAR_HALF = 1e-9
+# From 2**52 on a double has no fraction, so no value there is near a half,
+# but the product with 10**places can overflow to infinity.
+_WHOLE_FROM = 2.0**52
+
+
 def half_up_values(values: pd.Series, places: int = 0) -> pd.Series:
-    """Return half_up of each value of a column, missing values left missing."""
+    """Return half_up of each value of a column, missing values left missing.
+
+    numpy rounds the column at once, and half_up rounds only the values near
+    a half, exactly. Mapping half_up over the national Rep performance table's
+    2,000 rows took a third of the page's cached rerun, 25 to 30 ms.
+    """
     numbers = pd.to_numeric(values).astype(float)
-    return numbers.map(lambda value: half_up(value, places), na_action="ignore")
+    array = numbers.to_numpy(dtype=float)
+    scale = 10.0**places
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = np.abs(array) * scale
+        whole = np.floor(scaled)
+        fraction = scaled - whole
+        rounded = np.copysign(whole + (fraction >= 0.5), array) / scale + 0.0
+        exact = np.isfinite(array) & (
+            (np.abs(fraction - 0.5) <= _NEAR_HALF * np.maximum(scaled, 1.0))
+            | (scaled >= _WHOLE_FROM)
+        )
+    rounded[~np.isfinite(array)] = array[~np.isfinite(array)]
+    for position in np.flatnonzero(exact):
+        rounded[position] = half_up(array[position], places)
+    return pd.Series(rounded, index=numbers.index, name=numbers.name)
 
 
 def percent_text(fraction: float) -> str:

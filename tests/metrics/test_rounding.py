@@ -62,6 +62,34 @@ def test_half_up_values_keeps_missing_values():
     assert pd.isna(rounded.iloc[1])
 
 
+@pytest.mark.parametrize("places", [0, 1, 2])
+def test_half_up_values_rounds_as_half_up(places):
+    generator = random.Random(11)
+    step = 10.0**-places
+    halves = [(generator.randint(-(10**7), 10**7) + 0.5) * step for _ in range(2_000)]
+    values = [
+        *halves,
+        *(math.nextafter(value, math.inf) for value in halves),
+        *(math.nextafter(value, -math.inf) for value in halves),
+        *(generator.uniform(-1e6, 1e6) for _ in range(2_000)),
+        # 1.005 is stored below the half; the others are edges of the range.
+        1.005,
+        0.49999999999999994,
+        -0.4,
+        2.0**52 + 0.5,
+        1e300,
+        -math.inf,
+    ]
+
+    rounded = half_up_values(pd.Series(values), places).tolist()
+
+    expected = [half_up(value, places) for value in values]
+    assert [math.copysign(1.0, value) for value in rounded] == [
+        math.copysign(1.0, value) for value in expected
+    ]
+    assert rounded == expected
+
+
 def _browser_texts(values: list[float], places: int) -> list[str]:
     """Write each value with JavaScript's toFixed, which Plotly's d3-format
     and Streamlit's printf-style column formats call, in the Node.js that
