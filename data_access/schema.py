@@ -166,6 +166,9 @@ summary_weeks = sa.Table(
     sa.Column("first_weekday", sa.Integer, nullable=False),
     sa.Column("duplicate_window_s", sa.Float, nullable=False),
     sa.Column("off_site_m", sa.Float, nullable=False),
+    # The version of the counting rules the week was built under
+    # (data_access.summaries.COUNTING_RULES).
+    sa.Column("counting_rules", sa.Integer, nullable=False),
     # Rows of visits and orders in the week when it was built, and the active
     # outlets then: a different count now means the week is stale.
     sa.Column("visit_rows", sa.Integer, nullable=False),

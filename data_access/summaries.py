@@ -779,10 +779,20 @@ def _consecutive_runs(week_starts: list[date], longest: int) -> list[list[date]]
     return runs
 
 
+# The version of the rules by which a week's rows are counted, stored with
+# each week. Raise it when a change of the code changes what a stored row
+# holds, so that weeks built before read the raw tables until built again.
+# 2: a resend across local midnight keeps the date of the visit it repeats,
+# in last visit dates and in the data health checks of orders.
+COUNTING_RULES = 2
+
+
 def built_under(row: sa.Row, settings: Settings) -> bool:
-    """Tell whether the summary_weeks row was counted under these settings."""
+    """Tell whether the summary_weeks row was counted under these settings
+    and the current COUNTING_RULES."""
     return (
-        row.timezone == settings.timezone
+        row.counting_rules == COUNTING_RULES
+        and row.timezone == settings.timezone
         and row.first_weekday == settings.week_start
         and row.duplicate_window_s == settings.duplicate_window_s
         and row.off_site_m == settings.off_site_m
@@ -1166,6 +1176,7 @@ def _write_weeks(
                 first_weekday=settings.week_start,
                 duplicate_window_s=settings.duplicate_window_s,
                 off_site_m=settings.off_site_m,
+                counting_rules=COUNTING_RULES,
                 **counted.raw_counts,
                 built_at=datetime.now(UTC).replace(tzinfo=None),
             )

@@ -229,6 +229,23 @@ def test_status_usable(engine):
     assert result.message(THREE_WEEKS) is None
 
 
+def test_week_of_older_counting_rules_is_built_again(copied_engine):
+    with copied_engine.begin() as connection:
+        connection.execute(
+            schema.summary_weeks.update()
+            .where(schema.summary_weeks.c.week_start == WEEK.start)
+            .values(counting_rules=summaries.COUNTING_RULES - 1)
+        )
+
+    before = summary_queries.summary_status(copied_engine, THREE_WEEKS, SETTINGS)
+    summaries.build_summaries(copied_engine, WEEK.start, WEEK.end, SETTINGS)
+    after = summary_queries.summary_status(copied_engine, THREE_WEEKS, SETTINGS)
+
+    # The week counted by older rules reads the raw tables until built again.
+    assert before == summary_queries.SummaryStatus(usable=False, uncovered=True)
+    assert after.usable
+
+
 def test_status_stale_after_new_visit(copied_engine):
     with copied_engine.begin() as connection:
         connection.execute(
