@@ -14,6 +14,7 @@ import pandas as pd
 from data_access.filters import Settings
 from data_access.health_queries import KIND_TABLES
 from metrics import kpi
+from metrics.rounding import half_up
 
 
 @dataclass(frozen=True)
@@ -260,20 +261,22 @@ def _detail(
     if kind == "duplicate_visit":
         return f"resend of visit {related}"
     if kind == "check_out_before_check_in" and has_measure:
-        return f"check-out {abs(measure):,.0f} min before check-in"
+        return f"check-out {half_up(abs(measure)):,.0f} min before check-in"
     if kind == "long_visit" and has_measure:
-        return f"{measure:,.1f} hours long"
+        return f"{half_up(measure, 1):,.1f} hours long"
     if kind == "future_check_in" and has_measure:
-        return f"{measure:,.1f} hours after the page loaded"
+        return f"{half_up(measure, 1):,.1f} hours after the page loaded"
     if kind == "gps_swapped" and has_measure:
-        return f"({longitude}, {latitude}) is {measure:,.0f} m from the outlet"
+        return f"({longitude}, {latitude}) is {half_up(measure):,.0f} m from the outlet"
     if kind == "impossible_travel":
-        speed = f"{measure:,.0f} km/h" if has_measure else "at the same instant"
+        speed = (
+            f"{half_up(measure):,.0f} km/h" if has_measure else "at the same instant"
+        )
         return f"{speed} from visit {related}"
     if kind == "order_without_visit" and related is not None:
         return f"visit_id {related} names no visit"
     if kind in KIND_TABLES and KIND_TABLES[kind] == "orders" and has_measure:
-        return f"value {measure:,.2f}"
+        return f"value {half_up(measure, 2):,.2f}"
     if kind in ("outlet_without_territory", "rep_without_territory") and related:
         return f"territory_id {related} is not in territories"
     return ""

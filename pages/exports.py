@@ -175,7 +175,7 @@ def _shown(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:,.2f}"
+        return f"{half_up(value, 2):,.2f}"
     return str(value)
 
 

@@ -211,6 +211,38 @@ def test_describe_rows_in_words():
     assert list(described["table_name"][-3:]) == ["orders", "reps", "reps"]
 
 
+def test_row_details_round_a_half_away_from_zero():
+    # Each measure is a half stored exactly, which format() would round to
+    # the even neighbour: 12 m, 2.2 hours, 0 min, -0.12.
+    rows = affected(
+        [
+            ("gps_swapped", "v8", "r1", "o2", None, 72.9, 19.0, 12.5, None),
+            ("long_visit", "v4", "r1", "o8", None, None, None, 2.25, None),
+            (
+                "check_out_before_check_in",
+                "v3",
+                "r1",
+                "o2",
+                None,
+                None,
+                None,
+                -0.5,
+                None,
+            ),
+            ("return_order", "h", "r1", "o1", None, None, None, -0.125, None),
+        ]
+    )
+
+    result = describe_rows(rows, Settings(timezone="Asia/Kolkata"))["detail"]
+
+    assert result.tolist() == [
+        "(19.0, 72.9) is 13 m from the outlet",
+        "2.3 hours long",
+        "check-out 1 min before check-in",
+        "value -0.13",
+    ]
+
+
 @pytest.mark.parametrize(
     ("counts", "expected"),
     [
