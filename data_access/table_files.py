@@ -197,12 +197,19 @@ class Rejection:
 
 
 class SourceError(Exception):
-    """A file that cannot be read on from line; the message is the reason."""
+    """A file that cannot be read on from line; the message is the reason.
 
-    def __init__(self, reason: str, line: int | None) -> None:
+    cell is the position of the cell on that line that the reason is about,
+    from 0, and its text, when they are known.
+    """
+
+    def __init__(
+        self, reason: str, line: int | None, cell: tuple[int, str] | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.line = line
+        self.cell = cell
 
 
 @dataclass
@@ -499,18 +506,36 @@ def _text_blocks(binary: BinaryIO) -> Iterator[tuple[str, "UndecodableLine | Non
 
 
 class UndecodableLine(Exception):
-    """A line of a CSV file that is not UTF-8, with its first bad byte."""
+    """A line of a CSV file that is not UTF-8: its bytes and where the first
+    bad byte starts."""
 
-    def __init__(self, line: int, byte: int) -> None:
-        super().__init__(f"line {line}: byte 0x{byte:02x}")
+    def __init__(self, line: int, raw: bytes, start: int) -> None:
+        super().__init__(f"line {line}: byte 0x{raw[start]:02x}")
         self.line = line
-        self.byte = byte
+        self.raw = raw
+        self.start = start
 
     def source_error(self) -> SourceError:
         return SourceError(
-            f"is not UTF-8 text (byte 0x{self.byte:02x}); save the file as CSV UTF-8",
+            f"is not UTF-8 text (byte 0x{self.raw[self.start]:02x}); "
+            "save the file as CSV UTF-8",
             self.line,
+            _undecodable_cell(self.raw, self.start),
         )
+
+
+def _undecodable_cell(raw: bytes, start: int) -> tuple[int, str]:
+    """Return the position of the cell of a CSV line that holds the byte at
+    start, and the cell's text with each bad byte shown as U+FFFD.
+
+    The line is split alone, so a quoted cell that spans lines may be named
+    by its position on the bad line only.
+    """
+    text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+    before = raw[:start].decode("utf-8", errors="replace")
+    position = len(next(csv.reader([before]), [""])) - 1
+    cells = next(csv.reader([text]), [""])
+    return position, cells[position] if position < len(cells) else ""
 
 
 def _text_lines(binary: BinaryIO) -> Iterator[str]:
@@ -537,7 +562,7 @@ def _decode_lines(block: bytes, lines_before: int) -> Iterator[str]:
         try:
             yield raw_line.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError as error:
-            raise UndecodableLine(number, error.object[error.start]) from None
+            raise UndecodableLine(number, raw_line, error.start) from None
 
 
 @contextmanager
@@ -719,7 +744,17 @@ class TableFile:
                 if parser is None:
                     self._read_header(None)
         except SourceError as error:
-            self._add(error.reason, line=error.line, fatal=True)
+            self._add(self._with_column(error), line=error.line, fatal=True)
+
+    def _with_column(self, error: SourceError) -> str:
+        """Name the column and cell of a SourceError in its reason, when the
+        error names a cell of a line after the header."""
+        if error.cell is None or not self.header or error.line in (None, 1):
+            return error.reason
+        position, text = error.cell
+        if position >= len(self.header):
+            return f"cell {position + 1} ({_shorten(text)!r}) {error.reason}"
+        return f"column {self.header[position]} ({_shorten(text)!r}) {error.reason}"
 
     @cached_property
     def _required_columns(self) -> frozenset[str]:

@@ -309,7 +309,24 @@ def test_bad_byte_in_later_block_names_line(engine: sa.Engine, tmp_path: Path) -
     result = visits_problems(engine, tmp_path / "csv", content)
 
     assert result == [
-        "visits.csv line 32: is not UTF-8 text (byte 0xe9); save the file as CSV UTF-8"
+        "visits.csv line 32: column no_order_reason ('caf\ufffd') is not UTF-8 "
+        "text (byte 0xe9); save the file as CSV UTF-8"
+    ]
+
+
+def test_bad_byte_after_quoted_comma_names_its_column(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    # The quoted cell contains a comma, which a count of commas would take for
+    # the start of a ninth cell.
+    content = visits_file("V1,R1,O1,2026-03-02T09:00:00,,,,").encode()
+    content += b'V2,R1,O1,2026-03-02T10:00:00,,,,"shut, caf\xe9"\n'
+
+    result = visits_problems(engine, tmp_path / "csv", content)
+
+    assert result == [
+        "visits.csv line 3: column no_order_reason ('shut, caf\ufffd') is not "
+        "UTF-8 text (byte 0xe9); save the file as CSV UTF-8"
     ]
 
 

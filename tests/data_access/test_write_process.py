@@ -115,7 +115,8 @@ def test_parallel_failed_reps_file_reported_once(
         load_directory(engine, write_files(tmp_path / "bad", files), skip_invalid=True)
 
     assert problem_messages(error) == [
-        "reps.csv line 3: is not UTF-8 text (byte 0xe3); save the file as CSV UTF-8"
+        "reps.csv line 3: column name ('Asha R\ufffdo') is not UTF-8 text "
+        "(byte 0xe3); save the file as CSV UTF-8"
     ]
     assert error.value.total == 1
     assert not database_path.exists()
