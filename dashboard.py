@@ -168,13 +168,17 @@ def _link_date(text: str) -> date:
 
 
 def _period_filter(
-    date_range: tuple[date, date] | None, week_start: int, timezone: str
+    date_range: queries.VisitDates | None, week_start: int, timezone: str
 ) -> Period:
-    """Draw the week or date-range picker and return the chosen period."""
-    last_day = date_range[1] if date_range else date.today()
-    first_day = date_range[0] if date_range else last_day - timedelta(weeks=12)
+    """Draw the week or date-range picker and return the chosen period: by
+    default the week of the last visit that is not a resend."""
+    last_day = date_range.last if date_range else date.today()
+    first_day = date_range.first if date_range else last_day - timedelta(weeks=12)
     last_week = week_containing(last_day, week_start, timezone).start
     first_week = week_containing(first_day, week_start, timezone).start
+    default_week = last_week
+    if date_range:
+        default_week = week_containing(date_range.last_kept, week_start, timezone).start
     week_count = (last_week - first_week).days // 7 + 1
     weeks = [last_week - timedelta(weeks=offset) for offset in range(week_count)]
 
@@ -223,6 +227,7 @@ def _period_filter(
         format_func={"week": "Week", "range": "Date range"}.get,
     )
     if mode == "week":
+        st.session_state.setdefault("week", default_week)
         start = st.sidebar.selectbox("Week", weeks, key="week", format_func=_week_label)
         # The week stays in the URL even when it is the latest, so a link shows
         # the same week after a newer one starts.
@@ -231,8 +236,8 @@ def _period_filter(
 
     # The defaults go through the session state, as a link's dates do: a
     # widget given both a value and a state logs a warning with a stack.
-    st.session_state.setdefault("from", last_week)
-    st.session_state.setdefault("to", last_week + timedelta(days=6))
+    st.session_state.setdefault("from", default_week)
+    st.session_state.setdefault("to", default_week + timedelta(days=6))
     start = st.sidebar.date_input("From", key="from")
     end = st.sidebar.date_input("To", key="to")
     if end < start:

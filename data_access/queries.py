@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import pandas as pd
 import sqlalchemy as sa
@@ -752,30 +752,41 @@ def user_by_id(engine: sa.Engine, user_id: str) -> dict | None:
     return frame.iloc[0].to_dict()
 
 
+class VisitDates(NamedTuple):
+    """Local dates of the visits of a scope's reps: the first, the last, and
+    the last that is not a resend, which opens the default week."""
+
+    first: date
+    last: date
+    last_kept: date
+
+
 def visit_date_range(
     engine: sa.Engine, scope: Scope, timezone: str, duplicate_window_s: float
-) -> tuple[date, date] | None:
-    """Return the local dates of the first and last visit by a rep in scope, or
-    None when those reps have no visits.
+) -> VisitDates | None:
+    """Return the local dates of the first and last visit by a rep in scope,
+    and of the last that is not a resend, or None when those reps have no
+    visits.
 
     An unrestricted scope also counts visits whose rep_id is not in the reps table.
     Check-ins later than now are left out: a phone with a wrong clock must not
     make a future week the default one (data health counts those visits).
-    The last visit is the last check-in that is not a resend (see
-    period_sql.is_resend under duplicate_window_s), so a resend just after
-    midnight on the first day of a week does not make that week, without a
-    kept visit, the default one. The first check-in is never a resend.
+    A resend (see period_sql.is_resend under duplicate_window_s) just after
+    midnight on the first day of a week makes that week the last, whose
+    orders and planned calls a page can show, but not the default one: it
+    has no kept visit. The first check-in is never a resend.
     """
     now = datetime.now(UTC).replace(tzinfo=None)
     conditions = [visits.c.check_in <= now]
     if scoped_rep_conditions(scope):
         conditions.append(visits.c.rep_id.in_(scoped_rep_ids(scope)))
-    # One subquery per bound, because SQLite resolves a lone min() with one
-    # seek of the check_in index but scans the index for min() and max() in
-    # one SELECT (1.4 s for 5.6 million visits, SQLite 3.40). The last kept
+    # One subquery per bound, because SQLite resolves a lone min() or max()
+    # with one seek of the check_in index but scans the index for both in one
+    # SELECT (1.4 s for 5.6 million visits, SQLite 3.40). The last kept
     # check-in reads the index backwards and stops at the first one.
     first = sa.select(sa.func.min(visits.c.check_in)).where(*conditions)
-    last = (
+    last = sa.select(sa.func.max(visits.c.check_in)).where(*conditions)
+    last_kept = (
         sa.select(visits.c.check_in)
         .where(*conditions, ~is_resend(visits, duplicate_window_s))
         .order_by(visits.c.check_in.desc())
@@ -784,12 +795,12 @@ def visit_date_range(
     statement = sa.select(
         local_date(first.scalar_subquery(), timezone).label("first_date"),
         local_date(last.scalar_subquery(), timezone).label("last_date"),
+        local_date(last_kept.scalar_subquery(), timezone).label("last_kept_date"),
     )
-    frame = fetch_frame(engine, "visit_date_range", statement)
-    first, last = frame.iloc[0]["first_date"], frame.iloc[0]["last_date"]
-    if first is None or pd.isna(first):
+    row = fetch_frame(engine, "visit_date_range", statement).iloc[0]
+    if row["first_date"] is None or pd.isna(row["first_date"]):
         return None
-    return first, last
+    return VisitDates(row["first_date"], row["last_date"], row["last_kept_date"])
 
 
 # GPS presence is judged on the visits of this many days up to the latest one.

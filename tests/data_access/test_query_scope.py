@@ -382,7 +382,7 @@ def test_visit_date_range_follows_scope(engine):
 
     result = call(data_access.queries.visit_date_range, engine, lead)
 
-    expected = (date(2026, 2, 9), date(2026, 3, 5))
+    expected = (date(2026, 2, 9), date(2026, 3, 5), date(2026, 3, 5))
     assert result == expected
 
 

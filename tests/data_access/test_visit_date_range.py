@@ -1,4 +1,5 @@
-"""The default week's dates: the first and last visit, a resend left out."""
+"""The week picker's dates: the first and last visit, and the last one that
+is not a resend, which opens the default week."""
 
 from datetime import date, datetime
 
@@ -37,7 +38,7 @@ MONDAY_EARLY = datetime(2026, 3, 22, 18, 30, 30)
 
 
 @pytest.mark.parametrize(
-    ("window_s", "last_day"),
+    ("window_s", "last_kept_day"),
     [
         # The Monday check-in repeats Sunday's 60 s later: a resend.
         (120.0, date(2026, 3, 22)),
@@ -45,7 +46,7 @@ MONDAY_EARLY = datetime(2026, 3, 22, 18, 30, 30)
         (0.0, date(2026, 3, 23)),
     ],
 )
-def test_last_day_leaves_out_resend(tmp_path, window_s, last_day):
+def test_last_kept_day_leaves_out_resend(tmp_path, window_s, last_kept_day):
     engine = sqlite_database(
         tmp_path,
         rows_with_visits(
@@ -59,7 +60,7 @@ def test_last_day_leaves_out_resend(tmp_path, window_s, last_day):
     finally:
         engine.dispose()
 
-    assert result == (date(2026, 3, 16), last_day)
+    assert result == (date(2026, 3, 16), date(2026, 3, 23), last_kept_day)
 
 
 def test_check_in_at_another_outlet_is_kept(tmp_path):
@@ -72,4 +73,4 @@ def test_check_in_at_another_outlet_is_kept(tmp_path):
     finally:
         engine.dispose()
 
-    assert result == (date(2026, 3, 22), date(2026, 3, 23))
+    assert result == (date(2026, 3, 22), date(2026, 3, 23), date(2026, 3, 23))

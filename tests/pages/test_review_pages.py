@@ -221,6 +221,50 @@ def test_rep_table_rerun_reuses_its_rows(overview, monkeypatch):
     assert app.dataframe(key="rep_table").value.equals(first)
 
 
+def test_threshold_note_rounds_a_half_away_from_zero(monkeypatch, demo_url):
+    # Halves stored exactly, which format() would write as 12% and 12 points.
+    monkeypatch.setenv("BEATBOARD_EXCEPTION_OFF_BEAT_SHARE", "0.125")
+    monkeypatch.setenv("BEATBOARD_EXCEPTION_STRIKE_RATE_DROP", "0.125")
+    monkeypatch.setenv("BEATBOARD_DATABASE_URL", demo_url)
+    app = AppTest.from_file(DASHBOARD, default_timeout=180)
+    app.run()
+
+    result = app.text[0].value
+
+    assert "Off-beat visits: 13% of visits or more" in result
+    assert "Strike rate: 13 points below the previous period" in result
+
+
+def test_resend_week_is_listed_but_not_opened(monkeypatch, demo_url, tmp_path):
+    # A resend 60 s after a visit of the default week's last minute falls on
+    # the Monday after it.
+    path = tmp_path / "resend_week.sqlite"
+    shutil.copy(demo_url.removeprefix("sqlite:///"), path)
+    with sqlite3.connect(path) as connection:
+        rep_id, outlet_id = connection.execute(
+            "SELECT rep_id, outlet_id FROM visits LIMIT 1"
+        ).fetchone()
+        for visit_id, check_in in [
+            ("V-LATE", "2026-03-01 23:59:30.000000"),
+            ("V-RESEND", "2026-03-02 00:00:30.000000"),
+        ]:
+            connection.execute(
+                "INSERT INTO visits (visit_id, rep_id, outlet_id, check_in) "
+                "VALUES (?, ?, ?, ?)",
+                (visit_id, rep_id, outlet_id, check_in),
+            )
+    connection.close()
+    monkeypatch.setenv("BEATBOARD_DATABASE_URL", f"sqlite:///{path}")
+    monkeypatch.setenv("BEATBOARD_TIMEZONE", "UTC")
+    app = AppTest.from_file(DASHBOARD, default_timeout=180)
+    app.run()
+
+    week = app.sidebar.selectbox(key="week")
+    assert not app.exception
+    assert week.value == date(2026, 2, 23)
+    assert week.options[0].startswith("2026-W10")
+
+
 def test_rep_table_empty_territory_warns(monkeypatch, demo_url, tmp_path):
     path = tmp_path / "empty_territory.sqlite"
     shutil.copy(demo_url.removeprefix("sqlite:///"), path)
