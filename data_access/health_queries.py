@@ -710,6 +710,10 @@ class HealthSQL:
         # common case, passes without a search of the rep's visits.
         # linked_on_day is never NULL when rep_id is set, so neither is its
         # negation.
+        # NOTE: the linked visit passes even when it is a resend across
+        # midnight, whose kept visit is dated the day before. Testing each
+        # linked visit for a resend took the national week's listing from
+        # 0.19 to 0.48 s on PostgreSQL, so such an order is not flagged.
         linked_on_day = sa.and_(
             checked.c.found_visit_rep_id.is_not(None),
             checked.c.found_visit_rep_id == checked.c.rep_id,
