@@ -140,3 +140,66 @@ def test_order_beside_resend_is_without_visit(tmp_path):
     engine.dispose()
 
     assert affected["record_id"].tolist() == ["s1"]
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite", "postgresql"])
+def test_order_naming_resend_is_off_visit_day(tmp_path, request, engine_name):
+    # s1 names v2, which resends the visit of 23:59:30 the day before and is
+    # r1's only check-in on 2026-03-03. s2 names v4, a resend of v3 on the
+    # same day, and s3 the kept visit v5 of a day without a midnight resend.
+    rows = company(0)
+    rows["visits"] = [
+        {
+            "visit_id": "v1",
+            "rep_id": "r1",
+            "outlet_id": "o1",
+            "check_in": "2026-03-02T23:59:30",
+        },
+        {
+            "visit_id": "v2",
+            "rep_id": "r1",
+            "outlet_id": "o1",
+            "check_in": "2026-03-03T00:00:30",
+        },
+        {
+            "visit_id": "v3",
+            "rep_id": "r1",
+            "outlet_id": "o1",
+            "check_in": "2026-03-04T09:00:00",
+        },
+        {
+            "visit_id": "v4",
+            "rep_id": "r1",
+            "outlet_id": "o1",
+            "check_in": "2026-03-04T09:01:00",
+        },
+        {
+            "visit_id": "v5",
+            "rep_id": "r1",
+            "outlet_id": "o1",
+            "check_in": "2026-03-05T09:00:00",
+        },
+    ]
+    rows["orders"] = [
+        {"order_id": "s1", "visit_id": "v2", "rep_id": "r1", "outlet_id": "o1", "ordered_at": "2026-03-03T00:05:00", "value": 50.0},
+        {"order_id": "s2", "visit_id": "v4", "rep_id": "r1", "outlet_id": "o1", "ordered_at": "2026-03-04T09:05:00", "value": 50.0},
+        {"order_id": "s3", "visit_id": "v5", "rep_id": "r1", "outlet_id": "o1", "ordered_at": "2026-03-05T09:05:00", "value": 50.0},
+    ]  # fmt: skip
+    if engine_name == "sqlite":
+        url = f"sqlite:///{tmp_path / 'sfa.sqlite'}"
+    else:
+        url = request.getfixturevalue("fresh_postgres_url")
+    engine = fill_database(url, rows)
+    days = Period(date(2026, 3, 3), date(2026, 3, 5), "UTC")
+
+    try:
+        affected = health_queries.affected_rows(
+            engine, days, Scope(), Settings(), kinds=("order_off_visit_day",)
+        )
+        counts = health_queries.health_counts(engine, days, Scope(), Settings())
+    finally:
+        engine.dispose()
+
+    assert affected["record_id"].tolist() == ["s1"]
+    off_day = counts.loc[counts["kind"] == "order_off_visit_day", "affected"]
+    assert off_day.tolist() == [1]
