@@ -790,7 +790,8 @@ def test_file_not_utf8_names_line(engine: sa.Engine, tmp_path: Path) -> None:
         load_directory(engine, write_files(tmp_path / "csv", {"outlets.csv": content}))
 
     assert problem_messages(error) == [
-        "outlets.csv line 3: is not UTF-8 text (byte 0xe9); save the file as CSV UTF-8"
+        "outlets.csv line 3: column name ('Caf\ufffd Central') is not UTF-8 text "
+        "(byte 0xe9); save the file as CSV UTF-8"
     ]
 
 
@@ -808,7 +809,8 @@ def test_failed_outlets_file_reported_once(
         )
 
     assert problem_messages(error) == [
-        "outlets.csv line 2: is not UTF-8 text (byte 0xe9); save the file as CSV UTF-8"
+        "outlets.csv line 2: column name ('Caf\ufffd') is not UTF-8 text (byte 0xe9); "
+        "save the file as CSV UTF-8"
     ]
     assert error.value.total == 1
 
@@ -1855,7 +1857,8 @@ def test_file_not_utf8_in_later_block(
         )
 
     assert problem_messages(error) == [
-        "outlets.csv line 10: is not UTF-8 text (byte 0xe9); save the file as CSV UTF-8"
+        "outlets.csv line 10: column name ('Caf\ufffd') is not UTF-8 text (byte 0xe9); "
+        "save the file as CSV UTF-8"
     ]
 
 
