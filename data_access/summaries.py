@@ -919,8 +919,18 @@ def refresh_after_load(
         if not sa.inspect(connection).has_table(schema.summary_weeks.name):
             return []
         weeks = schema.summary_weeks
+        # The columns named, not the whole row: tables of an older layout lack
+        # the newer ones, such as counting_rules.
         latest = connection.execute(
-            sa.select(weeks).order_by(weeks.c.built_at.desc()).limit(1)
+            sa.select(
+                weeks.c.week_start,
+                weeks.c.timezone,
+                weeks.c.first_weekday,
+                weeks.c.duplicate_window_s,
+                weeks.c.off_site_m,
+            )
+            .order_by(weeks.c.built_at.desc())
+            .limit(1)
         ).first()
         built = connection.execute(
             sa.select(sa.func.min(weeks.c.week_start), sa.func.max(weeks.c.week_start))

@@ -525,7 +525,7 @@ class UndecodableLine(Exception):
 
 
 def _undecodable_cell(raw: bytes, start: int) -> tuple[int, str]:
-    """Return the position of the cell of a CSV line that holds the byte at
+    """Return the position of the cell of a CSV line that contains the byte at
     start, and the cell's text with each bad byte shown as U+FFFD.
 
     The line is split alone, so a quoted cell that spans lines may be named
@@ -533,7 +533,8 @@ def _undecodable_cell(raw: bytes, start: int) -> tuple[int, str]:
     """
     text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
     before = raw[:start].decode("utf-8", errors="replace")
-    position = len(next(csv.reader([before]), [""])) - 1
+    # A line that starts with the bad byte has no cell before it.
+    position = max(len(next(csv.reader([before]), [""])) - 1, 0)
     cells = next(csv.reader([text]), [""])
     return position, cells[position] if position < len(cells) else ""
 

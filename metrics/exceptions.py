@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 import pandas as pd
 
 from metrics import kpi
-from metrics.rounding import half_up, percent_text
+from metrics.rounding import percent_text, threshold_text
 
 COLUMNS = ["rep_id", "rep_name", "kind", "value_at_risk", "severity", "message"]
 
@@ -266,7 +266,7 @@ def _off_site(
         share = rep["off_site_share"]
         message = (
             f"{rep['off_site_visits']} of {with_fix} visits by {_name(rep)} were "
-            f"logged more than {half_up(off_site_m):,.0f} m from the outlet "
+            f"logged more than {threshold_text(off_site_m)} m from the outlet "
             f"({_percent(share)})."
         )
         lines.append(

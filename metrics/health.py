@@ -135,7 +135,9 @@ def rules(settings: Settings) -> list[Rule]:
         Rule(
             "order_off_visit_day",
             "Orders outside any visit day",
-            "An order of a rep who made no visit on the order's local date.",
+            "An order of a rep who made no visit on the order's local date; a "
+            "resend after midnight, even one the order names, is dated by the "
+            "visit it repeats.",
             "Counted in order value on its own date.",
         ),
         Rule(

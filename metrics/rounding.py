@@ -78,3 +78,14 @@ def percent_text(fraction: float) -> str:
     """Write a fraction as a whole percentage, 0.125 as "13%", as d3-format's
     ".0%" writes it."""
     return f"{half_up(fraction * 100):.0f}%"
+
+
+def threshold_text(value: float) -> str:
+    """Write a setting's value with the decimals it has, up to 6, and
+    thousands separators: 12.5, 300, 1,234.5.
+
+    A threshold is a rule, not a figure, so it is not rounded: 0.125 written
+    as 13 % would hide that a share of 12.6 % is flagged.
+    """
+    text = f"{round(float(value), 6):,.6f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text

@@ -8,7 +8,7 @@ import streamlit as st
 
 from metrics.exceptions import Thresholds
 from metrics.review import REVENUE_AT_RISK_METHOD, trend_risk_note, unpriced_note
-from metrics.rounding import half_up, half_up_values, percent_text
+from metrics.rounding import half_up_values, threshold_text
 from pages import review_export
 from pages.connection import load_thresholds
 from pages.formatting import chart_text, markdown_text, money_column
@@ -144,24 +144,25 @@ def draw_exceptions(view: View, exceptions: pd.DataFrame) -> None:
 
 def draw_thresholds_note(thresholds: Thresholds, off_site_m: float) -> None:
     with st.expander("When is a figure an exception?"):
-        skip_share = percent_text(thresholds.skip_share)
-        off_site_share = percent_text(thresholds.off_site_share)
-        off_beat_share = percent_text(thresholds.off_beat_share)
-        drop_points = half_up(thresholds.strike_rate_drop * 100)
-        gap_points = half_up(thresholds.strike_rate_gap * 100)
+        skip_share = threshold_text(thresholds.skip_share * 100)
+        off_site_share = threshold_text(thresholds.off_site_share * 100)
+        off_beat_share = threshold_text(thresholds.off_beat_share * 100)
+        drop_points = threshold_text(thresholds.strike_rate_drop * 100)
+        gap_points = threshold_text(thresholds.strike_rate_gap * 100)
+        compliance_floor = threshold_text(thresholds.compliance_floor * 100)
         st.text(
-            f"Skipped outlets: {skip_share} of planned outlets or more, "
+            f"Skipped outlets: {skip_share}% of planned outlets or more, "
             f"and at least {thresholds.skip_share_over_median:g} times the team median.\n"
             f"Skipped in a row: an outlet missed on {thresholds.consecutive_skips} "
             "planned calls in a row or more.\n"
-            f"Off-site check-ins: {off_site_share} of visits or more "
-            f"logged over {half_up(off_site_m):,.0f} m from the outlet.\n"
-            f"Strike rate: {drop_points:.0f} points below the "
-            f"previous period, or {gap_points:.0f} points below "
+            f"Off-site check-ins: {off_site_share}% of visits or more "
+            f"logged over {threshold_text(off_site_m)} m from the outlet.\n"
+            f"Strike rate: {drop_points} points below the "
+            f"previous period, or {gap_points} points below "
             "the team median.\n"
-            f"Off-beat visits: {off_beat_share} of visits or more, and "
+            f"Off-beat visits: {off_beat_share}% of visits or more, and "
             f"at least {thresholds.skip_share_over_median:g} times the team median.\n"
-            f"Beat compliance: below {percent_text(thresholds.compliance_floor)}.\n"
+            f"Beat compliance: below {compliance_floor}%.\n"
             f"Reps with fewer than {thresholds.min_visits} visits are not judged on "
             "shares of visits.\n"
             "Set them in .streamlit/secrets.toml under [beatboard.exceptions] or as "

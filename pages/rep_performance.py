@@ -15,7 +15,7 @@ from metrics.review import (
     day_summary,
     rep_changes,
 )
-from metrics.rounding import half_up, half_up_values
+from metrics.rounding import half_up_values, threshold_text
 from pages import day_route, outlet_map, route_map
 from pages.formatting import markdown_text, money_column, percent_column
 from pages.review_export import (
@@ -393,7 +393,7 @@ def draw_day_calls(view: View, calls: pd.DataFrame) -> None:
             ),
             "off_site": st.column_config.CheckboxColumn(
                 "Off-site",
-                help=f"Checked in more than {half_up(view.settings.off_site_m):,.0f} m away.",
+                help=f"Checked in more than {threshold_text(view.settings.off_site_m)} m away.",
             ),
             "order_value": money_column("Order value", view.settings.currency_symbol),
             "no_order_reason": st.column_config.TextColumn("No-order reason"),

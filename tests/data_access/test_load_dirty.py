@@ -314,19 +314,32 @@ def test_bad_byte_in_later_block_names_line(engine: sa.Engine, tmp_path: Path) -
     ]
 
 
-def test_bad_byte_after_quoted_comma_names_its_column(
-    engine: sa.Engine, tmp_path: Path
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        # The quoted cell contains a comma, which a count of commas would take
+        # for the start of a ninth cell.
+        (
+            b'V2,R1,O1,2026-03-02T10:00:00,,,,"shut, caf\xe9"\n',
+            "column no_order_reason ('shut, caf\ufffd')",
+        ),
+        (
+            b"\xe9V2,R1,O1,2026-03-02T10:00:00,,,,closed\n",
+            "column visit_id ('\ufffdV2')",
+        ),
+    ],
+    ids=["after_quoted_comma", "at_line_start"],
+)
+def test_bad_byte_names_its_column(
+    engine: sa.Engine, tmp_path: Path, line: bytes, expected: str
 ) -> None:
-    # The quoted cell contains a comma, which a count of commas would take for
-    # the start of a ninth cell.
-    content = visits_file("V1,R1,O1,2026-03-02T09:00:00,,,,").encode()
-    content += b'V2,R1,O1,2026-03-02T10:00:00,,,,"shut, caf\xe9"\n'
+    content = visits_file("V1,R1,O1,2026-03-02T09:00:00,,,,").encode() + line
 
     result = visits_problems(engine, tmp_path / "csv", content)
 
     assert result == [
-        "visits.csv line 3: column no_order_reason ('shut, caf\ufffd') is not "
-        "UTF-8 text (byte 0xe9); save the file as CSV UTF-8"
+        f"visits.csv line 3: {expected} is not UTF-8 text (byte 0xe9); "
+        "save the file as CSV UTF-8"
     ]
 
 

@@ -399,7 +399,7 @@ def test_stale_week_leaves_other_weeks_visited_outlets(copied_engine):
 def drop_new_columns(engine: sa.Engine) -> None:
     """Turn the summary tables into the layout before time in market, linked
     order values, last visit dates, planned dates and off-site visits were
-    summarised."""
+    summarised, and before the counting rules were stored."""
     dropped = {
         "summary_rep_days": ["time_in_market_s"],
         "summary_rep_outlet_weeks": [
@@ -412,6 +412,7 @@ def drop_new_columns(engine: sa.Engine) -> None:
             "linked_order_value",
             "last_visit_date",
         ],
+        "summary_weeks": ["counting_rules"],
     }
     with engine.begin() as connection:
         # That layout had no index over the outlet weeks, which names columns
@@ -451,7 +452,8 @@ def test_build_replaces_older_layout(copied_engine, caplog):
 
     assert built == [WEEK.start]
     expected = (
-        "summaries: dropped the summary tables of an older layout (summary_rep_days "
+        "summaries: dropped the summary tables of an older layout (summary_weeks "
+        "lacked counting_rules; summary_rep_days "
         "lacked time_in_market_s; summary_rep_outlet_weeks lacked first_plan_date, "
         "last_plan_date, unproductive_off_site_visits; summary_outlet_weeks lacked "
         "productive_visits, linked_order_value, last_visit_date), with their weeks "

@@ -350,13 +350,18 @@ def test_territories_report_counts_outlets_once(engine, counted, monkeypatch):
 
 
 def test_territories_report_counts_beside_its_week(engine, monkeypatch):
-    # A neglect window of 14 days reaches the weeks before WEEK, whose counts
-    # are made on another thread while the caller counts WEEK, and so are
-    # the active outlets.
+    # A neglect window of 14 days reaches the weeks before WEEK. The report
+    # counts them and the active outlets on other threads while the caller
+    # counts WEEK. The caller's check of WEEK waits here until those threads
+    # are done, so that it cannot claim their counts first on a busy machine.
     settings = Settings(timezone=TIMEZONE, neglect_days=14)
+    caller = threading.get_ident()
     threads = {}
+    outlets_counted = threading.Event()
+    earlier_checked = threading.Event()
     count_weeks = summary_queries.raw_week_row_counts
     count_outlets = summary_queries.active_outlet_count
+    status = summary_queries.summary_status
 
     def recording_weeks(connection, weeks):
         threads.update((week.start, threading.get_ident()) for week in weeks)
@@ -364,14 +369,25 @@ def test_territories_report_counts_beside_its_week(engine, monkeypatch):
 
     def recording_outlets(connection):
         threads["outlets"] = threading.get_ident()
-        return count_outlets(connection)
+        result = count_outlets(connection)
+        outlets_counted.set()
+        return result
+
+    def waiting_status(engine, period, settings):
+        if threading.get_ident() == caller and period == WEEK:
+            assert outlets_counted.wait(10)
+            assert earlier_checked.wait(10)
+        result = status(engine, period, settings)
+        if threading.get_ident() != caller and period.end < WEEK.start:
+            earlier_checked.set()
+        return result
 
     monkeypatch.setattr(summary_queries, "raw_week_row_counts", recording_weeks)
     monkeypatch.setattr(summary_queries, "active_outlet_count", recording_outlets)
+    monkeypatch.setattr(summary_queries, "summary_status", waiting_status)
 
     reports.territories_report(engine, WEEK, Scope(), settings)
 
-    caller = threading.get_ident()
     earlier = [day for day in threads if day not in ("outlets", WEEK.start)]
     assert threads[WEEK.start] == caller
     assert earlier

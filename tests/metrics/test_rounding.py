@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from playwright._impl._driver import compute_driver_executable
 
-from metrics.rounding import half_up, half_up_values, percent_text
+from metrics.rounding import half_up, half_up_values, percent_text, threshold_text
 
 
 @pytest.mark.parametrize(
@@ -88,6 +88,22 @@ def test_half_up_values_rounds_as_half_up(places):
         math.copysign(1.0, value) for value in expected
     ]
     assert rounded == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (12.5, "12.5"),
+        (0.145 * 100, "14.5"),
+        (300.0, "300"),
+        (1234.5, "1,234.5"),
+        (2_000_000.0, "2,000,000"),
+        (0.0, "0"),
+        (-0.0000001, "0"),
+    ],
+)
+def test_threshold_text_keeps_decimals(value, expected):
+    assert threshold_text(value) == expected
 
 
 def _browser_texts(values: list[float], places: int) -> list[str]:

@@ -221,18 +221,19 @@ def test_rep_table_rerun_reuses_its_rows(overview, monkeypatch):
     assert app.dataframe(key="rep_table").value.equals(first)
 
 
-def test_threshold_note_rounds_a_half_away_from_zero(monkeypatch, demo_url):
-    # Halves stored exactly, which format() would write as 12% and 12 points.
+def test_threshold_note_shows_the_thresholds_decimals(monkeypatch, demo_url):
+    # A rule of 12.5 % flags 12.6 %, which "13%" or "12%" would misstate.
     monkeypatch.setenv("BEATBOARD_EXCEPTION_OFF_BEAT_SHARE", "0.125")
-    monkeypatch.setenv("BEATBOARD_EXCEPTION_STRIKE_RATE_DROP", "0.125")
+    monkeypatch.setenv("BEATBOARD_EXCEPTION_STRIKE_RATE_DROP", "0.145")
     monkeypatch.setenv("BEATBOARD_DATABASE_URL", demo_url)
     app = AppTest.from_file(DASHBOARD, default_timeout=180)
     app.run()
 
     result = app.text[0].value
 
-    assert "Off-beat visits: 13% of visits or more" in result
-    assert "Strike rate: 13 points below the previous period" in result
+    assert "Off-beat visits: 12.5% of visits or more" in result
+    assert "Strike rate: 14.5 points below the previous period" in result
+    assert "Skipped outlets: 20% of planned outlets or more" in result
 
 
 def test_resend_week_is_listed_but_not_opened(monkeypatch, demo_url, tmp_path):
