@@ -9,7 +9,8 @@ and Streamlit's "localized" and "percent" formats call Intl.NumberFormat, whose
 default rounding is also a half away from zero. Python's round() and format()
 round a half to even, 12 % and ₹1,234, so a tile beside a table or chart could
 show another figure for the same number. Every figure written in Python goes
-through half_up first.
+through half_up first. Settings such as the exception thresholds are rules, not
+figures, and threshold_text writes them with their decimals.
 """
 
 import math
