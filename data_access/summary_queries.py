@@ -401,7 +401,7 @@ def _raw_counts(
     # The latest week alone when this thread counts it, then the others in
     # one statement, because on PostgreSQL each statement starts its own
     # parallel workers.
-    alone = 1 if claimed_weeks[:1] == ordered[:1] else 0
+    alone = 1 if claimed_weeks and claimed_weeks[:1] == ordered[:1] else 0
     try:
         if alone:
             _set_week_counts(futures, engine, connection, claimed_weeks[:1])
@@ -1219,9 +1219,8 @@ def read_territory_counts(
     set last_visit_date: an older last visit is reported as None, so it must be
     on or before the first day of every neglect window.
     """
-    lookback = Period(lookback_start, period.end, period.timezone)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        _count_ahead(pool, engine, period, lookback, settings)
+        _count_ahead(pool, engine, period, lookback_start, settings)
         use_summaries = summary_status(engine, period, settings).usable
         with_history = _has_history(engine)
         rep_sums = _territory_rep_sums(
@@ -1237,11 +1236,11 @@ def _count_ahead(
     pool: ThreadPoolExecutor,
     engine: sa.Engine,
     period: Period,
-    lookback: Period,
+    lookback_start: date,
     settings: Settings,
 ) -> None:
     """Count the active outlets, and check the summaries of the lookback's
-    weeks before the period, each on its own connection, while the caller
+    weeks from lookback_start to the period, each on its own connection, while the caller
     checks the period's. Inside sharing_counts, the caller's checks then
     find those raw counts made.
 
@@ -1253,34 +1252,26 @@ def _count_ahead(
     if _shared_counts.get() is None or not is_whole_weeks(period, settings):
         return
     pool.submit(contextvars.copy_context().run, _count_active_outlets, engine)
-    if lookback.start >= period.start or not is_whole_weeks(lookback, settings):
+    if lookback_start >= period.start:
         return
-    earlier = Period(lookback.start, period.start - timedelta(days=1), period.timezone)
-    context = contextvars.copy_context()
-    pool.submit(context.run, summary_status, engine, earlier, settings)
+    earlier = Period(lookback_start, period.start - timedelta(days=1), period.timezone)
+    if not is_whole_weeks(earlier, settings):
+        return
+    pool.submit(
+        contextvars.copy_context().run, summary_status, engine, earlier, settings
+    )
 
 
 def _count_active_outlets(engine: sa.Engine) -> None:
     """Count the active outlets for the sharing_counts block, unless another
     thread has claimed them.
 
-    The claim is made with a connection checked out, as every claim of a raw
-    count is. A thread that waits for a count has a connection checked out
-    itself, so it must never wait for a thread that still needs one: those
-    threads together may have emptied the pool.
+    _raw_counts makes the claim with a connection checked out, as every claim
+    of a raw count is. So a thread that waits for a count never waits for one
+    that still needs a connection, from a pool they may have emptied.
     """
-    shared = _shared_counts.get()
-    if shared is None:
-        return
     with engine.connect() as connection:
-        futures, claimed = shared.claim(shared.counts, [(engine.url, None)])
-        if not claimed:
-            return
-        try:
-            futures[claimed[0]].set_result(active_outlet_count(connection))
-        except BaseException as error:
-            shared.fail(shared.counts, futures, claimed, error)
-            raise
+        _raw_counts(connection, engine, [])
 
 
 def _limited_reps(scope: Scope) -> sa.Select:

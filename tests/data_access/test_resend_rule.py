@@ -110,24 +110,22 @@ def test_seconds_before_is_a_lower_bound(engine):
         assert exact - bound_value < timedelta(milliseconds=1)
 
 
+def visits_at_o1(*check_ins: tuple[str, str]) -> list[dict]:
+    """Rows of visits by r1 at o1, from (visit_id, check_in) pairs."""
+    return [
+        {"visit_id": visit_id, "rep_id": "r1", "outlet_id": "o1", "check_in": at}
+        for visit_id, at in check_ins
+    ]
+
+
 def test_order_beside_resend_is_without_visit(tmp_path):
     # The order of 2026-03-03 has no visit_id, and r1's only check-in at o1
     # that date resends the visit of 23:59:30 the day before.
     rows = company(0)
-    rows["visits"] = [
-        {
-            "visit_id": "v1",
-            "rep_id": "r1",
-            "outlet_id": "o1",
-            "check_in": "2026-03-02T23:59:30",
-        },
-        {
-            "visit_id": "v2",
-            "rep_id": "r1",
-            "outlet_id": "o1",
-            "check_in": "2026-03-03T00:00:30",
-        },
-    ]
+    rows["visits"] = visits_at_o1(
+        ("v1", "2026-03-02T23:59:30"),
+        ("v2", "2026-03-03T00:00:30"),
+    )
     rows["orders"] = [
         {"order_id": "s1", "rep_id": "r1", "outlet_id": "o1", "ordered_at": "2026-03-03T10:00:00", "value": 50.0},
     ]  # fmt: skip
@@ -159,38 +157,13 @@ def test_order_naming_resend_is_off_visit_day(
     # r1's only check-in on 2026-03-03. s2 names v4, a resend of v3 on the
     # same day, and s3 the kept visit v5 of a day without a midnight resend.
     rows = company(0)
-    rows["visits"] = [
-        {
-            "visit_id": "v1",
-            "rep_id": "r1",
-            "outlet_id": "o1",
-            "check_in": "2026-03-02T23:59:30",
-        },
-        {
-            "visit_id": "v2",
-            "rep_id": "r1",
-            "outlet_id": "o1",
-            "check_in": "2026-03-03T00:00:30",
-        },
-        {
-            "visit_id": "v3",
-            "rep_id": "r1",
-            "outlet_id": "o1",
-            "check_in": "2026-03-04T09:00:00",
-        },
-        {
-            "visit_id": "v4",
-            "rep_id": "r1",
-            "outlet_id": "o1",
-            "check_in": "2026-03-04T09:01:00",
-        },
-        {
-            "visit_id": "v5",
-            "rep_id": "r1",
-            "outlet_id": "o1",
-            "check_in": "2026-03-05T09:00:00",
-        },
-    ]
+    rows["visits"] = visits_at_o1(
+        ("v1", "2026-03-02T23:59:30"),
+        ("v2", "2026-03-03T00:00:30"),
+        ("v3", "2026-03-04T09:00:00"),
+        ("v4", "2026-03-04T09:01:00"),
+        ("v5", "2026-03-05T09:00:00"),
+    )
     rows["orders"] = [
         {"order_id": "s1", "visit_id": "v2", "rep_id": "r1", "outlet_id": "o1", "ordered_at": "2026-03-03T00:05:00", "value": 50.0},
         {"order_id": "s2", "visit_id": "v4", "rep_id": "r1", "outlet_id": "o1", "ordered_at": "2026-03-04T09:05:00", "value": 50.0},
