@@ -6,7 +6,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from data_access.dialect import register_sqlite_functions, turn_off_jit
+from data_access.dialect import (
+    note_text_order,
+    register_sqlite_functions,
+    turn_off_jit,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +61,15 @@ def read_only_url(url: sa.URL) -> sa.URL:
 def prepare_engine(engine: sa.Engine) -> sa.Engine:
     """Register Beatboard's SQLite functions on every new connection of the
     engine. On PostgreSQL, turn off JIT compilation for each new session,
-    which costs more than it saves on Beatboard's statements (turn_off_jit).
+    which costs more than it saves on Beatboard's statements (turn_off_jit),
+    and note whether the database sorts text by code point (note_text_order).
     """
     if engine.dialect.name == "sqlite":
         listener = register_sqlite_functions
     elif engine.dialect.name == "postgresql":
         listener = turn_off_jit
+        if not sa.event.contains(engine, "engine_connect", note_text_order):
+            sa.event.listen(engine, "engine_connect", note_text_order)
     else:
         return engine
     if not sa.event.contains(engine, "connect", listener):

@@ -35,6 +35,7 @@ import sqlalchemy as sa
 from data_access import schema
 from data_access.dialect import (
     EARTH_RADIUS_M,
+    code_point_order,
     distance_m,
     needs_lateral_lookups,
     seconds_between,
@@ -586,7 +587,7 @@ class HealthSQL:
         """
         kept = self.period_sql.kept_visits
         day = (kept.c.rep_id, kept.c.visit_date)
-        ordering = (kept.c.check_in, kept.c.visit_id)
+        ordering = (kept.c.check_in, code_point_order(kept.c.visit_id))
 
         def previous(column: sa.ColumnElement) -> sa.ColumnElement:
             return sa.func.lag(column).over(partition_by=day, order_by=ordering)
@@ -1199,7 +1200,7 @@ def _affected_rows_statement(
     ).label("rep_id")
     return (
         sa.select(*columns.values())
-        .order_by(kind_order, found.c.happened_at, found.c.record_id)
+        .order_by(kind_order, found.c.happened_at, code_point_order(found.c.record_id))
         .limit(limit)
     )
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from data_access import schema
 from data_access.dialect import (
+    code_point_order,
     day_number,
     distance_m,
     seconds_before,
@@ -355,7 +356,10 @@ def is_resend_of(
         unindexed(earlier.c.rep_id) == rep_id,
         earlier.c.check_in >= seconds_before(check_in, window_s),
         earlier.c.check_in <= check_in,
-        sa.or_(earlier.c.check_in < check_in, earlier.c.visit_id < visit_id),
+        sa.or_(
+            earlier.c.check_in < check_in,
+            code_point_order(earlier.c.visit_id) < visit_id,
+        ),
         seconds_between(earlier.c.check_in, check_in) < window_s,
     )
     return earlier_visit_id.limit(1).scalar_subquery().is_not(None)
@@ -537,7 +541,7 @@ class PeriodSQL:
         window = self.settings.duplicate_window_s
         margin = timedelta(seconds=window)
         partition = (visits.c.rep_id, visits.c.outlet_id)
-        ordering = (visits.c.check_in, visits.c.visit_id)
+        ordering = (visits.c.check_in, code_point_order(visits.c.visit_id))
         previous = sa.func.lag(visits.c.check_in).over(
             partition_by=partition, order_by=ordering
         )
@@ -570,12 +574,12 @@ class PeriodSQL:
         flagged = self.flagged_visits
         chain = sa.func.sum(flagged.c.starts_visit).over(
             partition_by=(flagged.c.rep_id, flagged.c.outlet_id),
-            order_by=(flagged.c.check_in, flagged.c.visit_id),
+            order_by=(flagged.c.check_in, code_point_order(flagged.c.visit_id)),
         )
         chained = sa.select(flagged, chain.label("chain")).cte("chained_visits")
         same_chain = {
             "partition_by": (chained.c.rep_id, chained.c.outlet_id, chained.c.chain),
-            "order_by": (chained.c.check_in, chained.c.visit_id),
+            "order_by": (chained.c.check_in, code_point_order(chained.c.visit_id)),
         }
         kept = sa.func.first_value(chained.c.visit_id).over(**same_chain)
         kept_check_in = sa.func.first_value(chained.c.check_in).over(**same_chain)
@@ -665,7 +669,7 @@ class PeriodSQL:
         kept = self.period_visits
         order_in_day = sa.func.row_number().over(
             partition_by=(kept.c.rep_id, kept.c.outlet_id, kept.c.visit_date),
-            order_by=(kept.c.check_in, kept.c.visit_id),
+            order_by=(kept.c.check_in, code_point_order(kept.c.visit_id)),
         )
         ranked = sa.select(
             kept.c.visit_id,

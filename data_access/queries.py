@@ -18,7 +18,12 @@ import pandas as pd
 import sqlalchemy as sa
 
 from data_access import schema
-from data_access.dialect import day_number, local_date, snapshot_connection
+from data_access.dialect import (
+    code_point_order,
+    day_number,
+    local_date,
+    snapshot_connection,
+)
 from data_access.filters import Period, Scope, Settings
 from data_access.period_sql import (
     PeriodSQL,
@@ -307,7 +312,7 @@ def rep_activity(
             .outerjoin(order_counts, order_counts.c.rep_id == reps.c.rep_id)
         )
         .where(*sql.rep_conditions(scope))
-        .order_by(reps.c.rep_id)
+        .order_by(code_point_order(reps.c.rep_id))
     )
     frame = fetch_frame(engine, "rep_activity", statement)
     frame["active"] = frame["active"].astype(bool)
@@ -395,7 +400,7 @@ def skipped_outlet_list(
             .join(reps, reps.c.rep_id == skips.c.rep_id)
             .join(outlets, outlets.c.outlet_id == skips.c.outlet_id)
         )
-        .order_by(skips.c.rep_id, skips.c.outlet_id)
+        .order_by(code_point_order(skips.c.rep_id), code_point_order(skips.c.outlet_id))
     )
     return fetch_frame(engine, "skipped_outlet_list", statement)
 
@@ -474,7 +479,7 @@ def outlet_activity(
             .outerjoin(order_values, order_values.c.outlet_id == outlets.c.outlet_id)
         )
         .where(outlets.c.active.is_(True), *in_scope)
-        .order_by(outlets.c.outlet_id)
+        .order_by(code_point_order(outlets.c.outlet_id))
     )
     frame = fetch_frame(engine, "outlet_activity", statement)
     return with_last_visit_date(frame, settings.timezone)
@@ -654,8 +659,8 @@ def _outlet_activity_rows(
         middle = _middle_outlet_id(engine, scope_conditions)
     if middle is None:
         return fetch_driver_rows(engine, name, statement)
-    lower = statement.where(outlets.c.outlet_id < middle)
-    upper = statement.where(outlets.c.outlet_id >= middle)
+    lower = statement.where(code_point_order(outlets.c.outlet_id) < middle)
+    upper = statement.where(code_point_order(outlets.c.outlet_id) >= middle)
     with ThreadPoolExecutor(max_workers=1) as pool:
         upper_result = pool.submit(fetch_driver_rows, engine, name, upper)
         lower_rows, columns = fetch_driver_rows(engine, name, lower)
@@ -684,7 +689,7 @@ def _middle_outlet_id(
         return connection.execute(
             sa.select(outlets.c.outlet_id)
             .where(*scope_conditions)
-            .order_by(outlets.c.outlet_id)
+            .order_by(code_point_order(outlets.c.outlet_id))
             .offset(count // 2)
             .limit(1)
         ).scalar()
@@ -705,7 +710,7 @@ def territory_list(engine: sa.Engine, scope: Scope) -> pd.DataFrame:
             )
         )
         .where(territories.c.territory_id.in_(scoped_territory_ids(scope)))
-        .order_by(territories.c.territory_id)
+        .order_by(code_point_order(territories.c.territory_id))
     )
     return fetch_frame(engine, "territory_list", statement)
 
@@ -721,7 +726,7 @@ def rep_list(engine: sa.Engine, scope: Scope) -> pd.DataFrame:
             reps.c.active,
         )
         .where(*scoped_rep_conditions(scope))
-        .order_by(reps.c.rep_id)
+        .order_by(code_point_order(reps.c.rep_id))
     )
     frame = fetch_frame(engine, "rep_list", statement)
     frame["active"] = frame["active"].astype(bool)
@@ -738,7 +743,7 @@ def user_by_id(engine: sa.Engine, user_id: str) -> dict | None:
     statement = (
         sa.select(schema.users)
         .where(sa.func.lower(schema.users.c.user_id) == email.lower())
-        .order_by(schema.users.c.user_id)
+        .order_by(code_point_order(schema.users.c.user_id))
     )
     frame = fetch_frame(engine, "user_by_id", statement)
     if len(frame) > 1:
@@ -845,7 +850,7 @@ def territory_boundary_list(engine: sa.Engine, scope: Scope) -> pd.DataFrame:
     statement = (
         sa.select(boundaries.c.territory_id, boundaries.c.geojson)
         .where(boundaries.c.territory_id.in_(scoped_territory_ids(scope)))
-        .order_by(boundaries.c.territory_id)
+        .order_by(code_point_order(boundaries.c.territory_id))
     )
     return fetch_frame(engine, "territory_boundary_list", statement)
 
@@ -861,7 +866,7 @@ def region_list(engine: sa.Engine, scope: Scope) -> pd.DataFrame:
                 )
             )
         )
-        .order_by(regions.c.region_id)
+        .order_by(code_point_order(regions.c.region_id))
     )
     return fetch_frame(engine, "region_list", statement)
 
@@ -877,7 +882,7 @@ def user_list(engine: sa.Engine) -> pd.DataFrame:
         schema.users.c.name,
         schema.users.c.role,
         schema.users.c.scope_id,
-    ).order_by(schema.users.c.user_id)
+    ).order_by(code_point_order(schema.users.c.user_id))
     return fetch_frame(engine, "user_list", statement)
 
 
@@ -905,7 +910,7 @@ def territory_week_visited_outlets(
         .select_from(kept.join(outlets, outlets.c.outlet_id == kept.c.outlet_id))
         .where(outlets.c.active.is_(True))
         .group_by(outlets.c.territory_id, week_index)
-        .order_by(outlets.c.territory_id, week_index)
+        .order_by(code_point_order(outlets.c.territory_id), week_index)
     )
     frame = fetch_frame(engine, "territory_week_visited_outlets", statement)
     offsets = pd.to_timedelta(frame["week_index"].astype("int64") * 7, unit="D")
@@ -979,7 +984,7 @@ def outlet_last_visits(
                 reps, sa.and_(reps.c.rep_id == kept.c.rep_id, *rep_conditions)
             )
         )
-        .order_by(kept.c.check_in.desc(), kept.c.visit_id.desc())
+        .order_by(kept.c.check_in.desc(), code_point_order(kept.c.visit_id).desc())
         .limit(limit)
     )
     frame = fetch_frame(engine, "outlet_last_visits", statement)

@@ -26,7 +26,13 @@ import pandas as pd
 import sqlalchemy as sa
 
 from data_access import outlet_trend, schema, summary_queries, territory_history
-from data_access.dialect import day_number, local_date, seconds_between, unindexed
+from data_access.dialect import (
+    code_point_order,
+    day_number,
+    local_date,
+    seconds_between,
+    unindexed,
+)
 from data_access.filters import Period, Scope, Settings
 from data_access.period_sql import (
     PeriodSQL,
@@ -208,7 +214,7 @@ def rep_days(
         seconds_between(spans.c.first_check_in, spans.c.last_check_out).label(
             "time_in_market_s"
         ),
-    ).order_by(spans.c.rep_id, spans.c.visit_date)
+    ).order_by(code_point_order(spans.c.rep_id), spans.c.visit_date)
     frame = fetch_frame(engine, "rep_days", statement)
     frame["time_in_market_s"] = frame["time_in_market_s"].astype(float)
     return frame
@@ -240,7 +246,7 @@ def rep_time_in_market(
             sa.func.sum(day_length).label("time_in_market_s"),
         )
         .group_by(spans.c.rep_id)
-        .order_by(spans.c.rep_id)
+        .order_by(code_point_order(spans.c.rep_id))
     )
     frame = fetch_frame(engine, "rep_time_in_market", statement)
     frame["time_in_market_s"] = frame["time_in_market_s"].astype(float)
@@ -368,7 +374,7 @@ def rep_call_list(
             calls.c.call_date,
             calls.c.check_in.is_(None),
             calls.c.check_in,
-            calls.c.outlet_id,
+            code_point_order(calls.c.outlet_id),
         )
     )
     frame = fetch_frame(engine, "rep_call_list", statement)
@@ -664,7 +670,11 @@ def calls_at_risk(
                 territory_history.c.territory_id == outlets.c.territory_id,
             )
         )
-        .order_by(kinds.c.kind, kinds.c.rep_id, kinds.c.outlet_id)
+        .order_by(
+            kinds.c.kind,
+            code_point_order(kinds.c.rep_id),
+            code_point_order(kinds.c.outlet_id),
+        )
     )
     return _float_history(fetch_frame(engine, name, statement))
 
@@ -870,7 +880,7 @@ def skip_details(
         check_in.label("rep_last_visit_date"),
         reason.label("reason_at_last_visit"),
         outlet_check_in.label("last_visit_date"),
-    ).order_by(rep_id, outlet_id)
+    ).order_by(code_point_order(rep_id), code_point_order(outlet_id))
     frame = fetch_frame(engine, name, statement)
     frame["missed_since_lookback_start"] = frame["missed_since_lookback_start"].astype(
         bool
@@ -1156,7 +1166,7 @@ def _reason_at_visit(
     NULL when check_in is NULL.
 
     Two visits at the same instant are offline-sync resends of one visit,
-    and max() picks one of their reasons.
+    and max() picks one of their reasons, by code point on every engine.
     """
     # The searched dates repeat the bound that check_in already meets, so
     # the read is bounded on its face. They stay off the index: given them,
@@ -1166,7 +1176,7 @@ def _reason_at_visit(
     # (SQLite, load average 4 to 5).
     same_visit = visits.alias("same_visit")
     return (
-        sa.select(sa.func.max(same_visit.c.no_order_reason))
+        sa.select(sa.func.max(code_point_order(same_visit.c.no_order_reason)))
         .where(
             same_visit.c.outlet_id == outlet_id,
             same_visit.c.check_in == check_in,

@@ -43,6 +43,7 @@ import sqlalchemy as sa
 from data_access import outlet_trend, schema
 from data_access.dialect import (
     build_page_cache,
+    code_point_order,
     distance_m,
     needs_lateral_lookups,
     prefers_index_lookups,
@@ -1428,9 +1429,9 @@ def _visit_aliases_by_lookup(sql: PeriodSQL) -> sa.Select:
     """
     flagged = sql.flagged_visits
     start = flagged.alias("chain_start")
-    before = sa.tuple_(start.c.check_in, start.c.visit_id) < sa.tuple_(
-        flagged.c.check_in, flagged.c.visit_id
-    )
+    before = sa.tuple_(
+        start.c.check_in, code_point_order(start.c.visit_id)
+    ) < sa.tuple_(flagged.c.check_in, flagged.c.visit_id)
     same_chain = (
         # Visits without a rep or an outlet share a chain, as they share a
         # window partition.
@@ -1444,7 +1445,9 @@ def _visit_aliases_by_lookup(sql: PeriodSQL) -> sa.Select:
         found = (
             sa.select(start.c[column.name])
             .where(*same_chain)
-            .order_by(start.c.check_in.desc(), start.c.visit_id.desc())
+            .order_by(
+                start.c.check_in.desc(), code_point_order(start.c.visit_id).desc()
+            )
             .limit(1)
             .scalar_subquery()
         )
@@ -1476,7 +1479,7 @@ def _linked_orders_by_lookup(sql: PeriodSQL) -> sa.Select:
             kept.c.outlet_id == unlinked.c.outlet_id,
             kept.c.visit_date == unlinked.c.order_date,
         )
-        .order_by(kept.c.check_in, kept.c.visit_id)
+        .order_by(kept.c.check_in, code_point_order(kept.c.visit_id))
         .limit(1)
         .scalar_subquery()
     )

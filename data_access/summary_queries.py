@@ -24,7 +24,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from data_access import outlet_trend, queries, schema
-from data_access.dialect import day_number, unindexed
+from data_access.dialect import code_point_order, day_number, unindexed
 from data_access.filters import Period, Scope, Settings
 from data_access.period_sql import (
     PeriodSQL,
@@ -736,7 +736,7 @@ def rep_activity_from_summaries(
             )
         )
         .where(*conditions)
-        .order_by(reps.c.rep_id)
+        .order_by(code_point_order(reps.c.rep_id))
     )
     frame = fetch_frame(engine, "rep_activity_from_summaries", statement)
     frame["active"] = frame["active"].astype(bool)
@@ -803,7 +803,7 @@ def outlet_activity_from_summaries(
             *scoped_outlet_conditions(scope),
             *outlet_conditions,
         )
-        .order_by(outlets.c.outlet_id)
+        .order_by(code_point_order(outlets.c.outlet_id))
     )
     # Conditions narrow the read to a few outlets, such as those of no
     # territory, which one connection reads sooner than two halves.
@@ -927,11 +927,11 @@ def weekly_rep_activity(
         sa.select(
             week_index,
             days.c.rep_id,
-            sa.func.max(days.c.territory_id).label("territory_id"),
+            sa.func.max(code_point_order(days.c.territory_id)).label("territory_id"),
             *(sa.func.sum(days.c[count]).label(count) for count in REP_DAY_COUNTS),
         )
         .group_by(week_index, days.c.rep_id)
-        .order_by(week_index, days.c.rep_id)
+        .order_by(week_index, code_point_order(days.c.rep_id))
     )
     frame = fetch_frame(engine, name, statement)
     for count in REP_DAY_COUNTS:
@@ -997,7 +997,10 @@ def weekly_territory_coverage(
                 territory_weeks.c.territory_id.in_(scoped_territory_ids(scope)),
                 territory_weeks.c.active_outlets > 0,
             )
-            .order_by(territory_weeks.c.week_start, territory_weeks.c.territory_id)
+            .order_by(
+                territory_weeks.c.week_start,
+                code_point_order(territory_weeks.c.territory_id),
+            )
         )
         frame = fetch_frame(
             engine, "weekly_territory_coverage_from_summaries", statement
@@ -1090,7 +1093,10 @@ def read_territory_rep_activity(
                 sa.func.sum(rep_days.c.order_value) > 0,
             )
         )
-        .order_by(rep_days.c.rep_id, rep_days.c.territory_id)
+        .order_by(
+            code_point_order(rep_days.c.rep_id),
+            code_point_order(rep_days.c.territory_id),
+        )
     )
     frame = fetch_frame(engine, "territory_rep_activity_from_summaries", statement)
     frame[counts] = frame[counts].astype("int64")
@@ -1323,7 +1329,7 @@ def _territory_rep_sums(
             territory.in_(scoped_territory_ids(scope)),
         )
         .group_by(territory)
-        .order_by(territory)
+        .order_by(code_point_order(territory))
     )
     frame = fetch_frame(engine, name, statement)
     frame[TERRITORY_REP_SUMS] = frame[TERRITORY_REP_SUMS].astype("int64")
@@ -1528,7 +1534,7 @@ def rep_time_in_market(period: Period, rep_ids: sa.Select) -> sa.Select:
             rep_days.c.visits > 0,
         )
         .group_by(rep_days.c.rep_id)
-        .order_by(rep_days.c.rep_id)
+        .order_by(code_point_order(rep_days.c.rep_id))
     )
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from data_access import schema
+from data_access.dialect import code_point_order
 from data_access.filters import Period, Scope, Settings
 from data_access.period_sql import (
     PeriodSQL,
@@ -284,7 +285,10 @@ def territory_rep_activity(
         )
         .where(attributed.c.territory_id.in_(scoped_territory_ids(scope)))
         .group_by(attributed.c.rep_id, attributed.c.territory_id)
-        .order_by(attributed.c.rep_id, attributed.c.territory_id)
+        .order_by(
+            code_point_order(attributed.c.rep_id),
+            code_point_order(attributed.c.territory_id),
+        )
     )
 
     frame = fetch_frame(engine, "territory_rep_activity", statement)

@@ -22,7 +22,7 @@ from tests.browser import (
     streamlit_server,
     watched_page,
 )
-from tests.postgres_server import fresh_database, postgres_server_url
+from tests.postgres_server import ICU_COLLATION, fresh_database, postgres_server_url
 
 MARKERS_BY_FIXTURE = {
     "postgres_url": "postgres",
@@ -69,6 +69,13 @@ def postgres_url() -> Iterator[str]:
 def fresh_postgres_url(postgres_url: str) -> Iterator[str]:
     """SQLAlchemy URL of an empty database that only this test uses."""
     with fresh_database(postgres_url) as url:
+        yield url
+
+
+@pytest.fixture
+def english_postgres_url(postgres_url: str) -> Iterator[str]:
+    """SQLAlchemy URL of an empty database that sorts text by English rules."""
+    with fresh_database(postgres_url, ICU_COLLATION) as url:
         yield url
 
 

@@ -43,6 +43,12 @@ SYSTEM_USER = "postgres"
 # flushes of CREATE DATABASE and of every commit.
 THROWAWAY_SETTINGS = {"fsync": "off", "synchronous_commit": "off"}
 
+# The test server sorts text by code point (initdb --locale=C), as SQLite
+# does. A company's server usually sorts by a language's rules, where
+# 'dupX' < 'DUPx' and 'r1' < 'R10'. These options of CREATE DATABASE give a
+# database such rules, from ICU, which Debian's PostgreSQL is built with.
+ICU_COLLATION = "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'"
+
 
 @contextmanager
 def postgres_server_url() -> Iterator[str]:
@@ -83,14 +89,15 @@ def find_debian_bin_dir() -> Path | None:
 
 
 @contextmanager
-def fresh_database(server_url: str) -> Iterator[str]:
+def fresh_database(server_url: str, options: str = "") -> Iterator[str]:
     """Create an empty database with a unique name, yield its URL, then drop it.
 
     server_url names any database on the server that its user may connect to.
-    The new database has the same user, host and port.
+    The new database has the same user, host and port. options follow the
+    name in CREATE DATABASE, such as a locale (see ICU_COLLATION).
     """
     name = f"beatboard_test_{uuid.uuid4().hex[:12]}"
-    create_database(server_url, name)
+    create_database(server_url, name, options)
     try:
         url = sa.make_url(server_url).set(database=name)
         yield url.render_as_string(hide_password=False)
@@ -238,9 +245,9 @@ def run_postgres_program(server: ThrowawayServer, args: list[str]) -> None:
     )
 
 
-def create_database(admin_url: str, name: str) -> None:
+def create_database(admin_url: str, name: str, options: str = "") -> None:
     """Create an empty database through admin_url, an existing database's URL."""
-    run_outside_transaction(admin_url, f'CREATE DATABASE "{name}"')
+    run_outside_transaction(admin_url, f'CREATE DATABASE "{name}" {options}'.rstrip())
 
 
 def drop_database(admin_url: str, name: str) -> None:

@@ -6,6 +6,8 @@ Python, so a daylight saving change dates a visit alike on both engines.
 
 import csv
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -76,6 +78,23 @@ def loaded_engine(url: str, folder: Path, timezone: str) -> sa.Engine:
     return engine
 
 
+@contextmanager
+def sqlite_and_postgres(
+    folder: Path, sqlite_path: Path, postgres_url: str
+) -> Iterator[list[sa.Engine]]:
+    """Load the files of folder into a new SQLite file and into the PostgreSQL
+    database, and yield the two engines."""
+    engines = [
+        loaded_engine(f"sqlite:///{sqlite_path}", folder, "UTC"),
+        loaded_engine(postgres_url, folder, "UTC"),
+    ]
+    try:
+        yield engines
+    finally:
+        for engine in engines:
+            engine.dispose()
+
+
 def report_csv(name: str, engine: sa.Engine, period: Period, settings: Settings) -> str:
     """The report as the report command prints it."""
     build, columns = REPORTS[name]
@@ -103,11 +122,9 @@ def test_demo_reports_match_on_both_engines(
     demo_files, tmp_path, fresh_postgres_url, with_summaries
 ):
     settings = Settings(timezone="Asia/Kolkata")
-    engines = [
-        loaded_engine(f"sqlite:///{tmp_path / 'loaded.sqlite'}", demo_files, "UTC"),
-        loaded_engine(fresh_postgres_url, demo_files, "UTC"),
-    ]
-    try:
+    with sqlite_and_postgres(
+        demo_files, tmp_path / "loaded.sqlite", fresh_postgres_url
+    ) as engines:
         if with_summaries:
             for engine in engines:
                 summaries.build_summaries(
@@ -117,9 +134,6 @@ def test_demo_reports_match_on_both_engines(
             [report_cells(engine, period, settings) for period in DEMO_PERIODS]
             for engine in engines
         )
-    finally:
-        for engine in engines:
-            engine.dispose()
 
     assert "R0001" in sqlite_cells[0]["reps"]
     for period, result, expected in zip(DEMO_PERIODS, postgres_cells, sqlite_cells):
@@ -175,18 +189,13 @@ def test_daylight_saving_week_on_both_engines(tmp_path, fresh_postgres_url, week
         (folder / name).write_text(text, encoding="utf-8")
     settings = Settings(timezone="Europe/Berlin")
     period = Period(week_start, week_start + timedelta(days=6), "Europe/Berlin")
-    engines = [
-        loaded_engine(f"sqlite:///{tmp_path / 'dst.sqlite'}", folder, "UTC"),
-        loaded_engine(fresh_postgres_url, folder, "UTC"),
-    ]
-    try:
+    with sqlite_and_postgres(
+        folder, tmp_path / "dst.sqlite", fresh_postgres_url
+    ) as engines:
         result = [
             report_csv("reps", engine, period, settings).splitlines()[1]
             for engine in engines
         ]
-    finally:
-        for engine in engines:
-            engine.dispose()
 
     expected = DST_EXPECTED[week_start]
     assert result == [expected, expected]
