@@ -15,11 +15,13 @@ from decimal import Decimal
 from typing import NamedTuple, TypeVar
 
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 
 from data_access import schema
 from data_access.dialect import (
     code_point_order,
+    copy_out_table,
     day_number,
     local_date,
     snapshot_connection,
@@ -588,14 +590,14 @@ def fetch_outlet_activity(
     scope_conditions: Sequence[sa.ColumnElement[bool]] = (),
 ) -> pd.DataFrame:
     """Run an outlet activity statement (the columns of outlet_activity, with
-    last_check_in, then last_visit_day) through fetch_driver_rows, and
-    return the frame that fetch_frame and with_last_visit_date would return
-    for last_check_in alone.
+    last_check_in, then last_visit_day) through fetch_driver_rows or, on
+    PostgreSQL, COPY, and return the frame that fetch_frame and
+    with_last_visit_date would return for last_check_in alone.
 
     last_visit_day is the local date of the outlet's last visit where the
     statement selects it, and last_check_in is then NULL. The statement must
     select from the outlets table, ordered by outlet_id, because a large
-    table is read in two halves of outlet_id (see _outlet_activity_rows).
+    table is read in two halves of outlet_id (see _outlet_activity_frame).
     Its order_value must not be a NUMERIC column: SQLAlchemy returns those
     as Decimal rounded to the column's scale, and the driver's floats would
     differ from them in the last digits. in_halves=False reads it on one
@@ -604,10 +606,7 @@ def fetch_outlet_activity(
     the middle outlet_id among the outlets in scope.
     """
     started = time.perf_counter()
-    rows, columns = _outlet_activity_rows(
-        engine, name, statement, in_halves, scope_conditions
-    )
-    frame = frame_of_rows(rows, columns)
+    frame = _outlet_activity_frame(engine, name, statement, in_halves, scope_conditions)
     # SQLite returns instants and dates as ISO text, PostgreSQL as objects.
     frame["last_check_in"] = pd.to_datetime(frame["last_check_in"], format="ISO8601")
     known_days = frame.pop("last_visit_day")
@@ -634,38 +633,51 @@ def _as_date(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
 
 
-def _outlet_activity_rows(
+def _outlet_activity_frame(
     engine: sa.Engine,
     name: str,
     statement: sa.Select,
     in_halves: bool,
     scope_conditions: Sequence[sa.ColumnElement[bool]],
-) -> tuple[list[tuple], list[str]]:
-    """Return the driver's rows of a statement over the outlets table ordered
-    by outlet_id, and its column names.
+) -> pd.DataFrame:
+    """Return the frame of a statement over the outlets table ordered by
+    outlet_id, its columns as the driver's rows would give them.
 
-    On PostgreSQL with SPLIT_MIN_OUTLETS outlets or more in scope, the outlets below
-    the middle outlet_id and the others are read on two connections side by
-    side, and their rows joined in order, so two server processes run the
-    per-outlet look-ups. The halves are two snapshots, as two queries of a
-    page are. SQLite runs the statement whole, because its driver takes the
-    interpreter lock for every row. For the national week on 2 cores shared
-    with other jobs (load average 2.7), two halves took 1.6 to 2.2 s on
-    SQLite and the whole statement 1.4 to 1.6 s. On PostgreSQL the halves
-    took 1.3 to 1.5 s and the whole 1.4 to 1.7 s.
+    PostgreSQL sends the rows through COPY (dialect.copy_out_table). With
+    SPLIT_MIN_OUTLETS outlets or more in scope, the outlets below the middle
+    outlet_id and the others are read on two connections side by side, and
+    their rows joined in order, so two server processes run the per-outlet
+    look-ups. The halves are two snapshots, as two queries of a page are.
+    SQLite runs the statement whole through fetch_driver_rows, because its
+    driver takes the interpreter lock for every row. For the national week
+    on 2 cores shared with other jobs (load average 2.7), two halves took
+    1.6 to 2.2 s on SQLite and the whole statement 1.4 to 1.6 s. On
+    PostgreSQL, with the driver's rows, the halves took 1.3 to 1.5 s and the
+    whole 1.4 to 1.7 s.
     """
-    middle = None
-    if in_halves and engine.dialect.name == "postgresql":
-        middle = _middle_outlet_id(engine, scope_conditions)
+    if engine.dialect.name != "postgresql":
+        return frame_of_rows(*fetch_driver_rows(engine, name, statement))
+    middle = _middle_outlet_id(engine, scope_conditions) if in_halves else None
     if middle is None:
-        return fetch_driver_rows(engine, name, statement)
+        return fetch_copy_table(engine, name, statement).to_pandas()
     lower = statement.where(code_point_order(outlets.c.outlet_id) < middle)
     upper = statement.where(code_point_order(outlets.c.outlet_id) >= middle)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        upper_result = pool.submit(fetch_driver_rows, engine, name, upper)
-        lower_rows, columns = fetch_driver_rows(engine, name, lower)
-        upper_rows, _ = upper_result.result()
-    return lower_rows + upper_rows, columns
+        upper_table = pool.submit(fetch_copy_table, engine, name, upper)
+        lower_table = fetch_copy_table(engine, name, lower)
+        tables = [lower_table, upper_table.result()]
+    return pa.concat_tables(tables).to_pandas()
+
+
+def fetch_copy_table(engine: sa.Engine, name: str, statement: sa.Select) -> pa.Table:
+    """Run a query on PostgreSQL through dialect.copy_out_table, retrying
+    once on a new connection after a dropped one, as fetch_rows does."""
+    return _retried_after_drop(name, lambda: _run_copy(engine, statement))
+
+
+def _run_copy(engine: sa.Engine, statement: sa.Select) -> pa.Table:
+    with engine.connect() as connection:
+        return copy_out_table(connection, statement)
 
 
 def _middle_outlet_id(

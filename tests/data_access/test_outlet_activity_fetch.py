@@ -1,6 +1,6 @@
 """The outlets report's activity read from the summaries through the driver's
-rows equals SQLAlchemy's rows and the raw tables' frame, on SQLite and
-PostgreSQL, and PostgreSQL's two halves equal one statement."""
+rows (SQLite) or COPY (PostgreSQL) equals SQLAlchemy's rows and the raw
+tables' frame, and PostgreSQL's two halves equal one statement."""
 
 from datetime import date
 
@@ -55,9 +55,9 @@ def test_summary_activity_equals_raw(sqlite_engine, period_name, scope_name):
     pd.testing.assert_frame_equal(result, expected)
 
 
-@pytest.mark.parametrize("period_name", list(PERIODS))
-def test_driver_rows_equal_sqlalchemy_rows(sqlite_engine, monkeypatch, period_name):
-    period = PERIODS[period_name]
+def assert_equals_sqlalchemy_rows(engine: sa.Engine, period: Period, monkeypatch):
+    """The outlet activity read (the driver's rows, or COPY on PostgreSQL)
+    equals SQLAlchemy's rows of the same statement."""
     statements = []
     fetch = queries.fetch_outlet_activity
 
@@ -68,11 +68,11 @@ def test_driver_rows_equal_sqlalchemy_rows(sqlite_engine, monkeypatch, period_na
     monkeypatch.setattr(queries, "fetch_outlet_activity", keep_statement)
 
     result = summary_queries.outlet_activity_from_summaries(
-        sqlite_engine, period, Scope(), SETTINGS
+        engine, period, Scope(), SETTINGS
     )
 
     # SQLAlchemy's rows, converted by its column types.
-    frame = queries.fetch_frame(sqlite_engine, "expected", statements[0])
+    frame = queries.fetch_frame(engine, "expected", statements[0])
     known_days = frame.pop("last_visit_day")
     expected = queries.with_last_visit_date(frame, TIMEZONE)
     known = known_days.notna()
@@ -81,6 +81,22 @@ def test_driver_rows_equal_sqlalchemy_rows(sqlite_engine, monkeypatch, period_na
     assert known.any()
     assert (~known & expected["last_visit_date"].notna()).any()
     pd.testing.assert_frame_equal(result, expected, check_exact=True)
+
+
+@pytest.mark.parametrize("period_name", list(PERIODS))
+def test_driver_rows_equal_sqlalchemy_rows(sqlite_engine, monkeypatch, period_name):
+    assert_equals_sqlalchemy_rows(sqlite_engine, PERIODS[period_name], monkeypatch)
+
+
+@pytest.mark.parametrize("period_name", list(PERIODS))
+def test_postgres_copy_equals_sqlalchemy_rows(
+    fresh_postgres_url, monkeypatch, period_name
+):
+    engine = demo_engine(fresh_postgres_url)
+    try:
+        assert_equals_sqlalchemy_rows(engine, PERIODS[period_name], monkeypatch)
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.parametrize("period_name", list(PERIODS))
