@@ -1275,9 +1275,16 @@ def _count_active_outlets(engine: sa.Engine) -> None:
     _raw_counts makes the claim with a connection checked out, as every claim
     of a raw count is. So a thread that waits for a count never waits for one
     that still needs a connection, from a pool they may have emptied.
+    Without summary weeks of the current layout no check compares the count,
+    so it is skipped. The layout is read once per run, as summary_status
+    reads it.
     """
     with engine.connect() as connection:
-        _raw_counts(connection, engine, [])
+        has_weeks, older_layout = read_once_per_run(
+            engine, "summary layout", lambda: _summary_layout(connection)
+        )
+        if has_weeks and not older_layout:
+            _raw_counts(connection, engine, [])
 
 
 def _limited_reps(scope: Scope) -> sa.Select:

@@ -23,6 +23,7 @@ from data_access.filters import Period, Scope, Settings
 from data_access.load import load_directory
 from data_access.period_sql import PeriodSQL
 from data_access.queries import fetch_frame
+from fixtures.demo import MIN_REPS, generate
 from metrics import reports
 from tests.database import summarised_demo
 
@@ -920,3 +921,38 @@ def test_territory_order_sums_count_inactive_outlets(copied_engine):
     assert_same_frames(result, expected)
     assert "KOL" not in set(coverage["territory_id"])
     assert len(coverage) == 3 * 7
+
+
+def active_outlet_counts(engine: sa.Engine, lookback_start: date) -> int:
+    """Run the territories report's counts of WEEK in a sharing block and
+    return how many statements counted the active outlets."""
+    statements = []
+
+    def record(connection, cursor, statement, *arguments) -> None:
+        if statement.startswith("SELECT count(*)") and "outlets.active" in statement:
+            statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        with summary_queries.sharing_counts():
+            summary_queries.read_territory_counts(
+                engine, WEEK, Scope(), SETTINGS, lookback_start
+            )
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    return len(statements)
+
+
+def test_look_ahead_counts_active_outlets_once(engine):
+    assert active_outlet_counts(engine, THREE_WEEKS.start) == 1
+
+
+def test_look_ahead_skips_count_without_summaries(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'raw.sqlite'}")
+    generate(engine, reps=MIN_REPS, weeks=1, end_date=LAST_DAY)
+    try:
+        result = active_outlet_counts(engine, THREE_WEEKS.start)
+    finally:
+        engine.dispose()
+
+    assert result == 0
