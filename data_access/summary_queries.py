@@ -260,7 +260,7 @@ def uncovered_message(
     more, else None. Call it when summary_status(...).uncovered is True."""
     weeks = summary_weeks_between(period.start, period.end, settings)
     with engine.connect() as connection:
-        rows, _ = _raw_counts(connection, engine, weeks)
+        rows, _ = _raw_counts(connection, engine, weeks, with_active_outlets=False)
     visit_rows = sum(visit_count for visit_count, _ in rows.values())
     if visit_rows < SUMMARY_HINT_VISITS_PER_WEEK * len(weeks):
         return None
@@ -383,11 +383,14 @@ def read_once_per_run(engine: sa.Engine, name: str, read: Callable[[], Any]) -> 
 
 
 def _raw_counts(
-    connection: sa.Connection, engine: sa.Engine, weeks: list[Period]
-) -> tuple[dict[Period, tuple[int, int]], int]:
+    connection: sa.Connection,
+    engine: sa.Engine,
+    weeks: list[Period],
+    with_active_outlets: bool = True,
+) -> tuple[dict[Period, tuple[int, int]], int | None]:
     """Return each week's (visit_rows, order_rows) and the number of active
-    outlets. Inside sharing_counts, counts made earlier in the block are
-    reused."""
+    outlets, None when with_active_outlets is False. Inside sharing_counts,
+    counts made earlier in the block are reused."""
     shared = _shared_counts.get() or SharedCounts()
     outlets_key = (engine.url, None)
     # The latest week first: it is the page's own week, which most of the
@@ -395,7 +398,9 @@ def _raw_counts(
     # weeks. Counted together, they kept the week's queries waiting about
     # 0.4 s in a trace of a cold national Overview on PostgreSQL.
     ordered = sorted(weeks, key=lambda week: week.start, reverse=True)
-    needed = [(engine.url, week) for week in ordered] + [outlets_key]
+    needed = [(engine.url, week) for week in ordered]
+    if with_active_outlets:
+        needed.append(outlets_key)
     futures, claimed = shared.claim(shared.counts, needed)
     claimed_weeks = [key[1] for key in claimed if key[1] is not None]
     # The latest week alone when this thread counts it, then the others in
@@ -414,6 +419,8 @@ def _raw_counts(
         shared.fail(shared.counts, futures, claimed, error)
         raise
     rows = {week: futures[(engine.url, week)].result() for week in weeks}
+    if not with_active_outlets:
+        return rows, None
     return rows, futures[outlets_key].result()
 
 

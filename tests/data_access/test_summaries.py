@@ -924,8 +924,9 @@ def test_territory_order_sums_count_inactive_outlets(copied_engine):
 
 
 def active_outlet_counts(engine: sa.Engine, lookback_start: date) -> int:
-    """Run the territories report's counts of WEEK in a sharing block and
-    return how many statements counted the active outlets."""
+    """Run the territories report's counts of WEEK and the uncovered weeks'
+    message in a sharing block, as a page does, and return how many
+    statements counted the active outlets."""
     statements = []
 
     def record(connection, cursor, statement, *arguments) -> None:
@@ -938,6 +939,7 @@ def active_outlet_counts(engine: sa.Engine, lookback_start: date) -> int:
             summary_queries.read_territory_counts(
                 engine, WEEK, Scope(), SETTINGS, lookback_start
             )
+            summary_queries.uncovered_message(engine, WEEK, SETTINGS)
     finally:
         sa.event.remove(engine, "before_cursor_execute", record)
     return len(statements)
