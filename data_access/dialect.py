@@ -255,45 +255,50 @@ def note_text_order(connection: sa.Connection) -> None:
     text by code point by default (collation C or POSIX of the C library),
     for code_point_order.
 
-    It reads the catalog once per engine, on the first connection, which
-    the pool hands out fresh (without a pre-ping) and idle. The read runs in
-    autocommit mode, as in turn_off_jit, so no transaction stays open. When
-    the role may not read pg_database, the comparisons keep the explicit
-    "C", which is right on every database.
+    It reads the catalog once per engine, before the first statement of a
+    connection. The read runs in autocommit mode, as in
+    prepare_postgresql_session, so no
+    transaction stays open. When the role may not read pg_database, the
+    comparisons keep the explicit "C", which is right on every database.
+    When the connection has dropped, nothing is recorded, and the caller's
+    statement meets the drop as it would have.
     """
     dialect = connection.dialect
     if hasattr(dialect, CODE_POINT_DEFAULT):
         return
     # pg_database.datlocprovider came with PostgreSQL 15 ('c' for the C
     # library, 'i' for ICU); before it every default came from libc.
+    # NOTE: the branch before 15 runs on no server of the tests.
     version = dialect.server_version_info or (0,)
     provider = "datlocprovider" if version >= (15,) else "'c'"
     dbapi_connection = connection.connection.dbapi_connection
     autocommit = dbapi_connection.autocommit
-    dbapi_connection.autocommit = True
     try:
+        dbapi_connection.autocommit = True
         with dbapi_connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT {provider}, datcollate FROM pg_database"
                 " WHERE datname = current_database()"
             )
             row = cursor.fetchone()
+        dbapi_connection.autocommit = autocommit
     except dialect.loaded_dbapi.Error as error:
+        if dbapi_connection.closed:
+            return
+        dbapi_connection.autocommit = autocommit
         log.warning(
             "reading the database's collation failed (%s), so ids are compared "
             'under COLLATE "C"',
             error,
         )
         row = None
-    finally:
-        dbapi_connection.autocommit = autocommit
     by_code_point = row is not None and row[0] == "c" and row[1] in ("C", "POSIX")
     setattr(dialect, CODE_POINT_DEFAULT, by_code_point)
 
 
 def copy_out_table(connection: sa.Connection, statement: sa.Select) -> pa.Table:
-    """Return the rows of a SELECT on PostgreSQL as an Arrow table, read
-    through COPY ... TO STDOUT in CSV and parsed by Arrow.
+    """Read the rows of a SELECT on PostgreSQL through COPY ... TO STDOUT in
+    CSV, and return them as an Arrow table.
 
     psycopg builds a Python object per value. For the 152,536 rows of the
     national outlets report, its rows took 0.67 s to fetch and 0.15 s to
@@ -316,19 +321,20 @@ def copy_out_table(connection: sa.Connection, statement: sa.Select) -> pa.Table:
         connection.dispatch.before_cursor_execute(
             connection, cursor, copy, parameters, None, False
         )
-        # The text forms that Arrow parses: ISO dates, and floats with every
-        # digit they need. With extra_float_digits above 0, PostgreSQL 12
-        # and later print the shortest exact digits, and with 3 earlier
-        # versions print 17. LOCAL keeps both settings to this read's
-        # transaction, which the pool rolls back.
-        cursor.execute("SET LOCAL DateStyle = 'ISO, YMD'")
-        cursor.execute("SET LOCAL extra_float_digits = 3")
-        # Each block is copied out at once: holding the blocks for a join
-        # took the national outlets' halves from 0.43 to 0.67 s.
         data = io.BytesIO()
-        with cursor.copy(copy, parameters) as rows:
-            for block in rows:
-                data.write(block)
+        # A transaction of its own, even on a connection in autocommit mode,
+        # so that SET LOCAL applies to the COPY and ends with it.
+        with dbapi_connection.transaction():
+            # The text forms that Arrow parses: ISO dates, and floats with
+            # every digit they need (see prepare_postgresql_session, which
+            # an engine of create_engine runs on each new connection).
+            cursor.execute("SET LOCAL DateStyle = 'ISO, YMD'")
+            cursor.execute("SET LOCAL extra_float_digits = 3")
+            # Each block is copied out at once: holding the blocks for a
+            # join took the national outlets' halves from 0.43 to 0.67 s.
+            with cursor.copy(copy, parameters) as rows:
+                for block in rows:
+                    data.write(block)
         connection.dispatch.after_cursor_execute(
             connection, cursor, copy, parameters, None, False
         )
@@ -352,7 +358,12 @@ def copy_out_table(connection: sa.Connection, statement: sa.Select) -> pa.Table:
     data.seek(0)
     return arrow_csv.read_csv(
         data,
-        read_options=arrow_csv.ReadOptions(column_names=names),
+        read_options=arrow_csv.ReadOptions(
+            column_names=names,
+            # The session's client_encoding, such as LATIN1 for a database
+            # created with it, as psycopg decodes its rows.
+            encoding=dbapi_connection.info.encoding,
+        ),
         # A name or a reason may hold a line break inside its quotes.
         parse_options=arrow_csv.ParseOptions(newlines_in_values=True),
         convert_options=arrow_csv.ConvertOptions(
@@ -369,15 +380,19 @@ def copy_out_table(connection: sa.Connection, statement: sa.Select) -> pa.Table:
 
 def arrow_type(column_type: sa.types.TypeEngine) -> pa.DataType:
     """Return the Arrow type that copy_out_table parses a column of this
-    SQLAlchemy type as. NUMERIC raises TypeError: SQLAlchemy rounds it to
-    the column's scale, and the parsed floats would not."""
+    SQLAlchemy type as.
+
+    Raises TypeError for NUMERIC, which psycopg returns as Decimal where
+    the parsed values would be floats, and for a timestamp with a time
+    zone, which Beatboard's schema never has.
+    """
     if isinstance(column_type, sa.Boolean):
         return pa.bool_()
     if isinstance(column_type, sa.Integer):
         return pa.int64()
     if isinstance(column_type, sa.Float):
         return pa.float64()
-    if isinstance(column_type, sa.DateTime):
+    if isinstance(column_type, sa.DateTime) and not column_type.timezone:
         return pa.timestamp("us")
     if isinstance(column_type, sa.Date):
         return pa.date32()
@@ -423,8 +438,9 @@ def register_sqlite_functions(dbapi_connection: Any, _connection_record: Any) ->
     )
 
 
-def turn_off_jit(dbapi_connection: Any, _connection_record: Any) -> None:
-    """Turn off PostgreSQL's JIT compilation for the session of a new connection.
+def prepare_postgresql_session(dbapi_connection: Any, _connection_record: Any) -> None:
+    """Turn off PostgreSQL's JIT compilation and print floats with all their
+    digits, for the session of a new connection.
 
     PostgreSQL 15 compiles a query whose estimated cost passes jit_above_cost
     (100,000 by default), and the planner's estimates for joins of CTEs and
@@ -436,6 +452,11 @@ def turn_off_jit(dbapi_connection: Any, _connection_record: Any) -> None:
     1.3 s without. Three rebuilds of two weeks, in turns, took 17.7 to
     19.0 s with JIT and 14.1 to 15.9 s without, so every engine of
     Beatboard runs without it.
+
+    psycopg reads floats from their text. A server set to extra_float_digits
+    = 0 prints 15 significant digits, so 0.1 + 0.2 read back as 0.3, where
+    SQLite returns the stored double. With 3, PostgreSQL 12 and later print
+    the shortest exact digits and earlier versions 17.
     """
     # SET is part of the transaction it runs in, and the pool rolls back
     # every connection returned to it, so the SET runs in autocommit mode.
@@ -443,6 +464,7 @@ def turn_off_jit(dbapi_connection: Any, _connection_record: Any) -> None:
     dbapi_connection.autocommit = True
     with dbapi_connection.cursor() as cursor:
         cursor.execute("SET jit = off")
+        cursor.execute("SET extra_float_digits = 3")
     dbapi_connection.autocommit = autocommit
 
 

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from data_access.dialect import (
     note_text_order,
+    prepare_postgresql_session,
     register_sqlite_functions,
-    turn_off_jit,
 )
 
 log = logging.getLogger(__name__)
@@ -61,13 +61,14 @@ def read_only_url(url: sa.URL) -> sa.URL:
 def prepare_engine(engine: sa.Engine) -> sa.Engine:
     """Register Beatboard's SQLite functions on every new connection of the
     engine. On PostgreSQL, turn off JIT compilation for each new session,
-    which costs more than it saves on Beatboard's statements (turn_off_jit),
-    and note whether the database sorts text by code point (note_text_order).
+    which costs more than it saves on Beatboard's statements, and print
+    floats with all their digits (prepare_postgresql_session), and note
+    whether the database sorts text by code point (note_text_order).
     """
     if engine.dialect.name == "sqlite":
         listener = register_sqlite_functions
     elif engine.dialect.name == "postgresql":
-        listener = turn_off_jit
+        listener = prepare_postgresql_session
         if not sa.event.contains(engine, "engine_connect", note_text_order):
             sa.event.listen(engine, "engine_connect", note_text_order)
     else:

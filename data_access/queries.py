@@ -640,8 +640,8 @@ def _outlet_activity_frame(
     in_halves: bool,
     scope_conditions: Sequence[sa.ColumnElement[bool]],
 ) -> pd.DataFrame:
-    """Return the frame of a statement over the outlets table ordered by
-    outlet_id, its columns as the driver's rows would give them.
+    """Read a statement over the outlets table ordered by outlet_id, and
+    return its frame, with the columns that the driver's rows would give.
 
     PostgreSQL sends the rows through COPY (dialect.copy_out_table). With
     SPLIT_MIN_OUTLETS outlets or more in scope, the outlets below the middle
@@ -659,14 +659,31 @@ def _outlet_activity_frame(
         return frame_of_rows(*fetch_driver_rows(engine, name, statement))
     middle = _middle_outlet_id(engine, scope_conditions) if in_halves else None
     if middle is None:
-        return fetch_copy_table(engine, name, statement).to_pandas()
+        return frame_of_table(fetch_copy_table(engine, name, statement))
     lower = statement.where(code_point_order(outlets.c.outlet_id) < middle)
     upper = statement.where(code_point_order(outlets.c.outlet_id) >= middle)
     with ThreadPoolExecutor(max_workers=1) as pool:
         upper_table = pool.submit(fetch_copy_table, engine, name, upper)
         lower_table = fetch_copy_table(engine, name, lower)
         tables = [lower_table, upper_table.result()]
-    return pa.concat_tables(tables).to_pandas()
+    return frame_of_table(pa.concat_tables(tables))
+
+
+def frame_of_table(table: pa.Table) -> pd.DataFrame:
+    """Build the frame of a query's Arrow table with the dtypes that
+    frame_of_rows gives the same rows as tuples.
+
+    They differ where a column holds no value: in a frame without rows, and
+    in a column of NULLs only, tuples give object columns of None, while
+    Arrow keeps the statement's type.
+    """
+    if table.num_rows == 0:
+        return frame_of_rows([], table.column_names)
+    frame = table.to_pandas()
+    for name, values in zip(table.column_names, table.columns, strict=True):
+        if values.null_count == table.num_rows:
+            frame[name] = pd.Series([None] * table.num_rows, dtype=object)
+    return frame
 
 
 def fetch_copy_table(engine: sa.Engine, name: str, statement: sa.Select) -> pa.Table:

@@ -11,6 +11,7 @@ from itertools import count
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import Browser
 from playwright.sync_api import Error as PlaywrightError
 
@@ -74,7 +75,16 @@ def fresh_postgres_url(postgres_url: str) -> Iterator[str]:
 
 @pytest.fixture
 def english_postgres_url(postgres_url: str) -> Iterator[str]:
-    """SQLAlchemy URL of an empty database that sorts text by English rules."""
+    """SQLAlchemy URL of an empty database that sorts text by English rules.
+
+    ICU as a database's locale provider came with PostgreSQL 15.
+    """
+    engine = sa.create_engine(postgres_url, poolclass=sa.NullPool)
+    with engine.connect() as connection:
+        version = connection.dialect.server_version_info
+    engine.dispose()
+    if version < (15,):
+        pytest.skip(f"ICU databases need PostgreSQL 15 or later, not {version}")
     with fresh_database(postgres_url, ICU_COLLATION) as url:
         yield url
 

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from data_access import review_queries, schema, summaries, summary_queries
+from data_access import queries, review_queries, schema, summaries, summary_queries
 from data_access.dialect import CODE_POINT_DEFAULT, code_point_order, note_text_order
 from data_access.engine import create_engine
 from data_access.filters import Period, Scope, Settings
@@ -84,10 +84,14 @@ def files(tmp_path):
     return folder
 
 
+@pytest.mark.parametrize("in_halves", [False, True], ids=["whole", "halves"])
 @pytest.mark.parametrize("with_summaries", [False, True], ids=["raw", "summaries"])
 def test_reports_match_sqlite_under_english_collation(
-    files, tmp_path, english_postgres_url, with_summaries
+    files, tmp_path, english_postgres_url, monkeypatch, with_summaries, in_halves
 ):
+    if in_halves:
+        # PostgreSQL reads the outlets in two halves split at the middle id.
+        monkeypatch.setattr(queries, "SPLIT_MIN_OUTLETS", 1)
     settings = Settings(timezone="UTC")
     with sqlite_and_postgres(
         files, tmp_path / "loaded.sqlite", english_postgres_url
@@ -137,10 +141,10 @@ def test_c_collation_only_where_needed(postgres_url, english_postgres_url):
         engine = create_engine(url)
         try:
             with engine.connect() as connection:
-                collated[name] = 'COLLATE "C"' in str(statement.compile(connection))
                 # The catalog read leaves no transaction open.
-                with connection.begin():
-                    connection.execute(sa.select(1))
+                status = connection.connection.dbapi_connection.info.transaction_status
+                assert status == psycopg.pq.TransactionStatus.IDLE
+                collated[name] = 'COLLATE "C"' in str(statement.compile(connection))
         finally:
             engine.dispose()
 
@@ -152,6 +156,7 @@ class _Unreadable:
     not read pg_database."""
 
     autocommit = False
+    closed = False
 
     def cursor(self):
         return self
@@ -182,3 +187,24 @@ def test_unreadable_catalog_keeps_c_collation(caplog):
     assert "reading the database's collation failed" in caplog.text
     statement = sa.select(code_point_order(schema.visits.c.visit_id))
     assert 'COLLATE "C"' in str(statement.compile(dialect=dialect))
+
+
+class _Dropped(_Unreadable):
+    """A DB-API connection that the server closed before the catalog read."""
+
+    def execute(self, statement):
+        self.closed = True
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+
+def test_dropped_connection_records_nothing(caplog):
+    dialect = sa.create_engine("postgresql+psycopg://reader@127.0.0.1/sfa").dialect
+    dialect.server_version_info = (15, 0)
+    connection = SimpleNamespace(
+        dialect=dialect, connection=SimpleNamespace(dbapi_connection=_Dropped())
+    )
+
+    note_text_order(connection)
+
+    assert not hasattr(dialect, CODE_POINT_DEFAULT)
+    assert "collation" not in caplog.text

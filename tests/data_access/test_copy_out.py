@@ -1,7 +1,9 @@
 """PostgreSQL's COPY read gives the values that the driver's rows give."""
 
+import logging
 from datetime import date, datetime
 
+import pandas as pd
 import pyarrow as pa
 import pytest
 import sqlalchemy as sa
@@ -68,6 +70,21 @@ ROWS = [
 
 @pytest.fixture
 def engine(fresh_postgres_url):
+    # Settings that change COPY's text, as a company's server may have them:
+    # day-first dates, 15 digits for floats and a Latin-1 session.
+    admin = sa.create_engine(fresh_postgres_url, poolclass=sa.NullPool)
+    with admin.begin() as connection:
+        database = connection.exec_driver_sql("SELECT current_database()").scalar()
+        connection.exec_driver_sql(
+            f"ALTER DATABASE \"{database}\" SET DateStyle = 'SQL, DMY'"
+        )
+        connection.exec_driver_sql(
+            f'ALTER DATABASE "{database}" SET extra_float_digits = 0'
+        )
+        connection.exec_driver_sql(
+            f"ALTER DATABASE \"{database}\" SET client_encoding = 'LATIN1'"
+        )
+    admin.dispose()
     engine = create_engine(fresh_postgres_url)
     metadata.create_all(engine)
     with engine.begin() as connection:
@@ -76,15 +93,34 @@ def engine(fresh_postgres_url):
     engine.dispose()
 
 
-def test_copy_values_equal_driver_values(engine):
+def test_copy_values_equal_stored_values(engine):
     statement = sa.select(samples).order_by(samples.c.outlet_id)
 
     with engine.connect() as connection:
         table = copy_out_table(connection, statement)
-        expected = [row._asdict() for row in connection.execute(statement)]
+        driver_rows = [row._asdict() for row in connection.execute(statement)]
 
+    expected = sorted(ROWS, key=lambda row: row["outlet_id"])
     assert table.to_pylist() == expected
-    assert len(expected) == len(ROWS)
+    assert driver_rows == expected
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [sa.true(), samples.c.name.is_(None), samples.c.outlet_id == "missing"],
+    ids=["all rows", "names all null", "no rows"],
+)
+def test_copy_frame_dtypes_equal_driver_frame(engine, condition):
+    statement = sa.select(samples).where(condition).order_by(samples.c.outlet_id)
+
+    result = queries.frame_of_table(
+        queries.fetch_copy_table(engine, "samples", statement)
+    )
+
+    expected = queries.frame_of_rows(
+        *queries.fetch_driver_rows(engine, "samples", statement)
+    )
+    pd.testing.assert_frame_equal(result, expected, check_exact=True)
 
 
 def test_copy_columns_take_statement_types(engine):
@@ -128,7 +164,7 @@ def test_statement_hooks_see_the_copy(engine):
     assert [text for text in seen if text.startswith("COPY (SELECT")]
 
 
-def test_copy_after_dropped_connection_retries_once(fresh_postgres_url, engine):
+def test_copy_after_dropped_connection_retries_once(fresh_postgres_url, engine, caplog):
     # Without pre-ping, the pool hands out the dead connection, as it would
     # after a server restart between two page runs.
     reader = prepare_engine(sa.create_engine(fresh_postgres_url, pool_size=1))
@@ -136,11 +172,13 @@ def test_copy_after_dropped_connection_retries_once(fresh_postgres_url, engine):
     queries.fetch_copy_table(reader, "samples", sa.select(samples))
     terminate_other_connections(admin, reader.url.database)
 
-    table = queries.fetch_copy_table(reader, "samples", sa.select(samples))
+    with caplog.at_level(logging.WARNING, logger="data_access.queries"):
+        table = queries.fetch_copy_table(reader, "samples", sa.select(samples))
 
     reader.dispose()
     admin.dispose()
     assert table.num_rows == len(ROWS)
+    assert "the database connection dropped; retrying once" in caplog.text
 
 
 def test_dropped_copy_is_marked_invalidated(fresh_postgres_url, engine):
