@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from data_access.csv_cells import (
     COLUMN_PARSERS,
     INTEGER_RANGE,
+    MAX_ORDER_VALUE,
     CellError,
     Parser,
     column_parser,
@@ -34,6 +35,7 @@ from data_access.csv_cells import (
     parse_latitude,
     parse_line_count,
     parse_longitude,
+    parse_order_value,
     parse_text,
     parse_timestamp,
     parse_weekday,
@@ -49,11 +51,14 @@ INTEGER_CHARACTERS = re.compile(r"[0-9+-]*")
 NUMBER_BOUNDS: dict[Parser, tuple[float, float]] = {
     parse_latitude: (-90, 90),
     parse_longitude: (-180, 180),
+    parse_order_value: (-MAX_ORDER_VALUE, MAX_ORDER_VALUE),
     parse_line_count: (0, INTEGER_RANGE.stop - 1),
     parse_weekday: (1, 7),
     parse_integer: (INTEGER_RANGE.start, INTEGER_RANGE.stop - 1),
 }
-FLOAT_PARSERS = frozenset({parse_float, parse_latitude, parse_longitude})
+FLOAT_PARSERS = frozenset(
+    {parse_float, parse_latitude, parse_longitude, parse_order_value}
+)
 INTEGER_PARSERS = frozenset({parse_integer, parse_line_count, parse_weekday})
 # Years the timestamp fast path reads. Other years go to the per-cell parser,
 # which also handles the edges of Python's date range.

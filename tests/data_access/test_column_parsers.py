@@ -21,6 +21,7 @@ from data_access.csv_cells import (
     parse_integer,
     parse_latitude,
     parse_line_count,
+    parse_order_value,
     parse_timestamp,
     parse_weekday,
     time_zone,
@@ -136,6 +137,12 @@ INTEGERS = ["3", "-1", "+7", "0", "", "2.5", "9999999999", "٣", "+-1", "8", "1"
         (parse_weekday, INTEGER_CHARACTERS, INTEGERS),
         (parse_weekday, INTEGER_CHARACTERS, ["1", "7", "", "3"]),
         (parse_latitude, DECIMAL_CHARACTERS, ["12.5", "-3", "", "89.9"]),
+        (parse_order_value, DECIMAL_CHARACTERS, NUMBERS),
+        (
+            parse_order_value,
+            DECIMAL_CHARACTERS,
+            ["1e12", "-1000000000000", "1000000000000.01", "1e308", "0.1"],
+        ),
     ],
 )
 def test_number_column_matches_cells(

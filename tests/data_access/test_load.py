@@ -657,6 +657,20 @@ def test_bad_files_leave_no_database_file(database_path: Path, tmp_path: Path) -
         ),
         (
             "orders.csv",
+            "order_id,ordered_at,value\nSO1,2026-03-02T09:00:00,1e308\n",
+            "orders.csv line 2: value '1e308' is too large for an order value; "
+            "expected at most 1,000,000,000,000 either way "
+            "(a misplaced decimal separator?)",
+        ),
+        (
+            "orders.csv",
+            "order_id,ordered_at,value\nSO1,2026-03-02T09:00:00,-2000000000000\n",
+            "orders.csv line 2: value '-2000000000000' is too large for an order "
+            "value; expected at most 1,000,000,000,000 either way "
+            "(a misplaced decimal separator?)",
+        ),
+        (
+            "orders.csv",
             "order_id,ordered_at,value,line_count\nSO1,2026-03-02T09:00:00,10,2.5\n",
             "orders.csv line 2: line_count '2.5' is not a whole number; "
             "expected digits such as 3",
