@@ -14,7 +14,7 @@ import pandas as pd
 from data_access.filters import Settings
 from data_access.health_queries import KIND_TABLES
 from metrics import kpi
-from metrics.rounding import half_up
+from metrics.rounding import half_up, plural
 
 
 @dataclass(frozen=True)
@@ -293,24 +293,20 @@ def set_aside_note(counts: dict[str, int]) -> str | None:
     parts = []
     duplicates = counts.get("duplicate_visits", 0)
     if duplicates:
-        visits = _plural(duplicates, "visit")
+        visits = plural(duplicates, "visit")
         parts.append(f"{duplicates:,} duplicate {visits} excluded")
     without_fix = counts.get("visits_without_fix", 0)
     if without_fix:
         parts.append(
-            f"{without_fix:,} {_plural(without_fix, 'visit')} without a usable GPS "
+            f"{without_fix:,} {plural(without_fix, 'visit')} without a usable GPS "
             "fix or outlet coordinates not judged off-site"
         )
     without_rep = counts.get("orders_without_rep", 0)
     if without_rep:
         parts.append(
-            f"{without_rep:,} {_plural(without_rep, 'order')} with no known rep "
+            f"{without_rep:,} {plural(without_rep, 'order')} with no known rep "
             "left out of rep order value"
         )
     if not parts:
         return None
     return "; ".join(parts) + ". See Data health for the rows."
-
-
-def _plural(count: int, noun: str) -> str:
-    return noun if count == 1 else f"{noun}s"

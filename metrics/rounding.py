@@ -90,3 +90,8 @@ def threshold_text(value: float) -> str:
     """
     text = f"{round(float(value), 6):,.6f}".rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
+
+
+def plural(count: int, noun: str) -> str:
+    """Return the noun for a count of it: "outlet" for 1, "outlets" else."""
+    return noun if count == 1 else f"{noun}s"

@@ -21,6 +21,7 @@ from metrics.comparison import (
     with_change,
 )
 from metrics.reports import OUTLET_COLUMNS, REP_COLUMNS
+from metrics.rounding import plural
 from pages import exports
 from pages.comparison_charts import KPIS, Kpi, group_labels, rank_weakest_first
 from pages.formatting import markdown_text, money, money_column, percent_column
@@ -323,7 +324,7 @@ def outlet_summary(outlet: pd.Series, symbol: str) -> str:
         orders = "no orders"
     return (
         f"**{name}** ({markdown_text(outlet['outlet_id'])}): {status.lower()}, "
-        f"{last_visit}; {visits} visit{'s' if visits != 1 else ''} and {orders} "
+        f"{last_visit}; {visits} {plural(visits, 'visit')} and {orders} "
         "in the period."
     )
 

@@ -14,6 +14,7 @@ import streamlit as st
 
 from data_access.filters import Period, Scope, Settings
 from metrics.comparison import group_totals, region_groups
+from metrics.rounding import plural
 from pages import comparison_charts as charts
 from pages import comparison_tables as tables
 from pages.comparison_levels import (
@@ -298,7 +299,8 @@ def draw_unassigned(view: View, groups: pd.DataFrame) -> None:
     reps = reps[~reps["territory_id"].isin(groups["territory_id"].dropna())]
     outlets = int(unassigned["active_outlets"].iloc[0])
     with st.expander(
-        f"Unassigned: {len(reps)} reps and {outlets} outlets without a territory"
+        f"Unassigned: {len(reps)} {plural(len(reps), 'rep')} and {outlets} "
+        f"{plural(outlets, 'outlet')} without a territory"
     ):
         st.caption(
             "Their visits, orders and outlets count in the totals above. Give them "

@@ -10,7 +10,13 @@ import pandas as pd
 import pytest
 from playwright._impl._driver import compute_driver_executable
 
-from metrics.rounding import half_up, half_up_values, percent_text, threshold_text
+from metrics.rounding import (
+    half_up,
+    half_up_values,
+    percent_text,
+    plural,
+    threshold_text,
+)
 
 
 @pytest.mark.parametrize(
@@ -142,3 +148,10 @@ def test_half_up_writes_what_the_browser_writes(places):
     ours = [f"{half_up(value, places):.{places}f}" for value in values]
 
     assert ours == _browser_texts(values, places)
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"), [(0, "outlets"), (1, "outlet"), (2, "outlets")]
+)
+def test_plural_outlet(count, expected):
+    assert plural(count, "outlet") == expected

@@ -573,6 +573,8 @@ def test_territory_named_unassigned(monkeypatch, tmp_path):
     heatmap = charts[-1]["data"][0]["z"]
     assert [row[-1] for row in heatmap] == [0.5, 1.0]
     assert [row[-2] for row in heatmap] == [0.0, 1.0]
+    labels = [expander.label for expander in app.expander]
+    assert "Unassigned: 1 rep and 1 outlet without a territory" in labels
 
 
 def test_tables_show_missing_values_blank(week_page):
