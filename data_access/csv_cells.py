@@ -175,9 +175,9 @@ def parse_latitude(text: str) -> float:
 
 
 # The largest order value, or return, in absolute value. Below it a float
-# still tells cents apart, and a national year's 7 million orders of this
-# size sum far inside a float's range. Values of 1e308 made an Overview tile
-# 300 digits long and a revenue at risk infinite.
+# still resolves cents, and a national year's 7 million orders of this size
+# sum far inside a float's range. Values of 1e308 made an Overview tile 300
+# digits long and a revenue at risk infinite.
 MAX_ORDER_VALUE = 1_000_000_000_000
 
 

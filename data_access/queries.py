@@ -673,7 +673,7 @@ def frame_of_table(table: pa.Table) -> pd.DataFrame:
     """Build the frame of a query's Arrow table with the dtypes that
     frame_of_rows gives the same rows as tuples.
 
-    They differ where a column holds no value: in a frame without rows, and
+    They differ where a column has no value: in a frame without rows, and
     in a column of NULLs only, tuples give object columns of None, while
     Arrow keeps the statement's type.
     """

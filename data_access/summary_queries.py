@@ -167,9 +167,7 @@ def summary_status(
     if not is_whole_weeks(period, settings) or settings.timezone != period.timezone:
         return SummaryStatus(usable=False)
     with engine.connect() as connection:
-        has_weeks, older_layout = read_once_per_run(
-            engine, "summary layout", lambda: _summary_layout(connection)
-        )
+        has_weeks, older_layout = _summary_layout_once(engine, connection)
         if not has_weeks:
             return SummaryStatus(usable=False, uncovered=True)
         if older_layout:
@@ -274,6 +272,15 @@ def uncovered_message(
         "visits and orders, which is slower; run "
         f"`{refresh_command(reach, settings)}` to build them, with the "
         f"{SUMMARY_HINT_WEEKS_BEFORE} weeks before that the Overview's trend reads."
+    )
+
+
+def _summary_layout_once(
+    engine: sa.Engine, connection: sa.Connection
+) -> tuple[bool, bool]:
+    """Return _summary_layout, read once per sharing_counts block."""
+    return read_once_per_run(
+        engine, "summary layout", lambda: _summary_layout(connection)
     )
 
 
@@ -1283,13 +1290,10 @@ def _count_active_outlets(engine: sa.Engine) -> None:
     of a raw count is. So a thread that waits for a count never waits for one
     that still needs a connection, from a pool they may have emptied.
     Without summary weeks of the current layout no check compares the count,
-    so it is skipped. The layout is read once per run, as summary_status
-    reads it.
+    so it is skipped.
     """
     with engine.connect() as connection:
-        has_weeks, older_layout = read_once_per_run(
-            engine, "summary layout", lambda: _summary_layout(connection)
-        )
+        has_weeks, older_layout = _summary_layout_once(engine, connection)
         if has_weeks and not older_layout:
             _raw_counts(connection, engine, [])
 
