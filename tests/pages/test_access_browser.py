@@ -41,9 +41,18 @@ def lead_a_url(tmp_path: Path, start_streamlit: Callable[..., str]) -> str:
 
 
 def wait_for_page(page: Page) -> None:
-    """Wait until the run has drawn the page: its title, and no placeholder of an
-    element from the previous run is left."""
+    """Wait until the run has drawn the page: its title, the end of the script
+    run, and no placeholder of an element from the previous run left.
+
+    The title alone shows while the run goes on: the Overview draws its tiles
+    without their changes first and draws them again at the end of the run.
+    """
     expect(page.locator("h1").first).to_be_visible(timeout=TIMEOUT_MS)
+    # Streamlit 1.67 marks the app root with the state of its script run.
+    finished = page.locator(
+        "[data-testid='stApp'][data-test-script-state='notRunning']"
+    )
+    expect(finished).to_have_count(1, timeout=TIMEOUT_MS)
     expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=TIMEOUT_MS)
     expect(page.locator("[data-stale='true']")).to_have_count(0, timeout=TIMEOUT_MS)
 
