@@ -769,12 +769,16 @@ def user_by_id(engine: sa.Engine, user_id: str) -> dict | None:
     'ann@x.com' with different roles: picking one would grant a role at random.
     """
     email = user_id.strip()
-    statement = (
-        sa.select(schema.users)
-        .where(sa.func.lower(schema.users.c.user_id) == email.lower())
-        .order_by(code_point_order(schema.users.c.user_id))
+    statement = sa.select(schema.users).order_by(
+        code_point_order(schema.users.c.user_id)
     )
-    frame = fetch_frame(engine, "user_by_id", statement)
+    users = fetch_frame(engine, "user_by_id", statement)
+    # Python folds the case of both sides. SQL's lower() folds ASCII letters
+    # only on SQLite and on a PostgreSQL database with the C locale, so there
+    # 'Ärzte@x.com' would not even match itself. The users table is small: one
+    # row per person who may sign in.
+    matches = users["user_id"].str.lower() == email.lower()
+    frame = users[matches].reset_index(drop=True)
     if len(frame) > 1:
         found = ", ".join(repr(row_id) for row_id in frame["user_id"])
         raise LookupError(

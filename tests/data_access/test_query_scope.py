@@ -50,7 +50,7 @@ UNSCOPED = {
     "data_access.queries.fetch_copy_table": (
         "runs a statement that a scoped function built"
     ),
-    "data_access.queries.user_by_id": "reads the users row that decides the scope",
+    "data_access.queries.user_by_id": "reads the users rows to find the one that decides the scope",
     "data_access.queries.user_list": "users rows: who may sign in, no sales figures",
     "data_access.territory_history.has_rep_territories": (
         "tells whether any territory history exists, which picks the query of "
