@@ -20,11 +20,13 @@ import sqlalchemy as sa
 
 from data_access import schema
 from data_access.dialect import (
+    ArrowReadUnavailable,
     code_point_order,
     copy_out_table,
     day_number,
     local_date,
     snapshot_connection,
+    sqlite_arrow_table,
 )
 from data_access.filters import Period, Scope, Settings
 from data_access.period_sql import (
@@ -590,8 +592,8 @@ def fetch_outlet_activity(
     scope_conditions: Sequence[sa.ColumnElement[bool]] = (),
 ) -> pd.DataFrame:
     """Run an outlet activity statement (the columns of outlet_activity, with
-    last_check_in, then last_visit_day) through fetch_driver_rows or, on
-    PostgreSQL, COPY, and return the frame that fetch_frame and
+    last_check_in, then last_visit_day) through Arrow (see
+    _outlet_activity_frame), and return the frame that fetch_frame and
     with_last_visit_date would return for last_check_in alone.
 
     last_visit_day is the local date of the outlet's last visit where the
@@ -643,18 +645,22 @@ def _outlet_activity_frame(
     """Read a statement over the outlets table ordered by outlet_id, and
     return its frame, with the columns that the driver's rows would give.
 
+    SQLite sends them through the ADBC driver (dialect.sqlite_arrow_table),
+    or through fetch_driver_rows where that read is unavailable.
     PostgreSQL sends the rows through COPY (dialect.copy_out_table). With
     SPLIT_MIN_OUTLETS outlets or more in scope, the outlets below the middle
     outlet_id and the others are read on two connections side by side, and
     their rows joined in order, so two server processes run the per-outlet
     look-ups. The halves are two snapshots, as two queries of a page are.
-    SQLite runs the statement whole through fetch_driver_rows, because its
-    driver takes the interpreter lock for every row. For the national week
+    SQLite runs the statement whole, because Python's sqlite3 driver takes
+    the interpreter lock for every row. For the national week
     on 2 cores shared with other jobs (load average 2.7), two halves took
     1.6 to 2.2 s on SQLite and the whole statement 1.4 to 1.6 s. On
     PostgreSQL, with the driver's rows, the halves took 1.3 to 1.5 s and the
     whole 1.4 to 1.7 s.
     """
+    if engine.dialect.name == "sqlite":
+        return _sqlite_frame(engine, name, statement)
     if engine.dialect.name != "postgresql":
         return frame_of_rows(*fetch_driver_rows(engine, name, statement))
     middle = _middle_outlet_id(engine, scope_conditions) if in_halves else None
@@ -667,6 +673,19 @@ def _outlet_activity_frame(
         lower_table = fetch_copy_table(engine, name, lower)
         tables = [lower_table, upper_table.result()]
     return frame_of_table(pa.concat_tables(tables))
+
+
+def _sqlite_frame(engine: sa.Engine, name: str, statement: sa.Select) -> pd.DataFrame:
+    """Read a statement on SQLite into a frame through dialect.sqlite_arrow_table,
+    else through fetch_driver_rows, with the same values either way up to the
+    last bit of a float sum (see sqlite_arrow_table)."""
+    try:
+        with engine.connect() as connection:
+            table = sqlite_arrow_table(connection, statement)
+    except ArrowReadUnavailable as error:
+        log.warning("query %s: %s; reading the driver's rows instead", name, error)
+        return frame_of_rows(*fetch_driver_rows(engine, name, statement))
+    return frame_of_table(table)
 
 
 def frame_of_table(table: pa.Table) -> pd.DataFrame:

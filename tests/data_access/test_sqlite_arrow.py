@@ -1,0 +1,254 @@
+"""SQLite's Arrow read through the ADBC driver gives the values of Python's
+sqlite3 rows, opens the database read-only, and gives way to those rows
+where it cannot run."""
+
+import hashlib
+import logging
+from datetime import date, datetime
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from data_access import queries
+from data_access.dialect import (
+    ADBC_SQLITE_BATCH_ROWS,
+    ArrowReadUnavailable,
+    local_date,
+    sqlite_arrow_table,
+)
+from data_access.engine import create_engine
+
+metadata = sa.MetaData()
+samples = sa.Table(
+    "arrow_samples",
+    metadata,
+    sa.Column("outlet_id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text),
+    sa.Column("visits", sa.BigInteger),
+    sa.Column("active", sa.Boolean),
+    sa.Column("value", sa.Float),
+    sa.Column("check_in", sa.DateTime),
+    sa.Column("day", sa.Date),
+)
+
+# Text that looks like a number or a NULL, text with quotes, line breaks and
+# characters beyond the Basic Multilingual Plane, and floats whose shortest
+# digits a rounded value would lose.
+ROWS = [
+    {
+        "outlet_id": "007",
+        "name": 'Shah & Sons, "Main" Rd',
+        "visits": 3,
+        "active": True,
+        "value": 0.1 + 0.2,
+        "check_in": datetime(2026, 3, 23, 9, 0, 0, 123456),
+        "day": date(2026, 3, 23),
+    },
+    {
+        "outlet_id": "o-2",
+        "name": "Line one\nline two \U0001f600",
+        "visits": None,
+        "active": False,
+        "value": -1234567.891,
+        "check_in": None,
+        "day": None,
+    },
+    {
+        "outlet_id": "O\u00e9",
+        "name": "",
+        "visits": 2**40,
+        "active": None,
+        "value": None,
+        "check_in": datetime(2026, 3, 29, 23, 59, 59),
+        "day": date(2025, 12, 31),
+    },
+    {
+        "outlet_id": "NULL",
+        "name": None,
+        "visits": 0,
+        "active": True,
+        "value": 1e-300,
+        "check_in": datetime(2026, 1, 1),
+        "day": date(2026, 1, 1),
+    },
+]
+
+
+def sample_engine(path) -> sa.Engine:
+    engine = create_engine(sa.URL.create("sqlite", database=str(path)))
+    metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(samples.insert(), ROWS)
+    return engine
+
+
+@pytest.fixture
+def engine(tmp_path):
+    engine = sample_engine(tmp_path / "samples.sqlite")
+    yield engine
+    engine.dispose()
+
+
+def driver_frame(engine: sa.Engine, statement: sa.Select) -> pd.DataFrame:
+    return queries.frame_of_rows(
+        *queries.fetch_driver_rows(engine, "samples", statement)
+    )
+
+
+def arrow_frame(engine: sa.Engine, statement: sa.Select) -> pd.DataFrame:
+    with engine.connect() as connection:
+        return queries.frame_of_table(sqlite_arrow_table(connection, statement))
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        sa.true(),
+        samples.c.name.is_(None),
+        samples.c.outlet_id == "missing",
+        samples.c.outlet_id.in_(["007", "NULL"]),
+        samples.c.check_in >= datetime(2026, 3, 1),
+        samples.c.day == date(2026, 1, 1),
+        samples.c.active.is_(True),
+    ],
+    ids=[
+        "all rows",
+        "names all null",
+        "no rows",
+        "list of ids",
+        "datetime bound",
+        "date bound",
+        "boolean bound",
+    ],
+)
+def test_arrow_frame_equals_driver_frame(engine, condition):
+    statement = sa.select(samples).where(condition).order_by(samples.c.outlet_id)
+
+    result = arrow_frame(engine, statement)
+
+    expected = driver_frame(engine, statement)
+    pd.testing.assert_frame_equal(result, expected, check_exact=True)
+
+
+def test_arrow_read_selects_the_bound_rows(engine):
+    statement = sa.select(samples.c.outlet_id).where(
+        samples.c.check_in >= datetime(2026, 3, 1)
+    )
+
+    with engine.connect() as connection:
+        table = sqlite_arrow_table(connection, statement)
+
+    assert sorted(table.column("outlet_id").to_pylist()) == ["007", "O\u00e9"]
+
+
+def test_text_after_many_nulls_keeps_its_type(tmp_path):
+    # The driver infers a column's type from its first batch of rows.
+    engine = sample_engine(tmp_path / "late.sqlite")
+    with engine.begin() as connection:
+        connection.execute(samples.delete())
+    rows = [
+        {"outlet_id": f"o{number:05d}", "name": None, "visits": number}
+        for number in range(3000)
+    ]
+    rows[2500]["name"] = "late name"
+    rows[2600]["visits"] = None
+    with engine.begin() as connection:
+        connection.execute(samples.insert(), rows)
+    statement = sa.select(
+        samples.c.outlet_id, samples.c.name, samples.c.visits
+    ).order_by(samples.c.outlet_id)
+
+    result = arrow_frame(engine, statement)
+
+    assert ADBC_SQLITE_BATCH_ROWS >= len(rows)
+    assert result.loc[2500, "name"] == "late name"
+    pd.testing.assert_frame_equal(result, driver_frame(engine, statement))
+    engine.dispose()
+
+
+def test_odd_file_name_opens_read_only(tmp_path):
+    folder = tmp_path / "sales #1? 100%"
+    folder.mkdir()
+    path = folder / "sfa?.sqlite"
+    engine = sample_engine(path)
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    files = sorted(tmp_path.rglob("*"))
+
+    result = arrow_frame(engine, sa.select(samples).order_by(samples.c.outlet_id))
+
+    engine.dispose()
+    assert list(result["outlet_id"]) == sorted(row["outlet_id"] for row in ROWS)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert sorted(tmp_path.rglob("*")) == files
+
+
+def test_statement_hooks_see_the_read(engine):
+    seen = []
+
+    def keep(connection, cursor, statement, parameters, context, executemany):
+        seen.append((statement, parameters))
+
+    sa.event.listen(engine, "before_cursor_execute", keep)
+    statement = sa.select(samples.c.outlet_id).where(samples.c.visits > 2)
+    arrow_frame(engine, statement)
+    sa.event.remove(engine, "before_cursor_execute", keep)
+
+    reads = [entry for entry in seen if "arrow_samples" in entry[0]]
+    assert len(reads) == 1
+    assert reads[0][1] == [2]
+
+
+def test_in_memory_database_is_unavailable():
+    engine = create_engine("sqlite://")
+    metadata.create_all(engine)
+
+    with engine.connect() as connection:
+        with pytest.raises(ArrowReadUnavailable, match="in memory"):
+            sqlite_arrow_table(connection, sa.select(samples))
+    engine.dispose()
+
+
+def test_python_function_reads_driver_rows(engine, caplog):
+    # The ADBC driver's own SQLite lacks the functions that Beatboard
+    # registers on sqlite3's connections.
+    statement = sa.select(
+        samples.c.outlet_id, local_date(samples.c.check_in, "Asia/Kolkata")
+    ).order_by(samples.c.outlet_id)
+
+    with caplog.at_level(logging.WARNING, logger="data_access.queries"):
+        result = queries._sqlite_frame(engine, "samples", statement)
+
+    assert "reading the driver's rows instead" in caplog.text
+    assert "bb_local_date" in caplog.text
+    pd.testing.assert_frame_equal(result, driver_frame(engine, statement))
+
+
+def test_text_in_number_column_reads_driver_rows(engine, caplog):
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "UPDATE arrow_samples SET visits = 'many' WHERE outlet_id = '007'"
+        )
+    statement = sa.select(samples.c.outlet_id, samples.c.visits).order_by(
+        samples.c.outlet_id
+    )
+
+    with caplog.at_level(logging.WARNING, logger="data_access.queries"):
+        result = queries._sqlite_frame(engine, "samples", statement)
+
+    assert "column visits contains string values" in caplog.text
+    assert result.loc[0, "visits"] == "many"
+    pd.testing.assert_frame_equal(result, driver_frame(engine, statement))
+
+
+def test_read_only_engine_reads_arrow(tmp_path):
+    # The dashboard's engine opens the file through a file: URI with mode=ro.
+    path = tmp_path / "sfa.sqlite"
+    sample_engine(path).dispose()
+    engine = create_engine(sa.URL.create("sqlite", database=str(path)), read_only=True)
+    statement = sa.select(samples).order_by(samples.c.outlet_id)
+
+    result = arrow_frame(engine, statement)
+
+    pd.testing.assert_frame_equal(result, driver_frame(engine, statement))
+    engine.dispose()
