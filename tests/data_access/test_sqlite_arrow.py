@@ -18,59 +18,21 @@ from data_access.dialect import (
     sqlite_arrow_table,
 )
 from data_access.engine import create_engine
+from tests.data_access.test_copy_out import ROWS as COPY_ROWS
+from tests.data_access.test_copy_out import metadata, samples
 
-metadata = sa.MetaData()
-samples = sa.Table(
-    "arrow_samples",
-    metadata,
-    sa.Column("outlet_id", sa.Text, primary_key=True),
-    sa.Column("name", sa.Text),
-    sa.Column("visits", sa.BigInteger),
-    sa.Column("active", sa.Boolean),
-    sa.Column("value", sa.Float),
-    sa.Column("check_in", sa.DateTime),
-    sa.Column("day", sa.Date),
-)
-
-# Text that looks like a number or a NULL, text with quotes, line breaks and
-# characters beyond the Basic Multilingual Plane, and floats whose shortest
-# digits a rounded value would lose.
+# The values of the COPY read's test, and text beyond the Basic
+# Multilingual Plane, which a Latin-1 session could not carry.
 ROWS = [
+    *COPY_ROWS,
     {
-        "outlet_id": "007",
-        "name": 'Shah & Sons, "Main" Rd',
-        "visits": 3,
+        "outlet_id": "o-5",
+        "name": "Caf\u00e9 \U0001f600",
+        "visits": 1,
         "active": True,
-        "value": 0.1 + 0.2,
-        "check_in": datetime(2026, 3, 23, 9, 0, 0, 123456),
-        "day": date(2026, 3, 23),
-    },
-    {
-        "outlet_id": "o-2",
-        "name": "Line one\nline two \U0001f600",
-        "visits": None,
-        "active": False,
-        "value": -1234567.891,
-        "check_in": None,
-        "day": None,
-    },
-    {
-        "outlet_id": "O\u00e9",
-        "name": "",
-        "visits": 2**40,
-        "active": None,
-        "value": None,
-        "check_in": datetime(2026, 3, 29, 23, 59, 59),
-        "day": date(2025, 12, 31),
-    },
-    {
-        "outlet_id": "NULL",
-        "name": None,
-        "visits": 0,
-        "active": True,
-        "value": 1e-300,
-        "check_in": datetime(2026, 1, 1),
-        "day": date(2026, 1, 1),
+        "value": 2.5,
+        "check_in": datetime(2026, 3, 2, 4, 0),
+        "day": date(2026, 3, 2),
     },
 ]
 
@@ -139,7 +101,7 @@ def test_arrow_read_selects_the_bound_rows(engine):
     with engine.connect() as connection:
         table = sqlite_arrow_table(connection, statement)
 
-    assert sorted(table.column("outlet_id").to_pylist()) == ["007", "O\u00e9"]
+    assert sorted(table.column("outlet_id").to_pylist()) == ["007", "O\u00e9", "o-5"]
 
 
 def test_text_after_many_nulls_keeps_its_type(tmp_path):
@@ -194,7 +156,7 @@ def test_statement_hooks_see_the_read(engine):
     arrow_frame(engine, statement)
     sa.event.remove(engine, "before_cursor_execute", keep)
 
-    reads = [entry for entry in seen if "arrow_samples" in entry[0]]
+    reads = [entry for entry in seen if samples.name in entry[0]]
     assert len(reads) == 1
     assert reads[0][1] == [2]
 
@@ -227,7 +189,7 @@ def test_python_function_reads_driver_rows(engine, caplog):
 def test_text_in_number_column_reads_driver_rows(engine, caplog):
     with engine.begin() as connection:
         connection.exec_driver_sql(
-            "UPDATE arrow_samples SET visits = 'many' WHERE outlet_id = '007'"
+            f"UPDATE {samples.name} SET visits = 'many' WHERE outlet_id = '007'"
         )
     statement = sa.select(samples.c.outlet_id, samples.c.visits).order_by(
         samples.c.outlet_id
