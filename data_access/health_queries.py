@@ -1177,7 +1177,10 @@ def affected_rows(
         frame = fetch_frame(engine, "health_affected_rows", statements[0])
     else:
         frame = _merged_affected_rows(engine, statements, limit)
-    frame["happened_at"] = pd.to_datetime(frame["happened_at"])
+    # Naive UTC instants, as the schema stores them. Text with an offset,
+    # which another program may write into SQLite, becomes the same instant.
+    happened_at = pd.to_datetime(frame["happened_at"], utc=True)
+    frame["happened_at"] = happened_at.dt.tz_localize(None)
     return frame
 
 

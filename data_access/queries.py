@@ -549,14 +549,17 @@ def outlet_last_check_in(
 
 
 def local_dates(instants: pd.Series, timezone: str) -> pd.Series:
-    """Convert naive UTC instants to local dates in timezone, None where missing.
+    """Convert UTC instants to local dates in timezone, None where missing.
 
     pandas converts a column at once with the IANA time zone database, the
     same on every engine. In SQL, SQLite calls a Python function per row,
-    which waits for the interpreter lock while other queries run.
+    which waits for the interpreter lock while other queries run. Naive
+    instants are UTC. An instant with an offset, which another program may
+    write into SQLite's text as '2026-03-04 19:00:00+00:00', keeps its
+    offset.
     """
-    moments = pd.to_datetime(instants)
-    local = moments.dt.tz_localize("UTC").dt.tz_convert(timezone).dt.date
+    moments = pd.to_datetime(instants, utc=True)
+    local = moments.dt.tz_convert(timezone).dt.date
     return local.where(moments.notna(), None)
 
 
@@ -610,7 +613,9 @@ def fetch_outlet_activity(
     started = time.perf_counter()
     frame = _outlet_activity_frame(engine, name, statement, in_halves, scope_conditions)
     # SQLite returns instants and dates as ISO text, PostgreSQL as objects.
-    frame["last_check_in"] = pd.to_datetime(frame["last_check_in"], format="ISO8601")
+    frame["last_check_in"] = pd.to_datetime(
+        frame["last_check_in"], format="ISO8601", utc=True
+    )
     known_days = frame.pop("last_visit_day")
     elapsed_ms = (time.perf_counter() - started) * 1000
     log.info("query %s: %d rows in %.0f ms", name, len(frame), elapsed_ms)

@@ -230,8 +230,7 @@ def describe_rows(rows: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """
     labels = {rule.kind: rule.label for rule in rules(settings)}
     local_time = (
-        pd.to_datetime(rows["happened_at"])
-        .dt.tz_localize("UTC")
+        pd.to_datetime(rows["happened_at"], utc=True)
         .dt.tz_convert(settings.timezone)
         .dt.tz_localize(None)
     )

@@ -322,9 +322,10 @@ def rep_changes(
 
 
 def _local_times(values: pd.Series, timezone: str) -> pd.Series:
-    """Convert naive UTC instants to naive local times of the business time zone."""
-    instants = pd.to_datetime(values, errors="coerce")
-    return instants.dt.tz_localize("UTC").dt.tz_convert(timezone).dt.tz_localize(None)
+    """Convert UTC instants, naive or with an offset, to naive local times of
+    the business time zone."""
+    instants = pd.to_datetime(values, errors="coerce", utc=True)
+    return instants.dt.tz_convert(timezone).dt.tz_localize(None)
 
 
 def call_outcomes(

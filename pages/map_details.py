@@ -57,8 +57,8 @@ def outlet_facts(
 def last_visits_table(visits: pd.DataFrame, timezone: str) -> pd.DataFrame:
     """Describe an outlet's last visits: Date, Time (local check-in), Rep,
     Productive (Yes or No), Order value, No-order reason."""
-    check_in = pd.to_datetime(visits["check_in"], errors="coerce")
-    local = check_in.dt.tz_localize("UTC").dt.tz_convert(timezone)
+    check_in = pd.to_datetime(visits["check_in"], errors="coerce", utc=True)
+    local = check_in.dt.tz_convert(timezone)
     rep = (
         visits["rep_name"]
         .astype(object)

@@ -82,9 +82,10 @@ class RouteLayer(ScriptElement):
 
 
 def _local_times(values: pd.Series, timezone: str) -> pd.Series:
-    """Naive UTC instants as local times in the business time zone."""
-    instants = pd.to_datetime(values, errors="coerce")
-    return instants.dt.tz_localize("UTC").dt.tz_convert(timezone)
+    """UTC instants, naive or with an offset, as local times in the business
+    time zone."""
+    instants = pd.to_datetime(values, errors="coerce", utc=True)
+    return instants.dt.tz_convert(timezone)
 
 
 def order_calls(calls: pd.DataFrame, timezone: str) -> pd.DataFrame:
