@@ -195,7 +195,13 @@ def summary_status(
         for week, row in by_week.items()
     )
     if changed:
-        log.warning("summaries of %s to %s are stale", period.start, period.end)
+        log.warning(
+            "summaries of %s to %s are stale: their row counts differ from the "
+            "raw tables, which are read instead until python -m "
+            "data_access.summaries builds these weeks again",
+            period.start,
+            period.end,
+        )
         return SummaryStatus(usable=False, stale=True, built_at=built_at)
     return SummaryStatus(usable=True, built_at=built_at)
 
