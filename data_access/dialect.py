@@ -399,10 +399,10 @@ def sqlite_arrow_table(connection: sa.Connection, statement: sa.Select) -> pa.Ta
     driver opens the database file again, read-only, on a connection of its
     own: a separate snapshot, as each query of a page is. It bundles its own
     SQLite library (3.53 in adbc-driver-sqlite 1.13), which lacks the Python
-    functions of register_sqlite_functions. Since SQLite 3.43, sum() adds
-    floats with compensated summation, so a sum of many order values may
-    differ in its last bit from the same sum read through Python's sqlite3
-    (3.40 on Debian 12).
+    functions of register_sqlite_functions. Its sum() adds floats with
+    compensated summation, where the SQLite 3.40 of Debian 12 adds them in
+    turn, so a sum of many order values may differ in its last bit from the
+    same sum read through Python's sqlite3.
 
     Values keep the driver's types: text for dates and times, 0 or 1 for
     booleans. Raises ArrowReadUnavailable for an in-memory database, a
