@@ -11,6 +11,7 @@ scope and filters. dashboard.py declares every page with st.navigation, so
 this launcher turns the classic mode off before the server starts.
 """
 
+import gc
 import importlib
 import sys
 import threading
@@ -46,8 +47,29 @@ def main(argv: list[str]) -> None:
     # browser test of a shared comparison link fails if an upgrade drops it.
     PagesManager.uses_pages_directory = False
     # The imports run on a thread, so the server starts listening no later.
-    threading.Thread(target=import_page_modules, daemon=True).start()
+    threading.Thread(target=prepare_process, daemon=True).start()
     cli.main(["run", str(DASHBOARD), *argv], prog_name="streamlit")
+
+
+def prepare_process() -> None:
+    """Import the page modules, then keep the objects made so far out of the
+    garbage collector's full passes (freeze_startup_objects)."""
+    import_page_modules()
+    freeze_startup_objects()
+
+
+def freeze_startup_objects() -> None:
+    """Move every object that the process holds now to the collector's
+    permanent generation, after a last full collection.
+
+    Modules, classes and functions live as long as the process, but each
+    full collection scans them all: about 190,000 objects after the imports,
+    and 0.1 s a pass. A cold national Overview ran two such passes, one of
+    them while its last query's rows were turned into a frame. With the
+    startup objects frozen, a full pass took 0.015 to 0.02 s.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def import_page_modules() -> None:

@@ -161,14 +161,17 @@ def run_one_page(week: date, page: str, limit_s: float, cached_runs: int) -> Non
 
 
 def _import_page_libraries() -> None:
-    """Import what the pages import, as serve.py does when the server starts,
-    so a cold run times the data, not imports."""
+    """Import what the pages import and freeze the objects made so far, as
+    serve.py does when the server starts, so a cold run times the data, not
+    imports."""
     import serve
 
     serve.import_page_modules()
     # Imported outside a page run, its map component is not registered,
     # which AppTest does not draw anyway.
     import pages.kept_map  # noqa: F401
+
+    serve.freeze_startup_objects()
 
 
 def _seconds(action) -> float:

@@ -46,3 +46,25 @@ def test_start_imports_no_component_module():
     )
 
     assert result.stdout.split() == ["False", "True"]
+
+
+def test_prepare_process_freezes_startup_objects():
+    # A new interpreter, whose startup objects no other test has frozen.
+    code = (
+        "import gc, sys, serve; before = gc.get_freeze_count(); "
+        "serve.prepare_process(); "
+        "print(before, gc.get_freeze_count(), 'pages.shared' in sys.modules)"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    before, after, imported = result.stdout.split()
+    assert before == "0"
+    assert int(after) > 10_000
+    assert imported == "True"
