@@ -11,6 +11,18 @@ import serve
 REPOSITORY = Path(__file__).resolve().parents[1]
 
 
+def run_python(code: str) -> str:
+    """Run code in a new interpreter in the repository and return its output."""
+    finished = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return finished.stdout
+
+
 def test_page_scripts_are_the_navigation_pages():
     dashboard = (REPOSITORY / "dashboard.py").read_text(encoding="utf-8")
 
@@ -37,15 +49,9 @@ def test_start_imports_no_component_module():
         "print('streamlit_folium' in sys.modules, 'folium' in sys.modules)"
     )
 
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPOSITORY,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    result = run_python(code)
 
-    assert result.stdout.split() == ["False", "True"]
+    assert result.split() == ["False", "True"]
 
 
 def test_prepare_process_freezes_startup_objects():
@@ -56,15 +62,9 @@ def test_prepare_process_freezes_startup_objects():
         "print(before, gc.get_freeze_count(), 'pages.shared' in sys.modules)"
     )
 
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPOSITORY,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    result = run_python(code)
 
-    before, after, imported = result.stdout.split()
+    before, after, imported = result.split()
     assert before == "0"
     assert int(after) > 10_000
     assert imported == "True"
