@@ -26,8 +26,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import adbc_driver_manager
-import adbc_driver_sqlite.dbapi
 import pyarrow as pa
 import pyarrow.csv as arrow_csv
 import sqlalchemy as sa
@@ -36,6 +34,14 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 from data_access.sql_types import INTEGER, TEXT
+
+try:
+    import adbc_driver_manager
+    import adbc_driver_sqlite.dbapi
+except ImportError:
+    # sqlite_arrow_table then gives way to Python's sqlite3 rows, so a
+    # platform without the driver's wheel still runs every page.
+    adbc_driver_sqlite = None
 
 log = logging.getLogger(__name__)
 
@@ -405,12 +411,20 @@ def sqlite_arrow_table(connection: sa.Connection, statement: sa.Select) -> pa.Ta
     same sum read through Python's sqlite3.
 
     Values keep the driver's types: text for dates and times, 0 or 1 for
-    booleans. Raises ArrowReadUnavailable for an in-memory database, a
-    parameter of another type than those SQLAlchemy's SQLite dialect binds
-    as text or numbers, any error of the ADBC driver, and a column that the
-    statement declares a number but that contains text. Statement hooks see
-    the read as a statement.
+    booleans. Raises ArrowReadUnavailable when the driver is missing or
+    fails, and for an in-memory database. It raises it too for a parameter
+    that SQLAlchemy's SQLite dialect would not bind as text or a number,
+    and for values that would differ from the driver's rows (_check_types).
+    Statement hooks see the read as a statement.
+
+    NOTE: a column that the database declares without a type may hold
+    numbers where the schema has text. The driver then writes a float as
+    text with 7 digits ('1.000000e-01'), where sqlite3 returns the float.
     """
+    if adbc_driver_sqlite is None:
+        raise ArrowReadUnavailable(
+            "the ADBC SQLite driver is not installed (make setup installs it)"
+        )
     path = _sqlite_file(connection)
     compiled = statement.compile(
         connection, compile_kwargs={"render_postcompile": True}
@@ -437,8 +451,12 @@ def sqlite_arrow_table(connection: sa.Connection, statement: sa.Select) -> pa.Ta
     # Errors of the rows' stream, such as a type that differs from the one
     # inferred, reach Python as pyarrow's errors, OSError among them.
     except (adbc_driver_manager.Error, pa.ArrowException, OSError) as error:
-        raise ArrowReadUnavailable(f"the ADBC SQLite driver failed: {error}") from error
-    _check_numbers(table, statement)
+        # The driver's message goes on with the whole statement.
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise ArrowReadUnavailable(
+            f"the ADBC SQLite driver failed: {first_line[:300]}"
+        ) from error
+    _check_types(table, statement)
     return table
 
 
@@ -462,22 +480,39 @@ def _sqlite_parameter(value: object) -> object:
     raise ArrowReadUnavailable(f"no SQLite form for a parameter of type {type(value)}")
 
 
-def _check_numbers(table: pa.Table, statement: sa.Select) -> None:
-    """Raise ArrowReadUnavailable where a column that the statement declares
-    a number came back as text, which the driver's rows keep as numbers
-    and text mixed."""
+def _check_types(table: pa.Table, statement: sa.Select) -> None:
+    """Raise ArrowReadUnavailable where the table's values would differ from
+    the driver's rows: text that is not valid UTF-8, which sqlite3 rejects,
+    and a column whose Arrow type does not match the statement's type.
+
+    The driver gives a column one type for all its values. Where another
+    program wrote a BLOB into a text column, every value of it becomes
+    bytes, and where it wrote text into a number column, every value becomes
+    text. Python's sqlite3 changes only those values.
+    """
+    try:
+        table.validate(full=True)
+    except pa.ArrowInvalid as error:
+        raise ArrowReadUnavailable(f"invalid values: {error}") from error
     for name, column in zip(
         table.column_names, statement.selected_columns, strict=True
     ):
-        declared = column.type
-        if not isinstance(declared, (sa.Integer, sa.Float, sa.Boolean)):
-            continue
         kind = table.schema.field(name).type
-        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
-            if not pa.types.is_null(kind):
-                raise ArrowReadUnavailable(
-                    f"column {name} contains {kind} values, not numbers"
-                )
+        # Without a value the driver guesses a type: int64 for a column of
+        # NULLs and for a table without rows.
+        if table.column(name).null_count == table.num_rows:
+            continue
+        if isinstance(column.type, (sa.Integer, sa.Float, sa.Boolean)):
+            matches = pa.types.is_integer(kind) or pa.types.is_floating(kind)
+        elif isinstance(column.type, (sa.String, sa.Date, sa.DateTime)):
+            # SQLite keeps dates and times as text.
+            matches = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+        else:
+            matches = False
+        if not matches:
+            raise ArrowReadUnavailable(
+                f"column {name} came back as {kind} for a {column.type} column"
+            )
 
 
 def arrow_type(column_type: sa.types.TypeEngine) -> pa.DataType:

@@ -2,6 +2,7 @@
 
 import logging
 import os
+import urllib.parse
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -55,7 +56,10 @@ def read_only_url(url: sa.URL) -> sa.URL:
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return url
     path = Path(url.database).resolve()
-    return url.set(database=f"file:{path}?mode=ro", query={"uri": "true"})
+    # Quoted, because SQLite reads '?' and '#' in a URI's path as the start of
+    # its query and fragment, and '%' as an escape.
+    uri = f"file:{urllib.parse.quote(str(path))}?mode=ro"
+    return url.set(database=uri, query={"uri": "true"})
 
 
 def prepare_engine(engine: sa.Engine) -> sa.Engine:

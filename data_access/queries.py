@@ -688,7 +688,12 @@ def _sqlite_frame(engine: sa.Engine, name: str, statement: sa.Select) -> pd.Data
         with engine.connect() as connection:
             table = sqlite_arrow_table(connection, statement)
     except ArrowReadUnavailable as error:
-        log.warning("query %s: %s; reading the driver's rows instead", name, error)
+        log.warning(
+            "query %s: reading Python's sqlite3 rows, because the Arrow read is "
+            "unavailable: %s",
+            name,
+            error,
+        )
         return frame_of_rows(*fetch_driver_rows(engine, name, statement))
     return frame_of_table(table)
 

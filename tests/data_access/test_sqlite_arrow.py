@@ -4,13 +4,14 @@ where it cannot run."""
 
 import hashlib
 import logging
+import sqlite3
 from datetime import date, datetime
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from data_access import queries
+from data_access import dialect, queries
 from data_access.dialect import (
     ADBC_SQLITE_BATCH_ROWS,
     ArrowReadUnavailable,
@@ -181,7 +182,7 @@ def test_python_function_reads_driver_rows(engine, caplog):
     with caplog.at_level(logging.WARNING, logger="data_access.queries"):
         result = queries._sqlite_frame(engine, "samples", statement)
 
-    assert "reading the driver's rows instead" in caplog.text
+    assert "reading Python's sqlite3 rows" in caplog.text
     assert "bb_local_date" in caplog.text
     pd.testing.assert_frame_equal(result, driver_frame(engine, statement))
 
@@ -198,7 +199,7 @@ def test_text_in_number_column_reads_driver_rows(engine, caplog):
     with caplog.at_level(logging.WARNING, logger="data_access.queries"):
         result = queries._sqlite_frame(engine, "samples", statement)
 
-    assert "column visits contains string values" in caplog.text
+    assert "column visits came back as string" in caplog.text
     assert result.loc[0, "visits"] == "many"
     pd.testing.assert_frame_equal(result, driver_frame(engine, statement))
 
@@ -214,3 +215,83 @@ def test_read_only_engine_reads_arrow(tmp_path):
 
     pd.testing.assert_frame_equal(result, driver_frame(engine, statement))
     engine.dispose()
+
+
+def test_blob_in_text_column_reads_driver_rows(engine, caplog):
+    # The driver would turn every name into bytes, sqlite3 only this one.
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            f"UPDATE {samples.name} SET name = CAST(name AS BLOB) "
+            "WHERE outlet_id = '007'"
+        )
+    statement = sa.select(samples.c.outlet_id, samples.c.name).order_by(
+        samples.c.outlet_id
+    )
+
+    with caplog.at_level(logging.WARNING, logger="data_access.queries"):
+        result = queries._sqlite_frame(engine, "samples", statement)
+
+    assert "column name came back as binary" in caplog.text
+    names = dict(zip(result["outlet_id"], result["name"]))
+    assert names["007"] == b'Shah & Sons, "Main" Rd'
+    assert names["o-5"] == "Caf\u00e9 \U0001f600"
+    pd.testing.assert_frame_equal(result, driver_frame(engine, statement))
+
+
+def test_invalid_utf8_fails_as_before(engine, caplog):
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            f"UPDATE {samples.name} SET name = CAST(x'4162ff' AS TEXT) "
+            "WHERE outlet_id = '007'"
+        )
+    statement = sa.select(samples.c.outlet_id, samples.c.name)
+
+    with caplog.at_level(logging.WARNING, logger="data_access.queries"):
+        with pytest.raises(sqlite3.OperationalError, match="decode"):
+            queries._sqlite_frame(engine, "samples", statement)
+
+    assert "invalid values" in caplog.text
+
+
+def test_missing_driver_reads_driver_rows(engine, monkeypatch, caplog):
+    monkeypatch.setattr(dialect, "adbc_driver_sqlite", None)
+    statement = sa.select(samples).order_by(samples.c.outlet_id)
+
+    with caplog.at_level(logging.WARNING, logger="data_access.queries"):
+        result = queries._sqlite_frame(engine, "samples", statement)
+
+    assert "the ADBC SQLite driver is not installed" in caplog.text
+    pd.testing.assert_frame_equal(result, driver_frame(engine, statement))
+
+
+def test_driver_failure_warns_in_one_line(engine, caplog):
+    statement = sa.select(
+        samples.c.outlet_id, local_date(samples.c.check_in, "Asia/Kolkata")
+    )
+
+    with caplog.at_level(logging.WARNING, logger="data_access.queries"):
+        queries._sqlite_frame(engine, "samples", statement)
+
+    warnings = [record.getMessage() for record in caplog.records]
+    assert len(warnings) == 1
+    assert "\n" not in warnings[0]
+    assert "SELECT" not in warnings[0]
+
+
+@pytest.mark.parametrize("folder_name", ["h#sh", "what?", "100% done", "a b"])
+def test_read_only_engine_opens_odd_path(tmp_path, folder_name):
+    folder = tmp_path / folder_name
+    folder.mkdir()
+    path = folder / "sfa.sqlite"
+    sample_engine(path).dispose()
+    files = sorted(tmp_path.rglob("*"))
+    engine = create_engine(sa.URL.create("sqlite", database=str(path)), read_only=True)
+    statement = sa.select(samples).order_by(samples.c.outlet_id)
+
+    result = arrow_frame(engine, statement)
+    expected = driver_frame(engine, statement)
+
+    engine.dispose()
+    pd.testing.assert_frame_equal(result, expected)
+    assert len(result) == len(ROWS)
+    assert sorted(tmp_path.rglob("*")) == files
