@@ -161,9 +161,10 @@ def run_one_page(week: date, page: str, limit_s: float, cached_runs: int) -> Non
 
 
 def _import_page_libraries() -> None:
-    """Import what the pages import and freeze the objects made so far, as
-    serve.py does when the server starts, so a cold run times the data, not
-    imports."""
+    """Import what the pages import, as serve.py does when the server starts,
+    so a cold run times the data, not imports. Then freeze the objects made
+    so far, as serve.py does after its imports; here they include the map
+    component's module, which serve.py leaves to the first page run."""
     import serve
 
     serve.import_page_modules()

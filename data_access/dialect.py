@@ -413,8 +413,8 @@ def sqlite_arrow_table(connection: sa.Connection, statement: sa.Select) -> pa.Ta
     Values keep the driver's types: text for dates and times, 0 or 1 for
     booleans. Raises ArrowReadUnavailable when the driver is missing or
     fails, and for an in-memory database. It raises it too for a parameter
-    that SQLAlchemy's SQLite dialect would not bind as text or a number,
-    and for values that would differ from the driver's rows (_check_types).
+    that _sqlite_parameter cannot bind, and for values that would differ
+    from the driver's rows (_check_types).
     Statement hooks see the read as a statement.
 
     NOTE: a column that the database declares without a type may hold
@@ -469,7 +469,15 @@ def _sqlite_file(connection: sa.Connection) -> str:
 
 
 def _sqlite_parameter(value: object) -> object:
-    """Return a parameter's value as SQLAlchemy's SQLite dialect binds it."""
+    """Return a parameter's value as SQLAlchemy's SQLite dialect binds it to
+    a column of the value's own type: a datetime as DateTime's text, a date
+    as Date's. Raises ArrowReadUnavailable for other types, such as
+    Decimal and time, which the caller reads through sqlite3 instead.
+
+    NOTE: the SQL type of the bind is not consulted, so a datetime bound to
+    a Text column would get DateTime's text, where sqlite3 writes no
+    fraction. Beatboard's statements bind datetimes to DateTime columns.
+    """
     if value is None or isinstance(value, (int, float, str)):
         return int(value) if isinstance(value, bool) else value
     if isinstance(value, datetime):

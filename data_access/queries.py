@@ -564,7 +564,8 @@ def local_dates(instants: pd.Series, timezone: str) -> pd.Series:
 
 
 def with_last_visit_date(frame: pd.DataFrame, timezone: str) -> pd.DataFrame:
-    """Replace last_check_in (naive UTC) by last_visit_date (local date, None when missing).
+    """Replace last_check_in (UTC instants, naive or with their zone) by
+    last_visit_date (local date, None when missing).
 
     The conversion runs in Python with the IANA time zone database, so it
     is the same on every engine. Also gives planned, on_beat and order_value

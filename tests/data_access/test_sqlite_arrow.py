@@ -72,8 +72,13 @@ def arrow_frame(engine: sa.Engine, statement: sa.Select) -> pd.DataFrame:
         samples.c.outlet_id == "missing",
         samples.c.outlet_id.in_(["007", "NULL"]),
         samples.c.check_in >= datetime(2026, 3, 1),
+        # A row sits on these bounds, so a bound without its fraction or
+        # with ISO's 'T' would move it across.
+        samples.c.check_in >= datetime(2026, 1, 1),
+        samples.c.check_in <= datetime(2026, 1, 1),
         samples.c.day == date(2026, 1, 1),
         samples.c.active.is_(True),
+        samples.c.active == sa.bindparam("active", True, type_=sa.Boolean),
     ],
     ids=[
         "all rows",
@@ -81,8 +86,11 @@ def arrow_frame(engine: sa.Engine, statement: sa.Select) -> pd.DataFrame:
         "no rows",
         "list of ids",
         "datetime bound",
+        "from a row's instant",
+        "up to a row's instant",
         "date bound",
-        "boolean bound",
+        "boolean test",
+        "boolean parameter",
     ],
 )
 def test_arrow_frame_equals_driver_frame(engine, condition):

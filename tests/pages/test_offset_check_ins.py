@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from data_access import summaries, summary_queries
 from data_access.filters import Period, Scope, Settings
 from metrics import reports
 from tests.database import sqlite_database
@@ -76,3 +77,24 @@ def test_page_draws_offset_check_in(engine, page):
         app.switch_page(page).run()
 
     assert page_errors(app) == []
+
+
+def test_offset_dates_agree_after_summaries(engine, tmp_path):
+    # The summary build dates visits in SQL, the raw read in pandas.
+    raw = reports.outlets_report(engine, WEEK, Scope(), SETTINGS)
+    exit_code = summaries.main(
+        [
+            "--db", f"sqlite:///{tmp_path / 'sfa.sqlite'}",
+            "--from", WEEK.start.isoformat(), "--to", WEEK.end.isoformat(),
+            "--timezone", SETTINGS.timezone,
+        ]
+    )  # fmt: skip
+
+    summarised = reports.outlets_report(engine, WEEK, Scope(), SETTINGS)
+
+    assert exit_code == 0
+    assert summary_queries.summary_status(engine, WEEK, SETTINGS).usable
+    raw_dates = dict(zip(raw["outlet_id"], raw["last_visit_date"]))
+    summary_dates = dict(zip(summarised["outlet_id"], summarised["last_visit_date"]))
+    assert raw_dates["O2"] == date(2026, 3, 5)
+    assert summary_dates == raw_dates
