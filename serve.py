@@ -66,7 +66,7 @@ def freeze_startup_objects() -> None:
     full collection scans them all: about 190,000 objects after the imports,
     and 0.1 s a pass. A cold national Overview ran two such passes, one of
     them while its last query's rows were turned into a frame. With the
-    startup objects frozen, a full pass took 0.015 to 0.02 s.
+    startup objects frozen, a full pass took 0.015 to 0.05 s.
 
     NOTE: the objects of other threads are frozen too. The server starts
     while the imports run, so a viewer's session opened in its first second

@@ -452,7 +452,7 @@ def sqlite_arrow_table(connection: sa.Connection, statement: sa.Select) -> pa.Ta
     # inferred, reach Python as pyarrow's errors, OSError among them.
     except (adbc_driver_manager.Error, pa.ArrowException, OSError) as error:
         # The driver's message goes on with the whole statement.
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        first_line = next(iter(str(error).strip().splitlines()), "")
         raise ArrowReadUnavailable(
             f"the ADBC SQLite driver failed: {first_line[:300]}"
         ) from error

@@ -554,9 +554,9 @@ def local_dates(instants: pd.Series, timezone: str) -> pd.Series:
     pandas converts a column at once with the IANA time zone database, the
     same on every engine. In SQL, SQLite calls a Python function per row,
     which waits for the interpreter lock while other queries run. Naive
-    instants are UTC. An instant with an offset, which another program may
-    write into SQLite's text as '2026-03-04 19:00:00+00:00', keeps its
-    offset.
+    instants are UTC. An instant with an offset, such as the text
+    '2026-03-04 19:00:00+00:00' that another program wrote into SQLite, is
+    converted from its offset.
     """
     moments = pd.to_datetime(instants, utc=True)
     local = moments.dt.tz_convert(timezone).dt.date
