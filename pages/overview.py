@@ -34,6 +34,7 @@ from pages.shared import (
     load_rep_review,
     load_review_headline,
     load_review_in_background,
+    load_skip_runs,
     load_territory_groups,
     load_weekly_headlines,
 )
@@ -353,7 +354,7 @@ load_in_background_once(
     lambda: kept_trend_figures(view, load_weekly_headlines(view, TREND_WEEKS)),
     lambda: load_territory_groups(view),
 )
-load_review_in_background(view)
+load_review_in_background(view, load_skip_runs)
 # Who needs attention comes first, so it is on the first screen.
 exceptions = load_exceptions(view, thresholds)
 draw_exceptions(view, exceptions)

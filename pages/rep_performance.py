@@ -481,7 +481,7 @@ if chosen is not None and len(chosen) == 1:
     draw_rep_week(view, chosen[0])
     st.caption("Clear the Rep filter in the sidebar to see the whole team.")
 else:
-    load_review_in_background(view)
+    load_review_in_background(view, load_register)
     draw_rep_table(view)
     caption_set_aside(view)
     st.subheader("Skipped-outlet register")

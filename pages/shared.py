@@ -233,6 +233,7 @@ PERIOD_QUERIES: dict[str, Callable[..., Any]] = {
     "rep_time_in_market": review_queries.rep_time_in_market,
     "calls_at_risk": review_queries.calls_at_risk,
     "skip_details": review_queries.skip_details,
+    "skip_runs": review_queries.skip_runs,
     "rep_days": review_queries.rep_days,
 }
 
@@ -499,6 +500,15 @@ def load_register(view: View) -> pd.DataFrame:
 
 
 @cached_by_view
+def load_skip_runs(view: View) -> pd.DataFrame:
+    """Load the register's rows without the skipped outlets' last visits and
+    reasons: its consecutive missed calls, which the exceptions need, read
+    by a shorter query."""
+    runs = read_period(view, "skip_runs")
+    return review.build_register(load_priced_calls(view), runs)
+
+
+@cached_by_view
 def load_rep_review(view: View) -> pd.DataFrame:
     """Load the reps report with time in market, revenue at risk and shares."""
     time_in_market = read_period(view, "rep_time_in_market")
@@ -544,18 +554,18 @@ def load_previous_headline(view: View, trend: pd.DataFrame) -> dict[str, float]:
     return load_review_headline(view.at(period.previous()))
 
 
-def load_review_in_background(view: View) -> None:
-    """Start the queries of the rep review, the skipped-outlet register, the
-    set-aside note and the previous period's reps report on background
-    threads (see load_in_background), so that they run side by side with the
-    reps report."""
+def load_review_in_background(view: View, register: Callable[[View], Any]) -> None:
+    """Start the queries of the rep review, the skipped outlets (register is
+    load_register or load_skip_runs), the set-aside note and the previous
+    period's reps report on background threads (see load_in_background), so
+    that they run side by side with the reps report."""
     load_in_background_once(
-        "review",
+        f"review_{register.__name__}",
         view,
-        # The register prices its skips after reading their details, so the
-        # priced calls, which the rep review needs as well, start on their own.
+        # The register prices its skips after reading them, so the priced
+        # calls, which the rep review needs as well, start on their own.
         lambda: load_priced_calls(view),
-        lambda: load_register(view),
+        lambda: register(view),
         lambda: read_period(view, "rep_time_in_market"),
         lambda: read_period(view, "set_aside_counts"),
         lambda: load_reps_report(view.at(view.period.previous())),
@@ -569,7 +579,7 @@ def load_exceptions(view: View, thresholds: Thresholds) -> pd.DataFrame:
     return rep_exceptions(
         load_rep_review(view),
         previous,
-        load_register(view),
+        load_skip_runs(view),
         view.settings.off_site_m,
         thresholds,
     )

@@ -337,6 +337,7 @@ def test_weekly_skipped_calls_from_stored_risk(
         "rep_days",
         "calls_at_risk",
         "skip_details",
+        "skip_runs",
     ],
 )
 def test_postgres_matches_sqlite(engine, fresh_postgres_url, query):
@@ -482,7 +483,7 @@ def test_time_in_market_drops_resend_after_midnight(tmp_path):
     assert result_days == [("r1", date(2026, 3, 3), 2, 53990.0)]
 
 
-@pytest.mark.parametrize("query", ["rep_time_in_market", "skip_details"])
+@pytest.mark.parametrize("query", ["rep_time_in_market", "skip_details", "skip_runs"])
 def test_edge_cases_postgres_matches_sqlite(tmp_path, fresh_postgres_url, query):
     # The rows combine the resend after midnight with o1's last visit on the
     # lookback's first day, so o1 is skipped in the week.

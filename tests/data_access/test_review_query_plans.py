@@ -25,6 +25,7 @@ QUERIES = {
     "rep_time_in_market": (WEEK,),
     "calls_at_risk": (WEEK,),
     "skip_details": (WEEK,),
+    "skip_runs": (WEEK,),
     "weekly_rep_figures": (SPAN,),
     "weekly_order_figures": (SPAN,),
     "weekly_outlet_figures": (SPAN,),

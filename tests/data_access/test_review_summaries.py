@@ -46,6 +46,7 @@ QUERIES = {
     "calls_at_risk": WEEK,
     "rep_time_in_market": WEEK,
     "skip_details": WEEK,
+    "skip_runs": WEEK,
 }
 # The dates whose rows each function scopes: the prices of skipped calls
 # read the HISTORY_WEEKS weeks before the span or week.
@@ -60,10 +61,13 @@ REACH = {
         for name in ("weekly_skipped_calls", "calls_at_risk")
     },
     # Consecutive missed calls are counted back over LOOKBACK_WEEKS weeks.
-    "skip_details": Period(
-        LAST_DAY - timedelta(weeks=review_queries.LOOKBACK_WEEKS, days=-1),
-        LAST_DAY,
-        TIMEZONE,
+    **dict.fromkeys(
+        ("skip_details", "skip_runs"),
+        Period(
+            LAST_DAY - timedelta(weeks=review_queries.LOOKBACK_WEEKS, days=-1),
+            LAST_DAY,
+            TIMEZONE,
+        ),
     ),
 }
 # The query each function logs when it reads the summaries, by whether the
@@ -90,6 +94,7 @@ SUMMARY_QUERY_NAMES = {
     "calls_at_risk": ("calls_at_risk_from_summaries", "calls_at_risk_with_summaries"),
     "rep_time_in_market": ("rep_time_in_market_from_summaries", "rep_time_in_market"),
     "skip_details": ("skip_details_with_summaries", "skip_details"),
+    "skip_runs": ("skip_runs_with_summaries", "skip_runs"),
 }
 
 
@@ -222,9 +227,9 @@ def test_outlet_figures_with_class_windows(engines, caplog, scope_name):
 
 # skip_details scans its calendar, at most 7 * LOOKBACK_WEEKS rows, once
 # per skipped beat on the summary path (see review_queries.skip_details).
-ALLOWED_NESTED_SCANS = {
-    "skip_details": [["SCAN dated_skipped_beats", "SCAN calendar"]],
-}
+ALLOWED_NESTED_SCANS = dict.fromkeys(
+    ("skip_details", "skip_runs"), [["SCAN dated_skipped_beats", "SCAN calendar"]]
+)
 
 
 @pytest.mark.parametrize("name", list(QUERIES))

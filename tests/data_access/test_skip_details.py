@@ -1,7 +1,8 @@
 """skip_details dates planned calls by the beat rules of PeriodSQL.planned_calls
 itself. These cases check those rules on both engines: fortnightly beats,
 start dates off the beat's weekday, end dates, two beats with the same
-outlet, inactive outlets, and visits before the lookback."""
+outlet, inactive outlets, and visits before the lookback. skip_runs, which
+leaves out the last visits, must give the same first four columns."""
 
 import logging
 from datetime import date
@@ -91,9 +92,9 @@ SCHEDULE_ROWS = {
 }
 
 
-def records(frame: pd.DataFrame) -> list[tuple]:
+def records(frame: pd.DataFrame, columns: list[str] = COLUMNS) -> list[tuple]:
     """Rows as tuples, missing values as None, so they compare with literals."""
-    cells = frame[COLUMNS].astype(object).where(frame[COLUMNS].notna(), None)
+    cells = frame[columns].astype(object).where(frame[columns].notna(), None)
     return [tuple(row) for row in cells.itertuples(index=False)]
 
 
@@ -107,6 +108,7 @@ def test_missed_calls_follow_beat_schedules(engine_name, tmp_path, request):
         )
 
     result = review_queries.skip_details(engine, WEEK, Scope(), Settings())
+    runs = review_queries.skip_runs(engine, WEEK, Scope(), Settings())
     engine.dispose()
 
     expected = [
@@ -116,6 +118,9 @@ def test_missed_calls_follow_beat_schedules(engine_name, tmp_path, request):
         ("r3", "o7", 13, True, date(2025, 11, 3), "owner away", date(2025, 11, 3)),
     ]
     assert records(result) == expected
+    # r3's last visit before the lookback, which skip_runs does not search,
+    # leaves its count and its lower bound as they are.
+    assert records(runs, COLUMNS[:4]) == [row[:4] for row in expected]
 
 
 def test_demo_week_same_on_both_engines(tmp_path, fresh_postgres_url):
@@ -137,12 +142,19 @@ def test_demo_week_same_on_both_engines(tmp_path, fresh_postgres_url):
         ]
         for scope in scopes
     ]
+    runs = [
+        [review_queries.skip_runs(engine, week, scope, settings) for engine in engines]
+        for scope in scopes
+    ]
     for engine in engines:
         engine.dispose()
 
     for scope, (expected, result) in zip(scopes, frames):
         assert len(expected) > 0, scope
         pd.testing.assert_frame_equal(result, expected, check_dtype=False)
+    for details, scope_runs in zip(frames, runs):
+        for engine_details, engine_runs in zip(details, scope_runs):
+            pd.testing.assert_frame_equal(engine_runs, engine_details[COLUMNS[:4]])
 
 
 # Weekly Monday beats of r1 with o1 and o2. In WEEK, r1's only check-in at
@@ -172,9 +184,11 @@ def test_summary_candidates_match_raw_visits(tmp_path, monkeypatch, caplog):
     caplog.set_level(logging.INFO, logger="data_access.queries")
 
     result = review_queries.skip_details(engine, WEEK, Scope(), Settings())
+    runs = review_queries.skip_runs(engine, WEEK, Scope(), Settings())
 
     monkeypatch.setattr(review_queries, "_summaries_cover", lambda *_: False)
     expected = review_queries.skip_details(engine, WEEK, Scope(), Settings())
+    raw_runs = review_queries.skip_runs(engine, WEEK, Scope(), Settings())
     engine.dispose()
     logged = [record.getMessage() for record in caplog.records]
     assert any(
@@ -185,3 +199,8 @@ def test_summary_candidates_match_raw_visits(tmp_path, monkeypatch, caplog):
         ("r1", "o2", 1, False, date(2026, 2, 23), "closed", date(2026, 2, 23)),
     ]
     pd.testing.assert_frame_equal(result, expected)
+    assert any(
+        message.startswith("query skip_runs_with_summaries") for message in logged
+    )
+    pd.testing.assert_frame_equal(runs, result[COLUMNS[:4]])
+    pd.testing.assert_frame_equal(raw_runs, runs)
