@@ -52,10 +52,52 @@ def main(argv: list[str]) -> None:
 
 
 def prepare_process() -> None:
-    """Import the page modules, then keep the objects made so far out of the
-    garbage collector's full passes (freeze_startup_objects)."""
+    """Import the page modules and build the first charts, then keep the
+    objects made so far out of the garbage collector's full passes
+    (freeze_startup_objects)."""
     import_page_modules()
+    build_first_charts()
     freeze_startup_objects()
+
+
+def build_first_charts() -> None:
+    """Build one chart of each kind that the pages draw, from pandas columns,
+    and turn it into JSON as st.plotly_chart does.
+
+    plotly imports a trace's classes, and narwhals its pandas support, when
+    they are first used. In a test on the 2-core machine of
+    docs/benchmarks.md, the first set of these charts took 0.125 s and each
+    later set 0.05 s, so the first page with charts would take the
+    difference.
+    """
+    import pandas as pd
+    import plotly.express as px
+    import plotly.graph_objects as go
+    import plotly.io
+    import plotly.tools
+
+    weeks = pd.Series(pd.to_datetime(["2026-01-05", "2026-01-12"]))
+    values = pd.Series([1.0, 2.0])
+    labels = pd.Series(["a", "b"])
+    figures = [
+        go.Figure(go.Scatter(x=weeks, y=values, mode="lines+markers")),
+        go.Figure(go.Bar(x=values, y=labels, orientation="h")),
+        go.Figure(go.Heatmap(x=weeks, y=labels, z=[[1.0, 2.0], [2.0, 1.0]])),
+        px.scatter(
+            pd.DataFrame({"x": values, "y": values, "label": labels}),
+            x="x",
+            y="y",
+            size="y",
+            color="label",
+            text="label",
+            hover_name="label",
+        ),
+    ]
+    for figure in figures:
+        checked = plotly.tools.return_figure_from_figure_or_data(
+            figure, validate_figure=True
+        )
+        plotly.io.to_json(checked, validate=False)
 
 
 def freeze_startup_objects() -> None:

@@ -161,13 +161,15 @@ def run_one_page(week: date, page: str, limit_s: float, cached_runs: int) -> Non
 
 
 def _import_page_libraries() -> None:
-    """Import what the pages import, as serve.py does when the server starts,
-    so a cold run times the data, not imports. Then freeze the objects made
-    so far, as serve.py does after its imports; here they include the map
-    component's module, which serve.py leaves to the first page run."""
+    """Import what the pages import and build the first charts, as serve.py
+    does when the server starts, so a cold run times the data, not imports.
+    Then freeze the objects made so far, as serve.py does after its imports.
+    Here they include the map component's module, which serve.py leaves to
+    the first page run."""
     import serve
 
     serve.import_page_modules()
+    serve.build_first_charts()
     # Imported outside a page run, its map component is not registered,
     # which AppTest does not draw anyway.
     import pages.kept_map  # noqa: F401

@@ -68,3 +68,25 @@ def test_prepare_process_freezes_startup_objects():
     assert before == "0"
     assert int(after) > 10_000
     assert imported == "True"
+
+
+def test_first_charts_leave_no_import_to_pages():
+    # A chart like the Overview's trend and the comparison's bubbles, after
+    # the server's start, must import no module in the page run.
+    code = (
+        "import sys, serve; serve.prepare_process(); "
+        "import pandas as pd, plotly.express as px, plotly.graph_objects as go, "
+        "plotly.io, plotly.tools; before = set(sys.modules); "
+        "weeks = pd.Series(pd.to_datetime(['2026-02-02', '2026-02-09'])); "
+        "trend = go.Figure(go.Scatter(x=weeks, y=pd.Series([3.0, 4.0]))); "
+        "frame = pd.DataFrame({'x': [0.5], 'y': [0.4], 'name': ['North']}); "
+        "bubbles = px.scatter(frame, x='x', y='y', size='y', color='name'); "
+        "[plotly.io.to_json(plotly.tools.return_figure_from_figure_or_data("
+        "figure, validate_figure=True), validate=False) "
+        "for figure in (trend, bubbles)]; "
+        "print(sorted(set(sys.modules) - before))"
+    )
+
+    result = run_python(code)
+
+    assert result.strip() == "[]"
