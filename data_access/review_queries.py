@@ -833,8 +833,8 @@ def skip_runs(
 
     The exceptions need only these. Without the year's last visits and the
     reason at the rep's last visit, each skipped outlet takes two look-ups
-    fewer. For a national week the query alone took 0.43 s in place of
-    0.57 s on PostgreSQL, and 0.48 s in place of 0.67 s on SQLite.
+    fewer. For a national week the query alone took about 0.43 s in place
+    of 0.59 s on PostgreSQL, and 0.48 s in place of 0.67 s on SQLite.
     """
     return _skips(engine, period, scope, settings, with_last_visits=False)
 
