@@ -234,11 +234,15 @@ def beat_run_conditions(
     # Whole weeks since start_date; a date on the beat's weekday is a run
     # date when that count is a multiple of every_n_weeks.
     weeks_since_start = (calendar.c.day_number - day_number(beat.c.start_date)) // 7
+    # The loader rejects every_n_weeks 0, but another program may write it.
+    # PostgreSQL raises on a remainder by 0 where SQLite returns NULL, so
+    # NULLIF gives such a beat no run date on either engine.
+    every_n_weeks = sa.func.nullif(beat.c.every_n_weeks, 0)
     return [
         calendar.c.weekday == weekday,
         calendar.c.plan_date >= beat.c.start_date,
         sa.or_(beat.c.end_date.is_(None), calendar.c.plan_date <= beat.c.end_date),
-        weeks_since_start % beat.c.every_n_weeks == 0,
+        weeks_since_start % every_n_weeks == 0,
     ]
 
 

@@ -2,11 +2,13 @@
 
 from datetime import date
 
+import pytest
 import sqlalchemy as sa
 
-from data_access.filters import Period, Settings, week_containing
+from data_access import queries
+from data_access.filters import Period, Scope, Settings, week_containing
 from data_access.period_sql import PeriodSQL
-from tests.database import sqlite_database
+from tests.database import fill_database, sqlite_database
 
 ROWS = {
     "outlets": [
@@ -187,3 +189,54 @@ def test_week_starting_sunday_across_new_year():
 
     expected = (date(2026, 12, 27), date(2027, 1, 2))
     assert (result.start, result.end) == expected
+
+
+# A beat that another program wrote with every_n_weeks 0, which the loader
+# rejects, beside a weekly beat of the same rep.
+ZERO_WEEKS = {
+    "territories": [{"territory_id": "T1"}],
+    "reps": [{"rep_id": "r1", "territory_id": "T1"}],
+    "outlets": [
+        {"outlet_id": "o1", "territory_id": "T1"},
+        {"outlet_id": "o2", "territory_id": "T1"},
+    ],
+    "beats": [
+        {
+            "beat_id": "b1",
+            "rep_id": "r1",
+            "weekday": 2,
+            "every_n_weeks": 1,
+            "start_date": "2026-01-06",
+        },
+        {
+            "beat_id": "b0",
+            "rep_id": "r1",
+            "weekday": 3,
+            "every_n_weeks": 0,
+            "start_date": "2026-01-07",
+        },
+    ],
+    "beat_outlets": [
+        {"beat_id": "b1", "outlet_id": "o1"},
+        {"beat_id": "b0", "outlet_id": "o2"},
+    ],
+}
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite", "postgres"])
+def test_beat_every_zero_weeks_plans_no_call(engine_name, tmp_path, request):
+    if engine_name == "sqlite":
+        engine = sqlite_database(tmp_path, ZERO_WEEKS)
+    else:
+        url = request.getfixturevalue("fresh_postgres_url")
+        engine = fill_database(url, ZERO_WEEKS)
+    week = Period(date(2026, 3, 2), date(2026, 3, 8))
+    planned = PeriodSQL(week, Settings()).planned_calls
+
+    with engine.connect() as connection:
+        calls = [tuple(row) for row in connection.execute(sa.select(planned))]
+    activity = queries.rep_activity(engine, week, Scope(), Settings())
+    engine.dispose()
+
+    assert calls == [("r1", "o1", date(2026, 3, 3))]
+    assert activity["planned_calls"].tolist() == [1]
