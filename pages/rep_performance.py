@@ -260,7 +260,9 @@ def draw_register(view: View, register: pd.DataFrame, with_rep: bool) -> None:
             "missed_in_a_row": st.column_config.TextColumn(
                 "Missed in a row",
                 help="The rep's planned calls of the outlet since their last visit to it, "
-                "counted over at most 13 weeks; 13+ means no visit in that time.",
+                "counted over at most 13 weeks. A + after the count, as in 13+ or 7+ "
+                "for a fortnightly beat, means no visit in that time, so the run is "
+                "longer.",
             ),
             "rep_last_visit_date": st.column_config.DateColumn("Rep's last visit"),
             "reason_at_last_visit": st.column_config.TextColumn(
