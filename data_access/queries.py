@@ -28,7 +28,7 @@ from data_access.dialect import (
     snapshot_connection,
     sqlite_arrow_table,
 )
-from data_access.filters import Period, Scope, Settings
+from data_access.filters import FIRST_DATE, LAST_DATE, Period, Scope, Settings
 from data_access.period_sql import (
     PeriodSQL,
     is_resend,
@@ -820,6 +820,17 @@ def user_by_id(engine: sa.Engine, user_id: str) -> dict | None:
     return frame.iloc[0].to_dict()
 
 
+# The check-ins that may date the weeks of the period picker and the GPS
+# check. The first week starts on or after FIRST_DATE for any week start and
+# time zone. Another program may write a check-in before 1900, or
+# PostgreSQL's '-infinity' or 'infinity', which Python cannot hold. Such a
+# visit is left out here, as it is from every period.
+EARLIEST_CHECK_IN = datetime.combine(
+    FIRST_DATE + timedelta(days=8), datetime.min.time()
+)
+LATEST_CHECK_IN = datetime.combine(LAST_DATE - timedelta(days=8), datetime.min.time())
+
+
 class VisitDates(NamedTuple):
     """Local dates of the visits of a scope's reps: the first, the last, and
     the last that is not a resend, which opens the default week."""
@@ -845,7 +856,7 @@ def visit_date_range(
     has no kept visit. The first check-in is never a resend.
     """
     now = datetime.now(UTC).replace(tzinfo=None)
-    conditions = [visits.c.check_in <= now]
+    conditions = [visits.c.check_in >= EARLIEST_CHECK_IN, visits.c.check_in <= now]
     if scoped_rep_conditions(scope):
         conditions.append(visits.c.rep_id.in_(scoped_rep_ids(scope)))
     # One subquery per bound, because SQLite resolves a lone min() or max()
@@ -883,8 +894,11 @@ def data_presence(engine: sa.Engine) -> dict[str, bool]:
     The GPS check is bounded by date because a database without fixes would
     otherwise be read to its last visit to find none.
     """
+    supported = visits.c.check_in.between(EARLIEST_CHECK_IN, LATEST_CHECK_IN)
     latest = fetch_frame(
-        engine, "latest_check_in", sa.select(sa.func.max(visits.c.check_in))
+        engine,
+        "latest_check_in",
+        sa.select(sa.func.max(visits.c.check_in)).where(supported),
     ).iloc[0, 0]
     recent_fix = sa.false()
     if latest is not None and not pd.isna(latest):
@@ -1064,7 +1078,7 @@ def latest_check_in(engine: sa.Engine) -> datetime | None:
     """
     now = datetime.now(UTC).replace(tzinfo=None)
     statement = sa.select(sa.func.max(visits.c.check_in).label("latest")).where(
-        visits.c.check_in <= now
+        visits.c.check_in >= EARLIEST_CHECK_IN, visits.c.check_in <= now
     )
     latest = fetch_frame(engine, "latest_check_in", statement).iloc[0]["latest"]
     if latest is None or pd.isna(latest):

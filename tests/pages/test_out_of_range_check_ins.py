@@ -1,0 +1,64 @@
+"""Check-ins that another program wrote outside the dates a period can hold:
+before 1900, or PostgreSQL's '-infinity'. They date no week of the period
+picker, and every page still draws."""
+
+from datetime import date
+
+import pytest
+
+from data_access import queries
+from data_access.filters import Scope
+from tests.database import fill_database, sqlite_database
+from tests.pages.test_offset_check_ins import ROWS
+from tests.pages.viewers import demo_app, page_errors, page_paths
+
+TIMEZONE = "Asia/Kolkata"
+WEEK_START = date(2026, 3, 2)
+OLD_VISIT = (
+    "INSERT INTO visits (visit_id, rep_id, outlet_id, check_in, check_out) "
+    "VALUES ('V0', 'R1', 'O1', '1899-12-31 12:00:00.000000', "
+    "'1899-12-31 12:10:00.000000')"
+)
+# PostgreSQL stores it, and psycopg raises when it reads it into Python.
+MINUS_INFINITY_VISIT = (
+    "INSERT INTO visits (visit_id, rep_id, outlet_id, check_in) "
+    "VALUES ('V9', 'R1', 'O2', '-infinity')"
+)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request, tmp_path, monkeypatch):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'sfa.sqlite'}"
+        engine = sqlite_database(tmp_path, ROWS)
+        statements = [OLD_VISIT]
+    else:
+        url = request.getfixturevalue("fresh_postgres_url")
+        engine = fill_database(url, ROWS)
+        statements = [OLD_VISIT, MINUS_INFINITY_VISIT]
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.exec_driver_sql(statement)
+    monkeypatch.setenv("BEATBOARD_DATABASE_URL", url)
+    monkeypatch.setenv("BEATBOARD_TIMEZONE", TIMEZONE)
+    yield engine
+    engine.dispose()
+
+
+def test_date_range_leaves_out_old_check_ins(engine):
+    result = queries.visit_date_range(engine, Scope(), TIMEZONE, 120.0)
+
+    assert result == queries.VisitDates(
+        date(2026, 3, 3), date(2026, 3, 4), date(2026, 3, 4)
+    )
+
+
+@pytest.mark.parametrize("page", page_paths())
+def test_page_draws_beside_old_check_ins(engine, page):
+    app = demo_app()
+    app.query_params["week"] = WEEK_START.isoformat()
+    app.run()
+    if page != "pages/overview.py":
+        app.switch_page(page).run()
+
+    assert page_errors(app) == []
