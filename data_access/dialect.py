@@ -99,7 +99,11 @@ def _day_number_postgresql(element: day_number, compiler: Any, **kw: Any) -> str
 
 
 class seconds_between(FunctionElement):
-    """Seconds from the first timestamp to the second, negative when earlier."""
+    """Seconds from the first timestamp to the second, negative when earlier.
+
+    NULL when either is no finite date: text such as 'infinity' on SQLite,
+    'infinity' or '-infinity' on PostgreSQL.
+    """
 
     type = sa.Float()
     inherit_cache = True
@@ -118,7 +122,37 @@ def _seconds_between_postgresql(
     element: seconds_between, compiler: Any, **kw: Any
 ) -> str:
     start, end = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"EXTRACT(EPOCH FROM ({end} - {start}))"
+    # PostgreSQL raises on a difference of its infinite timestamps, which
+    # another program may write. NULL matches SQLite, whose julianday()
+    # reads no date from the text 'infinity'.
+    return (
+        f"CASE WHEN isfinite({start}) AND isfinite({end}) "
+        f"THEN EXTRACT(EPOCH FROM ({end} - {start})) END"
+    )
+
+
+class finite_instant(FunctionElement):
+    """The timestamp, or NULL when it is no finite date: PostgreSQL's
+    'infinity' and '-infinity', or text such as 'infinity' on SQLite, which
+    another program may write. Python has no such datetime, so reading one
+    raises."""
+
+    type = sa.DateTime()
+    inherit_cache = True
+
+
+@compiles(finite_instant, "sqlite")
+def _finite_instant_sqlite(element: finite_instant, compiler: Any, **kw: Any) -> str:
+    instant = compiler.process(element.clauses, **kw)
+    return f"CASE WHEN julianday({instant}) IS NOT NULL THEN {instant} END"
+
+
+@compiles(finite_instant, "postgresql")
+def _finite_instant_postgresql(
+    element: finite_instant, compiler: Any, **kw: Any
+) -> str:
+    instant = compiler.process(element.clauses, **kw)
+    return f"CASE WHEN isfinite({instant}) THEN {instant} END"
 
 
 class seconds_before(FunctionElement):

@@ -15,6 +15,7 @@ from data_access.dialect import (
     code_point_order,
     day_number,
     distance_m,
+    finite_instant,
     seconds_before,
     seconds_between,
     unindexed,
@@ -559,7 +560,8 @@ class PeriodSQL:
             visits.c.rep_id,
             visits.c.outlet_id,
             visits.c.check_in,
-            visits.c.check_out,
+            # A check-out that is no finite date ends no visit.
+            finite_instant(visits.c.check_out).label("check_out"),
             visits.c.latitude,
             visits.c.longitude,
             visits.c.no_order_reason,

@@ -1,12 +1,13 @@
-"""Check-ins that another program wrote outside the dates a period can hold:
-before 1900, or PostgreSQL's '-infinity'. They date no week of the period
-picker, and every page still draws."""
+"""Check-ins that another program wrote outside the dates a period can hold,
+before 1900 or PostgreSQL's '-infinity', date no week of the period picker.
+A check-out written as 'infinity' gives its visit no end. Every page still
+draws, and the summaries build."""
 
 from datetime import date
 
 import pytest
 
-from data_access import queries
+from data_access import queries, summaries
 from data_access.filters import Scope
 from tests.database import fill_database, sqlite_database
 from tests.pages.test_offset_check_ins import ROWS
@@ -24,6 +25,8 @@ MINUS_INFINITY_VISIT = (
     "INSERT INTO visits (visit_id, rep_id, outlet_id, check_in) "
     "VALUES ('V9', 'R1', 'O2', '-infinity')"
 )
+# PostgreSQL raised on the difference of the two instants. SQLite stores text.
+ENDLESS_VISIT = "UPDATE visits SET check_out = 'infinity' WHERE visit_id = 'V1'"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -31,11 +34,11 @@ def engine(request, tmp_path, monkeypatch):
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'sfa.sqlite'}"
         engine = sqlite_database(tmp_path, ROWS)
-        statements = [OLD_VISIT]
+        statements = [OLD_VISIT, ENDLESS_VISIT]
     else:
         url = request.getfixturevalue("fresh_postgres_url")
         engine = fill_database(url, ROWS)
-        statements = [OLD_VISIT, MINUS_INFINITY_VISIT]
+        statements = [OLD_VISIT, MINUS_INFINITY_VISIT, ENDLESS_VISIT]
     with engine.begin() as connection:
         for statement in statements:
             connection.exec_driver_sql(statement)
@@ -43,6 +46,15 @@ def engine(request, tmp_path, monkeypatch):
     monkeypatch.setenv("BEATBOARD_TIMEZONE", TIMEZONE)
     yield engine
     engine.dispose()
+
+
+def test_summaries_build_beside_endless_visit(engine):
+    url = engine.url.render_as_string(hide_password=False)
+    arguments = ["--db", url, "--from", "2026-03-02", "--to", "2026-03-08"]
+
+    exit_code = summaries.main([*arguments, "--timezone", TIMEZONE])
+
+    assert exit_code == 0
 
 
 def test_date_range_leaves_out_old_check_ins(engine):
@@ -60,5 +72,15 @@ def test_page_draws_beside_old_check_ins(engine, page):
     app.run()
     if page != "pages/overview.py":
         app.switch_page(page).run()
+
+    assert page_errors(app) == []
+
+
+def test_rep_week_draws_beside_endless_visit(engine):
+    app = demo_app()
+    app.query_params["week"] = WEEK_START.isoformat()
+    app.query_params["rep"] = "R1"
+    app.run()
+    app.switch_page("pages/rep_performance.py").run()
 
     assert page_errors(app) == []
