@@ -101,8 +101,8 @@ def _day_number_postgresql(element: day_number, compiler: Any, **kw: Any) -> str
 class seconds_between(FunctionElement):
     """Seconds from the first timestamp to the second, negative when earlier.
 
-    NULL when either is no finite date: text such as 'infinity' on SQLite,
-    'infinity' or '-infinity' on PostgreSQL.
+    NULL when either is not a finite date: text such as 'infinity' on
+    SQLite, 'infinity' or '-infinity' on PostgreSQL.
     """
 
     type = sa.Float()
@@ -132,10 +132,12 @@ def _seconds_between_postgresql(
 
 
 class finite_instant(FunctionElement):
-    """The timestamp, or NULL when it is no finite date: PostgreSQL's
-    'infinity' and '-infinity', or text such as 'infinity' on SQLite, which
-    another program may write. Python has no such datetime, so reading one
-    raises."""
+    """The timestamp, or NULL when it is not a finite date.
+
+    Another program may write PostgreSQL's 'infinity' or '-infinity', or
+    text such as 'infinity' into SQLite. Python has no such datetime, so
+    reading one into a frame raises.
+    """
 
     type = sa.DateTime()
     inherit_cache = True

@@ -560,7 +560,7 @@ class PeriodSQL:
             visits.c.rep_id,
             visits.c.outlet_id,
             visits.c.check_in,
-            # A check-out that is no finite date ends no visit.
+            # A check-out that is not a finite date reads as missing.
             finite_instant(visits.c.check_out).label("check_out"),
             visits.c.latitude,
             visits.c.longitude,

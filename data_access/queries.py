@@ -820,11 +820,10 @@ def user_by_id(engine: sa.Engine, user_id: str) -> dict | None:
     return frame.iloc[0].to_dict()
 
 
-# The check-ins that may date the weeks of the period picker and the GPS
-# check. The first week starts on or after FIRST_DATE for any week start and
-# time zone. Another program may write a check-in before 1900, or
-# PostgreSQL's '-infinity' or 'infinity', which Python cannot hold. Such a
-# visit is left out here, as it is from every period.
+# The check-ins that may date the period picker's weeks and the GPS check.
+# Within these bounds the first week starts on or after FIRST_DATE for any
+# week start and time zone. A check-in outside them, such as one written
+# before 1900 or as PostgreSQL's '-infinity', lies outside every period.
 EARLIEST_CHECK_IN = datetime.combine(
     FIRST_DATE + timedelta(days=8), datetime.min.time()
 )

@@ -847,8 +847,8 @@ def _skips(
     with_last_visits: bool,
 ) -> pd.DataFrame:
     lookback = Period(_lookback_start(period), period.end, period.timezone)
-    # Without the last visits, the rep's visits before the lookback change
-    # no count (see _skipped_beats), so the search stops at its start.
+    # Without the last visits, the search stops at the lookback's start,
+    # because earlier visits cannot change a count (see _skipped_beats).
     searched = lookback
     if with_last_visits:
         searched = Period(

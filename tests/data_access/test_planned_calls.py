@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from data_access import queries
 from data_access.filters import Period, Scope, Settings, week_containing
 from data_access.period_sql import PeriodSQL
+from tests.data_access.test_skip_details import beat
 from tests.database import fill_database, sqlite_database
 
 ROWS = {
@@ -201,20 +202,8 @@ ZERO_WEEKS = {
         {"outlet_id": "o2", "territory_id": "T1"},
     ],
     "beats": [
-        {
-            "beat_id": "b1",
-            "rep_id": "r1",
-            "weekday": 2,
-            "every_n_weeks": 1,
-            "start_date": "2026-01-06",
-        },
-        {
-            "beat_id": "b0",
-            "rep_id": "r1",
-            "weekday": 3,
-            "every_n_weeks": 0,
-            "start_date": "2026-01-07",
-        },
+        beat("b1", "r1", weekday=2, every=1, start="2026-01-06"),
+        beat("b0", "r1", weekday=3, every=0, start="2026-01-07"),
     ],
     "beat_outlets": [
         {"beat_id": "b1", "outlet_id": "o1"},

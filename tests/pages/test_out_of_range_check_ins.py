@@ -1,7 +1,7 @@
-"""Check-ins that another program wrote outside the dates a period can hold,
-before 1900 or PostgreSQL's '-infinity', date no week of the period picker.
-A check-out written as 'infinity' gives its visit no end. Every page still
-draws, and the summaries build."""
+"""Check-ins that another program wrote before 1900, or as PostgreSQL's
+'-infinity', lie outside every period, so they date no week of the period
+picker. A check-out written as 'infinity' reads as a missing check-out.
+Every page still draws, and the summaries build."""
 
 from datetime import date
 
@@ -25,7 +25,8 @@ MINUS_INFINITY_VISIT = (
     "INSERT INTO visits (visit_id, rep_id, outlet_id, check_in) "
     "VALUES ('V9', 'R1', 'O2', '-infinity')"
 )
-# PostgreSQL raised on the difference of the two instants. SQLite stores text.
+# PostgreSQL raised when it subtracted the check-in from this check-out.
+# SQLite stores the word as text.
 ENDLESS_VISIT = "UPDATE visits SET check_out = 'infinity' WHERE visit_id = 'V1'"
 
 
