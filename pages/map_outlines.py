@@ -18,26 +18,39 @@ log = logging.getLogger(__name__)
 
 def boundary_geometry(text: str, territory_id: str) -> dict[str, Any] | None:
     """Parse a stored outline: a GeoJSON Polygon or MultiPolygon, or a Feature
-    holding one. Returns None, and logs why, when the text is not one."""
+    holding one. Returns None, and logs why, when the text is not one, or
+    when the outline encloses no area or has a coordinate that is not a
+    finite number (Python's json reads NaN and Infinity)."""
     try:
         parsed = json.loads(text)
         if isinstance(parsed, dict) and parsed.get("type") == "Feature":
             parsed = parsed.get("geometry")
         geometry = shapely.geometry.shape(parsed)
-    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as error:
+        # RecursionError: json nests arrays as deep as the text does.
+    except (
+        TypeError,
+        ValueError,
+        AttributeError,
+        KeyError,
+        IndexError,
+        RecursionError,
+        shapely.errors.GEOSException,
+    ) as error:
         log.warning(
             "territory %s: stored outline is not valid GeoJSON: %s", territory_id, error
         )
         return None
 
-    if geometry.geom_type not in ("Polygon", "MultiPolygon") or geometry.is_empty:
-        log.warning(
-            "territory %s: stored outline is a %s, not a Polygon or MultiPolygon",
-            territory_id,
-            geometry.geom_type,
-        )
-        return None
-    return shapely.geometry.mapping(geometry)
+    if geometry.geom_type not in ("Polygon", "MultiPolygon"):
+        problem = f"is a {geometry.geom_type}, not a Polygon or MultiPolygon"
+    elif geometry.is_empty or not np.isfinite(shapely.get_coordinates(geometry)).all():
+        problem = "has no coordinates or one that is not a finite number"
+    elif geometry.area == 0:
+        problem = "encloses no area"
+    else:
+        return shapely.geometry.mapping(geometry)
+    log.warning("territory %s: stored outline %s", territory_id, problem)
+    return None
 
 
 def hull_geometry(longitude: pd.Series, latitude: pd.Series) -> dict[str, Any] | None:

@@ -27,6 +27,7 @@ import functools
 import html
 import importlib.util
 import json
+import numbers
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -244,6 +245,25 @@ def leaflet_assets(package: str = LEAFLET_PACKAGE) -> LeafletAssets:
     )
 
 
+COORDINATES = ("latitude", "longitude")
+
+
+def degrees(values: pd.Series) -> pd.Series:
+    """Return coordinates as floats, with NaN for anything but a number.
+
+    SQLite keeps a text value written into a REAL column as text, so another
+    program can leave '18,97' or '' there. Text counts as no coordinate even
+    when it reads as a number, as in the SQL of Data health, which counts
+    such outlets among those without coordinates.
+    """
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype(float)
+    is_number = values.map(
+        lambda value: isinstance(value, numbers.Real) and not isinstance(value, bool)
+    ).astype(bool)
+    return pd.to_numeric(values.where(is_number), errors="coerce").astype(float)
+
+
 def has_usable_location(latitude: pd.Series, longitude: pd.Series) -> pd.Series:
     """True where an outlet's own coordinates can be drawn: both present,
     latitude in -90..90, longitude in -180..180, and not exactly (0, 0).
@@ -251,8 +271,8 @@ def has_usable_location(latitude: pd.Series, longitude: pd.Series) -> pd.Series:
     A swap that stays in range passes this test, so looks_swapped finds it
     by comparing the outlet with the others.
     """
-    lat = pd.to_numeric(latitude, errors="coerce").astype(float)
-    lng = pd.to_numeric(longitude, errors="coerce").astype(float)
+    lat = degrees(latitude)
+    lng = degrees(longitude)
     in_range = lat.between(-90, 90) & lng.between(-180, 180)
     at_null_island = (lat == 0) & (lng == 0)
     return in_range & ~at_null_island
@@ -271,8 +291,8 @@ def looks_swapped(latitude: pd.Series, longitude: pd.Series) -> pd.Series:
     median point is then no reference. When most outlets are swapped, the
     correctly placed ones are flagged instead.
     """
-    lat = pd.to_numeric(latitude, errors="coerce").astype(float).to_numpy()
-    lng = pd.to_numeric(longitude, errors="coerce").astype(float).to_numpy()
+    lat = degrees(latitude).to_numpy()
+    lng = degrees(longitude).to_numpy()
     usable = has_usable_location(latitude, longitude).to_numpy()
     flagged = np.zeros(len(lat), dtype=bool)
     if usable.sum() < SWAP_MIN_OUTLETS:
@@ -663,6 +683,8 @@ def prepare_outlet_layer(
     """
     if mode not in MODES:
         raise ValueError(f"map mode {mode!r} is unknown; use one of {MODES}")
+    if not all(pd.api.types.is_float_dtype(outlets[c]) for c in COORDINATES):
+        outlets = outlets.assign(**{c: degrees(outlets[c]) for c in COORDINATES})
     # Swapped coordinates would put an outlet in another part of the world,
     # often in the sea, and stretch the outlines and the first view with it.
     usable = has_usable_location(

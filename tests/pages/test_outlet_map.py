@@ -473,6 +473,15 @@ def test_territory_at_one_place_has_no_outline(places):
     assert built.outlined_territories == []
 
 
+THREE_T1_OUTLETS = outlets_report(
+    [
+        ("o1", "A", "T1", "visited", 19.0, 72.8),
+        ("o2", "B", "T1", "visited", 19.1, 72.8),
+        ("o3", "C", "T1", "visited", 19.1, 72.9),
+    ]
+)
+
+
 def test_invalid_boundary_falls_back_to_hull(caplog):
     boundaries = pd.DataFrame(
         {
@@ -480,16 +489,8 @@ def test_invalid_boundary_falls_back_to_hull(caplog):
             "geojson": ["{not json", '{"type": "Point", "coordinates": [1, 2]}'],
         }
     )
-    outlets = outlets_report(
-        [
-            ("o1", "A", "T1", "visited", 19.0, 72.8),
-            ("o2", "B", "T1", "visited", 19.1, 72.8),
-            ("o3", "C", "T1", "visited", 19.1, 72.9),
-        ]
-    )
-
     with caplog.at_level(logging.WARNING, logger="pages.map_outlines"):
-        built = build(outlets, boundaries=boundaries)
+        built = build(THREE_T1_OUTLETS, boundaries=boundaries)
 
     assert [feature["properties"]["source"] for feature in outlines(built)] == ["hull"]
     assert built.outlined_territories == ["T1"]
@@ -499,6 +500,58 @@ def test_invalid_boundary_falls_back_to_hull(caplog):
         messages[1]
         == "territory T2: stored outline is a Point, not a Polygon or MultiPolygon"
     )
+
+
+@pytest.mark.parametrize(
+    ("geojson", "reason"),
+    [
+        (
+            '{"type": "Polygon", "coordinates": '
+            "[[[NaN, 19.0], [72.9, 19.0], [72.9, 19.1], [NaN, 19.0]]]}",
+            "not valid GeoJSON",
+        ),
+        (
+            '{"type": "Polygon", "coordinates": '
+            "[[[Infinity, 19.0], [72.9, 19.0], [72.9, 19.1], [72.7, 19.0]]]}",
+            "not a finite number",
+        ),
+        ("[" * 100_000 + "]" * 100_000, "not valid GeoJSON"),
+        ('{"type": "Polygon", "coordinates": []}', "has no coordinates"),
+        (
+            '{"type": "Polygon", "coordinates": '
+            "[[[72.7, 19.0], [72.9, 19.0], [72.7, 19.0]]]}",
+            "encloses no area",
+        ),
+    ],
+)
+def test_unusable_boundary_gives_hull(geojson, reason, caplog):
+    boundaries = pd.DataFrame({"territory_id": ["T1"], "geojson": [geojson]})
+    with caplog.at_level(logging.WARNING, logger="pages.map_outlines"):
+        built = build(THREE_T1_OUTLETS, boundaries=boundaries)
+
+    assert [feature["properties"]["source"] for feature in outlines(built)] == ["hull"]
+    assert reason in caplog.records[0].getMessage()
+
+
+def test_text_coordinates_are_unlocated():
+    # What SQLite returns when another program wrote text into the REAL
+    # columns: the values stay text, in a column of Python objects.
+    outlets = outlets_report(
+        [
+            ("o1", "A", "T1", "visited", 19.0, 72.8),
+            ("o2", "B", "T1", "skipped", "18,97", "72,87"),
+            ("o3", "C", "T1", "skipped", "", ""),
+            ("o4", "D", "T1", "neglected", "19.1", " 72.9 "),
+            ("o5", "E", "T1", "visited", 19.1, 72.9),
+        ]
+    )
+    assert outlets["latitude"].dtype == object
+
+    built = build(outlets, boundaries=NO_BOUNDARIES)
+
+    assert built.drawn == 2
+    assert built.unlocated == 3
+    assert sorted(drawn(built)["outlet_name"]) == ["A", "E"]
 
 
 def test_empty_report_gives_empty_map():
