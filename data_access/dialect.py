@@ -78,7 +78,12 @@ def _local_date_postgresql(element: local_date, compiler: Any, **kw: Any) -> str
 
 
 class day_number(FunctionElement):
-    """Whole days from 1970-01-01 to a date, so dates can be subtracted."""
+    """Whole days from 1970-01-01 to a date, so dates can be subtracted.
+
+    NULL for a date that is not finite: PostgreSQL stores 'infinity' and
+    '-infinity' and raises when one is subtracted, and SQLite's julianday()
+    gives NULL for such text.
+    """
 
     type = sa.Integer()
     inherit_cache = True
@@ -93,9 +98,8 @@ def _day_number_sqlite(element: day_number, compiler: Any, **kw: Any) -> str:
 
 @compiles(day_number, "postgresql")
 def _day_number_postgresql(element: day_number, compiler: Any, **kw: Any) -> str:
-    return (
-        f"(CAST({compiler.process(element.clauses, **kw)} AS DATE) - DATE '1970-01-01')"
-    )
+    day = f"CAST({compiler.process(element.clauses, **kw)} AS DATE)"
+    return f"CASE WHEN isfinite({day}) THEN {day} - DATE '1970-01-01' END"
 
 
 class seconds_between(FunctionElement):

@@ -9,7 +9,9 @@ rows. Rows are checked for the viewer's period and scope:
 - orders whose ordered_at falls in the period, counted for a rep in scope
   (rep_id, else the rep of the visit that visit_id names) or placed at an
   outlet in scope; with an unrestricted scope, every order of the period;
-- active outlets and active reps in scope, whatever the period.
+- active outlets and active reps in scope, whatever the period;
+- the beats of reps in scope, whatever the period; with an unrestricted
+  scope, every beat.
 
 With a rep_territories history, a region or territory limit takes a visit or
 an order by the rep's territory on its local date, as the reps report does.
@@ -36,6 +38,7 @@ from data_access import schema
 from data_access.dialect import (
     EARTH_RADIUS_M,
     code_point_order,
+    day_number,
     distance_m,
     needs_lateral_lookups,
     seconds_between,
@@ -69,6 +72,7 @@ orders = schema.orders
 outlets = schema.outlets
 reps = schema.reps
 territories = schema.territories
+beats = schema.beats
 
 # {kind: the table whose rows it counts}, in the order the page lists them.
 KIND_TABLES: dict[str, str] = {
@@ -91,10 +95,11 @@ KIND_TABLES: dict[str, str] = {
     "outlet_without_territory": "outlets",
     "rep_without_manager": "reps",
     "rep_without_territory": "reps",
+    "beat_never_runs": "beats",
 }
 
 # Kinds whose rows are dated visits or orders, so they can be counted week by
-# week. Outlet and rep kinds are checked against the current rows only.
+# week. Outlet, rep and beat kinds are checked against the current rows only.
 DATED_KINDS: tuple[str, ...] = tuple(
     kind for kind, table in KIND_TABLES.items() if table in ("visits", "orders")
 )
@@ -204,6 +209,7 @@ class HealthSQL:
         self.orders = self._checked_orders().cte("checked_orders")
         self.outlets = self._checked_outlets().cte("checked_outlets")
         self.reps = self._checked_reps().cte("checked_reps")
+        self.beats = self._checked_beats().cte("checked_beats")
 
     # The rows checked
 
@@ -275,6 +281,12 @@ class HealthSQL:
             reps.c.active.is_(True), *scoped_rep_conditions(self.scope)
         )
 
+    def _checked_beats(self) -> sa.Select:
+        query = sa.select(beats)
+        if not self.unrestricted:
+            query = query.where(beats.c.rep_id.in_(scoped_rep_ids(self.scope)))
+        return query
+
     def _visit_on_order_day(self, *, same_outlet: bool) -> sa.ColumnElement[bool]:
         """Test for a kept visit by the order's rep (at its outlet, with
         same_outlet) on the order's local date, whoever's scope the visit
@@ -305,12 +317,13 @@ class HealthSQL:
         return found.scalar_subquery().is_not(None)
 
     def checked_counts(self) -> sa.Select:
-        """Count the visits, orders, outlets and reps checked, in one row."""
+        """Count the visits, orders, outlets, reps and beats checked, in one row."""
         checked = {
             "visits": self.visits,
             "orders": self.orders,
             "outlets": self.outlets,
             "reps": self.reps,
+            "beats": self.beats,
         }
         counts = [
             sa.select(sa.func.count()).select_from(cte).scalar_subquery().label(name)
@@ -836,6 +849,69 @@ class HealthSQL:
         )
         return self._rep_row("rep_without_territory", unknown, checked.c.territory_id)
 
+    def beats_never_running(self) -> sa.Select:
+        """Select beats that can plan no call, whatever the period.
+
+        related_id names the first column at fault, in the order weekday,
+        every_n_weeks, start_date, end_date, and measure is its value. For
+        start_date, which is then PostgreSQL's 'infinity' or '-infinity',
+        measure is NULL. For end_date, measure is NULL when the end_date is
+        before the start_date, else the days from start_date to the first
+        date on the beat's weekday, which the end_date precedes.
+
+        The loader rejects a weekday outside 1 to 7, every_n_weeks of 0 or
+        below and an end_date before the start_date, but another program may
+        write them. Such a weekday matches no date, and such an
+        every_n_weeks or start_date gives no run date
+        (period_sql.beat_run_conditions). An end_date before the first run
+        date belongs here too although the weekday and frequency may be
+        valid, because the beat plans no call either and the fix is to the
+        same row.
+        """
+        checked = self.beats
+        bad_weekday = sa.not_(checked.c.weekday.between(1, 7))
+        no_frequency = checked.c.every_n_weeks <= 0
+        start = day_number(checked.c.start_date)
+        end = day_number(checked.c.end_date)
+        infinite_start = start.is_(None)
+        reversed_dates = checked.c.end_date < checked.c.start_date
+        # Day 0, 1970-01-01, was a Thursday (ISO weekday 4). The added 7s keep
+        # each remainder at 0 or above, on engines that truncate it towards 0.
+        start_weekday = (start % 7 + 7 + 3) % 7 + 1
+        days_to_first_run = (checked.c.weekday - start_weekday + 7) % 7
+        ends_before_first_run = end - start < days_to_first_run
+        column = sa.case(
+            (bad_weekday, "weekday"),
+            (no_frequency, "every_n_weeks"),
+            (infinite_start, "start_date"),
+            else_="end_date",
+        )
+        value = sa.case(
+            (bad_weekday, checked.c.weekday),
+            (no_frequency, checked.c.every_n_weeks),
+            (reversed_dates, None),
+            else_=days_to_first_run,
+        )
+        return sa.select(
+            sa.literal("beat_never_runs").label("kind"),
+            checked.c.beat_id.label("record_id"),
+            checked.c.rep_id,
+            NULL_TEXT.label("outlet_id"),
+            NULL_TIMESTAMP.label("happened_at"),
+            _float(None).label("latitude"),
+            _float(None).label("longitude"),
+            _float(value).label("measure"),
+            sa.cast(column, TEXT).label("related_id"),
+        ).where(
+            sa.or_(
+                bad_weekday,
+                no_frequency,
+                infinite_start,
+                reversed_dates,
+                ends_before_first_run,
+            )
+        )
+
 
 def _local_midnights(period: Period) -> list[datetime]:
     """Return the UTC instant (naive) at which each local date of the period begins."""
@@ -907,6 +983,7 @@ KIND_BUILDERS: dict[str, Callable[[HealthSQL], sa.Select]] = {
     "outlet_without_territory": HealthSQL.outlets_without_territory,
     "rep_without_manager": HealthSQL.reps_without_manager,
     "rep_without_territory": HealthSQL.reps_without_territory,
+    "beat_never_runs": HealthSQL.beats_never_running,
 }
 
 
@@ -968,12 +1045,12 @@ def weekly_health_counts(
 
     span must be whole weeks that start on settings.week_start. Each week's
     figures equal the affected column of health_counts for that week alone.
-    The checked column and the outlet and rep kinds are left out because
-    those rows have no date. now (naive UTC, default the current time) is
-    the instant after which a check-in lies in the future. One row per week
-    and kind of DATED_KINDS, weeks in order and then kinds in KIND_TABLES
-    order, zero included. Columns: week_start (the week's first local date),
-    kind, affected.
+    The checked column and the outlet, rep and beat kinds are left out
+    because those rows have no date. now (naive UTC, default the current
+    time) is the instant after which a check-in lies in the future. One row
+    per week and kind of DATED_KINDS, weeks in order and then kinds in
+    KIND_TABLES order, zero included. Columns: week_start (the week's first
+    local date), kind, affected.
 
     Each week is one statement. One statement over the whole span, grouped
     by the week of each row, gives the same counts but was slower, because

@@ -47,8 +47,8 @@ health_weeks = schema.summary_health_weeks
 TABLES_READ = (health_days, health_weeks)
 
 # The kinds read_health_counts always counts in the raw tables: the one that
-# depends on the time of the request, and those of outlets and reps, which
-# have no date.
+# depends on the time of the request, and those of outlets, reps and beats,
+# which have no date.
 LIVE_KINDS: tuple[str, ...] = tuple(
     kind for kind in KIND_TABLES if kind not in SUMMARISED_KINDS
 )

@@ -235,10 +235,12 @@ def beat_run_conditions(
     # Whole weeks since start_date; a date on the beat's weekday is a run
     # date when that count is a multiple of every_n_weeks.
     weeks_since_start = (calendar.c.day_number - day_number(beat.c.start_date)) // 7
-    # The loader rejects every_n_weeks 0, but another program may write it.
-    # PostgreSQL raises on a remainder by 0 where SQLite returns NULL, so
-    # NULLIF gives such a beat no run date on either engine.
-    every_n_weeks = sa.func.nullif(beat.c.every_n_weeks, 0)
+    # The loader rejects every_n_weeks of 0 or below, but another program may
+    # write it. PostgreSQL raises on a remainder by 0, and a negative n would
+    # run the beat every -n weeks, so such a beat gets no run date.
+    every_n_weeks = sa.case(
+        (beat.c.every_n_weeks > 0, beat.c.every_n_weeks), else_=sa.null()
+    )
     return [
         calendar.c.weekday == weekday,
         calendar.c.plan_date >= beat.c.start_date,

@@ -33,7 +33,7 @@ from data_access.dialect import (
     seconds_between,
     unindexed,
 )
-from data_access.filters import Period, Scope, Settings
+from data_access.filters import FIRST_DATE, Period, Scope, Settings
 from data_access.period_sql import (
     PeriodSQL,
     RepDates,
@@ -70,6 +70,8 @@ visits = schema.visits
 
 # Consecutive missed calls are counted back over at most this many weeks
 # before the period's last date (or over the whole period when it is longer).
+# Both searches start on FIRST_DATE at the earliest, because no Period may
+# start before it.
 LOOKBACK_WEEKS = 13
 # The register looks this many days back for a skipped outlet's last visit.
 LAST_VISIT_DAYS = 365
@@ -401,7 +403,8 @@ def _rep_period_sql(
 
 
 def _lookback_start(period: Period) -> date:
-    return min(period.start, period.end - timedelta(weeks=LOOKBACK_WEEKS, days=-1))
+    start = min(period.start, period.end - timedelta(weeks=LOOKBACK_WEEKS, days=-1))
+    return max(start, FIRST_DATE)
 
 
 def _plan_outlet_ids(rep_ids: sa.Select) -> sa.Select:
@@ -814,9 +817,10 @@ def skip_details(
       visit in that lookback although a beat of the rep held the outlet
       before it began, so the count is a lower bound.
     - rep_last_visit_date and reason_at_last_visit: the rep's last visit to
-      the outlet in the LAST_VISIT_DAYS days up to the period's last date,
-      and the no-order reason recorded then, because the data has no reason
-      for a skip itself. Both are missing when there is no such visit.
+      the outlet in the LAST_VISIT_DAYS days up to the period's last date
+      (from FIRST_DATE when that is later), and the no-order reason recorded
+      then, because the data has no reason for a skip itself. Both are
+      missing when there is no such visit.
     - last_visit_date: the outlet's last visit by anyone in those days.
 
     Visit dates are those of kept visits, as the outlets report's
@@ -852,7 +856,7 @@ def _skips(
     searched = lookback
     if with_last_visits:
         searched = Period(
-            period.end - timedelta(days=LAST_VISIT_DAYS - 1),
+            max(period.end - timedelta(days=LAST_VISIT_DAYS - 1), FIRST_DATE),
             period.end,
             period.timezone,
         )

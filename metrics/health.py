@@ -165,6 +165,20 @@ def rules(settings: Settings) -> list[Rule]:
             "An active rep whose territory_id is empty or not in territories.",
             "The rep's visits and orders count for no territory.",
         ),
+        Rule(
+            "beat_never_runs",
+            "Beats that never run",
+            "A beat of a rep in scope whose weekday is outside 1 (Monday) to 7 "
+            "(Sunday), whose every_n_weeks is 0 or below, whose start_date is "
+            "not a finite date, or whose end_date is before its "
+            "first run date (the first date on its weekday on or after "
+            "start_date). The loader rejects all but an end_date from start_date "
+            "to the day before the first run date; other systems may write "
+            "them. Correct the value in the beats table.",
+            "Plans no call, so visits to its outlets count as off-beat and its "
+            "outlets are never skipped. While its dates overlap the period, its "
+            "outlets do not count as unplanned either.",
+        ),
     ]
 
 
@@ -280,7 +294,23 @@ def _detail(
         return f"value {half_up(measure, 2):,.2f}"
     if kind in ("outlet_without_territory", "rep_without_territory") and related:
         return f"territory_id {related} is not in territories"
+    if kind == "beat_never_runs":
+        return _beat_fault(related, measure if has_measure else None)
     return ""
+
+
+def _beat_fault(column: str | None, value: float | None) -> str:
+    """Word the column that stops a beat from running, with its value."""
+    if column == "weekday" and value is not None:
+        return f"weekday {value:.0f} is outside 1 (Monday) to 7 (Sunday)"
+    if column == "every_n_weeks" and value is not None:
+        return f"every_n_weeks is {value:.0f}; use 1, 2 or 4"
+    if column == "start_date":
+        return "start_date is not a finite date; use the beat's first date"
+    if value is not None:
+        days = f"{value:.0f} {plural(round(value), 'day')}"
+        return f"end_date is before the first run date, {days} after start_date"
+    return "end_date is before start_date"
 
 
 def set_aside_note(counts: dict[str, int]) -> str | None:

@@ -30,7 +30,7 @@ ALL_PROBLEMS = "all"
 # kind is a statement over the raw tables, so only the kinds found are listed.
 ALL_KINDS = tuple(KIND_TABLES)
 CHARTED_PROBLEMS = 5
-# Outlets and reps are checked as they are now, so a weekly trend of them
+# Outlets, reps and beats are checked as they are now, so a weekly trend of them
 # would only repeat today's count.
 DATED_TABLES = ("visits", "orders")
 ROW_HEIGHT_PX = 35
@@ -40,8 +40,8 @@ def draw_summary(table: pd.DataFrame, trend: pd.DataFrame) -> None:
     checked = table.drop_duplicates("table_name").set_index("table_name")["checked"]
     st.caption(
         f"Rows checked: {checked['visits']:,} visits and {checked['orders']:,} orders "
-        f"of the period, {checked['outlets']:,} active outlets and "
-        f"{checked['reps']:,} active reps."
+        f"of the period, {checked['outlets']:,} active outlets, "
+        f"{checked['reps']:,} active reps and {checked['beats']:,} beats."
     )
     shown = table.assign(
         trend=[

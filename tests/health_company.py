@@ -3,7 +3,10 @@
 Week of Monday 2026-03-02 to Sunday 2026-03-08, business time zone UTC; "now"
 is Friday 2026-03-06 12:00 UTC. Outlets o1 (19.0, 72.8) and o2 (19.0, 72.9)
 are 10.5 km apart in Mumbai; o8 is in Delhi.
+Beat b1 runs; b2 to b6 never run.
 """
+
+from tests.data_access.test_skip_details import beat
 
 ROWS = {
     "regions": [{"region_id": "W", "name": "West"}],
@@ -220,5 +223,21 @@ ROWS = {
             "ordered_at": "2026-03-09 10:00:00",
             "value": -5.0,
         },
+    ],
+    "beats": [
+        # Weekly Mondays: runs.
+        beat("b1", "r1", weekday=1, every=1, start="2026-01-05"),
+        beat("b2", "r1", weekday=9, every=1, start="2026-01-05"),
+        beat("b3", "r2", weekday=3, every=0, start="2026-01-07"),
+        # Ends a week before it starts, in territory T9.
+        beat("b4", "r3", weekday=2, every=1, start="2026-03-03", end="2026-02-24"),
+        # A rep who is not in the reps table.
+        beat("b5", "r9", weekday=0, every=1, start="2026-01-05"),
+        # Every fault at once: the weekday is named.
+        beat("b6", "r1", weekday=0, every=0, start="2026-03-02", end="2026-03-01"),
+    ],
+    "beat_outlets": [
+        {"beat_id": beat_id, "outlet_id": "o1"}
+        for beat_id in ("b1", "b2", "b3", "b4", "b5", "b6")
     ],
 }

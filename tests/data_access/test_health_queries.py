@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from data_access import schema
 from data_access.filters import Period, Scope, Settings
 from data_access.health_queries import (
     KIND_TABLES,
@@ -14,6 +15,7 @@ from data_access.health_queries import (
     health_counts,
     set_aside_counts,
 )
+from data_access.period_sql import PeriodSQL, beat_run_conditions
 from tests.database import fill_database, sqlite_database
 from tests.health_company import ROWS
 
@@ -49,6 +51,13 @@ EXPECTED_ROWS = {
     "outlet_without_territory": [("o5", None, None), ("o6", None, "T9")],
     "rep_without_manager": [("r2", None, "T1"), ("r4", None, None)],
     "rep_without_territory": [("r3", None, "T9"), ("r4", None, None)],
+    "beat_never_runs": [
+        ("b2", 9.0, "weekday"),
+        ("b3", 0.0, "every_n_weeks"),
+        ("b4", None, "end_date"),
+        ("b5", 0.0, "weekday"),
+        ("b6", 0.0, "weekday"),
+    ],
 }
 
 
@@ -88,7 +97,7 @@ def test_counts_with_rows_checked(engine):
 
     result = [tuple(row) for row in counts.itertuples(index=False)]
 
-    checked = {"visits": 11, "orders": 10, "outlets": 7, "reps": 4}
+    checked = {"visits": 11, "orders": 10, "outlets": 7, "reps": 4, "beats": 6}
     expected = [
         (kind, table, len(EXPECTED_ROWS[kind]), checked[table])
         for kind, table in KIND_TABLES.items()
@@ -111,17 +120,20 @@ def test_territory_scope_hides_other_rows(engine):
             "outlet_without_territory",
             "rep_without_manager",
             "rep_without_territory",
+            "beat_never_runs",
         )
     }
 
     # Only reps r1 and r2 are in T1: v10 by the unknown rep r9 drops out,
-    # but the orders at o1 stay, because o1 is in T1.
+    # but the orders at o1 stay, because o1 is in T1. The beats of r3 (b4)
+    # and of the unknown rep r9 (b5) drop out too.
     expected = {
         "visit_unknown_reference": (1, 10),
         "order_unknown_rep": (2, 10),
         "outlet_without_territory": (0, 5),
         "rep_without_manager": (1, 2),
         "rep_without_territory": (0, 2),
+        "beat_never_runs": (3, 4),
     }
     assert result == expected
 
@@ -249,3 +261,120 @@ def test_resend_chains_postgres_matches_sqlite(tmp_path, fresh_postgres_url):
     engine.dispose()
     assert summarize(result) == summarize(expected)
     assert len(expected) == 4
+
+
+# Beats as another program may write them, with values the loader rejects.
+# b1 runs. b7 to b9 start on a Monday and run on Fridays (b7, b8) or
+# Wednesdays (b9): b7 and b9 end before their first run, and b8 runs on its
+# end_date. b10 starts at '-infinity', which both engines store.
+BEAT_COMPANY = {
+    "territories": [{"territory_id": "T1"}],
+    "reps": [{"rep_id": rep_id, "territory_id": "T1"} for rep_id in ("r1", "r2")],
+    "outlets": [{"outlet_id": "o1", "territory_id": "T1"}],
+}
+BEATS_SQL = (
+    "INSERT INTO beats (beat_id, rep_id, weekday, every_n_weeks, start_date, "
+    "end_date) VALUES "
+    "('b1', 'r1', 1, 1, '2026-01-05', NULL), "
+    "('b2', 'r1', 8, 1, '2026-01-05', NULL), "
+    "('b3', 'r1', -1, 1, '2026-01-05', NULL), "
+    "('b4', 'r2', 3, 0, '2026-01-07', NULL), "
+    "('b5', 'r2', 4, 1, '2026-03-05', '2026-03-04'), "
+    "('b6', 'r2', 2, -2, '2026-01-06', NULL), "
+    "('b7', 'r2', 5, 1, '2026-03-02', '2026-03-05'), "
+    "('b8', 'r2', 5, 1, '2026-03-02', '2026-03-06'), "
+    "('b9', 'r1', 3, 1, '1969-12-29', '1969-12-30'), "
+    "('b10', 'r1', 1, 1, '-infinity', NULL)"
+)
+BEAT_OUTLETS_SQL = (
+    "INSERT INTO beat_outlets (beat_id, outlet_id) VALUES "
+    "('b1', 'o1'), ('b2', 'o1'), ('b3', 'o1'), ('b4', 'o1'), ('b5', 'o1'), "
+    "('b6', 'o1'), ('b7', 'o1'), ('b8', 'o1'), ('b9', 'o1'), ('b10', 'o1')"
+)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def beat_engine(request, tmp_path):
+    if request.param == "sqlite":
+        engine = sqlite_database(tmp_path, BEAT_COMPANY)
+    else:
+        engine = fill_database(
+            request.getfixturevalue("fresh_postgres_url"), BEAT_COMPANY
+        )
+    with engine.begin() as connection:
+        connection.exec_driver_sql(BEATS_SQL)
+        connection.exec_driver_sql(BEAT_OUTLETS_SQL)
+    yield engine
+    engine.dispose()
+
+
+def test_beats_never_running_are_listed(beat_engine):
+    rows = affected_rows(
+        beat_engine, WEEK, Scope(), SETTINGS, kinds=("beat_never_runs",)
+    )
+    counts = health_counts(beat_engine, WEEK, Scope(), SETTINGS, now=NOW)
+
+    result = summarize(rows)
+
+    # measure is the bad value, or for end_date the days from start_date to
+    # the first run date.
+    expected = [
+        ("b10", None, "start_date"),
+        ("b2", 8.0, "weekday"),
+        ("b3", -1.0, "weekday"),
+        ("b4", 0.0, "every_n_weeks"),
+        ("b5", None, "end_date"),
+        ("b6", -2.0, "every_n_weeks"),
+        ("b7", 4.0, "end_date"),
+        ("b9", 2.0, "end_date"),
+    ]
+    assert result == expected
+    assert list(rows["rep_id"]) == ["r1", "r1", "r1", "r2", "r2", "r2", "r2", "r1"]
+    beat_counts = counts.set_index("kind").loc["beat_never_runs"]
+    assert beat_counts["table_name"] == "beats"
+    assert beat_counts["affected"] == 8
+    assert beat_counts["checked"] == 10
+
+
+def test_beats_listed_are_those_without_run_dates(beat_engine):
+    # Every beat's dates lie in 2026 or in the week of Monday 1969-12-29.
+    periods = [
+        Period(date(1969, 12, 29), date(1970, 1, 4)),
+        Period(date(2026, 1, 1), date(2026, 12, 31)),
+    ]
+    result = set()
+    for period in periods:
+        calendar = PeriodSQL(period, SETTINGS).calendar
+        on_weekday, *on_run_date = beat_run_conditions(schema.beats, calendar)
+        running = (
+            sa.select(schema.beats.c.beat_id)
+            .select_from(schema.beats.join(calendar, on_weekday))
+            .where(*on_run_date)
+        )
+        with beat_engine.connect() as connection:
+            result |= set(connection.execute(running).scalars())
+    listed = affected_rows(
+        beat_engine, WEEK, Scope(), SETTINGS, kinds=("beat_never_runs",)
+    )
+
+    # The two lists split the ten beats.
+    assert sorted(result) == ["b1", "b8"]
+    assert list(listed["record_id"]) == [
+        "b10",
+        "b2",
+        "b3",
+        "b4",
+        "b5",
+        "b6",
+        "b7",
+        "b9",
+    ]
+
+
+def test_beat_scope_follows_rep(beat_engine):
+    scope = Scope(rep_ids=("r2",))
+
+    counts = health_counts(beat_engine, WEEK, scope, SETTINGS, now=NOW)
+
+    beat_counts = counts.set_index("kind").loc["beat_never_runs"]
+    assert (beat_counts["affected"], beat_counts["checked"]) == (4, 5)

@@ -204,3 +204,56 @@ def test_summary_candidates_match_raw_visits(tmp_path, monkeypatch, caplog):
     )
     pd.testing.assert_frame_equal(runs, result[COLUMNS[:4]])
     pd.testing.assert_frame_equal(raw_runs, runs)
+
+
+# Weekly Monday beats of r1 with o1 and o2 since the first supported date,
+# Monday 1900-01-01. r1 visits o2 every Monday, and r2 visits o1 on the
+# first Wednesday, so o1 is skipped with a last visit by another rep.
+EARLY_ROWS = {
+    "territories": [{"territory_id": "T1"}],
+    "reps": [{"rep_id": rep_id, "territory_id": "T1"} for rep_id in ("r1", "r2")],
+    "outlets": [{"outlet_id": f"o{number}", "territory_id": "T1"} for number in (1, 2)],
+    "beats": [beat("b1", "r1", 1, 1, "1900-01-01")],
+    "beat_outlets": [
+        {"beat_id": "b1", "outlet_id": "o1"},
+        {"beat_id": "b1", "outlet_id": "o2"},
+    ],
+    "visits": [
+        visit("v0", "r2", "o1", "1900-01-03T10:00:00", "closed"),
+        *(
+            visit(f"v{day}", "r1", "o2", f"1900-{month:02}-{day:02}T10:00:00")
+            for month, day in ((1, 1), (4, 2))
+        ),
+    ],
+}
+
+
+# The search for last visits reaches 365 days back, so it starts before 1900
+# in both weeks. The count of missed calls reaches 13 weeks back, which is
+# before 1900 in the first week only. In April it starts on 1900-01-08, after
+# the beat's start, so its 13 Mondays are a lower bound.
+@pytest.mark.parametrize(
+    ("week", "missed", "lower_bound"),
+    [
+        (Period(date(1900, 1, 1), date(1900, 1, 7)), 1, False),
+        (Period(date(1900, 4, 2), date(1900, 4, 8)), 13, True),
+    ],
+)
+@pytest.mark.parametrize("engine_name", ["sqlite", "postgres"])
+def test_week_early_in_1900_searches_from_first_date(
+    engine_name, week, missed, lower_bound, tmp_path, request
+):
+    if engine_name == "sqlite":
+        engine = sqlite_database(tmp_path, EARLY_ROWS)
+    else:
+        engine = fill_database(
+            request.getfixturevalue("fresh_postgres_url"), EARLY_ROWS
+        )
+
+    result = review_queries.skip_details(engine, week, Scope(), Settings())
+    runs = review_queries.skip_runs(engine, week, Scope(), Settings())
+    engine.dispose()
+
+    expected = [("r1", "o1", missed, lower_bound, None, None, date(1900, 1, 3))]
+    assert records(result) == expected
+    assert records(runs, COLUMNS[:4]) == [row[:4] for row in expected]

@@ -45,8 +45,13 @@ def test_rules_use_settings():
 
 def test_health_table_shares():
     counts = counts_frame(
-        {"duplicate_visit": 3, "return_order": 2, "rep_without_manager": 1},
-        {"visits": 120, "orders": 40, "outlets": 0, "reps": 8},
+        {
+            "duplicate_visit": 3,
+            "return_order": 2,
+            "rep_without_manager": 1,
+            "beat_never_runs": 1,
+        },
+        {"visits": 120, "orders": 40, "outlets": 0, "reps": 8, "beats": 20},
     )
 
     table = health_table(counts, Settings()).set_index("kind")
@@ -57,6 +62,7 @@ def test_health_table_shares():
     assert table.loc["rep_without_manager", "share"] == 0.125
     assert table.loc["gps_at_zero", "share"] == 0.0
     assert math.isnan(table.loc["outlet_without_coordinates", "share"])
+    assert table.loc["beat_never_runs", "share"] == 0.05
 
 
 def test_weekly_trend_has_a_column_per_week():
@@ -209,6 +215,40 @@ def test_describe_rows_in_words():
     assert described["local_time"].iloc[0] == pd.Timestamp("2026-03-02 09:01")
     assert pd.isna(described["local_time"].iloc[-1])
     assert list(described["table_name"][-3:]) == ["orders", "reps", "reps"]
+
+
+def test_beat_details_name_the_fault():
+    rows = affected(
+        [
+            ("beat_never_runs", "b2", "r1", None, None, None, None, 9.0, "weekday"),
+            (
+                "beat_never_runs",
+                "b3",
+                "r1",
+                None,
+                None,
+                None,
+                None,
+                0.0,
+                "every_n_weeks",
+            ),
+            ("beat_never_runs", "b4", "r2", None, None, None, None, None, "end_date"),
+            ("beat_never_runs", "b5", "r2", None, None, None, None, 1.0, "end_date"),
+            ("beat_never_runs", "b6", "r2", None, None, None, None, 4.0, "end_date"),
+        ]
+    )
+
+    described = describe_rows(rows, Settings())
+
+    assert list(described["detail"]) == [
+        "weekday 9 is outside 1 (Monday) to 7 (Sunday)",
+        "every_n_weeks is 0; use 1, 2 or 4",
+        "end_date is before start_date",
+        "end_date is before the first run date, 1 day after start_date",
+        "end_date is before the first run date, 4 days after start_date",
+    ]
+    assert set(described["table_name"]) == {"beats"}
+    assert set(described["problem"]) == {"Beats that never run"}
 
 
 def test_row_details_round_a_half_away_from_zero():

@@ -71,6 +71,7 @@ def test_page_counts_each_problem(monkeypatch, health_url):
         "Outlets without a territory": 2,
         "Reps without a manager": 2,
         "Reps without a territory": 2,
+        "Beats that never run": 5,
     }
     assert result == expected
     assert summary.loc["Duplicate visits", "share"] == pytest.approx(1 / 11)
@@ -87,11 +88,34 @@ def test_page_lists_rows_of_one_problem(monkeypatch, health_url):
     app.selectbox(key="health_problem").set_value("impossible_travel").run()
     rows = app.dataframe[1].value
 
-    assert len(all_rows) == 28
+    assert len(all_rows) == 33
     assert list(rows["record_id"]) == ["v4"]
     assert list(rows["detail"]) == ["2,307 km/h from visit v3"]
     assert rows["local_time"].iloc[0] == pd.Timestamp("2026-03-02 10:00")
     assert len(app.get("download_button")) == 1
+
+
+def test_page_lists_beats_that_never_run(monkeypatch, health_url):
+    app = health_page(monkeypatch, health_url)
+
+    app.selectbox(key="health_problem").set_value("beat_never_runs").run()
+    rows = app.dataframe[1].value
+    summary = app.dataframe[0].value.set_index("problem")
+
+    result = list(zip(rows["record_id"], rows["rep_id"], rows["detail"]))
+    expected = [
+        ("b2", "r1", "weekday 9 is outside 1 (Monday) to 7 (Sunday)"),
+        ("b3", "r2", "every_n_weeks is 0; use 1, 2 or 4"),
+        ("b4", "r3", "end_date is before start_date"),
+        ("b5", "r9", "weekday 0 is outside 1 (Monday) to 7 (Sunday)"),
+        ("b6", "r1", "weekday 0 is outside 1 (Monday) to 7 (Sunday)"),
+    ]
+    assert result == expected
+    assert set(rows["table_name"]) == {"beats"}
+    assert summary.loc["Beats that never run", "share"] == pytest.approx(5 / 6)
+    assert summary.loc["Beats that never run", "trend"] is None
+    captions = [caption.value for caption in app.caption]
+    assert any(caption.endswith("active reps and 6 beats.") for caption in captions)
 
 
 def test_trend_ticks_are_week_starts(monkeypatch, health_url):
@@ -122,7 +146,7 @@ def test_rules_are_shown_whole(monkeypatch, health_url):
     rules = app.table[0].value
 
     assert list(rules.columns) == ["Rows flagged", "What the KPIs do"]
-    assert len(rules) == 19
+    assert len(rules) == 20
     assert rules.index[0] == "Duplicate visits"
     assert len(app.dataframe) == 2
 
