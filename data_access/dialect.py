@@ -4,9 +4,10 @@ Every query is written with SQLAlchemy Core and stays portable, except for a
 few expressions that SQLite and PostgreSQL spell differently: the local date of
 a UTC timestamp in the business time zone, day arithmetic, the seconds between
 two timestamps, a timestamp some seconds earlier, the great-circle distance,
-the order of text ids and the upsert. SQLite has no time zone database and no
-trigonometric functions in every build, so on SQLite the local date and the
-distance are Python functions registered on each new connection.
+the test for a finite number, the order of text ids and the upsert. SQLite has
+no time zone database and no trigonometric functions in every build, so on
+SQLite the local date and the distance are Python functions registered on each
+new connection.
 
 The loader's bulk path is the exception to "one place": COPY on PostgreSQL
 and batched executemany on SQLite are different protocols, so their
@@ -19,6 +20,7 @@ on SQLite (sqlite_arrow_table), are here.
 import io
 import logging
 import math
+import sys
 import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -159,6 +161,51 @@ def _finite_instant_postgresql(
 ) -> str:
     instant = compiler.process(element.clauses, **kw)
     return f"CASE WHEN isfinite({instant}) THEN {instant} END"
+
+
+MAX_DOUBLE = sys.float_info.max
+
+
+class finite_number(FunctionElement):
+    """The number, or NULL when it is not a finite number.
+
+    Another program may write what the loader rejects into a REAL or double
+    precision column. PostgreSQL stores 'NaN', 'Infinity' and '-Infinity',
+    and sorts NaN above every number, so NaN > 0 is true and a sum with it
+    is NaN. SQLite keeps text it cannot read as a number ('NaN', 'abc'),
+    which compares greater than any number and sums as 0, and stores 9e999
+    as infinity. NULL compares as neither > 0 nor < 0, and SUM skips it, so
+    both engines give the same figures.
+
+    Callers put it in the select list where the orders are first read, so
+    the WHERE on ordered_at still uses its index and each row costs a CASE.
+    """
+
+    type = sa.Float()
+    inherit_cache = True
+
+
+@compiles(finite_number, "sqlite")
+def _finite_number_sqlite(element: finite_number, compiler: Any, **kw: Any) -> str:
+    number = compiler.process(element.clauses, **kw)
+    # SQLite sorts every number before any text or blob, so text fails the
+    # upper bound, and the bounds are the largest finite doubles, so both
+    # infinities fail too. Two comparisons call no function. Summing 2
+    # million rows in memory with SQLite 3.40, they added 0.10 s where a test
+    # with typeof() and abs() added 0.23 s.
+    return (
+        f"CASE WHEN {number} BETWEEN -{MAX_DOUBLE!r} AND {MAX_DOUBLE!r} "
+        f"THEN {number} END"
+    )
+
+
+@compiles(finite_number, "postgresql")
+def _finite_number_postgresql(element: finite_number, compiler: Any, **kw: Any) -> str:
+    number = compiler.process(element.clauses, **kw)
+    # PostgreSQL's NaN equals NaN, so NOT IN finds it.
+    return (
+        f"CASE WHEN {number} NOT IN ('NaN', 'Infinity', '-Infinity') THEN {number} END"
+    )
 
 
 class seconds_before(FunctionElement):

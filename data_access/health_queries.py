@@ -47,6 +47,7 @@ from data_access.dialect import (
 from data_access.filters import Period, Scope, Settings, local_midnight_in_utc
 from data_access.period_sql import (
     PeriodSQL,
+    finite_order_value,
     in_territories_on,
     is_resend,
     is_resend_of,
@@ -90,6 +91,7 @@ KIND_TABLES: dict[str, str] = {
     "order_unknown_outlet": "orders",
     "order_unknown_rep": "orders",
     "return_order": "orders",
+    "order_value_not_finite": "orders",
     "order_off_visit_day": "orders",
     "outlet_without_coordinates": "outlets",
     "outlet_without_territory": "outlets",
@@ -252,7 +254,9 @@ class HealthSQL:
                 found_visit.c.outlet_id.label("found_visit_outlet_id"),
                 found_visit.c.check_in.label("found_visit_check_in"),
                 orders.c.ordered_at,
-                orders.c.value,
+                # NULL when not a finite number, as in every KPI, so the
+                # measure of each order kind reads alike on both engines.
+                finite_order_value(),
                 local_day(orders.c.ordered_at, self.period).label("order_date"),
                 *_day_bounds(orders.c.ordered_at, self.period),
             )
@@ -724,6 +728,13 @@ class HealthSQL:
     def returns(self) -> sa.Select:
         return self._order_row("return_order", self.orders.c.value < 0)
 
+    def orders_with_value_not_finite(self) -> sa.Select:
+        """Select orders whose value is NaN, an infinity or text, which no KPI counts.
+
+        orders.value is NOT NULL, so the checked value is NULL only for them.
+        """
+        return self._order_row("order_value_not_finite", self.orders.c.value.is_(None))
+
     def orders_off_visit_day(self) -> sa.Select:
         """Orders of a rep who made no visit on the order's local date."""
         checked = self.orders
@@ -978,6 +989,7 @@ KIND_BUILDERS: dict[str, Callable[[HealthSQL], sa.Select]] = {
     "order_unknown_outlet": HealthSQL.orders_with_unknown_outlet,
     "order_unknown_rep": HealthSQL.orders_with_unknown_rep,
     "return_order": HealthSQL.returns,
+    "order_value_not_finite": HealthSQL.orders_with_value_not_finite,
     "order_off_visit_day": HealthSQL.orders_off_visit_day,
     "outlet_without_coordinates": HealthSQL.outlets_without_coordinates,
     "outlet_without_territory": HealthSQL.outlets_without_territory,
@@ -1329,9 +1341,11 @@ def set_aside_counts(
         has no usable fix or its outlet no usable coordinates.
     orders_without_rep: orders of the period that count for no known rep, so
         no rep's order value contains them.
-    duplicate_visits and orders_without_rep are the rows health_counts
-    counts. visits_without_fix applies the reps report's test (a usable fix
-    on the visit and on its outlet) to the same kept visits.
+    orders_without_value: orders of the period whose value is not a finite
+        number, so no order figure contains them.
+    duplicate_visits, orders_without_rep and orders_without_value are the
+    rows health_counts counts. visits_without_fix applies the reps report's
+    test (a usable fix on the visit and on its outlet) to the same kept visits.
     """
     history = scope_follows_history(engine, scope, period)
     health = HealthSQL(period, scope, settings, _utc_now(), history=history)
@@ -1350,6 +1364,9 @@ def set_aside_counts(
         ).select_from(kept.outerjoin(outlet, outlet.c.outlet_id == kept.c.outlet_id)),
         "orders_without_rep": sa.select(sa.func.count()).select_from(
             health.orders_with_unknown_rep().subquery()
+        ),
+        "orders_without_value": sa.select(sa.func.count()).select_from(
+            health.orders_with_value_not_finite().subquery()
         ),
     }
     statement = sa.select(

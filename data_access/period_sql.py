@@ -16,6 +16,7 @@ from data_access.dialect import (
     day_number,
     distance_m,
     finite_instant,
+    finite_number,
     seconds_before,
     seconds_between,
     unindexed,
@@ -276,6 +277,18 @@ def usable_fix(
         longitude.between(-180, 180),
         sa.not_(sa.and_(latitude == 0, longitude == 0)),
     )
+
+
+def finite_order_value() -> sa.Label:
+    """Label orders.value as "value", NULL when it is not a finite number.
+
+    Another program may write NaN, an infinity or text into orders.value.
+    Such an order is neither an order (value > 0) nor a return (value < 0),
+    so it adds nothing to order value, return value, lines per call or
+    productive visits. It still counts in order_rows, the orders of any
+    value, and data health lists it.
+    """
+    return finite_number(orders.c.value).label("value")
 
 
 def local_day(timestamp: sa.ColumnElement, period: Period) -> sa.ColumnElement[date]:
@@ -715,7 +728,7 @@ class PeriodSQL:
             sa.select(
                 aliases.c.kept_visit_id.label("visit_id"),
                 orders.c.order_id,
-                orders.c.value,
+                finite_order_value(),
                 orders.c.line_count,
             )
             .select_from(orders.join(aliases, orders.c.visit_id == aliases.c.visit_id))
@@ -745,7 +758,7 @@ class PeriodSQL:
                 orders.c.order_id,
                 orders.c.rep_id,
                 orders.c.outlet_id,
-                orders.c.value,
+                finite_order_value(),
                 orders.c.line_count,
                 local_day(orders.c.ordered_at, self.period).label("order_date"),
             )
@@ -930,7 +943,7 @@ class PeriodSQL:
                 sa.func.coalesce(orders.c.rep_id, linked_visit.c.rep_id).label(
                     "rep_id"
                 ),
-                orders.c.value,
+                finite_order_value(),
                 local_day(orders.c.ordered_at, self.period).label("order_date"),
             )
             .select_from(orders.outerjoin(linked_visit, linked_on))

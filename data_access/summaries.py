@@ -785,7 +785,9 @@ def _consecutive_runs(week_starts: list[date], longest: int) -> list[list[date]]
 # holds, so that weeks built before read the raw tables until built again.
 # 2: a resend across local midnight keeps the date of the visit it repeats,
 # in last visit dates and in the data health checks of orders.
-COUNTING_RULES = 2
+# 3: an order value that is not a finite number counts in no order figure,
+# and data health counts such orders as order_value_not_finite.
+COUNTING_RULES = 3
 
 
 def built_under(row: sa.Row, settings: Settings) -> bool:

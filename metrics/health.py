@@ -133,6 +133,15 @@ def rules(settings: Settings) -> list[Rule]:
             "Reported apart as return value; never nets off order value.",
         ),
         Rule(
+            "order_value_not_finite",
+            "Orders with an unusable value",
+            "An order whose value is not a finite number: NaN, an infinity, or "
+            "text such as 'abc'. The loader rejects these; other systems may "
+            "write them.",
+            "Left out of orders, order value, return value, productive visits "
+            "and lines per call.",
+        ),
+        Rule(
             "order_off_visit_day",
             "Orders outside any visit day",
             "An order of a rep who made no visit on the order's local date; a "
@@ -335,6 +344,12 @@ def set_aside_note(counts: dict[str, int]) -> str | None:
         parts.append(
             f"{without_rep:,} {plural(without_rep, 'order')} with no known rep "
             "left out of rep order value"
+        )
+    without_value = counts.get("orders_without_value", 0)
+    if without_value:
+        parts.append(
+            f"{without_value:,} {plural(without_value, 'order')} with a value that "
+            "is not a finite number left out of every order figure"
         )
     if not parts:
         return None

@@ -216,6 +216,15 @@ ROWS = {
             "ordered_at": "2026-03-07 10:00:00",
             "value": 10.0,
         },
+        # Infinity, which only another program can write, is no finite number.
+        {
+            "order_id": "l",
+            "outlet_id": "o1",
+            "rep_id": "r1",
+            "visit_id": "v1",
+            "ordered_at": "2026-03-02 09:15:00",
+            "value": float("inf"),
+        },
         # After the week: not checked.
         {
             "order_id": "k",

@@ -1,5 +1,6 @@
 """The engine-specific expressions give the same values on SQLite and PostgreSQL."""
 
+import sys
 from datetime import date, datetime
 
 import pytest
@@ -8,6 +9,7 @@ import sqlalchemy as sa
 from data_access.dialect import (
     day_number,
     distance_m,
+    finite_number,
     haversine_m,
     local_date,
     seconds_between,
@@ -64,6 +66,55 @@ def test_sqlite_expressions():
 
 def test_postgres_expressions(postgres_url):
     check(create_engine(postgres_url))
+
+
+NUMBERS = sa.Table(
+    "numbers",
+    sa.MetaData(),
+    sa.Column("position", sa.Integer),
+    sa.Column("value", sa.Float, nullable=False),
+)
+LARGEST = sys.float_info.max
+# (SQL literal, value read back), the largest finite doubles included.
+FINITE = [
+    ("0", 0.0),
+    ("-12.5", -12.5),
+    (repr(LARGEST), LARGEST),
+    (repr(-LARGEST), -LARGEST),
+]
+# Values another program can store in a REAL or double precision column.
+NOT_FINITE = {
+    "sqlite": ["9e999", "-9e999", "'NaN'", "'abc'", "'12,50'", "x'00'"],
+    "postgres": ["'Infinity'", "'-Infinity'", "'NaN'"],
+}
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite", "postgres"])
+def test_finite_number_leaves_out_others(engine_name, tmp_path, request):
+    url = (
+        f"sqlite:///{tmp_path / 'numbers.sqlite'}"
+        if engine_name == "sqlite"
+        else request.getfixturevalue("fresh_postgres_url")
+    )
+    engine = create_engine(url)
+    literals = [text for text, _ in FINITE] + NOT_FINITE[engine_name]
+    try:
+        NUMBERS.create(engine)
+        with engine.begin() as connection:
+            for position, text in enumerate(literals):
+                connection.exec_driver_sql(
+                    f"INSERT INTO numbers VALUES ({position}, {text})"
+                )
+            statement = sa.select(finite_number(NUMBERS.c.value)).order_by(
+                NUMBERS.c.position
+            )
+            result = connection.execute(statement).scalars().all()
+    finally:
+        engine.dispose()
+
+    expected = [number for _, number in FINITE]
+    expected += [None] * len(NOT_FINITE[engine_name])
+    assert result == expected
 
 
 def test_haversine_of_one_degree_on_the_equator():

@@ -46,6 +46,7 @@ EXPECTED_ROWS = {
     "order_unknown_outlet": [("e", 15.0, None)],
     "order_unknown_rep": [("g", 20.0, None), ("f", 30.0, None)],
     "return_order": [("h", -75.0, None)],
+    "order_value_not_finite": [("l", None, None)],
     "order_off_visit_day": [("i", 60.0, None), ("j", 10.0, None)],
     "outlet_without_coordinates": [("o3", None, "T1"), ("o4", None, "T1")],
     "outlet_without_territory": [("o5", None, None), ("o6", None, "T9")],
@@ -97,7 +98,7 @@ def test_counts_with_rows_checked(engine):
 
     result = [tuple(row) for row in counts.itertuples(index=False)]
 
-    checked = {"visits": 11, "orders": 10, "outlets": 7, "reps": 4, "beats": 6}
+    checked = {"visits": 11, "orders": 11, "outlets": 7, "reps": 4, "beats": 6}
     expected = [
         (kind, table, len(EXPECTED_ROWS[kind]), checked[table])
         for kind, table in KIND_TABLES.items()
@@ -129,7 +130,7 @@ def test_territory_scope_hides_other_rows(engine):
     # and of the unknown rep r9 (b5) drop out too.
     expected = {
         "visit_unknown_reference": (1, 10),
-        "order_unknown_rep": (2, 10),
+        "order_unknown_rep": (2, 11),
         "outlet_without_territory": (0, 5),
         "rep_without_manager": (1, 2),
         "rep_without_territory": (0, 2),
@@ -153,7 +154,12 @@ def test_set_aside_counts(engine):
 
     # v5 (0, 0), v6 (no fix), v7 (out of range) and v11 (unknown outlet)
     # are never judged off-site.
-    expected = {"duplicate_visits": 1, "visits_without_fix": 4, "orders_without_rep": 2}
+    expected = {
+        "duplicate_visits": 1,
+        "visits_without_fix": 4,
+        "orders_without_rep": 2,
+        "orders_without_value": 1,
+    }
     assert result == expected
 
 
@@ -246,6 +252,7 @@ def test_resend_chains_name_kept_visit(tmp_path):
         "duplicate_visits": 4,
         "visits_without_fix": 0,
         "orders_without_rep": 0,
+        "orders_without_value": 0,
     }
 
 

@@ -300,6 +300,11 @@ def test_row_details_round_a_half_away_from_zero():
             "coordinates not judged off-site; 2 orders with no known rep left out "
             "of rep order value. See Data health for the rows.",
         ),
+        (
+            {"duplicate_visits": 0, "orders_without_value": 1},
+            "1 order with a value that is not a finite number left out of every "
+            "order figure. See Data health for the rows.",
+        ),
     ],
 )
 def test_set_aside_note(counts, expected):

@@ -66,6 +66,7 @@ def test_page_counts_each_problem(monkeypatch, health_url):
         "Orders for an unknown outlet": 1,
         "Orders for an unknown rep": 2,
         "Returns (negative value)": 1,
+        "Orders with an unusable value": 1,
         "Orders outside any visit day": 2,
         "Outlets without coordinates": 2,
         "Outlets without a territory": 2,
@@ -75,7 +76,7 @@ def test_page_counts_each_problem(monkeypatch, health_url):
     }
     assert result == expected
     assert summary.loc["Duplicate visits", "share"] == pytest.approx(1 / 11)
-    assert summary.loc["Orders without a visit", "share"] == pytest.approx(4 / 10)
+    assert summary.loc["Orders without a visit", "share"] == pytest.approx(4 / 11)
     # The week is the last of the 8-week trend, and the only one with data.
     trend = list(summary.loc["Orders without a visit", "trend"])
     assert trend == [0, 0, 0, 0, 0, 0, 0, 4]
@@ -88,7 +89,7 @@ def test_page_lists_rows_of_one_problem(monkeypatch, health_url):
     app.selectbox(key="health_problem").set_value("impossible_travel").run()
     rows = app.dataframe[1].value
 
-    assert len(all_rows) == 33
+    assert len(all_rows) == 34
     assert list(rows["record_id"]) == ["v4"]
     assert list(rows["detail"]) == ["2,307 km/h from visit v3"]
     assert rows["local_time"].iloc[0] == pd.Timestamp("2026-03-02 10:00")
@@ -146,7 +147,7 @@ def test_rules_are_shown_whole(monkeypatch, health_url):
     rules = app.table[0].value
 
     assert list(rules.columns) == ["Rows flagged", "What the KPIs do"]
-    assert len(rules) == 20
+    assert len(rules) == 21
     assert rules.index[0] == "Duplicate visits"
     assert len(app.dataframe) == 2
 
