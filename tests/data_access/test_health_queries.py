@@ -49,6 +49,10 @@ EXPECTED_ROWS = {
     "outlet_without_territory": [("o5", None, None), ("o6", None, "T9")],
     "rep_without_manager": [("r2", None, "T1"), ("r4", None, None)],
     "rep_without_territory": [("r3", None, "T9"), ("r4", None, None)],
+    # fill_database writes active as a boolean, so an invalid value needs
+    # SQL on SQLite, as in tests/metrics/test_invalid_active.py.
+    "outlet_invalid_active": [],
+    "rep_invalid_active": [],
 }
 
 
