@@ -4,10 +4,10 @@ Every query is written with SQLAlchemy Core and stays portable, except for a
 few expressions that SQLite and PostgreSQL spell differently: the local date of
 a UTC timestamp in the business time zone, day arithmetic, the seconds between
 two timestamps, a timestamp some seconds earlier, the great-circle distance,
-the test for a finite number, the order of text ids and the upsert. SQLite has
-no time zone database and no trigonometric functions in every build, so on
-SQLite the local date and the distance are Python functions registered on each
-new connection.
+the test for a finite number, the order of text ids, a value written as an
+SQL literal and the upsert. SQLite has no time zone database and no
+trigonometric functions in every build, so on SQLite the local date and the
+distance are Python functions registered on each new connection.
 
 The loader's bulk path is the exception to "one place": COPY on PostgreSQL
 and batched executemany on SQLite are different protocols, so their
@@ -293,6 +293,30 @@ def _unindexed_default(element: unindexed, compiler: Any, **kw: Any) -> str:
 @compiles(unindexed, "sqlite")
 def _unindexed_sqlite(element: unindexed, compiler: Any, **kw: Any) -> str:
     return f"+{compiler.process(element.clauses, **kw)}"
+
+
+class sql_literal(FunctionElement):
+    """A value written as an SQL literal, so that its stored type shows: the
+    text 'true' in quotes, the number 2 without them, NULL as NULL.
+
+    Data health names an invalid stored value with it. SQLite keeps a value
+    of any type in any column, and its quote() writes a BLOB as X'..', so
+    bytes that are not UTF-8 never reach Python as text. PostgreSQL's value
+    has the column's type, so it is cast to text first.
+    """
+
+    type = sa.Text()
+    inherit_cache = True
+
+
+@compiles(sql_literal, "sqlite")
+def _sql_literal_sqlite(element: sql_literal, compiler: Any, **kw: Any) -> str:
+    return f"quote({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(sql_literal, "postgresql")
+def _sql_literal_postgresql(element: sql_literal, compiler: Any, **kw: Any) -> str:
+    return f"quote_nullable(CAST({compiler.process(element.clauses, **kw)} AS TEXT))"
 
 
 # Attribute of a PostgreSQL dialect, set by note_text_order, that is True

@@ -9,7 +9,9 @@ rows. Rows are checked for the viewer's period and scope:
 - orders whose ordered_at falls in the period, counted for a rep in scope
   (rep_id, else the rep of the visit that visit_id names) or placed at an
   outlet in scope; with an unrestricted scope, every order of the period;
-- active outlets and active reps in scope, whatever the period;
+- active outlets and active reps in scope, whatever the period, and for
+  outlet_invalid_active and rep_invalid_active every outlet and rep in
+  scope, because an invalid active value reads as inactive;
 - the beats of reps in scope, whatever the period; with an unrestricted
   scope, every beat.
 
@@ -42,6 +44,7 @@ from data_access.dialect import (
     distance_m,
     needs_lateral_lookups,
     seconds_between,
+    sql_literal,
     unindexed,
 )
 from data_access.filters import Period, Scope, Settings, local_midnight_in_utc
@@ -98,6 +101,8 @@ KIND_TABLES: dict[str, str] = {
     "rep_without_manager": "reps",
     "rep_without_territory": "reps",
     "beat_never_runs": "beats",
+    "outlet_invalid_active": "outlets",
+    "rep_invalid_active": "reps",
 }
 
 # Kinds whose rows are dated visits or orders, so they can be counted week by
@@ -277,12 +282,12 @@ class HealthSQL:
 
     def _checked_outlets(self) -> sa.Select:
         return sa.select(outlets).where(
-            outlets.c.active.is_(True), *scoped_outlet_conditions(self.scope)
+            schema.is_active(outlets), *scoped_outlet_conditions(self.scope)
         )
 
     def _checked_reps(self) -> sa.Select:
         return sa.select(reps).where(
-            reps.c.active.is_(True), *scoped_rep_conditions(self.scope)
+            schema.is_active(reps), *scoped_rep_conditions(self.scope)
         )
 
     def _checked_beats(self) -> sa.Select:
@@ -923,6 +928,39 @@ class HealthSQL:
             )
         )
 
+    def outlets_with_invalid_active(self) -> sa.Select:
+        """Select the outlets in scope whose active value is neither true nor
+        false as stored. related_id is that value as an SQL literal, such as
+        'true'."""
+        return sa.select(
+            sa.literal("outlet_invalid_active").label("kind"),
+            outlets.c.outlet_id.label("record_id"),
+            NULL_TEXT.label("rep_id"),
+            outlets.c.outlet_id,
+            NULL_TIMESTAMP.label("happened_at"),
+            outlets.c.latitude,
+            outlets.c.longitude,
+            _float(None).label("measure"),
+            sql_literal(outlets.c.active).label("related_id"),
+        ).where(
+            schema.has_invalid_active(outlets), *scoped_outlet_conditions(self.scope)
+        )
+
+    def reps_with_invalid_active(self) -> sa.Select:
+        """Select the reps in scope whose active value is neither true nor
+        false as stored. related_id is that value as an SQL literal, such as 2."""
+        return sa.select(
+            sa.literal("rep_invalid_active").label("kind"),
+            reps.c.rep_id.label("record_id"),
+            reps.c.rep_id,
+            NULL_TEXT.label("outlet_id"),
+            NULL_TIMESTAMP.label("happened_at"),
+            _float(None).label("latitude"),
+            _float(None).label("longitude"),
+            _float(None).label("measure"),
+            sql_literal(reps.c.active).label("related_id"),
+        ).where(schema.has_invalid_active(reps), *scoped_rep_conditions(self.scope))
+
 
 def _local_midnights(period: Period) -> list[datetime]:
     """Return the UTC instant (naive) at which each local date of the period begins."""
@@ -996,6 +1034,8 @@ KIND_BUILDERS: dict[str, Callable[[HealthSQL], sa.Select]] = {
     "rep_without_manager": HealthSQL.reps_without_manager,
     "rep_without_territory": HealthSQL.reps_without_territory,
     "beat_never_runs": HealthSQL.beats_never_running,
+    "outlet_invalid_active": HealthSQL.outlets_with_invalid_active,
+    "rep_invalid_active": HealthSQL.reps_with_invalid_active,
 }
 
 

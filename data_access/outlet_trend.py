@@ -109,7 +109,7 @@ def outlet_figures_statement(
     with by_territory one row per territory_id of the outlets (NULL for the
     outlets without one).
     """
-    in_scope = [outlets.c.active.is_(True), *outlet_conditions]
+    in_scope = [schema.is_active(outlets), *outlet_conditions]
     scoped = sa.select(outlets.c.outlet_id).where(*in_scope)
     windows = dict(settings.neglect_days_by_class)
     late_days = {days % 7 for days in [settings.neglect_days, *windows.values()]}

@@ -821,7 +821,7 @@ class PeriodSQL:
                 .join(outlets, outlets.c.outlet_id == beat_outlets.c.outlet_id)
                 .join(calendar, on_weekday)
             )
-            .where(outlets.c.active.is_(True), *on_run_date)
+            .where(schema.is_active(outlets), *on_run_date)
         )
         if self._rep_ids is not None:
             query = query.where(beats.c.rep_id.in_(self._rep_ids))

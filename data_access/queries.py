@@ -206,10 +206,11 @@ def rep_activity(
 
     One row per rep of the reps table in scope, active or not, with zeros
     where the rep did nothing. Columns: rep_id, rep_name, territory_id,
-    manager_id, active, visits, productive_visits, order_lines, off_beat_visits,
-    off_site_visits, visits_without_fix, planned_calls, calls_on_plan,
-    planned_outlets, skipped_outlets, order_value, orders (value > 0),
-    return_value and order_rows (orders of any value).
+    manager_id, active (schema.is_active), visits, productive_visits,
+    order_lines, off_beat_visits, off_site_visits, visits_without_fix,
+    planned_calls, calls_on_plan, planned_outlets, skipped_outlets,
+    order_value, orders (value > 0), return_value and order_rows (orders of
+    any value).
 
     With a rep_territories history, a region or territory limit counts each
     visit, planned call and order by the rep's territory on its local date,
@@ -293,7 +294,7 @@ def rep_activity(
             reps.c.name.label("rep_name"),
             reps.c.territory_id,
             reps.c.manager_id,
-            reps.c.active,
+            schema.is_active(reps).label("active"),
             _zero(visit_counts.c.visits).label("visits"),
             _zero(visit_counts.c.productive_visits).label("productive_visits"),
             _zero(visit_counts.c.order_lines).label("order_lines"),
@@ -482,7 +483,7 @@ def outlet_activity(
             .outerjoin(on_beat, on_beat.c.outlet_id == outlets.c.outlet_id)
             .outerjoin(order_values, order_values.c.outlet_id == outlets.c.outlet_id)
         )
-        .where(outlets.c.active.is_(True), *in_scope)
+        .where(schema.is_active(outlets), *in_scope)
         .order_by(code_point_order(outlets.c.outlet_id))
     )
     frame = fetch_frame(engine, "outlet_activity", statement)
@@ -775,14 +776,15 @@ def territory_list(engine: sa.Engine, scope: Scope) -> pd.DataFrame:
 
 
 def rep_list(engine: sa.Engine, scope: Scope) -> pd.DataFrame:
-    """List the reps in scope: rep_id, rep_name, territory_id, manager_id, active."""
+    """List the reps in scope: rep_id, rep_name, territory_id, manager_id,
+    active (schema.is_active)."""
     statement = (
         sa.select(
             reps.c.rep_id,
             reps.c.name.label("rep_name"),
             reps.c.territory_id,
             reps.c.manager_id,
-            reps.c.active,
+            schema.is_active(reps).label("active"),
         )
         .where(*scoped_rep_conditions(scope))
         .order_by(code_point_order(reps.c.rep_id))
@@ -984,7 +986,7 @@ def territory_week_visited_outlets(
             sa.func.count(sa.distinct(kept.c.outlet_id)).label("visited_outlets"),
         )
         .select_from(kept.join(outlets, outlets.c.outlet_id == kept.c.outlet_id))
-        .where(outlets.c.active.is_(True))
+        .where(schema.is_active(outlets))
         .group_by(outlets.c.territory_id, week_index)
         .order_by(code_point_order(outlets.c.territory_id), week_index)
     )

@@ -998,7 +998,7 @@ def _unvisited_beat_outlets(visited: sa.CTE, scoped_reps: _ScopedReps) -> sa.CTE
         )
         .where(
             beats.c.rep_id.in_(scoped_reps.rep_ids),
-            outlets.c.active.is_(True),
+            schema.is_active(outlets),
             ~_visited_in(beats.c.rep_id, beat_outlets.c.outlet_id, visited),
         )
         .cte("unvisited_beat_outlets")
@@ -1041,7 +1041,7 @@ def _unvisited_candidate_outlets(
             )
             .join(outlets, outlets.c.outlet_id == beat_outlets.c.outlet_id)
         )
-        .where(outlets.c.active.is_(True), ~visited)
+        .where(schema.is_active(outlets), ~visited)
         .cte("unvisited_beat_outlets")
         .prefix_with("MATERIALIZED")
     )
@@ -1568,7 +1568,7 @@ def weekly_outlet_figures(
     """
     _check_whole_weeks(span)
     scoped = sa.select(outlets.c.outlet_id).where(
-        outlets.c.active.is_(True), *scoped_outlet_conditions(scope)
+        schema.is_active(outlets), *scoped_outlet_conditions(scope)
     )
     reach = outlet_trend.neglect_reach(span, settings)
     weeks_in_reach = (reach.end - reach.start).days // 7 + 1

@@ -50,6 +50,33 @@ outlets = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
 )
 
+
+def is_active(table: sa.FromClause) -> sa.ColumnElement[bool]:
+    """Test whether a reps or outlets row is active, the one reading of the
+    active column that every query and frame uses.
+
+    A row is active only when active is stored as true: PostgreSQL's true,
+    SQLite's integer 1. SQLite keeps whatever value another program writes,
+    and each other value, such as 2, the text 'true' or NULL, reads as
+    inactive (has_invalid_active finds them). Text that SQLite converts to
+    a number in a column of create_tables, such as '1', is stored as that
+    number. PostgreSQL parses the text 'true' into true when it is written,
+    so there the same INSERT stores an active row.
+    """
+    return table.c.active.is_(True)
+
+
+def has_invalid_active(table: sa.FromClause) -> sa.ColumnElement[bool]:
+    """Test whether a reps or outlets row stores an active value that is
+    neither true nor false, which is_active reads as inactive.
+
+    PostgreSQL's boolean column with NOT NULL rejects such values, so only
+    SQLite stores them.
+    """
+    active = table.c.active
+    return sa.not_(sa.or_(active.is_(True), active.is_(False)))
+
+
 beats = sa.Table(
     "beats",
     metadata,

@@ -476,7 +476,7 @@ def _outlet_flag_tasks(connection: sa.Connection, settings: Settings) -> list[Ta
         counts = outlet_trend.summary_week_outlet_flags(
             week,
             lookback,
-            [outlets.c.active.is_(True), outlets.c.territory_id.is_not(None)],
+            [schema.is_active(outlets), outlets.c.territory_id.is_not(None)],
         ).subquery()
         rows = sa.select(
             sa.literal(week.start, DATE).label("week_start"),
@@ -1589,9 +1589,7 @@ def active_outlet_count(connection: sa.Connection) -> int:
 
 def _active_outlets() -> sa.Select:
     return (
-        sa.select(sa.func.count())
-        .select_from(outlets)
-        .where(outlets.c.active.is_(True))
+        sa.select(sa.func.count()).select_from(outlets).where(schema.is_active(outlets))
     )
 
 
@@ -1944,7 +1942,7 @@ def _territory_week_rows(week: Period, outlet_weeks: sa.Table) -> sa.Select:
     Reads the week's rows of outlet_weeks, a table shaped like
     summary_outlet_weeks.
     """
-    is_active = outlets.c.active.is_(True)
+    is_active = schema.is_active(outlets)
     active = sa.case((is_active, 1), else_=0)
     visited = sa.case((sa.and_(is_active, outlet_weeks.c.visits > 0), 1), else_=0)
     return (

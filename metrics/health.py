@@ -188,6 +188,24 @@ def rules(settings: Settings) -> list[Rule]:
             "outlets are never skipped. While its dates overlap the period, its "
             "outlets do not count as unplanned either.",
         ),
+        Rule(
+            "outlet_invalid_active",
+            "Outlets with an invalid active value",
+            "An outlet whose active value is stored as neither true (1) nor false "
+            "(0), such as 2 or the text 'true'. The loader writes only 1 or 0; "
+            "other systems may write these.",
+            "Counted as inactive: off the map, the outlets report and coverage, "
+            "and never planned; visits to it still count.",
+        ),
+        Rule(
+            "rep_invalid_active",
+            "Reps with an invalid active value",
+            "A rep whose active value is stored as neither true (1) nor false (0), "
+            "such as 2 or the text 'false'. The loader writes only 1 or 0; other "
+            "systems may write these.",
+            "Counted as inactive: in the reps report only for a period with the "
+            "rep's visits, planned calls or orders.",
+        ),
     ]
 
 
@@ -305,6 +323,10 @@ def _detail(
         return f"territory_id {related} is not in territories"
     if kind == "beat_never_runs":
         return _beat_fault(related, measure if has_measure else None)
+    if kind in ("outlet_invalid_active", "rep_invalid_active"):
+        return (
+            f"active is {related}, read as inactive; store 1 (active) or 0 (inactive)"
+        )
     return ""
 
 

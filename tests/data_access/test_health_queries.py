@@ -59,6 +59,10 @@ EXPECTED_ROWS = {
         ("b5", 0.0, "weekday"),
         ("b6", 0.0, "weekday"),
     ],
+    # fill_database writes active as a boolean, so an invalid value needs
+    # SQL on SQLite, as in tests/metrics/test_invalid_active.py.
+    "outlet_invalid_active": [],
+    "rep_invalid_active": [],
 }
 
 

@@ -251,6 +251,37 @@ def test_beat_details_name_the_fault():
     assert set(described["problem"]) == {"Beats that never run"}
 
 
+def test_invalid_active_detail_names_value():
+    rows = affected(
+        [
+            (
+                "outlet_invalid_active",
+                "o9",
+                None,
+                "o9",
+                None,
+                None,
+                None,
+                None,
+                "'true'",
+            ),
+            ("rep_invalid_active", "r9", "r9", None, None, None, None, None, "2"),
+        ]
+    )
+
+    described = describe_rows(rows, Settings())
+
+    assert described["detail"].tolist() == [
+        "active is 'true', read as inactive; store 1 (active) or 0 (inactive)",
+        "active is 2, read as inactive; store 1 (active) or 0 (inactive)",
+    ]
+    assert described["problem"].tolist() == [
+        "Outlets with an invalid active value",
+        "Reps with an invalid active value",
+    ]
+    assert described["table_name"].tolist() == ["outlets", "reps"]
+
+
 def test_row_details_round_a_half_away_from_zero():
     # Each measure is a half stored exactly, which format() would round to
     # the even neighbour: 12 m, 2.2 hours, 0 min, -0.12.

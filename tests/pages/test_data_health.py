@@ -11,6 +11,8 @@ from pages.exports import to_csv_bytes
 from tests.database import sqlite_database
 from tests.health_company import ROWS as HEALTH_COMPANY
 from tests.metrics.small_company import ROWS as SMALL_COMPANY
+from tests.metrics.test_invalid_active import INVALID_VALUES
+from tests.metrics.test_invalid_active import ROWS as INVALID_ACTIVE_COMPANY
 
 DASHBOARD = str(Path(__file__).resolve().parents[2] / "dashboard.py")
 
@@ -73,6 +75,8 @@ def test_page_counts_each_problem(monkeypatch, health_url):
         "Reps without a manager": 2,
         "Reps without a territory": 2,
         "Beats that never run": 5,
+        "Outlets with an invalid active value": 0,
+        "Reps with an invalid active value": 0,
     }
     assert result == expected
     assert summary.loc["Duplicate visits", "share"] == pytest.approx(1 / 11)
@@ -119,6 +123,29 @@ def test_page_lists_beats_that_never_run(monkeypatch, health_url):
     assert any(caption.endswith("active reps and 6 beats.") for caption in captions)
 
 
+def test_page_lists_invalid_active_values(monkeypatch, tmp_path):
+    engine = sqlite_database(tmp_path, INVALID_ACTIVE_COMPANY)
+    with engine.begin() as connection:
+        for statement in INVALID_VALUES:
+            connection.exec_driver_sql(statement)
+    engine.dispose()
+    app = health_page(monkeypatch, f"sqlite:///{tmp_path / 'sfa.sqlite'}")
+
+    summary = app.dataframe[0].value.set_index("problem")["affected"]
+    app.selectbox(key="health_problem").set_value("rep_invalid_active").run()
+    rows = app.dataframe[1].value
+
+    assert not app.exception
+    assert summary["Outlets with an invalid active value"] == 2
+    assert summary["Reps with an invalid active value"] == 2
+    assert summary["Reps without a manager"] == 1
+    assert list(rows["record_id"]) == ["xr1", "xr2"]
+    assert list(rows["detail"]) == [
+        "active is 'false', read as inactive; store 1 (active) or 0 (inactive)",
+        "active is 2, read as inactive; store 1 (active) or 0 (inactive)",
+    ]
+
+
 def test_trend_ticks_are_week_starts(monkeypatch, health_url):
     # Plotly's automatic date ticks fall on Sundays, which would mislabel
     # weeks that start on Monday.
@@ -147,7 +174,7 @@ def test_rules_are_shown_whole(monkeypatch, health_url):
     rules = app.table[0].value
 
     assert list(rules.columns) == ["Rows flagged", "What the KPIs do"]
-    assert len(rules) == 21
+    assert len(rules) == 23
     assert rules.index[0] == "Duplicate visits"
     assert len(app.dataframe) == 2
 
