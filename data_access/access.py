@@ -5,7 +5,7 @@ from collections.abc import Mapping
 import sqlalchemy as sa
 
 from data_access.filters import Scope
-from data_access.queries import user_by_id
+from data_access.queries import region_exists, user_by_id
 
 ROLES = ("admin", "regional_head", "line_manager")
 
@@ -18,7 +18,8 @@ def scope_for_user(engine: sa.Engine, user_id: str) -> Scope:
     """Return the scope of a login e-mail: everything, one region, or one team.
 
     Raises AccessError when the e-mail has no users row, matches several, or
-    the row cannot be turned into a scope.
+    the row cannot be turned into a scope, such as a regional head whose
+    region is not in the regions table.
     """
     try:
         user = user_by_id(engine, user_id)
@@ -29,7 +30,28 @@ def scope_for_user(engine: sa.Engine, user_id: str) -> Scope:
             f"user {user_id!r} is not in the users table; ask an administrator "
             "to add a row with this e-mail, a role and a scope_id"
         )
-    return scope_for_row(user)
+    scope = scope_for_row(user)
+    check_scope_region(engine, user)
+    return scope
+
+
+def check_scope_region(engine: sa.Engine, user: Mapping[str, object]) -> None:
+    """Raise AccessError when a regional head's scope_id is not in the regions table.
+
+    Without this check such a head gets an empty view on every page and no
+    reason for it.
+    Other roles, and a regional head without a scope_id (which scope_for_row
+    rejects), pass unchecked.
+    """
+    scope_id = _text(user.get("scope_id"))
+    if _text(user.get("role")) != "regional_head" or scope_id is None:
+        return
+    if not region_exists(engine, scope_id):
+        raise AccessError(
+            f"regional head {_text(user.get('user_id'))!r} has scope_id "
+            f"{scope_id!r}, which is not in the regions table; set it to a "
+            "region_id of the regions table"
+        )
 
 
 def scope_for_row(user: Mapping[str, object]) -> Scope:

@@ -756,12 +756,17 @@ def _middle_outlet_id(
 
 
 def territory_list(engine: sa.Engine, scope: Scope) -> pd.DataFrame:
-    """List the territories in scope: territory_id, territory_name, region_id, region_name."""
+    """List the territories in scope: territory_id, territory_name, region_id, region_name.
+
+    region_id is missing when the territory's region_id names no row of the
+    regions table, so such a territory is without a region wherever regions
+    group or filter territories.
+    """
     statement = (
         sa.select(
             territories.c.territory_id,
             territories.c.name.label("territory_name"),
-            territories.c.region_id,
+            regions.c.region_id,
             regions.c.name.label("region_name"),
         )
         .select_from(
@@ -947,6 +952,16 @@ def region_list(engine: sa.Engine, scope: Scope) -> pd.DataFrame:
         .order_by(code_point_order(regions.c.region_id))
     )
     return fetch_frame(engine, "region_list", statement)
+
+
+def region_exists(engine: sa.Engine, region_id: str) -> bool:
+    """Return True when the regions table has a row with this region_id."""
+    statement = sa.select(
+        sa.exists(
+            sa.select(regions.c.region_id).where(regions.c.region_id == region_id)
+        )
+    )
+    return bool(fetch_frame(engine, "region_exists", statement).iloc[0, 0])
 
 
 def user_list(engine: sa.Engine) -> pd.DataFrame:

@@ -23,7 +23,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAuthError
 
 from data_access import queries
-from data_access.access import AccessError, scope_for_row
+from data_access.access import AccessError, check_scope_region, scope_for_row
 from data_access.filters import Scope
 from pages.formatting import markdown_text
 
@@ -74,12 +74,14 @@ class AccessDenied:
     """The reason the dashboard shows nothing to this person, and whom to ask.
 
     email is the signed-in address when there is one; contact names the people
-    who can add or fix a users row.
+    who can add or fix a users row. problem is what makes a users row
+    unusable, such as a scope_id that names no region, or "".
     """
 
     reason: DenialReason
     email: str | None = None
     contact: str = ""
+    problem: str = ""
 
 
 # Pure helpers
@@ -121,7 +123,8 @@ def signed_in_email(
 
 def viewer_from_row(user: Mapping[str, object], *, signed_in: bool) -> Viewer:
     """Build the viewer of a users row; raises AccessError when the row grants
-    no scope (unknown role, regional head without a region)."""
+    no scope (unknown role, regional head without a scope_id). _stored_viewer
+    also checks that the scope_id is in the regions table."""
     scope = scope_for_row(user)
     user_id = str(user["user_id"])
     name = user.get("name")
@@ -214,11 +217,14 @@ def denial_message(denied: AccessDenied) -> str:
             f"provider, then sign in again. {ask} if it stays unverified."
         )
     if denied.reason == "bad_row":
-        return (
+        message = (
             f"You are signed in as {denied.email}, but your Beatboard access is "
             f"incomplete, so you have no access yet. {ask} to fix your entry "
             "in the users table."
         )
+        if denied.problem:
+            message += f" The entry is unusable because {denied.problem}."
+        return message
     return (
         f"You are signed in as {denied.email}, but you have no access to "
         f"Beatboard. {ask} to add this e-mail address to the users table with "
@@ -275,10 +281,20 @@ def _signed_in_viewer(engine: sa.Engine) -> Viewer | AccessDenied:
         log.warning("signed-in %s has no users row; access denied", email)
         return AccessDenied("no_row", email, _contact(engine))
     try:
-        return viewer_from_row(user, signed_in=True)
+        return _stored_viewer(engine, user, signed_in=True)
     except AccessError as error:
         log.warning("signed-in %s has an unusable users row: %s", email, error)
-        return AccessDenied("bad_row", email, _contact(engine))
+        return AccessDenied("bad_row", email, _contact(engine), str(error))
+
+
+def _stored_viewer(
+    engine: sa.Engine, user: Mapping[str, object], *, signed_in: bool
+) -> Viewer:
+    """Build the viewer of a users row as viewer_from_row does, and also raise
+    AccessError when a regional head's region is not in the regions table."""
+    viewer = viewer_from_row(user, signed_in=signed_in)
+    check_scope_region(engine, user)
+    return viewer
 
 
 def _contact(engine: sa.Engine) -> str:
@@ -299,7 +315,7 @@ def _demo_viewer(engine: sa.Engine) -> Viewer:
     row = users[users["user_id"] == user_id].iloc[0].to_dict()
     label = dict(choices)[user_id]
     try:
-        viewer = viewer_from_row(row, signed_in=False)
+        viewer = _stored_viewer(engine, row, signed_in=False)
     except AccessError as error:
         # A broken row should not lock the demo: that viewer sees nothing.
         log.warning("demo viewer %s has an unusable users row: %s", user_id, error)
@@ -311,8 +327,8 @@ def _demo_viewer(engine: sa.Engine) -> Viewer:
             signed_in=False,
             view_as_choices=choices,
             problem=(
-                f"{label} has an incomplete users row, "
-                "so this view shows no data. Fix the role or scope_id."
+                f"{label} has an incomplete users row, so this view shows no "
+                f"data: {error}."
             ),
         )
     return replace(viewer, view_as_choices=choices)

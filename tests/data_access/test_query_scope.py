@@ -26,6 +26,12 @@ from tests.database import fill_database, sqlite_database
 # Functions that take an engine but return no sales data of any team.
 UNSCOPED = {
     "data_access.access.scope_for_user": "turns a login e-mail into the scope itself",
+    "data_access.access.check_scope_region": (
+        "checks that a users row's region exists before it becomes a scope"
+    ),
+    "data_access.queries.region_exists": (
+        "tells whether a region_id is in the regions table; no figures"
+    ),
     "data_access.engine.prepare_engine": "registers SQL functions on an engine",
     "data_access.schema.create_tables": "creates tables; reads no rows",
     "data_access.dialect.refresh_statistics": (

@@ -179,3 +179,22 @@ def test_denial_message_without_email():
         "you are. Ask ops@x.example to check the sign-in provider's settings."
     )
     assert result == expected
+
+
+def test_denial_message_names_row_problem():
+    denied = AccessDenied(
+        "bad_row",
+        "rh@x.example",
+        "ops@x.example",
+        "regional head 'rh@x.example' has no scope_id; set it to a region_id",
+    )
+
+    result = denial_message(denied)
+
+    expected = (
+        "You are signed in as rh@x.example, but your Beatboard access is "
+        "incomplete, so you have no access yet. Ask ops@x.example to fix your "
+        "entry in the users table. The entry is unusable because regional head "
+        "'rh@x.example' has no scope_id; set it to a region_id."
+    )
+    assert result == expected
