@@ -4,10 +4,11 @@ Every query is written with SQLAlchemy Core and stays portable, except for a
 few expressions that SQLite and PostgreSQL spell differently: the local date of
 a UTC timestamp in the business time zone, day arithmetic, the seconds between
 two timestamps, a timestamp some seconds earlier, the great-circle distance,
-the test for a finite number, the order of text ids, a value written as an
-SQL literal and the upsert. SQLite has no time zone database and no
-trigonometric functions in every build, so on SQLite the local date and the
-distance are Python functions registered on each new connection.
+the tests for a finite number and for a whole number of 0 or more, the order
+of text ids, a value written as an SQL literal and the upsert. SQLite has no
+time zone database and no trigonometric functions in every build, so on SQLite
+the local date and the distance are Python functions registered on each new
+connection.
 
 The loader's bulk path is the exception to "one place": COPY on PostgreSQL
 and batched executemany on SQLite are different protocols, so their
@@ -208,6 +209,38 @@ def _finite_number_postgresql(element: finite_number, compiler: Any, **kw: Any) 
     )
 
 
+class non_negative_integer(FunctionElement):
+    """The value, or NULL when it is not a whole number of 0 or more.
+
+    Another program may write what the loader rejects into an INTEGER
+    column. PostgreSQL's integer column stores only whole numbers, so a
+    negative number is the only such value besides NULL. SQLite also keeps
+    text it cannot read as a number ('abc'), a fraction such as 2.5 and a
+    BLOB. Its text compares greater than any number and sums as 0.
+    """
+
+    type = sa.Integer()
+    inherit_cache = True
+
+
+@compiles(non_negative_integer, "sqlite")
+def _non_negative_integer_sqlite(
+    element: non_negative_integer, compiler: Any, **kw: Any
+) -> str:
+    number = compiler.process(element.clauses, **kw)
+    # INTEGER affinity stores a whole REAL such as 3.0 as the integer 3, so
+    # typeof() is 'integer' for every whole number that fits in 64 bits.
+    return f"CASE WHEN typeof({number}) = 'integer' AND {number} >= 0 THEN {number} END"
+
+
+@compiles(non_negative_integer, "postgresql")
+def _non_negative_integer_postgresql(
+    element: non_negative_integer, compiler: Any, **kw: Any
+) -> str:
+    number = compiler.process(element.clauses, **kw)
+    return f"CASE WHEN {number} >= 0 THEN {number} END"
+
+
 class seconds_before(FunctionElement):
     """A lower bound of a naive UTC timestamp minus some seconds, for a range
     condition that an index on the timestamp serves.
@@ -302,7 +335,8 @@ class sql_literal(FunctionElement):
     Data health names an invalid stored value with it. SQLite keeps a value
     of any type in any column, and its quote() writes a BLOB as X'..', so
     bytes that are not UTF-8 never reach Python as text. PostgreSQL's value
-    has the column's type, so it is cast to text first.
+    has the column's type, so it is cast to text first, and a number stays
+    unquoted.
     """
 
     type = sa.Text()
@@ -316,7 +350,12 @@ def _sql_literal_sqlite(element: sql_literal, compiler: Any, **kw: Any) -> str:
 
 @compiles(sql_literal, "postgresql")
 def _sql_literal_postgresql(element: sql_literal, compiler: Any, **kw: Any) -> str:
-    return f"quote_nullable(CAST({compiler.process(element.clauses, **kw)} AS TEXT))"
+    value = compiler.process(element.clauses, **kw)
+    (clause,) = element.clauses.clauses
+    if isinstance(clause.type, sa.Integer | sa.Numeric):
+        # quote_nullable would write the number 2 as the text '2'.
+        return f"COALESCE(CAST({value} AS TEXT), 'NULL')"
+    return f"quote_nullable(CAST({value} AS TEXT))"
 
 
 # Attribute of a PostgreSQL dialect, set by note_text_order, that is True

@@ -43,6 +43,7 @@ from data_access.dialect import (
     day_number,
     distance_m,
     needs_lateral_lookups,
+    non_negative_integer,
     seconds_between,
     sql_literal,
     unindexed,
@@ -95,6 +96,7 @@ KIND_TABLES: dict[str, str] = {
     "order_unknown_rep": "orders",
     "return_order": "orders",
     "order_value_not_finite": "orders",
+    "order_line_count_unusable": "orders",
     "order_off_visit_day": "orders",
     "outlet_without_coordinates": "outlets",
     "outlet_without_territory": "outlets",
@@ -262,6 +264,7 @@ class HealthSQL:
                 # NULL when not a finite number, as in every KPI, so the
                 # measure of each order kind reads alike on both engines.
                 finite_order_value(),
+                orders.c.line_count,
                 local_day(orders.c.ordered_at, self.period).label("order_date"),
                 *_day_bounds(orders.c.ordered_at, self.period),
             )
@@ -740,6 +743,24 @@ class HealthSQL:
         """
         return self._order_row("order_value_not_finite", self.orders.c.value.is_(None))
 
+    def orders_with_unusable_line_count(self) -> sa.Select:
+        """Select orders whose line_count is stored but not a whole number of
+        0 or more, which lines per call reads as 0 lines.
+
+        A missing line_count is not listed: the loader stores an empty cell
+        as NULL, so a source without line counts would flag every order.
+        related_id is the stored line_count as an SQL literal, such as -5 or
+        'abc'.
+        """
+        line_count = self.orders.c.line_count
+        return self._order_row(
+            "order_line_count_unusable",
+            sa.and_(
+                line_count.is_not(None), non_negative_integer(line_count).is_(None)
+            ),
+            sql_literal(line_count),
+        )
+
     def orders_off_visit_day(self) -> sa.Select:
         """Orders of a rep who made no visit on the order's local date."""
         checked = self.orders
@@ -1028,6 +1049,7 @@ KIND_BUILDERS: dict[str, Callable[[HealthSQL], sa.Select]] = {
     "order_unknown_rep": HealthSQL.orders_with_unknown_rep,
     "return_order": HealthSQL.returns,
     "order_value_not_finite": HealthSQL.orders_with_value_not_finite,
+    "order_line_count_unusable": HealthSQL.orders_with_unusable_line_count,
     "order_off_visit_day": HealthSQL.orders_off_visit_day,
     "outlet_without_coordinates": HealthSQL.outlets_without_coordinates,
     "outlet_without_territory": HealthSQL.outlets_without_territory,

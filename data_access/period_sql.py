@@ -17,6 +17,7 @@ from data_access.dialect import (
     distance_m,
     finite_instant,
     finite_number,
+    non_negative_integer,
     seconds_before,
     seconds_between,
     unindexed,
@@ -289,6 +290,23 @@ def finite_order_value() -> sa.Label:
     value, and data health lists it.
     """
     return finite_number(orders.c.value).label("value")
+
+
+def usable_line_count() -> sa.Label:
+    """Label orders.line_count as "line_count", NULL when it is not a whole
+    number of 0 or more.
+
+    The loader rejects a negative line_count but stores an empty cell as
+    NULL, and another program may write a negative number, text or a
+    fraction. Such an order still counts in order value, orders and
+    productive visits, because its value is usable, and lines per call adds
+    no lines for it (NULL sums as 0). Its visit stays in the divisor, so
+    lines per call remains order_lines / productive_visits, the two counts
+    the summary tables store and a territory pools. Leaving the visit out
+    too would need another stored count per rep and week. Data health lists
+    these orders, so a lines per call that reads low can be traced to them.
+    """
+    return non_negative_integer(orders.c.line_count).label("line_count")
 
 
 def local_day(timestamp: sa.ColumnElement, period: Period) -> sa.ColumnElement[date]:
@@ -729,7 +747,7 @@ class PeriodSQL:
                 aliases.c.kept_visit_id.label("visit_id"),
                 orders.c.order_id,
                 finite_order_value(),
-                orders.c.line_count,
+                usable_line_count(),
             )
             .select_from(orders.join(aliases, orders.c.visit_id == aliases.c.visit_id))
             .where(
@@ -759,7 +777,7 @@ class PeriodSQL:
                 orders.c.rep_id,
                 orders.c.outlet_id,
                 finite_order_value(),
-                orders.c.line_count,
+                usable_line_count(),
                 local_day(orders.c.ordered_at, self.period).label("order_date"),
             )
             .where(

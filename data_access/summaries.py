@@ -787,7 +787,10 @@ def _consecutive_runs(week_starts: list[date], longest: int) -> list[list[date]]
 # in last visit dates and in the data health checks of orders.
 # 3: an order value that is not a finite number counts in no order figure,
 # and data health counts such orders as order_value_not_finite.
-COUNTING_RULES = 3
+# 4: a line_count that is not a whole number of 0 or more adds no lines to
+# lines per call, and data health counts such orders as
+# order_line_count_unusable.
+COUNTING_RULES = 4
 
 
 def built_under(row: sa.Row, settings: Settings) -> bool:

@@ -142,6 +142,17 @@ def rules(settings: Settings) -> list[Rule]:
             "and lines per call.",
         ),
         Rule(
+            "order_line_count_unusable",
+            "Orders with an unusable line count",
+            "An order whose line_count is not a whole number of 0 or more, such "
+            "as -5 or the text 'abc'. The loader rejects these; other systems "
+            "may write them. A missing line_count, which the loader stores for "
+            "an empty cell, is not listed and adds no lines either.",
+            "Adds no lines to lines per call, but its visit still counts as "
+            "productive, so lines per call may read low. Counted in orders and "
+            "order value.",
+        ),
+        Rule(
             "order_off_visit_day",
             "Orders outside any visit day",
             "An order of a rep who made no visit on the order's local date; a "
@@ -317,6 +328,8 @@ def _detail(
         return f"{speed} from visit {related}"
     if kind == "order_without_visit" and related is not None:
         return f"visit_id {related} names no visit"
+    if kind == "order_line_count_unusable":
+        return f"line_count is {related}; store the number of lines on the order, 0 or more"
     if kind in KIND_TABLES and KIND_TABLES[kind] == "orders" and has_measure:
         return f"value {half_up(measure, 2):,.2f}"
     if kind in ("outlet_without_territory", "rep_without_territory") and related:

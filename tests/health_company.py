@@ -144,6 +144,8 @@ ROWS = {
             "visit_id": "v1",
             "ordered_at": "2026-03-02 09:10:00",
             "value": 100.0,
+            # Negative, which only another program can write.
+            "line_count": -3,
         },
         # No visit_id, linked to v1 by the same-date rule.
         {
@@ -152,6 +154,7 @@ ROWS = {
             "rep_id": "r1",
             "ordered_at": "2026-03-02 15:00:00",
             "value": 50.0,
+            "line_count": 1,
         },
         # No visit_id and no visit by r1 to o1 on Thursday.
         {
@@ -160,6 +163,7 @@ ROWS = {
             "rep_id": "r1",
             "ordered_at": "2026-03-05 16:00:00",
             "value": 40.0,
+            "line_count": 1,
         },
         {
             "order_id": "d",
@@ -168,6 +172,7 @@ ROWS = {
             "visit_id": "v404",
             "ordered_at": "2026-03-02 16:00:00",
             "value": 25.0,
+            "line_count": 1,
         },
         {
             "order_id": "e",
@@ -176,6 +181,7 @@ ROWS = {
             "visit_id": "v3",
             "ordered_at": "2026-03-02 09:40:00",
             "value": 15.0,
+            "line_count": 1,
         },
         {
             "order_id": "f",
@@ -183,6 +189,7 @@ ROWS = {
             "rep_id": "r9",
             "ordered_at": "2026-03-05 09:05:00",
             "value": 30.0,
+            "line_count": 1,
         },
         # Neither a rep nor a visit.
         {
@@ -190,6 +197,7 @@ ROWS = {
             "outlet_id": "o1",
             "ordered_at": "2026-03-04 12:00:00",
             "value": 20.0,
+            "line_count": 1,
         },
         {
             "order_id": "h",
@@ -198,6 +206,7 @@ ROWS = {
             "visit_id": "v5",
             "ordered_at": "2026-03-03 09:05:00",
             "value": -75.0,
+            "line_count": 1,
         },
         # Bilal made no visit on Wednesday.
         {
@@ -206,6 +215,7 @@ ROWS = {
             "rep_id": "r2",
             "ordered_at": "2026-03-04 10:00:00",
             "value": 60.0,
+            "line_count": 1,
         },
         # Linked to v1 but dated Saturday, when Asha made no visit.
         {
@@ -215,6 +225,7 @@ ROWS = {
             "visit_id": "v1",
             "ordered_at": "2026-03-07 10:00:00",
             "value": 10.0,
+            "line_count": 1,
         },
         # Infinity, which only another program can write, is no finite number.
         {
@@ -224,6 +235,7 @@ ROWS = {
             "visit_id": "v1",
             "ordered_at": "2026-03-02 09:15:00",
             "value": float("inf"),
+            "line_count": 1,
         },
         # After the week: not checked.
         {
@@ -231,6 +243,7 @@ ROWS = {
             "outlet_id": "o99",
             "ordered_at": "2026-03-09 10:00:00",
             "value": -5.0,
+            "line_count": 1,
         },
     ],
     "beats": [

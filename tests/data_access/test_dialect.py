@@ -12,7 +12,9 @@ from data_access.dialect import (
     finite_number,
     haversine_m,
     local_date,
+    non_negative_integer,
     seconds_between,
+    sql_literal,
 )
 from data_access.engine import create_engine, prepare_engine
 from data_access.period_sql import usable_fix
@@ -114,6 +116,60 @@ def test_finite_number_leaves_out_others(engine_name, tmp_path, request):
 
     expected = [number for _, number in FINITE]
     expected += [None] * len(NOT_FINITE[engine_name])
+    assert result == expected
+
+
+COUNTS = sa.Table(
+    "counts",
+    sa.MetaData(),
+    sa.Column("position", sa.Integer),
+    sa.Column("value", sa.Integer),
+)
+# (SQL literal, value read back, the stored value as an SQL literal).
+COUNTS_STORED = {
+    "sqlite": [
+        ("0", 0, "0"),
+        ("7", 7, "7"),
+        ("3.0", 3, "3"),
+        ("-5", None, "-5"),
+        ("NULL", None, "NULL"),
+        ("2.5", None, "2.5"),
+        ("'abc'", None, "'abc'"),
+        ("x'00'", None, "X'00'"),
+    ],
+    "postgres": [
+        ("0", 0, "0"),
+        ("7", 7, "7"),
+        ("-5", None, "-5"),
+        ("NULL", None, "NULL"),
+    ],
+}
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite", "postgres"])
+def test_non_negative_integer_leaves_out_others(engine_name, tmp_path, request):
+    url = (
+        f"sqlite:///{tmp_path / 'counts.sqlite'}"
+        if engine_name == "sqlite"
+        else request.getfixturevalue("fresh_postgres_url")
+    )
+    engine = create_engine(url)
+    cases = COUNTS_STORED[engine_name]
+    try:
+        COUNTS.create(engine)
+        with engine.begin() as connection:
+            for position, (text, _, _) in enumerate(cases):
+                connection.exec_driver_sql(
+                    f"INSERT INTO counts VALUES ({position}, {text})"
+                )
+            statement = sa.select(
+                non_negative_integer(COUNTS.c.value), sql_literal(COUNTS.c.value)
+            ).order_by(COUNTS.c.position)
+            result = [tuple(row) for row in connection.execute(statement)]
+    finally:
+        engine.dispose()
+
+    expected = [(number, stored) for _, number, stored in cases]
     assert result == expected
 
 

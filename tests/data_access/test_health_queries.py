@@ -47,6 +47,7 @@ EXPECTED_ROWS = {
     "order_unknown_rep": [("g", 20.0, None), ("f", 30.0, None)],
     "return_order": [("h", -75.0, None)],
     "order_value_not_finite": [("l", None, None)],
+    "order_line_count_unusable": [("a", 100.0, "-3")],
     "order_off_visit_day": [("i", 60.0, None), ("j", 10.0, None)],
     "outlet_without_coordinates": [("o3", None, "T1"), ("o4", None, "T1")],
     "outlet_without_territory": [("o5", None, None), ("o6", None, "T9")],

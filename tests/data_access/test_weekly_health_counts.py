@@ -46,6 +46,7 @@ def order(order_id, rep_id, outlet_id, ordered_at, value, visit_id=None):
     return {
         "order_id": order_id, "rep_id": rep_id, "outlet_id": outlet_id,
         "ordered_at": ordered_at, "value": value, "visit_id": visit_id,
+        "line_count": 1,
     }  # fmt: skip
 
 

@@ -282,6 +282,35 @@ def test_invalid_active_detail_names_value():
     assert described["table_name"].tolist() == ["outlets", "reps"]
 
 
+def test_unusable_line_count_detail_names_value():
+    rows = affected(
+        [
+            (
+                "order_line_count_unusable",
+                "A",
+                "r1",
+                "o1",
+                None,
+                None,
+                None,
+                9.5,
+                stored,
+            )
+            for stored in ["-5", "'abc'", "2.5"]
+        ]
+    )
+
+    described = describe_rows(rows, Settings())
+
+    assert described["detail"].tolist() == [
+        "line_count is -5; store the number of lines on the order, 0 or more",
+        "line_count is 'abc'; store the number of lines on the order, 0 or more",
+        "line_count is 2.5; store the number of lines on the order, 0 or more",
+    ]
+    assert set(described["problem"]) == {"Orders with an unusable line count"}
+    assert set(described["table_name"]) == {"orders"}
+
+
 def test_row_details_round_a_half_away_from_zero():
     # Each measure is a half stored exactly, which format() would round to
     # the even neighbour: 12 m, 2.2 hours, 0 min, -0.12.

@@ -69,6 +69,7 @@ def test_page_counts_each_problem(monkeypatch, health_url):
         "Orders for an unknown rep": 2,
         "Returns (negative value)": 1,
         "Orders with an unusable value": 1,
+        "Orders with an unusable line count": 1,
         "Orders outside any visit day": 2,
         "Outlets without coordinates": 2,
         "Outlets without a territory": 2,
@@ -93,7 +94,7 @@ def test_page_lists_rows_of_one_problem(monkeypatch, health_url):
     app.selectbox(key="health_problem").set_value("impossible_travel").run()
     rows = app.dataframe[1].value
 
-    assert len(all_rows) == 34
+    assert len(all_rows) == 35
     assert list(rows["record_id"]) == ["v4"]
     assert list(rows["detail"]) == ["2,307 km/h from visit v3"]
     assert rows["local_time"].iloc[0] == pd.Timestamp("2026-03-02 10:00")
@@ -174,7 +175,7 @@ def test_rules_are_shown_whole(monkeypatch, health_url):
     rules = app.table[0].value
 
     assert list(rules.columns) == ["Rows flagged", "What the KPIs do"]
-    assert len(rules) == 23
+    assert len(rules) == 24
     assert rules.index[0] == "Duplicate visits"
     assert len(app.dataframe) == 2
 

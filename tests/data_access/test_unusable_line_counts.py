@@ -1,0 +1,148 @@
+"""Line counts that another program wrote as no whole number of 0 or more add
+no lines to lines per call on both engines, with summaries and without, and
+data health lists their orders.
+
+The loader rejects a negative line_count and stores an empty cell as NULL.
+PostgreSQL's integer column stores any whole number, and SQLite's INTEGER
+column also keeps text it cannot read as a number ('abc') and fractions
+(2.5). The orders' values are usable, so their visits stay productive.
+"""
+
+import csv
+import io
+from datetime import date, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from data_access import health_summaries, summaries, summary_queries
+from data_access.filters import Period, Scope, Settings
+from tests.data_access.test_engine_parity import report_csv
+from tests.database import fill_database
+
+SETTINGS = Settings()
+WEEK = Period(date(2026, 3, 2), date(2026, 3, 8))
+NOW = datetime(2026, 3, 10, 12, 0)
+KIND = "order_line_count_unusable"
+ROWS = {
+    "territories": [{"territory_id": "T1", "name": "North", "region_id": "N"}],
+    "reps": [{"rep_id": "R1", "name": "Asha", "territory_id": "T1"}],
+    "outlets": [
+        {"outlet_id": f"O{number}", "name": f"Kiosk {number}", "territory_id": "T1"}
+        for number in (1, 2, 3)
+    ],
+    "visits": [
+        {"visit_id": visit_id, "rep_id": "R1", "outlet_id": outlet_id,
+         "check_in": check_in}
+        for visit_id, outlet_id, check_in in [
+            ("V1", "O1", "2026-03-03 05:00:00"),
+            ("V2", "O2", "2026-03-03 06:00:00"),
+            ("V3", "O3", "2026-03-04 05:00:00"),
+            ("V4", "O3", "2026-03-05 05:00:00"),
+        ]
+    ],
+    "orders": [
+        {"order_id": order_id, "outlet_id": outlet_id, "rep_id": "R1",
+         "visit_id": visit_id, "ordered_at": ordered_at, "value": value,
+         "line_count": line_count}
+        for order_id, outlet_id, visit_id, ordered_at, value, line_count in [
+            ("A1", "O1", "V1", "2026-03-03 05:10:00", 100.0, 3),
+            ("A2", "O1", "V1", "2026-03-03 05:20:00", 40.0, 2),
+            ("A3", "O2", "V2", "2026-03-03 06:10:00", 50.0, 4),
+            # No visit_id: linked to V3 by the same-date rule.
+            ("A4", "O3", None, "2026-03-04 05:30:00", 30.0, 6),
+            ("A5", "O3", "V4", "2026-03-05 05:10:00", 20.0, 1),
+        ]
+    ],
+}  # fmt: skip
+# The orders whose line_count another program overwrites, in the order of
+# each list of UNUSABLE_LINE_COUNTS.
+UNUSABLE_ORDERS = ["A2", "A3", "A4", "A5"]
+# The line counts as SQL literals that each engine can store.
+UNUSABLE_LINE_COUNTS = {
+    "sqlite": ["-5", "NULL", "'abc'", "2.5"],
+    "postgres": ["-5", "NULL", "-1", "NULL"],
+}
+# The orders Data health lists: (order_id, stored line_count, value). A
+# missing line_count is not listed, because the loader stores one for an
+# empty cell.
+LISTED = {
+    "sqlite": [("A2", "-5", 40.0), ("A4", "'abc'", 30.0), ("A5", "2.5", 20.0)],
+    "postgres": [("A2", "-5", 40.0), ("A4", "-1", 30.0)],
+}
+# Every order has a value above 0, so V1 to V4 are all productive, and only
+# A1's 3 lines count: lines per call is 3 / 4. Order value is
+# 100 + 40 + 50 + 30 + 20 = 240 over 5 orders.
+EXPECTED_REP = {
+    "rep_id": "R1",
+    "visits": "4",
+    "productive_visits": "4",
+    "order_value": "240",
+    "orders": "5",
+    "lines_per_call": "0.75",
+}
+
+
+def write_unusable_line_counts(engine: sa.Engine, engine_name: str) -> None:
+    """Overwrite the line_count of UNUSABLE_ORDERS with SQL, as another program
+    could, with the literals of UNUSABLE_LINE_COUNTS[engine_name]."""
+    literals = UNUSABLE_LINE_COUNTS[engine_name]
+    with engine.begin() as connection:
+        for order_id, literal in zip(UNUSABLE_ORDERS, literals, strict=True):
+            connection.exec_driver_sql(
+                f"UPDATE orders SET line_count = {literal} "
+                f"WHERE order_id = '{order_id}'"
+            )
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine_name(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def engine(engine_name, request, tmp_path):
+    if engine_name == "sqlite":
+        url = f"sqlite:///{tmp_path / 'sfa.sqlite'}"
+    else:
+        url = request.getfixturevalue("fresh_postgres_url")
+    engine = fill_database(url, ROWS)
+    write_unusable_line_counts(engine, engine_name)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=[False, True], ids=["raw", "summaries"])
+def summarised(request, engine) -> bool:
+    if request.param:
+        summaries.build_summaries(engine, WEEK.start, WEEK.end, SETTINGS)
+        assert summary_queries.summary_status(engine, WEEK, SETTINGS).usable
+    return request.param
+
+
+def test_reps_report_counts_only_usable_lines(engine, summarised):
+    text = report_csv("reps", engine, WEEK, SETTINGS)
+    (row,) = csv.DictReader(io.StringIO(text))
+
+    result = {column: row[column] for column in EXPECTED_REP}
+
+    assert result == EXPECTED_REP
+
+
+def test_health_counts_unusable_line_counts(engine_name, engine, summarised):
+    counts = health_summaries.read_health_counts(
+        engine, WEEK, Scope(), SETTINGS, now=NOW
+    ).set_index("kind")
+
+    assert counts.loc[KIND, "affected"] == len(LISTED[engine_name])
+    assert counts.loc[KIND, "checked"] == 5
+
+
+def test_health_lists_unusable_line_counts(engine_name, engine, summarised):
+    rows = health_summaries.read_affected_rows(
+        engine, WEEK, Scope(), SETTINGS, kinds=(KIND,), now=NOW
+    )
+
+    result = sorted(zip(rows["record_id"], rows["related_id"], rows["measure"]))
+
+    assert result == LISTED[engine_name]
