@@ -5,6 +5,7 @@ import html
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -87,32 +88,48 @@ def describe_coverage(report_row: Mapping[str, Any] | None) -> str:
     )
 
 
+@dataclass(frozen=True)
+class TerritoryOutlines:
+    """The outlines to draw, and the territories whose stored boundary could
+    not be used.
+
+    collection: a GeoJSON FeatureCollection, one feature per territory with
+    an outline. Properties: territory (the row's position in territories, an
+    id that needs no escaping), name (see inert_html), coverage (text),
+    source ('boundary' or 'hull'). unusable: 'name (territory_id)' of each
+    territory with a stored boundary that boundary_geometry rejected, in
+    territory order; the map draws the hull of its outlets, or no outline.
+    """
+
+    collection: dict[str, Any]
+    unusable: list[str]
+
+
 def territory_outlines(
     located_outlets: pd.DataFrame,
     territories: pd.DataFrame,
     boundaries: pd.DataFrame,
     territories_report: pd.DataFrame,
-) -> dict[str, Any]:
-    """Build a FeatureCollection with one outline per territory that has one.
-
-    The stored boundary is used when it is valid, and otherwise the convex hull
-    of the territory's located outlets. Properties: territory (the row's
-    position in territories, an id that needs no escaping), name (see
-    inert_html), coverage (text), source ('boundary' or 'hull').
-    """
+) -> TerritoryOutlines:
+    """Outline each territory: its stored boundary when that is valid, and
+    otherwise the convex hull of the territory's located outlets."""
     stored = dict(zip(boundaries["territory_id"], boundaries["geojson"]))
     report_rows = territories_report.set_index("territory_id").to_dict("index")
     places = located_outlets[["territory_id", "longitude", "latitude"]]
     outlets_by_territory = dict(list(places.groupby("territory_id")))
 
     features = []
+    unusable = []
     for position, (territory_id, name) in enumerate(
         zip(territories["territory_id"], territories["territory_name"])
     ):
+        label = name if isinstance(name, str) and name else territory_id
         geometry = None
         source = "boundary"
         if territory_id in stored:
             geometry = boundary_geometry(stored[territory_id], territory_id)
+            if geometry is None:
+                unusable.append(f"{label} ({territory_id})")
         if geometry is None and territory_id in outlets_by_territory:
             own = outlets_by_territory[territory_id]
             geometry = hull_geometry(own["longitude"], own["latitude"])
@@ -120,7 +137,6 @@ def territory_outlines(
         if geometry is None:
             continue
 
-        label = name if isinstance(name, str) and name else territory_id
         properties = {
             "territory": position,
             "name": inert_html(str(label)),
@@ -130,7 +146,9 @@ def territory_outlines(
         features.append(
             {"type": "Feature", "geometry": geometry, "properties": properties}
         )
-    return {"type": "FeatureCollection", "features": features}
+    return TerritoryOutlines(
+        {"type": "FeatureCollection", "features": features}, unusable
+    )
 
 
 def outline_bounds(outlines: dict[str, Any]) -> list[list[float]] | None:

@@ -148,12 +148,14 @@ class OutletLayerData:
     of the outlets on the map in payload order, so a click on outlet i is
     row drawn_index[i]. drawn_units has their longitude and latitude in the
     payload's units (1e-5 degrees). outlined_territories: territory_id
-    of each outline.
+    of each outline. unusable_outlines: the territories whose stored
+    boundary could not be drawn (see map_outlines.TerritoryOutlines).
     """
 
     payload: dict[str, Any]
     options: dict[str, Any]
     outlines: dict[str, Any]
+    unusable_outlines: list[str]
     legend: str | None
     bounds: list[list[float]] | None
     status_counts: dict[str, int]
@@ -200,6 +202,11 @@ class OutletMap:
     def outlined_territories(self) -> list[str]:
         """territory_id of each outline on the map."""
         return self.layer.outlined_territories
+
+    @property
+    def unusable_outlines(self) -> list[str]:
+        """Territories whose stored boundary could not be drawn."""
+        return self.layer.unusable_outlines
 
 
 def _data_url(media_type: str, content: bytes) -> str:
@@ -714,9 +721,10 @@ def prepare_outlet_layer(
     return OutletLayerData(
         payload=payload,
         options=_layer_options(mode),
-        outlines=outlines,
+        outlines=outlines.collection,
+        unusable_outlines=outlines.unusable,
         legend=legend,
-        bounds=located_bounds(located) or outline_bounds(outlines),
+        bounds=located_bounds(located) or outline_bounds(outlines.collection),
         status_counts=counts,
         outlets=len(outlets),
         unlocated=int((~usable & shown).sum()),
@@ -724,7 +732,7 @@ def prepare_outlet_layer(
         drawn_units=np.round(places * COORDINATE_SCALE).astype(np.int64),
         outlined_territories=[
             territories["territory_id"].iloc[feature["properties"]["territory"]]
-            for feature in outlines["features"]
+            for feature in outlines.collection["features"]
         ],
     )
 

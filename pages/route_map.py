@@ -50,13 +50,16 @@ class RouteMap:
     stop (the number on the map, missing for a missed call), kind ('on
     plan', 'off beat' or 'missed'), local_check_in, local_check_out and
     located. Only located calls are on the map, so a click on stop i is row
-    located_calls.iloc[i]. unlocated counts the others.
+    located_calls.iloc[i]. unlocated counts the others. unusable_outlines:
+    the territories whose stored boundary could not be drawn (see
+    map_outlines.TerritoryOutlines).
     """
 
     map: folium.Map
     calls: pd.DataFrame
     unlocated: int
     stop_units: np.ndarray
+    unusable_outlines: list[str]
 
     @property
     def located_calls(self) -> pd.DataFrame:
@@ -205,7 +208,7 @@ def build_route_map(
     outlines = territory_outlines(
         located_outlets, territories, boundaries, territories_report
     )
-    add_outlines(base, outlines)
+    add_outlines(base, outlines.collection)
     stops = route_stops(ordered, currency_symbol)
     route = {
         "stops": stops,
@@ -216,13 +219,14 @@ def build_route_map(
     Legend(route_legend_html()).add_to(base)
 
     located = ordered[ordered["located"]]
-    fit_view(base, _stop_bounds(located) or outline_bounds(outlines))
+    fit_view(base, _stop_bounds(located) or outline_bounds(outlines.collection))
     places = located[["stop_longitude", "stop_latitude"]].to_numpy(dtype=float)
     return RouteMap(
         map=base,
         calls=ordered,
         unlocated=int((~ordered["located"]).sum()),
         stop_units=np.round(places * COORDINATE_SCALE).astype(np.int64),
+        unusable_outlines=outlines.unusable,
     )
 
 

@@ -207,6 +207,33 @@ def location_note(unlocated: int, noun: str = "outlet") -> str | None:
     return f"{unlocated:,} {noun}s have no usable location and are not on the map."
 
 
+# The note names this many territories with an unusable outline, then counts the rest.
+NAMED_OUTLINES = 5
+
+
+def outline_note(unusable: list[str]) -> str | None:
+    """Say which territories' stored outlines the map could not draw, and where
+    to fix them. unusable contains 'name (territory_id)' labels."""
+    if not unusable:
+        return None
+    names = [markdown_text(label) for label in unusable[:NAMED_OUTLINES]]
+    if len(unusable) > NAMED_OUTLINES:
+        names.append(f"{len(unusable) - NAMED_OUTLINES:,} more")
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    if len(unusable) == 1:
+        return (
+            f"The stored outline of {listed} is not a usable GeoJSON polygon, so the "
+            "map draws the hull of its outlets instead. Fix it in the "
+            "territory_boundaries table; the server log says what is wrong with it."
+        )
+    return (
+        f"The stored outlines of {len(unusable):,} territories, {listed}, are not "
+        "usable GeoJSON polygons, so the map draws the hull of each one's outlets "
+        "instead. Fix them in the territory_boundaries table; the server log says "
+        "what is wrong with each."
+    )
+
+
 def facts_table(facts: pd.DataFrame) -> None:
     """Show a Figure and Value table, values in full. st.table reads cells as
     Markdown, so the values are escaped to show as the literal text."""
@@ -310,7 +337,7 @@ def draw_outlet_layer(view: View, mode: str) -> None:
         state = kept_map.draw_prepared_map(
             outlet_layer_map.prepared, MAP_HEIGHT_PX, RETURNED_OBJECTS
         )
-        notes = [location_note(built.unlocated)]
+        notes = [location_note(built.unlocated), outline_note(built.unusable_outlines)]
         if built.drawn:
             notes.append(
                 "Zoom in to see single outlets; click an outlet or a territory to see "
@@ -402,9 +429,13 @@ def draw_route_layer(view: View, outlets: pd.DataFrame) -> None:
     map_column, panel_column = st.columns(PANEL_SPLIT, gap="medium")
     with map_column:
         state = show_map(built.map, "route_map")
-        note = location_note(built.unlocated, noun="call")
-        if note:
-            st.caption(note)
+        notes = [
+            location_note(built.unlocated, noun="call"),
+            outline_note(built.unusable_outlines),
+        ]
+        caption = " ".join(note for note in notes if note)
+        if caption:
+            st.caption(caption)
     with panel_column:
         st.subheader(f"{day:%a %d %b %Y}")
         st.dataframe(

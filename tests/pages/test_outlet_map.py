@@ -494,6 +494,7 @@ def test_invalid_boundary_falls_back_to_hull(caplog):
 
     assert [feature["properties"]["source"] for feature in outlines(built)] == ["hull"]
     assert built.outlined_territories == ["T1"]
+    assert built.unusable_outlines == ["Mumbai <North> (T1)", "Pune & Co (T2)"]
     messages = [record.getMessage() for record in caplog.records]
     assert messages[0].startswith("territory T1: stored outline is not valid GeoJSON")
     assert (
@@ -531,6 +532,7 @@ def test_unusable_boundary_gives_hull(geojson, reason, caplog):
 
     assert [feature["properties"]["source"] for feature in outlines(built)] == ["hull"]
     assert reason in caplog.records[0].getMessage()
+    assert built.unusable_outlines == ["Mumbai <North> (T1)"]
 
 
 def test_text_coordinates_are_unlocated():

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import folium
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -148,6 +149,53 @@ def test_map_page_notes_outlets_without_location(
     )
     assert len(folium_map.maps) == 1
     assert len(folium_map.outlets()) == 8
+
+
+# T1's stored outline encloses no area and T2's is not JSON; a third row
+# outlines a territory that does not exist, which no view shows.
+UNUSABLE_OUTLINES = [
+    {
+        "territory_id": "T1",
+        "geojson": '{"type": "Polygon", "coordinates": '
+        "[[[72.78, 18.98], [72.86, 18.98], [72.78, 18.98]]]}",
+    },
+    {"territory_id": "T2", "geojson": "{not json"},
+    {"territory_id": "T9", "geojson": "{not json"},
+]
+UNUSABLE_NOTE = (
+    "The stored outlines of 2 territories, "
+    + markdown_text("Mumbai <North> (T1)")
+    + " and "
+    + markdown_text('Pune & "Co" (T2)')
+    + ", are not usable GeoJSON polygons, so the map draws the hull of each one's "
+    "outlets instead. Fix them in the territory_boundaries table; the server log "
+    "says what is wrong with each."
+)
+
+
+@pytest.mark.parametrize("layer", ["status", "route"])
+def test_unusable_outlines_are_named(monkeypatch, tmp_path, folium_map, layer):
+    url = database_url(tmp_path, {**ROWS, "territory_boundaries": UNUSABLE_OUTLINES})
+    app = map_page(monkeypatch, url)
+    app.segmented_control(key="map_layer").set_value(layer).run()
+
+    assert not app.exception
+    captions = " ".join(caption.value for caption in app.caption)
+    assert UNUSABLE_NOTE in captions
+    outlines = [
+        child.data
+        for child in folium_map.maps[-1]._children.values()
+        if isinstance(child, folium.GeoJson) and child.layer_name == "Territories"
+    ]
+    sources = [feature["properties"]["source"] for feature in outlines[0]["features"]]
+    assert sources == ["hull", "hull"]
+
+
+def test_usable_outlines_give_no_note(monkeypatch, map_company_url, folium_map):
+    app = map_page(monkeypatch, map_company_url)
+
+    assert not app.exception
+    assert not [c.value for c in app.caption if "stored outline" in c.value]
 
 
 def test_map_page_without_statuses_says_choose_one(
