@@ -22,6 +22,7 @@ WEEK = Period(date(2026, 3, 2), date(2026, 3, 8))
 NOW = datetime(2026, 3, 10, 12, 0)
 KIND = "order_value_not_finite"
 ROWS = {
+    "regions": [{"region_id": "N", "name": "North"}],
     "territories": [{"territory_id": "T1", "name": "North", "region_id": "N"}],
     "reps": [{"rep_id": "R1", "name": "Asha", "territory_id": "T1"}],
     "outlets": [
