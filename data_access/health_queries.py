@@ -13,7 +13,10 @@ rows. Rows are checked for the viewer's period and scope:
   outlet_invalid_active and rep_invalid_active every outlet and rep in
   scope, because an invalid active value reads as inactive;
 - the beats of reps in scope, whatever the period; with an unrestricted
-  scope, every beat.
+  scope, every beat;
+- the beat_outlets rows of those beats, whatever the period; with an
+  unrestricted scope, every row, so a row whose beat is unknown, or whose
+  beat's rep is unknown, is checked only there.
 
 With a rep_territories history, a region or territory limit takes a visit or
 an order by the rep's territory on its local date, as the reps report does.
@@ -78,6 +81,7 @@ outlets = schema.outlets
 reps = schema.reps
 territories = schema.territories
 beats = schema.beats
+beat_outlets = schema.beat_outlets
 
 # {kind: the table whose rows it counts}, in the order the page lists them.
 KIND_TABLES: dict[str, str] = {
@@ -103,6 +107,8 @@ KIND_TABLES: dict[str, str] = {
     "rep_without_manager": "reps",
     "rep_without_territory": "reps",
     "beat_never_runs": "beats",
+    "beat_unknown_rep": "beats",
+    "beat_outlet_unknown_reference": "beat_outlets",
     "outlet_invalid_active": "outlets",
     "rep_invalid_active": "reps",
 }
@@ -219,6 +225,7 @@ class HealthSQL:
         self.outlets = self._checked_outlets().cte("checked_outlets")
         self.reps = self._checked_reps().cte("checked_reps")
         self.beats = self._checked_beats().cte("checked_beats")
+        self.beat_outlets = self._checked_beat_outlets().cte("checked_beat_outlets")
 
     # The rows checked
 
@@ -299,6 +306,15 @@ class HealthSQL:
             query = query.where(beats.c.rep_id.in_(scoped_rep_ids(self.scope)))
         return query
 
+    def _checked_beat_outlets(self) -> sa.Select:
+        query = sa.select(beat_outlets)
+        if not self.unrestricted:
+            scoped_beat_ids = sa.select(beats.c.beat_id).where(
+                beats.c.rep_id.in_(scoped_rep_ids(self.scope))
+            )
+            query = query.where(beat_outlets.c.beat_id.in_(scoped_beat_ids))
+        return query
+
     def _visit_on_order_day(self, *, same_outlet: bool) -> sa.ColumnElement[bool]:
         """Test for a kept visit by the order's rep (at its outlet, with
         same_outlet) on the order's local date, whoever's scope the visit
@@ -329,13 +345,15 @@ class HealthSQL:
         return found.scalar_subquery().is_not(None)
 
     def checked_counts(self) -> sa.Select:
-        """Count the visits, orders, outlets, reps and beats checked, in one row."""
+        """Count the visits, orders, outlets, reps, beats and beat_outlets rows
+        checked, in one row."""
         checked = {
             "visits": self.visits,
             "orders": self.orders,
             "outlets": self.outlets,
             "reps": self.reps,
             "beats": self.beats,
+            "beat_outlets": self.beat_outlets,
         }
         counts = [
             sa.select(sa.func.count()).select_from(cte).scalar_subquery().label(name)
@@ -886,6 +904,26 @@ class HealthSQL:
         )
         return self._rep_row("rep_without_territory", unknown, checked.c.territory_id)
 
+    def _beat_row(
+        self,
+        kind: str,
+        where: sa.ColumnElement[bool],
+        related: sa.ColumnElement,
+        measure: sa.ColumnElement | None = None,
+    ) -> sa.Select:
+        checked = self.beats
+        return sa.select(
+            sa.literal(kind).label("kind"),
+            checked.c.beat_id.label("record_id"),
+            checked.c.rep_id,
+            NULL_TEXT.label("outlet_id"),
+            NULL_TIMESTAMP.label("happened_at"),
+            _float(None).label("latitude"),
+            _float(None).label("longitude"),
+            _float(measure).label("measure"),
+            related.label("related_id"),
+        ).where(where)
+
     def beats_never_running(self) -> sa.Select:
         """Select beats that can plan no call, whatever the period.
 
@@ -929,24 +967,63 @@ class HealthSQL:
             (reversed_dates, None),
             else_=days_to_first_run,
         )
-        return sa.select(
-            sa.literal("beat_never_runs").label("kind"),
-            checked.c.beat_id.label("record_id"),
-            checked.c.rep_id,
-            NULL_TEXT.label("outlet_id"),
-            NULL_TIMESTAMP.label("happened_at"),
-            _float(None).label("latitude"),
-            _float(None).label("longitude"),
-            _float(value).label("measure"),
-            sa.cast(column, TEXT).label("related_id"),
-        ).where(
-            sa.or_(
-                bad_weekday,
-                no_frequency,
-                infinite_start,
-                reversed_dates,
-                ends_before_first_run,
+        never_runs = sa.or_(
+            bad_weekday,
+            no_frequency,
+            infinite_start,
+            reversed_dates,
+            ends_before_first_run,
+        )
+        return self._beat_row(
+            "beat_never_runs", never_runs, sa.cast(column, TEXT), value
+        )
+
+    def beats_with_unknown_rep(self) -> sa.Select:
+        """Select the checked beats whose rep_id is empty or not in reps, whose
+        calls count for no rep. related_id is that rep_id.
+
+        A scope that limits regions, territories or reps checks only the beats
+        of its reps, so only the unrestricted scope lists these, just as only
+        it lists visits by an unknown rep.
+        """
+        checked = self.beats
+        unknown = sa.or_(
+            checked.c.rep_id.is_(None),
+            ~sa.exists().where(reps.c.rep_id == checked.c.rep_id),
+        )
+        return self._beat_row("beat_unknown_rep", unknown, checked.c.rep_id)
+
+    def beat_outlets_with_unknown_reference(self) -> sa.Select:
+        """Select the checked beat_outlets rows whose beat_id is not in beats
+        or whose outlet_id is not in outlets, which plan no call.
+
+        record_id is the beat_id and rep_id the beat's rep, NULL for an
+        unknown beat. related_id names the columns at fault: 'beat_id',
+        'outlet_id' or 'beat_id outlet_id'.
+        """
+        checked = self.beat_outlets
+        beat = beats.alias("listed_beat")
+        unknown_beat = beat.c.beat_id.is_(None)
+        unknown_outlet = ~sa.exists().where(outlets.c.outlet_id == checked.c.outlet_id)
+        columns = sa.case(
+            (sa.and_(unknown_beat, unknown_outlet), "beat_id outlet_id"),
+            (unknown_beat, "beat_id"),
+            else_="outlet_id",
+        )
+        return (
+            sa.select(
+                sa.literal("beat_outlet_unknown_reference").label("kind"),
+                checked.c.beat_id.label("record_id"),
+                beat.c.rep_id,
+                checked.c.outlet_id,
+                NULL_TIMESTAMP.label("happened_at"),
+                _float(None).label("latitude"),
+                _float(None).label("longitude"),
+                _float(None).label("measure"),
+                sa.cast(columns, TEXT).label("related_id"),
             )
+            .select_from(checked.outerjoin(beat, beat.c.beat_id == checked.c.beat_id))
+            .where(sa.or_(unknown_beat, unknown_outlet))
         )
 
     def outlets_with_invalid_active(self) -> sa.Select:
@@ -1056,6 +1133,8 @@ KIND_BUILDERS: dict[str, Callable[[HealthSQL], sa.Select]] = {
     "rep_without_manager": HealthSQL.reps_without_manager,
     "rep_without_territory": HealthSQL.reps_without_territory,
     "beat_never_runs": HealthSQL.beats_never_running,
+    "beat_unknown_rep": HealthSQL.beats_with_unknown_rep,
+    "beat_outlet_unknown_reference": HealthSQL.beat_outlets_with_unknown_reference,
     "outlet_invalid_active": HealthSQL.outlets_with_invalid_active,
     "rep_invalid_active": HealthSQL.reps_with_invalid_active,
 }
@@ -1273,8 +1352,8 @@ def affected_rows(
 ) -> pd.DataFrame:
     """List the affected rows of the given kinds (default all), at most limit.
 
-    Rows come in the order of KIND_TABLES, then by happened_at and
-    record_id. Columns: AFFECTED_COLUMNS. Raises ValueError for an unknown
+    Rows come in the order of KIND_TABLES, then by happened_at, record_id
+    and outlet_id. Columns: AFFECTED_COLUMNS. Raises ValueError for an unknown
     kind. window_rep_ids, when given, maps a kind of WINDOWED_KINDS to a
     tuple that must include every rep with a row of that kind in the period
     (see HealthSQL). Each kind it maps is then listed by a statement of its
@@ -1352,9 +1431,15 @@ def _affected_rows_statement(
     columns["rep_id"] = rep_id_in_scope(
         found.c.rep_id, scope, visible=health.rep_ids
     ).label("rep_id")
+    # outlet_id orders the beat_outlets rows of one beat, which share a record_id.
     return (
         sa.select(*columns.values())
-        .order_by(kind_order, found.c.happened_at, code_point_order(found.c.record_id))
+        .order_by(
+            kind_order,
+            found.c.happened_at,
+            code_point_order(found.c.record_id),
+            code_point_order(found.c.outlet_id),
+        )
         .limit(limit)
     )
 

@@ -200,6 +200,29 @@ def rules(settings: Settings) -> list[Rule]:
             "outlets do not count as unplanned either.",
         ),
         Rule(
+            "beat_unknown_rep",
+            "Beats for an unknown rep",
+            "A beat whose rep_id is empty or not in reps. The loader rejects an "
+            "empty rep_id but accepts one not in reps; other systems may write "
+            "either. No rep puts such a beat in a scope, so only the "
+            "whole-company view lists it. Correct the rep_id in the beats table "
+            "or add the rep.",
+            "Its calls are in no rep's or territory's planned calls or beat "
+            "compliance, but its outlets still count as planned, and as skipped "
+            "when it runs and nobody visits them.",
+        ),
+        Rule(
+            "beat_outlet_unknown_reference",
+            "Beat outlets with an unknown beat or outlet",
+            "A beat_outlets row whose beat_id is not in beats or whose outlet_id "
+            "is not in outlets. The loader accepts these, and other systems may "
+            "write them. A row is in the scope of its beat's rep, so a row with "
+            "an unknown beat, or a beat for an unknown rep, is listed only in "
+            "the whole-company view.",
+            "Plans no call. An outlet whose only beat_outlets rows name unknown "
+            "beats is on no beat, so it counts as unplanned unless visited.",
+        ),
+        Rule(
             "outlet_invalid_active",
             "Outlets with an invalid active value",
             "An outlet whose active value is stored as neither true (1) nor false "
@@ -287,7 +310,15 @@ def describe_rows(rows: pd.DataFrame, settings: Settings) -> pd.DataFrame:
         .dt.tz_localize(None)
     )
     details = [
-        _detail(row.kind, row.measure, row.related_id, row.latitude, row.longitude)
+        _detail(
+            row.kind,
+            row.measure,
+            row.related_id,
+            row.latitude,
+            row.longitude,
+            record_id=row.record_id,
+            outlet_id=row.outlet_id,
+        )
         for row in rows.itertuples()
     ]
     return pd.DataFrame(
@@ -306,7 +337,14 @@ def describe_rows(rows: pd.DataFrame, settings: Settings) -> pd.DataFrame:
 
 
 def _detail(
-    kind: str, measure: float, related_id: object, latitude: float, longitude: float
+    kind: str,
+    measure: float,
+    related_id: object,
+    latitude: float,
+    longitude: float,
+    *,
+    record_id: object,
+    outlet_id: object,
 ) -> str:
     """Word the figure behind one flag in a few words."""
     has_measure = measure is not None and not math.isnan(measure)
@@ -336,6 +374,14 @@ def _detail(
         return f"territory_id {related} is not in territories"
     if kind == "beat_never_runs":
         return _beat_fault(related, measure if has_measure else None)
+    if kind == "beat_unknown_rep" and related is not None:
+        return (
+            f"rep_id {related} is not in reps; correct the beat's rep_id or add the rep"
+        )
+    if kind == "beat_unknown_rep":
+        return "rep_id is empty; set the beat's rep_id to a rep in reps"
+    if kind == "beat_outlet_unknown_reference" and related is not None:
+        return _beat_outlet_fault(related.split(), record_id, outlet_id)
     if kind in ("outlet_invalid_active", "rep_invalid_active"):
         return (
             f"active is {related}, read as inactive; store 1 (active) or 0 (inactive)"
@@ -355,6 +401,22 @@ def _beat_fault(column: str | None, value: float | None) -> str:
         days = f"{value:.0f} {plural(round(value), 'day')}"
         return f"end_date is before the first run date, {days} after start_date"
     return "end_date is before start_date"
+
+
+def _beat_outlet_fault(columns: list[str], beat_id: object, outlet_id: object) -> str:
+    """Word the unknown beat_id or outlet_id of a beat_outlets row, and the fix."""
+    faults = []
+    additions = []
+    if "beat_id" in columns:
+        faults.append(f"beat_id {beat_id} is not in beats")
+        additions.append("the beat")
+    if "outlet_id" in columns:
+        faults.append(f"outlet_id {outlet_id} is not in outlets")
+        additions.append("the outlet")
+    return (
+        f"{' and '.join(faults)}; remove the row from beat_outlets or add "
+        f"{' and '.join(additions)}"
+    )
 
 
 def set_aside_note(counts: dict[str, int]) -> str | None:

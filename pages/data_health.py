@@ -41,7 +41,8 @@ def draw_summary(table: pd.DataFrame, trend: pd.DataFrame) -> None:
     st.caption(
         f"Rows checked: {checked['visits']:,} visits and {checked['orders']:,} orders "
         f"of the period, {checked['outlets']:,} active outlets, "
-        f"{checked['reps']:,} active reps and {checked['beats']:,} beats."
+        f"{checked['reps']:,} active reps, {checked['beats']:,} beats and "
+        f"{checked['beat_outlets']:,} beat_outlets rows."
     )
     shown = table.assign(
         trend=[

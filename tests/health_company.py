@@ -3,7 +3,8 @@
 Week of Monday 2026-03-02 to Sunday 2026-03-08, business time zone UTC; "now"
 is Friday 2026-03-06 12:00 UTC. Outlets o1 (19.0, 72.8) and o2 (19.0, 72.9)
 are 10.5 km apart in Mumbai; o8 is in Delhi.
-Beat b1 runs; b2 to b6 never run.
+Beat b1 runs; b2 to b6 never run. b5's rep r9 is not in reps, and two
+beat_outlets rows name what does not exist: outlet o98 on b1, and beat b404.
 """
 
 from tests.data_access.test_skip_details import beat
@@ -259,7 +260,11 @@ ROWS = {
         beat("b6", "r1", weekday=0, every=0, start="2026-03-02", end="2026-03-01"),
     ],
     "beat_outlets": [
-        {"beat_id": beat_id, "outlet_id": "o1"}
-        for beat_id in ("b1", "b2", "b3", "b4", "b5", "b6")
+        *(
+            {"beat_id": beat_id, "outlet_id": "o1"}
+            for beat_id in ("b1", "b2", "b3", "b4", "b5", "b6")
+        ),
+        {"beat_id": "b1", "outlet_id": "o98"},
+        {"beat_id": "b404", "outlet_id": "o1"},
     ],
 }

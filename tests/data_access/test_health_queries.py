@@ -60,6 +60,11 @@ EXPECTED_ROWS = {
         ("b5", 0.0, "weekday"),
         ("b6", 0.0, "weekday"),
     ],
+    "beat_unknown_rep": [("b5", None, "r9")],
+    "beat_outlet_unknown_reference": [
+        ("b1", None, "outlet_id"),
+        ("b404", None, "beat_id"),
+    ],
     # fill_database writes active as a boolean, so an invalid value needs
     # SQL on SQLite, as in tests/metrics/test_invalid_active.py.
     "outlet_invalid_active": [],
@@ -103,7 +108,14 @@ def test_counts_with_rows_checked(engine):
 
     result = [tuple(row) for row in counts.itertuples(index=False)]
 
-    checked = {"visits": 11, "orders": 11, "outlets": 7, "reps": 4, "beats": 6}
+    checked = {
+        "visits": 11,
+        "orders": 11,
+        "outlets": 7,
+        "reps": 4,
+        "beats": 6,
+        "beat_outlets": 8,
+    }
     expected = [
         (kind, table, len(EXPECTED_ROWS[kind]), checked[table])
         for kind, table in KIND_TABLES.items()
@@ -127,12 +139,15 @@ def test_territory_scope_hides_other_rows(engine):
             "rep_without_manager",
             "rep_without_territory",
             "beat_never_runs",
+            "beat_unknown_rep",
+            "beat_outlet_unknown_reference",
         )
     }
 
     # Only reps r1 and r2 are in T1: v10 by the unknown rep r9 drops out,
     # but the orders at o1 stay, because o1 is in T1. The beats of r3 (b4)
-    # and of the unknown rep r9 (b5) drop out too.
+    # and of the unknown rep r9 (b5) drop out too, and with them their
+    # beat_outlets rows and the row of the unknown beat b404.
     expected = {
         "visit_unknown_reference": (1, 10),
         "order_unknown_rep": (2, 11),
@@ -140,6 +155,8 @@ def test_territory_scope_hides_other_rows(engine):
         "rep_without_manager": (1, 2),
         "rep_without_territory": (0, 2),
         "beat_never_runs": (3, 4),
+        "beat_unknown_rep": (0, 4),
+        "beat_outlet_unknown_reference": (1, 5),
     }
     assert result == expected
 
@@ -305,17 +322,23 @@ BEAT_OUTLETS_SQL = (
 )
 
 
+def engine_with_sql(request, tmp_path, rows, *statements: str) -> sa.Engine:
+    """Fill the engine that request.param names with rows, then run statements."""
+    if request.param == "sqlite":
+        engine = sqlite_database(tmp_path, rows)
+    else:
+        engine = fill_database(request.getfixturevalue("fresh_postgres_url"), rows)
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.exec_driver_sql(statement)
+    return engine
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def beat_engine(request, tmp_path):
-    if request.param == "sqlite":
-        engine = sqlite_database(tmp_path, BEAT_COMPANY)
-    else:
-        engine = fill_database(
-            request.getfixturevalue("fresh_postgres_url"), BEAT_COMPANY
-        )
-    with engine.begin() as connection:
-        connection.exec_driver_sql(BEATS_SQL)
-        connection.exec_driver_sql(BEAT_OUTLETS_SQL)
+    engine = engine_with_sql(
+        request, tmp_path, BEAT_COMPANY, BEATS_SQL, BEAT_OUTLETS_SQL
+    )
     yield engine
     engine.dispose()
 
@@ -390,3 +413,108 @@ def test_beat_scope_follows_rep(beat_engine):
 
     beat_counts = counts.set_index("kind").loc["beat_never_runs"]
     assert (beat_counts["affected"], beat_counts["checked"]) == (4, 5)
+
+
+# Beat plans that name rows which do not exist, as another program may write
+# them. The loader accepts all of them but b4's empty rep_id. r1 and r2 are
+# the reps of managers m1 and m2. b3's rep r9 is not in reps and b4 has none.
+# beat_outlets rows name the unknown outlets O99, o98, o97 and o96 and the
+# unknown beats b404 and b405.
+# 'O99' sorts before 'o98' by code point but after it in most languages.
+REFERENCE_COMPANY = {
+    "territories": [{"territory_id": "T1"}, {"territory_id": "T2"}],
+    "reps": [
+        {"rep_id": "r1", "territory_id": "T1", "manager_id": "m1"},
+        {"rep_id": "r2", "territory_id": "T2", "manager_id": "m2"},
+    ],
+    "outlets": [
+        {"outlet_id": "o1", "territory_id": "T1"},
+        {"outlet_id": "o2", "territory_id": "T2"},
+    ],
+}
+REFERENCE_BEATS_SQL = (
+    "INSERT INTO beats (beat_id, rep_id, weekday, every_n_weeks, start_date) "
+    "VALUES ('b1', 'r1', 1, 1, '2026-01-05'), ('b2', 'r2', 1, 1, '2026-01-05'), "
+    "('b3', 'r9', 2, 1, '2026-01-06'), ('b4', NULL, 3, 1, '2026-01-07')"
+)
+REFERENCE_BEAT_OUTLETS_SQL = (
+    "INSERT INTO beat_outlets (beat_id, outlet_id) VALUES "
+    "('b1', 'o1'), ('b1', 'o98'), ('b1', 'O99'), ('b2', 'o97'), ('b3', 'o1'), "
+    "('b404', 'o2'), ('b405', 'o96')"
+)
+REFERENCE_KINDS = ("beat_unknown_rep", "beat_outlet_unknown_reference")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def reference_engine(request, tmp_path):
+    engine = engine_with_sql(
+        request,
+        tmp_path,
+        REFERENCE_COMPANY,
+        REFERENCE_BEATS_SQL,
+        REFERENCE_BEAT_OUTLETS_SQL,
+    )
+    yield engine
+    engine.dispose()
+
+
+def test_beat_references_are_listed(reference_engine):
+    rows = affected_rows(reference_engine, WEEK, Scope(), SETTINGS, REFERENCE_KINDS)
+
+    result = [
+        (row.kind, row.record_id, row.rep_id, row.outlet_id, row.related_id)
+        for row in rows.replace({float("nan"): None}).itertuples()
+    ]
+
+    expected = [
+        ("beat_unknown_rep", "b3", "r9", None, "r9"),
+        ("beat_unknown_rep", "b4", None, None, None),
+        ("beat_outlet_unknown_reference", "b1", "r1", "O99", "outlet_id"),
+        ("beat_outlet_unknown_reference", "b1", "r1", "o98", "outlet_id"),
+        ("beat_outlet_unknown_reference", "b2", "r2", "o97", "outlet_id"),
+        ("beat_outlet_unknown_reference", "b404", None, "o2", "beat_id"),
+        ("beat_outlet_unknown_reference", "b405", None, "o96", "beat_id outlet_id"),
+    ]
+    assert result == expected
+
+
+@pytest.mark.parametrize(
+    ("scope", "expected"),
+    [
+        # Every beat and beat_outlets row, those of unknown beats and reps too.
+        (
+            Scope(),
+            {
+                "beat_unknown_rep": ("beats", 2, 4),
+                "beat_outlet_unknown_reference": ("beat_outlets", 5, 7),
+            },
+        ),
+        # Only the rows of r1's beat b1: b3's row at o1 counts for no rep,
+        # although o1 is in m1's territory.
+        (
+            Scope(manager_id="m1"),
+            {
+                "beat_unknown_rep": ("beats", 0, 1),
+                "beat_outlet_unknown_reference": ("beat_outlets", 2, 3),
+            },
+        ),
+        # b404's row at o2 counts for no rep, although o2 is in T2.
+        (
+            Scope(territory_ids=("T2",)),
+            {
+                "beat_unknown_rep": ("beats", 0, 1),
+                "beat_outlet_unknown_reference": ("beat_outlets", 1, 1),
+            },
+        ),
+    ],
+)
+def test_beat_reference_scope_follows_beat_rep(reference_engine, scope, expected):
+    counts = health_counts(reference_engine, WEEK, scope, SETTINGS, now=NOW)
+
+    found = counts[counts["kind"].isin(REFERENCE_KINDS)]
+    result = {
+        row.kind: (row.table_name, row.affected, row.checked)
+        for row in found.itertuples()
+    }
+
+    assert result == expected

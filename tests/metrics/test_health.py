@@ -50,8 +50,16 @@ def test_health_table_shares():
             "return_order": 2,
             "rep_without_manager": 1,
             "beat_never_runs": 1,
+            "beat_outlet_unknown_reference": 2,
         },
-        {"visits": 120, "orders": 40, "outlets": 0, "reps": 8, "beats": 20},
+        {
+            "visits": 120,
+            "orders": 40,
+            "outlets": 0,
+            "reps": 8,
+            "beats": 20,
+            "beat_outlets": 50,
+        },
     )
 
     table = health_table(counts, Settings()).set_index("kind")
@@ -63,6 +71,7 @@ def test_health_table_shares():
     assert table.loc["gps_at_zero", "share"] == 0.0
     assert math.isnan(table.loc["outlet_without_coordinates", "share"])
     assert table.loc["beat_never_runs", "share"] == 0.05
+    assert table.loc["beat_outlet_unknown_reference", "share"] == 0.04
 
 
 def test_weekly_trend_has_a_column_per_week():
@@ -249,6 +258,75 @@ def test_beat_details_name_the_fault():
     ]
     assert set(described["table_name"]) == {"beats"}
     assert set(described["problem"]) == {"Beats that never run"}
+
+
+def test_beat_reference_details_name_value():
+    rows = affected(
+        [
+            ("beat_unknown_rep", "b3", "r9", None, None, None, None, None, "r9"),
+            ("beat_unknown_rep", "b4", None, None, None, None, None, None, None),
+            (
+                "beat_outlet_unknown_reference",
+                "b1",
+                "r1",
+                "o98",
+                None,
+                None,
+                None,
+                None,
+                "outlet_id",
+            ),
+            (
+                "beat_outlet_unknown_reference",
+                "b404",
+                None,
+                "o2",
+                None,
+                None,
+                None,
+                None,
+                "beat_id",
+            ),
+            (
+                "beat_outlet_unknown_reference",
+                "b405",
+                None,
+                "o96",
+                None,
+                None,
+                None,
+                None,
+                "beat_id outlet_id",
+            ),
+        ]
+    )
+
+    described = describe_rows(rows, Settings())
+
+    assert described["detail"].tolist() == [
+        "rep_id r9 is not in reps; correct the beat's rep_id or add the rep",
+        "rep_id is empty; set the beat's rep_id to a rep in reps",
+        "outlet_id o98 is not in outlets; remove the row from beat_outlets or add "
+        "the outlet",
+        "beat_id b404 is not in beats; remove the row from beat_outlets or add "
+        "the beat",
+        "beat_id b405 is not in beats and outlet_id o96 is not in outlets; remove "
+        "the row from beat_outlets or add the beat and the outlet",
+    ]
+    assert described["problem"].tolist() == [
+        "Beats for an unknown rep",
+        "Beats for an unknown rep",
+        "Beat outlets with an unknown beat or outlet",
+        "Beat outlets with an unknown beat or outlet",
+        "Beat outlets with an unknown beat or outlet",
+    ]
+    assert described["table_name"].tolist() == [
+        "beats",
+        "beats",
+        "beat_outlets",
+        "beat_outlets",
+        "beat_outlets",
+    ]
 
 
 def test_invalid_active_detail_names_value():

@@ -76,6 +76,8 @@ def test_page_counts_each_problem(monkeypatch, health_url):
         "Reps without a manager": 2,
         "Reps without a territory": 2,
         "Beats that never run": 5,
+        "Beats for an unknown rep": 1,
+        "Beat outlets with an unknown beat or outlet": 2,
         "Outlets with an invalid active value": 0,
         "Reps with an invalid active value": 0,
     }
@@ -94,7 +96,7 @@ def test_page_lists_rows_of_one_problem(monkeypatch, health_url):
     app.selectbox(key="health_problem").set_value("impossible_travel").run()
     rows = app.dataframe[1].value
 
-    assert len(all_rows) == 35
+    assert len(all_rows) == 38
     assert list(rows["record_id"]) == ["v4"]
     assert list(rows["detail"]) == ["2,307 km/h from visit v3"]
     assert rows["local_time"].iloc[0] == pd.Timestamp("2026-03-02 10:00")
@@ -121,7 +123,10 @@ def test_page_lists_beats_that_never_run(monkeypatch, health_url):
     assert summary.loc["Beats that never run", "share"] == pytest.approx(5 / 6)
     assert summary.loc["Beats that never run", "trend"] is None
     captions = [caption.value for caption in app.caption]
-    assert any(caption.endswith("active reps and 6 beats.") for caption in captions)
+    assert any(
+        caption.endswith("active reps, 6 beats and 8 beat_outlets rows.")
+        for caption in captions
+    )
 
 
 def test_page_lists_invalid_active_values(monkeypatch, tmp_path):
@@ -175,7 +180,7 @@ def test_rules_are_shown_whole(monkeypatch, health_url):
     rules = app.table[0].value
 
     assert list(rules.columns) == ["Rows flagged", "What the KPIs do"]
-    assert len(rules) == 24
+    assert len(rules) == 26
     assert rules.index[0] == "Duplicate visits"
     assert len(app.dataframe) == 2
 
