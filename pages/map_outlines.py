@@ -17,17 +17,28 @@ from metrics.rounding import percent_text
 log = logging.getLogger(__name__)
 
 
+# An outline whose area is below this share of its perimeter squared is a
+# line that floating-point rounding gave an area: three points on a slanted
+# line enclose about 1e-15 square degrees. A square gives 1/16 and a strip
+# 10 m wide and 100 km long about 2.5e-5, so no real outline comes near it.
+MIN_AREA_PER_PERIMETER_SQUARED = 1e-9
+
+
 def boundary_geometry(text: str, territory_id: str) -> dict[str, Any] | None:
     """Parse a stored outline: a GeoJSON Polygon or MultiPolygon, or a Feature
-    holding one. Returns None, and logs why, when the text is not one, or
-    when the outline encloses no area or has a coordinate that is not a
-    finite number (Python's json reads NaN and Infinity)."""
+    containing one, as two-dimensional GeoJSON. Returns None, and logs why,
+    when the text is not one, when the outline encloses no area, or when a
+    coordinate is not a finite number (Python's json reads NaN and Infinity)
+    or lies outside -180 to 180 degrees of longitude or -90 to 90 of latitude."""
     try:
         parsed = json.loads(text)
         if isinstance(parsed, dict) and parsed.get("type") == "Feature":
             parsed = parsed.get("geometry")
-        geometry = shapely.geometry.shape(parsed)
+        geometry = shapely.force_2d(shapely.geometry.shape(parsed))
         # RecursionError: json nests arrays as deep as the text does.
+        # OverflowError: json reads a 400-digit number as an int, which no
+        # float can hold. ShapelyError: an unknown type, such as a
+        # FeatureCollection, or coordinates that GEOS rejects.
     except (
         TypeError,
         ValueError,
@@ -35,18 +46,22 @@ def boundary_geometry(text: str, territory_id: str) -> dict[str, Any] | None:
         KeyError,
         IndexError,
         RecursionError,
-        shapely.errors.GEOSException,
+        OverflowError,
+        shapely.errors.ShapelyError,
     ) as error:
         log.warning(
             "territory %s: stored outline is not valid GeoJSON: %s", territory_id, error
         )
         return None
 
+    coordinates = shapely.get_coordinates(geometry)
     if geometry.geom_type not in ("Polygon", "MultiPolygon"):
         problem = f"is a {geometry.geom_type}, not a Polygon or MultiPolygon"
-    elif geometry.is_empty or not np.isfinite(shapely.get_coordinates(geometry)).all():
+    elif geometry.is_empty or not np.isfinite(coordinates).all():
         problem = "has no coordinates or one that is not a finite number"
-    elif geometry.area == 0:
+    elif (np.abs(coordinates) > [180, 90]).any():
+        problem = "has a longitude outside -180 to 180 or a latitude outside -90 to 90"
+    elif geometry.area <= MIN_AREA_PER_PERIMETER_SQUARED * geometry.length**2:
         problem = "encloses no area"
     else:
         return shapely.geometry.mapping(geometry)
@@ -98,7 +113,8 @@ class TerritoryOutlines:
     id that needs no escaping), name (see inert_html), coverage (text),
     source ('boundary' or 'hull'). unusable: 'name (territory_id)' of each
     territory with a stored boundary that boundary_geometry rejected, in
-    territory order; the map draws the hull of its outlets, or no outline.
+    territory order. The map draws the hull of such a territory's outlets,
+    or no outline when none of them has a location.
     """
 
     collection: dict[str, Any]

@@ -523,6 +523,23 @@ def test_invalid_boundary_falls_back_to_hull(caplog):
             "[[[72.7, 19.0], [72.9, 19.0], [72.7, 19.0]]]}",
             "encloses no area",
         ),
+        # Points on a slanted line, to which rounding gives an area of 9e-16.
+        (
+            '{"type": "Polygon", "coordinates": '
+            "[[[77.0, 28.0], [77.1, 28.1], [77.2, 28.2], [77.0, 28.0]]]}",
+            "encloses no area",
+        ),
+        ('{"type": "FeatureCollection", "features": []}', "not valid GeoJSON"),
+        (
+            '{"type": "Polygon", "coordinates": '
+            f"[[[{'9' * 400}, 19.0], [72.9, 19.0], [72.9, 19.1], [72.7, 19.0]]]}}",
+            "not valid GeoJSON",
+        ),
+        (
+            '{"type": "Polygon", "coordinates": '
+            "[[[1e308, 19.0], [72.9, 19.0], [72.9, 19.1], [1e308, 19.0]]]}",
+            "longitude outside -180 to 180",
+        ),
     ],
 )
 def test_unusable_boundary_gives_hull(geojson, reason, caplog):
@@ -533,6 +550,22 @@ def test_unusable_boundary_gives_hull(geojson, reason, caplog):
     assert [feature["properties"]["source"] for feature in outlines(built)] == ["hull"]
     assert reason in caplog.records[0].getMessage()
     assert built.unusable_outlines == ["Mumbai <North> (T1)"]
+
+
+def test_boundary_heights_are_dropped():
+    # A third coordinate, here NaN, is a height that the map does not draw.
+    geojson = (
+        '{"type": "Polygon", "coordinates": [[[72.7, 18.9, NaN], [72.9, 18.9, NaN], '
+        "[72.9, 19.1, NaN], [72.7, 18.9, NaN]]]}"
+    )
+    boundaries = pd.DataFrame({"territory_id": ["T1"], "geojson": [geojson]})
+
+    built = build(THREE_T1_OUTLETS, boundaries=boundaries)
+
+    [outline] = outlines(built)
+    assert outline["properties"]["source"] == "boundary"
+    assert {len(point) for point in outline["geometry"]["coordinates"][0]} == {2}
+    assert built.unusable_outlines == []
 
 
 def test_text_coordinates_are_unlocated():
