@@ -599,8 +599,13 @@ class HealthSQL:
         latitude_gap = math.degrees(limit / EARTH_RADIUS_M) * (1 + 1e-6)
         # The same bound against the minimum and maximum outlet latitude needs
         # no outlet row. It lets the database skip the outlet join for visits
-        # whose longitude cannot be a latitude near any outlet.
-        outlet_latitudes = sa.select(outlets.c.latitude)
+        # whose longitude cannot be a latitude near any outlet. Only latitudes
+        # in range count, as usable_fix requires of the outlet below: SQLite sorts
+        # text after every number, so a text latitude such as '19,08' would be
+        # the maximum and, read as 19 in the addition, cut off higher fixes.
+        outlet_latitudes = sa.select(outlets.c.latitude).where(
+            outlets.c.latitude.between(-90, 90)
+        )
         lowest = outlet_latitudes.with_only_columns(sa.func.min(outlets.c.latitude))
         highest = outlet_latitudes.with_only_columns(sa.func.max(outlets.c.latitude))
         condition = sa.and_(

@@ -99,6 +99,32 @@ def test_rule_finds_its_rows(engine, kind):
     assert result == EXPECTED_ROWS[kind]
 
 
+def test_text_latitude_hides_no_swapped_fix(tmp_path):
+    # A fix at o8 in Delhi, swapped. The text latitude that another program
+    # wrote for o5 sorts above every number in SQLite.
+    delhi_swap = {
+        "visit_id": "v20",
+        "rep_id": "r1",
+        "outlet_id": "o8",
+        "check_in": "2026-03-04 10:00:00",
+        "latitude": 77.2,
+        "longitude": 28.6,
+    }
+    rows = {**ROWS, "visits": [*ROWS["visits"], delhi_swap]}
+    engine = sqlite_database(tmp_path, rows)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "UPDATE outlets SET latitude = '19,08' WHERE outlet_id = 'o5'"
+        )
+
+    rows = affected_rows(
+        engine, WEEK, Scope(), SETTINGS, kinds=("gps_swapped",), now=NOW
+    )
+    engine.dispose()
+
+    assert list(rows["record_id"]) == ["v8", "v20"]
+
+
 def test_every_kind_has_a_case():
     assert list(EXPECTED_ROWS) == list(KIND_TABLES)
 
