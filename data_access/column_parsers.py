@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from data_access.csv_cells import (
     COLUMN_PARSERS,
     INTEGER_RANGE,
+    MAX_LINE_COUNT,
     MAX_ORDER_VALUE,
     CellError,
     Parser,
@@ -52,7 +53,7 @@ NUMBER_BOUNDS: dict[Parser, tuple[float, float]] = {
     parse_latitude: (-90, 90),
     parse_longitude: (-180, 180),
     parse_order_value: (-MAX_ORDER_VALUE, MAX_ORDER_VALUE),
-    parse_line_count: (0, INTEGER_RANGE.stop - 1),
+    parse_line_count: (0, MAX_LINE_COUNT),
     parse_weekday: (1, 7),
     parse_integer: (INTEGER_RANGE.start, INTEGER_RANGE.stop - 1),
 }

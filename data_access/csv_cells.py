@@ -203,11 +203,22 @@ def parse_longitude(text: str) -> float:
     return longitude
 
 
+# The largest line_count. No real order has this many lines, and the
+# summary tables sum a rep's lines of a day in a 32-bit integer column, which
+# more than 21,000 such orders of one rep and day would overflow.
+MAX_LINE_COUNT = 100_000
+
+
 def parse_line_count(text: str) -> int:
-    """Parse the number of order lines, 0 or more."""
+    """Parse the number of order lines, 0 to MAX_LINE_COUNT."""
     line_count = parse_integer(text)
     if line_count < 0:
         raise CellError("is negative; expected 0 or more order lines")
+    if line_count > MAX_LINE_COUNT:
+        raise CellError(
+            f"is too large for a line count; expected at most {MAX_LINE_COUNT:,} "
+            "order lines"
+        )
     return line_count
 
 

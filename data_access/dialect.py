@@ -4,7 +4,7 @@ Every query is written with SQLAlchemy Core and stays portable, except for a
 few expressions that SQLite and PostgreSQL spell differently: the local date of
 a UTC timestamp in the business time zone, day arithmetic, the seconds between
 two timestamps, a timestamp some seconds earlier, the great-circle distance,
-the tests for a finite number and for a whole number of 0 or more, the order
+the tests for a number and for a whole number within bounds, the order
 of text ids, a value written as an SQL literal and the upsert. SQLite has no
 time zone database and no trigonometric functions in every build, so on SQLite
 the local date and the distance are Python functions registered on each new
@@ -21,7 +21,6 @@ on SQLite (sqlite_arrow_table), are here.
 import io
 import logging
 import math
-import sys
 import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -36,7 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
-from data_access.sql_types import INTEGER, TEXT
+from data_access.sql_types import FLOAT, INTEGER, TEXT
 
 try:
     import adbc_driver_manager
@@ -164,81 +163,75 @@ def _finite_instant_postgresql(
     return f"CASE WHEN isfinite({instant}) THEN {instant} END"
 
 
-MAX_DOUBLE = sys.float_info.max
-
-
-class finite_number(FunctionElement):
-    """The number, or NULL when it is not a finite number.
+class bounded_number(FunctionElement):
+    """The number, or NULL unless it is a number from -limit to limit.
 
     Another program may write what the loader rejects into a REAL or double
     precision column. PostgreSQL stores 'NaN', 'Infinity' and '-Infinity',
     and sorts NaN above every number, so NaN > 0 is true and a sum with it
     is NaN. SQLite keeps text it cannot read as a number ('NaN', 'abc'),
     which compares greater than any number and sums as 0, and stores 9e999
-    as infinity. NULL compares as neither > 0 nor < 0, and SUM skips it, so
-    both engines give the same figures.
+    as infinity. The sum of two finite numbers such as 1e308 overflows, so
+    SQLite returns infinity and PostgreSQL raises "value out of range". NULL
+    compares as neither > 0 nor < 0, and SUM skips it, so both engines give
+    the same figures.
 
-    Callers put it in the select list where the orders are first read, so
-    the WHERE on ordered_at still uses its index and each row costs a CASE.
+    Callers put it in the select list where the rows are first read, so a
+    WHERE on another column still uses its index and each row costs a CASE.
     """
 
     type = sa.Float()
     inherit_cache = True
 
-
-@compiles(finite_number, "sqlite")
-def _finite_number_sqlite(element: finite_number, compiler: Any, **kw: Any) -> str:
-    number = compiler.process(element.clauses, **kw)
-    # SQLite sorts every number before any text or blob, so text fails the
-    # upper bound, and the bounds are the largest finite doubles, so both
-    # infinities fail too. Two comparisons call no function. Summing 2
-    # million rows in memory with SQLite 3.40, they added 0.10 s where a test
-    # with typeof() and abs() added 0.23 s.
-    return (
-        f"CASE WHEN {number} BETWEEN -{MAX_DOUBLE!r} AND {MAX_DOUBLE!r} "
-        f"THEN {number} END"
-    )
+    def __init__(self, number: Any, limit: float) -> None:
+        # The limit is a bound value, because the statement cache ignores
+        # attributes of the element and would reuse another limit's SQL.
+        super().__init__(number, sa.literal(limit, FLOAT))
 
 
-@compiles(finite_number, "postgresql")
-def _finite_number_postgresql(element: finite_number, compiler: Any, **kw: Any) -> str:
-    number = compiler.process(element.clauses, **kw)
-    # PostgreSQL's NaN equals NaN, so NOT IN finds it.
-    return (
-        f"CASE WHEN {number} NOT IN ('NaN', 'Infinity', '-Infinity') THEN {number} END"
-    )
+@compiles(bounded_number)
+def _bounded_number(element: bounded_number, compiler: Any, **kw: Any) -> str:
+    number, limit = (compiler.process(clause, **kw) for clause in element.clauses)
+    # The same SQL serves both engines. SQLite sorts every number before any
+    # text or blob, so text fails the upper bound. PostgreSQL sorts NaN after
+    # every number, so NaN fails it too. Both infinities fail a finite bound.
+    return f"CASE WHEN {number} >= -{limit} AND {number} <= {limit} THEN {number} END"
 
 
-class non_negative_integer(FunctionElement):
-    """The value, or NULL when it is not a whole number of 0 or more.
+class bounded_count(FunctionElement):
+    """The value, or NULL unless it is a whole number from 0 to maximum.
 
     Another program may write what the loader rejects into an INTEGER
-    column. PostgreSQL's integer column stores only whole numbers, so a
-    negative number is the only such value besides NULL. SQLite also keeps
-    text it cannot read as a number ('abc'), a fraction such as 2.5 and a
-    BLOB. Its text compares greater than any number and sums as 0.
+    column. PostgreSQL's integer column stores only whole numbers from
+    -2,147,483,648 to 2,147,483,647. SQLite's INTEGER column keeps any
+    64-bit integer, so a sum of two can raise "integer overflow". It also
+    keeps text it cannot read as a number ('abc'), a fraction such as 2.5
+    and a BLOB. Its text compares greater than any number and sums as 0.
     """
 
     type = sa.Integer()
     inherit_cache = True
 
+    def __init__(self, number: Any, maximum: int) -> None:
+        # A bound value, for the same reason as bounded_number's limit.
+        super().__init__(number, sa.literal(maximum, INTEGER))
 
-@compiles(non_negative_integer, "sqlite")
-def _non_negative_integer_sqlite(
-    element: non_negative_integer, compiler: Any, **kw: Any
-) -> str:
-    number = compiler.process(element.clauses, **kw)
+
+@compiles(bounded_count, "sqlite")
+def _bounded_count_sqlite(element: bounded_count, compiler: Any, **kw: Any) -> str:
+    number, maximum = (compiler.process(clause, **kw) for clause in element.clauses)
     # INTEGER affinity stores a whole REAL such as 3.0 as the integer 3, so
     # typeof() is 'integer' for every whole number that fits in 64 bits.
-    return f"CASE WHEN typeof({number}) = 'integer' AND {number} >= 0 THEN {number} END"
+    return (
+        f"CASE WHEN typeof({number}) = 'integer' AND {number} >= 0 "
+        f"AND {number} <= {maximum} THEN {number} END"
+    )
 
 
-@compiles(non_negative_integer, "postgresql")
-def _non_negative_integer_postgresql(
-    element: non_negative_integer, compiler: Any, **kw: Any
-) -> str:
-    number = compiler.process(element.clauses, **kw)
-    return f"CASE WHEN {number} >= 0 THEN {number} END"
+@compiles(bounded_count, "postgresql")
+def _bounded_count_postgresql(element: bounded_count, compiler: Any, **kw: Any) -> str:
+    number, maximum = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"CASE WHEN {number} >= 0 AND {number} <= {maximum} THEN {number} END"
 
 
 class seconds_before(FunctionElement):
@@ -352,7 +345,8 @@ def _sql_literal_sqlite(element: sql_literal, compiler: Any, **kw: Any) -> str:
 def _sql_literal_postgresql(element: sql_literal, compiler: Any, **kw: Any) -> str:
     value = compiler.process(element.clauses, **kw)
     (clause,) = element.clauses.clauses
-    if isinstance(clause.type, sa.Integer | sa.Numeric):
+    # SQLAlchemy 2.1's Float is no subclass of Numeric.
+    if isinstance(clause.type, sa.Integer | sa.Numeric | sa.Float):
         # quote_nullable would write the number 2 as the text '2'.
         return f"COALESCE(CAST({value} AS TEXT), 'NULL')"
     return f"quote_nullable(CAST({value} AS TEXT))"

@@ -40,13 +40,14 @@ import pandas as pd
 import sqlalchemy as sa
 
 from data_access import schema
+from data_access.csv_cells import MAX_LINE_COUNT
 from data_access.dialect import (
     EARTH_RADIUS_M,
+    bounded_count,
     code_point_order,
     day_number,
     distance_m,
     needs_lateral_lookups,
-    non_negative_integer,
     seconds_between,
     sql_literal,
     unindexed,
@@ -54,7 +55,6 @@ from data_access.dialect import (
 from data_access.filters import Period, Scope, Settings, local_midnight_in_utc
 from data_access.period_sql import (
     PeriodSQL,
-    finite_order_value,
     in_territories_on,
     is_resend,
     is_resend_of,
@@ -68,6 +68,7 @@ from data_access.period_sql import (
     scoped_rep_ids,
     scoped_territory_ids,
     usable_fix,
+    usable_order_value,
 )
 from data_access.queries import fetch_frame, fetch_rows, frame_of_rows
 from data_access.sql_types import DATETIME, FLOAT, TEXT
@@ -99,7 +100,7 @@ KIND_TABLES: dict[str, str] = {
     "order_unknown_outlet": "orders",
     "order_unknown_rep": "orders",
     "return_order": "orders",
-    "order_value_not_finite": "orders",
+    "order_value_unusable": "orders",
     "order_line_count_unusable": "orders",
     "order_off_visit_day": "orders",
     "outlet_without_coordinates": "outlets",
@@ -268,9 +269,10 @@ class HealthSQL:
                 found_visit.c.outlet_id.label("found_visit_outlet_id"),
                 found_visit.c.check_in.label("found_visit_check_in"),
                 orders.c.ordered_at,
-                # NULL when not a finite number, as in every KPI, so the
-                # measure of each order kind reads alike on both engines.
-                finite_order_value(),
+                # NULL when unusable, as in every KPI, so the measure of
+                # each order kind reads alike on both engines.
+                usable_order_value(),
+                orders.c.value.label("stored_value"),
                 orders.c.line_count,
                 local_day(orders.c.ordered_at, self.period).label("order_date"),
                 *_day_bounds(orders.c.ordered_at, self.period),
@@ -759,16 +761,24 @@ class HealthSQL:
     def returns(self) -> sa.Select:
         return self._order_row("return_order", self.orders.c.value < 0)
 
-    def orders_with_value_not_finite(self) -> sa.Select:
-        """Select orders whose value is NaN, an infinity or text, which no KPI counts.
+    def orders_with_unusable_value(self) -> sa.Select:
+        """Select orders whose value is NaN, an infinity, text or a number
+        beyond MAX_ORDER_VALUE either way, which no KPI counts.
 
         orders.value is NOT NULL, so the checked value is NULL only for them.
+        related_id is the stored value as an SQL literal, such as 1e+308 or
+        'abc'.
         """
-        return self._order_row("order_value_not_finite", self.orders.c.value.is_(None))
+        checked = self.orders
+        return self._order_row(
+            "order_value_unusable",
+            checked.c.value.is_(None),
+            sql_literal(checked.c.stored_value),
+        )
 
     def orders_with_unusable_line_count(self) -> sa.Select:
-        """Select orders whose line_count is stored but not a whole number of
-        0 or more, which lines per call reads as 0 lines.
+        """Select orders whose line_count is stored but not a whole number
+        from 0 to MAX_LINE_COUNT, which lines per call reads as 0 lines.
 
         A missing line_count is not listed: the loader stores an empty cell
         as NULL, so a source without line counts would flag every order.
@@ -779,7 +789,8 @@ class HealthSQL:
         return self._order_row(
             "order_line_count_unusable",
             sa.and_(
-                line_count.is_not(None), non_negative_integer(line_count).is_(None)
+                line_count.is_not(None),
+                bounded_count(line_count, MAX_LINE_COUNT).is_(None),
             ),
             sql_literal(line_count),
         )
@@ -1130,7 +1141,7 @@ KIND_BUILDERS: dict[str, Callable[[HealthSQL], sa.Select]] = {
     "order_unknown_outlet": HealthSQL.orders_with_unknown_outlet,
     "order_unknown_rep": HealthSQL.orders_with_unknown_rep,
     "return_order": HealthSQL.returns,
-    "order_value_not_finite": HealthSQL.orders_with_value_not_finite,
+    "order_value_unusable": HealthSQL.orders_with_unusable_value,
     "order_line_count_unusable": HealthSQL.orders_with_unusable_line_count,
     "order_off_visit_day": HealthSQL.orders_off_visit_day,
     "outlet_without_coordinates": HealthSQL.outlets_without_coordinates,
@@ -1493,8 +1504,8 @@ def set_aside_counts(
         has no usable fix or its outlet no usable coordinates.
     orders_without_rep: orders of the period that count for no known rep, so
         no rep's order value contains them.
-    orders_without_value: orders of the period whose value is not a finite
-        number, so no order figure contains them.
+    orders_without_value: orders of the period whose value is unusable (see
+        period_sql.usable_order_value), so no order figure contains them.
     duplicate_visits, orders_without_rep and orders_without_value are the
     rows health_counts counts. visits_without_fix applies the reps report's
     test (a usable fix on the visit and on its outlet) to the same kept visits.
@@ -1518,7 +1529,7 @@ def set_aside_counts(
             health.orders_with_unknown_rep().subquery()
         ),
         "orders_without_value": sa.select(sa.func.count()).select_from(
-            health.orders_with_value_not_finite().subquery()
+            health.orders_with_unusable_value().subquery()
         ),
     }
     statement = sa.select(

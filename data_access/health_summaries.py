@@ -242,7 +242,7 @@ def read_set_aside_counts(
         "duplicate_visits": int(by_kind.get("duplicate_visit", 0)),
         "visits_without_fix": int(frame.iloc[0, 0]),
         "orders_without_rep": int(by_kind.get("order_unknown_rep", 0)),
-        "orders_without_value": int(by_kind.get("order_value_not_finite", 0)),
+        "orders_without_value": int(by_kind.get("order_value_unusable", 0)),
     }
 
 

@@ -11,13 +11,14 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from data_access import schema
+from data_access.csv_cells import MAX_LINE_COUNT, MAX_ORDER_VALUE
 from data_access.dialect import (
+    bounded_count,
+    bounded_number,
     code_point_order,
     day_number,
     distance_m,
     finite_instant,
-    finite_number,
-    non_negative_integer,
     seconds_before,
     seconds_between,
     unindexed,
@@ -280,33 +281,36 @@ def usable_fix(
     )
 
 
-def finite_order_value() -> sa.Label:
-    """Label orders.value as "value", NULL when it is not a finite number.
+def usable_order_value() -> sa.Label:
+    """Label orders.value as "value", NULL when it is not a number from
+    -MAX_ORDER_VALUE to MAX_ORDER_VALUE, the loader's limits.
 
-    Another program may write NaN, an infinity or text into orders.value.
-    Such an order is neither an order (value > 0) nor a return (value < 0),
-    so it adds nothing to order value, return value, lines per call or
-    productive visits. It still counts in order_rows, the orders of any
-    value, and data health lists it.
+    Another program may write NaN, an infinity, text or a number such as
+    1e308 into orders.value, and the sum of two numbers that large is
+    infinite on SQLite and an error on PostgreSQL. Such an order is neither
+    an order (value > 0) nor a return (value < 0), so it adds nothing to
+    order value, return value, lines per call or productive visits. It still
+    counts in order_rows, the orders of any value, and data health lists it.
     """
-    return finite_number(orders.c.value).label("value")
+    return bounded_number(orders.c.value, MAX_ORDER_VALUE).label("value")
 
 
 def usable_line_count() -> sa.Label:
     """Label orders.line_count as "line_count", NULL when it is not a whole
-    number of 0 or more.
+    number from 0 to MAX_LINE_COUNT, the loader's limit.
 
-    The loader rejects a negative line_count but stores an empty cell as
-    NULL, and another program may write a negative number, text or a
-    fraction. Such an order still counts in order value, orders and
-    productive visits, because its value is usable, and lines per call adds
-    no lines for it (NULL sums as 0). Its visit stays in the divisor, so
-    lines per call remains order_lines / productive_visits, the two counts
-    the summary tables store and a territory pools. Leaving the visit out
-    too would need another stored count per rep and week. Data health lists
-    these orders, so a lines per call that reads low can be traced to them.
+    The loader rejects any other line_count but stores an empty cell as
+    NULL, and another program may write a negative number, a larger one,
+    text or a fraction. Such an order still counts in order value, orders
+    and productive visits, because its value is usable, and lines per call
+    adds no lines for it (NULL sums as 0). Its visit stays in the divisor,
+    so lines per call remains order_lines / productive_visits, the two
+    counts the summary tables store and a territory pools. Leaving the
+    visit out too would need another stored count per rep and week. Data
+    health lists these orders, so a lines per call that reads low can be
+    traced to them.
     """
-    return non_negative_integer(orders.c.line_count).label("line_count")
+    return bounded_count(orders.c.line_count, MAX_LINE_COUNT).label("line_count")
 
 
 def local_day(timestamp: sa.ColumnElement, period: Period) -> sa.ColumnElement[date]:
@@ -746,7 +750,7 @@ class PeriodSQL:
             sa.select(
                 aliases.c.kept_visit_id.label("visit_id"),
                 orders.c.order_id,
-                finite_order_value(),
+                usable_order_value(),
                 usable_line_count(),
             )
             .select_from(orders.join(aliases, orders.c.visit_id == aliases.c.visit_id))
@@ -776,7 +780,7 @@ class PeriodSQL:
                 orders.c.order_id,
                 orders.c.rep_id,
                 orders.c.outlet_id,
-                finite_order_value(),
+                usable_order_value(),
                 usable_line_count(),
                 local_day(orders.c.ordered_at, self.period).label("order_date"),
             )
@@ -961,7 +965,7 @@ class PeriodSQL:
                 sa.func.coalesce(orders.c.rep_id, linked_visit.c.rep_id).label(
                     "rep_id"
                 ),
-                finite_order_value(),
+                usable_order_value(),
                 local_day(orders.c.ordered_at, self.period).label("order_date"),
             )
             .select_from(orders.outerjoin(linked_visit, linked_on))

@@ -790,7 +790,11 @@ def _consecutive_runs(week_starts: list[date], longest: int) -> list[list[date]]
 # 4: a line_count that is not a whole number of 0 or more adds no lines to
 # lines per call, and data health counts such orders as
 # order_line_count_unusable.
-COUNTING_RULES = 4
+# 5: an order value beyond 1,000,000,000,000 either way and a line_count
+# above 100,000, the loader's limits, are unusable too, and data health
+# lists the orders with an unusable value under the kind
+# order_value_unusable, once order_value_not_finite.
+COUNTING_RULES = 5
 
 
 def built_under(row: sa.Row, settings: Settings) -> bool:

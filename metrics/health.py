@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from data_access.csv_cells import MAX_LINE_COUNT, MAX_ORDER_VALUE
 from data_access.filters import Settings
 from data_access.health_queries import KIND_TABLES
 from metrics import kpi
@@ -133,21 +134,22 @@ def rules(settings: Settings) -> list[Rule]:
             "Reported apart as return value; never nets off order value.",
         ),
         Rule(
-            "order_value_not_finite",
+            "order_value_unusable",
             "Orders with an unusable value",
-            "An order whose value is not a finite number: NaN, an infinity, or "
-            "text such as 'abc'. The loader rejects these; other systems may "
-            "write them.",
+            "An order whose value is NaN, an infinity, text such as 'abc', or a "
+            f"number beyond {MAX_ORDER_VALUE:,} either way, such as 1e308. The "
+            "loader rejects these; other systems may write them.",
             "Left out of orders, order value, return value, productive visits "
             "and lines per call.",
         ),
         Rule(
             "order_line_count_unusable",
             "Orders with an unusable line count",
-            "An order whose line_count is not a whole number of 0 or more, such "
-            "as -5 or the text 'abc'. The loader rejects these; other systems "
-            "may write them. A missing line_count, which the loader stores for "
-            "an empty cell, is not listed and adds no lines either.",
+            "An order whose line_count is not a whole number from 0 to "
+            f"{MAX_LINE_COUNT:,}, such as -5, 2.5 or the text 'abc'. The loader "
+            "rejects these; other systems may write them. A missing line_count, "
+            "which the loader stores for an empty cell, is not listed and adds "
+            "no lines either.",
             "Adds no lines to lines per call, but its visit still counts as "
             "productive, so lines per call may read low. Counted in orders and "
             "order value.",
@@ -366,8 +368,16 @@ def _detail(
         return f"{speed} from visit {related}"
     if kind == "order_without_visit" and related is not None:
         return f"visit_id {related} names no visit"
+    if kind == "order_value_unusable":
+        return (
+            f"value is {_stored_number(related)}; store the order's value in the "
+            f"company's currency, at most {MAX_ORDER_VALUE:,} either way"
+        )
     if kind == "order_line_count_unusable":
-        return f"line_count is {related}; store the number of lines on the order, 0 or more"
+        return (
+            f"line_count is {related}; store the number of lines on the order, "
+            f"from 0 to {MAX_LINE_COUNT:,}"
+        )
     if kind in KIND_TABLES and KIND_TABLES[kind] == "orders" and has_measure:
         return f"value {half_up(measure, 2):,.2f}"
     if kind in ("outlet_without_territory", "rep_without_territory") and related:
@@ -387,6 +397,24 @@ def _detail(
             f"active is {related}, read as inactive; store 1 (active) or 0 (inactive)"
         )
     return ""
+
+
+def _stored_number(literal: str | None) -> str:
+    """Word a stored number, given as an SQL literal, alike on both engines.
+
+    SQLite's quote() writes 1e308 as 1.0e+308 and infinity as Inf, and
+    PostgreSQL's text cast as 1e+308 and Infinity. Text that is no number,
+    such as 'abc', keeps its quotes, and more than 15 digits are rounded.
+    """
+    try:
+        number = float(literal or "")
+    except ValueError:
+        return str(literal)
+    if math.isnan(number):
+        return "NaN"
+    if math.isinf(number):
+        return "Infinity" if number > 0 else "-Infinity"
+    return f"{number:.15g}"
 
 
 def _beat_fault(column: str | None, value: float | None) -> str:
@@ -445,8 +473,8 @@ def set_aside_note(counts: dict[str, int]) -> str | None:
     without_value = counts.get("orders_without_value", 0)
     if without_value:
         parts.append(
-            f"{without_value:,} {plural(without_value, 'order')} with a value that "
-            "is not a finite number left out of every order figure"
+            f"{without_value:,} {plural(without_value, 'order')} with an unusable "
+            "value left out of every order figure"
         )
     if not parts:
         return None

@@ -228,7 +228,7 @@ ROWS = {
             "value": 10.0,
             "line_count": 1,
         },
-        # Infinity, which only another program can write, is no finite number.
+        # Infinity, which only another program can write, is no usable value.
         {
             "order_id": "l",
             "outlet_id": "o1",

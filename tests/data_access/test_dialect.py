@@ -7,12 +7,12 @@ import pytest
 import sqlalchemy as sa
 
 from data_access.dialect import (
+    bounded_count,
+    bounded_number,
     day_number,
     distance_m,
-    finite_number,
     haversine_m,
     local_date,
-    non_negative_integer,
     seconds_between,
     sql_literal,
 )
@@ -77,29 +77,33 @@ NUMBERS = sa.Table(
     sa.Column("value", sa.Float, nullable=False),
 )
 LARGEST = sys.float_info.max
-# (SQL literal, value read back), the largest finite doubles included.
-FINITE = [
+LIMIT = 1e15
+# (SQL literal, value read back) of the numbers from -LIMIT to LIMIT.
+WITHIN = [
     ("0", 0.0),
     ("-12.5", -12.5),
-    (repr(LARGEST), LARGEST),
-    (repr(-LARGEST), -LARGEST),
+    ("1e15", 1e15),
+    ("-1e15", -1e15),
 ]
-# Values another program can store in a REAL or double precision column.
-NOT_FINITE = {
-    "sqlite": ["9e999", "-9e999", "'NaN'", "'abc'", "'12,50'", "x'00'"],
-    "postgres": ["'Infinity'", "'-Infinity'", "'NaN'"],
-}
+# Values another program can store in a REAL or double precision column,
+# doubles just beyond the limit and the largest finite doubles included.
+BEYOND = {
+    "sqlite": ["1000000000000000.2", "-1000000000000000.2", "1e308", repr(LARGEST), repr(-LARGEST), "9e999",
+               "-9e999", "'NaN'", "'abc'", "'12,50'", "x'00'"],
+    "postgres": ["1000000000000000.2", "-1000000000000000.2", "1e308", repr(LARGEST), repr(-LARGEST),
+                 "'Infinity'", "'-Infinity'", "'NaN'"],
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("engine_name", ["sqlite", "postgres"])
-def test_finite_number_leaves_out_others(engine_name, tmp_path, request):
+def test_bounded_number_leaves_out_others(engine_name, tmp_path, request):
     url = (
         f"sqlite:///{tmp_path / 'numbers.sqlite'}"
         if engine_name == "sqlite"
         else request.getfixturevalue("fresh_postgres_url")
     )
     engine = create_engine(url)
-    literals = [text for text, _ in FINITE] + NOT_FINITE[engine_name]
+    literals = [text for text, _ in WITHIN] + BEYOND[engine_name]
     try:
         NUMBERS.create(engine)
         with engine.begin() as connection:
@@ -107,16 +111,31 @@ def test_finite_number_leaves_out_others(engine_name, tmp_path, request):
                 connection.exec_driver_sql(
                     f"INSERT INTO numbers VALUES ({position}, {text})"
                 )
-            statement = sa.select(finite_number(NUMBERS.c.value)).order_by(
+            statement = sa.select(bounded_number(NUMBERS.c.value, LIMIT)).order_by(
                 NUMBERS.c.position
             )
             result = connection.execute(statement).scalars().all()
     finally:
         engine.dispose()
 
-    expected = [number for _, number in FINITE]
-    expected += [None] * len(NOT_FINITE[engine_name])
+    expected = [number for _, number in WITHIN]
+    expected += [None] * len(BEYOND[engine_name])
     assert result == expected
+
+
+def test_bounded_number_reads_each_limit():
+    # The statement cache must not reuse the SQL compiled for another limit.
+    engine = create_engine("sqlite://")
+    with engine.connect() as connection:
+        result = [
+            connection.execute(
+                sa.select(bounded_number(sa.literal(50.0, sa.Float), limit))
+            ).scalar()
+            for limit in (100.0, 10.0)
+        ]
+    engine.dispose()
+
+    assert result == [50.0, None]
 
 
 COUNTS = sa.Table(
@@ -125,12 +144,16 @@ COUNTS = sa.Table(
     sa.Column("position", sa.Integer),
     sa.Column("value", sa.Integer),
 )
+MAX_COUNT = 2_147_483_647
 # (SQL literal, value read back, the stored value as an SQL literal).
 COUNTS_STORED = {
     "sqlite": [
         ("0", 0, "0"),
         ("7", 7, "7"),
         ("3.0", 3, "3"),
+        ("2147483647", 2147483647, "2147483647"),
+        ("2147483648", None, "2147483648"),
+        ("9223372036854775807", None, "9223372036854775807"),
         ("-5", None, "-5"),
         ("NULL", None, "NULL"),
         ("2.5", None, "2.5"),
@@ -140,6 +163,8 @@ COUNTS_STORED = {
     "postgres": [
         ("0", 0, "0"),
         ("7", 7, "7"),
+        ("2147483647", 2147483647, "2147483647"),
+        ("-2147483648", None, "-2147483648"),
         ("-5", None, "-5"),
         ("NULL", None, "NULL"),
     ],
@@ -147,7 +172,7 @@ COUNTS_STORED = {
 
 
 @pytest.mark.parametrize("engine_name", ["sqlite", "postgres"])
-def test_non_negative_integer_leaves_out_others(engine_name, tmp_path, request):
+def test_bounded_count_leaves_out_others(engine_name, tmp_path, request):
     url = (
         f"sqlite:///{tmp_path / 'counts.sqlite'}"
         if engine_name == "sqlite"
@@ -163,7 +188,7 @@ def test_non_negative_integer_leaves_out_others(engine_name, tmp_path, request):
                     f"INSERT INTO counts VALUES ({position}, {text})"
                 )
             statement = sa.select(
-                non_negative_integer(COUNTS.c.value), sql_literal(COUNTS.c.value)
+                bounded_count(COUNTS.c.value, MAX_COUNT), sql_literal(COUNTS.c.value)
             ).order_by(COUNTS.c.position)
             result = [tuple(row) for row in connection.execute(statement)]
     finally:

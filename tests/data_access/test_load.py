@@ -683,6 +683,12 @@ def test_bad_files_leave_no_database_file(database_path: Path, tmp_path: Path) -
             "integer column; expected -2147483648 to 2147483647",
         ),
         (
+            "orders.csv",
+            "order_id,ordered_at,value,line_count\nSO1,2026-03-02T09:00:00,10,100001\n",
+            "orders.csv line 2: line_count '100001' is too large for a line count; "
+            "expected at most 100,000 order lines",
+        ),
+        (
             "beat_outlets.csv",
             "beat_id,outlet_id\nB1,\n",
             "beat_outlets.csv line 2: outlet_id is missing; every row needs a value",

@@ -1,11 +1,12 @@
-"""Line counts that another program wrote as no whole number of 0 or more add
-no lines to lines per call on both engines, with summaries and without, and
-data health lists their orders.
+"""Line counts that another program wrote as no whole number from 0 to
+100,000 add no lines to lines per call on both engines, with summaries and
+without, and data health lists their orders.
 
-The loader rejects a negative line_count and stores an empty cell as NULL.
-PostgreSQL's integer column stores any whole number, and SQLite's INTEGER
-column also keeps text it cannot read as a number ('abc') and fractions
-(2.5). The orders' values are usable, so their visits stay productive.
+The loader rejects such a line_count and stores an empty cell as NULL.
+PostgreSQL's integer column stores any whole number up to 2,147,483,647.
+SQLite's INTEGER column also keeps larger ones, whose sum raised "integer
+overflow", text it cannot read as a number ('abc') and fractions (2.5). The
+orders' values are usable, so their visits stay productive.
 """
 
 import csv
@@ -52,43 +53,64 @@ ROWS = {
             # No visit_id: linked to V3 by the same-date rule.
             ("A4", "O3", None, "2026-03-04 05:30:00", 30.0, 6),
             ("A5", "O3", "V4", "2026-03-05 05:10:00", 20.0, 1),
+            ("A6", "O3", "V4", "2026-03-05 05:20:00", 10.0, 1),
+            ("A7", "O1", "V1", "2026-03-03 05:30:00", 10.0, 1),
+            ("A8", "O2", "V2", "2026-03-03 06:20:00", 10.0, 1),
         ]
     ],
 }  # fmt: skip
 # The orders whose line_count another program overwrites, in the order of
-# each list of UNUSABLE_LINE_COUNTS.
-UNUSABLE_ORDERS = ["A2", "A3", "A4", "A5"]
-# The line counts as SQL literals that each engine can store.
-UNUSABLE_LINE_COUNTS = {
-    "sqlite": ["-5", "NULL", "'abc'", "2.5"],
-    "postgres": ["-5", "NULL", "-1", "NULL"],
-}
+# each list of WRITTEN_LINE_COUNTS.
+WRITTEN_ORDERS = ["A2", "A3", "A4", "A5", "A6", "A7", "A8"]
+# The line counts as SQL literals that each engine can store. A6's is the
+# largest usable one and A7's the smallest unusable one. SQLite's sum of A8
+# and a count as large overflowed its 64-bit integers, and PostgreSQL's
+# summary build failed on a day's lines above its integer column's maximum.
+WRITTEN_LINE_COUNTS = {
+    "sqlite": ["-5", "NULL", "'abc'", "2.5", "100000", "100001",
+               "9223372036854775807"],
+    "postgres": ["-5", "NULL", "-1", "NULL", "100000", "100001", "2147483647"],
+}  # fmt: skip
 # The orders Data health lists: (order_id, stored line_count, value). A
 # missing line_count is not listed, because the loader stores one for an
 # empty cell.
 LISTED = {
-    "sqlite": [("A2", "-5", 40.0), ("A4", "'abc'", 30.0), ("A5", "2.5", 20.0)],
-    "postgres": [("A2", "-5", 40.0), ("A4", "-1", 30.0)],
+    "sqlite": [
+        ("A2", "-5", 40.0),
+        ("A4", "'abc'", 30.0),
+        ("A5", "2.5", 20.0),
+        ("A7", "100001", 10.0),
+        ("A8", "9223372036854775807", 10.0),
+    ],
+    "postgres": [
+        ("A2", "-5", 40.0),
+        ("A4", "-1", 30.0),
+        ("A7", "100001", 10.0),
+        ("A8", "2147483647", 10.0),
+    ],
 }
 # Every order has a value above 0, so V1 to V4 are all productive, and only
-# A1's 3 lines count: lines per call is 3 / 4. Order value is
-# 100 + 40 + 50 + 30 + 20 = 240 over 5 orders.
+# A1's 3 lines and A6's 100,000 count: lines per call is 100,003 / 4. Order value is 100 + 40 + 50 + 30 + 20 + 3 * 10 = 270
+# over 8 orders.
 EXPECTED_REP = {
     "rep_id": "R1",
     "visits": "4",
     "productive_visits": "4",
-    "order_value": "240",
-    "orders": "5",
-    "lines_per_call": "0.75",
+    "order_value": "270",
+    "orders": "8",
+    "average_order_value": "33.75",
+    "lines_per_call": "25000.75",
+    "return_value": "0",
 }
+EXPECTED_TERRITORY = "T1,North,,3,3,1,0,0,0,0,4,4,1,,270"
 
 
-def write_unusable_line_counts(engine: sa.Engine, engine_name: str) -> None:
-    """Overwrite the line_count of UNUSABLE_ORDERS with SQL, as another program
-    could, with the literals of UNUSABLE_LINE_COUNTS[engine_name]."""
-    literals = UNUSABLE_LINE_COUNTS[engine_name]
+def write_line_counts(engine: sa.Engine, engine_name: str) -> None:
+    """Overwrite the line_count of WRITTEN_ORDERS with SQL, as another program
+    could, with the literals of WRITTEN_LINE_COUNTS[engine_name]."""
+    literals = WRITTEN_LINE_COUNTS[engine_name]
     with engine.begin() as connection:
-        for order_id, literal in zip(UNUSABLE_ORDERS, literals, strict=True):
+        for order_id, literal in zip(WRITTEN_ORDERS, literals, strict=True):
             connection.exec_driver_sql(
                 f"UPDATE orders SET line_count = {literal} "
                 f"WHERE order_id = '{order_id}'"
@@ -107,7 +129,7 @@ def engine(engine_name, request, tmp_path):
     else:
         url = request.getfixturevalue("fresh_postgres_url")
     engine = fill_database(url, ROWS)
-    write_unusable_line_counts(engine, engine_name)
+    write_line_counts(engine, engine_name)
     yield engine
     engine.dispose()
 
@@ -129,13 +151,19 @@ def test_reps_report_counts_only_usable_lines(engine, summarised):
     assert result == EXPECTED_REP
 
 
+def test_territories_report_reads_usable_lines(engine, summarised):
+    result = report_csv("territories", engine, WEEK, SETTINGS).splitlines()[1:]
+
+    assert result == [EXPECTED_TERRITORY]
+
+
 def test_health_counts_unusable_line_counts(engine_name, engine, summarised):
     counts = health_summaries.read_health_counts(
         engine, WEEK, Scope(), SETTINGS, now=NOW
     ).set_index("kind")
 
     assert counts.loc[KIND, "affected"] == len(LISTED[engine_name])
-    assert counts.loc[KIND, "checked"] == 5
+    assert counts.loc[KIND, "checked"] == 8
 
 
 def test_health_lists_unusable_line_counts(engine_name, engine, summarised):

@@ -43,6 +43,13 @@ def test_rules_use_settings():
     assert "at more than 80.5 km/h" in result["impossible_travel"]
 
 
+def test_rules_name_usable_order_bounds():
+    result = {rule.kind: rule.finds for rule in rules(Settings())}
+
+    assert "beyond 1,000,000,000,000 either way" in result["order_value_unusable"]
+    assert "from 0 to 100,000" in result["order_line_count_unusable"]
+
+
 def test_health_table_shares():
     counts = counts_frame(
         {
@@ -374,19 +381,55 @@ def test_unusable_line_count_detail_names_value():
                 9.5,
                 stored,
             )
-            for stored in ["-5", "'abc'", "2.5"]
+            for stored in ["-5", "'abc'", "2.5", "9223372036854775807"]
         ]
     )
 
     described = describe_rows(rows, Settings())
 
+    fix = "store the number of lines on the order, from 0 to 100,000"
     assert described["detail"].tolist() == [
-        "line_count is -5; store the number of lines on the order, 0 or more",
-        "line_count is 'abc'; store the number of lines on the order, 0 or more",
-        "line_count is 2.5; store the number of lines on the order, 0 or more",
+        f"line_count is -5; {fix}",
+        f"line_count is 'abc'; {fix}",
+        f"line_count is 2.5; {fix}",
+        f"line_count is 9223372036854775807; {fix}",
     ]
     assert set(described["problem"]) == {"Orders with an unusable line count"}
     assert set(described["table_name"]) == {"orders"}
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        # As SQLite's quote() writes them.
+        ("1.0e+308", "1e+308"),
+        ("-1.0e+15", "-1e+15"),
+        ("1.23456789012345671872e+15", "1.23456789012346e+15"),
+        ("Inf", "Infinity"),
+        ("-Inf", "-Infinity"),
+        ("'NaN'", "'NaN'"),
+        ("'abc'", "'abc'"),
+        ("X'00'", "X'00'"),
+        # As PostgreSQL's text cast writes them.
+        ("1e+308", "1e+308"),
+        ("Infinity", "Infinity"),
+        ("-Infinity", "-Infinity"),
+        ("NaN", "NaN"),
+    ],
+)
+def test_unusable_value_detail_names_value(stored, shown):
+    rows = affected(
+        [("order_value_unusable", "A", "r1", "o1", None, None, None, None, stored)]
+    )
+
+    described = describe_rows(rows, Settings())
+
+    assert described["detail"].tolist() == [
+        f"value is {shown}; store the order's value in the company's currency, "
+        "at most 1,000,000,000,000 either way"
+    ]
+    assert described["problem"].tolist() == ["Orders with an unusable value"]
+    assert described["table_name"].tolist() == ["orders"]
 
 
 def test_row_details_round_a_half_away_from_zero():
@@ -440,8 +483,8 @@ def test_row_details_round_a_half_away_from_zero():
         ),
         (
             {"duplicate_visits": 0, "orders_without_value": 1},
-            "1 order with a value that is not a finite number left out of every "
-            "order figure. See Data health for the rows.",
+            "1 order with an unusable value left out of every order figure. "
+            "See Data health for the rows.",
         ),
     ],
 )

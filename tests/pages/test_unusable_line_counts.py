@@ -1,5 +1,6 @@
-"""Pages draw beside line counts that are not whole numbers of 0 or more, on
-both engines, and Rep performance counts only the usable lines."""
+"""Pages draw beside line counts that are not whole numbers from 0 to
+100,000, on both engines, Rep performance counts only the usable
+lines, and Data health names each unusable line count."""
 
 import pytest
 
@@ -7,7 +8,7 @@ from tests.data_access.test_unusable_line_counts import (
     LISTED,
     ROWS,
     WEEK,
-    write_unusable_line_counts,
+    write_line_counts,
 )
 from tests.database import fill_database
 from tests.pages.viewers import demo_app, page_errors, page_paths
@@ -20,7 +21,7 @@ def engine(request, tmp_path, monkeypatch):
     else:
         url = request.getfixturevalue("fresh_postgres_url")
     engine = fill_database(url, ROWS)
-    write_unusable_line_counts(engine, request.param)
+    write_line_counts(engine, request.param)
     monkeypatch.setenv("BEATBOARD_DATABASE_URL", url)
     monkeypatch.setenv("BEATBOARD_TIMEZONE", WEEK.timezone)
     yield engine
@@ -46,9 +47,10 @@ def test_rep_performance_counts_usable_lines(engine):
 
     table = app.dataframe[0].value.set_index("rep_id")
 
-    # Only A1's 3 lines over the 4 productive visits.
-    assert table.loc["R1", "lines_per_call"] == 0.75
-    assert table.loc["R1", "orders"] == 5
+    # Only A1's 3 and A6's 100,000 lines over the 4 productive visits.
+    assert table.loc["R1", "lines_per_call"] == 25_000.75
+    assert table.loc["R1", "orders"] == 8
+    assert table.loc["R1", "order_value"] == 270
 
 
 def test_data_health_lists_unusable_line_counts(engine):
@@ -64,6 +66,9 @@ def test_data_health_lists_unusable_line_counts(engine):
     listed = LISTED["sqlite" if engine.dialect.name == "sqlite" else "postgres"]
     assert summary.loc["Orders with an unusable line count", "affected"] == len(listed)
     assert sorted(rows["record_id"]) == [order_id for order_id, _, _ in listed]
-    assert "line_count is -5; store the number of lines on the order, 0 or more" in (
-        list(rows["detail"])
-    )
+    expected = [
+        f"line_count is {stored}; store the number of lines on the order, "
+        "from 0 to 100,000"
+        for _, stored, _ in listed
+    ]
+    assert list(rows.sort_values("record_id")["detail"]) == expected

@@ -1,10 +1,12 @@
-"""Order values that another program wrote as no finite number count as no
-order on both engines, with summaries and without, and data health lists
-them.
+"""Order values that another program wrote as no number, or as a number
+beyond the loader's limit of 1e12 either way, count as no order on both
+engines, with summaries and without, and data health lists them.
 
 The loader rejects such values, but PostgreSQL's double precision stores
 'NaN', 'Infinity' and '-Infinity', and SQLite's REAL column keeps text it
-cannot read as a number ('NaN', 'abc') and stores 9e999 as infinity.
+cannot read as a number ('NaN', 'abc') and stores 9e999 as infinity. Both
+store 1e308, and a sum of two such values overflowed: SQLite printed inf and
+PostgreSQL raised "value out of range: overflow".
 """
 
 from datetime import date, datetime
@@ -20,7 +22,7 @@ from tests.database import fill_database
 SETTINGS = Settings()
 WEEK = Period(date(2026, 3, 2), date(2026, 3, 8))
 NOW = datetime(2026, 3, 10, 12, 0)
-KIND = "order_value_not_finite"
+KIND = "order_value_unusable"
 ROWS = {
     "regions": [{"region_id": "N", "name": "North"}],
     "territories": [{"territory_id": "T1", "name": "North", "region_id": "N"}],
@@ -52,17 +54,41 @@ ROWS = {
     ],
 }  # fmt: skip
 # (order_id, outlet_id, visit_id, ordered_at, line_count) of the orders whose
-# value is no finite number. D1 would make V2, which has only a return,
-# productive. D2 has no visit_id, so the same-date rule links it to V3.
+# value is unusable. D1 and D5 would make V2, which has only a return,
+# productive. D2 and D6 have no visit_id, so the same-date rule links them
+# to V3. D6 would be a return.
 UNUSABLE_ORDERS = [
     ("D1", "O2", "'V2'", "2026-03-03 06:20:00", 5),
     ("D2", "O3", "NULL", "2026-03-04 05:20:00", 4),
     ("D3", "O1", "'V1'", "2026-03-03 05:20:00", 2),
+    ("D4", "O1", "'V1'", "2026-03-03 05:30:00", 6),
+    ("D5", "O2", "'V2'", "2026-03-03 06:30:00", 7),
+    ("D6", "O3", "NULL", "2026-03-04 05:30:00", 1),
 ]
 # The values as each engine stores them, in the order of UNUSABLE_ORDERS.
 UNUSABLE_VALUES = {
-    "sqlite": ["'NaN'", "'abc'", "9e999"],
-    "postgres": ["'NaN'", "'Infinity'", "'-Infinity'"],
+    "sqlite": ["'NaN'", "'abc'", "9e999", "1e308", "1e308", "-1e15"],
+    "postgres": ["'NaN'", "'Infinity'", "'-Infinity'", "1e308", "1e308", "-1e15"],
+}
+# The orders Data health lists, by dialect name: (order_id, the stored value
+# as an SQL literal).
+LISTED = {
+    "sqlite": [
+        ("D1", "'NaN'"),
+        ("D2", "'abc'"),
+        ("D3", "Inf"),
+        ("D4", "1.0e+308"),
+        ("D5", "1.0e+308"),
+        ("D6", "-1.0e+15"),
+    ],
+    "postgresql": [
+        ("D1", "NaN"),
+        ("D2", "Infinity"),
+        ("D3", "-Infinity"),
+        ("D4", "1e+308"),
+        ("D5", "1e+308"),
+        ("D6", "-1e+15"),
+    ],
 }
 # V1 and V4 are productive (lines 3 + 1), V2 and V3 are not. Order value is
 # A1 + A3 = 150 over 2 orders; return value is A2.
@@ -139,9 +165,10 @@ def test_health_counts_unusable_values(engine, summarised):
         engine, WEEK, Scope(), SETTINGS, now=NOW
     ).set_index("kind")
 
-    assert counts.loc[KIND, "affected"] == 3
-    assert counts.loc[KIND, "checked"] == 6
-    # Only A2 is a return, because D3's -Infinity is no usable value either.
+    assert counts.loc[KIND, "affected"] == 6
+    assert counts.loc[KIND, "checked"] == 9
+    # Only A2 is a return, because D3's -Infinity and D6's -1e15 are no
+    # usable values either.
     assert counts.loc["return_order", "affected"] == 1
 
 
@@ -150,13 +177,21 @@ def test_health_lists_unusable_values(engine, summarised):
         engine, WEEK, Scope(), SETTINGS, kinds=(KIND,), now=NOW
     )
 
-    result = sorted(zip(rows["record_id"], rows["outlet_id"]))
+    result = sorted(zip(rows["record_id"], rows["related_id"]))
 
-    assert result == [("D1", "O2"), ("D2", "O3"), ("D3", "O1")]
+    assert result == LISTED[engine.dialect.name]
+    assert sorted(zip(rows["record_id"], rows["outlet_id"])) == [
+        ("D1", "O2"),
+        ("D2", "O3"),
+        ("D3", "O1"),
+        ("D4", "O1"),
+        ("D5", "O2"),
+        ("D6", "O3"),
+    ]
     assert rows["measure"].isna().all()
 
 
 def test_set_aside_counts_unusable_values(engine, summarised):
     result = health_summaries.read_set_aside_counts(engine, WEEK, Scope(), SETTINGS)
 
-    assert result["orders_without_value"] == 3
+    assert result["orders_without_value"] == 6
