@@ -120,11 +120,16 @@ def parse_float(text: str) -> float:
     return float(text)
 
 
-def parse_integer(text: str) -> int:
-    """Parse a whole number written in digits."""
+def parse_whole_number(text: str) -> int:
+    """Parse a whole number written in digits, of any size."""
     if not INTEGER_PATTERN.fullmatch(text):
         raise CellError("is not a whole number; expected digits such as 3")
-    value = int(text)
+    return int(text)
+
+
+def parse_integer(text: str) -> int:
+    """Parse a whole number written in digits that an integer column holds."""
+    value = parse_whole_number(text)
     if value not in INTEGER_RANGE:
         raise CellError(
             "is out of range for an integer column; "
@@ -211,7 +216,7 @@ MAX_LINE_COUNT = 100_000
 
 def parse_line_count(text: str) -> int:
     """Parse the number of order lines, 0 to MAX_LINE_COUNT."""
-    line_count = parse_integer(text)
+    line_count = parse_whole_number(text)
     if line_count < 0:
         raise CellError("is negative; expected 0 or more order lines")
     if line_count > MAX_LINE_COUNT:

@@ -384,7 +384,7 @@ def _detail(
         return f"territory_id {related} is not in territories"
     if kind == "beat_never_runs":
         return _beat_fault(related, measure if has_measure else None)
-    if kind == "beat_unknown_rep" and related is not None:
+    if kind == "beat_unknown_rep" and related is not None and related.strip():
         return (
             f"rep_id {related} is not in reps; correct the beat's rep_id or add the rep"
         )
@@ -404,7 +404,9 @@ def _stored_number(literal: str | None) -> str:
 
     SQLite's quote() writes 1e308 as 1.0e+308 and infinity as Inf, and
     PostgreSQL's text cast as 1e+308 and Infinity. Text that is no number,
-    such as 'abc', keeps its quotes, and more than 15 digits are rounded.
+    such as 'abc', keeps its quotes. A number gets the fewest digits, from
+    15 to 17, that give it back, so 1000000000000.0002 does not read as the
+    limit 1000000000000.
     """
     try:
         number = float(literal or "")
@@ -414,7 +416,11 @@ def _stored_number(literal: str | None) -> str:
         return "NaN"
     if math.isinf(number):
         return "Infinity" if number > 0 else "-Infinity"
-    return f"{number:.15g}"
+    for digits in (15, 16):
+        text = f"{number:.{digits}g}"
+        if float(text) == number:
+            return text
+    return f"{number:.17g}"
 
 
 def _beat_fault(column: str | None, value: float | None) -> str:

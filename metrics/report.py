@@ -117,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Significant digits of a float in the reports (see format_cell).
+SIGNIFICANT_DIGITS = 12
+
+
 def format_cell(value: object) -> str:
     """Format one report value for CSV: blank when missing, floats without noise."""
     # pd.isna also finds NaT, which a date column holds when every value of
@@ -133,8 +137,15 @@ def format_cell(value: object) -> str:
         # of millions carries noise at the sixth decimal that changes with
         # the order PostgreSQL's parallel workers add in, so every value is
         # first cut to 12 significant digits: cents up to 10,000,000,000.
-        value = float(f"{value:.12g}")
-        text = f"{round(value, 9):.6f}".rstrip("0").rstrip(".")
+        # Printing those digits only, and no more decimals, keeps the cut
+        # value's own binary noise out: 23809527029.6 would print as
+        # 23809527029.599998 with six decimals.
+        value = float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+        integer_digits = len(str(int(abs(value)))) if abs(value) >= 1 else 0
+        decimals = max(0, min(6, SIGNIFICANT_DIGITS - integer_digits))
+        text = f"{round(value, 9):.{decimals}f}"
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
         return "0" if text in ("-0", "") else text
     if isinstance(value, date):
         return value.isoformat()

@@ -223,14 +223,15 @@ def outline_note(unusable: list[str]) -> str | None:
     if len(unusable) == 1:
         return (
             f"The stored outline of {listed} is not a usable GeoJSON polygon, so the "
-            "map draws the hull of its outlets instead. Fix it in the "
-            "territory_boundaries table; the server log says what is wrong with it."
+            "map draws the hull of its located outlets, if it has any, instead. Fix "
+            "it in the territory_boundaries table; the server log says what is "
+            "wrong with it."
         )
     return (
         f"The stored outlines of {len(unusable):,} territories, {listed}, are not "
-        "usable GeoJSON polygons, so the map draws the hull of each one's outlets "
-        "instead. Fix them in the territory_boundaries table; the server log says "
-        "what is wrong with each."
+        "usable GeoJSON polygons, so the map draws the hull of each one's located "
+        "outlets, where it has any, instead. Fix them in the territory_boundaries "
+        "table; the server log says what is wrong with each."
     )
 
 

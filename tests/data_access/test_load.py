@@ -678,9 +678,9 @@ def test_bad_files_leave_no_database_file(database_path: Path, tmp_path: Path) -
         (
             "orders.csv",
             "order_id,ordered_at,value,line_count\n"
-            "SO1,2026-03-02T09:00:00,10,9999999999\n",
-            "orders.csv line 2: line_count '9999999999' is out of range for an "
-            "integer column; expected -2147483648 to 2147483647",
+            "SO1,2026-03-02T09:00:00,10,99999999999999999999\n",
+            "orders.csv line 2: line_count '99999999999999999999' is too large for "
+            "a line count; expected at most 100,000 order lines",
         ),
         (
             "orders.csv",

@@ -272,6 +272,7 @@ def test_beat_reference_details_name_value():
         [
             ("beat_unknown_rep", "b3", "r9", None, None, None, None, None, "r9"),
             ("beat_unknown_rep", "b4", None, None, None, None, None, None, None),
+            ("beat_unknown_rep", "b6", "", None, None, None, None, None, " "),
             (
                 "beat_outlet_unknown_reference",
                 "b1",
@@ -313,6 +314,7 @@ def test_beat_reference_details_name_value():
     assert described["detail"].tolist() == [
         "rep_id r9 is not in reps; correct the beat's rep_id or add the rep",
         "rep_id is empty; set the beat's rep_id to a rep in reps",
+        "rep_id is empty; set the beat's rep_id to a rep in reps",
         "outlet_id o98 is not in outlets; remove the row from beat_outlets or add "
         "the outlet",
         "beat_id b404 is not in beats; remove the row from beat_outlets or add "
@@ -323,11 +325,13 @@ def test_beat_reference_details_name_value():
     assert described["problem"].tolist() == [
         "Beats for an unknown rep",
         "Beats for an unknown rep",
+        "Beats for an unknown rep",
         "Beat outlets with an unknown beat or outlet",
         "Beat outlets with an unknown beat or outlet",
         "Beat outlets with an unknown beat or outlet",
     ]
     assert described["table_name"].tolist() == [
+        "beats",
         "beats",
         "beats",
         "beat_outlets",
@@ -404,7 +408,9 @@ def test_unusable_line_count_detail_names_value():
         # As SQLite's quote() writes them.
         ("1.0e+308", "1e+308"),
         ("-1.0e+15", "-1e+15"),
-        ("1.23456789012345671872e+15", "1.23456789012346e+15"),
+        ("1.23456789012345671872e+15", "1234567890123456.8"),
+        # Just above the limit of 1e12, which 15 digits would show.
+        ("1000000000000.0002", "1000000000000.0002"),
         ("Inf", "Infinity"),
         ("-Inf", "-Infinity"),
         ("'NaN'", "'NaN'"),

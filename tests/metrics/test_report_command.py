@@ -249,6 +249,14 @@ def test_large_sum_noise_is_cut():
     assert result == ["631085549.94", "631085549.94"]
 
 
+def test_large_value_prints_twelve_digits():
+    # The twelfth digit is the last one printed, so the cut value's binary
+    # noise (23809527029.599998) stays out, and no decimal point is added.
+    result = [format_cell(23809527029.6), format_cell(1_000_000_000_020.0)]
+
+    assert result == ["23809527029.6", "1000000000020"]
+
+
 @pytest.mark.parametrize("missing", [None, float("nan"), pd.NA, pd.NaT])
 def test_format_cell_missing_is_blank(missing):
     assert format_cell(missing) == ""

@@ -168,8 +168,8 @@ UNUSABLE_NOTE = (
     + " and "
     + markdown_text('Pune & "Co" (T2)')
     + ", are not usable GeoJSON polygons, so the map draws the hull of each one's "
-    "outlets instead. Fix them in the territory_boundaries table; the server log "
-    "says what is wrong with each."
+    "located outlets, where it has any, instead. Fix them in the "
+    "territory_boundaries table; the server log says what is wrong with each."
 )
 
 
