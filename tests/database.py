@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from data_access import dialect, summaries
@@ -50,6 +51,17 @@ def fill_database(
             if records:
                 connection.execute(table.insert(), records)
     return engine
+
+
+def empty_database_url(
+    engine_name: str, request: pytest.FixtureRequest, folder: Path
+) -> str:
+    """Return the URL of an empty database on the engine named 'sqlite' or
+    'postgres': a new SQLite file in folder, or a fresh PostgreSQL database
+    (the fresh_postgres_url fixture, which skips without a server)."""
+    if engine_name == "sqlite":
+        return f"sqlite:///{folder / 'sfa.sqlite'}"
+    return request.getfixturevalue("fresh_postgres_url")
 
 
 def sqlite_database(

@@ -16,7 +16,7 @@ from data_access.health_queries import (
     set_aside_counts,
 )
 from data_access.period_sql import PeriodSQL, beat_run_conditions
-from tests.database import fill_database, sqlite_database
+from tests.database import empty_database_url, fill_database, sqlite_database
 from tests.health_company import ROWS
 
 WEEK = Period(date(2026, 3, 2), date(2026, 3, 8))
@@ -357,10 +357,7 @@ BEAT_OUTLETS_SQL = (
 
 def engine_with_sql(request, tmp_path, rows, *statements: str) -> sa.Engine:
     """Fill the engine that request.param names with rows, then run statements."""
-    if request.param == "sqlite":
-        engine = sqlite_database(tmp_path, rows)
-    else:
-        engine = fill_database(request.getfixturevalue("fresh_postgres_url"), rows)
+    engine = fill_database(empty_database_url(request.param, request, tmp_path), rows)
     with engine.begin() as connection:
         for statement in statements:
             connection.exec_driver_sql(statement)

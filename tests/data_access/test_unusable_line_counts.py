@@ -11,54 +11,32 @@ orders' values are usable, so their visits stay productive.
 
 import csv
 import io
-from datetime import date, datetime
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
 
-from data_access import health_summaries, summaries, summary_queries
-from data_access.filters import Period, Scope, Settings
+from data_access import health_summaries
+from data_access.filters import Scope
 from tests.data_access.test_engine_parity import report_csv
-from tests.database import fill_database
+from tests.database import empty_database_url, fill_database
+from tests.kiosk_week import SETTINGS, WEEK, kiosk_rows, summarise_week
 
-SETTINGS = Settings()
-WEEK = Period(date(2026, 3, 2), date(2026, 3, 8))
 NOW = datetime(2026, 3, 10, 12, 0)
 KIND = "order_line_count_unusable"
-ROWS = {
-    "territories": [{"territory_id": "T1", "name": "North", "region_id": "N"}],
-    "reps": [{"rep_id": "R1", "name": "Asha", "territory_id": "T1"}],
-    "outlets": [
-        {"outlet_id": f"O{number}", "name": f"Kiosk {number}", "territory_id": "T1"}
-        for number in (1, 2, 3)
-    ],
-    "visits": [
-        {"visit_id": visit_id, "rep_id": "R1", "outlet_id": outlet_id,
-         "check_in": check_in}
-        for visit_id, outlet_id, check_in in [
-            ("V1", "O1", "2026-03-03 05:00:00"),
-            ("V2", "O2", "2026-03-03 06:00:00"),
-            ("V3", "O3", "2026-03-04 05:00:00"),
-            ("V4", "O3", "2026-03-05 05:00:00"),
-        ]
-    ],
-    "orders": [
-        {"order_id": order_id, "outlet_id": outlet_id, "rep_id": "R1",
-         "visit_id": visit_id, "ordered_at": ordered_at, "value": value,
-         "line_count": line_count}
-        for order_id, outlet_id, visit_id, ordered_at, value, line_count in [
-            ("A1", "O1", "V1", "2026-03-03 05:10:00", 100.0, 3),
-            ("A2", "O1", "V1", "2026-03-03 05:20:00", 40.0, 2),
-            ("A3", "O2", "V2", "2026-03-03 06:10:00", 50.0, 4),
-            # No visit_id: linked to V3 by the same-date rule.
-            ("A4", "O3", None, "2026-03-04 05:30:00", 30.0, 6),
-            ("A5", "O3", "V4", "2026-03-05 05:10:00", 20.0, 1),
-            ("A6", "O3", "V4", "2026-03-05 05:20:00", 10.0, 1),
-            ("A7", "O1", "V1", "2026-03-03 05:30:00", 10.0, 1),
-            ("A8", "O2", "V2", "2026-03-03 06:20:00", 10.0, 1),
-        ]
-    ],
-}  # fmt: skip
+ROWS = kiosk_rows(
+    [
+        ("A1", "O1", "V1", "2026-03-03 05:10:00", 100.0, 3),
+        ("A2", "O1", "V1", "2026-03-03 05:20:00", 40.0, 2),
+        ("A3", "O2", "V2", "2026-03-03 06:10:00", 50.0, 4),
+        # No visit_id: linked to V3 by the same-date rule.
+        ("A4", "O3", None, "2026-03-04 05:30:00", 30.0, 6),
+        ("A5", "O3", "V4", "2026-03-05 05:10:00", 20.0, 1),
+        ("A6", "O3", "V4", "2026-03-05 05:20:00", 10.0, 1),
+        ("A7", "O1", "V1", "2026-03-03 05:30:00", 10.0, 1),
+        ("A8", "O2", "V2", "2026-03-03 06:20:00", 10.0, 1),
+    ]
+)
 # The orders whose line_count another program overwrites, in the order of
 # each list of WRITTEN_LINE_COUNTS.
 WRITTEN_ORDERS = ["A2", "A3", "A4", "A5", "A6", "A7", "A8"]
@@ -102,7 +80,7 @@ EXPECTED_REP = {
     "lines_per_call": "25000.75",
     "return_value": "0",
 }
-EXPECTED_TERRITORY = "T1,North,,3,3,1,0,0,0,0,4,4,1,,270"
+EXPECTED_TERRITORY = "T1,North,N,3,3,1,0,0,0,0,4,4,1,,270"
 
 
 def write_line_counts(engine: sa.Engine, engine_name: str) -> None:
@@ -124,11 +102,7 @@ def engine_name(request) -> str:
 
 @pytest.fixture
 def engine(engine_name, request, tmp_path):
-    if engine_name == "sqlite":
-        url = f"sqlite:///{tmp_path / 'sfa.sqlite'}"
-    else:
-        url = request.getfixturevalue("fresh_postgres_url")
-    engine = fill_database(url, ROWS)
+    engine = fill_database(empty_database_url(engine_name, request, tmp_path), ROWS)
     write_line_counts(engine, engine_name)
     yield engine
     engine.dispose()
@@ -137,8 +111,7 @@ def engine(engine_name, request, tmp_path):
 @pytest.fixture(params=[False, True], ids=["raw", "summaries"])
 def summarised(request, engine) -> bool:
     if request.param:
-        summaries.build_summaries(engine, WEEK.start, WEEK.end, SETTINGS)
-        assert summary_queries.summary_status(engine, WEEK, SETTINGS).usable
+        summarise_week(engine)
     return request.param
 
 

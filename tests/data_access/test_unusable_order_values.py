@@ -9,50 +9,27 @@ store 1e308, and a sum of two such values overflowed: SQLite printed inf and
 PostgreSQL raised "value out of range: overflow".
 """
 
-from datetime import date, datetime
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
 
-from data_access import health_summaries, summaries, summary_queries
-from data_access.filters import Period, Scope, Settings
+from data_access import health_summaries
+from data_access.filters import Scope
 from tests.data_access.test_engine_parity import report_csv
-from tests.database import fill_database
+from tests.database import empty_database_url, fill_database
+from tests.kiosk_week import SETTINGS, WEEK, kiosk_rows, summarise_week
 
-SETTINGS = Settings()
-WEEK = Period(date(2026, 3, 2), date(2026, 3, 8))
 NOW = datetime(2026, 3, 10, 12, 0)
 KIND = "order_value_unusable"
-ROWS = {
-    "regions": [{"region_id": "N", "name": "North"}],
-    "territories": [{"territory_id": "T1", "name": "North", "region_id": "N"}],
-    "reps": [{"rep_id": "R1", "name": "Asha", "territory_id": "T1"}],
-    "outlets": [
-        {"outlet_id": f"O{number}", "name": f"Kiosk {number}", "territory_id": "T1"}
-        for number in (1, 2, 3)
-    ],
-    "visits": [
-        {"visit_id": visit_id, "rep_id": "R1", "outlet_id": outlet_id,
-         "check_in": check_in}
-        for visit_id, outlet_id, check_in in [
-            ("V1", "O1", "2026-03-03 05:00:00"),
-            ("V2", "O2", "2026-03-03 06:00:00"),
-            ("V3", "O3", "2026-03-04 05:00:00"),
-            ("V4", "O3", "2026-03-05 05:00:00"),
-        ]
-    ],
-    "orders": [
-        {"order_id": order_id, "outlet_id": outlet_id, "rep_id": "R1",
-         "visit_id": visit_id, "ordered_at": ordered_at, "value": value,
-         "line_count": line_count}
-        for order_id, outlet_id, visit_id, ordered_at, value, line_count in [
-            ("A1", "O1", "V1", "2026-03-03 05:10:00", 100.0, 3),
-            ("A2", "O2", "V2", "2026-03-03 06:10:00", -20.0, 1),
-            # No visit_id: linked to V4 by the same-date rule.
-            ("A3", "O3", None, "2026-03-05 05:30:00", 50.0, 1),
-        ]
-    ],
-}  # fmt: skip
+ROWS = kiosk_rows(
+    [
+        ("A1", "O1", "V1", "2026-03-03 05:10:00", 100.0, 3),
+        ("A2", "O2", "V2", "2026-03-03 06:10:00", -20.0, 1),
+        # No visit_id: linked to V4 by the same-date rule.
+        ("A3", "O3", None, "2026-03-05 05:30:00", 50.0, 1),
+    ]
+)
 # (order_id, outlet_id, visit_id, ordered_at, line_count) of the orders whose
 # value is unusable. D1 and D5 would make V2, which has only a return,
 # productive. D2 and D6 have no visit_id, so the same-date rule links them
@@ -120,11 +97,7 @@ def write_unusable_orders(engine: sa.Engine, engine_name: str) -> None:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def engine(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'sfa.sqlite'}"
-    else:
-        url = request.getfixturevalue("fresh_postgres_url")
-    engine = fill_database(url, ROWS)
+    engine = fill_database(empty_database_url(request.param, request, tmp_path), ROWS)
     write_unusable_orders(engine, request.param)
     yield engine
     engine.dispose()
@@ -133,8 +106,7 @@ def engine(request, tmp_path):
 @pytest.fixture(params=[False, True], ids=["raw", "summaries"])
 def summarised(request, engine) -> bool:
     if request.param:
-        summaries.build_summaries(engine, WEEK.start, WEEK.end, SETTINGS)
-        assert summary_queries.summary_status(engine, WEEK, SETTINGS).usable
+        summarise_week(engine)
     return request.param
 
 

@@ -11,7 +11,7 @@ import pytest
 from data_access.filters import Period, Scope, Settings
 from metrics import reports
 from tests.data_access.test_skip_details import beat
-from tests.database import fill_database, sqlite_database
+from tests.database import empty_database_url, fill_database
 from tests.pages.viewers import demo_app, page_errors
 
 SETTINGS = Settings()
@@ -71,12 +71,8 @@ ROWS = {
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def engine(request, tmp_path, monkeypatch):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'sfa.sqlite'}"
-        engine = sqlite_database(tmp_path, ROWS)
-    else:
-        url = request.getfixturevalue("fresh_postgres_url")
-        engine = fill_database(url, ROWS)
+    url = empty_database_url(request.param, request, tmp_path)
+    engine = fill_database(url, ROWS)
     monkeypatch.setenv("BEATBOARD_DATABASE_URL", url)
     monkeypatch.setenv("BEATBOARD_TIMEZONE", SETTINGS.timezone)
     yield engine

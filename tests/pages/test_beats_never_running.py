@@ -11,9 +11,9 @@ import pytest
 from data_access import health_summaries, review_queries, summaries
 from data_access.filters import Scope
 from metrics import reports
-from tests.database import fill_database, sqlite_database
+from tests.database import empty_database_url, fill_database
 from tests.pages.test_offset_check_ins import ROWS, SETTINGS, WEEK
-from tests.pages.viewers import demo_app, page_errors, page_paths
+from tests.pages.viewers import demo_app, page_errors, page_paths, week_page
 
 # B1 runs on Tuesdays with O1, which R1 visits on Tuesday 03-03 (local).
 # B2 to B7 never run. R1 visits O2 on Wednesday 03-04 and O3 not at all. B5
@@ -39,12 +39,8 @@ BEAT_OUTLETS = (
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def engine(request, tmp_path, monkeypatch):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'sfa.sqlite'}"
-        engine = sqlite_database(tmp_path, ROWS)
-    else:
-        url = request.getfixturevalue("fresh_postgres_url")
-        engine = fill_database(url, ROWS)
+    url = empty_database_url(request.param, request, tmp_path)
+    engine = fill_database(url, ROWS)
     with engine.begin() as connection:
         connection.exec_driver_sql(BEATS)
         connection.exec_driver_sql(BEAT_OUTLETS)
@@ -107,20 +103,13 @@ def test_summaries_build_beside_beats_never_running(engine):
 
 @pytest.mark.parametrize("page", page_paths())
 def test_page_draws_beside_beats_never_running(engine, page):
-    app = demo_app()
-    app.query_params["week"] = WEEK.start.isoformat()
-    app.run()
-    if page != "pages/overview.py":
-        app.switch_page(page).run()
+    app = week_page(page, WEEK.start)
 
     assert page_errors(app) == []
 
 
 def test_data_health_lists_beats_never_running(engine):
-    app = demo_app()
-    app.query_params["week"] = WEEK.start.isoformat()
-    app.run()
-    app.switch_page("pages/data_health.py").run()
+    app = week_page("pages/data_health.py", WEEK.start)
     app.selectbox(key="health_problem").set_value("beat_never_runs").run()
 
     rows = app.dataframe[1].value

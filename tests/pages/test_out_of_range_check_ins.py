@@ -9,9 +9,9 @@ import pytest
 
 from data_access import queries, summaries
 from data_access.filters import Scope
-from tests.database import fill_database, sqlite_database
+from tests.database import empty_database_url, fill_database
 from tests.pages.test_offset_check_ins import ROWS
-from tests.pages.viewers import demo_app, page_errors, page_paths
+from tests.pages.viewers import demo_app, page_errors, page_paths, week_page
 
 TIMEZONE = "Asia/Kolkata"
 WEEK_START = date(2026, 3, 2)
@@ -32,13 +32,11 @@ ENDLESS_VISIT = "UPDATE visits SET check_out = 'infinity' WHERE visit_id = 'V1'"
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def engine(request, tmp_path, monkeypatch):
+    url = empty_database_url(request.param, request, tmp_path)
+    engine = fill_database(url, ROWS)
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'sfa.sqlite'}"
-        engine = sqlite_database(tmp_path, ROWS)
         statements = [OLD_VISIT, ENDLESS_VISIT]
     else:
-        url = request.getfixturevalue("fresh_postgres_url")
-        engine = fill_database(url, ROWS)
         statements = [OLD_VISIT, MINUS_INFINITY_VISIT, ENDLESS_VISIT]
     with engine.begin() as connection:
         for statement in statements:
@@ -68,11 +66,7 @@ def test_date_range_leaves_out_old_check_ins(engine):
 
 @pytest.mark.parametrize("page", page_paths())
 def test_page_draws_beside_old_check_ins(engine, page):
-    app = demo_app()
-    app.query_params["week"] = WEEK_START.isoformat()
-    app.run()
-    if page != "pages/overview.py":
-        app.switch_page(page).run()
+    app = week_page(page, WEEK_START)
 
     assert page_errors(app) == []
 

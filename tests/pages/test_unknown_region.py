@@ -18,7 +18,7 @@ from data_access.access import AccessError, scope_for_user
 from metrics.report import main
 from pages.formatting import markdown_text
 from tests import comparison_company, two_teams
-from tests.database import fill_database, sqlite_database
+from tests.database import empty_database_url, fill_database
 from tests.pages.viewers import demo_app, found_markers, signed_in_app
 
 COMPARISON_PAGE = "pages/territory_comparison.py"
@@ -33,12 +33,8 @@ GHOST_HEAD_ERROR = (
 def dirty_engine(request, tmp_path, monkeypatch, rows, statement):
     """Fill a database of the requested engine with rows, run statement on it,
     point the dashboard at it and return its engine."""
-    if request.param == "sqlite":
-        engine = sqlite_database(tmp_path, rows)
-        url = f"sqlite:///{tmp_path / 'sfa.sqlite'}"
-    else:
-        url = request.getfixturevalue("fresh_postgres_url")
-        engine = fill_database(url, rows)
+    url = empty_database_url(request.param, request, tmp_path)
+    engine = fill_database(url, rows)
     with engine.begin() as connection:
         connection.exec_driver_sql(statement)
     monkeypatch.setenv("BEATBOARD_DATABASE_URL", url)

@@ -10,16 +10,13 @@ from tests.data_access.test_unusable_line_counts import (
     WEEK,
     write_line_counts,
 )
-from tests.database import fill_database
-from tests.pages.viewers import demo_app, page_errors, page_paths
+from tests.database import empty_database_url, fill_database
+from tests.pages.viewers import page_errors, page_paths, week_page
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def engine(request, tmp_path, monkeypatch):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'sfa.sqlite'}"
-    else:
-        url = request.getfixturevalue("fresh_postgres_url")
+    url = empty_database_url(request.param, request, tmp_path)
     engine = fill_database(url, ROWS)
     write_line_counts(engine, request.param)
     monkeypatch.setenv("BEATBOARD_DATABASE_URL", url)
@@ -30,20 +27,13 @@ def engine(request, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("page", page_paths())
 def test_page_draws_beside_unusable_line_counts(engine, page):
-    app = demo_app()
-    app.query_params["week"] = WEEK.start.isoformat()
-    app.run()
-    if page != "pages/overview.py":
-        app.switch_page(page).run()
+    app = week_page(page, WEEK.start)
 
     assert page_errors(app) == []
 
 
 def test_rep_performance_counts_usable_lines(engine):
-    app = demo_app()
-    app.query_params["week"] = WEEK.start.isoformat()
-    app.run()
-    app.switch_page("pages/rep_performance.py").run()
+    app = week_page("pages/rep_performance.py", WEEK.start)
 
     table = app.dataframe[0].value.set_index("rep_id")
 
@@ -54,10 +44,7 @@ def test_rep_performance_counts_usable_lines(engine):
 
 
 def test_data_health_lists_unusable_line_counts(engine):
-    app = demo_app()
-    app.query_params["week"] = WEEK.start.isoformat()
-    app.run()
-    app.switch_page("pages/data_health.py").run()
+    app = week_page("pages/data_health.py", WEEK.start)
     app.selectbox(key="health_problem").set_value("order_line_count_unusable").run()
 
     summary = app.dataframe[0].value.set_index("problem")

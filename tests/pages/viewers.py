@@ -12,6 +12,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,17 @@ def demo_app(view_as: str | None = None) -> AppTest:
     app = AppTest.from_file(DASHBOARD, default_timeout=60)
     if view_as is not None:
         app.session_state["view_as"] = view_as
+    return app
+
+
+def week_page(page: str, week_start: date) -> AppTest:
+    """Run the dashboard without sign-in on the week that starts on
+    week_start, then switch to page (a path of page_paths())."""
+    app = demo_app()
+    app.query_params["week"] = week_start.isoformat()
+    app.run()
+    if page != "pages/overview.py":
+        app.switch_page(page).run()
     return app
 
 
