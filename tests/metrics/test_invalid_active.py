@@ -16,7 +16,7 @@ from data_access import queries, summaries
 from data_access.filters import Period, Scope, Settings
 from data_access.health_queries import affected_rows, health_counts
 from metrics import reports
-from metrics.health import describe_rows
+from metrics.health import describe_rows, health_table
 from metrics.report import main
 from tests.database import fill_database, sqlite_database
 
@@ -183,8 +183,18 @@ def test_health_checks_true_active_rows_only(engine):
         ["affected", "checked"],
     ]
 
-    # The rows checked are the active rows of the reports: o1 and o2, r1 and r2.
-    assert result.values.tolist() == [[1, 2], [1, 2], [2, 2], [2, 2]]
+    # The rows checked are the active rows of the reports: o1 and o2, r1 and
+    # r2. The invalid rows are not among them, so their rules add them.
+    assert result.values.tolist() == [[1, 2], [1, 2], [2, 4], [2, 4]]
+
+
+def test_invalid_active_share_stays_below_one(engine):
+    counts = health_counts(engine, WEEK, Scope(), SETTINGS)
+
+    table = health_table(counts, SETTINGS).set_index("kind")
+
+    assert table.loc["outlet_invalid_active", "share"] == 0.5
+    assert table.loc["rep_invalid_active", "share"] == 0.5
 
 
 def test_health_names_invalid_values(engine):
@@ -236,8 +246,12 @@ def test_postgres_with_false_matches_sqlite(engine, fresh_postgres_url):
         pd.testing.assert_frame_equal(
             result[name], expected[name], check_dtype=False, obj=name
         )
-    # PostgreSQL's boolean stores no invalid value, so only those counts differ.
+    # PostgreSQL's boolean stores no invalid value, so only those counts, and
+    # the invalid rows their rules add to the rows checked, differ.
     invalid = expected["health"]["kind"].isin(INVALID_KINDS)
+    expected["health"].loc[invalid, "checked"] -= expected["health"].loc[
+        invalid, "affected"
+    ]
     expected["health"].loc[invalid, "affected"] = 0
     pd.testing.assert_frame_equal(result["health"], expected["health"], obj="health")
 
