@@ -18,6 +18,8 @@ from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
+import shapely
 import sqlalchemy as sa
 
 Parser = Callable[[str], Any]
@@ -35,6 +37,11 @@ FALSE_TEXTS = frozenset({"false", "0"})
 ROLES = ("admin", "regional_head", "line_manager")
 EVERY_N_WEEKS = {1: "weekly", 2: "fortnightly", 4: "four-weekly"}
 BOUNDARY_TYPES = ("Polygon", "MultiPolygon")
+# An outline whose area is below this share of its perimeter squared is a
+# line that floating-point rounding gave an area: three points on a slanted
+# line enclose about 1e-15 square degrees. A square gives 1/16 and a strip
+# 10 m wide and 100 km long about 2.5e-5, so no real outline comes near it.
+MIN_AREA_PER_PERIMETER_SQUARED = 1e-9
 
 # Columns that must hold a value in every row, besides the primary key.
 REQUIRED_COLUMNS: dict[str, frozenset[str]] = {
@@ -256,10 +263,39 @@ def parse_geojson(text: str) -> str:
             "MultiPolygon, or a Feature with one"
         )
     _check_boundary_coordinates(geometry)
+    fix = (
+        "correct the outline, or leave the territory without one so that the "
+        "map draws the hull of its outlets"
+    )
+    try:
+        problem = outline_problem(shapely.geometry.shape(geometry))
+    except (OverflowError, ValueError, shapely.errors.ShapelyError) as error:
+        # GEOS may still reject a geometry that passed the checks above.
+        raise CellError(f"is not a usable GeoJSON geometry ({error}); {fix}") from None
+    if problem is not None:
+        raise CellError(f"{problem}; {fix}")
 
     if geometry is document:
         return text
     return json.dumps(geometry, separators=(",", ":"))
+
+
+def outline_problem(geometry: shapely.Geometry) -> str | None:
+    """Say what keeps a parsed outline off the map, or return None for a
+    usable one. The problems: a type other than BOUNDARY_TYPES, no
+    coordinates or one that is not a finite number, a point outside -180 to
+    180 degrees of longitude or -90 to 90 of latitude, and no area. The
+    loader and the map both check stored outlines with it."""
+    coordinates = shapely.get_coordinates(geometry)
+    if geometry.geom_type not in BOUNDARY_TYPES:
+        return f"is a {geometry.geom_type}, not a Polygon or MultiPolygon"
+    if geometry.is_empty or not np.isfinite(coordinates).all():
+        return "has no coordinates or one that is not a finite number"
+    if (np.abs(coordinates) > [180, 90]).any():
+        return "has a longitude outside -180 to 180 or a latitude outside -90 to 90"
+    if geometry.area <= MIN_AREA_PER_PERIMETER_SQUARED * geometry.length**2:
+        return "encloses no area"
+    return None
 
 
 def _geojson_kind(geometry: object) -> str:
@@ -286,6 +322,21 @@ def _check_boundary_coordinates(geometry: Mapping[str, Any]) -> None:
                 )
             if not all(_is_position(position) for position in ring):
                 raise CellError("has a position that is not [longitude, latitude]")
+            # Checked before shapely reads the ring, which warns about NaN.
+            if not all(_is_finite(number) for position in ring for number in position):
+                raise CellError(
+                    "has a coordinate that is not a finite number; expected "
+                    "[longitude, latitude] in degrees"
+                )
+
+
+def _is_finite(number: float) -> bool:
+    """Test whether a number from json is finite. json reads a 400-digit
+    number as an int that no float can hold."""
+    try:
+        return math.isfinite(number)
+    except OverflowError:
+        return False
 
 
 def _is_position(position: object) -> bool:

@@ -12,24 +12,18 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from data_access.csv_cells import outline_problem
 from metrics.rounding import percent_text
 
 log = logging.getLogger(__name__)
 
 
-# An outline whose area is below this share of its perimeter squared is a
-# line that floating-point rounding gave an area: three points on a slanted
-# line enclose about 1e-15 square degrees. A square gives 1/16 and a strip
-# 10 m wide and 100 km long about 2.5e-5, so no real outline comes near it.
-MIN_AREA_PER_PERIMETER_SQUARED = 1e-9
-
-
 def boundary_geometry(text: str, territory_id: str) -> dict[str, Any] | None:
     """Parse a stored outline: a GeoJSON Polygon or MultiPolygon, or a Feature
     containing one, as two-dimensional GeoJSON. Returns None, and logs why,
-    when the text is not one, when the outline encloses no area, or when a
-    coordinate is not a finite number (Python's json reads NaN and Infinity)
-    or lies outside -180 to 180 degrees of longitude or -90 to 90 of latitude."""
+    when the text is not one or csv_cells.outline_problem finds a problem.
+    Another program may have written it, so the loader's checks are made
+    again here."""
     try:
         parsed = json.loads(text)
         if isinstance(parsed, dict) and parsed.get("type") == "Feature":
@@ -54,16 +48,8 @@ def boundary_geometry(text: str, territory_id: str) -> dict[str, Any] | None:
         )
         return None
 
-    coordinates = shapely.get_coordinates(geometry)
-    if geometry.geom_type not in ("Polygon", "MultiPolygon"):
-        problem = f"is a {geometry.geom_type}, not a Polygon or MultiPolygon"
-    elif geometry.is_empty or not np.isfinite(coordinates).all():
-        problem = "has no coordinates or one that is not a finite number"
-    elif (np.abs(coordinates) > [180, 90]).any():
-        problem = "has a longitude outside -180 to 180 or a latitude outside -90 to 90"
-    elif geometry.area <= MIN_AREA_PER_PERIMETER_SQUARED * geometry.length**2:
-        problem = "encloses no area"
-    else:
+    problem = outline_problem(geometry)
+    if problem is None:
         return shapely.geometry.mapping(geometry)
     log.warning("territory %s: stored outline %s", territory_id, problem)
     return None

@@ -689,6 +689,44 @@ def test_bad_files_leave_no_database_file(database_path: Path, tmp_path: Path) -
             "expected at most 100,000 order lines",
         ),
         (
+            "territory_boundaries.csv",
+            'territory_id,geojson\nT1,"{""type"": ""Polygon"", ""coordinates"": '
+            '[[[77.0, 28.0], [77.1, 28.1], [77.2, 28.2], [77.0, 28.0]]]}"\n',
+            "territory_boundaries.csv line 2: geojson "
+            '\'{"type": "Polygon", "coordinates": [[[77.0, 28.0], [77.1,...\' '
+            "encloses no area; correct the outline, "
+            "or leave the territory without one so that the map draws the hull of "
+            "its outlets",
+        ),
+        (
+            "territory_boundaries.csv",
+            'territory_id,geojson\nT1,"{""type"": ""Polygon"", ""coordinates"": '
+            '[[[77.0, 95.0], [78.0, 95.0], [78.0, 96.0], [77.0, 95.0]]]}"\n',
+            "territory_boundaries.csv line 2: geojson "
+            '\'{"type": "Polygon", "coordinates": [[[77.0, 95.0], [78.0,...\' '
+            "has a longitude outside -180 to 180 or "
+            "a latitude outside -90 to 90; correct the outline, or leave the "
+            "territory without one so that the map draws the hull of its outlets",
+        ),
+        (
+            "territory_boundaries.csv",
+            'territory_id,geojson\nT1,"{""type"": ""Polygon"", ""coordinates"": '
+            '[[[77.0, 28.0], [NaN, 28.0], [78.0, 29.0], [77.0, 28.0]]]}"\n',
+            "territory_boundaries.csv line 2: geojson "
+            '\'{"type": "Polygon", "coordinates": [[[77.0, 28.0], [NaN, ...\' '
+            "has a coordinate that is not a finite number; expected "
+            "[longitude, latitude] in degrees",
+        ),
+        (
+            "territory_boundaries.csv",
+            'territory_id,geojson\nT1,"{""type"": ""Polygon"", ""coordinates"": '
+            f'[[[{"9" * 400}, 28.0], [78.0, 28.0], [78.0, 29.0], [77.0, 28.0]]]}}"\n',
+            "territory_boundaries.csv line 2: geojson "
+            '\'{"type": "Polygon", "coordinates": [[[9999999999999999999...\' '
+            "has a coordinate that is not a finite number; expected "
+            "[longitude, latitude] in degrees",
+        ),
+        (
             "beat_outlets.csv",
             "beat_id,outlet_id\nB1,\n",
             "beat_outlets.csv line 2: outlet_id is missing; every row needs a value",
