@@ -225,7 +225,7 @@ def parse_line_count(text: str) -> int:
     """Parse the number of order lines, 0 to MAX_LINE_COUNT."""
     line_count = parse_whole_number(text)
     if line_count < 0:
-        raise CellError("is negative; expected 0 or more order lines")
+        raise CellError(f"is negative; expected 0 to {MAX_LINE_COUNT:,} order lines")
     if line_count > MAX_LINE_COUNT:
         raise CellError(
             f"is too large for a line count; expected at most {MAX_LINE_COUNT:,} "

@@ -313,10 +313,10 @@ class HealthSQL:
     def _checked_beat_outlets(self) -> sa.Select:
         query = sa.select(beat_outlets)
         if not self.unrestricted:
-            scoped_beat_ids = sa.select(beats.c.beat_id).where(
-                beats.c.rep_id.in_(scoped_rep_ids(self.scope))
+            # self.beats contains the beats of the reps in scope.
+            query = query.where(
+                beat_outlets.c.beat_id.in_(sa.select(self.beats.c.beat_id))
             )
-            query = query.where(beat_outlets.c.beat_id.in_(scoped_beat_ids))
         return query
 
     def _visit_on_order_day(self, *, same_outlet: bool) -> sa.ColumnElement[bool]:
@@ -603,12 +603,12 @@ class HealthSQL:
         latitude_gap = math.degrees(limit / EARTH_RADIUS_M) * (1 + 1e-6)
         # The same bound against the minimum and maximum outlet latitude needs
         # no outlet row. It lets the database skip the outlet join for visits
-        # whose longitude cannot be a latitude near any outlet. Only latitudes
-        # in range count, as usable_fix requires of the outlet below: SQLite sorts
+        # whose longitude cannot be a latitude near any outlet. Only the
+        # outlets with a usable fix count, as in the join below. SQLite sorts
         # text after every number, so a text latitude such as '19,08' would be
         # the maximum and, read as 19 in the addition, cut off higher fixes.
         outlet_latitudes = sa.select(outlets.c.latitude).where(
-            outlets.c.latitude.between(-90, 90)
+            usable_fix(outlets.c.latitude, outlets.c.longitude)
         )
         lowest = outlet_latitudes.with_only_columns(sa.func.min(outlets.c.latitude))
         highest = outlet_latitudes.with_only_columns(sa.func.max(outlets.c.latitude))
@@ -947,8 +947,8 @@ class HealthSQL:
 
         related_id names the first column at fault, in the order weekday,
         every_n_weeks, start_date, end_date, and measure is its value. For
-        start_date, which is then PostgreSQL's 'infinity' or '-infinity',
-        measure is NULL. For end_date, measure is NULL when the end_date is
+        start_date, which is then no date that day_number reads (PostgreSQL's
+        'infinity' or '-infinity', or text on SQLite), measure is NULL. For end_date, measure is NULL when the end_date is
         before the start_date, else the days from start_date to the first
         date on the beat's weekday, which the end_date precedes.
 
@@ -966,7 +966,7 @@ class HealthSQL:
         no_frequency = checked.c.every_n_weeks <= 0
         start = day_number(checked.c.start_date)
         end = day_number(checked.c.end_date)
-        infinite_start = start.is_(None)
+        unreadable_start = start.is_(None)
         reversed_dates = checked.c.end_date < checked.c.start_date
         # Day 0, 1970-01-01, was a Thursday (ISO weekday 4). The added 7s keep
         # each remainder at 0 or above, on engines that truncate it towards 0.
@@ -976,7 +976,7 @@ class HealthSQL:
         column = sa.case(
             (bad_weekday, "weekday"),
             (no_frequency, "every_n_weeks"),
-            (infinite_start, "start_date"),
+            (unreadable_start, "start_date"),
             else_="end_date",
         )
         value = sa.case(
@@ -988,7 +988,7 @@ class HealthSQL:
         never_runs = sa.or_(
             bad_weekday,
             no_frequency,
-            infinite_start,
+            unreadable_start,
             reversed_dates,
             ends_before_first_run,
         )

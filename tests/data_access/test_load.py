@@ -647,7 +647,7 @@ def test_bad_files_leave_no_database_file(database_path: Path, tmp_path: Path) -
             "orders.csv",
             "order_id,ordered_at,value,line_count\nSO1,2026-03-02T09:00:00,10,-1\n",
             "orders.csv line 2: line_count '-1' is negative; "
-            "expected 0 or more order lines",
+            "expected 0 to 100,000 order lines",
         ),
         (
             "orders.csv",
@@ -1873,7 +1873,7 @@ SO8,O2,2026-03-02T10:10:00+05:30,1e3,0
         "orders.csv line 6: order_id 'SO1' repeats line 2; "
         "each order_id may appear once per file",
         "orders.csv line 7: line_count '-2' is negative; "
-        "expected 0 or more order lines",
+        "expected 0 to 100,000 order lines",
         "orders.csv line 8: ordered_at '2026-02-30 10:00' is not a valid "
         "timestamp; expected ISO 8601 such as 2026-03-02T09:15:00",
     ]
