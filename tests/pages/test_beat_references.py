@@ -95,7 +95,7 @@ def test_reports_plan_no_call_for_unknown_references(engine):
     result = dict(zip(reps["rep_id"], reps["planned_calls"]))
 
     assert result == {"R1": 1, "R2": 0}
-    # B3 still plans O3 on Tuesday 03-03, and nobody visits O3, so it is skipped.
+    # B3 still plans O3 on Tuesday 03-03, and no rep visits O3, so it is skipped.
     statuses = dict(zip(outlets["outlet_id"], outlets["status"]))
     assert statuses == {"O1": "visited", "O2": "unplanned", "O3": "skipped"}
     assert territories.loc[0, "planned_calls"] == 1
@@ -155,7 +155,7 @@ def test_line_manager_sees_own_beat_references(engine):
     rows = app.dataframe[1].value
 
     # Only R1's beat B1 and its two rows are checked: the beats without a
-    # known rep and the rows without a known beat belong to nobody's team.
+    # known rep and the rows without a known beat belong to no line manager's team.
     assert page_errors(app) == []
     assert summary.loc["Beats for an unknown rep", "affected"] == 0
     problem = "Beat outlets with an unknown beat or outlet"
